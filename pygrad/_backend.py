@@ -1,0 +1,100 @@
+"""The one place that chooses the kernel and engine implementations.
+
+``PYGRAD_PURE=1`` (also ``true``/``yes``/``on``) selects the pure NumPy modules; otherwise
+the compiled Cython modules are used when they were built.  If they are missing, pygrad
+warns once and runs pure, unless ``PYGRAD_REQUIRE_NATIVE=1`` asks it to fail instead.
+
+``kernels`` and ``engine`` are stable namespaces: the rest of pygrad binds them once and
+``use()`` swaps their contents, so tests and benchmarks can compare both backends in one
+process.  Nothing else imports ``_native`` or ``_pure`` directly.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import types
+import warnings
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def env_flag(name: str) -> bool:
+    """Read an on/off environment variable, refusing values that are neither."""
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={raw!r} is not understood: use 1/true/yes to turn it on "
+                     "or 0/false/empty to turn it off")
+
+
+def load(name: str):
+    """The ``(kernels, engine)`` modules of the backend ``"native"`` or ``"pure"``."""
+    if name not in ("native", "pure"):
+        raise ValueError(f"unknown backend {name!r}: expected 'native' or 'pure'")
+    package = f"pygrad._{name}"
+    return (importlib.import_module(package + ".kernels"),
+            importlib.import_module(package + ".engine"))
+
+
+def available() -> tuple[str, ...]:
+    """The backends that can be loaded here."""
+    names = []
+    for name in ("native", "pure"):
+        try:
+            load(name)
+        except ImportError:
+            continue
+        names.append(name)
+    return tuple(names)
+
+
+kernels = types.ModuleType("pygrad.kernels", "The elementwise kernels of the active backend.")
+engine = types.ModuleType("pygrad.engine", "The reverse-mode engine of the active backend.")
+name = ""
+
+
+def _install(backend: str) -> None:
+    global name
+    for proxy, module in zip((kernels, engine), load(backend)):
+        proxy.__dict__.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+    name = backend
+
+
+def use(backend: str) -> contextlib.AbstractContextManager:
+    """Switch to ``backend`` now; as a context manager, switch back on exit."""
+    previous = name
+    _install(backend)
+
+    @contextlib.contextmanager
+    def restore():
+        try:
+            yield
+        finally:
+            _install(previous)
+    return restore()
+
+
+def _choose() -> str:
+    if env_flag("PYGRAD_PURE"):
+        return "pure"
+    try:
+        load("native")
+        return "native"
+    except ImportError as exc:
+        if env_flag("PYGRAD_REQUIRE_NATIVE"):
+            raise ImportError(
+                "PYGRAD_REQUIRE_NATIVE is set but the compiled modules of pygrad did not load "
+                f"({exc}). Build them with `pip install .` (needs a C compiler) or "
+                "`python setup.py build_ext --inplace`.") from exc
+        warnings.warn(f"pygrad's compiled modules are not available ({exc}); running on the pure "
+                      "NumPy backend. Set PYGRAD_PURE=1 to choose it explicitly.",
+                      RuntimeWarning, stacklevel=3)
+        return "pure"
+
+
+_install(_choose())

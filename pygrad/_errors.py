@@ -1,0 +1,51 @@
+"""PyTorch's error texts, kept in one place so every raise site words them the same."""
+from __future__ import annotations
+
+import re
+
+SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward.")
+
+NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
+IMPLICIT_GRAD = "grad can be implicitly created only for scalar outputs"
+LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+INT_REQUIRES_GRAD = "Only Tensors of floating point and complex dtype can require gradients"
+INT_REQUIRES_GRAD_ = "only Tensors of floating point dtype can require gradients"
+NON_LEAF_REQUIRES_GRAD = (
+    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+    "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+NUMPY_REQUIRES_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+    "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
+    "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+    "for more informations.")
+
+
+def size_str(shape) -> str:
+    return "torch.Size([" + ", ".join(str(s) for s in shape) + "])"
+
+
+def tensor_type_str(array) -> str:
+    from .dtypes import from_numpy
+    return f"[torch.{from_numpy(array.dtype)._tensor_type} [{', '.join(str(s) for s in array.shape)}]]"
+
+
+def version_mismatch(array, grad_fn, output_nr, version: int, expected: int) -> str:
+    producer = ""
+    if grad_fn is not None:
+        op = re.sub(r"Backward\d*$", "", type(grad_fn).__name__)
+        producer = f", which is output {output_nr} of {op},"
+    return ("one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: {tensor_type_str(array)}{producer} is at version {version}; expected version "
+            f"{expected} instead. Hint: enable anomaly detection to find the operation that failed to "
+            "compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def broadcast_mismatch(a_size: int, b_size: int, dim: int) -> str:
+    return (f"The size of tensor a ({a_size}) must match the size of tensor b ({b_size}) "
+            f"at non-singleton dimension {dim}")

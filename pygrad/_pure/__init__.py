@@ -1,0 +1,1 @@
+"""The pure NumPy backend: the reference that the compiled backend must match."""

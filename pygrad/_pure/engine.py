@@ -1,0 +1,147 @@
+"""Reverse-mode engine: dependency counting, a ready queue, gradient buffers, freeing.
+
+Nodes are processed once all of their consumers' gradients have been summed, newest node
+first (by creation sequence number), which is the order PyTorch uses.  Everything is
+iterative: a chain of a million nodes needs no recursion.
+
+``util`` supplies the tensor-level steps (summing two gradients, zeros for a missing
+gradient, fitting a gradient to its input's shape and dtype), so that this module and
+its compiled twin share one definition of them.
+"""
+from __future__ import annotations
+
+import heapq
+
+
+def _collect(roots, targets):
+    """Nodes reachable from ``roots``, in post-order (every node after its next nodes).
+
+    With ``targets`` (a set of nodes), keep only the nodes that lead to a target.
+    """
+    order, seen = [], set()
+    stack = [(node, False) for node, _ in roots if node is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for child, _ in node.next_functions:
+            if child is not None and child not in seen:
+                stack.append((child, False))
+    if targets is None:
+        return order
+    needed = set()
+    for node in order:  # children come first, so one pass decides
+        if node in targets or any(c in needed for c, _ in node.next_functions if c is not None):
+            needed.add(node)
+    return [n for n in order if n in needed]
+
+
+def _run_hooks(hooks, grad):
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+def _call(node, grads, retain_graph, util):
+    pre = node._pre_hooks.get(-1) if node._pre_hooks else None
+    if pre:
+        for hook in tuple(pre.values()):
+            result = hook(tuple(grads))
+            if result is not None:
+                grads = list(result)
+    if node.materialize_grads:
+        for nr, grad in enumerate(grads):
+            if grad is None:
+                grads[nr] = util.zeros(node._output_meta[nr])
+    grad_inputs = node.apply(*grads)
+    if not retain_graph:
+        node._release()
+    if node._post_hooks:
+        for hook in tuple(node._post_hooks.values()):
+            result = hook(grad_inputs, tuple(grads))
+            if result is not None:
+                grad_inputs = tuple(result)
+    return grad_inputs
+
+
+def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumulate, util):
+    """Backpropagate ``grad_roots`` from the edges ``roots``.
+
+    ``inputs``: edges whose gradients are returned (a list aligned with them, None where no
+    gradient arrived); ``None`` to accumulate into every leaf reached.  With ``accumulate``
+    False, leaves' AccumulateGrad nodes are not run (``autograd.grad``).
+    """
+    capture = None
+    targets = None
+    if inputs is not None:
+        capture = {}
+        for i, (node, nr) in enumerate(inputs):
+            if node is not None:
+                capture.setdefault((node, nr), []).append(i)
+        targets = {node for node, _ in capture}
+    nodes = _collect(roots, targets)
+    live = set(nodes)
+    deps = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        for child, _ in node.next_functions:
+            if child in live:
+                deps[child] += 1
+
+    buffers = {}
+    ready = []
+    for (node, nr), grad in zip(roots, grad_roots):
+        if node is None or node not in live:
+            continue
+        slots = buffers.get(node)
+        if slots is None:
+            slots = buffers[node] = [None] * max(1, len(node._output_meta))
+        slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
+    for node in buffers:
+        if deps[node] == 0:
+            heapq.heappush(ready, (-node._seq, id(node), node))
+
+    captured = [None] * len(inputs) if inputs is not None else None
+    is_leaf_node = util.is_accumulate_grad
+    while ready:
+        _, _, node = heapq.heappop(ready)
+        grads = buffers.pop(node)
+        for nr, grad in enumerate(grads):
+            if grad is None:
+                continue
+            hooks = node._tensor_hooks(nr)
+            if hooks:
+                grads[nr] = grad = _run_hooks(hooks, grad)
+            if capture is not None:
+                for i in capture.get((node, nr), ()):
+                    captured[i] = grad
+        if capture is not None and not any(c in live for c, _ in node.next_functions):
+            # Nothing downstream needs this node: run it only to fill a requested leaf's .grad.
+            if not (accumulate and is_leaf_node(node)):
+                continue
+        if all(g is None for g in grads):
+            grad_inputs = (None,) * len(node.next_functions)
+        else:
+            grad_inputs = _call(node, grads, retain_graph, util)
+        for i, (child, nr) in enumerate(node.next_functions):
+            if child is None or child not in live:
+                continue
+            grad = grad_inputs[i]
+            if grad is not None:
+                grad = util.validate(node, i, grad)
+                slots = buffers.get(child)
+                if slots is None:
+                    slots = buffers[child] = [None] * max(1, len(child._output_meta))
+                slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
+            deps[child] -= 1
+            if deps[child] == 0:
+                if child not in buffers:
+                    buffers[child] = [None] * max(1, len(child._output_meta))
+                heapq.heappush(ready, (-child._seq, id(child), child))
+    return captured

@@ -1,0 +1,150 @@
+"""Entry points into the backend's engine: ``backward`` and ``grad``.
+
+This module prepares roots and root gradients, chooses grad mode for the pass
+(on only with ``create_graph``) and supplies the tensor-level steps the engine calls.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _backend
+from .._errors import IMPLICIT_GRAD, NO_GRAD_FN, size_str
+from . import grad_mode
+from .function import AccumulateGrad
+
+
+class _EngineUtil:
+    """The tensor-level steps the engine (pure or compiled) delegates."""
+
+    @staticmethod
+    def is_accumulate_grad(node) -> bool:
+        return type(node) is AccumulateGrad
+
+    @staticmethod
+    def add(a, b):
+        if grad_mode._state.enabled:
+            return a + b
+        from ..tensor import Tensor
+        return Tensor._wrap(_backend.kernels.add(a._data, b._data))
+
+    @staticmethod
+    def zeros(meta):
+        from ..tensor import Tensor
+        shape, dtype = meta
+        return Tensor._wrap(np.zeros(shape, dtype.numpy))
+
+    @staticmethod
+    def validate(node, index: int, grad):
+        """Fit ``grad`` to the shape and dtype the input had: the one place broadcasting is undone."""
+        shape, dtype = node._input_meta[index]
+        data = grad._data
+        if data.shape != shape:
+            if not _expandable(shape, data.shape):
+                raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - "
+                                   f"got {list(data.shape)} but expected shape compatible with {list(shape)}")
+            from ..ops.shape import sum_to_size
+            grad = sum_to_size(grad, shape)
+        if grad._data.dtype != dtype.numpy:
+            grad = grad.to(dtype)
+        return grad
+
+
+def _expandable(shape: tuple, target: tuple) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
+
+
+def _as_tuple(x) -> tuple:
+    from ..tensor import Tensor
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _roots(outputs, grad_outputs, create_graph: bool):
+    """Edges and gradients to start from, checked as PyTorch checks them."""
+    from ..tensor import Tensor
+    grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(grads)} tensors and {len(outputs)} gradients")
+    edges, root_grads = [], []
+    for i, (out, g) in enumerate(zip(outputs, grads)):
+        if not out._requires_grad:
+            raise RuntimeError(NO_GRAD_FN.format(i))
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError(IMPLICIT_GRAD)
+            g = Tensor._wrap(np.ones(out._data.shape, out._data.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor._wrap(np.asarray(g, out._data.dtype))
+            if g._data.shape != out._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {size_str(g._data.shape)} "
+                                   f"and output[{i}] has a shape of {size_str(out._data.shape)}.")
+            if g._data.dtype != out._data.dtype:
+                g = g.to(out.dtype)
+            if not create_graph:
+                g = g.detach()
+        edges.append(out._edge())
+        root_grads.append(g)
+    return edges, root_grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
+             inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the graph's leaves."""
+    outputs = _as_tuple(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    edges, grads = _roots(outputs, grad_tensors, create_graph)
+    wanted = None
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        wanted = [t._edge() for t in inputs]
+    with grad_mode.set_grad_enabled(create_graph):
+        _backend.engine.run_backward(edges, grads, retain_graph, create_graph, wanted, True, _EngineUtil)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False, materialize_grads: bool = False):
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is untouched."""
+    outputs = _as_tuple(outputs)
+    inputs_t = _as_tuple(inputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in inputs_t:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    edges, grads = _roots(outputs, grad_outputs, create_graph)
+    wanted = [t._edge() for t in inputs_t]
+    with grad_mode.set_grad_enabled(create_graph):
+        result = _backend.engine.run_backward(edges, grads, retain_graph, create_graph, wanted, False,
+                                              _EngineUtil)
+    out = []
+    for i, (t, g) in enumerate(zip(inputs_t, result)):
+        if g is None:
+            if materialize_grads:
+                from ..tensor import Tensor
+                g = Tensor._wrap(np.zeros(t._data.shape, t._data.dtype))
+            elif not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in "
+                                   "the graph. Set allow_unused=True if this is the desired behavior.")
+        elif g._data.shape != t._data.shape or g._data.dtype != t._data.dtype:
+            g = _fit(g, t)
+        out.append(g)
+    return tuple(out)
+
+
+def _fit(grad, tensor):
+    """A captured gradient in the shape and dtype of the tensor it belongs to."""
+    from ..ops.shape import sum_to_size
+    if grad._data.shape != tensor._data.shape:
+        grad = sum_to_size(grad, tensor._data.shape)
+    if grad._data.dtype != tensor._data.dtype:
+        grad = grad.to(tensor.dtype)
+    return grad

@@ -1,0 +1,340 @@
+"""Backward nodes and ``Function``, the one way an operation joins the graph.
+
+A ``Function`` subclass puts an op's forward and backward side by side.  ``apply``
+runs forward with grad mode off and, when grad mode is on and an input requires
+grad, turns the context object into the op's backward node: the node *is* the
+``ctx`` (as in PyTorch), its class is named after the op (``MulBackward0``,
+``CubeBackward``) and it holds the edges to the inputs' nodes.
+
+Nodes never hold the tensors they produce: a saved output is kept as its array and
+version counter and rebuilt on unpacking, so ``del loss`` frees a graph by
+reference counting alone.
+"""
+from __future__ import annotations
+
+import itertools
+import weakref
+
+from . import grad_mode
+from .._errors import SECOND_BACKWARD, version_mismatch
+
+__all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
+
+_sequence = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict, key):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+_hook_ids = itertools.count()
+
+
+def add_hook(hooks: dict, fn) -> RemovableHandle:
+    key = next(_hook_ids)
+    hooks[key] = fn
+    return RemovableHandle(hooks, key)
+
+
+class SavedTensor:
+    """A tensor saved for backward, checked against in-place changes when unpacked."""
+
+    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "requires_grad")
+
+    def __init__(self, tensor, output_nr: int | None):
+        self.version = tensor._version
+        self.saved_version = tensor._version.value
+        self.output_nr = output_nr
+        if output_nr is None:
+            self.tensor, self.data = tensor, None
+        else:  # an output of the saving node: keep no reference to the tensor itself
+            self.tensor, self.data = None, tensor._data
+            self.requires_grad = tensor._requires_grad
+
+    def unpack(self, node):
+        if self.version.value != self.saved_version:
+            t = self.tensor
+            raise RuntimeError(version_mismatch(
+                self.data if t is None else t._data,
+                node if t is None else t._grad_fn,
+                self.output_nr if t is None else t._output_nr,
+                self.version.value, self.saved_version))
+        if self.tensor is not None:
+            return self.tensor
+        from ..tensor import Tensor
+        t = Tensor._wrap(self.data)
+        t._version = self.version
+        if self.requires_grad:
+            t._requires_grad = True
+            t._grad_fn = node
+            t._output_nr = self.output_nr
+        return t
+
+
+class Node:
+    """A node of the backward graph.  ``type(node).__name__`` is PyTorch's grad_fn name."""
+
+    _forward_cls = None
+    materialize_grads = True
+
+    def __init__(self):
+        self._seq = next(_sequence)
+        self.next_functions = ()
+        self._to_save = None
+        self._saved = None
+        self._freed = False
+        self._input_meta = ()
+        self._output_meta = ()
+        self._pre_hooks = None  # {output_nr: {key: fn}}: hooks of the tensors this node made
+        self._retain_hooks = None  # {output_nr: fn}: retain_grad(), run after the other hooks
+        self._post_hooks = None
+        self._non_differentiable = ()
+        self._dirty = ()
+
+    # -- the ctx interface of autograd.Function -------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(SECOND_BACKWARD)
+        if self._saved is None:
+            return tuple(self._to_save or ())
+        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    # -- graph API ----------------------------------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__
+
+    def register_hook(self, fn) -> RemovableHandle:
+        """``fn(grad_inputs, grad_outputs)`` runs after this node; it may return new grad_inputs."""
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        return add_hook(self._post_hooks, fn)
+
+    def register_prehook(self, fn) -> RemovableHandle:
+        """``fn(grad_outputs)`` runs before this node; it may return new grad_outputs."""
+        hooks = self._pre_hooks_for(-1)
+        return add_hook(hooks, fn)
+
+    def _pre_hooks_for(self, output_nr: int) -> dict:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        return self._pre_hooks.setdefault(output_nr, {})
+
+    def _set_retain_hook(self, output_nr: int, fn) -> None:
+        if self._retain_hooks is None:
+            self._retain_hooks = {}
+        self._retain_hooks[output_nr] = fn
+
+    def _tensor_hooks(self, output_nr: int):
+        hooks = self._pre_hooks.get(output_nr) if self._pre_hooks else None
+        hooks = tuple(hooks.values()) if hooks else ()
+        if self._retain_hooks and output_nr in self._retain_hooks:
+            hooks += (self._retain_hooks[output_nr],)
+        return hooks
+
+    def apply(self, *grad_outputs):
+        if self._freed:
+            raise RuntimeError(SECOND_BACKWARD)
+        grads = self._forward_cls.backward(self, *grad_outputs)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        n = len(self.next_functions)
+        if len(grads) != n:
+            # Trailing Nones for extra non-tensor arguments are accepted, as in PyTorch.
+            if len(grads) > n and all(g is None for g in grads[n:]):
+                grads = grads[:n]
+            else:
+                raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                                   f"(expected {n}, got {len(grads)})")
+        return grads
+
+    def _release(self) -> None:
+        """Free what backward saved (called after backward unless ``retain_graph``)."""
+        if self._saved is not None or self._to_save:
+            self._saved = None
+            self._to_save = None
+            self._freed = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf's ``.grad``."""
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+        self._input_meta = ()
+        self._output_meta = ((variable.shape, variable.dtype),)
+
+    def _tensor_hooks(self, output_nr: int):
+        hooks = self.variable._hooks
+        return tuple(hooks.values()) if hooks else ()
+
+    def apply(self, grad):
+        self.variable._accumulate_grad(grad)
+        return ()
+
+    def _release(self) -> None:
+        pass
+
+
+class FunctionMeta(type):
+    """Gives every Function subclass its own node class, named after it."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        node_name = namespace.get("_backward_name", name + "Backward")
+        cls._backward_cls = type(node_name, (Node,), {"_forward_cls": cls,
+                                                     "__module__": cls.__module__,
+                                                     "__qualname__": node_name})
+
+
+FunctionCtx = Node
+
+
+class Function(metaclass=FunctionMeta):
+    """Base of every differentiable operation.
+
+    Subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` as
+    static methods and are called through ``Cls.apply(*args)``.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..tensor import Tensor
+        ctx = cls._backward_cls()
+        record = grad_mode._state.enabled
+        if record:
+            needs = tuple(type(a) is not bool and isinstance(a, Tensor) and a._requires_grad for a in args)
+            record = True in needs
+        else:
+            needs = tuple(False for _ in args)
+        ctx.needs_input_grad = needs
+
+        state = grad_mode._state
+        prev, state.enabled = state.enabled, False
+        try:
+            result = cls.forward(ctx, *args, **kwargs)
+        finally:
+            state.enabled = prev
+
+        single = not isinstance(result, tuple)
+        outputs = (result,) if single else result
+        if record:
+            outputs = _connect(ctx, args, outputs)
+        elif ctx._to_save is not None:
+            ctx._to_save = None
+        if ctx._dirty:
+            for t in ctx._dirty:
+                t._version.value += 1
+        return outputs[0] if single else outputs
+
+
+def _connect(node, args, outputs):
+    """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
+    from ..tensor import Tensor
+    edges, meta = [], []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            edges.append(a._edge())
+            meta.append((a._data.shape, a.dtype))
+        else:
+            edges.append((None, 0))
+            meta.append(None)
+    node.next_functions = tuple(edges)
+    node._input_meta = tuple(meta)
+
+    non_diff = node._non_differentiable
+    dirty = node._dirty
+    fixed, out_meta = [], []
+    for i, o in enumerate(outputs):
+        if isinstance(o, Tensor):
+            if any(o is a for a in args) and not any(o is d for d in dirty):
+                o = o._alias()  # an input returned as is becomes a new tensor on the same storage
+            if any(o is n for n in non_diff) or not o.dtype.is_floating_point:
+                o._requires_grad = False
+            else:
+                o._requires_grad = True
+                o._grad_fn = node
+                o._output_nr = i
+            out_meta.append((o._data.shape, o.dtype))
+        else:
+            out_meta.append(None)
+        fixed.append(o)
+    node._output_meta = tuple(out_meta)
+
+    to_save = node._to_save
+    if to_save:
+        saved = []
+        for t in to_save:
+            if t is None:
+                saved.append(None)
+                continue
+            if not isinstance(t, Tensor):
+                raise TypeError("save_for_backward can only save variables, but argument "
+                                f"{len(saved)} is of type {type(t).__name__}")
+            nr = next((i for i, o in enumerate(fixed) if o is t), None)
+            saved.append(SavedTensor(t, nr if nr is not None and t._grad_fn is node else None))
+        node._saved = saved
+        node._to_save = None
+    return tuple(fixed)
+
+
+def once_differentiable(fn):
+    """Mark a backward as not differentiable twice (it runs with grad mode off)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with grad_mode.no_grad():
+            return fn(ctx, *args)
+    return wrapper
+
+
+def accumulate_grad_node(tensor) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node; one per leaf while a graph keeps it alive."""
+    ref = tensor._accumulator
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._accumulator = weakref.ref(node)
+    return node

@@ -1,0 +1,1 @@
+"""The main demo: ``python -m pygrad.demo``."""

@@ -1,0 +1,118 @@
+"""Helpers shared by the op modules: operand conversion, dims and broadcasting."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from .._errors import broadcast_mismatch
+from ..tensor import Tensor
+
+wrap = Tensor._wrap
+
+
+def building_graph() -> bool:
+    """True when backward must build a graph (``create_graph``), so fused kernels can't be used."""
+    from ..autograd.grad_mode import _state
+    return _state.enabled
+
+
+def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
+    """A Tensor for an operand: Tensors pass through, numbers and arrays are wrapped."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float, np.generic)):
+        d = dtype or dtypes.scalar_dtype(value)
+        return wrap(np.array(value, dtype=d.numpy))
+    if isinstance(value, np.ndarray):
+        return wrap(value if dtype is None else value.astype(dtype.numpy, copy=False))
+    raise TypeError(f"expected a Tensor or a number as operand, got {type(value).__name__}")
+
+
+def binary_operands(a, b) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors; a Python scalar becomes a 0-d tensor of the result dtype."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a, b
+    if isinstance(b, np.ndarray):
+        b = as_tensor(b)
+    if isinstance(a, np.ndarray):
+        a = as_tensor(a)
+    result = dtypes.result_type(a, b)
+    return as_tensor(a, result), as_tensor(b, result)
+
+
+def same_dtype_arrays(a: Tensor, b: Tensor, result: dtypes.dtype | None = None):
+    """The arrays of ``a`` and ``b`` cast to their promoted dtype, broadcast-checked."""
+    x, y = a._data, b._data
+    if result is None:
+        result = dtypes.result_type(a, b) if x.dtype != y.dtype else a.dtype
+    target = result.numpy
+    if x.dtype != target:
+        x = x.astype(target)
+    if y.dtype != target:
+        y = y.astype(target)
+    if x.shape != y.shape:
+        broadcast_shape(x.shape, y.shape)
+    return x, y
+
+
+def broadcast_shape(a: tuple, b: tuple) -> tuple:
+    """The broadcast of two shapes, or PyTorch's error naming the first mismatching dim."""
+    n = max(len(a), len(b))
+    out = []
+    for i in range(n):
+        da = a[i - n + len(a)] if i - n + len(a) >= 0 else 1
+        db = b[i - n + len(b)] if i - n + len(b) >= 0 else 1
+        if da != db and da != 1 and db != 1:
+            raise RuntimeError(broadcast_mismatch(da, db, i))
+        out.append(db if da == 1 else da)
+    return tuple(out)
+
+
+def normalize_dim(dim: int, ndim: int) -> int:
+    """``dim`` as a non-negative index, with PyTorch's IndexError when out of range."""
+    if isinstance(dim, Tensor):
+        dim = int(dim)
+    low, high = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not low <= dim <= high:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], "
+                         f"but got {dim})")
+    return dim % max(ndim, 1)
+
+
+def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
+    """A sorted tuple of distinct dims from an int, a sequence or None (all dims)."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        dim = (dim,)
+    dims = tuple(normalize_dim(d, ndim) for d in dim)
+    if ndim == 0:
+        return ()
+    for d in set(dims):
+        if dims.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return tuple(sorted(dims))
+
+
+def reduce_to_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum a broadcast gradient back to ``shape``."""
+    if array.shape == shape:
+        return array
+    lead = array.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and array.shape[lead + i] != 1)
+    out = np.sum(array, axis=axes, keepdims=True) if axes else array
+    return out.reshape(shape)
+
+
+def float_dtype_of(t: Tensor) -> dtypes.dtype:
+    """The dtype a floating op computes in: the tensor's own, or the default for integers."""
+    d = t.dtype
+    return d if d.is_floating_point else dtypes.get_default_dtype()
+
+
+def parse_shape(shape) -> tuple:
+    """``view(2, 3)`` and ``view((2, 3))`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)

@@ -1,0 +1,279 @@
+"""Arithmetic: + - * / ** and negation, with broadcasting and PyTorch's dtype promotion.
+
+Python scalars become 0-d tensors of the result dtype before an op is applied, so
+``x * 3`` saves its operand like PyTorch's ``MulBackward0`` does.  Gradients are not
+reduced to the inputs' shapes here: the engine does that in one place.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from .._backend import kernels
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import as_tensor, binary_operands, building_graph, same_dtype_arrays, wrap
+
+
+class Add(Function):
+    _backward_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return wrap(kernels.add(*same_dtype_arrays(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    _backward_name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return wrap(kernels.sub(*same_dtype_arrays(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Rsub(Function):
+    """``scalar - x``."""
+
+    _backward_name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, x, scalar):
+        s, y = same_dtype_arrays(scalar, x)
+        return wrap(kernels.sub(s, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g, None
+
+
+class Mul(Function):
+    _backward_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        return wrap(kernels.mul(*same_dtype_arrays(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        if not building_graph():
+            dt = g._data.dtype
+            return (None if b is None else wrap(kernels.mul_backward(g._data, b._data.astype(dt, copy=False))),
+                    None if a is None else wrap(kernels.mul_backward(g._data, a._data.astype(dt, copy=False))))
+        return (None if b is None else g * b), (None if a is None else g * a)
+
+
+class Div(Function):
+    _backward_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        result = dtypes.result_type(a, b)
+        if not result.is_floating_point:
+            result = dtypes.get_default_dtype()
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        return wrap(kernels.div(*same_dtype_arrays(a, b, result)))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if not building_graph():
+            dt = g._data.dtype
+            y = b._data.astype(dt, copy=False)
+            return (wrap(kernels.div_backward_a(g._data, y)) if need_a else None,
+                    wrap(kernels.div_backward_b(g._data, a._data.astype(dt, copy=False), y)) if need_b else None)
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+class Neg(Function):
+    _backward_name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return wrap(kernels.neg(x._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class PowScalar(Function):
+    """``x ** p`` with a Python number exponent."""
+
+    _backward_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p):
+        base, exponent = same_dtype_arrays(x, as_tensor(p, dtypes.result_type(x, p)))
+        ctx.save_for_backward(x)
+        ctx.exponent = p
+        return wrap(kernels.pow(base, exponent))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        p = ctx.exponent
+        if not building_graph():
+            dt = g._data.dtype
+            return wrap(kernels.pow_backward(g._data, x._data.astype(dt, copy=False), np.array(p, dt))), None
+        if p == 0:
+            return g * 0, None
+        return g * (p * x ** (p - 1)), None
+
+
+class PowTensor(Function):
+    """``x ** y`` with a tensor exponent."""
+
+    _backward_name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        base, exponent = same_dtype_arrays(x, y)
+        result = wrap(kernels.pow(base, exponent))
+        ctx.save_for_backward(x, y, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, result = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        if not building_graph():
+            dt = g._data.dtype
+            base, exponent = x._data.astype(dt, copy=False), y._data.astype(dt, copy=False)
+            return (wrap(kernels.pow_backward(g._data, base, exponent)) if need_x else None,
+                    wrap(kernels.pow_backward_exponent(g._data, result._data, base, exponent)) if need_y else None)
+        gx = where(y == 0, 0.0, g * (y * x ** (y - 1))) if need_x else None
+        gy = where((x == 0) & (y >= 0), 0.0, g * (result * x.log())) if need_y else None
+        return gx, gy
+
+
+class RPowScalar(Function):
+    """``base ** x`` with a Python number base."""
+
+    _backward_name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, base, x):
+        b, exponent = same_dtype_arrays(as_tensor(base, dtypes.result_type(base, x)), x)
+        result = wrap(kernels.pow(b, exponent))
+        ctx.save_for_backward(result, x)
+        ctx.base = base
+        return result
+
+    @staticmethod
+    def backward(ctx, g):
+        result, x = ctx.saved_tensors
+        base = ctx.base
+        if not building_graph():
+            dt = g._data.dtype
+            return None, wrap(kernels.pow_backward_exponent(
+                g._data, result._data, np.array(base, dt), x._data.astype(dt, copy=False)))
+        if base == 0:
+            return None, where(x >= 0, 0.0, g * (result * float("-inf")))
+        return None, g * (result * float(np.log(base)))
+
+
+class Where(Function):
+    _backward_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        x, y = same_dtype_arrays(a, b)
+        cond = condition._data
+        ctx.condition = cond
+        return wrap(np.where(cond, x, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        cond = ctx.condition
+        zero = np.zeros((), g._data.dtype)
+        need_a, need_b = ctx.needs_input_grad[1:]
+        if not building_graph():
+            return (None, wrap(np.where(cond, g._data, zero)) if need_a else None,
+                    wrap(np.where(cond, zero, g._data)) if need_b else None)
+        c = wrap(cond)
+        return (None, where(c, g, 0.0) if need_a else None, where(c, 0.0, g) if need_b else None)
+
+
+# -- the functions Tensor's operators call ---------------------------------------------------
+
+def add(a, b) -> Tensor:
+    return Add.apply(*binary_operands(a, b))
+
+
+def sub(a, b) -> Tensor:
+    return Sub.apply(*binary_operands(a, b))
+
+
+def rsub(x: Tensor, other) -> Tensor:
+    """``other - x`` for a number or array ``other``."""
+    if isinstance(other, Tensor) or isinstance(other, np.ndarray):
+        return sub(as_tensor(other), x)
+    x, s = binary_operands(x, other)
+    return Rsub.apply(x, s)
+
+
+def mul(a, b) -> Tensor:
+    return Mul.apply(*binary_operands(a, b))
+
+
+def div(a, b) -> Tensor:
+    return Div.apply(*binary_operands(a, b))
+
+
+def rdiv(x: Tensor, other) -> Tensor:
+    """``other / x``: a number times the reciprocal, as PyTorch computes it."""
+    if isinstance(other, Tensor) or isinstance(other, np.ndarray):
+        return div(as_tensor(other), x)
+    from .unary import reciprocal
+    return mul(reciprocal(x), other)
+
+
+def neg(x: Tensor) -> Tensor:
+    if x.dtype is dtypes.bool:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return Neg.apply(x)
+
+
+def pow(x, exponent) -> Tensor:  # noqa: A001
+    if not isinstance(x, Tensor):
+        return rpow(exponent, x)
+    if isinstance(exponent, (Tensor, np.ndarray)):
+        return PowTensor.apply(*binary_operands(x, exponent))
+    return PowScalar.apply(x, exponent)
+
+
+def rpow(x: Tensor, base) -> Tensor:
+    """``base ** x``."""
+    if isinstance(base, (Tensor, np.ndarray)):
+        return PowTensor.apply(*binary_operands(base, x))
+    return RPowScalar.apply(base, x)
+
+
+def where(condition, a, b) -> Tensor:
+    condition = as_tensor(condition)
+    if condition.dtype is not dtypes.bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
+                           f"dtype {condition.dtype.name.capitalize()}")
+    a, b = binary_operands(a, b)
+    return Where.apply(condition, a, b)
+
+
+def compare(ufunc, a, b) -> Tensor:
+    """A comparison: a bool tensor, outside the graph."""
+    if not isinstance(b, (Tensor, np.ndarray, bool, int, float, np.generic)):
+        return NotImplemented
+    x, y = same_dtype_arrays(*binary_operands(a, b))
+    return wrap(ufunc(x, y))

@@ -1,0 +1,269 @@
+"""Elementwise functions of one tensor.
+
+Each backward has two paths: with grad mode off (plain ``backward()``) it calls the
+fused ``*_backward`` kernel, one pass with no temporaries; when a graph of the
+derivative is wanted (``create_graph=True``) it composes differentiable ops instead.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from .._backend import kernels
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import building_graph, float_dtype_of, wrap
+
+
+def _float_array(x: Tensor) -> np.ndarray:
+    """The data in the dtype a floating op computes in (integers become the default float)."""
+    return x._data.astype(float_dtype_of(x).numpy, copy=False)
+
+
+def _as(array: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return array.astype(like.dtype, copy=False)
+
+
+class Exp(Function):
+    _backward_name = "ExpBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(kernels.exp(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.exp_backward(g._data, y._data))
+        return g * y
+
+
+class Log(Function):
+    _backward_name = "LogBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(kernels.log(_float_array(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            with np.errstate(divide="ignore"):
+                return wrap(kernels.log_backward(g._data, _as(x._data, g._data)))
+        return g / x
+
+
+class Sqrt(Function):
+    _backward_name = "SqrtBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            y = wrap(kernels.sqrt(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            with np.errstate(divide="ignore"):
+                return wrap(kernels.sqrt_backward(g._data, y._data))
+        return g / (2 * y)
+
+
+class Sin(Function):
+    _backward_name = "SinBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(kernels.sin(_float_array(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.sin_backward(g._data, _as(x._data, g._data)))
+        return g * x.cos()
+
+
+class Cos(Function):
+    _backward_name = "CosBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(kernels.cos(_float_array(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.cos_backward(g._data, _as(x._data, g._data)))
+        return g * -x.sin()
+
+
+class Tanh(Function):
+    _backward_name = "TanhBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(kernels.tanh(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.tanh_backward(g._data, y._data))
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    _backward_name = "SigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(kernels.sigmoid(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.sigmoid_backward(g._data, y._data))
+        return g * (1 - y) * y
+
+
+class Relu(Function):
+    _backward_name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(kernels.relu(x._data))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.relu_backward(g._data, y._data))
+        return g * (y > 0)
+
+
+class Abs(Function):
+    _backward_name = "AbsBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(kernels.abs(x._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.abs_backward(g._data, x._data))
+        return g * wrap(np.sign(x._data))
+
+
+class Reciprocal(Function):
+    _backward_name = "ReciprocalBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(divide="ignore"):
+            y = wrap(kernels.reciprocal(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.reciprocal_backward(g._data, y._data))
+        return g * -(y * y)
+
+
+class Clone(Function):
+    _backward_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return wrap(np.array(x._data, copy=True))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class ToCopy(Function):
+    """A dtype conversion; the engine casts the gradient back to the input's dtype."""
+
+    _backward_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return wrap(x._data.astype(dtype.numpy))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return Relu.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(x)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return Reciprocal.apply(x)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)
+
+
+def to_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
+    return ToCopy.apply(x, dtype)

@@ -1,0 +1,596 @@
+"""``Tensor``: a NumPy array with PyTorch's autograd, operators and printing."""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import dtypes
+from ._backend import kernels
+from ._errors import (INT_REQUIRES_GRAD, INT_REQUIRES_GRAD_, LEAF_INPLACE, NON_LEAF_GRAD_WARNING,
+                      NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD)
+from ._printing import format_tensor
+from .autograd import grad_mode
+from .autograd.function import accumulate_grad_node, add_hook
+from .size import Size
+
+__all__ = ["Tensor"]
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+class _Version:
+    """The in-place version counter, shared by tensors that share storage."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    ``Tensor(data)`` builds a float32 tensor like ``torch.Tensor``; ``pygrad.tensor`` infers
+    the dtype from the data.
+    """
+
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version",
+                 "_hooks", "_accumulator", "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
+    __array_priority__ = 1000
+    __hash__ = object.__hash__
+
+    def __init__(self, data: Any = (), *, requires_grad: bool = False):
+        array = np.array(data.numpy() if isinstance(data, Tensor) else data,
+                         dtype=dtypes.get_default_dtype().numpy)
+        self._init(array)
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def _init(self, array: np.ndarray) -> None:
+        self._data = array
+        self._requires_grad = False
+        self._grad_fn = None
+        self._output_nr = 0
+        self._grad = None
+        self._version = _Version()
+        self._hooks = None
+        self._accumulator = None
+        self._retains_grad = False
+
+    @staticmethod
+    def _wrap(array) -> "Tensor":
+        """A new leaf tensor around ``array`` (no copy)."""
+        t = _new(Tensor)
+        if type(array) is not _ndarray:
+            array = np.asarray(array)
+        t._data = array
+        t._requires_grad = False
+        t._grad_fn = None
+        t._output_nr = 0
+        t._grad = None
+        t._version = _Version()
+        t._hooks = None
+        t._accumulator = None
+        t._retains_grad = False
+        return t
+
+    def _alias(self) -> "Tensor":
+        """A new tensor on the same storage and version counter, with no autograd history."""
+        t = Tensor._wrap(self._data)
+        t._version = self._version
+        return t
+
+    # -- storage and metadata ----------------------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """The same storage as a tensor that does not require grad."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        from .ops._util import normalize_dim
+        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes._BY_NUMPY[self._data.dtype]
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def nelement(self) -> int:
+        return self._data.size
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    @property
+    def _version_value(self) -> int:
+        return self._version.value
+
+    # -- autograd attributes -------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self._grad_fn is not None:
+            raise RuntimeError(NON_LEAF_REQUIRES_GRAD)
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(INT_REQUIRES_GRAD_)
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def grad(self) -> "Tensor | None":
+        if self._grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def retain(grad):
+            t = ref()
+            if t is not None:
+                t._accumulate_grad(grad)
+        self._grad_fn._set_retain_hook(self._output_nr, retain)
+        self._retains_grad = True
+
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
+        """Run ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is None:
+            if self._hooks is None:
+                self._hooks = {}
+            return add_hook(self._hooks, hook)
+        return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), hook)
+
+    def _edge(self):
+        if self._grad_fn is not None:
+            return (self._grad_fn, self._output_nr)
+        return (accumulate_grad_node(self), 0)
+
+    def _accumulate_grad(self, grad: "Tensor") -> None:
+        """Add ``grad`` into ``.grad``: in place normally, out of place when building a graph."""
+        if self._grad is None:
+            if grad_mode._state.enabled:
+                self._grad = grad
+            else:
+                self._grad = Tensor._wrap(np.array(grad._data, order="C", copy=True))
+        elif grad_mode._state.enabled or self._grad._requires_grad:
+            self._grad = self._grad + grad
+        else:
+            kernels.accumulate(self._grad._data, grad._data)
+            self._grad._version.value += 1
+
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of the leaves."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A new leaf on the same storage that does not require grad."""
+        return self._alias()
+
+    def detach_(self) -> "Tensor":
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # -- conversion ----------------------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item() if self._data.ndim == 0 else self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError(NUMPY_REQUIRES_GRAD)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def __dlpack__(self, **kwargs):
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def _one_element(self, kind: str):
+        if self._data.size != 1:
+            raise (RuntimeError if kind == "Boolean" else TypeError)(
+                "Boolean value of Tensor with more than one value is ambiguous" if kind == "Boolean"
+                else "only one element tensors can be converted to Python scalars")
+        return self.item()
+
+    def __bool__(self) -> bool:
+        return bool(self._one_element("Boolean"))
+
+    def __float__(self) -> float:
+        return float(self._one_element("float"))
+
+    def __int__(self) -> int:
+        return int(self._one_element("int"))
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __repr__(self) -> str:
+        if self._grad_fn is not None:
+            suffix = f"grad_fn=<{type(self._grad_fn).__name__}>"
+        elif self._requires_grad:
+            suffix = "requires_grad=True"
+        else:
+            suffix = None
+        return format_tensor(self._data, suffix)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __reduce_ex__(self, protocol):
+        # Pickles data and requires_grad only, never the graph.
+        return (_rebuild, (self._data, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment.")
+        t = Tensor._wrap(self._data.copy())
+        t._requires_grad = self._requires_grad
+        if self._grad is not None:
+            t._grad = Tensor._wrap(self._grad._data.copy())
+        memo[id(self)] = t
+        return t
+
+    # -- dtype conversion --------------------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(dtype)``, ``to("cpu")``, ``to(other)``; returns self when nothing changes."""
+        dtype = kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        device = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str):
+                device = a
+            elif a is not None:
+                dtype = a
+        if device is not None and str(device) != "cpu":
+            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a tensor to {device!r}")
+        if dtype is None or dtypes.as_dtype(dtype) is self.dtype:
+            return self.clone() if copy else self
+        from .ops.unary import to_dtype
+        return to_dtype(self, dtypes.as_dtype(dtype))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{self.dtype._tensor_type}"
+        return self.to(dtype)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(dtypes.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(dtypes.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(dtypes.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(dtypes.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(dtypes.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(dtypes.bool)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def clone(self) -> "Tensor":
+        from .ops.unary import clone
+        return clone(self)
+
+    def contiguous(self) -> "Tensor":
+        if self._data.flags.c_contiguous:
+            return self
+        return self.clone()
+
+    # -- in-place --------------------------------------------------------------------------
+    def _check_inplace(self) -> None:
+        if self._grad_fn is None and self._requires_grad and grad_mode._state.enabled:
+            raise RuntimeError(LEAF_INPLACE)
+
+    def _write(self, array) -> "Tensor":
+        """Store ``array`` into this tensor's storage and bump its version."""
+        self._check_inplace()
+        np.copyto(self._data, array, casting="unsafe")
+        self._version.value += 1
+        return self
+
+    def zero_(self) -> "Tensor":
+        return self._write(0)
+
+    def fill_(self, value) -> "Tensor":
+        return self._write(value.item() if isinstance(value, Tensor) else value)
+
+    # -- arithmetic ---------------------------------------------------------------------------
+    def __add__(self, other):
+        return _arith.add(self, other)
+
+    def __radd__(self, other):
+        return _arith.add(self, other)
+
+    def __sub__(self, other):
+        return _arith.sub(self, other)
+
+    def __rsub__(self, other):
+        return _arith.rsub(self, other)
+
+    def __mul__(self, other):
+        return _arith.mul(self, other)
+
+    def __rmul__(self, other):
+        return _arith.mul(self, other)
+
+    def __truediv__(self, other):
+        return _arith.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _arith.rdiv(self, other)
+
+    def __pow__(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _arith.rpow(self, base)
+
+    def __neg__(self):
+        return _arith.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _unary.abs(self)
+
+    def add(self, other, *, alpha=1):
+        return _arith.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return _arith.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return _arith.mul(self, other)
+
+    def div(self, other):
+        return _arith.div(self, other)
+
+    def pow(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def neg(self):
+        return _arith.neg(self)
+
+    negative = neg
+
+    def reciprocal(self):
+        return _unary.reciprocal(self)
+
+    # -- comparisons (no gradient) ----------------------------------------------------------
+    def __eq__(self, other):
+        return _arith.compare(np.equal, self, other)
+
+    def __ne__(self, other):
+        return _arith.compare(np.not_equal, self, other)
+
+    def __lt__(self, other):
+        return _arith.compare(np.less, self, other)
+
+    def __le__(self, other):
+        return _arith.compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _arith.compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _arith.compare(np.greater_equal, self, other)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __and__(self, other):
+        return _arith.compare(np.bitwise_and, self, other)
+
+    def __or__(self, other):
+        return _arith.compare(np.bitwise_or, self, other)
+
+    def __xor__(self, other):
+        return _arith.compare(np.bitwise_xor, self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError("~ (bitwise_not) is only supported for integer and boolean tensors")
+        return Tensor._wrap(np.invert(self._data))
+
+    # -- elementwise functions ----------------------------------------------------------------
+    def exp(self):
+        return _unary.exp(self)
+
+    def log(self):
+        return _unary.log(self)
+
+    def sqrt(self):
+        return _unary.sqrt(self)
+
+    def sin(self):
+        return _unary.sin(self)
+
+    def cos(self):
+        return _unary.cos(self)
+
+    def tanh(self):
+        return _unary.tanh(self)
+
+    def sigmoid(self):
+        return _unary.sigmoid(self)
+
+    def relu(self):
+        return _unary.relu(self)
+
+    def abs(self):
+        return _unary.abs(self)
+
+    # -- reductions -----------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _reduce.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _reduce.mean(self, dim, keepdim, dtype=dtype)
+
+    # -- shape ------------------------------------------------------------------------------------
+    def view(self, *shape):
+        return _shape.view(self, *shape)
+
+    def reshape(self, *shape):
+        return _shape.reshape(self, *shape)
+
+    def expand(self, *sizes):
+        return _shape.expand(self, *sizes)
+
+    def permute(self, *dims):
+        return _shape.permute(self, *dims)
+
+    @property
+    def T(self):
+        return _shape.t_all(self)
+
+
+def _rebuild(array, requires_grad):
+    t = Tensor._wrap(array)
+    t._requires_grad = requires_grad
+    return t
+
+
+# The op modules import Tensor, so they are bound after the class exists.
+from .ops import arith as _arith  # noqa: E402
+from .ops import reduce as _reduce  # noqa: E402
+from .ops import shape as _shape  # noqa: E402
+from .ops import unary as _unary  # noqa: E402
