@@ -16,7 +16,7 @@ import itertools
 import weakref
 
 from . import grad_mode
-from .._errors import SECOND_BACKWARD, version_mismatch
+from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
 
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
 
@@ -53,26 +53,24 @@ def add_hook(hooks: dict, fn) -> RemovableHandle:
 class SavedTensor:
     """A tensor saved for backward, checked against in-place changes when unpacked."""
 
-    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "requires_grad")
+    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "grad_fn", "requires_grad")
 
-    def __init__(self, tensor, output_nr: int | None):
+    def __init__(self, tensor, is_output: bool):
         self.version = tensor._version
         self.saved_version = tensor._version.value
-        self.output_nr = output_nr
-        if output_nr is None:
-            self.tensor, self.data = tensor, None
-        else:  # an output of the saving node: keep no reference to the tensor itself
-            self.tensor, self.data = None, tensor._data
-            self.requires_grad = tensor._requires_grad
+        self.output_nr = tensor._output_nr
+        self.requires_grad = tensor._requires_grad
+        if is_output:  # an output of the saving node: keep no reference to it or to the node
+            self.tensor, self.data, self.grad_fn = None, tensor._data, None
+        else:
+            self.tensor, self.data, self.grad_fn = tensor, None, tensor._grad_fn
 
     def unpack(self, node):
         if self.version.value != self.saved_version:
-            t = self.tensor
-            raise RuntimeError(version_mismatch(
-                self.data if t is None else t._data,
-                node if t is None else t._grad_fn,
-                self.output_nr if t is None else t._output_nr,
-                self.version.value, self.saved_version))
+            data = self.data if self.tensor is None else self.tensor._data
+            producer = node if self.tensor is None else self.grad_fn
+            raise RuntimeError(version_mismatch(data, producer, self.output_nr, self.version.value,
+                                                self.saved_version))
         if self.tensor is not None:
             return self.tensor
         from ..tensor import Tensor
@@ -259,13 +257,12 @@ class Function(metaclass=FunctionMeta):
 
         single = not isinstance(result, tuple)
         outputs = (result,) if single else result
+        for t in ctx._dirty:
+            t._version.value += 1
         if record:
             outputs = _connect(ctx, args, outputs)
         elif ctx._to_save is not None:
             ctx._to_save = None
-        if ctx._dirty:
-            for t in ctx._dirty:
-                t._version.value += 1
         return outputs[0] if single else outputs
 
 
@@ -285,6 +282,9 @@ def _connect(node, args, outputs):
 
     non_diff = node._non_differentiable
     dirty = node._dirty
+    for d in dirty:
+        if d._grad_fn is None and d._requires_grad:
+            raise RuntimeError(LEAF_INPLACE)
     fixed, out_meta = [], []
     for i, o in enumerate(outputs):
         if isinstance(o, Tensor):
@@ -312,8 +312,7 @@ def _connect(node, args, outputs):
             if not isinstance(t, Tensor):
                 raise TypeError("save_for_backward can only save variables, but argument "
                                 f"{len(saved)} is of type {type(t).__name__}")
-            nr = next((i for i, o in enumerate(fixed) if o is t), None)
-            saved.append(SavedTensor(t, nr if nr is not None and t._grad_fn is node else None))
+            saved.append(SavedTensor(t, t._grad_fn is node))
         node._saved = saved
         node._to_save = None
     return tuple(fixed)
