@@ -1,0 +1,245 @@
+"""What a backward node can tell about itself: saved tensors, attributes, derivative rule.
+
+Used by ``pygrad.viz.make_dot`` (labels, ``show_saved``, ``show_attrs``) and by
+``pygrad.autograd.explain``.  Saved tensors get PyTorch's names (``self``, ``other``,
+``result``...) so pictures read like torchviz's on the same program.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .function import AccumulateGrad
+
+__all__ = ["saved_entries", "node_attributes", "derivative_rule", "is_custom", "is_elementwise",
+           "recompute_output"]
+
+# PyTorch's names of the tensors each built-in node saves, in the order pygrad saves them.
+_SAVED_NAMES = {
+    "MulBackward0": ("self", "other"),
+    "DivBackward0": ("self", "other"),
+    "PowBackward0": ("self",),
+    "PowBackward1": ("self", "exponent", "result"),
+    "PowBackward2": ("result", "exponent"),
+    "ExpBackward0": ("result",),
+    "LogBackward0": ("self",),
+    "SqrtBackward0": ("result",),
+    "SinBackward0": ("self",),
+    "CosBackward0": ("self",),
+    "TanhBackward0": ("result",),
+    "SigmoidBackward0": ("result",),
+    "ReluBackward0": ("result",),
+    "AbsBackward0": ("self",),
+    "ReciprocalBackward0": ("result",),
+    "MmBackward0": ("self", "mat2"),
+    "MvBackward0": ("self", "vec"),
+    "DotBackward0": ("self", "tensor"),
+    "MaximumBackward0": ("self", "other"),
+    "ClampBackward1": ("self",),
+    "SoftmaxBackward0": ("result",),
+    "LogSoftmaxBackward0": ("result",),
+}
+
+# Attributes every node has: bookkeeping, not something an op chose to keep.
+_FRAMEWORK_ATTRS = frozenset({"next_functions", "needs_input_grad", "materialize_grads", "variable"})
+
+
+class SavedEntry:
+    """One saved-tensor slot of a node: its name, the object that identifies the tensor
+    (None when the op saved nothing in this slot) and the tensor's array."""
+
+    __slots__ = ("name", "key", "array", "is_output")
+
+    def __init__(self, name: str, key: object = None, array: np.ndarray | None = None,
+                 is_output: bool = False):
+        self.name, self.key, self.array, self.is_output = name, key, array, is_output
+
+
+def is_custom(node) -> bool:
+    """True for nodes of user-defined ``autograd.Function`` subclasses."""
+    cls = getattr(node, "_forward_cls", None)
+    return cls is not None and not cls.__module__.startswith("pygrad.")
+
+
+def saved_entries(node) -> list[SavedEntry]:
+    """The node's saved-tensor slots, in saving order; empty once backward freed them.
+
+    A saved input is identified by the tensor itself (so it is the same picture node as
+    that tensor elsewhere, as in torchviz); a saved output, which a node keeps as an array
+    only, by its saved record.
+    """
+    saved = getattr(node, "_saved", None)
+    if saved is None:  # the op saved nothing, or backward freed it
+        return []
+    entries = []
+    for i, s in enumerate(saved):
+        name = _saved_name(node, i, len(saved))
+        if s is None:
+            entries.append(SavedEntry(name))
+        elif s.tensor is not None:
+            entries.append(SavedEntry(name, s.tensor, s.tensor._data, False))
+        else:
+            entries.append(SavedEntry(name, s, s.data, True))
+    return entries
+
+
+def _saved_name(node, index: int, count: int) -> str:
+    names = _SAVED_NAMES.get(type(node).__name__)
+    if names is not None and len(names) == count:
+        return names[index]
+    return f"saved_tensors[{index}]" if is_custom(node) else f"saved{index}"
+
+
+# PyTorch's names for what pygrad's ops keep on their ctx, and what PyTorch keeps that
+# pygrad's ops need not (``alpha`` is always 1 here).
+_ATTR_NAMES = {"shape": "self_sym_sizes", "dims": "dim", "base": "self"}
+_KEEPS_DIMS = frozenset({"PermuteBackward0"})
+_ALPHA = frozenset({"AddBackward0", "SubBackward0", "RsubBackward1"})
+
+
+def node_attributes(node) -> dict:
+    """What the op kept on its ctx besides saved tensors, by PyTorch's names where PyTorch
+    keeps the same thing (``exponent``, ``dim``, ``self_sym_sizes``...)."""
+    if isinstance(node, AccumulateGrad):
+        return {}
+    name = type(node).__name__
+    attrs = {}
+    for key, value in vars(node).items():
+        if key.startswith("_") or key in _FRAMEWORK_ATTRS:
+            continue
+        if not is_custom(node) and not (key == "dims" and name in _KEEPS_DIMS):
+            key = _ATTR_NAMES.get(key, key)
+        attrs[key] = value
+    if name in _ALPHA:
+        attrs.setdefault("alpha", 1)
+    if name.startswith("MeanBackward") and "self_sym_sizes" in attrs:
+        attrs["self_sym_numel"] = int(np.prod(attrs["self_sym_sizes"]))
+    return attrs
+
+
+def _num(value) -> str:
+    """A number as a person writes it: 2 rather than 2.0."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _pow_rule(node) -> str:
+    p = float(node.exponent)
+    if p == 0:
+        return "d(a**0)/da = 0"
+    if p == 1:
+        return "d(a**1)/da = 1"
+    if p == 2:
+        return "d(a**2)/da = 2*a"
+    return f"d(a**{_num(p)})/da = {_num(p)}*a**{_num(p - 1)}"
+
+
+def _rpow_rule(node) -> str:
+    base = _num(node.base)
+    return f"d({base}**a)/da = {base}**a * log({base})"
+
+
+_RULES = {
+    "AddBackward0": "d(a + b)/da = 1,  d(a + b)/db = 1",
+    "SubBackward0": "d(a - b)/da = 1,  d(a - b)/db = -1",
+    "RsubBackward1": "d(s - a)/da = -1",
+    "MulBackward0": "d(a * b)/da = b,  d(a * b)/db = a",
+    "DivBackward0": "d(a / b)/da = 1/b,  d(a / b)/db = -a/b**2",
+    "NegBackward0": "d(-a)/da = -1",
+    "PowBackward0": _pow_rule,
+    "PowBackward1": "d(a**b)/da = b*a**(b-1),  d(a**b)/db = a**b * log(a)",
+    "PowBackward2": _rpow_rule,
+    "ExpBackward0": "d(exp(a))/da = exp(a)",
+    "LogBackward0": "d(log(a))/da = 1/a",
+    "SqrtBackward0": "d(sqrt(a))/da = 1/(2*sqrt(a))",
+    "SinBackward0": "d(sin(a))/da = cos(a)",
+    "CosBackward0": "d(cos(a))/da = -sin(a)",
+    "TanhBackward0": "d(tanh(a))/da = 1 - tanh(a)**2",
+    "SigmoidBackward0": "d(sigmoid(a))/da = sigmoid(a)*(1 - sigmoid(a))",
+    "ReluBackward0": "d(relu(a))/da = 1 where a > 0, else 0",
+    "AbsBackward0": "d(|a|)/da = sign(a)",
+    "ReciprocalBackward0": "d(1/a)/da = -1/a**2",
+    "CloneBackward0": "d(clone(a))/da = 1",
+    "ToCopyBackward0": "d(a.to(dtype))/da = 1 (the gradient is cast back to a's dtype)",
+    "WhereBackward0": "d(where(c, a, b))/da = 1 where c else 0,  d/db = 1 where not c",
+    "SumBackward0": "d(sum(a))/da[i] = 1: every element gets the incoming gradient",
+    "SumBackward1": "d(a.sum(dim))/da = 1: the gradient is copied along the summed dims",
+    "MeanBackward0": "d(mean(a))/da[i] = 1/n, n = number of elements of a",
+    "MeanBackward1": "d(a.mean(dim))/da = 1/n along the averaged dims, n = their size",
+    "ViewBackward0": "a.view(shape): the gradient is reshaped back to a's shape",
+    "UnsafeViewBackward0": "a.reshape(shape): the gradient is reshaped back to a's shape",
+    "ExpandBackward0": "a.expand(shape): the gradient is summed over the expanded dims",
+    "PermuteBackward0": "a.permute(dims): the gradient is permuted back",
+    "TransposeBackward0": "a.transpose(i, j): the gradient is transposed back",
+    "TBackward0": "a.t(): the gradient is transposed back",
+    "MmBackward0": "d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad",
+    "MvBackward0": "d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad",
+    "DotBackward0": "d(u . v)/du = v,  d(u . v)/dv = u",
+    "SelectBackward0": "a[i]: the gradient goes to row i, zeros elsewhere",
+    "SliceBackward0": "a[start:stop:step]: the gradient goes to the sliced elements, zeros elsewhere",
+    "IndexBackward0": "a[index]: the gradient is added at the indexed elements, zeros elsewhere",
+    "UnsqueezeBackward0": "a.unsqueeze(dim): the gradient is squeezed back",
+    "SqueezeBackward0": "a.squeeze(): the gradient is reshaped back to a's shape",
+    "SqueezeBackward1": "a.squeeze(dim): the gradient is unsqueezed back",
+    "MaxBackward1": "d(max(a))/da = 1 at the maximum (shared evenly among ties), else 0",
+    "MinBackward1": "d(min(a))/da = 1 at the minimum (shared evenly among ties), else 0",
+    "MaxBackward0": "a.max(dim): the gradient goes to the first maximum along dim",
+    "MinBackward0": "a.min(dim): the gradient goes to the first minimum along dim",
+    "MaximumBackward0": "d(maximum(a, b)): 1 to the larger input (half each on ties)",
+    "ClampBackward1": "d(clamp(a, lo, hi))/da = 1 where lo <= a <= hi, else 0",
+    "CatBackward0": "cat(tensors): each input gets its slice of the gradient",
+    "StackBackward0": "stack(tensors): each input gets its index of the gradient",
+    "SoftmaxBackward0": "d softmax: grad_a = s * (grad - sum(grad * s)), s = softmax(a)",
+    "LogSoftmaxBackward0": "d log_softmax: grad_a = grad - softmax(a) * sum(grad)",
+}
+
+# Ops whose derivative is a number per element (same shape in and out), so the gradient an
+# input receives is the incoming gradient times a local derivative that can be shown.
+_ELEMENTWISE = frozenset({
+    "AddBackward0", "SubBackward0", "RsubBackward1", "MulBackward0", "DivBackward0",
+    "NegBackward0", "PowBackward0", "PowBackward1", "PowBackward2", "ExpBackward0", "LogBackward0",
+    "SqrtBackward0", "SinBackward0", "CosBackward0", "TanhBackward0", "SigmoidBackward0",
+    "ReluBackward0", "AbsBackward0", "ReciprocalBackward0", "CloneBackward0", "WhereBackward0",
+    "ClampBackward1", "MaximumBackward0",
+})
+
+
+def derivative_rule(node) -> str | None:
+    """The local derivative rule of the node's op, or None when pygrad does not know it."""
+    if isinstance(node, AccumulateGrad):
+        return "adds the incoming gradient into the leaf's .grad"
+    rule = _RULES.get(type(node).__name__)
+    if callable(rule):
+        try:
+            return rule(node)
+        except AttributeError:
+            return None
+    return rule or None
+
+
+def is_elementwise(node) -> bool:
+    return type(node).__name__ in _ELEMENTWISE
+
+
+# An op's output recomputed from what it saved, for nodes whose output tensor is gone.
+_RECOMPUTE = {
+    "PowBackward0": (("self",), lambda node, a: np.power(a, np.asarray(node.exponent, a.dtype))),
+    "LogBackward0": (("self",), lambda node, a: np.log(a)),
+    "SinBackward0": (("self",), lambda node, a: np.sin(a)),
+    "CosBackward0": (("self",), lambda node, a: np.cos(a)),
+    "AbsBackward0": (("self",), lambda node, a: np.abs(a)),
+    "MulBackward0": (("self", "other"), lambda node, a, b: np.multiply(a, b)),
+    "DivBackward0": (("self", "other"), lambda node, a, b: np.divide(a, b)),
+}
+
+
+def recompute_output(node) -> np.ndarray | None:
+    """The node's (first) output computed again from its saved tensors, when they suffice."""
+    recipe = _RECOMPUTE.get(type(node).__name__)
+    if recipe is None:
+        return None
+    names, fn = recipe
+    saved = {e.name: e.array for e in saved_entries(node) if e.key is not None}
+    if not all(n in saved for n in names):
+        return None
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(node, *(saved[n] for n in names)))
