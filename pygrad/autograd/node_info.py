@@ -125,71 +125,71 @@ def _num(value) -> str:
 def _pow_rule(node) -> str:
     p = float(node.exponent)
     if p == 0:
-        return "d(a**0)/da = 0"
+        return "d(u**0)/du = 0"
     if p == 1:
-        return "d(a**1)/da = 1"
+        return "d(u**1)/du = 1"
     if p == 2:
-        return "d(a**2)/da = 2*a"
-    return f"d(a**{_num(p)})/da = {_num(p)}*a**{_num(p - 1)}"
+        return "d(u**2)/du = 2*u"
+    return f"d(u**{_num(p)})/du = {_num(p)}*u**{_num(p - 1)}"
 
 
 def _rpow_rule(node) -> str:
     base = _num(node.base)
-    return f"d({base}**a)/da = {base}**a * log({base})"
+    return f"d({base}**u)/du = {base}**u * log({base})"
 
 
 _RULES = {
-    "AddBackward0": "d(a + b)/da = 1,  d(a + b)/db = 1",
-    "SubBackward0": "d(a - b)/da = 1,  d(a - b)/db = -1",
-    "RsubBackward1": "d(s - a)/da = -1",
-    "MulBackward0": "d(a * b)/da = b,  d(a * b)/db = a",
-    "DivBackward0": "d(a / b)/da = 1/b,  d(a / b)/db = -a/b**2",
-    "NegBackward0": "d(-a)/da = -1",
+    "AddBackward0": "d(u + v)/du = 1,  d(u + v)/dv = 1",
+    "SubBackward0": "d(u - v)/du = 1,  d(u - v)/dv = -1",
+    "RsubBackward1": "d(s - u)/du = -1",
+    "MulBackward0": "d(u * v)/du = v,  d(u * v)/dv = u",
+    "DivBackward0": "d(u / v)/du = 1/v,  d(u / v)/dv = -u/v**2",
+    "NegBackward0": "d(-u)/du = -1",
     "PowBackward0": _pow_rule,
-    "PowBackward1": "d(a**b)/da = b*a**(b-1),  d(a**b)/db = a**b * log(a)",
+    "PowBackward1": "d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)",
     "PowBackward2": _rpow_rule,
-    "ExpBackward0": "d(exp(a))/da = exp(a)",
-    "LogBackward0": "d(log(a))/da = 1/a",
-    "SqrtBackward0": "d(sqrt(a))/da = 1/(2*sqrt(a))",
-    "SinBackward0": "d(sin(a))/da = cos(a)",
-    "CosBackward0": "d(cos(a))/da = -sin(a)",
-    "TanhBackward0": "d(tanh(a))/da = 1 - tanh(a)**2",
-    "SigmoidBackward0": "d(sigmoid(a))/da = sigmoid(a)*(1 - sigmoid(a))",
-    "ReluBackward0": "d(relu(a))/da = 1 where a > 0, else 0",
-    "AbsBackward0": "d(|a|)/da = sign(a)",
-    "ReciprocalBackward0": "d(1/a)/da = -1/a**2",
-    "CloneBackward0": "d(clone(a))/da = 1",
-    "ToCopyBackward0": "d(a.to(dtype))/da = 1 (the gradient is cast back to a's dtype)",
-    "WhereBackward0": "d(where(c, a, b))/da = 1 where c else 0,  d/db = 1 where not c",
-    "SumBackward0": "d(sum(a))/da[i] = 1: every element gets the incoming gradient",
-    "SumBackward1": "d(a.sum(dim))/da = 1: the gradient is copied along the summed dims",
-    "MeanBackward0": "d(mean(a))/da[i] = 1/n, n = number of elements of a",
-    "MeanBackward1": "d(a.mean(dim))/da = 1/n along the averaged dims, n = their size",
-    "ViewBackward0": "a.view(shape): the gradient is reshaped back to a's shape",
-    "UnsafeViewBackward0": "a.reshape(shape): the gradient is reshaped back to a's shape",
-    "ExpandBackward0": "a.expand(shape): the gradient is summed over the expanded dims",
-    "PermuteBackward0": "a.permute(dims): the gradient is permuted back",
-    "TransposeBackward0": "a.transpose(i, j): the gradient is transposed back",
-    "TBackward0": "a.t(): the gradient is transposed back",
+    "ExpBackward0": "d(exp(u))/du = exp(u)",
+    "LogBackward0": "d(log(u))/du = 1/u",
+    "SqrtBackward0": "d(sqrt(u))/du = 1/(2*sqrt(u))",
+    "SinBackward0": "d(sin(u))/du = cos(u)",
+    "CosBackward0": "d(cos(u))/du = -sin(u)",
+    "TanhBackward0": "d(tanh(u))/du = 1 - tanh(u)**2",
+    "SigmoidBackward0": "d(sigmoid(u))/du = sigmoid(u)*(1 - sigmoid(u))",
+    "ReluBackward0": "d(relu(u))/du = 1 where u > 0, else 0",
+    "AbsBackward0": "d(|u|)/du = sign(u)",
+    "ReciprocalBackward0": "d(1/u)/du = -1/u**2",
+    "CloneBackward0": "d(clone(u))/du = 1",
+    "ToCopyBackward0": "d(u.to(dtype))/du = 1 (the gradient is cast back to u's dtype)",
+    "WhereBackward0": "d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond",
+    "SumBackward0": "d(sum(u))/du[i] = 1: every element gets the incoming gradient",
+    "SumBackward1": "d(u.sum(dim))/du = 1: the gradient is copied along the summed dims",
+    "MeanBackward0": "d(mean(u))/du[i] = 1/n, n = number of elements of u",
+    "MeanBackward1": "d(u.mean(dim))/du = 1/n along the averaged dims, n = their size",
+    "ViewBackward0": "u.view(shape): the gradient is reshaped back to u's shape",
+    "UnsafeViewBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
+    "ExpandBackward0": "u.expand(shape): the gradient is summed over the expanded dims",
+    "PermuteBackward0": "u.permute(dims): the gradient is permuted back",
+    "TransposeBackward0": "u.transpose(i, j): the gradient is transposed back",
+    "TBackward0": "u.t(): the gradient is transposed back",
     "MmBackward0": "d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad",
     "MvBackward0": "d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad",
     "DotBackward0": "d(u . v)/du = v,  d(u . v)/dv = u",
-    "SelectBackward0": "a[i]: the gradient goes to row i, zeros elsewhere",
-    "SliceBackward0": "a[start:stop:step]: the gradient goes to the sliced elements, zeros elsewhere",
-    "IndexBackward0": "a[index]: the gradient is added at the indexed elements, zeros elsewhere",
-    "UnsqueezeBackward0": "a.unsqueeze(dim): the gradient is squeezed back",
-    "SqueezeBackward0": "a.squeeze(): the gradient is reshaped back to a's shape",
-    "SqueezeBackward1": "a.squeeze(dim): the gradient is unsqueezed back",
-    "MaxBackward1": "d(max(a))/da = 1 at the maximum (shared evenly among ties), else 0",
-    "MinBackward1": "d(min(a))/da = 1 at the minimum (shared evenly among ties), else 0",
-    "MaxBackward0": "a.max(dim): the gradient goes to the first maximum along dim",
-    "MinBackward0": "a.min(dim): the gradient goes to the first minimum along dim",
-    "MaximumBackward0": "d(maximum(a, b)): 1 to the larger input (half each on ties)",
-    "ClampBackward1": "d(clamp(a, lo, hi))/da = 1 where lo <= a <= hi, else 0",
+    "SelectBackward0": "u[i]: the gradient goes to row i, zeros elsewhere",
+    "SliceBackward0": "u[start:stop:step]: the gradient goes to the sliced elements, zeros elsewhere",
+    "IndexBackward0": "u[index]: the gradient is added at the indexed elements, zeros elsewhere",
+    "UnsqueezeBackward0": "u.unsqueeze(dim): the gradient is squeezed back",
+    "SqueezeBackward0": "u.squeeze(): the gradient is reshaped back to u's shape",
+    "SqueezeBackward1": "u.squeeze(dim): the gradient is unsqueezed back",
+    "MaxBackward1": "d(max(u))/du = 1 at the maximum (shared evenly among ties), else 0",
+    "MinBackward1": "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0",
+    "MaxBackward0": "u.max(dim): the gradient goes to the first maximum along dim",
+    "MinBackward0": "u.min(dim): the gradient goes to the first minimum along dim",
+    "MaximumBackward0": "d(maximum(u, v)): 1 to the larger input (half each on ties)",
+    "ClampBackward1": "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0",
     "CatBackward0": "cat(tensors): each input gets its slice of the gradient",
     "StackBackward0": "stack(tensors): each input gets its index of the gradient",
-    "SoftmaxBackward0": "d softmax: grad_a = s * (grad - sum(grad * s)), s = softmax(a)",
-    "LogSoftmaxBackward0": "d log_softmax: grad_a = grad - softmax(a) * sum(grad)",
+    "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
+    "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
 }
 
 # Ops whose derivative is a number per element (same shape in and out), so the gradient an
