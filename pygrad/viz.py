@@ -542,8 +542,11 @@ class DotGraph:
         """Save the DOT text as ``filename`` and the picture as ``filename.<format>``
         (or ``outfile``); returns the picture's path."""
         if outfile is not None:
-            outfile = os.fspath(outfile)
+            outfile = os.path.join(directory or self.directory, os.fspath(outfile))
             format = format or os.path.splitext(outfile)[1].lstrip(".") or self.format
+            if filename is None:
+                filename = os.path.splitext(outfile)[0] + ".gv"
+                directory = None
         fmt = format or self.format
         data = self.pipe(fmt)
         source_path = self.save(filename, directory)
