@@ -389,7 +389,9 @@ def _shown_attrs(node) -> dict:
     import numpy as np
 
     from .tensor import Tensor
-    attrs = {e.name: "None" if e.key is None else "[saved tensor]" for e in saved_entries(node)}
+    attrs = {}
+    if not is_custom(node):  # a custom Function's saved tensors are drawn as boxes instead
+        attrs = {e.name: "None" if e.key is None else "[saved tensor]" for e in saved_entries(node)}
     for key, value in node_attributes(node).items():
         if isinstance(value, (Tensor, np.ndarray)):
             attrs[key] = "[saved tensor]"
