@@ -161,7 +161,7 @@ _RULES = {
     "CloneBackward0": "d(clone(u))/du = 1",
     "ToCopyBackward0": "d(u.to(dtype))/du = 1 (the gradient is cast back to u's dtype)",
     "WhereBackward0": "d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond",
-    "SumBackward0": "d(sum(u))/du[i] = 1: every element gets the incoming gradient",
+    "SumBackward0": "d(sum(u))/du[i] = 1: each element gets the gradient",
     "SumBackward1": "d(u.sum(dim))/du = 1: the gradient is copied along the summed dims",
     "MeanBackward0": "d(mean(u))/du[i] = 1/n, n = number of elements of u",
     "MeanBackward1": "d(u.mean(dim))/du = 1/n along the averaged dims, n = their size",

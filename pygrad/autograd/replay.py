@@ -201,7 +201,8 @@ def describe(array, limit: int = 6) -> str:
     """A short text for an array: its values when small, else shape, min/max and mean."""
     a = np.asarray(array)
     if a.size <= limit:
-        return np.array2string(a, precision=4, separator=", ", floatmode="maxprec")
+        # one line: the rows of a matrix follow each other as "[[1., 2.], [3., 4.]]"
+        return np.array2string(a, precision=4, separator=", ", floatmode="maxprec").replace("\n", "")
     f = a.astype(np.float64)
     return (f"{shape_str(a.shape)} min {np.min(f):.4g} max {np.max(f):.4g} "
             f"mean {np.mean(f):.4g}")
