@@ -342,8 +342,7 @@ class _Writer:
             stack.append((box, self.layout.edges(box)))
             return
         if self.show_saved and not is_custom(box):
-            for entry in sorted((e for e in saved_entries(box) if e.key is not None),
-                                key=lambda e: e.name):
+            for entry in _saved_for_show(box):
                 self.seen.add(id(entry.key))
                 self.edge(id(box), id(entry.key), dir="none")
                 self.node(id(entry.key), self.saved_label(entry, entry.name), fillcolor=SAVED_COLOR)
@@ -382,6 +381,18 @@ class _Writer:
         if self.notes is not None and not isinstance(node, AccumulateGrad):
             name += self.notes.value(node)
         return name
+
+
+def _saved_for_show(node) -> list:
+    """What ``show_saved`` draws, sorted by name as torchviz sorts ``_saved_*`` attributes:
+    the saved tensors, and arrays an op kept on its ctx (``where``'s ``condition``)."""
+    import numpy as np
+
+    from .autograd.node_info import SavedEntry
+    entries = [e for e in saved_entries(node) if e.key is not None]
+    entries += [SavedEntry(name, value, value) for name, value in node_attributes(node).items()
+                if isinstance(value, np.ndarray)]
+    return sorted(entries, key=lambda e: e.name)
 
 
 def _shown_attrs(node) -> dict:

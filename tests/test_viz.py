@@ -10,6 +10,7 @@ import pytest
 import pygrad
 import pygrad.viz as viz
 from pygrad.viz import GraphvizNotFoundError, make_dot
+from seed_blocks import seed_blocks
 
 # -- reading DOT text -------------------------------------------------------------------------
 
@@ -104,6 +105,12 @@ def mixed(m):
     return (h ** 2).mean() + (1 / b).sum() + (2 ** b).sum(), {"a": a, "b": b}
 
 
+def where(m):
+    a = m.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    b = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    return m.where(a > 0, a * b, b).sum(), {"a": a, "b": b}
+
+
 def two_outputs(m):
     x = m.tensor([1., 2.], requires_grad=True)
     return (x.sin(), (x * 3).sum()), {"x": x}
@@ -114,7 +121,7 @@ def custom(m):
     return Cube.make(m).apply(x * 2).sum(), {"x": x}
 
 
-PROGRAMS = [seed, chain, two_variables, product, vector, detached, mixed, two_outputs, custom]
+PROGRAMS = [seed, chain, two_variables, product, vector, detached, mixed, where, two_outputs, custom]
 OPTIONS = [{}, {"params": True}, {"show_saved": True}, {"show_attrs": True},
            {"params": True, "show_saved": True, "show_attrs": True, "max_attr_chars": 8}]
 
@@ -165,11 +172,11 @@ def test_seed_graph_matches_stored_torchviz_text():
 
 
 def test_seed_block_runs_unchanged_with_pygrad_make_dot():
-    code = ("from pygrad.viz import make_dot\n\nx = torch.tensor([1.], requires_grad=True)\n"
-            "# make_dot(x**2)\n\ny = 2*x\nz = 3+x\nr = y+z\nmake_dot(r)\n")
+    (code,) = [code for code, out in seed_blocks() if "make_dot" in code]
+    assert "from torchviz import make_dot" in code
     scope = {"torch": pygrad}
-    exec(code, scope)
-    nodes, edges = parse(make_dot(scope["r"]).source)
+    exec(code.replace("from torchviz import make_dot", "from pygrad.viz import make_dot"), scope)
+    nodes, edges = parse(scope["make_dot"](scope["r"]).source)
     names = sorted(a["label"] for a in nodes.values())
     assert names == ["\n (1)", "\n (1)", "AccumulateGrad", "AddBackward0", "AddBackward0", "MulBackward0"]
     assert len(edges) == 6

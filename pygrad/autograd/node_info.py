@@ -103,7 +103,7 @@ def node_attributes(node) -> dict:
         return {}
     name = type(node).__name__
     attrs = {}
-    for key, value in vars(node).items():
+    for key, value in getattr(node, "__dict__", {}).items():
         if key.startswith("_") or key in _FRAMEWORK_ATTRS:
             continue
         if not is_custom(node) and not (key == "dims" and name in _KEEPS_DIMS):
