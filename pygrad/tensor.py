@@ -653,9 +653,13 @@ class Tensor:
 
     # -- linear algebra -----------------------------------------------------------------------
     def __matmul__(self, other):
+        if not isinstance(other, (Tensor, np.ndarray)):
+            return NotImplemented
         return _linalg.matmul(self, _linalg_operand(other))
 
     def __rmatmul__(self, other):
+        if not isinstance(other, (Tensor, np.ndarray)):
+            return NotImplemented
         return _linalg.matmul(_linalg_operand(other), self)
 
     def matmul(self, other):
@@ -678,12 +682,8 @@ class Tensor:
 
 
 def _linalg_operand(other):
-    """``tensor @ ndarray`` works as in PyTorch's NumPy interop; anything else is a TypeError."""
-    if isinstance(other, Tensor):
-        return other
-    if isinstance(other, np.ndarray):
-        return Tensor._wrap(other)
-    raise TypeError(f"unsupported operand type(s) for @: 'Tensor' and '{type(other).__name__}'")
+    """``tensor @ ndarray`` works as in PyTorch's NumPy interop."""
+    return other if isinstance(other, Tensor) else Tensor._wrap(other)
 
 
 def _rebuild(array, requires_grad):

@@ -157,13 +157,13 @@ def _index_array(k, position: int) -> np.ndarray | None:
     return a
 
 
-def parse_key(shape: tuple, key):
+def parse_key(shape: tuple, key, setting: bool = False):
     """The steps of ``x[key]`` on a tensor of ``shape``: ``(steps, advanced)``.
 
     ``steps`` are ``("unsqueeze", dim)``, ``("select", dim, i)``, ``("slice", dim, slice)``
     applied in order; ``advanced`` is None or the NumPy key of the final index op on the result.
     """
-    bare_slice = isinstance(key, slice)
+    bare_slice = isinstance(key, slice) and not setting  # a bare slice always records a view when read
     if isinstance(key, list) and _sequence_as_tuple(key):
         warnings.warn(SEQUENCE_INDEX_WARNING, UserWarning, stacklevel=3)
         key = tuple(key)
@@ -315,7 +315,7 @@ def getitem(x: Tensor, key) -> Tensor:
 
 
 def setitem(x: Tensor, key, value) -> None:
-    steps, advanced = parse_key(x._data.shape, key)
+    steps, advanced = parse_key(x._data.shape, key, setting=True)
     if isinstance(value, str):
         raise TypeError(f"can't assign a str to a torch.{x.dtype._tensor_type}")
     if not isinstance(value, Tensor):
