@@ -366,3 +366,29 @@ def test_matmul_grad_fn_depends_on_requires_grad(torch):
         names.append([type((a.requires_grad_(ra) @ b.requires_grad_(rb)).grad_fn).__name__
                       for ra, rb in ((True, True), (False, True))])
     assert names[0] == names[1] == [["CloneBackward0", "UnsafeViewBackward0"]][0]
+
+
+def test_T_of_a_non_matrix_warns_once(monkeypatch):
+    from pygrad.ops import shape
+    monkeypatch.setattr(shape, "_t_warned", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert pygrad.ones(2, 3, 4).T.shape == (4, 3, 2)
+        pygrad.ones(3).T
+        pygrad.ones(2, 3).T
+        assert pygrad.tensor(2.0).T.shape == ()
+        pygrad.tensor(2.0).T
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert messages[0].startswith("The use of `x.T` on tensors of dimension other than 2")
+    assert messages[1].startswith("Tensor.T is deprecated on 0-D tensors.")
+
+
+def test_write_through_expanded_view_lands_in_shared_element(torch):
+    results = []
+    for m in (pygrad, torch):
+        base = m.ones(3)
+        e = base.expand(2, 3)
+        e[0, 0] = 5.0
+        results.append((e.tolist(), base.tolist()))
+    assert results[0] == results[1] == ([[5.0, 1.0, 1.0], [5.0, 1.0, 1.0]], [5.0, 1.0, 1.0])

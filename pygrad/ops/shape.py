@@ -90,9 +90,12 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
-        t = wrap(np.broadcast_to(x._data, shape))
-        t._version = x._version
-        return t
+        # A writable view like PyTorch's (broadcast_to would be read-only): a write through it lands
+        # in the one shared element of each broadcast dim.
+        expanded = np.broadcast_to(x._data, shape)
+        array = np.lib.stride_tricks.as_strided(x._data, shape, expanded.strides,
+                                                writeable=x._data.flags.writeable)
+        return _view_of(x, array)
 
     @staticmethod
     def backward(ctx, g):
@@ -391,8 +394,23 @@ def permute(x: Tensor, *dims) -> Tensor:
     return Permute.apply(x, dims)
 
 
+_T_WARNINGS = {
+    0: "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
+    1: ("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will "
+        "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+        "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor."),
+}
+_t_warned = set()
+
+
 def t_all(x: Tensor) -> Tensor:
-    """``x.T``: all dims reversed."""
+    """``x.T``: all dims reversed (PyTorch warns once per process when ``x`` is not a matrix)."""
+    if x.ndim != 2:
+        kind = 0 if x.ndim == 0 else 1
+        if kind not in _t_warned:
+            _t_warned.add(kind)
+            import warnings
+            warnings.warn(_T_WARNINGS[kind], UserWarning, stacklevel=3)
     return Permute.apply(x, tuple(range(x.ndim - 1, -1, -1)))
 
 
