@@ -139,7 +139,7 @@ def _sequence_as_tuple(key: list) -> bool:
 
 
 # -- reading a key -------------------------------------------------------------------------------------
-def _index_array(k, position: int) -> np.ndarray | None:
+def _index_array(k) -> np.ndarray | None:
     """An integer or boolean index array, or None when ``k`` is not an array-like index."""
     if isinstance(k, Tensor):
         a = k._data
@@ -185,7 +185,7 @@ def parse_key(shape: tuple, key, setting: bool = False):
         elif isinstance(k, str):
             raise TypeError("new(): invalid data type 'str'")
         else:
-            a = _index_array(k, len(items))
+            a = _index_array(k)
             if a is None:
                 raise IndexError(_VALID.format(type(k).__name__))
             items.append(a)
