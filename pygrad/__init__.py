@@ -19,7 +19,11 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        rand_like, randint, randn, randn_like, seed, tensor, zeros, zeros_like)
 from .ops.arith import add, div, mul, neg, pow, sub, where  # noqa: E402
 from .ops.reduce import mean, sum  # noqa: E402
-from .ops.shape import permute, reshape  # noqa: E402
+from .ops.index import gather, narrow  # noqa: E402
+from .ops.linalg import bmm, dot, ger, matmul, mm, mv, outer  # noqa: E402
+from .ops.shape import (cat, chunk, concat, concatenate, flatten, flip, movedim, moveaxis,  # noqa: E402
+                        permute, reshape, split, squeeze, stack, swapaxes, swapdims, t, transpose,
+                        unbind, unsqueeze)
 from .ops.unary import abs, clone, cos, exp, log, reciprocal, relu, sigmoid, sin, sqrt, tanh  # noqa: E402
 from . import autograd  # noqa: E402
 
