@@ -142,6 +142,20 @@ def test_same_dot_as_torchviz(torch, program, options):
     assert _dot(pygrad, make_dot, program, options) == expected
 
 
+def matrices(m):
+    A = m.tensor([[1., 2.], [3., 4.], [5., 6.]], requires_grad=True)
+    v = m.tensor([0.5, -1.], requires_grad=True)
+    return (A @ v)[1:].sum() + m.cat([v, v * 2]).sum() + (A.t() @ A)[0, 1], {"A": A, "v": v}
+
+
+# show_attrs is left out: pygrad's indexing ops keep their index as one `key`, not PyTorch's
+# dim/start/end/step fields.
+@pytest.mark.parametrize("options", OPTIONS[:3], ids=lambda o: "-".join(o) or "default")
+def test_same_dot_as_torchviz_for_matrix_and_index_ops(torch, options):
+    torchviz = pytest.importorskip("torchviz")
+    assert _dot(pygrad, make_dot, matrices, options) == _dot(torch, torchviz.make_dot, matrices, options)
+
+
 # What torchviz writes for the seed programs (ids renumbered), for machines without it.
 SEED_DOT = (
     'digraph {\n\tgraph [size="12,12"]\n\tnode [align=left fontname=monospace fontsize=10 height=0.2 '
