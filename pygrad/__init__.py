@@ -17,10 +17,18 @@ from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
                        full_like, initial_seed, linspace, manual_seed, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, seed, tensor, zeros, zeros_like)
-from .ops.arith import add, div, mul, neg, pow, sub, where  # noqa: E402
-from .ops.reduce import mean, sum  # noqa: E402
+from .ops.arith import (add, clamp, div, floor_divide, maximum, minimum, mul, neg, pow,  # noqa: E402
+                        remainder, sub)
+from .ops.activation import log_softmax, softmax  # noqa: E402
+from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
+                         sum, var)
+from .ops.reduce import max, min  # noqa: E402, A004
 from .ops.shape import permute, reshape  # noqa: E402
-from .ops.unary import abs, clone, cos, exp, log, reciprocal, relu, sigmoid, sin, sqrt, tanh  # noqa: E402
+from .ops.unary import (abs, atan, ceil, clone, cos, erf, exp, expm1, floor, log, log1p,  # noqa: E402
+                        reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tan, tanh,
+                        trunc)
+from . import return_types  # noqa: E402
+from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
 
 __version__ = "0.1.0"
@@ -29,6 +37,15 @@ negative = neg
 true_divide = divide = div
 multiply = mul
 subtract = sub
+clip = clamp
+arctan = atan
+
+
+def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names
+    """``where(cond, x, y)`` picks elementwise; ``where(cond)`` is ``nonzero(cond, as_tuple=True)``."""
+    if input is None and other is None:
+        return _arith.nonzero_tuple(condition)
+    return _arith.where(condition, input, other)
 
 
 def backend() -> str:
