@@ -6,8 +6,9 @@ import pygrad
 from pygrad.autograd import gradcheck, gradgradcheck
 
 from op_table import CORE_OPS
+from op_table_math import MATH_OPS
 
-CASES = CORE_OPS
+CASES = CORE_OPS + MATH_OPS
 IDS = [c.name for c in CASES]
 
 

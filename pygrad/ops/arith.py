@@ -282,9 +282,14 @@ class ClampTensor(Function):
     def backward(ctx, g):
         x, lo, hi = (None if a is None else a.astype(g._data.dtype, copy=False) for a in ctx.arrays)
         one = np.ones((), g._data.dtype)
+        zero = 0 * one
+        below, above = (x < lo) if lo is not None else None, (x > hi) if hi is not None else None
+        if lo is not None and hi is not None:
+            # Crossed bounds (min > max) give max everywhere, so only max gets the gradient.
+            below, above = below & (lo < hi), above | (hi < lo)
         masks = (kernels.clamp_backward(one, x, lo, hi),
-                 None if lo is None else np.where(x < lo, one, 0 * one),
-                 None if hi is None else np.where(x > hi, one, 0 * one))
+                 None if lo is None else np.where(below, one, zero),
+                 None if hi is None else np.where(above, one, zero))
         return tuple(None if m is None or not need else (wrap(m * g._data) if not building_graph() else g * wrap(m))
                      for m, need in zip(masks, ctx.needs_input_grad))
 

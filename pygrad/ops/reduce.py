@@ -306,7 +306,7 @@ class Prod(Function):
             return wrap(g._data * _prod_of_others(data, dims)), None, None, None
         zero = x == 0
         nonzero_x = where(zero, 1.0, x)
-        rest = nonzero_x.prod(dims, keepdim=True) if dims else nonzero_x
+        rest = Prod.apply(nonzero_x, dims, True, nonzero_x._data.dtype)
         zeros = wrap(np.sum(zero._data, axis=dims, keepdims=True))
         others = where(zero, where(zeros == 1, rest, 0.0), where(zeros == 0, rest / nonzero_x, 0.0))
         return g * others, None, None, None
