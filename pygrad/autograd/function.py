@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import weakref
 
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
 
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
@@ -90,6 +90,7 @@ class Node:
 
     _forward_cls = None
     _qualified_name = None
+    _anomaly_trace = None  # the forward call's stack, recorded in anomaly mode
     materialize_grads = True
 
     def __init__(self):
@@ -268,6 +269,8 @@ class Function(metaclass=FunctionMeta):
             t._version.value += 1
         if record:
             outputs = _connect(ctx, args, outputs)
+            if anomaly_mode._state.enabled:
+                ctx._anomaly_trace = anomaly_mode.forward_stack()
         elif ctx._to_save is not None:
             ctx._to_save = None
         return outputs[0] if single else outputs
