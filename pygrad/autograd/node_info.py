@@ -139,6 +139,8 @@ def _rpow_rule(node) -> str:
     return f"d({base}**u)/du = {base}**u * log({base})"
 
 
+_ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
+
 _RULES = {
     "AddBackward0": "d(u + v)/du = 1,  d(u + v)/dv = 1",
     "SubBackward0": "d(u - v)/du = 1,  d(u - v)/dv = -1",
@@ -204,6 +206,42 @@ _RULES = {
     "SqueezeBackward4": "u.squeeze_(dim): the gradient is unsqueezed back",
     "AliasBackward0": "an alias of u: the gradient passes through unchanged",
     "ReshapeAliasBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
+    "ClampBackward0": "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites",
+    "MinimumBackward0": "d(minimum(u, v)): 1 to the smaller input (half each on ties)",
+    "RemainderBackward0": "d(u % s)/du = 1",
+    "RemainderBackward1": "d(u % v)/du = 1,  d(u % v)/dv = -floor(u / v)",
+    "NotImplemented": "not differentiable: its backward raises an error",
+    "FillBackward2": "u.fill_(number): u's old values get no gradient",
+    "FillBackward3": "u.fill_(value): value gets the sum of the gradient, u's old values none",
+    "ZeroBackward0": "u.zero_(): u's old values get no gradient",
+    "AmaxBackward0": "d(u.amax(dim)): shared evenly among the tied maxima, 0 elsewhere",
+    "AminBackward0": "d(u.amin(dim)): shared evenly among the tied minima, 0 elsewhere",
+    "_EvenlyDistributedBackward": "max/min over dims: shared evenly among the tied extremes",
+    "CumsumBackward0": "d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...",
+    "LogsumexpBackward0": "d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)",
+    "ProdBackward0": "d(prod(u))/du[i] = the product of the other elements",
+    "ProdBackward1": "d(u.prod(dim))/du[i] = the product of the other elements along dim",
+    "StdBackward0": "d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))",
+    "VarBackward0": "d(var(u))/du = 2*(u - mean(u)) / (n - correction)",
+    "LinalgVectorNormBackward0": "d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)",
+    "EluBackward0": "d(elu(u))/du = 1 where u > 0, else alpha*exp(u)",
+    "GeluBackward0": "d(gelu(u))/du = Phi(u) + u*phi(u) (normal cdf and density)",
+    "LeakyReluBackward0": "d(leaky_relu(u))/du = 1 where u > 0, else negative_slope",
+    "SiluBackward0": "d(u*sigmoid(u))/du = s*(1 + u*(1 - s)),  s = sigmoid(u)",
+    "SoftplusBackward0": "d(softplus(u))/du = sigmoid(beta*u)",
+    "AtanBackward0": "d(atan(u))/du = 1/(1 + u**2)",
+    "ErfBackward0": "d(erf(u))/du = 2/sqrt(pi) * exp(-u**2)",
+    "Expm1Backward0": "d(exp(u) - 1)/du = exp(u)",
+    "Log1PBackward0": "d(log(1 + u))/du = 1/(1 + u)",
+    "RsqrtBackward0": "d(u**-0.5)/du = -0.5*u**-1.5",
+    "TanBackward0": "d(tan(u))/du = 1 + tan(u)**2",
+    "CeilBackward0": _ZERO,
+    "FloorBackward0": _ZERO,
+    "RoundBackward0": _ZERO,
+    "RoundBackward1": _ZERO,
+    "TruncBackward0": _ZERO,
+    "SignBackward0": _ZERO,
+    "_ZeroGradientBackward": _ZERO,
     "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
     "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
 }
@@ -215,7 +253,11 @@ _ELEMENTWISE = frozenset({
     "NegBackward0", "PowBackward0", "PowBackward1", "PowBackward2", "ExpBackward0", "LogBackward0",
     "SqrtBackward0", "SinBackward0", "CosBackward0", "TanhBackward0", "SigmoidBackward0",
     "ReluBackward0", "AbsBackward0", "ReciprocalBackward0", "CloneBackward0", "WhereBackward0",
-    "ClampBackward1", "MaximumBackward0",
+    "ClampBackward1", "MaximumBackward0", "ClampBackward0", "MinimumBackward0", "RemainderBackward0",
+    "RemainderBackward1", "EluBackward0", "GeluBackward0", "LeakyReluBackward0", "SiluBackward0",
+    "SoftplusBackward0", "AtanBackward0", "ErfBackward0", "Expm1Backward0", "Log1PBackward0",
+    "RsqrtBackward0", "TanBackward0", "CeilBackward0", "FloorBackward0", "RoundBackward0",
+    "RoundBackward1", "TruncBackward0", "SignBackward0",
 })
 
 
