@@ -390,10 +390,10 @@ class Std(Function):
             if not building_graph():
                 data = x._data
                 centered = data - np.mean(data, axis=ctx.dims, keepdims=True)
-                return (wrap(g._data * centered / (s._data * data.dtype.type(ctx.denominator))),
-                        None, None, None)
+                grad = g._data * centered / (s._data * data.dtype.type(ctx.denominator))
+                return wrap(np.where(s._data == 0, 0, grad)), None, None, None  # PyTorch: 0 where std == 0
             centered = x - x.mean(ctx.dims, keepdim=True)
-            return g * centered / (s * ctx.denominator), None, None, None
+            return where(s == 0, 0.0, g * centered / (s * ctx.denominator)), None, None, None
 
 
 def _var_args(x: Tensor, name: str, dim, unbiased, keepdim, correction):
