@@ -21,10 +21,14 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
 from .ops.arith import (add, clamp, div, floor_divide, maximum, minimum, mul, neg, pow,  # noqa: E402
                         remainder, sub)
 from .ops.activation import log_softmax, softmax  # noqa: E402
+from .ops.index import gather, narrow  # noqa: E402
+from .ops.linalg import bmm, dot, ger, matmul, mm, mv, outer  # noqa: E402
 from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
 from .ops.reduce import max, min  # noqa: E402, A004
-from .ops.shape import permute, reshape  # noqa: E402
+from .ops.shape import (cat, chunk, concat, concatenate, flatten, flip, movedim, moveaxis,  # noqa: E402
+                        permute, reshape, split, squeeze, stack, swapaxes, swapdims, t, transpose,
+                        unbind, unsqueeze)
 from .ops.unary import (abs, atan, ceil, clone, cos, erf, exp, expm1, floor, log, log1p,  # noqa: E402
                         reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tan, tanh,
                         trunc)

@@ -749,6 +749,109 @@ class Tensor:
     def T(self):
         return _shape.t_all(self)
 
+    @property
+    def mT(self):
+        return _shape.matrix_transpose(self)
+
+    def view_as(self, other):
+        return _shape.view_as(self, other)
+
+    def reshape_as(self, other):
+        return _shape.reshape_as(self, other)
+
+    def expand_as(self, other):
+        return _shape.expand_as(self, other)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes):
+        return _shape.unflatten(self, dim, sizes)
+
+    def transpose(self, dim0: int, dim1: int):
+        return _shape.transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        return _shape.t(self)
+
+    def unsqueeze(self, dim: int):
+        return _shape.unsqueeze(self, dim)
+
+    def squeeze(self, dim=None):
+        return _shape.squeeze(self, dim)
+
+    def movedim(self, source, destination):
+        return _shape.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def split(self, split_size, dim: int = 0):
+        return _shape.split(self, split_size, dim)
+
+    def split_with_sizes(self, split_sizes, dim: int = 0):
+        return _shape.split_with_sizes(self, split_sizes, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return _shape.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0):
+        return _shape.unbind(self, dim)
+
+    def flip(self, *dims):
+        return _shape.flip(self, *dims)
+
+    def repeat(self, *sizes):
+        return _shape.repeat(self, *sizes)
+
+    # -- indexing ---------------------------------------------------------------------------------
+    def __getitem__(self, key):
+        return _index.getitem(self, key)
+
+    def __setitem__(self, key, value) -> None:
+        _index.setitem(self, key, value)
+
+    def gather(self, dim: int, index):
+        return _index.gather(self, dim, index)
+
+    def narrow(self, dim: int, start, length: int):
+        return _index.narrow(self, dim, start, length)
+
+    # -- linear algebra -----------------------------------------------------------------------
+    def __matmul__(self, other):
+        if not isinstance(other, (Tensor, np.ndarray)):
+            return NotImplemented
+        return _linalg.matmul(self, _linalg_operand(other))
+
+    def __rmatmul__(self, other):
+        if not isinstance(other, (Tensor, np.ndarray)):
+            return NotImplemented
+        return _linalg.matmul(_linalg_operand(other), self)
+
+    def matmul(self, other):
+        return _linalg.matmul(self, other)
+
+    def mm(self, other):
+        return _linalg.mm(self, other)
+
+    def mv(self, other):
+        return _linalg.mv(self, other)
+
+    def dot(self, other):
+        return _linalg.dot(self, other)
+
+    def bmm(self, other):
+        return _linalg.bmm(self, other)
+
+    def outer(self, other):
+        return _linalg.outer(self, other)
+
+
+def _linalg_operand(other):
+    """``tensor @ ndarray`` works as in PyTorch's NumPy interop."""
+    return other if isinstance(other, Tensor) else Tensor._wrap(other)
+
 
 def _scaled(other, alpha):
     """``other * alpha`` for the ``alpha=`` argument of add/sub."""
@@ -763,6 +866,8 @@ def _rebuild(array, requires_grad):
 
 # The op modules import Tensor, so they are bound after the class exists.
 from .ops import arith as _arith  # noqa: E402
+from .ops import index as _index  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
 from .ops import activation as _activation  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
