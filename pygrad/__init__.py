@@ -22,6 +22,8 @@ from .ops.reduce import mean, sum  # noqa: E402
 from .ops.shape import permute, reshape  # noqa: E402
 from .ops.unary import abs, clone, cos, exp, log, reciprocal, relu, sigmoid, sin, sqrt, tanh  # noqa: E402
 from . import autograd  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from . import nn, optim, utils  # noqa: E402
 
 __version__ = "0.1.0"
 
