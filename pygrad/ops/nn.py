@@ -195,6 +195,12 @@ class NllLoss(Function):
         return g * wrap(pattern), None, None, None, None
 
 
+class NllLoss2d(NllLoss):
+    """The same op on (N, C, H, W) input, under PyTorch's name for it."""
+
+    _backward_name = "NllLoss2DBackward0"
+
+
 def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     check_reduction(reduction)
@@ -206,7 +212,8 @@ def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_
     if logp.ndim >= 2 and logp.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({logp.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}).")
-    return NllLoss.apply(logp, target, weight, reduction, ignore_index)
+    op = NllLoss2d if logp.ndim == 4 else NllLoss
+    return op.apply(logp, target, weight, reduction, ignore_index)
 
 
 class BinaryCrossEntropy(Function):
