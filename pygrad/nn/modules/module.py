@@ -432,10 +432,10 @@ class Module:
             unexpected = [k for k in state_dict.keys() if k not in expected]
         if strict and (missing or unexpected):
             lines = []
-            if unexpected:
-                lines.append("Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
             if missing:
                 lines.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+            if unexpected:
+                lines.append("Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
             errors = lines + errors
         if errors:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
@@ -451,13 +451,18 @@ class Module:
 
     def __repr__(self) -> str:
         # Built bottom-up with an explicit stack so deep models print without recursion.
+        # Containers with their own __repr__ (ModuleList) print themselves.
         order, stack = [], [self]
         while stack:
             module = stack.pop()
             order.append(module)
-            stack.extend(m for m in module._modules.values() if m is not None)
+            if module is self or type(module).__repr__ is Module.__repr__:
+                stack.extend(m for m in module._modules.values() if m is not None)
         text = {}
         for module in reversed(order):
+            if module is not self and type(module).__repr__ is not Module.__repr__:
+                text[id(module)] = repr(module)
+                continue
             extra = module.extra_repr()
             lines = extra.split("\n") if extra else []
             for key, child in module._modules.items():
