@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import weakref
 
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
 
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
@@ -53,7 +53,7 @@ def add_hook(hooks: dict, fn) -> RemovableHandle:
 class SavedTensor:
     """A tensor saved for backward, checked against in-place changes when unpacked."""
 
-    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "grad_fn", "requires_grad")
+    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "requires_grad")
 
     def __init__(self, tensor, is_output: bool):
         self.version = tensor._version
@@ -61,15 +61,17 @@ class SavedTensor:
         self.output_nr = tensor._output_nr
         self.requires_grad = tensor._requires_grad
         if is_output:  # an output of the saving node: keep no reference to it or to the node
-            self.tensor, self.data, self.grad_fn = None, tensor._data, None
+            self.tensor, self.data = None, tensor._data
         else:
-            self.tensor, self.data, self.grad_fn = tensor, None, tensor._grad_fn
+            self.tensor, self.data = tensor, None
 
     def unpack(self, node):
         if self.version.value != self.saved_version:
             data = self.data if self.tensor is None else self.tensor._data
-            producer = node if self.tensor is None else self.grad_fn
-            raise RuntimeError(version_mismatch(data, producer, self.output_nr, self.version.value,
+            # PyTorch names the producer the tensor has *now* (``b.add_(1)`` makes it "Add").
+            producer = node if self.tensor is None else self.tensor._grad_fn
+            output_nr = self.output_nr if self.tensor is None else self.tensor._output_nr
+            raise RuntimeError(version_mismatch(data, producer, output_nr, self.version.value,
                                                 self.saved_version))
         if self.tensor is not None:
             return self.tensor
@@ -87,6 +89,8 @@ class Node:
     """A node of the backward graph.  ``type(node).__name__`` is PyTorch's grad_fn name."""
 
     _forward_cls = None
+    _qualified_name = None
+    _anomaly_trace = None  # the forward call's stack, recorded in anomaly mode
     materialize_grads = True
 
     def __init__(self):
@@ -126,7 +130,8 @@ class Node:
 
     # -- graph API ----------------------------------------------------------------------------
     def name(self) -> str:
-        return type(self).__name__
+        """PyTorch's ``grad_fn.name()``: the class name, fully qualified for C++-only nodes."""
+        return self._qualified_name or type(self).__name__
 
     def register_hook(self, fn) -> RemovableHandle:
         """``fn(grad_inputs, grad_outputs)`` runs after this node; it may return new grad_inputs."""
@@ -186,6 +191,8 @@ class Node:
 class AccumulateGrad(Node):
     """The node that adds a gradient into a leaf's ``.grad``."""
 
+    _qualified_name = "torch::autograd::AccumulateGrad"
+
     def __init__(self, variable):
         super().__init__()
         self.variable = variable
@@ -211,6 +218,7 @@ class FunctionMeta(type):
         super().__init__(name, bases, namespace)
         node_name = namespace.get("_backward_name", name + "Backward")
         cls._backward_cls = type(node_name, (Node,), {"_forward_cls": cls,
+                                                     "_qualified_name": namespace.get("_qualified_name"),
                                                      "__module__": cls.__module__,
                                                      "__qualname__": node_name})
 
@@ -261,6 +269,8 @@ class Function(metaclass=FunctionMeta):
             t._version.value += 1
         if record:
             outputs = _connect(ctx, args, outputs)
+            if anomaly_mode._state.enabled:
+                ctx._anomaly_trace = anomaly_mode.forward_stack()
         elif ctx._to_save is not None:
             ctx._to_save = None
         return outputs[0] if single else outputs
