@@ -1,7 +1,8 @@
 """``pygrad.nn.functional``: layers and losses as functions, with PyTorch's signatures.
 
-The fused ops live in ``pygrad/ops/nn.py`` and ``pygrad/ops/conv.py``; the activations in
-``pygrad/ops``; this module adds PyTorch's argument handling and composes the rest.
+The fused ops live in ``pygrad/ops/nn.py`` and ``pygrad/ops/conv.py``, the activations in
+``pygrad/ops/activation.py`` and ``pygrad/ops/unary.py`` (re-exported here); this module adds
+PyTorch's argument handling and composes the rest.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from .. import creation
 from ..ops import conv as _conv
 from ..ops import nn as _nn
+from ..ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, softplus
 from ..ops.arith import where
 from ..ops.unary import relu, sigmoid, tanh
 from ..tensor import Tensor
@@ -23,48 +25,6 @@ linear = _nn.linear
 layer_norm = _nn.layer_norm
 conv2d = _conv.conv2d
 max_pool2d = _conv.max_pool2d
-
-
-def _activation():
-    from ..ops import activation
-    return activation
-
-
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    return _activation().gelu(input, approximate=approximate)
-
-
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return _activation().leaky_relu(input, negative_slope)
-
-
-def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    return _activation().elu(input, alpha)
-
-
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return _activation().softplus(input, beta, threshold)
-
-
-def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    return _activation().silu(input)
-
-
-def _softmax_dim(ndim: int) -> int:
-    # PyTorch's implicit choice (with a deprecation warning there): dim 0 for 0-, 1- and 3-D input.
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    if dtype is not None:
-        input = input.to(dtype)
-    return _activation().softmax(input, _softmax_dim(input.ndim) if dim is None else dim)
-
-
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    if dtype is not None:
-        input = input.to(dtype)
-    return _activation().log_softmax(input, _softmax_dim(input.ndim) if dim is None else dim)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

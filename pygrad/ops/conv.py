@@ -126,13 +126,13 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         raise NotImplementedError("pygrad's conv2d takes integer padding only")
     unbatched = x.ndim == 3
     if unbatched:
-        x = x.reshape(1, *x.shape)
+        x = x.unsqueeze(0)
     if x.shape[1] != weight.shape[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
                            f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
                            f"{x.shape[1]} channels instead")
     out = Convolution.apply(x, weight, bias, _pair(stride), _pair(padding), _pair(dilation), int(groups))
-    return out.reshape(*out.shape[1:]) if unbatched else out
+    return out.squeeze(0) if unbatched else out
 
 
 class MaxPool2DWithIndices(Function):
@@ -141,6 +141,9 @@ class MaxPool2DWithIndices(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation):
         a = x._data
+        ctx.unbatched = a.ndim == 3  # (C, H, W) is pooled as is, as PyTorch does
+        if ctx.unbatched:
+            a = a[None]
         n, c, h, w = a.shape
         ph, pw = padding
         if ph > kernel[0] // 2 or pw > kernel[1] // 2:
@@ -154,18 +157,18 @@ class MaxPool2DWithIndices(Function):
         arg = np.argmax(win, axis=-1)
         out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
         ctx.conf = (arg, kernel, stride, padding, dilation, padded.shape)
-        return wrap(np.ascontiguousarray(out))
+        return wrap(np.ascontiguousarray(out[0] if ctx.unbatched else out))
 
     @staticmethod
     def backward(ctx, g):
         _no_double_backward("max_pool2d")
         arg, kernel, stride, padding, dilation, padded_shape = ctx.conf
-        gd = g._data
+        gd = g._data[None] if ctx.unbatched else g._data
         onehot = np.zeros(arg.shape + (kernel[0] * kernel[1],), gd.dtype)
         np.put_along_axis(onehot, arg[..., None], gd[..., None], -1)
         gwin = onehot.reshape(arg.shape + tuple(kernel))
-        return (wrap(np.ascontiguousarray(_unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding))),
-                None, None, None, None)
+        gx = _unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding)
+        return wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)), None, None, None, None
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -176,8 +179,4 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     kernel = _pair(kernel_size)
     stride = kernel if stride is None or stride == [] else _pair(stride)
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = x.reshape(1, *x.shape)
-    out = MaxPool2DWithIndices.apply(x, kernel, stride, _pair(padding), _pair(dilation))
-    return out.reshape(*out.shape[1:]) if unbatched else out
+    return MaxPool2DWithIndices.apply(x, kernel, stride, _pair(padding), _pair(dilation))

@@ -81,6 +81,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
                            f"{weight.shape[1]}x{weight.shape[0]})")
+    if bias is None and x.ndim != 2:
+        from .linalg import matmul  # what PyTorch does too: UnsafeView / Squeeze around an mm
+        return matmul(x, permute(weight, 1, 0))
     lead = tuple(x.shape[:-1])
     x2 = x if x.ndim == 2 else x.reshape(-1, in_features)
     out = Mm.apply(x2, weight) if bias is None else Addmm.apply(x2, weight, bias)
