@@ -17,7 +17,7 @@ from ..ops.unary import relu, sigmoid, tanh
 from ..tensor import Tensor
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
-           "softmax", "log_softmax", "dropout", "layer_norm", "embedding", "conv2d", "max_pool2d",
+           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "embedding", "conv2d", "max_pool2d",
            "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
@@ -41,6 +41,20 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         keep = creation.generator().random(input.shape) >= p
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
     return input * Tensor._wrap(mask)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices as int64 one-hot rows along a new last dim."""
+    if tensor.dtype.is_floating_point or tensor.dtype.name == "bool":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    idx = tensor._data
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    elif idx.size and idx.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm=None,
