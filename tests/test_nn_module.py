@@ -239,3 +239,39 @@ def test_deep_model_walks_without_recursion():
     seen = []
     model.apply(seen.append)
     assert len(seen) == 1501 and isinstance(seen[0], nn.Linear)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+def test_clip_grad_norm_matches_torch(norm_type, max_norm, rng, torch):
+    grads = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32)]
+    ours = [nn.Parameter(pygrad.zeros(*g.shape)) for g in grads]
+    theirs = [torch.nn.Parameter(torch.zeros(*g.shape)) for g in grads]
+    for p, q, g in zip(ours, theirs, grads):
+        p.grad, q.grad = pygrad.tensor(g), torch.tensor(g)
+    total = nn.utils.clip_grad_norm_(ours, max_norm, norm_type)
+    ref = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
+    np.testing.assert_allclose(total.item(), ref.item(), rtol=1e-6)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-7)
+    nn.utils.clip_grad_value_(ours, 0.01)
+    torch.nn.utils.clip_grad_value_(theirs, 0.01)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+
+
+def test_parameters_vector_round_trip():
+    model = nn.Linear(3, 2)
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    assert vec.shape == pygrad.Size([8])
+    nn.utils.vector_to_parameters(vec * 0 + 1, model.parameters())
+    assert model.weight.tolist() == [[1.0] * 3] * 2 and model.bias.tolist() == [1.0, 1.0]
+
+
+def test_inplace_activation_modules(torch):
+    x = pygrad.tensor([-1.0, 2.0])
+    y = nn.ReLU(inplace=True)(x)
+    assert y is x and x.tolist() == [0.0, 2.0]
+    z = pygrad.tensor([[-1.0, 2.0]])
+    out = nn.Dropout(0.5, inplace=True)(z)
+    assert out is z

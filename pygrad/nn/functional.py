@@ -13,7 +13,7 @@ from ..ops import conv as _conv
 from ..ops import nn as _nn
 from ..ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, softplus
 from ..ops.arith import where
-from ..ops.unary import relu, sigmoid, tanh
+from ..ops import unary as _unary
 from ..tensor import Tensor
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
@@ -27,6 +27,18 @@ conv2d = _conv.conv2d
 max_pool2d = _conv.max_pool2d
 
 
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return input.relu_() if inplace else _unary.relu(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _unary.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _unary.tanh(input)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``; identity when
     not training.  The mask comes from pygrad's generator (``pygrad.manual_seed``)."""
@@ -37,10 +49,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     dt = input._data.dtype
     if p == 1.0:
         mask = np.zeros(input.shape, dt)
+        return input.mul_(Tensor._wrap(mask)) if inplace else input * Tensor._wrap(mask)
     else:
         keep = creation.generator().random(input.shape) >= p
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
-    return input * Tensor._wrap(mask)
+    return input.mul_(Tensor._wrap(mask)) if inplace else input * Tensor._wrap(mask)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
