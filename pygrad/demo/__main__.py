@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 # (name, title, function(ctx), part of the default run).  A new section is one more entry.
-# The graph-picture / chain-rule section belongs between "custom-loss" and "tutorial".
 SECTIONS = [
     ("train", "Training a network on two spirals", "section_train", True),
     ("transfer", "Transfer learning: freeze the first layer, retrain the rest", "section_transfer", True),
     ("custom-loss", "A custom loss function", "section_custom_loss", True),
     ("pictures", "Loss curves", "section_pictures", True),
+    ("graph", "Seeing the graph and its chain rule", "section_graph", True),
     ("tutorial", "The autograd tutorial, example by example", "section_tutorial", False),
 ]
 
@@ -24,9 +24,14 @@ def section_tutorial(ctx) -> None:
     tutorial()
 
 
+def section_graph(ctx) -> None:
+    from .graph import main as graph
+    graph(str(ctx.out_dir))
+
+
 def _function(name: str):
-    if name == "section_tutorial":
-        return section_tutorial
+    if name in ("section_tutorial", "section_graph"):
+        return globals()[name]
     from . import training
     return getattr(training, name)
 
@@ -45,7 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="run only this section (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="only the result lines: no bars, maps or code")
     parser.add_argument("--out-dir", type=Path, default=Path("pygrad-demo-output"),
-                        help="where the checkpoint and the loss-curve picture go (default: ./pygrad-demo-output)")
+                        help="where the checkpoint and the pictures go (default: ./pygrad-demo-output)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
