@@ -206,3 +206,13 @@ def test_linear_default_init_bounds():
     assert np.abs(w).max() > 0.95 * bound  # uniform over the whole interval
     assert abs(w.std() - bound / np.sqrt(3)) < 0.05 * bound
     assert w.dtype == np.float32 and layer.weight.requires_grad and layer.weight.is_leaf
+
+
+def test_one_hot_matches_torch(torch):
+    idx = [[0, 2], [1, 1]]
+    for n in (-1, 4):
+        ours = pygrad.nn.functional.one_hot(pygrad.tensor(idx), n)
+        ref = torch.nn.functional.one_hot(torch.tensor(idx), n)
+        assert ours.tolist() == ref.tolist() and ours.dtype is pygrad.int64
+    with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes."):
+        pygrad.nn.functional.one_hot(pygrad.tensor([3]), 2)
