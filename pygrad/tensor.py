@@ -234,13 +234,18 @@ class Tensor:
         return (accumulate_grad_node(self), 0)
 
     def _accumulate_grad(self, grad: "Tensor") -> None:
-        """Add ``grad`` into ``.grad``: in place normally, out of place when building a graph."""
+        """Add ``grad`` into ``.grad`` as PyTorch's AccumulateGrad does.
+
+        The first gradient is copied (under ``create_graph`` through ``copy_``, so it prints
+        ``grad_fn=<CopyBackwards>``); later ones are added out of place when building a graph,
+        else in place (an existing grad_fn is then kept, as in PyTorch).
+        """
         if self._grad is None:
-            if grad_mode._state.enabled:
-                self._grad = grad
+            if grad_mode._state.enabled and grad._requires_grad:
+                self._grad = Tensor._wrap(np.empty_like(grad._data, order="C")).copy_(grad)
             else:
                 self._grad = Tensor._wrap(np.array(grad._data, order="C", copy=True))
-        elif grad_mode._state.enabled or self._grad._requires_grad:
+        elif grad_mode._state.enabled:
             self._grad = self._grad + grad
         else:
             kernels.accumulate(self._grad._data, grad._data)

@@ -64,6 +64,13 @@ class _EngineUtil:
         return grad
 
 
+CREATE_GRAPH_CYCLE = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter and its "
+    "gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to "
+    "avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters "
+    "to None after use to break the cycle and avoid the leak.")
+
+
 def _quiet_float_errors():
     """Backward computes inf/nan where the math gives them (0 * inf, x / 0) without NumPy warnings,
     as PyTorch does; anomaly mode is the tool that reports them."""
@@ -121,6 +128,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     if retain_graph is None:
         retain_graph = create_graph
     edges, grads = _roots(outputs, grad_tensors, create_graph)
+    if create_graph:
+        import warnings
+        warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=3)
     wanted = None
     if inputs is not None:
         inputs = _as_tuple(inputs)

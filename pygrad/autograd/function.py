@@ -89,6 +89,7 @@ class Node:
     """A node of the backward graph.  ``type(node).__name__`` is PyTorch's grad_fn name."""
 
     _forward_cls = None
+    _edge_args = None  # positions of the tensor arguments (which have edges) when some are not tensors
     _qualified_name = None
     _anomaly_trace = None  # the forward call's stack, recorded in anomaly mode
     materialize_grads = True
@@ -167,14 +168,21 @@ class Node:
         grads = self._forward_cls.backward(self, *grad_outputs)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        n = len(self.next_functions)
+        n = len(self.needs_input_grad)  # one gradient per forward argument
         if len(grads) != n:
-            # Trailing Nones for extra non-tensor arguments are accepted, as in PyTorch.
+            # Trailing Nones beyond the arguments are accepted, as in PyTorch.
             if len(grads) > n and all(g is None for g in grads[n:]):
                 grads = grads[:n]
             else:
                 raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                    f"(expected {n}, got {len(grads)})")
+        edge_args = self._edge_args
+        if edge_args is not None:  # keep the gradients of the tensor arguments, which have the edges
+            for i, g in enumerate(grads):
+                if g is not None and i not in edge_args:
+                    raise RuntimeError(f"function {self.name()} returned a gradient different than None at "
+                                       f"position {i + 1}, but the corresponding forward input was not a Variable")
+            grads = tuple(grads[i] for i in edge_args)
         return grads
 
     def _release(self) -> None:
@@ -280,6 +288,11 @@ def _connect(node, args, outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
     from ..tensor import Tensor
     edges, meta = [], []
+    # As in PyTorch, only tensor arguments get an edge ((None, 0) when they don't require grad).
+    positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+    if len(positions) != len(args):
+        node._edge_args = positions
+        args = tuple(args[i] for i in positions)
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             edges.append(a._edge())

@@ -68,7 +68,7 @@ def _fill_unused(grads, refs, strict: bool, message):
     return tuple(out)
 
 
-def _check_v(v, outputs, fn_name: str, what: str):
+def _check_v(v, outputs, fn_name: str, what: str, outputs_tuple: bool = True):
     Tensor = _tensor_cls()
     if v is None:
         if len(outputs) != 1 or outputs[0]._data.size != 1:
@@ -77,6 +77,8 @@ def _check_v(v, outputs, fn_name: str, what: str):
         return (Tensor._wrap(np.ones(outputs[0]._data.shape, outputs[0]._data.dtype)),)
     _, v = _as_tuple(v, "v", fn_name)
     if len(v) != len(outputs):
+        if not outputs_tuple:
+            raise RuntimeError("The given v should contain a single Tensor.")
         raise RuntimeError(f"v is a tuple of invalid length: should be {len(outputs)} but got {len(v)}.")
     for i, (a, b) in enumerate(zip(v, outputs)):
         if a.shape != b.shape:
@@ -101,7 +103,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     with grad_mode.enable_grad():
         inputs = _prepare_inputs(inputs, create_graph)
         out_tuple, outs = _outputs(func, inputs, "vjp")
-        v = _check_v(v, outs, "vjp", "user-provided function returns")
+        v = _check_v(v, outs, "vjp", "user-provided function returns", out_tuple)
         used = [o for o in outs if o.requires_grad]
         grads = (_grad([o for o in outs if o.requires_grad], inputs,
                        [vi for o, vi in zip(outs, v) if o.requires_grad], create_graph=create_graph,
@@ -116,7 +118,7 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), J·v): the Jacobian-vector product, by differentiating a vjp with respect to its vector."""
     Tensor = _tensor_cls()
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-    v = _check_v(v, inputs, "jvp", "input to the user-provided function is")
+    v = _check_v(v, inputs, "jvp", "input to the user-provided function is", inputs_tuple)
     with grad_mode.enable_grad():
         inputs = _prepare_inputs(inputs, create_graph)
         out_tuple, outs = _outputs(func, inputs, "jvp")
@@ -227,7 +229,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
 def _second_order(func, inputs, v, create_graph: bool, strict: bool, fn_name: str):
     Tensor = _tensor_cls()
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
-    v = _check_v(v, inputs, fn_name, "input to the user-provided function is")
+    v = _check_v(v, inputs, fn_name, "input to the user-provided function is", inputs_tuple)
     with grad_mode.enable_grad():
         inputs = _prepare_inputs(inputs, create_graph)
         out_tuple, outs = _outputs(func, inputs, fn_name)

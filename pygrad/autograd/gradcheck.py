@@ -125,10 +125,14 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     n = len(inputs)
 
     def first_derivative(*args):
-        ins, vs = args[:n], args[n:]
-        ys = [o for o in _outputs(func, ins) if o.requires_grad]
-        targets = [t for t in ins if isinstance(t, Tensor) and t.requires_grad]
-        grads = autograd_grad(ys, targets, vs[:len(ys)], create_graph=True, allow_unused=True)
+        # Needs grad mode even when called by the numerical differences (which run under no_grad).
+        with grad_mode.enable_grad():
+            ins, vs = args[:n], args[n:]
+            outs = _outputs(func, ins)
+            pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+            targets = [t for t in ins if isinstance(t, Tensor) and t.requires_grad]
+            grads = autograd_grad([o for o, _ in pairs], targets, [v for _, v in pairs], create_graph=True,
+                                  allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,

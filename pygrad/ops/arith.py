@@ -188,9 +188,9 @@ class Where(Function):
     _backward_name = "WhereBackward0"
 
     @staticmethod
-    def forward(ctx, condition, a, b):
+    def forward(ctx, cond, a, b):
+        # ``cond`` comes as an array: like PyTorch's, the node has edges for ``a`` and ``b`` only.
         x, y = same_dtype_arrays(a, b)
-        cond = condition._data
         ctx.condition = cond
         return wrap(np.where(cond, x, y))
 
@@ -410,7 +410,7 @@ def where(condition, a, b) -> Tensor:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {condition.dtype.name.capitalize()}")
     a, b = binary_operands(a, b)
-    return Where.apply(condition, a, b)
+    return Where.apply(condition._data, a, b)
 
 
 def compare(ufunc, a, b) -> Tensor:

@@ -390,10 +390,10 @@ class Std(Function):
             if not building_graph():
                 data = x._data
                 centered = data - np.mean(data, axis=ctx.dims, keepdims=True)
-                return (wrap(g._data * centered / (s._data * data.dtype.type(ctx.denominator))),
-                        None, None, None)
+                grad = g._data * centered / (s._data * data.dtype.type(ctx.denominator))
+                return wrap(np.where(s._data == 0, 0, grad)), None, None, None  # PyTorch: 0 where std == 0
             centered = x - x.mean(ctx.dims, keepdim=True)
-            return g * centered / (s * ctx.denominator), None, None, None
+            return where(s == 0, 0.0, g * centered / (s * ctx.denominator)), None, None, None
 
 
 def _var_args(x: Tensor, name: str, dim, unbiased, keepdim, correction):
@@ -443,15 +443,16 @@ class VectorNorm(Function):
         else:
             out = np.power(np.sum(np.power(a, p), axis=dims, keepdims=True), 1.0 / p).astype(data.dtype)
         ctx.p, ctx.dims, ctx.keepdim, ctx.shape = p, dims, keepdim, data.shape
-        norm = wrap(out)
-        ctx.save_for_backward(x, norm)
-        return wrap(out if keepdim else out.reshape(_dropped_shape(data.shape, dims)))
+        result = wrap(out if keepdim else out.reshape(_dropped_shape(data.shape, dims)))
+        ctx.save_for_backward(x, result)  # the output itself, so double backward sees it depend on x
+        return result
 
     @staticmethod
     def backward(ctx, g):
-        x, norm = ctx.saved_tensors
+        x, result = ctx.saved_tensors
         p = ctx.p
         g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        norm = _keepdim_grad(result, ctx.shape, ctx.dims, ctx.keepdim)
         fast = not building_graph()
         data = x._data
         if p == 0:
@@ -506,14 +507,15 @@ class Logsumexp(Function):
         with np.errstate(divide="ignore"):
             out = np.log(np.sum(np.exp(data - m), axis=dims, keepdims=True)) + m
         ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, data.shape
-        result = wrap(out)
-        ctx.save_for_backward(x, result)
-        return wrap(out if keepdim else out.reshape(_dropped_shape(data.shape, dims)))
+        result = wrap(out if keepdim else out.reshape(_dropped_shape(data.shape, dims)))
+        ctx.save_for_backward(x, result)  # the output itself, so double backward sees it depend on x
+        return result
 
     @staticmethod
     def backward(ctx, g):
         x, result = ctx.saved_tensors
         g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        result = _keepdim_grad(result, ctx.shape, ctx.dims, ctx.keepdim)
         if not building_graph():
             return wrap(g._data * np.exp(x._data - result._data)), None, None
         return g * (x - result).exp(), None, None
