@@ -216,3 +216,33 @@ def test_one_hot_matches_torch(torch):
         assert ours.tolist() == ref.tolist() and ours.dtype is pygrad.int64
     with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes."):
         pygrad.nn.functional.one_hot(pygrad.tensor([3]), 2)
+
+
+def test_dtype_mismatch_errors_match_torch(torch):
+    cases = [
+        lambda m, F: F.linear(m.ones(2, 3), m.ones(4, 3, dtype=m.float64), m.ones(4, dtype=m.float64)),
+        lambda m, F: F.linear(m.ones(2, 3, dtype=m.float64), m.ones(4, 3), m.ones(4)),
+        lambda m, F: F.linear(m.ones(2, 3), m.ones(4, 3, dtype=m.float64)),
+        lambda m, F: F.linear(m.ones(3), m.ones(4, 3, dtype=m.float64)),
+        lambda m, F: F.conv2d(m.ones(1, 1, 3, 3), m.ones(1, 1, 2, 2, dtype=m.float64)),
+        lambda m, F: F.nll_loss(m.ones(2, 3), m.tensor([0.0, 1.0])),
+        lambda m, F: F.nll_loss(m.ones(2, 3), m.tensor([0, 1], dtype=m.int32)),
+    ]
+    for case in cases:
+        with pytest.raises(RuntimeError) as ref:
+            case(torch, torch.nn.functional)
+        with pytest.raises(RuntimeError) as ours:
+            case(pygrad, pygrad.nn.functional)
+        assert str(ours.value) == str(ref.value)
+
+
+def test_unbatched_cross_entropy_matches_torch(torch):
+    x = [1.0, 2.0, 0.5]
+    ours = pygrad.tensor(x, requires_grad=True)
+    ref = torch.tensor(x, requires_grad=True)
+    out = pygrad.nn.functional.cross_entropy(ours, pygrad.tensor(1), label_smoothing=0.1)
+    expected = torch.nn.functional.cross_entropy(ref, torch.tensor(1), label_smoothing=0.1)
+    out.backward()
+    expected.backward()
+    assert repr(out) == repr(expected)
+    np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy(), rtol=1e-6)

@@ -124,6 +124,10 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                            f"size: {list(x.shape)}")
     if isinstance(padding, str):
         raise NotImplementedError("pygrad's conv2d takes integer padding only")
+    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
+        other = weight if x.dtype is not weight.dtype else bias
+        raise RuntimeError(f"expected scalar type {x.dtype._tensor_type.removesuffix('Tensor')} but found "
+                           f"{other.dtype._tensor_type.removesuffix('Tensor')}")
     unbatched = x.ndim == 3
     if unbatched:
         x = x.unsqueeze(0)

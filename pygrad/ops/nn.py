@@ -71,8 +71,18 @@ def _mm_backward(g, x, w, need_x, need_w):
             Mm.apply(permute(g, 1, 0), permute(x, 1, 0)) if need_w else None)
 
 
+def scalar_type_name(t: Tensor) -> str:
+    """PyTorch's name of a tensor's scalar type: Float, Double, Long..."""
+    return t.dtype._tensor_type.removesuffix("Tensor")
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` over the last dim of ``x``, like ``torch.nn.functional.linear``."""
+    if x.dtype is not weight.dtype:
+        a, b = scalar_type_name(x), scalar_type_name(weight)
+        if bias is not None and x.ndim == 2:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {a} and {b}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.lower()} != {b.lower()}")
     if x.ndim == 0:
         raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D and "
                            f"{weight.ndim}D")
@@ -207,8 +217,8 @@ class NllLoss2d(NllLoss):
 def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     check_reduction(reduction)
-    if target.dtype.is_floating_point or target.dtype.name == "bool":
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype._tensor_type.replace('Tensor', '')}")
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {scalar_type_name(target)}")
     if logp.ndim == 0 or logp.ndim - 1 != target.ndim and not (logp.ndim == 1 and target.ndim == 0):
         raise ValueError(f"Expected input batch_size ({logp.shape[0] if logp.ndim else 0}) to match target "
                          f"batch_size ({target.shape[0] if target.ndim else 0}).")
