@@ -1,0 +1,172 @@
+# cython: language_level=3
+"""Compiled reverse-mode engine: the twin of ``pygrad._pure.engine``.
+
+The same algorithm in the same order (post-order collection, dependency counts, a ready
+heap keyed by the negated sequence number, one gradient buffer per node, hooks, freeing,
+capture for ``autograd.grad``) with the bookkeeping in typed containers, so both engines
+visit nodes and sum gradients identically.
+"""
+from heapq import heappop, heappush
+
+
+cdef list _collect(roots, targets):
+    """Nodes reachable from ``roots``, in post-order (every node after its next nodes)."""
+    cdef list order = [], stack = []
+    cdef set seen = set()
+    cdef set needed
+    cdef tuple item
+    cdef bint expanded
+    for node, _ in roots:
+        if node is not None:
+            stack.append((node, False))
+    while stack:
+        item = <tuple>stack.pop()
+        node = item[0]
+        expanded = item[1]
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for child, _ in node.next_functions:
+            if child is not None and child not in seen:
+                stack.append((child, False))
+    if targets is None:
+        return order
+    needed = set()
+    for node in order:  # children come first, so one pass decides
+        if node in targets:
+            needed.add(node)
+            continue
+        for child, _ in node.next_functions:
+            if child is not None and child in needed:
+                needed.add(node)
+                break
+    return [n for n in order if n in needed]
+
+
+cdef object _run_hooks(tuple hooks, grad):
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+cdef object _call(node, list grads, bint retain_graph, util):
+    cdef Py_ssize_t nr
+    pre_hooks = node._pre_hooks
+    pre = pre_hooks.get(-1) if pre_hooks else None
+    if pre:
+        for hook in tuple(pre.values()):
+            result = hook(tuple(grads))
+            if result is not None:
+                grads = list(result)
+    if node.materialize_grads:
+        for nr in range(len(grads)):
+            if grads[nr] is None:
+                grads[nr] = util.zeros(node._output_meta[nr])
+    grad_inputs = node.apply(*grads)
+    if not retain_graph:
+        node._release()
+    post_hooks = node._post_hooks
+    if post_hooks:
+        for hook in tuple(post_hooks.values()):
+            result = hook(grad_inputs, tuple(grads))
+            if result is not None:
+                grad_inputs = tuple(result)
+    return grad_inputs
+
+
+cdef inline list _new_slots(node):
+    cdef Py_ssize_t n = len(node._output_meta)
+    return [None] * (n if n > 1 else 1)
+
+
+def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumulate, util):
+    """Backpropagate ``grad_roots`` from the edges ``roots`` (see ``pygrad._pure.engine``)."""
+    cdef dict capture = None, buffers = {}, deps
+    cdef set targets = None, live
+    cdef list nodes, ready = [], grads, slots, captured = None
+    cdef Py_ssize_t i, nr, count
+    cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live
+    cdef tuple edges
+    if inputs is not None:
+        capture = {}
+        for i, (node, nr) in enumerate(inputs):
+            if node is not None:
+                capture.setdefault((node, nr), []).append(i)
+        targets = {node for node, _ in capture}
+    nodes = _collect(roots, targets)
+    live = set(nodes)
+    deps = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        for child, _ in node.next_functions:
+            if child in live:
+                deps[child] = <Py_ssize_t>deps[child] + 1
+
+    for (node, nr), grad in zip(roots, grad_roots):
+        if node is None or node not in live:
+            continue
+        slots = buffers.get(node)
+        if slots is None:
+            slots = buffers[node] = _new_slots(node)
+        slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
+    for node in buffers:
+        if <Py_ssize_t>deps[node] == 0:
+            heappush(ready, (-node._seq, id(node), node))
+
+    if inputs is not None:
+        captured = [None] * len(inputs)
+    is_leaf_node = util.is_accumulate_grad
+    validate = util.validate
+    add = util.add
+    while ready:
+        node = (<tuple>heappop(ready))[2]
+        grads = <list>buffers.pop(node)
+        any_grad = False
+        for nr in range(len(grads)):
+            grad = grads[nr]
+            if grad is None:
+                continue
+            any_grad = True
+            hooks = node._tensor_hooks(nr)
+            if hooks:
+                grads[nr] = grad = _run_hooks(tuple(hooks), grad)
+            if capture is not None:
+                for i in capture.get((node, nr), ()):
+                    captured[i] = grad
+        edges = node.next_functions
+        if capture is not None:
+            any_live = False
+            for child, _ in edges:
+                if child in live:
+                    any_live = True
+                    break
+            # Nothing downstream needs this node: run it only to fill a requested leaf's .grad.
+            if not any_live and not (do_accumulate and is_leaf_node(node)):
+                continue
+        if not any_grad:
+            grad_inputs = (None,) * len(edges)
+        else:
+            grad_inputs = _call(node, grads, retain, util)
+        for i in range(len(edges)):
+            child, nr = edges[i]
+            if child is None or child not in live:
+                continue
+            grad = grad_inputs[i]
+            if grad is not None:
+                grad = validate(node, i, grad)
+                slots = buffers.get(child)
+                if slots is None:
+                    slots = buffers[child] = _new_slots(child)
+                slots[nr] = grad if slots[nr] is None else add(slots[nr], grad)
+            count = <Py_ssize_t>deps[child] - 1
+            deps[child] = count
+            if count == 0:
+                if child not in buffers:
+                    buffers[child] = _new_slots(child)
+                heappush(ready, (-child._seq, id(child), child))
+    return captured
