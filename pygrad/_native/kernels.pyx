@@ -23,11 +23,13 @@ from pygrad._pure import kernels as _pure
 cnp.import_array()
 
 # Elements from which a loop is split over the OpenMP threads.  Measured on the 2-core
-# development machine (float32 `add` of two contiguous arrays, median of repeated runs,
-# 1 thread vs 2 threads): 16k 2.1 vs 3.4 us, 32k 3.6 vs 4.4 us, 64k 7.2 vs 6.0 us,
-# 128k 15 vs 9.6 us, 1M 270 vs 160 us.  Two threads start paying off between 32k and 64k
-# elements, so the threshold is 64k (the transcendental loops, with more work per element,
-# break even earlier; one threshold keeps the behaviour simple).
+# development machine (float32, contiguous, median of 15 runs, 1 thread vs 2 threads):
+#   add           8k 1.25 vs 2.23 us   16k 2.06 vs 2.76   32k 3.90 vs 3.73   64k 7.6 vs 5.5   128k 21 vs 9.4
+#   mul_backward  8k 1.10 vs 2.09 us   16k 1.95 vs 2.71   32k 3.92 vs 3.65   64k 6.7 vs 5.4   128k 24 vs 9.3
+#   tanh          8k 2.64 vs 2.97 us   16k 5.03 vs 4.33   32k 10.5 vs 7.3    64k 19.8 vs 12.0
+# Two threads break even near 32k elements for the memory-bound loops (16k for tanh) and win
+# clearly from 64k, which is the threshold: below it, waking the second thread costs more than
+# it saves, and on a loaded machine the cost of a thread that is not scheduled grows.
 PARALLEL_MIN_SIZE = 65536
 cdef Py_ssize_t _parallel_min = PARALLEL_MIN_SIZE
 
@@ -47,6 +49,88 @@ ctypedef fused floating:
 cdef enum:
     ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, RELU, ABS, RECIP,
     DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
+
+# NumPy's own inner loops for the transcendental functions (SIMD, and the very loops the pure
+# kernels run, so both backends agree bit for bit), called straight from C without the ufunc
+# machinery and without the GIL.  Where a loop is not found, libm is used instead.
+ctypedef void (*loop_fn)(char**, cnp.npy_intp*, cnp.npy_intp*, void*) noexcept nogil
+
+cdef enum:
+    L_EXP, L_LOG, L_SIN, L_COS, L_TANH, L_POW, N_LOOPS
+
+cdef loop_fn _loops[N_LOOPS][2]
+cdef void* _loop_data[N_LOOPS][2]
+
+
+cdef void _find_loops(int which, cnp.ufunc uf):
+    cdef int i, k, t, slot
+    for slot, t in enumerate((cnp.NPY_FLOAT, cnp.NPY_DOUBLE)):
+        _loops[which][slot] = NULL
+        for i in range(uf.ntypes):
+            for k in range(uf.nargs):
+                if uf.types[i * uf.nargs + k] != t:
+                    break
+            else:
+                _loops[which][slot] = <loop_fn><void*>uf.functions[i]
+                _loop_data[which][slot] = uf.data[i]
+                break
+
+
+for _which, _ufunc in ((L_EXP, np.exp), (L_LOG, np.log), (L_SIN, np.sin), (L_COS, np.cos),
+                       (L_TANH, np.tanh), (L_POW, np.power)):
+    _find_loops(_which, _ufunc)
+
+
+cdef inline void _loop1(int which, floating* a, Py_ssize_t sa, floating* o,
+                        Py_ssize_t n) noexcept nogil:
+    """``o[i] = f(a[i * sa])`` with NumPy's loop for ``f`` (in place when ``a`` is ``o``)."""
+    cdef int slot = 0 if floating is float else 1
+    cdef loop_fn fn = _loops[which][slot]
+    cdef char* args[2]
+    cdef cnp.npy_intp steps[2]
+    cdef cnp.npy_intp count = n
+    cdef Py_ssize_t i
+    if fn != NULL:
+        args[0] = <char*>a
+        args[1] = <char*>o
+        steps[0] = sa * sizeof(floating)
+        steps[1] = sizeof(floating)
+        fn(args, &count, steps, _loop_data[which][slot])
+        return
+    for i in range(n):
+        if which == L_EXP:
+            o[i] = _exp(a[i * sa])
+        elif which == L_LOG:
+            o[i] = _log(a[i * sa])
+        elif which == L_SIN:
+            o[i] = _sin(a[i * sa])
+        elif which == L_COS:
+            o[i] = _cos(a[i * sa])
+        else:
+            o[i] = _tanh(a[i * sa])
+
+
+cdef inline void _pow_loop(floating* a, Py_ssize_t sa, floating* b, Py_ssize_t sb, floating* o,
+                           Py_ssize_t n) noexcept nogil:
+    """``o[i] = a[i * sa] ** b[i * sb]`` with NumPy's power loop."""
+    cdef int slot = 0 if floating is float else 1
+    cdef loop_fn fn = _loops[L_POW][slot]
+    cdef char* args[3]
+    cdef cnp.npy_intp steps[3]
+    cdef cnp.npy_intp count = n
+    cdef Py_ssize_t i
+    if fn != NULL:
+        args[0] = <char*>a
+        args[1] = <char*>b
+        args[2] = <char*>o
+        steps[0] = sa * sizeof(floating)
+        steps[1] = sb * sizeof(floating)
+        steps[2] = sizeof(floating)
+        fn(args, &count, steps, _loop_data[L_POW][slot])
+        return
+    for i in range(n):
+        o[i] = _pow(a[i * sa], b[i * sb])
+
 
 cdef inline floating _exp(floating x) noexcept nogil:
     if floating is float:
@@ -136,8 +220,7 @@ cdef inline void _pow_by_uniform(floating* o, floating* a, Py_ssize_t sa, floati
         for i in range(n):
             o[i] = one
     else:
-        for i in range(n):
-            o[i] = _pow(a[i * sa], y)
+        _pow_loop(a, sa, &y, 0, o, n)
 
 
 cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
@@ -198,31 +281,28 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
             o[i] = -a[i * sa]
     elif op == POW:
         if sb:
-            for i in range(n):
-                o[i] = _pow(a[i * sa], b[i])
+            _pow_loop(a, sa, b, sb, o, n)
         else:
             _pow_by_uniform(o, a, sa, b[0], n)
     elif op == EXP:
-        for i in range(n):
-            o[i] = _exp(a[i * sa])
+        _loop1(L_EXP, a, sa, o, n)
     elif op == LOG:
-        for i in range(n):
-            o[i] = _log(a[i * sa])
+        _loop1(L_LOG, a, sa, o, n)
     elif op == SQRT:
         for i in range(n):
             o[i] = _sqrt(a[i * sa])
     elif op == SIN:
-        for i in range(n):
-            o[i] = _sin(a[i * sa])
+        _loop1(L_SIN, a, sa, o, n)
     elif op == COS:
-        for i in range(n):
-            o[i] = _cos(a[i * sa])
+        _loop1(L_COS, a, sa, o, n)
     elif op == TANH:
+        _loop1(L_TANH, a, sa, o, n)
+    elif op == SIGMOID:  # 1 / (1 + exp(-a)), in the pure kernel's order
         for i in range(n):
-            o[i] = _tanh(a[i * sa])
-    elif op == SIGMOID:
+            o[i] = -a[i * sa]
+        _loop1(L_EXP, o, 1, o, n)
         for i in range(n):
-            o[i] = one / (one + _exp(-a[i * sa]))
+            o[i] = one / (one + o[i])
     elif op == RELU:
         for i in range(n):
             x = a[i * sa]
@@ -241,8 +321,11 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
     elif op == POW_B:  # p == 0 ? 0 : g * (p * x**(p-1))
         if sc:
             for i in range(n):
+                o[i] = c[i] - one
+            _pow_loop(b, sb, o, 1, o, n)
+            for i in range(n):
                 y = c[i]
-                o[i] = zero if y == 0 else a[i * sa] * (y * _pow(b[i * sb], y - one))
+                o[i] = zero if y == 0 else a[i * sa] * (y * o[i])
         else:
             y = c[0]
             if y == 0:
@@ -253,18 +336,20 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
                 for i in range(n):
                     o[i] = a[i * sa] * (y * o[i])
     elif op == POW_B_EXP:  # base == 0 and exponent >= 0 ? 0 : g * (result * log(base))
+        _loop1(L_LOG, c, sc, o, n)
         for i in range(n):
-            x = c[i * sc]
-            o[i] = zero if (x == 0 and d[i * sd] >= 0) else a[i * sa] * (b[i * sb] * _log(x))
+            o[i] = zero if (c[i * sc] == 0 and d[i * sd] >= 0) else a[i * sa] * (b[i * sb] * o[i])
     elif op == SQRT_B:
         for i in range(n):
             o[i] = a[i * sa] / (two * b[i * sb])
     elif op == SIN_B:
+        _loop1(L_COS, b, sb, o, n)
         for i in range(n):
-            o[i] = a[i * sa] * _cos(b[i * sb])
+            o[i] = a[i * sa] * o[i]
     elif op == COS_B:
+        _loop1(L_SIN, b, sb, o, n)
         for i in range(n):
-            o[i] = a[i * sa] * (-_sin(b[i * sb]))
+            o[i] = a[i * sa] * (-o[i])
     elif op == TANH_B:
         for i in range(n):
             y = b[i * sb]
