@@ -100,6 +100,11 @@ with torch.no_grad():
 print(x.requires_grad)
 y = x**2
 print(y)
+x = torch.tensor([1.], requires_grad=True)
+x.requires_grad = False
+y = x**2
+print(x.requires_grad)
+print(y)
 """),
 ]
 

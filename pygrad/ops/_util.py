@@ -56,16 +56,14 @@ def same_dtype_arrays(a: Tensor, b: Tensor, result: dtypes.dtype | None = None):
 
 
 def broadcast_shape(a: tuple, b: tuple) -> tuple:
-    """The broadcast of two shapes, or PyTorch's error naming the first mismatching dim."""
+    """The broadcast of two shapes, or PyTorch's error naming the last mismatching dim."""
     n = max(len(a), len(b))
-    out = []
-    for i in range(n):
-        da = a[i - n + len(a)] if i - n + len(a) >= 0 else 1
-        db = b[i - n + len(b)] if i - n + len(b) >= 0 else 1
-        if da != db and da != 1 and db != 1:
-            raise RuntimeError(broadcast_mismatch(da, db, i))
-        out.append(db if da == 1 else da)
-    return tuple(out)
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    for i in range(n - 1, -1, -1):
+        if a[i] != b[i] and a[i] != 1 and b[i] != 1:
+            raise RuntimeError(broadcast_mismatch(a[i], b[i], i))
+    return tuple(y if x == 1 else x for x, y in zip(a, b))
 
 
 def normalize_dim(dim: int, ndim: int) -> int:
