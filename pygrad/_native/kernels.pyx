@@ -14,6 +14,17 @@ without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements o
 cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int pygrad_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int pygrad_max_threads(void) { return 1; }
+    #endif
+    """
+    int pygrad_max_threads() noexcept nogil
 cimport libc.math as m
 
 import numpy as np
@@ -384,8 +395,8 @@ cdef void _run_chunk(int op, floating* o, floating** ins, Py_ssize_t* steps, int
 cdef void _run_parallel(int op, floating* o, floating** ins, Py_ssize_t* steps, int nin,
                         Py_ssize_t n) noexcept nogil:
     """``_run`` over ``n`` elements, in one chunk per thread when ``n`` is large."""
-    cdef int chunks = 2, c
-    if n < _parallel_min:
+    cdef int chunks = pygrad_max_threads(), c
+    if n < _parallel_min or chunks < 2:
         _run(op, o, ins, steps, n)
         return
     for c in prange(chunks, schedule="static", chunksize=1, num_threads=chunks):
