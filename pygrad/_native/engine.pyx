@@ -152,13 +152,18 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             grad_inputs = (None,) * len(edges)
         else:
             grad_inputs = _call(node, grads, retain, util)
+        input_meta = node._input_meta
         for i in range(len(edges)):
             child, nr = edges[i]
             if child is None or child not in live:
                 continue
             grad = grad_inputs[i]
             if grad is not None:
-                grad = validate(node, i, grad)
+                # validate() returns a gradient of the right shape and dtype as it is.
+                meta = input_meta[i]
+                data = grad._data
+                if not (data.shape == meta[0] and data.dtype is meta[1].numpy):
+                    grad = validate(node, i, grad)
                 slots = buffers.get(child)
                 if slots is None:
                     slots = buffers[child] = _new_slots(child)
@@ -170,3 +175,117 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                     buffers[child] = _new_slots(child)
                 heappush(ready, (-child._seq, id(child), child))
     return captured
+
+
+# -- recording: Function.apply -------------------------------------------------------------
+# The classes it needs are bound on first use: this module loads before pygrad.tensor.
+cdef object _Tensor = None
+cdef object _SavedTensor, _state, _LEAF_INPLACE
+
+
+cdef void _bind():
+    global _Tensor, _SavedTensor, _state, _LEAF_INPLACE
+    from pygrad._errors import LEAF_INPLACE
+    from pygrad.autograd import grad_mode
+    from pygrad.autograd.function import SavedTensor
+    from pygrad.tensor import Tensor
+    _SavedTensor, _state, _LEAF_INPLACE = SavedTensor, grad_mode._state, LEAF_INPLACE
+    _Tensor = Tensor
+
+
+def apply_function(cls, tuple args, dict kwargs):
+    """``Function.apply`` (see ``pygrad.autograd.function.apply_function``), compiled."""
+    if _Tensor is None:
+        _bind()
+    cdef Py_ssize_t n = len(args), i
+    cdef bint record = _state.enabled, single
+    cdef list needs = [False] * n
+    ctx = cls._backward_cls()
+    if record:
+        record = False
+        for i in range(n):
+            a = args[i]
+            if type(a) is not bool and isinstance(a, _Tensor) and a._requires_grad:
+                needs[i] = True
+                record = True
+    ctx.needs_input_grad = tuple(needs)
+
+    state = _state
+    prev = state.enabled
+    state.enabled = False
+    try:
+        result = cls.forward(ctx, *args, **kwargs)
+    finally:
+        state.enabled = prev
+
+    single = type(result) is not tuple and not isinstance(result, tuple)
+    outputs = (result,) if single else result
+    for t in ctx._dirty:
+        t._version.value += 1
+    if record:
+        outputs = _connect(ctx, args, outputs)
+    elif ctx._to_save is not None:
+        ctx._to_save = None
+    return outputs[0] if single else outputs
+
+
+cdef inline bint _is_in(o, tuple items):
+    for x in items:
+        if o is x:
+            return True
+    return False
+
+
+cdef tuple _connect(node, tuple args, tuple outputs):
+    """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
+    cdef Py_ssize_t n = len(args), i
+    cdef list edges = [None] * n, meta = [None] * n, fixed, out_meta, saved
+    for i in range(n):
+        a = args[i]
+        if isinstance(a, _Tensor) and a._requires_grad:
+            grad_fn = a._grad_fn
+            edges[i] = (grad_fn, a._output_nr) if grad_fn is not None else a._edge()
+            meta[i] = (a._data.shape, a.dtype)
+        else:
+            edges[i] = (None, 0)
+    node.next_functions = tuple(edges)
+    node._input_meta = tuple(meta)
+
+    cdef tuple non_diff = tuple(node._non_differentiable)
+    cdef tuple dirty = tuple(node._dirty)
+    for d in dirty:
+        if d._grad_fn is None and d._requires_grad:
+            raise RuntimeError(_LEAF_INPLACE)
+    n = len(outputs)
+    fixed = [None] * n
+    out_meta = [None] * n
+    for i in range(n):
+        o = outputs[i]
+        if isinstance(o, _Tensor):
+            if _is_in(o, args) and not _is_in(o, dirty):
+                o = o._alias()  # an input returned as is becomes a new tensor on the same storage
+            dtype = o.dtype
+            if (non_diff and _is_in(o, non_diff)) or not dtype.is_floating_point:
+                o._requires_grad = False
+            else:
+                o._requires_grad = True
+                o._grad_fn = node
+                o._output_nr = i
+            out_meta[i] = (o._data.shape, dtype)
+        fixed[i] = o
+    node._output_meta = tuple(out_meta)
+
+    to_save = node._to_save
+    if to_save:
+        saved = []
+        for t in to_save:
+            if t is None:
+                saved.append(None)
+                continue
+            if not isinstance(t, _Tensor):
+                raise TypeError("save_for_backward can only save variables, but argument "
+                                f"{len(saved)} is of type {type(t).__name__}")
+            saved.append(_SavedTensor(t, t._grad_fn is node))
+        node._saved = saved
+        node._to_save = None
+    return tuple(fixed)
