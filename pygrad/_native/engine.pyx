@@ -181,11 +181,14 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
 # The classes it needs are bound on first use: this module loads before pygrad.tensor.
 cdef object _Tensor = None
 cdef object _SavedTensor, _state, _LEAF_INPLACE
+cdef dict _DTYPES
 
 
 cdef void _bind():
-    global _Tensor, _SavedTensor, _state, _LEAF_INPLACE
+    global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES
     from pygrad._errors import LEAF_INPLACE
+    from pygrad.dtypes import _BY_NUMPY
+    _DTYPES = _BY_NUMPY
     from pygrad.autograd import grad_mode
     from pygrad.autograd.function import SavedTensor
     from pygrad.tensor import Tensor
@@ -244,8 +247,14 @@ cdef tuple _connect(node, tuple args, tuple outputs):
         a = args[i]
         if isinstance(a, _Tensor) and a._requires_grad:
             grad_fn = a._grad_fn
-            edges[i] = (grad_fn, a._output_nr) if grad_fn is not None else a._edge()
-            meta[i] = (a._data.shape, a.dtype)
+            if grad_fn is not None:
+                edges[i] = (grad_fn, a._output_nr)
+            else:  # a leaf: its live AccumulateGrad node, else a new one
+                ref = a._accumulator
+                leaf_node = ref() if ref is not None else None
+                edges[i] = (leaf_node, 0) if leaf_node is not None else a._edge()
+            data = a._data
+            meta[i] = (data.shape, _DTYPES[data.dtype])
         else:
             edges[i] = (None, 0)
     node.next_functions = tuple(edges)
@@ -264,14 +273,15 @@ cdef tuple _connect(node, tuple args, tuple outputs):
         if isinstance(o, _Tensor):
             if _is_in(o, args) and not _is_in(o, dirty):
                 o = o._alias()  # an input returned as is becomes a new tensor on the same storage
-            dtype = o.dtype
+            data = o._data
+            dtype = _DTYPES[data.dtype]
             if (non_diff and _is_in(o, non_diff)) or not dtype.is_floating_point:
                 o._requires_grad = False
             else:
                 o._requires_grad = True
                 o._grad_fn = node
                 o._output_nr = i
-            out_meta[i] = (o._data.shape, dtype)
+            out_meta[i] = (data.shape, dtype)
         fixed[i] = o
     node._output_meta = tuple(out_meta)
 

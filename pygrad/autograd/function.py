@@ -190,10 +190,9 @@ class AccumulateGrad(Node):
     """The node that adds a gradient into a leaf's ``.grad``."""
 
     def __init__(self, variable):
-        super().__init__()
+        self._seq = next(_sequence)
         self.variable = variable
-        self._input_meta = ()
-        self._output_meta = ((variable.shape, variable.dtype),)
+        self._output_meta = ((variable._data.shape, variable.dtype),)
 
     def _tensor_hooks(self, output_nr: int):
         hooks = self.variable._hooks
