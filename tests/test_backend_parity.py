@@ -244,3 +244,22 @@ def test_engine_order_and_hooks(backend):
     assert [name for name, _ in seen] == ["b", "a", "x"]
     np.testing.assert_allclose(x.grad.numpy(), (2 * np.exp([1.0, 2, 3]) * (1 + np.array([1.0, 2, 3]))),
                                rtol=1e-6)
+
+
+def test_large_results_reuse_freed_buffers(rng):
+    """Big results come from a cache of freed buffers: same values, no shared storage."""
+    native._release_buffers()
+    a, b = operands(rng, np.float32, 1 << 19, 2)  # 2 MiB each
+    first = native.mul(a, b)
+    address = first.ctypes.data
+    expected = first.copy()
+    del first
+    assert native._cached_bytes() == a.nbytes
+    second = native.add(a, b)
+    assert second.ctypes.data == address and native._cached_bytes() == 0
+    third = native.mul(a, b)
+    assert third.ctypes.data != second.ctypes.data
+    assert_exact(third, expected)
+    assert_exact(second, pure.add(a, b))
+    del second, third
+    assert native._release_buffers() == 2 * a.nbytes and native._cached_bytes() == 0

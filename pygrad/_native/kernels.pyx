@@ -52,6 +52,103 @@ def set_parallel_min_size(Py_ssize_t n):
     PARALLEL_MIN_SIZE = n
 
 
+# -- a cache of large result buffers ------------------------------------------------------------
+# Writing a freshly mapped 4 KiB page costs ~3.5 us here (a page fault), several times the cost
+# of the write itself, and glibc maps every large allocation afresh.  Results of 1 MiB or more
+# are therefore allocated through a NumPy memory handler that keeps up to 8 freed buffers
+# (1 GiB at most) and hands one back when a result of exactly that size is wanted, as in the
+# repeated forward/backward passes of a training loop.  Only the compiled kernels' results use
+# it; the GIL serializes its calls.
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #define PYGRAD_CACHE_SLOTS 8
+    #define PYGRAD_CACHE_MIN ((size_t)1 << 20)
+    #define PYGRAD_CACHE_MAX ((size_t)1 << 30)
+    static void *pygrad_cache_ptr[PYGRAD_CACHE_SLOTS];
+    static size_t pygrad_cache_size[PYGRAD_CACHE_SLOTS];
+    static size_t pygrad_cache_total = 0;
+
+    static void *pygrad_malloc(void *ctx, size_t n) {
+        if (n >= PYGRAD_CACHE_MIN) {
+            for (int i = 0; i < PYGRAD_CACHE_SLOTS; i++) {
+                if (pygrad_cache_ptr[i] != NULL && pygrad_cache_size[i] == n) {
+                    void *p = pygrad_cache_ptr[i];
+                    pygrad_cache_ptr[i] = NULL;
+                    pygrad_cache_total -= n;
+                    return p;
+                }
+            }
+        }
+        return malloc(n);
+    }
+    static void *pygrad_calloc(void *ctx, size_t nelem, size_t elsize) { return calloc(nelem, elsize); }
+    static void *pygrad_realloc(void *ctx, void *p, size_t n) { return realloc(p, n); }
+    static void pygrad_free(void *ctx, void *p, size_t n) {
+        if (p != NULL && n >= PYGRAD_CACHE_MIN && pygrad_cache_total + n <= PYGRAD_CACHE_MAX) {
+            for (int i = 0; i < PYGRAD_CACHE_SLOTS; i++) {
+                if (pygrad_cache_ptr[i] == NULL) {
+                    pygrad_cache_ptr[i] = p;
+                    pygrad_cache_size[i] = n;
+                    pygrad_cache_total += n;
+                    return;
+                }
+            }
+        }
+        free(p);
+    }
+    static size_t pygrad_cache_release(void) {
+        size_t released = pygrad_cache_total;
+        for (int i = 0; i < PYGRAD_CACHE_SLOTS; i++) {
+            free(pygrad_cache_ptr[i]);
+            pygrad_cache_ptr[i] = NULL;
+        }
+        pygrad_cache_total = 0;
+        return released;
+    }
+    static PyDataMem_Handler pygrad_handler = {
+        "pygrad_buffer_cache", 1,
+        {NULL, pygrad_malloc, pygrad_calloc, pygrad_realloc, pygrad_free}
+    };
+    static PyObject *pygrad_handler_capsule(void) {
+        return PyCapsule_New(&pygrad_handler, "mem_handler", NULL);
+    }
+    """
+    object pygrad_handler_capsule()
+    size_t pygrad_cache_release()
+    size_t pygrad_cache_total
+    size_t PYGRAD_CACHE_MIN
+
+cdef extern from "numpy/arrayobject.h":
+    object PyDataMem_SetHandler(object handler)
+
+cdef object _cache_handler = pygrad_handler_capsule()
+
+
+def _release_buffers():
+    """Free the cached result buffers; the number of bytes released."""
+    return pygrad_cache_release()
+
+
+def _cached_bytes():
+    return pygrad_cache_total
+
+
+cdef object _empty(int nd, cnp.npy_intp* dims, int typenum, Py_ssize_t itemsize):
+    """A new C-ordered array; large ones come from the buffer cache."""
+    cdef Py_ssize_t nbytes = itemsize
+    cdef int k
+    for k in range(nd):
+        nbytes *= dims[k]
+    if <size_t>nbytes < PYGRAD_CACHE_MIN:
+        return cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+    previous = PyDataMem_SetHandler(_cache_handler)
+    try:
+        return cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+    finally:
+        PyDataMem_SetHandler(previous)
+
+
 ctypedef fused floating:
     float
     double
@@ -483,7 +580,7 @@ cdef object _apply(int op, tuple args, object fallback):
     for k in range(nin, 4):
         data[k] = data[0]
         steps[k] = 0
-    out = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(shape_of), typenum, 0)
+    out = _empty(nd, cnp.PyArray_DIMS(shape_of), typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     if typenum == cnp.NPY_FLOAT:
