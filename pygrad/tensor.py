@@ -239,7 +239,7 @@ class Tensor:
             if grad_mode._state.enabled:
                 self._grad = grad
             else:
-                self._grad = Tensor._wrap(np.array(grad._data, order="C", copy=True))
+                self._grad = Tensor._wrap(kernels.copy(grad._data))
         elif grad_mode._state.enabled or self._grad._requires_grad:
             self._grad = self._grad + grad
         else:

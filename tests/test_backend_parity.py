@@ -19,7 +19,7 @@ EXACT = {
     "add": 2, "sub": 2, "mul": 2, "div": 2, "neg": 1, "relu": 1, "abs": 1, "reciprocal": 1,
     "sqrt": 1, "mul_backward": 2, "div_backward_a": 2, "div_backward_b": 3, "exp_backward": 2,
     "log_backward": 2, "sqrt_backward": 2, "tanh_backward": 2, "sigmoid_backward": 2,
-    "relu_backward": 2, "abs_backward": 2, "reciprocal_backward": 2,
+    "relu_backward": 2, "abs_backward": 2, "reciprocal_backward": 2, "copy": 1,
 }
 TRANSCENDENTAL = {
     "pow": 2, "exp": 1, "log": 1, "sin": 1, "cos": 1, "tanh": 1, "sigmoid": 1,

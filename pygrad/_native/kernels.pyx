@@ -156,7 +156,7 @@ ctypedef fused floating:
 # -- operation codes -----------------------------------------------------------------------
 cdef enum:
     ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, RELU, ABS, RECIP,
-    DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
+    COPY, DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
 
 # NumPy's own inner loops for the transcendental functions (SIMD, and the very loops the pure
 # kernels run, so both backends agree bit for bit), called straight from C without the ufunc
@@ -422,6 +422,9 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
     elif op == RECIP:
         for i in range(n):
             o[i] = one / a[i * sa]
+    elif op == COPY:
+        for i in range(n):
+            o[i] = a[i * sa]
     elif op == DIV_B:  # (-g * a) / (b * b)
         for i in range(n):
             y = c[i * sc]
@@ -718,6 +721,9 @@ def abs_backward(g, x):
 
 def reciprocal_backward(g, result):
     return _apply(RECIP_B, (g, result), _pure.reciprocal_backward)
+
+def copy(a):
+    return _apply(COPY, (a,), _pure.copy)
 
 # -- accumulation -------------------------------------------------------------------------
 
