@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import _backend
 from ._printing import set_printoptions
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
                      uint8)
@@ -17,10 +18,22 @@ from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
                        full_like, initial_seed, linspace, manual_seed, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, seed, tensor, zeros, zeros_like)
-from .ops.arith import add, div, mul, neg, pow, sub, where  # noqa: E402
-from .ops.reduce import mean, sum  # noqa: E402
-from .ops.shape import permute, reshape  # noqa: E402
-from .ops.unary import abs, clone, cos, exp, log, reciprocal, relu, sigmoid, sin, sqrt, tanh  # noqa: E402
+from .ops.arith import (add, clamp, div, floor_divide, maximum, minimum, mul, neg, pow,  # noqa: E402
+                        remainder, sub)
+from .ops.activation import log_softmax, softmax  # noqa: E402
+from .ops.index import gather, narrow  # noqa: E402
+from .ops.linalg import bmm, dot, ger, matmul, mm, mv, outer  # noqa: E402
+from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
+                         sum, var)
+from .ops.reduce import max, min  # noqa: E402, A004
+from .ops.shape import (cat, chunk, concat, concatenate, flatten, flip, movedim, moveaxis,  # noqa: E402
+                        permute, reshape, split, squeeze, stack, swapaxes, swapdims, t, transpose,
+                        unbind, unsqueeze)
+from .ops.unary import (abs, atan, ceil, clone, cos, erf, exp, expm1, floor, log, log1p,  # noqa: E402
+                        reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tan, tanh,
+                        trunc)
+from . import return_types  # noqa: E402
+from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
 
 __version__ = "0.1.0"
@@ -29,6 +42,15 @@ negative = neg
 true_divide = divide = div
 multiply = mul
 subtract = sub
+clip = clamp
+arctan = atan
+
+
+def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names
+    """``where(cond, x, y)`` picks elementwise; ``where(cond)`` is ``nonzero(cond, as_tuple=True)``."""
+    if input is None and other is None:
+        return _arith.nonzero_tuple(condition)
+    return _arith.where(condition, input, other)
 
 
 def backend() -> str:

@@ -234,13 +234,18 @@ class Tensor:
         return (accumulate_grad_node(self), 0)
 
     def _accumulate_grad(self, grad: "Tensor") -> None:
-        """Add ``grad`` into ``.grad``: in place normally, out of place when building a graph."""
+        """Add ``grad`` into ``.grad`` as PyTorch's AccumulateGrad does.
+
+        The first gradient is copied (under ``create_graph`` through ``copy_``, so it prints
+        ``grad_fn=<CopyBackwards>``); later ones are added out of place when building a graph,
+        else in place (an existing grad_fn is then kept, as in PyTorch).
+        """
         if self._grad is None:
-            if grad_mode._state.enabled:
-                self._grad = grad
+            if grad_mode._state.enabled and grad._requires_grad:
+                self._grad = Tensor._wrap(np.empty_like(grad._data, order="C")).copy_(grad)
             else:
                 self._grad = Tensor._wrap(kernels.copy(grad._data))
-        elif grad_mode._state.enabled or self._grad._requires_grad:
+        elif grad_mode._state.enabled:
             self._grad = self._grad + grad
         else:
             kernels.accumulate(self._grad._data, grad._data)
@@ -412,23 +417,73 @@ class Tensor:
             return self
         return self.clone()
 
-    # -- in-place --------------------------------------------------------------------------
+    # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:
-        if self._grad_fn is None and self._requires_grad and grad_mode._state.enabled:
-            raise RuntimeError(LEAF_INPLACE)
-
-    def _write(self, array) -> "Tensor":
-        """Store ``array`` into this tensor's storage and bump its version."""
-        self._check_inplace()
-        np.copyto(self._data, array, casting="unsafe")
-        self._version.value += 1
-        return self
+        _inplace.check_leaf(self)
 
     def zero_(self) -> "Tensor":
-        return self._write(0)
+        return _inplace.zero_(self)
 
     def fill_(self, value) -> "Tensor":
-        return self._write(value.item() if isinstance(value, Tensor) else value)
+        return _inplace.fill_(self, value)
+
+    def copy_(self, src, non_blocking: bool = False) -> "Tensor":
+        return _inplace.copy_(self, src)
+
+    def add_(self, other, *, alpha=1):
+        return _inplace.inplace_binary(_arith.Add, self, _scaled(other, alpha))
+
+    def sub_(self, other, *, alpha=1):
+        return _inplace.inplace_binary(_arith.Sub, self, _scaled(other, alpha))
+
+    def mul_(self, other):
+        return _inplace.inplace_binary(_arith.Mul, self, other)
+
+    def div_(self, other):
+        return _inplace.inplace_binary(_arith.Div, self, other)
+
+    def pow_(self, exponent):
+        if isinstance(exponent, (Tensor, np.ndarray)):
+            return _inplace.inplace_binary(_arith.PowTensor, self, exponent)
+        return _inplace.inplace(_arith.PowScalar, self, exponent)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        fn, bounds = _arith.clamp_args(self, min, max)
+        return _inplace.inplace(fn, self, *bounds)
+
+    clip_ = clamp_
+
+    def exp_(self):
+        return _inplace.inplace(_unary.Exp, self)
+
+    def neg_(self):
+        return _inplace.inplace(_arith.Neg, self)
+
+    negative_ = neg_
+
+    def relu_(self):
+        return _inplace.inplace(_unary.Relu, self)
+
+    def sigmoid_(self):
+        return _inplace.inplace(_unary.Sigmoid, self)
+
+    def tanh_(self):
+        return _inplace.inplace(_unary.Tanh, self)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __ipow__(self, exponent):
+        return self.pow_(exponent)
 
     # -- arithmetic ---------------------------------------------------------------------------
     def __add__(self, other):
@@ -471,10 +526,42 @@ class Tensor:
         return _unary.abs(self)
 
     def add(self, other, *, alpha=1):
-        return _arith.add(self, other if alpha == 1 else other * alpha)
+        return _arith.add(self, _scaled(other, alpha))
 
     def sub(self, other, *, alpha=1):
-        return _arith.sub(self, other if alpha == 1 else other * alpha)
+        return _arith.sub(self, _scaled(other, alpha))
+
+    def __floordiv__(self, other):
+        return _arith.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _arith.floor_divide(_arith.as_tensor(other), self)
+
+    def __mod__(self, other):
+        return _arith.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _arith.remainder(other, self)
+
+    def floor_divide(self, other):
+        return _arith.floor_divide(self, other)
+
+    def remainder(self, other):
+        return _arith.remainder(self, other)
+
+    def maximum(self, other):
+        return _arith.maximum(self, other)
+
+    def minimum(self, other):
+        return _arith.minimum(self, other)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        return _arith.clamp(self, min, max)
+
+    clip = clamp
+
+    def where(self, condition, other):
+        return _arith.where(condition, self, other)
 
     def mul(self, other):
         return _arith.mul(self, other)
@@ -558,12 +645,92 @@ class Tensor:
     def abs(self):
         return _unary.abs(self)
 
+    def rsqrt(self):
+        return _unary.rsqrt(self)
+
+    def log1p(self):
+        return _unary.log1p(self)
+
+    def expm1(self):
+        return _unary.expm1(self)
+
+    def tan(self):
+        return _unary.tan(self)
+
+    def atan(self):
+        return _unary.atan(self)
+
+    arctan = atan
+
+    def erf(self):
+        return _unary.erf(self)
+
+    def sign(self):
+        return _unary.sign(self)
+
+    def floor(self):
+        return _unary.floor(self)
+
+    def ceil(self):
+        return _unary.ceil(self)
+
+    def round(self, *, decimals: int = 0):
+        return _unary.round(self, decimals=decimals)
+
+    def trunc(self):
+        return _unary.trunc(self)
+
+    def square(self):
+        return _unary.square(self)
+
+    def softmax(self, dim, dtype=None):
+        return _activation.softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        return _activation.log_softmax(self, dim, dtype=dtype)
+
     # -- reductions -----------------------------------------------------------------------------
     def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
         return _reduce.sum(self, dim, keepdim, dtype=dtype)
 
     def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
         return _reduce.mean(self, dim, keepdim, dtype=dtype)
+
+    def max(self, dim=None, keepdim: bool = False):
+        return _reduce.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim: bool = False):
+        return _reduce.min(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim: bool = False):
+        return _reduce.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim: bool = False):
+        return _reduce.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return _reduce.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return _reduce.argmin(self, dim, keepdim)
+
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _reduce.prod(self, dim, keepdim, dtype=dtype)
+
+    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+        return _reduce.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+        return _reduce.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
+        return _reduce.norm(self, p, dim, keepdim, dtype)
+
+    def logsumexp(self, dim, keepdim: bool = False):
+        return _reduce.logsumexp(self, dim, keepdim)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _reduce.cumsum(self, dim, dtype=dtype)
 
     # -- shape ------------------------------------------------------------------------------------
     def view(self, *shape):
@@ -582,6 +749,114 @@ class Tensor:
     def T(self):
         return _shape.t_all(self)
 
+    @property
+    def mT(self):
+        return _shape.matrix_transpose(self)
+
+    def view_as(self, other):
+        return _shape.view_as(self, other)
+
+    def reshape_as(self, other):
+        return _shape.reshape_as(self, other)
+
+    def expand_as(self, other):
+        return _shape.expand_as(self, other)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes):
+        return _shape.unflatten(self, dim, sizes)
+
+    def transpose(self, dim0: int, dim1: int):
+        return _shape.transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        return _shape.t(self)
+
+    def unsqueeze(self, dim: int):
+        return _shape.unsqueeze(self, dim)
+
+    def squeeze(self, dim=None):
+        return _shape.squeeze(self, dim)
+
+    def movedim(self, source, destination):
+        return _shape.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def split(self, split_size, dim: int = 0):
+        return _shape.split(self, split_size, dim)
+
+    def split_with_sizes(self, split_sizes, dim: int = 0):
+        return _shape.split_with_sizes(self, split_sizes, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return _shape.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0):
+        return _shape.unbind(self, dim)
+
+    def flip(self, *dims):
+        return _shape.flip(self, *dims)
+
+    def repeat(self, *sizes):
+        return _shape.repeat(self, *sizes)
+
+    # -- indexing ---------------------------------------------------------------------------------
+    def __getitem__(self, key):
+        return _index.getitem(self, key)
+
+    def __setitem__(self, key, value) -> None:
+        _index.setitem(self, key, value)
+
+    def gather(self, dim: int, index):
+        return _index.gather(self, dim, index)
+
+    def narrow(self, dim: int, start, length: int):
+        return _index.narrow(self, dim, start, length)
+
+    # -- linear algebra -----------------------------------------------------------------------
+    def __matmul__(self, other):
+        if not isinstance(other, (Tensor, np.ndarray)):
+            return NotImplemented
+        return _linalg.matmul(self, _linalg_operand(other))
+
+    def __rmatmul__(self, other):
+        if not isinstance(other, (Tensor, np.ndarray)):
+            return NotImplemented
+        return _linalg.matmul(_linalg_operand(other), self)
+
+    def matmul(self, other):
+        return _linalg.matmul(self, other)
+
+    def mm(self, other):
+        return _linalg.mm(self, other)
+
+    def mv(self, other):
+        return _linalg.mv(self, other)
+
+    def dot(self, other):
+        return _linalg.dot(self, other)
+
+    def bmm(self, other):
+        return _linalg.bmm(self, other)
+
+    def outer(self, other):
+        return _linalg.outer(self, other)
+
+
+def _linalg_operand(other):
+    """``tensor @ ndarray`` works as in PyTorch's NumPy interop."""
+    return other if isinstance(other, Tensor) else Tensor._wrap(other)
+
+
+def _scaled(other, alpha):
+    """``other * alpha`` for the ``alpha=`` argument of add/sub."""
+    return other if alpha == 1 else other * alpha
+
 
 def _rebuild(array, requires_grad):
     t = Tensor._wrap(array)
@@ -591,6 +866,10 @@ def _rebuild(array, requires_grad):
 
 # The op modules import Tensor, so they are bound after the class exists.
 from .ops import arith as _arith  # noqa: E402
+from .ops import index as _index  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
+from .ops import activation as _activation  # noqa: E402
+from .ops import inplace as _inplace  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
 from .ops import unary as _unary  # noqa: E402

@@ -6,8 +6,10 @@ import pygrad
 from pygrad.autograd import gradcheck, gradgradcheck
 
 from op_table import CORE_OPS
+from op_table_math import MATH_OPS
+from op_table_shape import SHAPE_OPS
 
-CASES = CORE_OPS
+CASES = CORE_OPS + SHAPE_OPS + MATH_OPS
 IDS = [c.name for c in CASES]
 
 

@@ -80,6 +80,17 @@ cdef object _call(node, list grads, bint retain_graph, util):
     return grad_inputs
 
 
+cdef object _call_checked(node, list grads, bint retain_graph, util):
+    """``_call`` in anomaly mode: NaN check of the results, forward stack reported on failure."""
+    try:
+        grad_inputs = _call(node, grads, retain_graph, util)
+        util.check_anomaly(node, grad_inputs)
+    except Exception:
+        util.report_anomaly(node)
+        raise
+    return grad_inputs
+
+
 cdef inline list _new_slots(node):
     cdef Py_ssize_t n = len(node._output_meta)
     return [None] * (n if n > 1 else 1)
@@ -91,7 +102,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     cdef set targets = None, live
     cdef list nodes, ready = [], grads, slots, captured = None
     cdef Py_ssize_t i, nr, count
-    cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live
+    cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked
     cdef tuple edges
     if inputs is not None:
         capture = {}
@@ -120,6 +131,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
 
     if inputs is not None:
         captured = [None] * len(inputs)
+    checked = util.anomaly_enabled()
     is_leaf_node = util.is_accumulate_grad
     validate = util.validate
     add = util.add
@@ -151,7 +163,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         if not any_grad:
             grad_inputs = (None,) * len(edges)
         else:
-            grad_inputs = _call(node, grads, retain, util)
+            grad_inputs = (_call_checked if checked else _call)(node, grads, retain, util)
         input_meta = node._input_meta
         for i in range(len(edges)):
             child, nr = edges[i]
@@ -180,16 +192,17 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
 # -- recording: Function.apply -------------------------------------------------------------
 # The classes it needs are bound on first use: this module loads before pygrad.tensor.
 cdef object _Tensor = None
-cdef object _SavedTensor, _state, _LEAF_INPLACE
+cdef object _SavedTensor, _state, _LEAF_INPLACE, _anomaly
 cdef dict _DTYPES
 
 
 cdef void _bind():
-    global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES
+    global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES, _anomaly
     from pygrad._errors import LEAF_INPLACE
     from pygrad.dtypes import _BY_NUMPY
     _DTYPES = _BY_NUMPY
-    from pygrad.autograd import grad_mode
+    from pygrad.autograd import anomaly_mode, grad_mode
+    _anomaly = anomaly_mode
     from pygrad.autograd.function import SavedTensor
     from pygrad.tensor import Tensor
     _SavedTensor, _state, _LEAF_INPLACE = SavedTensor, grad_mode._state, LEAF_INPLACE
@@ -227,6 +240,8 @@ def apply_function(cls, tuple args, dict kwargs):
         t._version.value += 1
     if record:
         outputs = _connect(ctx, args, outputs)
+        if _anomaly._state.enabled:
+            ctx._anomaly_trace = _anomaly.forward_stack()
     elif ctx._to_save is not None:
         ctx._to_save = None
     return outputs[0] if single else outputs
@@ -242,7 +257,17 @@ cdef inline bint _is_in(o, tuple items):
 cdef tuple _connect(node, tuple args, tuple outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
     cdef Py_ssize_t n = len(args), i
-    cdef list edges = [None] * n, meta = [None] * n, fixed, out_meta, saved
+    cdef list edges, meta, fixed, out_meta, saved
+    # As in PyTorch, only tensor arguments get an edge ((None, 0) when they don't require grad).
+    for i in range(n):
+        if not isinstance(args[i], _Tensor):
+            positions = tuple([i for i in range(n) if isinstance(args[i], _Tensor)])
+            node._edge_args = positions
+            args = tuple([args[i] for i in positions])
+            n = len(args)
+            break
+    edges = [None] * n
+    meta = [None] * n
     for i in range(n):
         a = args[i]
         if isinstance(a, _Tensor) and a._requires_grad:

@@ -71,6 +71,17 @@ def _call(node, grads, retain_graph, util):
     return grad_inputs
 
 
+def _call_checked(node, grads, retain_graph, util):
+    """``_call`` in anomaly mode: NaN check of the results, forward stack reported on failure."""
+    try:
+        grad_inputs = _call(node, grads, retain_graph, util)
+        util.check_anomaly(node, grad_inputs)
+    except Exception:
+        util.report_anomaly(node)
+        raise
+    return grad_inputs
+
+
 def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumulate, util):
     """Backpropagate ``grad_roots`` from the edges ``roots``.
 
@@ -108,6 +119,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             heapq.heappush(ready, (-node._seq, id(node), node))
 
     captured = [None] * len(inputs) if inputs is not None else None
+    call = _call_checked if util.anomaly_enabled() else _call
     is_leaf_node = util.is_accumulate_grad
     while ready:
         _, _, node = heapq.heappop(ready)
@@ -128,7 +140,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         if all(g is None for g in grads):
             grad_inputs = (None,) * len(node.next_functions)
         else:
-            grad_inputs = _call(node, grads, retain_graph, util)
+            grad_inputs = call(node, grads, retain_graph, util)
         for i, (child, nr) in enumerate(node.next_functions):
             if child is None or child not in live:
                 continue

@@ -8,6 +8,8 @@ and to within rounding on transcendental functions.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # -- forward -------------------------------------------------------------------------------
@@ -77,6 +79,131 @@ def abs(a):  # noqa: A001
 
 def reciprocal(a):
     return np.reciprocal(a)
+
+
+def rsqrt(a):
+    return np.reciprocal(np.sqrt(a))
+
+
+def log1p(a):
+    return np.log1p(a)
+
+
+def expm1(a):
+    return np.expm1(a)
+
+
+def tan(a):
+    return np.tan(a)
+
+
+def atan(a):
+    return np.arctan(a)
+
+
+def sign(a):
+    return np.sign(a)
+
+
+def floor(a):
+    return np.floor(a)
+
+
+def ceil(a):
+    return np.ceil(a)
+
+
+def round(a):  # noqa: A001 - half to even, as PyTorch
+    return np.round(a)
+
+
+def trunc(a):
+    return np.trunc(a)
+
+
+def floor_divide(a, b):
+    return np.floor_divide(a, b)
+
+
+def remainder(a, b):
+    """Python's modulo (the divisor's sign), computed like PyTorch: fmod, then shifted by b when
+    the signs differ, so ``-2 % 2`` is -0. as in PyTorch."""
+    mod = np.fmod(a, b)
+    return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+
+
+def maximum(a, b):
+    return np.maximum(a, b)
+
+
+def minimum(a, b):
+    return np.minimum(a, b)
+
+
+def clamp(a, lo, hi):
+    """``min(max(a, lo), hi)``; ``lo``/``hi`` are arrays or None."""
+    if lo is not None:
+        a = np.maximum(a, lo)
+    if hi is not None:
+        a = np.minimum(a, hi)
+    return a
+
+
+# -- activations ---------------------------------------------------------------------------
+
+_SQRT1_2 = 0.7071067811865476
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+_erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def erf(a):
+    # math.erf is correctly rounded in double; float32 results are rounded from it.
+    return _erf_scalar(a).astype(a.dtype, copy=False) if a.size else a.copy()
+
+
+def gelu(a):
+    """x * Phi(x), with the exact normal CDF."""
+    return a * (0.5 * (1 + erf(a * a.dtype.type(_SQRT1_2))))
+
+
+def gelu_tanh(a):
+    """The tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    t = a.dtype.type
+    return t(0.5) * a * (1 + np.tanh(t(_SQRT_2_OVER_PI) * (a + t(0.044715) * a * a * a)))
+
+
+def leaky_relu(a, slope):
+    return np.where(a > 0, a, a * a.dtype.type(slope))
+
+
+def elu(a, alpha):
+    with np.errstate(over="ignore"):
+        return np.where(a > 0, a, a.dtype.type(alpha) * np.expm1(a))
+
+
+def softplus(a, beta, threshold):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    t = a.dtype.type
+    bx = a * t(beta)
+    with np.errstate(over="ignore"):
+        return np.where(bx > threshold, a, np.log1p(np.exp(bx)) / t(beta))
+
+
+def silu(a):
+    return a * sigmoid(a)
+
+
+def softmax(a, axis):
+    shifted = a - np.max(a, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(a, axis):
+    shifted = a - np.max(a, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 # -- fused backward: the gradient of one input ---------------------------------------------
 
@@ -148,6 +275,96 @@ def reciprocal_backward(g, result):
 def copy(a):
     """A new C-ordered array with the values of ``a`` (a leaf's first gradient)."""
     return np.array(a, order="C", copy=True)
+
+def rsqrt_backward(g, result):
+    """-g * result**3 / 2."""
+    return np.multiply(g, result * result * result) * g.dtype.type(-0.5)
+
+
+def erf_backward(g, x):
+    """g * 2/sqrt(pi) * exp(-x^2)."""
+    return np.multiply(g, np.exp(np.negative(x * x))) * x.dtype.type(1.1283791670955126)
+
+
+def log1p_backward(g, x):
+    return np.true_divide(g, x + 1)
+
+
+def expm1_backward(g, result):
+    return np.multiply(g, result + 1)
+
+
+def tan_backward(g, result):
+    return np.multiply(g, 1 + result * result)
+
+
+def atan_backward(g, x):
+    return np.true_divide(g, 1 + x * x)
+
+
+def maximum_backward(g, a, b):
+    """The gradient of ``a`` in max(a, b): all of it where a wins, half at ties (as PyTorch)."""
+    return np.where(a > b, g, np.where(a == b, g * g.dtype.type(0.5), g.dtype.type(0)))
+
+
+def minimum_backward(g, a, b):
+    return np.where(a < b, g, np.where(a == b, g * g.dtype.type(0.5), g.dtype.type(0)))
+
+
+def clamp_backward(g, x, lo, hi):
+    """g where lo <= x <= hi (the bounds themselves pass the gradient), else 0."""
+    keep = np.ones(x.shape, bool) if lo is None else x >= lo
+    if hi is not None:
+        keep = keep & (x <= hi)
+    return np.where(keep, g, g.dtype.type(0))
+
+
+def remainder_backward_b(g, a, b):
+    """-g * floor(a / b)."""
+    return np.negative(g) * np.floor_divide(a, b)
+
+
+def gelu_backward(g, x):
+    """g * (Phi(x) + x phi(x))."""
+    t = x.dtype.type
+    return g * (t(0.5) * (1 + erf(x * t(_SQRT1_2))) + x * np.exp(t(-0.5) * x * x) * t(0.3989422804014327))
+
+
+def gelu_tanh_backward(g, x):
+    t = x.dtype.type
+    inner = t(_SQRT_2_OVER_PI) * (x + t(0.044715) * x * x * x)
+    th = np.tanh(inner)
+    return g * (t(0.5) * (1 + th) + t(0.5) * x * (1 - th * th) * t(_SQRT_2_OVER_PI) * (1 + t(3 * 0.044715) * x * x))
+
+
+def leaky_relu_backward(g, x, slope):
+    return np.where(x > 0, g, g * g.dtype.type(slope))
+
+
+def elu_backward(g, x, result, alpha):
+    """g where x > 0, else g * (result + alpha)."""
+    return np.where(x > 0, g, g * (result + result.dtype.type(alpha)))
+
+
+def softplus_backward(g, x, beta, threshold):
+    """g * sigmoid(beta x), and g itself where beta x > threshold."""
+    bx = x * x.dtype.type(beta)
+    return np.where(bx > threshold, g, g * sigmoid(bx))
+
+
+def silu_backward(g, x):
+    s = sigmoid(x)
+    return g * (s * (1 + x * (1 - s)))
+
+
+def softmax_backward(g, result, axis):
+    """result * (g - sum(g * result))."""
+    return result * (g - np.sum(g * result, axis=axis, keepdims=True))
+
+
+def log_softmax_backward(g, result, axis):
+    """g - exp(result) * sum(g)."""
+    return g - np.exp(result) * np.sum(g, axis=axis, keepdims=True)
 
 # -- accumulation -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _backend
 from .._errors import IMPLICIT_GRAD, NO_GRAD_FN, size_str
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 from .function import AccumulateGrad
 
 
@@ -33,6 +33,21 @@ class _EngineUtil:
         shape, dtype = meta
         return Tensor._wrap(np.zeros(shape, dtype.numpy))
 
+    # -- anomaly mode: the engine asks once per backward, and only then calls the two steps below
+    @staticmethod
+    def anomaly_enabled() -> bool:
+        return anomaly_mode._state.enabled
+
+    @staticmethod
+    def check_anomaly(node, grad_inputs) -> None:
+        """After ``node`` ran: raise PyTorch's error if a gradient it returned holds a NaN."""
+        anomaly_mode.check_nan(node, grad_inputs)
+
+    @staticmethod
+    def report_anomaly(node) -> None:
+        """``node`` raised: warn with the stack of the forward call that created it."""
+        anomaly_mode.report(node)
+
     @staticmethod
     def validate(node, index: int, grad):
         """Fit ``grad`` to the shape and dtype the input had: the one place broadcasting is undone."""
@@ -47,6 +62,19 @@ class _EngineUtil:
         if grad._data.dtype != dtype.numpy:
             grad = grad.to(dtype)
         return grad
+
+
+CREATE_GRAPH_CYCLE = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter and its "
+    "gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to "
+    "avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters "
+    "to None after use to break the cycle and avoid the leak.")
+
+
+def _quiet_float_errors():
+    """Backward computes inf/nan where the math gives them (0 * inf, x / 0) without NumPy warnings,
+    as PyTorch does; anomaly mode is the tool that reports them."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore")
 
 
 def _expandable(shape: tuple, target: tuple) -> bool:
@@ -100,13 +128,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     if retain_graph is None:
         retain_graph = create_graph
     edges, grads = _roots(outputs, grad_tensors, create_graph)
+    if create_graph:
+        import warnings
+        warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=3)
     wanted = None
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
         wanted = [t._edge() for t in inputs]
-    with grad_mode.set_grad_enabled(create_graph):
+    with grad_mode.set_grad_enabled(create_graph), _quiet_float_errors():
         _backend.engine.run_backward(edges, grads, retain_graph, create_graph, wanted, True, _EngineUtil)
 
 
@@ -122,7 +153,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     edges, grads = _roots(outputs, grad_outputs, create_graph)
     wanted = [t._edge() for t in inputs_t]
-    with grad_mode.set_grad_enabled(create_graph):
+    with grad_mode.set_grad_enabled(create_graph), _quiet_float_errors():
         result = _backend.engine.run_backward(edges, grads, retain_graph, create_graph, wanted, False,
                                               _EngineUtil)
     out = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import weakref
 
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 from .._backend import engine as _backend_engine
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
 
@@ -54,7 +54,7 @@ def add_hook(hooks: dict, fn) -> RemovableHandle:
 class SavedTensor:
     """A tensor saved for backward, checked against in-place changes when unpacked."""
 
-    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "grad_fn", "requires_grad")
+    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "requires_grad")
 
     def __init__(self, tensor, is_output: bool):
         self.version = tensor._version
@@ -62,15 +62,17 @@ class SavedTensor:
         self.output_nr = tensor._output_nr
         self.requires_grad = tensor._requires_grad
         if is_output:  # an output of the saving node: keep no reference to it or to the node
-            self.tensor, self.data, self.grad_fn = None, tensor._data, None
+            self.tensor, self.data = None, tensor._data
         else:
-            self.tensor, self.data, self.grad_fn = tensor, None, tensor._grad_fn
+            self.tensor, self.data = tensor, None
 
     def unpack(self, node):
         if self.version.value != self.saved_version:
             data = self.data if self.tensor is None else self.tensor._data
-            producer = node if self.tensor is None else self.grad_fn
-            raise RuntimeError(version_mismatch(data, producer, self.output_nr, self.version.value,
+            # PyTorch names the producer the tensor has *now* (``b.add_(1)`` makes it "Add").
+            producer = node if self.tensor is None else self.tensor._grad_fn
+            output_nr = self.output_nr if self.tensor is None else self.tensor._output_nr
+            raise RuntimeError(version_mismatch(data, producer, output_nr, self.version.value,
                                                 self.saved_version))
         if self.tensor is not None:
             return self.tensor
@@ -88,6 +90,9 @@ class Node:
     """A node of the backward graph.  ``type(node).__name__`` is PyTorch's grad_fn name."""
 
     _forward_cls = None
+    _edge_args = None  # positions of the tensor arguments (which have edges) when some are not tensors
+    _qualified_name = None
+    _anomaly_trace = None  # the forward call's stack, recorded in anomaly mode
     materialize_grads = True
 
     # Defaults live on the class (all immutable), so creating a node sets one attribute.
@@ -129,7 +134,8 @@ class Node:
 
     # -- graph API ----------------------------------------------------------------------------
     def name(self) -> str:
-        return type(self).__name__
+        """PyTorch's ``grad_fn.name()``: the class name, fully qualified for C++-only nodes."""
+        return self._qualified_name or type(self).__name__
 
     def register_hook(self, fn) -> RemovableHandle:
         """``fn(grad_inputs, grad_outputs)`` runs after this node; it may return new grad_inputs."""
@@ -165,14 +171,21 @@ class Node:
         grads = self._forward_cls.backward(self, *grad_outputs)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        n = len(self.next_functions)
+        n = len(self.needs_input_grad)  # one gradient per forward argument
         if len(grads) != n:
-            # Trailing Nones for extra non-tensor arguments are accepted, as in PyTorch.
+            # Trailing Nones beyond the arguments are accepted, as in PyTorch.
             if len(grads) > n and all(g is None for g in grads[n:]):
                 grads = grads[:n]
             else:
                 raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                    f"(expected {n}, got {len(grads)})")
+        edge_args = self._edge_args
+        if edge_args is not None:  # keep the gradients of the tensor arguments, which have the edges
+            for i, g in enumerate(grads):
+                if g is not None and i not in edge_args:
+                    raise RuntimeError(f"function {self.name()} returned a gradient different than None at "
+                                       f"position {i + 1}, but the corresponding forward input was not a Variable")
+            grads = tuple(grads[i] for i in edge_args)
         return grads
 
     def _release(self) -> None:
@@ -188,6 +201,8 @@ class Node:
 
 class AccumulateGrad(Node):
     """The node that adds a gradient into a leaf's ``.grad``."""
+
+    _qualified_name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
         self._seq = next(_sequence)
@@ -213,6 +228,7 @@ class FunctionMeta(type):
         super().__init__(name, bases, namespace)
         node_name = namespace.get("_backward_name", name + "Backward")
         cls._backward_cls = type(node_name, (Node,), {"_forward_cls": cls,
+                                                     "_qualified_name": namespace.get("_qualified_name"),
                                                      "__module__": cls.__module__,
                                                      "__qualname__": node_name})
 
@@ -269,6 +285,8 @@ def apply_function(cls, args, kwargs):
         t._version.value += 1
     if record:
         outputs = _connect(ctx, args, outputs)
+        if anomaly_mode._state.enabled:
+            ctx._anomaly_trace = anomaly_mode.forward_stack()
     elif ctx._to_save is not None:
         ctx._to_save = None
     return outputs[0] if single else outputs
@@ -278,6 +296,11 @@ def _connect(node, args, outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
     from ..tensor import Tensor
     edges, meta = [], []
+    # As in PyTorch, only tensor arguments get an edge ((None, 0) when they don't require grad).
+    positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+    if len(positions) != len(args):
+        node._edge_args = positions
+        args = tuple(args[i] for i in positions)
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             edges.append(a._edge())

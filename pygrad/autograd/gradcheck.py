@@ -81,21 +81,33 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                           "precision floating point.", UserWarning, stacklevel=2)
     numerical = _numerical(func, inputs, wrt, eps)
     analytical = _analytical(func, inputs, wrt)
+    out_shapes = [o._data.shape for o in _outputs(func, inputs)]
     for i, (num_row, ana_row) in enumerate(zip(numerical, analytical)):
         for j, (num, ana) in enumerate(zip(num_row, ana_row)):
             bad = ~np.isclose(ana, num, rtol=rtol, atol=atol, equal_nan=True)
             if bad.any():
-                err = np.abs(ana - num)
-                err[~bad] = -1
-                r, k = np.unravel_index(np.argmax(err), err.shape)
-                msg = (f"Jacobian mismatch for output {i} with respect to input {j}: worst at output "
-                       f"element {r}, input element {k}: analytical {ana[r, k]!r}, numerical {num[r, k]!r} "
-                       f"({int(bad.sum())} of {bad.size} entries differ beyond atol={atol}, rtol={rtol}).\n"
-                       f"numerical:{num}\nanalytical:{ana}\n")
+                msg = _mismatch_report(i, j, num, ana, bad, out_shapes[i], wrt[j]._data.shape, atol, rtol)
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False
     return True
+
+
+def _mismatch_report(i: int, j: int, num, ana, bad, out_shape, in_shape, atol, rtol) -> str:
+    """PyTorch's first line, then the worst entry by name: which output and input elements differ most."""
+    with np.errstate(invalid="ignore"):
+        err = np.abs(ana - num)
+    err = np.where(np.isnan(err), np.inf, err)  # a NaN on one side only is the worst kind of mismatch
+    err[~bad] = -1
+    r, k = np.unravel_index(np.argmax(err), err.shape)
+    out_index = tuple(int(v) for v in np.unravel_index(r, out_shape)) if out_shape else ()
+    in_index = tuple(int(v) for v in np.unravel_index(k, in_shape)) if in_shape else ()
+    return (f"Jacobian mismatch for output {i} with respect to input {j},\n"
+            f"worst entry: d output{i}{list(out_index)} / d input{j}{list(in_index)} is "
+            f"{float(ana[r, k])!r} analytically but {float(num[r, k])!r} numerically "
+            f"(difference {float(err[r, k]):.6g}); {int(bad.sum())} of {bad.size} entries differ beyond "
+            f"atol={atol}, rtol={rtol}.\n"
+            f"numerical:{num}\nanalytical:{ana}\n")
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
@@ -113,10 +125,14 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     n = len(inputs)
 
     def first_derivative(*args):
-        ins, vs = args[:n], args[n:]
-        ys = [o for o in _outputs(func, ins) if o.requires_grad]
-        targets = [t for t in ins if isinstance(t, Tensor) and t.requires_grad]
-        grads = autograd_grad(ys, targets, vs[:len(ys)], create_graph=True, allow_unused=True)
+        # Needs grad mode even when called by the numerical differences (which run under no_grad).
+        with grad_mode.enable_grad():
+            ins, vs = args[:n], args[n:]
+            outs = _outputs(func, ins)
+            pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+            targets = [t for t in ins if isinstance(t, Tensor) and t.requires_grad]
+            grads = autograd_grad([o for o, _ in pairs], targets, [v for _, v in pairs], create_graph=True,
+                                  allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,

@@ -12,7 +12,7 @@ from .. import dtypes
 from .._backend import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, building_graph, same_dtype_arrays, wrap
+from ._util import as_tensor, binary_operands, broadcast_shape, building_graph, same_dtype_arrays, wrap
 
 
 class Add(Function):
@@ -188,9 +188,9 @@ class Where(Function):
     _backward_name = "WhereBackward0"
 
     @staticmethod
-    def forward(ctx, condition, a, b):
+    def forward(ctx, cond, a, b):
+        # ``cond`` comes as an array: like PyTorch's, the node has edges for ``a`` and ``b`` only.
         x, y = same_dtype_arrays(a, b)
-        cond = condition._data
         ctx.condition = cond
         return wrap(np.where(cond, x, y))
 
@@ -204,6 +204,148 @@ class Where(Function):
                     wrap(np.where(cond, zero, g._data)) if need_b else None)
         c = wrap(cond)
         return (None, where(c, g, 0.0) if need_a else None, where(c, 0.0, g) if need_b else None)
+
+
+class Maximum(Function):
+    """Elementwise max; at ties each input gets half the gradient (as PyTorch)."""
+
+    _backward_name = "MaximumBackward0"
+    _kernel, _backward_kernel = "maximum", "maximum_backward"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        x, y = same_dtype_arrays(a, b)
+        ctx.save_for_backward(a, b)
+        return wrap(getattr(kernels, cls._kernel)(x, y))
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved_tensors
+        dt = g._data.dtype
+        x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
+        grad_of = getattr(kernels, cls._backward_kernel)
+        need_a, need_b = ctx.needs_input_grad
+        if not building_graph():
+            return (wrap(grad_of(g._data, x, y)) if need_a else None,
+                    wrap(grad_of(g._data, y, x)) if need_b else None)
+        # Piecewise linear: the gradient is g times a constant mask, which keeps higher orders right.
+        one = np.ones((), dt)
+        return (g * wrap(grad_of(one, x, y)) if need_a else None,
+                g * wrap(grad_of(one, y, x)) if need_b else None)
+
+
+class Minimum(Maximum):
+    _backward_name = "MinimumBackward0"
+    _kernel, _backward_kernel = "minimum", "minimum_backward"
+
+
+class ClampScalar(Function):
+    """``clamp(x, min, max)`` with number bounds; the bounds themselves pass the gradient."""
+
+    _backward_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        result = dtypes.result_type(x, *(v for v in (lo, hi) if v is not None)).numpy
+        ctx.save_for_backward(x)
+        ctx.bounds = (None if lo is None else result.type(lo), None if hi is None else result.type(hi))
+        return wrap(kernels.clamp(x._data.astype(result, copy=False), *ctx.bounds))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        dt = g._data.dtype
+        lo, hi = ((None if v is None else dt.type(v)) for v in ctx.bounds)
+        if not building_graph():
+            return wrap(kernels.clamp_backward(g._data, x._data.astype(dt, copy=False), lo, hi)), None, None
+        mask = kernels.clamp_backward(np.ones((), dt), x._data.astype(dt, copy=False), lo, hi)
+        return g * wrap(mask), None, None
+
+
+class ClampTensor(Function):
+    """``clamp(x, min, max)`` with tensor bounds: x's gradient passes inside, a bound's where it bites."""
+
+    _backward_name = "ClampBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        given = [t for t in (x, lo, hi) if t is not None]
+        result = dtypes.result_type(*given).numpy
+        arrays = [None if t is None else t._data.astype(result, copy=False) for t in (x, lo, hi)]
+        shape = x._data.shape
+        for t in given[1:]:
+            shape = broadcast_shape(shape, t._data.shape)
+        ctx.arrays = arrays
+        return wrap(np.broadcast_to(kernels.clamp(*arrays), shape).copy())
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = (None if a is None else a.astype(g._data.dtype, copy=False) for a in ctx.arrays)
+        one = np.ones((), g._data.dtype)
+        zero = 0 * one
+        below, above = (x < lo) if lo is not None else None, (x > hi) if hi is not None else None
+        if lo is not None and hi is not None:
+            # Crossed bounds (min > max) give max everywhere, so only max gets the gradient.
+            below, above = below & (lo < hi), above | (hi < lo)
+        masks = (kernels.clamp_backward(one, x, lo, hi),
+                 None if lo is None else np.where(below, one, zero),
+                 None if hi is None else np.where(above, one, zero))
+        return tuple(None if m is None or not need else (wrap(m * g._data) if not building_graph() else g * wrap(m))
+                     for m, need in zip(masks, ctx.needs_input_grad))
+
+
+class Remainder(Function):
+    """``a % b``, Python's modulo (the sign of the divisor): a - floor(a / b) * b."""
+
+    _backward_name = "RemainderBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = same_dtype_arrays(a, b)
+        if x.dtype.kind in "iu" and not np.all(y):
+            raise RuntimeError("ZeroDivisionError")
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(kernels.remainder(x, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if not need_b:
+            return g, None
+        dt = g._data.dtype
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if not building_graph():
+                return (g if need_a else None, wrap(kernels.remainder_backward_b(
+                    g._data, a._data.astype(dt, copy=False), b._data.astype(dt, copy=False))))
+            return (g if need_a else None), -g * wrap(np.floor_divide(a._data.astype(dt), b._data.astype(dt)))
+
+
+class RemainderScalar(Remainder):
+    """``x % number``: the gradient is passed through unchanged."""
+
+    _backward_name = "RemainderBackward0"
+
+
+def _not_implemented(op: str):
+    """A Function whose derivative PyTorch does not implement: backward through it fails."""
+    def forward(ctx, kernel, *tensors):
+        x, y = same_dtype_arrays(*tensors)
+        if x.dtype.kind in "iu" and not np.all(y):
+            raise RuntimeError("ZeroDivisionError")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(getattr(kernels, kernel)(x, y))
+
+    def backward(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{op} is not implemented")
+    return type(op.title().replace("_", "") + "NotDifferentiable", (Function,),
+                {"_backward_name": "NotImplemented", "forward": staticmethod(forward),
+                 "backward": staticmethod(backward), "__module__": __name__})
+
+
+FloorDivide = _not_implemented("floor_divide")
+RemainderOfScalar = _not_implemented("remainder")
 
 
 # -- the functions Tensor's operators call ---------------------------------------------------
@@ -268,7 +410,7 @@ def where(condition, a, b) -> Tensor:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {condition.dtype.name.capitalize()}")
     a, b = binary_operands(a, b)
-    return Where.apply(condition, a, b)
+    return Where.apply(condition._data, a, b)
 
 
 def compare(ufunc, a, b) -> Tensor:
@@ -277,3 +419,62 @@ def compare(ufunc, a, b) -> Tensor:
         return NotImplemented
     x, y = same_dtype_arrays(*binary_operands(a, b))
     return wrap(ufunc(x, y))
+
+
+def _require_tensor(fn: str, value, position: int, name: str) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be Tensor, "
+                        f"not {type(value).__name__}")
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    _require_tensor("maximum", a, 1, "input")
+    _require_tensor("maximum", b, 2, "other")
+    return Maximum.apply(a, b)
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    _require_tensor("minimum", a, 1, "input")
+    _require_tensor("minimum", b, 2, "other")
+    return Minimum.apply(a, b)
+
+
+def clamp_args(x: Tensor, min, max) -> tuple:  # noqa: A002 - PyTorch's keyword names
+    """The Function and bound operands of ``clamp(x, min, max)``, checked."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        bounds = tuple(None if v is None else as_tensor(v, None if isinstance(v, Tensor) else x.dtype)
+                       for v in (min, max))
+        return ClampTensor, bounds
+    for v in (min, max):
+        if v is not None and not isinstance(v, (bool, int, float, np.generic)):
+            raise TypeError(f"clamp(): min and max must be numbers or Tensors, got {type(v).__name__}")
+    return ClampScalar, (min, max)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """min(max(x, min), max); the gradient passes where min <= x <= max."""
+    fn, bounds = clamp_args(x, min, max)
+    return fn.apply(x, *bounds)
+
+
+def remainder(a, b) -> Tensor:
+    if not isinstance(a, Tensor):
+        return RemainderOfScalar.apply("remainder", *binary_operands(a, b))
+    a, b_t = binary_operands(a, b)
+    if not isinstance(b, (Tensor, np.ndarray)):
+        return RemainderScalar.apply(a, b_t)
+    return Remainder.apply(a, b_t)
+
+
+def floor_divide(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    if dtypes.result_type(a, b) is dtypes.bool:
+        raise RuntimeError('"div_floor_cpu" not implemented for \'Bool\'')
+    return FloorDivide.apply("floor_divide", a, b)
+
+
+def nonzero_tuple(condition: Tensor) -> tuple:
+    """``torch.where(condition)``: the indices of the true elements, one int64 tensor per dim."""
+    return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(as_tensor(condition)._data))

@@ -1,11 +1,24 @@
-"""Shape ops: view, reshape, expand and the reduction of a broadcast gradient."""
+"""Shape ops: views (view, transpose, squeeze, ...), copies (cat, stack, flip, repeat) and the
+reduction of a broadcast gradient.
+
+A view shares its input's storage and version counter (``_view_of``), so an in-place change
+through either is seen by both and invalidates what backward saved of either.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import parse_shape, reduce_to_shape, wrap
+from .. import dtypes
+from ._util import building_graph, normalize_dim, parse_shape, reduce_to_shape, wrap
+
+
+def _view_of(x: Tensor, array: np.ndarray) -> Tensor:
+    """A tensor on ``array`` (a view of ``x``'s data) that shares ``x``'s version counter."""
+    t = wrap(array)
+    t._version = x._version
+    return t
 
 
 def infer_shape(shape: tuple, numel: int) -> tuple:
@@ -50,6 +63,12 @@ class View(Function):
         return g.reshape(ctx.shape), None
 
 
+class ReshapeAlias(View):
+    """``reshape`` of a non-contiguous tensor whose strides still allow a view."""
+
+    _backward_name = "ReshapeAliasBackward0"
+
+
 class UnsafeView(Function):
     """The reshape of a fresh contiguous copy (what ``reshape`` does when it cannot view)."""
 
@@ -71,9 +90,12 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
-        t = wrap(np.broadcast_to(x._data, shape))
-        t._version = x._version
-        return t
+        # A writable view like PyTorch's (broadcast_to would be read-only): a write through it lands
+        # in the one shared element of each broadcast dim.
+        expanded = np.broadcast_to(x._data, shape)
+        array = np.lib.stride_tricks.as_strided(x._data, shape, expanded.strides,
+                                                writeable=x._data.flags.writeable)
+        return _view_of(x, array)
 
     @staticmethod
     def backward(ctx, g):
@@ -110,6 +132,205 @@ class Permute(Function):
         return g.permute(*np.argsort(ctx.dims).tolist()), None
 
 
+class Alias(Function):
+    """A view that changes nothing (``x[...]``, ``x[:, :]``)."""
+
+    _backward_name = "AliasBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return _view_of(x, x._data.view())
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Transpose(Function):
+    _backward_name = "TransposeBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim0, dim1):
+        ctx.dims = (dim0, dim1)
+        return _view_of(x, np.swapaxes(x._data, dim0, dim1))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(*ctx.dims), None, None
+
+
+class T(Function):
+    """``t()``: the transpose of a matrix; vectors and scalars pass through."""
+
+    _backward_name = "TBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return _view_of(x, x._data.T)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.t()
+
+
+class Unsqueeze(Function):
+    _backward_name = "UnsqueezeBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return _view_of(x, np.expand_dims(x._data, dim))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.squeeze(ctx.dim), None
+
+
+class Squeeze(Function):
+    """``squeeze()``: drop every size-1 dim."""
+
+    _backward_name = "SqueezeBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.shape = x._data.shape
+        return _view_of(x, np.squeeze(x._data, axis=dims))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+class SqueezeDim(Squeeze):
+    _backward_name = "SqueezeBackward1"
+
+
+class SqueezeDims(Squeeze):
+    _backward_name = "SqueezeBackward2"
+
+
+class SqueezeInplaceDim(Squeeze):
+    """What PyTorch's ``squeeze_(dim)`` records; matmul squeezes its fresh 1 x n result so."""
+
+    _backward_name = "SqueezeBackward4"
+
+
+class Cat(Function):
+    _backward_name = "CatBackward0"
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        result = tensors[0].dtype
+        for t in tensors[1:]:
+            result = dtypes.promote_types(result, t.dtype)
+        ctx.dim = dim
+        ctx.sizes = [t._data.shape[dim] if not _skipped_in_cat(t, tensors) else None for t in tensors]
+        arrays = [t._data.astype(result.numpy, copy=False) for t in tensors if not _skipped_in_cat(t, tensors)]
+        return wrap(np.concatenate(arrays, axis=dim))
+
+    @staticmethod
+    def backward(ctx, g):
+        sizes = [s for s in ctx.sizes if s is not None]
+        parts = iter(split_with_sizes(g, sizes, ctx.dim) if building_graph()
+                     else [wrap(a) for a in np.split(g._data, np.cumsum(sizes)[:-1], axis=ctx.dim)])
+        return (None,) + tuple(next(parts) if s is not None else wrap(np.zeros((0,), g._data.dtype))
+                               for s in ctx.sizes)
+
+
+def _skipped_in_cat(t: Tensor, tensors) -> bool:
+    """PyTorch (legacy) lets an empty 1-D tensor join a cat of tensors of any rank."""
+    return t._data.shape == (0,) and any(u._data.ndim != 1 for u in tensors)
+
+
+class Stack(Function):
+    _backward_name = "StackBackward0"
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        result = tensors[0].dtype
+        for t in tensors[1:]:
+            result = dtypes.promote_types(result, t.dtype)
+        ctx.dim = dim
+        return wrap(np.stack([t._data.astype(result.numpy, copy=False) for t in tensors], axis=dim))
+
+    @staticmethod
+    def backward(ctx, g):
+        if building_graph():
+            return (None,) + g.unbind(ctx.dim)
+        return (None,) + tuple(wrap(a) for a in np.moveaxis(g._data, ctx.dim, 0))
+
+
+class Split(Function):
+    """``split(int)`` and ``chunk``: views of consecutive pieces along ``dim``."""
+
+    _backward_name = "SplitBackward0"
+
+    @staticmethod
+    def forward(ctx, x, sizes, dim):
+        ctx.dim = dim
+        bounds = np.cumsum(sizes)[:-1]
+        return tuple(_view_of(x, a) for a in np.split(x._data, bounds, axis=dim))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if building_graph():
+            return cat(grads, ctx.dim), None, None
+        return wrap(np.concatenate([g._data for g in grads], axis=ctx.dim)), None, None
+
+
+class SplitWithSizes(Split):
+    _backward_name = "SplitWithSizesBackward0"
+
+
+class Unbind(Function):
+    _backward_name = "UnbindBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return tuple(_view_of(x, a) for a in np.moveaxis(x._data, dim, 0))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if building_graph():
+            return stack(grads, ctx.dim), None
+        return wrap(np.stack([g._data for g in grads], axis=ctx.dim)), None
+
+
+class Flip(Function):
+    _backward_name = "FlipBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return wrap(np.flip(x._data, dims).copy())
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.flip(ctx.dims), None
+
+
+class Repeat(Function):
+    _backward_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, x, repeats):
+        ctx.shape = x._data.shape
+        return wrap(np.tile(x._data, repeats))
+
+    @staticmethod
+    def backward(ctx, g):
+        # Lay each output dim out as (repeat, size) and sum over the repeats.
+        shape = (1,) * (g.ndim - len(ctx.shape)) + ctx.shape
+        interleaved = []
+        for out, size in zip(g.shape, shape):
+            interleaved += [out // size if size else out, size]
+        repeat_dims = tuple(range(0, 2 * len(shape), 2))
+        if building_graph():
+            return g.reshape(interleaved).sum(repeat_dims).reshape(ctx.shape), None
+        return wrap(g._data.reshape(interleaved).sum(axis=repeat_dims).reshape(ctx.shape)), None
+
+
 def view(x: Tensor, *shape) -> Tensor:
     return View.apply(x, infer_shape(parse_shape(shape), x._data.size))
 
@@ -121,7 +342,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
     except ValueError:
         from .unary import clone
         return UnsafeView.apply(clone(x), target)
-    return View.apply(x, target)
+    return (View if x._data.flags.c_contiguous else ReshapeAlias).apply(x, target)
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
@@ -145,7 +366,7 @@ def expand(x: Tensor, *sizes) -> Tensor:
                                f"at non-singleton dimension {i}.  Target sizes: [{', '.join(map(str, sizes))}].  "
                                f"Tensor sizes: [{', '.join(map(str, shape))}]")
         target.append(s)
-    return expand_to(x, tuple(target))
+    return Expand.apply(x, tuple(target))  # PyTorch records an expand even to the same shape
 
 
 def expand_to(x: Tensor, shape: tuple) -> Tensor:
@@ -162,14 +383,225 @@ def sum_to_size(x: Tensor, shape: tuple) -> Tensor:
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    from ._util import normalize_dim
-    dims = tuple(normalize_dim(d, x.ndim) for d in parse_shape(dims))
-    if sorted(dims) != list(range(x.ndim)):
-        raise RuntimeError("permute(): dims must be a permutation of the tensor's dimensions, got "
-                           f"{list(dims)} for a tensor with {x.ndim} dimensions")
+    dims = parse_shape(dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                           "length of the desired ordering of dimensions i.e. input.dim() = "
+                           f"{x.ndim} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(normalize_dim(d, x.ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     return Permute.apply(x, dims)
 
 
+_T_WARNINGS = {
+    0: "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
+    1: ("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will "
+        "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+        "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor."),
+}
+_t_warned = set()
+
+
 def t_all(x: Tensor) -> Tensor:
-    """``x.T``: all dims reversed."""
+    """``x.T``: all dims reversed (PyTorch warns once per process when ``x`` is not a matrix)."""
+    if x.ndim != 2:
+        kind = 0 if x.ndim == 0 else 1
+        if kind not in _t_warned:
+            _t_warned.add(kind)
+            import warnings
+            warnings.warn(_T_WARNINGS[kind], UserWarning, stacklevel=3)
     return Permute.apply(x, tuple(range(x.ndim - 1, -1, -1)))
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return expand(x, other.shape)
+
+
+def view_as(x: Tensor, other: Tensor) -> Tensor:
+    return view(x, other.shape)
+
+
+def reshape_as(x: Tensor, other: Tensor) -> Tensor:
+    return reshape(x, other.shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start, end = normalize_dim(start_dim, x.ndim), normalize_dim(end_dim, x.ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return x
+    shape = x._data.shape
+    return reshape(x, shape[:start] + (-1 if 0 in shape else int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    d = normalize_dim(dim, x.ndim)
+    shape = x._data.shape
+    return view(x, shape[:d] + tuple(sizes) + shape[d + 1:])
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    return Transpose.apply(x, normalize_dim(dim0, x.ndim), normalize_dim(dim1, x.ndim))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(x: Tensor) -> Tensor:
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return T.apply(x)
+
+
+def matrix_transpose(x: Tensor) -> Tensor:
+    """``x.mT``: the last two dims swapped."""
+    if x.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {x.ndim}-D tensor.")
+    return Transpose.apply(x, x.ndim - 2, x.ndim - 1)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    return Unsqueeze.apply(x, normalize_dim(dim, x.ndim + 1))
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    shape = x._data.shape
+    if dim is None:
+        return Squeeze.apply(x, tuple(i for i, s in enumerate(shape) if s == 1))
+    if isinstance(dim, (tuple, list)):
+        dims = tuple(normalize_dim(d, x.ndim) for d in dim)
+        return SqueezeDims.apply(x, tuple(d for d in dims if x.ndim and shape[d] == 1))
+    d = normalize_dim(dim, x.ndim)
+    return SqueezeDim.apply(x, (d,) if x.ndim and shape[d] == 1 else ())
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    source = (source,) if isinstance(source, int) else tuple(source)
+    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source)} dims) should "
+                           f"contain the same number of dims as destination ({list(destination)} dims)")
+    src = [normalize_dim(d, x.ndim) for d in source]
+    dst = [normalize_dim(d, x.ndim) for d in destination]
+    order = [d for d in range(x.ndim) if d not in src]
+    dims = [None] * x.ndim
+    for s, d in zip(src, dst):
+        dims[d] = s
+    rest = iter(order)
+    return Permute.apply(x, tuple(d if d is not None else next(rest) for d in dims))
+
+
+moveaxis = movedim
+
+
+def _tensor_list(tensors, name: str) -> tuple:
+    tensors = tuple(tensors)
+    if not tensors:
+        if name == "stack":
+            raise RuntimeError("stack expects a non-empty TensorList")
+        raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    return tensors
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = _tensor_list(tensors, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    kept = [(i, t) for i, t in enumerate(tensors) if not _skipped_in_cat(t, tensors)]
+    first = kept[0][1]._data.shape
+    d = normalize_dim(dim, len(first))
+    for i, t in kept[1:]:
+        shape = t._data.shape
+        if len(shape) != len(first):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(first)} and {len(shape)}")
+        for k, (a, b) in enumerate(zip(first, shape)):
+            if k != d and a != b:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
+                                   f"but got size {b} for tensor number {i} in the list.")
+    return Cat.apply(d, *tensors)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = _tensor_list(tensors, "stack")
+    first = tensors[0]._data.shape
+    for i, t in enumerate(tensors[1:], 1):
+        if t._data.shape != first:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 "
+                               f"and {list(t._data.shape)} at entry {i}")
+    return Stack.apply(normalize_dim(dim, len(first) + 1), *tensors)
+
+
+def _split_dim(x: Tensor, dim: int) -> int:
+    if x.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    return normalize_dim(dim, x.ndim)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    if isinstance(split_size_or_sections, (list, tuple)):
+        return split_with_sizes(x, split_size_or_sections, dim)
+    d = _split_dim(x, dim)
+    size, n = x._data.shape[d], int(split_size_or_sections)
+    if n < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={n}")
+    if n == 0 and size != 0:
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+    sizes = [min(n, size - start) for start in range(0, size, n)] if n else [0]
+    return Split.apply(x, sizes or [0], d)
+
+
+def split_with_sizes(x: Tensor, split_sizes, dim: int = 0) -> tuple:
+    d = _split_dim(x, dim)
+    sizes = [int(s) for s in split_sizes]
+    size = x._data.shape[d]
+    if sum(sizes) != size or any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
+                           f"at dimension {d}), but got split_sizes={sizes}")
+    return SplitWithSizes.apply(x, sizes, d)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    size = x._data.shape[normalize_dim(dim, x.ndim)]
+    return split(x, max(-(-size // chunks), 1), dim)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    return Unbind.apply(x, normalize_dim(dim, x.ndim))
+
+
+def flip(x: Tensor, *dims) -> Tensor:
+    dims = tuple(normalize_dim(d, x.ndim) for d in parse_shape(dims))
+    for d in set(dims):
+        if dims.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return Flip.apply(x, dims)
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    sizes = parse_shape(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions "
+                           "of tensor")
+    shape = (1,) * (len(sizes) - x.ndim) + x._data.shape
+    target = [r * s for r, s in zip(sizes, shape)]
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(target)}: {target}")
+    return Repeat.apply(x, sizes)

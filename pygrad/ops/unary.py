@@ -195,6 +195,144 @@ class Reciprocal(Function):
         return g * -(y * y)
 
 
+class Rsqrt(Function):
+    _backward_name = "RsqrtBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = wrap(kernels.rsqrt(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.rsqrt_backward(g._data, y._data))
+        return g * (-0.5 * y * y * y)
+
+
+class Log1p(Function):
+    _backward_name = "Log1PBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(kernels.log1p(_float_array(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            with np.errstate(divide="ignore"):
+                return wrap(kernels.log1p_backward(g._data, _as(x._data, g._data)))
+        return g / (x + 1)
+
+
+class Expm1(Function):
+    _backward_name = "Expm1Backward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(kernels.expm1(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.expm1_backward(g._data, y._data))
+        return g * (y + 1)
+
+
+class Tan(Function):
+    _backward_name = "TanBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(kernels.tan(_float_array(x)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.tan_backward(g._data, y._data))
+        return g * (1 + y * y)
+
+
+class Atan(Function):
+    _backward_name = "AtanBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(kernels.atan(_float_array(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.atan_backward(g._data, _as(x._data, g._data)))
+        return g / (1 + x * x)
+
+
+class Erf(Function):
+    _backward_name = "ErfBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(kernels.erf(_float_array(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.erf_backward(g._data, _as(x._data, g._data)))
+        return g * (1.1283791670955126 * (-(x * x)).exp())
+
+
+class _ZeroGradient(Function):
+    """A piecewise-constant function: its gradient is zero wherever it is defined."""
+
+    @staticmethod
+    def backward(ctx, g):
+        return wrap(np.zeros_like(g._data))
+
+
+def _piecewise_constant(name: str, kernel_name: str, keep_integers: bool):
+    def forward(ctx, x):
+        if keep_integers and not x.dtype.is_floating_point:
+            return wrap(x._data.copy())
+        return wrap(getattr(kernels, kernel_name)(x._data))
+    return type(name, (_ZeroGradient,), {"_backward_name": name + "Backward0",
+                                          "forward": staticmethod(forward), "__module__": __name__})
+
+
+Sign = _piecewise_constant("Sign", "sign", keep_integers=False)
+Floor = _piecewise_constant("Floor", "floor", keep_integers=True)
+Ceil = _piecewise_constant("Ceil", "ceil", keep_integers=True)
+Round = _piecewise_constant("Round", "round", keep_integers=True)
+Trunc = _piecewise_constant("Trunc", "trunc", keep_integers=True)
+
+
+class RoundDecimals(Function):
+    _backward_name = "RoundBackward1"
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        return wrap(np.round(x._data, decimals))
+
+    @staticmethod
+    def backward(ctx, g):
+        return wrap(np.zeros_like(g._data)), None
+
+
 class Clone(Function):
     _backward_name = "CloneBackward0"
 
@@ -267,3 +405,58 @@ def clone(x: Tensor) -> Tensor:
 
 def to_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
     return ToCopy.apply(x, dtype)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return Rsqrt.apply(x)
+
+
+def log1p(x: Tensor) -> Tensor:
+    return Log1p.apply(x)
+
+
+def expm1(x: Tensor) -> Tensor:
+    return Expm1.apply(x)
+
+
+def tan(x: Tensor) -> Tensor:
+    return Tan.apply(x)
+
+
+def atan(x: Tensor) -> Tensor:
+    return Atan.apply(x)
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf.apply(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    if x.dtype is dtypes.bool:
+        return x.clone()
+    return Sign.apply(x)
+
+
+def floor(x: Tensor) -> Tensor:
+    return Floor.apply(x)
+
+
+def ceil(x: Tensor) -> Tensor:
+    return Ceil.apply(x)
+
+
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    if decimals:
+        return RoundDecimals.apply(x, decimals)
+    return Round.apply(x)
+
+
+def trunc(x: Tensor) -> Tensor:
+    return Trunc.apply(x)
+
+
+def square(x: Tensor) -> Tensor:
+    """``x * x`` as PyTorch computes it: ``pow(x, 2)`` (PowBackward0)."""
+    if x.dtype is dtypes.bool:
+        return x.to(dtypes.int64) ** 2
+    return x ** 2

@@ -1,0 +1,303 @@
+"""What a backward node can tell about itself: saved tensors, attributes, derivative rule.
+
+Used by ``pygrad.viz.make_dot`` (labels, ``show_saved``, ``show_attrs``) and by
+``pygrad.autograd.explain``.  Saved tensors get PyTorch's names (``self``, ``other``,
+``result``...) so pictures read like torchviz's on the same program.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .function import AccumulateGrad
+
+__all__ = ["saved_entries", "node_attributes", "derivative_rule", "is_custom", "is_elementwise",
+           "recompute_output"]
+
+# PyTorch's names of the tensors each built-in node saves, in the order pygrad saves them.
+_SAVED_NAMES = {
+    "MulBackward0": ("self", "other"),
+    "DivBackward0": ("self", "other"),
+    "PowBackward0": ("self",),
+    "PowBackward1": ("self", "exponent", "result"),
+    "PowBackward2": ("result", "exponent"),
+    "ExpBackward0": ("result",),
+    "LogBackward0": ("self",),
+    "SqrtBackward0": ("result",),
+    "SinBackward0": ("self",),
+    "CosBackward0": ("self",),
+    "TanhBackward0": ("result",),
+    "SigmoidBackward0": ("result",),
+    "ReluBackward0": ("result",),
+    "AbsBackward0": ("self",),
+    "ReciprocalBackward0": ("result",),
+    "MmBackward0": ("self", "mat2"),
+    "BmmBackward0": ("self", "mat2"),
+    "MvBackward0": ("self", "vec"),
+    "DotBackward0": ("self", "tensor"),
+    "MaximumBackward0": ("self", "other"),
+    "ClampBackward1": ("self",),
+    "SoftmaxBackward0": ("result",),
+    "LogSoftmaxBackward0": ("result",),
+}
+
+# Attributes every node has: bookkeeping, not something an op chose to keep.
+_FRAMEWORK_ATTRS = frozenset({"next_functions", "needs_input_grad", "materialize_grads", "variable"})
+
+
+class SavedEntry:
+    """One saved-tensor slot of a node: its name, the object that identifies the tensor
+    (None when the op saved nothing in this slot) and the tensor's array."""
+
+    __slots__ = ("name", "key", "array", "is_output")
+
+    def __init__(self, name: str, key: object = None, array: np.ndarray | None = None,
+                 is_output: bool = False):
+        self.name, self.key, self.array, self.is_output = name, key, array, is_output
+
+
+def is_custom(node) -> bool:
+    """True for nodes of user-defined ``autograd.Function`` subclasses."""
+    cls = getattr(node, "_forward_cls", None)
+    return cls is not None and not cls.__module__.startswith("pygrad.")
+
+
+def saved_entries(node) -> list[SavedEntry]:
+    """The node's saved-tensor slots, in saving order; empty once backward freed them.
+
+    A saved input is identified by the tensor itself (so it is the same picture node as
+    that tensor elsewhere, as in torchviz); a saved output, which a node keeps as an array
+    only, by its saved record.
+    """
+    saved = getattr(node, "_saved", None)
+    if saved is None:  # the op saved nothing, or backward freed it
+        return []
+    entries = []
+    for i, s in enumerate(saved):
+        name = _saved_name(node, i, len(saved))
+        if s is None:
+            entries.append(SavedEntry(name))
+        elif s.tensor is not None:
+            entries.append(SavedEntry(name, s.tensor, s.tensor._data, False))
+        else:
+            entries.append(SavedEntry(name, s, s.data, True))
+    return entries
+
+
+def _saved_name(node, index: int, count: int) -> str:
+    names = _SAVED_NAMES.get(type(node).__name__)
+    if names is not None and len(names) == count:
+        return names[index]
+    return f"saved_tensors[{index}]" if is_custom(node) else f"saved{index}"
+
+
+# PyTorch's names for what pygrad's ops keep on their ctx, and what PyTorch keeps that
+# pygrad's ops need not (``alpha`` is always 1 here).
+_ATTR_NAMES = {"shape": "self_sym_sizes", "dims": "dim", "base": "self"}
+_KEEPS_DIMS = frozenset({"PermuteBackward0"})
+_ALPHA = frozenset({"AddBackward0", "SubBackward0", "RsubBackward1"})
+
+
+def node_attributes(node) -> dict:
+    """What the op kept on its ctx besides saved tensors, by PyTorch's names where PyTorch
+    keeps the same thing (``exponent``, ``dim``, ``self_sym_sizes``...)."""
+    if isinstance(node, AccumulateGrad):
+        return {}
+    name = type(node).__name__
+    attrs = {}
+    for key, value in getattr(node, "__dict__", {}).items():
+        if key.startswith("_") or key in _FRAMEWORK_ATTRS:
+            continue
+        if not is_custom(node) and not (key == "dims" and name in _KEEPS_DIMS):
+            key = _ATTR_NAMES.get(key, key)
+        attrs[key] = value
+    if name in _ALPHA:
+        attrs.setdefault("alpha", 1)
+    if name.startswith("MeanBackward") and "self_sym_sizes" in attrs:
+        attrs["self_sym_numel"] = int(np.prod(attrs["self_sym_sizes"]))
+    return attrs
+
+
+def _num(value) -> str:
+    """A number as a person writes it: 2 rather than 2.0."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _pow_rule(node) -> str:
+    p = float(node.exponent)
+    if p == 0:
+        return "d(u**0)/du = 0"
+    if p == 1:
+        return "d(u**1)/du = 1"
+    if p == 2:
+        return "d(u**2)/du = 2*u"
+    return f"d(u**{_num(p)})/du = {_num(p)}*u**{_num(p - 1)}"
+
+
+def _rpow_rule(node) -> str:
+    base = _num(node.base)
+    return f"d({base}**u)/du = {base}**u * log({base})"
+
+
+_ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
+
+_RULES = {
+    "AddBackward0": "d(u + v)/du = 1,  d(u + v)/dv = 1",
+    "SubBackward0": "d(u - v)/du = 1,  d(u - v)/dv = -1",
+    "RsubBackward1": "d(s - u)/du = -1",
+    "MulBackward0": "d(u * v)/du = v,  d(u * v)/dv = u",
+    "DivBackward0": "d(u / v)/du = 1/v,  d(u / v)/dv = -u/v**2",
+    "NegBackward0": "d(-u)/du = -1",
+    "PowBackward0": _pow_rule,
+    "PowBackward1": "d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)",
+    "PowBackward2": _rpow_rule,
+    "ExpBackward0": "d(exp(u))/du = exp(u)",
+    "LogBackward0": "d(log(u))/du = 1/u",
+    "SqrtBackward0": "d(sqrt(u))/du = 1/(2*sqrt(u))",
+    "SinBackward0": "d(sin(u))/du = cos(u)",
+    "CosBackward0": "d(cos(u))/du = -sin(u)",
+    "TanhBackward0": "d(tanh(u))/du = 1 - tanh(u)**2",
+    "SigmoidBackward0": "d(sigmoid(u))/du = sigmoid(u)*(1 - sigmoid(u))",
+    "ReluBackward0": "d(relu(u))/du = 1 where u > 0, else 0",
+    "AbsBackward0": "d(|u|)/du = sign(u)",
+    "ReciprocalBackward0": "d(1/u)/du = -1/u**2",
+    "CloneBackward0": "d(clone(u))/du = 1",
+    "ToCopyBackward0": "d(u.to(dtype))/du = 1 (the gradient is cast back to u's dtype)",
+    "WhereBackward0": "d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond",
+    "SumBackward0": "d(sum(u))/du[i] = 1: each element gets the gradient",
+    "SumBackward1": "d(u.sum(dim))/du = 1: the gradient is copied along the summed dims",
+    "MeanBackward0": "d(mean(u))/du[i] = 1/n, n = number of elements of u",
+    "MeanBackward1": "d(u.mean(dim))/du = 1/n along the averaged dims, n = their size",
+    "ViewBackward0": "u.view(shape): the gradient is reshaped back to u's shape",
+    "UnsafeViewBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
+    "ExpandBackward0": "u.expand(shape): the gradient is summed over the expanded dims",
+    "PermuteBackward0": "u.permute(dims): the gradient is permuted back",
+    "TransposeBackward0": "u.transpose(i, j): the gradient is transposed back",
+    "TBackward0": "u.t(): the gradient is transposed back",
+    "MmBackward0": "d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad",
+    "MvBackward0": "d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad",
+    "DotBackward0": "d(u . v)/du = v,  d(u . v)/dv = u",
+    "SelectBackward0": "u[i]: the gradient goes to row i, zeros elsewhere",
+    "SliceBackward0": "u[start:stop:step]: the gradient goes to the sliced elements, zeros elsewhere",
+    "IndexBackward0": "u[index]: the gradient is added at the indexed elements, zeros elsewhere",
+    "UnsqueezeBackward0": "u.unsqueeze(dim): the gradient is squeezed back",
+    "SqueezeBackward0": "u.squeeze(): the gradient is reshaped back to u's shape",
+    "SqueezeBackward1": "u.squeeze(dim): the gradient is unsqueezed back",
+    "MaxBackward1": "d(max(u))/du = 1 at the maximum (shared evenly among ties), else 0",
+    "MinBackward1": "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0",
+    "MaxBackward0": "u.max(dim): the gradient goes to the first maximum along dim",
+    "MinBackward0": "u.min(dim): the gradient goes to the first minimum along dim",
+    "MaximumBackward0": "d(maximum(u, v)): 1 to the larger input (half each on ties)",
+    "ClampBackward1": "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0",
+    "CatBackward0": "cat(tensors): each input gets its slice of the gradient",
+    "StackBackward0": "stack(tensors): each input gets its index of the gradient",
+    "BmmBackward0": "d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad",
+    "CopySlices": "x[key] = value: value gets the gradient of the written region, x the rest",
+    "CopyBackwards": "x.copy_(src): src gets the gradient (cast to its dtype); x's old values none",
+    "IndexPutBackward0": "x[index] = value: value gets the gradient at index, x the rest",
+    "IndexBackwardBackward0": "the gradient of u[index] differentiated: read back at index",
+    "GatherBackward0": "u[index] (gather): the gradient is added at the gathered elements",
+    "RepeatBackward0": "u.repeat(sizes): the gradients of all the copies are summed",
+    "FlipBackward0": "u.flip(dims): the gradient is flipped back",
+    "UnbindBackward0": "u.unbind(dim): the pieces' gradients are stacked back (zeros if unused)",
+    "SplitBackward0": "u.split(size): the pieces' gradients are joined back (zeros if unused)",
+    "SplitWithSizesBackward0": "u.split(sizes): the pieces' gradients are joined back",
+    "SqueezeBackward2": "u.squeeze(dims): the gradient is unsqueezed back",
+    "SqueezeBackward4": "u.squeeze_(dim): the gradient is unsqueezed back",
+    "AliasBackward0": "an alias of u: the gradient passes through unchanged",
+    "ReshapeAliasBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
+    "ClampBackward0": "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites",
+    "MinimumBackward0": "d(minimum(u, v)): 1 to the smaller input (half each on ties)",
+    "RemainderBackward0": "d(u % s)/du = 1",
+    "RemainderBackward1": "d(u % v)/du = 1,  d(u % v)/dv = -floor(u / v)",
+    "NotImplemented": "not differentiable: its backward raises an error",
+    "FillBackward2": "u.fill_(number): u's old values get no gradient",
+    "FillBackward3": "u.fill_(value): value gets the sum of the gradient, u's old values none",
+    "ZeroBackward0": "u.zero_(): u's old values get no gradient",
+    "AmaxBackward0": "d(u.amax(dim)): shared evenly among the tied maxima, 0 elsewhere",
+    "AminBackward0": "d(u.amin(dim)): shared evenly among the tied minima, 0 elsewhere",
+    "_EvenlyDistributedBackward": "max/min over dims: shared evenly among the tied extremes",
+    "CumsumBackward0": "d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...",
+    "LogsumexpBackward0": "d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)",
+    "ProdBackward0": "d(prod(u))/du[i] = the product of the other elements",
+    "ProdBackward1": "d(u.prod(dim))/du[i] = the product of the other elements along dim",
+    "StdBackward0": "d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))",
+    "VarBackward0": "d(var(u))/du = 2*(u - mean(u)) / (n - correction)",
+    "LinalgVectorNormBackward0": "d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)",
+    "EluBackward0": "d(elu(u))/du = 1 where u > 0, else alpha*exp(u)",
+    "GeluBackward0": "d(gelu(u))/du = Phi(u) + u*phi(u) (normal cdf and density)",
+    "LeakyReluBackward0": "d(leaky_relu(u))/du = 1 where u > 0, else negative_slope",
+    "SiluBackward0": "d(u*sigmoid(u))/du = s*(1 + u*(1 - s)),  s = sigmoid(u)",
+    "SoftplusBackward0": "d(softplus(u))/du = sigmoid(beta*u)",
+    "AtanBackward0": "d(atan(u))/du = 1/(1 + u**2)",
+    "ErfBackward0": "d(erf(u))/du = 2/sqrt(pi) * exp(-u**2)",
+    "Expm1Backward0": "d(exp(u) - 1)/du = exp(u)",
+    "Log1PBackward0": "d(log(1 + u))/du = 1/(1 + u)",
+    "RsqrtBackward0": "d(u**-0.5)/du = -0.5*u**-1.5",
+    "TanBackward0": "d(tan(u))/du = 1 + tan(u)**2",
+    "CeilBackward0": _ZERO,
+    "FloorBackward0": _ZERO,
+    "RoundBackward0": _ZERO,
+    "RoundBackward1": _ZERO,
+    "TruncBackward0": _ZERO,
+    "SignBackward0": _ZERO,
+    "_ZeroGradientBackward": _ZERO,
+    "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
+    "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
+}
+
+# Ops whose derivative is a number per element (same shape in and out), so the gradient an
+# input receives is the incoming gradient times a local derivative that can be shown.
+_ELEMENTWISE = frozenset({
+    "AddBackward0", "SubBackward0", "RsubBackward1", "MulBackward0", "DivBackward0",
+    "NegBackward0", "PowBackward0", "PowBackward1", "PowBackward2", "ExpBackward0", "LogBackward0",
+    "SqrtBackward0", "SinBackward0", "CosBackward0", "TanhBackward0", "SigmoidBackward0",
+    "ReluBackward0", "AbsBackward0", "ReciprocalBackward0", "CloneBackward0", "WhereBackward0",
+    "ClampBackward1", "MaximumBackward0", "ClampBackward0", "MinimumBackward0", "RemainderBackward0",
+    "RemainderBackward1", "EluBackward0", "GeluBackward0", "LeakyReluBackward0", "SiluBackward0",
+    "SoftplusBackward0", "AtanBackward0", "ErfBackward0", "Expm1Backward0", "Log1PBackward0",
+    "RsqrtBackward0", "TanBackward0", "CeilBackward0", "FloorBackward0", "RoundBackward0",
+    "RoundBackward1", "TruncBackward0", "SignBackward0",
+})
+
+
+def derivative_rule(node) -> str | None:
+    """The local derivative rule of the node's op, or None when pygrad does not know it."""
+    if isinstance(node, AccumulateGrad):
+        return "adds the incoming gradient into the leaf's .grad"
+    rule = _RULES.get(type(node).__name__)
+    if callable(rule):
+        try:
+            return rule(node)
+        except AttributeError:
+            return None
+    return rule or None
+
+
+def is_elementwise(node) -> bool:
+    return type(node).__name__ in _ELEMENTWISE
+
+
+# An op's output recomputed from what it saved, for nodes whose output tensor is gone.
+_RECOMPUTE = {
+    "PowBackward0": (("self",), lambda node, a: np.power(a, np.asarray(node.exponent, a.dtype))),
+    "LogBackward0": (("self",), lambda node, a: np.log(a)),
+    "SinBackward0": (("self",), lambda node, a: np.sin(a)),
+    "CosBackward0": (("self",), lambda node, a: np.cos(a)),
+    "AbsBackward0": (("self",), lambda node, a: np.abs(a)),
+    "MulBackward0": (("self", "other"), lambda node, a, b: np.multiply(a, b)),
+    "DivBackward0": (("self", "other"), lambda node, a, b: np.divide(a, b)),
+}
+
+
+def recompute_output(node) -> np.ndarray | None:
+    """The node's (first) output computed again from its saved tensors, when they suffice."""
+    recipe = _RECOMPUTE.get(type(node).__name__)
+    if recipe is None:
+        return None
+    names, fn = recipe
+    saved = {e.name: e.array for e in saved_entries(node) if e.key is not None}
+    if not all(n in saved for n in names):
+        return None
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(node, *(saved[n] for n in names)))

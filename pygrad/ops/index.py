@@ -1,0 +1,385 @@
+"""Indexing: ``x[key]``, ``x[key] = value``, ``gather`` and ``narrow``.
+
+PyTorch reads an index left to right as a chain of views (``select`` for an int, ``slice``
+for a slice, ``unsqueeze`` for ``None``) and then applies the integer-array and mask
+indices, if any, in one ``index`` op.  ``parse_key`` turns a key into those steps once; the
+getter runs them as differentiable ops (so the grad_fn chain is PyTorch's), the setter runs
+them on the arrays to find the region it writes.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .._errors import LEAF_INPLACE
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import shape as _shape
+from ._util import building_graph, normalize_dim, wrap
+
+VIEW_OF_LEAF_INPLACE = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+_VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
+          "(got {})")
+
+
+# -- the index ops ----------------------------------------------------------------------------------
+class Select(Function):
+    """A basic (view) index: ``key`` holds only slices and ints."""
+
+    _backward_name = "SelectBackward0"
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key = x._data.shape, key
+        return _shape._view_of(x, x._data[key])
+
+    @staticmethod
+    def backward(ctx, g):
+        return Embed.apply(g, ctx.shape, ctx.key, False), None
+
+
+class Slice(Select):
+    _backward_name = "SliceBackward0"
+
+
+class Index(Function):
+    """An advanced index (a copy); repeated indices add up in the gradient."""
+
+    _backward_name = "IndexBackward0"
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key = x._data.shape, key
+        return wrap(x._data[key])
+
+    @staticmethod
+    def backward(ctx, g):
+        return Embed.apply(g, ctx.shape, ctx.key, True), None
+
+
+class Gather(Index):
+    _backward_name = "GatherBackward0"
+
+
+class Embed(Function):
+    """The gradient of an index: zeros of the input's shape with ``g`` placed (or summed) at ``key``."""
+
+    _backward_name = "IndexBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, shape, key, accumulate):
+        ctx.key, ctx.accumulate = key, accumulate
+        out = np.zeros(shape, g._data.dtype)
+        if accumulate:
+            np.add.at(out, key, g._data)
+        else:
+            out[key] = g._data
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, gg):
+        taken = (Index if ctx.accumulate else Select).apply(gg, ctx.key)
+        return taken, None, None, None
+
+
+class CopySlices(Function):
+    """``x[key] = value`` where ``key`` is basic: the written region gets no gradient from ``x``."""
+
+    _backward_name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, x, value, steps, advanced):
+        region = _region(x._data, steps)
+        if advanced is None:
+            region[...] = value._data
+        else:
+            region[advanced] = value._data
+        ctx.steps, ctx.advanced = steps, advanced
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        needs = ctx.needs_input_grad
+        grad_x = grad_value = None
+        if needs[0]:
+            if building_graph():
+                keep = np.ones(g._data.shape, g._data.dtype)
+                _write_region(keep, ctx.steps, ctx.advanced, 0)
+                grad_x = g * wrap(keep)
+            else:
+                data = g._data.copy()
+                _write_region(data, ctx.steps, ctx.advanced, 0)
+                grad_x = wrap(data)
+        if needs[1]:
+            grad_value = _apply_steps(g, ctx.steps, ctx.advanced)
+        return grad_x, grad_value, None, None
+
+
+class IndexPut(CopySlices):
+    _backward_name = "IndexPutBackward0"
+
+
+class CopyAll(CopySlices):
+    _backward_name = "CopyBackwards"
+
+
+SEQUENCE_INDEX_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in pytorch "
+    "2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as tensor index, "
+    "x[torch.tensor(seq)], which will result either in an error or a different result")
+
+
+def _sequence_as_tuple(key: list) -> bool:
+    """NumPy's legacy rule, kept by PyTorch: a short list holding an index object is a tuple of indices."""
+    return len(key) < 32 and any(isinstance(k, (Tensor, np.ndarray, list, tuple, slice)) or k is None
+                                 or k is Ellipsis for k in key)
+
+
+# -- reading a key -------------------------------------------------------------------------------------
+def _index_array(k) -> np.ndarray | None:
+    """An integer or boolean index array, or None when ``k`` is not an array-like index."""
+    if isinstance(k, Tensor):
+        a = k._data
+    elif isinstance(k, np.ndarray):
+        a = k
+    elif isinstance(k, (list, tuple)):
+        a = np.asarray([int(v) if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.name != "bool" else
+                        (v._data if isinstance(v, Tensor) else v) for v in k])
+        if a.size == 0:
+            a = a.astype(np.int64)
+    else:
+        return None
+    if a.dtype.kind not in "iub":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return a
+
+
+def parse_key(shape: tuple, key, setting: bool = False):
+    """The steps of ``x[key]`` on a tensor of ``shape``: ``(steps, advanced)``.
+
+    ``steps`` are ``("unsqueeze", dim)``, ``("select", dim, i)``, ``("slice", dim, slice)``
+    applied in order; ``advanced`` is None or the NumPy key of the final index op on the result.
+    """
+    bare_slice = isinstance(key, slice) and not setting  # a bare slice always records a view when read
+    if isinstance(key, list) and _sequence_as_tuple(key):
+        warnings.warn(SEQUENCE_INDEX_WARNING, UserWarning, stacklevel=3)
+        key = tuple(key)
+    if not isinstance(key, tuple):
+        key = (key,)
+    items = []
+    for k in key:
+        if k is None or k is Ellipsis or isinstance(k, slice) or type(k) is bool:
+            items.append(k)
+        elif isinstance(k, (int, np.integer)):
+            items.append(int(k))
+        elif isinstance(k, Tensor) and k.ndim == 0 and k.dtype.name != "bool":
+            if not k.dtype.is_floating_point:
+                items.append(int(k.item()))
+            else:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif isinstance(k, Tensor) and k.ndim == 0:
+            items.append(bool(k.item()))
+        elif isinstance(k, str):
+            raise TypeError("new(): invalid data type 'str'")
+        else:
+            a = _index_array(k)
+            if a is None:
+                raise IndexError(_VALID.format(type(k).__name__))
+            items.append(a)
+
+    consumed = sum(1 if isinstance(k, (int, slice)) and type(k) is not bool else
+                   (k.ndim if isinstance(k, np.ndarray) and k.dtype.kind == "b" else
+                    1 if isinstance(k, np.ndarray) else 0) for k in items)
+    ndim = len(shape)
+    if ndim == 0 and any(type(k) is int for k in items):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+                         "in C++ to convert a 0-dim tensor to a number")
+    if consumed > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+
+    steps, adv = [], {}
+    cur = list(shape)
+    d = 0
+    seen_ellipsis = False
+    adv_count = 0
+    for position, k in enumerate(items):
+        if k is Ellipsis:
+            if not seen_ellipsis:
+                d += ndim - consumed
+                seen_ellipsis = True
+        elif k is None:
+            steps.append(("unsqueeze", d))
+            cur.insert(d, 1)
+            d += 1
+        elif type(k) is bool:
+            steps.append(("unsqueeze", d))
+            cur.insert(d, 1)
+            adv[d] = np.zeros(1 if k else 0, np.int64)
+            d += 1
+        elif isinstance(k, int):
+            size = cur[d]
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {position} with size {size}")
+            steps.append(("select", d, k % size))
+            del cur[d]
+        elif isinstance(k, slice):
+            if k.step is not None and int(k.step) == 0:
+                raise ValueError("slice step cannot be zero")
+            if k.step is not None and int(k.step) < 0:
+                raise ValueError("step must be greater than zero")
+            bounds = slice(*(None if v is None else int(v) for v in (k.start, k.stop, k.step)))
+            start, stop, step = bounds.indices(cur[d])
+            stop = max(stop, start)
+            if bare_slice or not (start == 0 and stop == cur[d] and step == 1):
+                steps.append(("slice", d, slice(start, stop, step)))
+                cur[d] = len(range(start, stop, step))
+            d += 1
+        elif k.dtype.kind == "b":
+            mask_shape = tuple(cur[d:d + k.ndim])
+            if k.shape != mask_shape:
+                j = next(i for i, (a, b) in enumerate(zip(k.shape, mask_shape)) if a != b)
+                raise IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not match the shape "
+                                 f"of the indexed tensor {cur} at index {d + j}")
+            for i, nz in enumerate(np.nonzero(k)):
+                adv[d + i] = nz
+            adv_count += k.ndim
+            d += k.ndim
+        else:
+            size = cur[d]
+            k = k.astype(np.int64, copy=False)
+            bad = (k < -size) | (k >= size)
+            if bad.any():
+                raise IndexError(f"index {int(k[bad].flat[0])} is out of bounds for dimension {adv_count} "
+                                 f"with size {size}")
+            adv[d] = np.where(k < 0, k + size, k)
+            adv_count += 1
+            d += 1
+    advanced = None
+    if adv:
+        arrays = list(adv.values())
+        try:
+            np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shapes = ", ".join(str(list(a.shape)) for a in arrays)
+            raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes "
+                             f"{shapes}") from None
+        advanced = tuple(adv.get(i, slice(None)) for i in range(len(cur)))
+    return tuple(steps), advanced
+
+
+def _step_key(step) -> tuple:
+    """The NumPy key of a select or slice step (``...`` keeps a 0-d result a view, not a scalar)."""
+    kind, d, k = step
+    return (slice(None),) * d + (k, Ellipsis)
+
+
+def _region(array: np.ndarray, steps) -> np.ndarray:
+    """The view of ``array`` that the steps select."""
+    for step in steps:
+        if step[0] == "unsqueeze":
+            array = np.expand_dims(array, step[1])
+        else:
+            array = array[_step_key(step)]
+    return array
+
+
+def _write_region(array: np.ndarray, steps, advanced, value) -> None:
+    region = _region(array, steps)
+    if advanced is None:
+        region[...] = value
+    else:
+        region[advanced] = value
+
+
+def _apply_steps(x: Tensor, steps, advanced) -> Tensor:
+    """``x[key]`` as differentiable ops, one per step."""
+    for step in steps:
+        if step[0] == "unsqueeze":
+            x = _shape.Unsqueeze.apply(x, step[1])
+        else:
+            x = (Select if step[0] == "select" else Slice).apply(x, _step_key(step))
+    if advanced is not None:
+        x = Index.apply(x, advanced)
+    return x
+
+
+# -- public functions -------------------------------------------------------------------------------------
+def getitem(x: Tensor, key) -> Tensor:
+    steps, advanced = parse_key(x._data.shape, key)
+    if not steps and advanced is None:
+        return _shape.Alias.apply(x)
+    return _apply_steps(x, steps, advanced)
+
+
+def setitem(x: Tensor, key, value) -> None:
+    steps, advanced = parse_key(x._data.shape, key, setting=True)
+    if isinstance(value, str):
+        raise TypeError(f"can't assign a str to a torch.{x.dtype._tensor_type}")
+    if not isinstance(value, Tensor):
+        value = wrap(np.asarray(value, dtype=x._data.dtype))
+    region_shape = _region(x._data, steps)[advanced if advanced is not None else ...].shape
+    # The value broadcasts to the region; leading size-1 dims beyond the region's rank are dropped.
+    lead = 0
+    while value.ndim - lead > len(region_shape) and value._data.shape[lead] == 1:
+        lead += 1
+    if lead:
+        value = _shape.reshape(value, value._data.shape[lead:])
+    if advanced is not None:
+        try:
+            np.broadcast_shapes(value._data.shape, region_shape)
+            ok = value.ndim <= len(region_shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast "
+                               f"to indexing result of shape {list(region_shape)}")
+        cls = IndexPut
+    else:
+        _shape.expand(value.detach(), region_shape)  # PyTorch's expand error when it does not fit
+        cls = CopySlices if steps else CopyAll
+    if x._grad_fn is None and x._requires_grad and grad_mode._state.enabled:
+        raise RuntimeError(VIEW_OF_LEAF_INPLACE if cls is CopySlices else LEAF_INPLACE)
+    cls.apply(x, value, steps, advanced)
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    d = normalize_dim(dim, x.ndim)
+    idx = index._data
+    if idx.dtype not in (np.int64, np.int32):
+        raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for i, (a, b) in enumerate(zip(idx.shape, x._data.shape)):
+        if i != d and a > b:
+            raise RuntimeError(f"Size does not match at dimension {i} expected index {list(idx.shape)} to be no "
+                               f"larger than self {list(x._data.shape)} apart from dimension {d}")
+    size = x._data.shape[d] if x.ndim else 1
+    bad = (idx < -size) | (idx >= size)
+    if bad.any():
+        raise RuntimeError(f"index {int(idx[bad].flat[0])} is out of bounds for dimension {d} with size {size}")
+    key = tuple(idx.astype(np.int64) % size if i == d else
+                np.arange(n).reshape((-1,) + (1,) * (idx.ndim - 1 - i))
+                for i, n in enumerate(idx.shape))
+    if x.ndim == 0:
+        key = ()
+    return Gather.apply(x, key)
+
+
+def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
+    if x.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, x.ndim)
+    size = x._data.shape[d]
+    start, length = int(start), int(length)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    if start < 0:
+        start += size
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return Slice.apply(x, _step_key(("slice", d, slice(start, start + length))))

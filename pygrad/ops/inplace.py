@@ -1,0 +1,189 @@
+"""In-place operations: ``add_``, ``mul_``, ``clamp_``, ``zero_``, ``copy_``, ``x += y`` ...
+
+Every in-place op goes through ``Function.apply`` with ``ctx.mark_dirty(target)``: the target's
+version counter is bumped (so a backward that saved it notices) and, when a graph is recorded,
+the target's ``grad_fn`` becomes the op's node (``b.add_(1)`` gives ``AddBackward0``).
+
+An out-of-place op ``Op`` becomes in-place by ``inplace(Op, target, *args)``: its forward
+computes the result, which is then written into the target's storage.  If the op saved the
+target as an *input*, a copy of the target's old value is saved instead (PyTorch's
+"original self"), and a saved *result* is replaced by the target itself, so later in-place
+changes of the target are caught by the version check.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from .._errors import LEAF_INPLACE
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import as_tensor, building_graph, wrap
+
+__all__ = ["inplace", "zero_", "fill_", "copy_"]
+
+_VARIANTS: dict = {}
+
+
+def check_leaf(target: Tensor) -> None:
+    """PyTorch's rule: no in-place change of a leaf that requires grad while grad mode is on."""
+    if target._grad_fn is None and target._requires_grad and grad_mode._state.enabled:
+        raise RuntimeError(LEAF_INPLACE)
+
+
+def _can_cast(source: dtypes.dtype, target: dtypes.dtype) -> bool:
+    """PyTorch's ``can_cast``: no float -> integer and nothing but bool -> bool."""
+    if source.is_floating_point and not target.is_floating_point:
+        return False
+    if target is dtypes.bool and source is not dtypes.bool:
+        return False
+    return True
+
+
+def _store(target: Tensor, result: np.ndarray) -> None:
+    """Write ``result`` into ``target``'s storage with PyTorch's shape and dtype checks."""
+    if result.shape != target._data.shape:
+        raise RuntimeError(f"output with shape [{', '.join(map(str, target._data.shape))}] doesn't match the "
+                           f"broadcast shape [{', '.join(map(str, result.shape))}]")
+    source = dtypes.from_numpy(result.dtype)
+    if not _can_cast(source, target.dtype):
+        raise RuntimeError(f"result type {source._tensor_type[:-6]} can't be cast to the desired output "
+                           f"type {target.dtype._tensor_type[:-6]}")
+    np.copyto(target._data, result, casting="unsafe")
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    """The value ``t`` has now, with its autograd identity: what backward needs of an overwritten input."""
+    s = Tensor._wrap(t._data.copy())
+    s._requires_grad, s._grad_fn, s._output_nr = t._requires_grad, t._grad_fn, t._output_nr
+    return s
+
+
+def _variant(op: type) -> type:
+    """The in-place twin of ``op``: same backward, same node name, result stored into the first input."""
+    cls = _VARIANTS.get(op)
+    if cls is not None:
+        return cls
+
+    def forward(ctx, target, *args):
+        result = op.forward(ctx, target, *args)
+        saved = ctx._to_save
+        if saved:
+            ctx._to_save = tuple(_snapshot(t) if t is target else target if t is result else t
+                                 for t in saved)
+        _store(target, result._data)
+        ctx.mark_dirty(target)
+        return target
+
+    cls = type(op.__name__ + "_", (Function,), {
+        "_backward_name": op._backward_cls.__name__,
+        "forward": staticmethod(forward),
+        "backward": staticmethod(lambda ctx, *grads: op.backward(ctx, *grads)),
+        "__module__": __name__,
+    })
+    _VARIANTS[op] = cls
+    return cls
+
+
+def inplace(op: type, target: Tensor, *args) -> Tensor:
+    """Apply the Function ``op`` to ``(target, *args)`` and store the result into ``target``."""
+    check_leaf(target)
+    return _variant(op).apply(target, *args)
+
+
+def inplace_binary(op: type, target: Tensor, other) -> Tensor:
+    """``target op= other`` for a binary Function, a number ``other`` taking the result dtype."""
+    from ._util import binary_operands
+    return inplace(op, target, binary_operands(target, other)[1])
+
+
+class Zero(Function):
+    _backward_name = "ZeroBackward0"
+
+    @staticmethod
+    def forward(ctx, target):
+        target._data[...] = 0
+        ctx.mark_dirty(target)
+        return target
+
+    @staticmethod
+    def backward(ctx, g):
+        return wrap(np.zeros_like(g._data))
+
+
+class FillScalar(Function):
+    _backward_name = "FillBackward2"
+
+    @staticmethod
+    def forward(ctx, target, value):
+        target._data[...] = value
+        ctx.mark_dirty(target)
+        return target
+
+    @staticmethod
+    def backward(ctx, g):
+        return wrap(np.zeros_like(g._data)), None
+
+
+class FillTensor(Function):
+    """``fill_(value)`` with a 0-d tensor: the value's gradient is the sum of the target's."""
+
+    _backward_name = "FillBackward3"
+
+    @staticmethod
+    def forward(ctx, target, value):
+        target._data[...] = value._data
+        ctx.mark_dirty(target)
+        return target
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = wrap(np.zeros_like(g._data))
+        if not ctx.needs_input_grad[1]:
+            return zeros, None
+        return zeros, (wrap(np.sum(g._data)) if not building_graph() else g.sum())
+
+
+class Copy(Function):
+    """``target.copy_(src)``: src broadcast and cast into target; the gradient flows to src only."""
+
+    _backward_name = "CopyBackwards"
+    _qualified_name = "torch::autograd::CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, target, src):
+        data = np.broadcast_to(src._data, target._data.shape) if src._data.shape != target._data.shape else src._data
+        np.copyto(target._data, data, casting="unsafe")
+        ctx.mark_dirty(target)
+        return target
+
+    @staticmethod
+    def backward(ctx, g):
+        return wrap(np.zeros_like(g._data)), g
+
+
+def zero_(target: Tensor) -> Tensor:
+    check_leaf(target)
+    return Zero.apply(target)
+
+
+def fill_(target: Tensor, value) -> Tensor:
+    check_leaf(target)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
+        return FillTensor.apply(target, value)
+    return FillScalar.apply(target, value)
+
+
+def copy_(target: Tensor, src) -> Tensor:
+    check_leaf(target)
+    src = as_tensor(src)
+    if src._data.shape != target._data.shape:
+        from ._util import broadcast_shape
+        if broadcast_shape(target._data.shape, src._data.shape) != target._data.shape:
+            raise RuntimeError(f"output with shape [{', '.join(map(str, target._data.shape))}] doesn't match "
+                               f"the broadcast shape [{', '.join(map(str, np.broadcast_shapes(target._data.shape, src._data.shape)))}]")
+    return Copy.apply(target, src)

@@ -1,0 +1,22 @@
+"""Named result tuples like ``torch.return_types.max(values=..., indices=...)``."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+__all__ = ["max", "min"]
+
+
+def _result_type(name: str, fields: tuple):
+    base = namedtuple(name, fields)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+
+    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__str__": __repr__,
+                               "__module__": "pygrad.return_types"})
+    return cls
+
+
+max = _result_type("max", ("values", "indices"))  # noqa: A001
+min = _result_type("min", ("values", "indices"))  # noqa: A001

@@ -1,0 +1,199 @@
+"""Values, printed text, dtypes, edge cases and error texts of the math ops, against torch.
+
+Each expression is written once against ``m`` (pygrad or torch); the printed results must be equal.
+"""
+import numpy as np
+import pytest
+
+import pygrad
+
+
+def _grad_of(m, data, f, dtype=None):
+    x = m.tensor(data, requires_grad=True) if dtype is None else m.tensor(data, dtype=dtype, requires_grad=True)
+    y = f(x)
+    y.backward(m.ones_like(y))
+    return repr(y), repr(x.grad)
+
+
+VALUES = {
+    # max/min and friends
+    "max_ties": lambda m: _grad_of(m, [3.0, 1.0, 3.0, -2.0], lambda x: x.max()),
+    "min_ties": lambda m: _grad_of(m, [3.0, -2.0, 1.0, -2.0], lambda x: x.min()),
+    "max_dim_first_index": lambda m: _grad_of(m, [[3.0, 1.0, 3.0], [0.0, 5.0, 5.0]], lambda x: x.max(1).values),
+    "max_dim_result": lambda m: repr(m.tensor([[1.0, 5.0], [3.0, 2.0]], requires_grad=True).max(1)),
+    "min_dim_keepdim": lambda m: repr(m.tensor([[1.0, 5.0], [3.0, 2.0]]).min(dim=0, keepdim=True)),
+    "max_dim_unpack": lambda m: tuple(repr(t) for t in m.max(m.tensor([[1, 5], [3, 2]]), 1)),
+    "max_int": lambda m: repr(m.tensor([1, 7, 3]).max()),
+    "max_nan": lambda m: repr(m.tensor([1.0, float("nan"), 3.0]).max()),
+    "amax_ties": lambda m: _grad_of(m, [3.0, 1.0, 3.0, -2.0], lambda x: x.amax()),
+    "amin_dim": lambda m: _grad_of(m, [[1.0, 1.0], [2.0, 0.5]], lambda x: x.amin(1)),
+    "argmax": lambda m: (repr(m.tensor([[1.0, 5.0], [7.0, 2.0]]).argmax()),
+                         repr(m.argmax(m.tensor([[1.0, 5.0], [7.0, 2.0]]), 1, keepdim=True)),
+                         repr(m.tensor([2.0, 2.0, 1.0]).argmin())),
+    "maximum_ties": lambda m: _two(m, [1.0, 2.0, 2.0], [0.0, 2.0, 3.0], m.maximum),
+    "minimum_ties": lambda m: _two(m, [1.0, 2.0, 2.0], [0.0, 2.0, 3.0], m.minimum),
+    "max_binary": lambda m: _two(m, [1.0, 4.0], [3.0, 2.0], m.max),
+    "maximum_promotion": lambda m: (repr(m.maximum(m.tensor([1, 5]), m.tensor([2.0, 3.0]))),
+                                    repr(m.maximum(m.tensor([1, 5]), m.tensor(2.5, dtype=m.float64)))),
+    # prod with zeros
+    "prod_one_zero": lambda m: _grad_of(m, [2.0, 0.0, 3.0, 4.0], lambda x: x.prod()),
+    "prod_two_zeros": lambda m: _grad_of(m, [2.0, 0.0, 3.0, 0.0], lambda x: x.prod()),
+    "prod_dim_zeros": lambda m: _grad_of(m, [[2.0, 0.0], [3.0, 4.0]], lambda x: x.prod(1)),
+    "prod_int": lambda m: (repr(m.tensor([1, 2, 3]).prod()), repr(m.tensor([True, True]).prod())),
+    # var / std / norm
+    "var_std": lambda m: tuple(repr(e) for e in (m.tensor([1.0, 2.0, 4.0]).var(), m.tensor([1.0, 2.0, 4.0]).std(),
+                                                  m.tensor([1.0, 2.0, 4.0]).var(unbiased=False),
+                                                  m.tensor([[1.0, 2.0], [4.0, 8.0]]).std(1, keepdim=True),
+                                                  m.tensor([1.0, 2.0, 4.0]).var(correction=0),
+                                                  m.var(m.tensor([[1.0, 2.0], [4.0, 8.0]]), 0))),
+    "std_grad": lambda m: _grad_of(m, [1.0, 2.0, 4.0], lambda x: x.std()),
+    "norm_values": lambda m: tuple(repr(m.tensor([3.0, -4.0]).norm(p)) for p in (2, 1, float("inf"), 3, 0)),
+    "norm_zero_grad": lambda m: _grad_of(m, [0.0, 0.0], lambda x: x.norm()),
+    "norm_inf_ties": lambda m: _grad_of(m, [3.0, 1.0, -3.0, -2.0], lambda x: x.norm(float("inf"))),
+    "norm_dim": lambda m: _grad_of(m, [[3.0, 4.0], [0.0, 0.0]], lambda x: x.norm(dim=1)),
+    # logsumexp, cumsum
+    "logsumexp_stable": lambda m: _grad_of(m, [1000.0, 1000.0, -1000.0], lambda x: x.logsumexp(0)),
+    "logsumexp_neg_inf": lambda m: repr(m.tensor([float("-inf"), float("-inf")]).logsumexp(0)),
+    "logsumexp_int": lambda m: repr(m.tensor([1, 2]).logsumexp(0)),
+    "cumsum": lambda m: _grad_of(m, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], lambda x: x.cumsum(1) * x.cumsum(0)),
+    "cumsum_int": lambda m: repr(m.tensor([1, 2, 3]).cumsum(0)),
+    # clamp
+    "clamp_bounds_pass": lambda m: _grad_of(m, [-2.0, -0.5, 0.0, 0.5, 1.0, 2.5], lambda x: x.clamp(-0.5, 1)),
+    "clamp_min_only": lambda m: _grad_of(m, [-1.0, 0.0, 1.0], lambda x: m.clamp(x, min=0)),
+    "clip_max_only": lambda m: _grad_of(m, [-1.0, 0.0, 1.0], lambda x: x.clip(max=0)),
+    "clamp_int": lambda m: (repr(m.clamp(m.tensor([1, 5, 9]), 2, 6)), repr(m.clamp(m.tensor([1, 5, 9]), 2.5, 6))),
+    "clamp_crossed": lambda m: repr(m.tensor([1.0, 5.0]).clamp(3, 2)),
+    "clamp_nan": lambda m: repr(m.tensor([float("nan"), 5.0]).clamp(0, 1)),
+    "clamp_tensor_bounds": lambda m: _clamp_tensor(m),
+    # pointwise
+    "rounding": lambda m: tuple(repr(f(m.tensor([0.5, 1.5, 2.5, -0.5, -1.7], requires_grad=True))) for f in
+                                (lambda t: t.round(), lambda t: t.floor(), lambda t: t.ceil(), lambda t: t.trunc(),
+                                 lambda t: t.sign(), lambda t: m.round(t, decimals=1))),
+    "rounding_grad": lambda m: _grad_of(m, [0.5, 1.7], lambda x: x.floor() + x.round() + x.sign() + x.ceil()),
+    "rounding_int": lambda m: (repr(m.tensor([1, -2]).floor()), repr(m.tensor([1, -2]).sign()),
+                               repr(m.tensor([True, False]).sign()), repr(m.tensor([1, -2]).round())),
+    "square": lambda m: (repr(m.tensor([1, 2]).square()), repr(m.tensor([True, False]).square()),
+                         _grad_of(m, [1.5, -2.0], lambda x: x.square())),
+    "unary_values": lambda m: tuple(repr(f(m.tensor([0.5, 2.0, 4.0]))) for f in
+                                    (m.rsqrt, m.log1p, m.expm1, m.tan, m.atan, m.erf)),
+    "unary_int_input": lambda m: tuple(repr(f(m.tensor([1, 2]))) for f in (m.rsqrt, m.log1p, m.atan, m.erf)),
+    "floor_divide": lambda m: (repr(m.tensor([5, -3]) // 2), repr(m.tensor([5.0, -3.0]) // 2),
+                               repr(m.tensor([5, -3]) // m.tensor(2.0)), repr(m.tensor([3.0, 1.0]) // 0),
+                               repr(7 // m.tensor([2, -3]))),
+    "remainder": lambda m: (repr(m.tensor([5, -3]) % 2), repr(m.tensor([5, -3]) % -2),
+                            repr(m.tensor([3.0, 1.0, 3.0, -2.0]) % 2), repr(2 % m.tensor([3.0, -2.0])),
+                            repr(m.tensor([3.0, -1.0]) % 0), repr(m.remainder(m.tensor([5.5]), m.tensor([2.0])))),
+    "remainder_grad": lambda m: _two(m, [5.5, -3.0], [2.0, 2.0], m.remainder),
+    "comparisons": lambda m: (repr(m.tensor([1, 2, 3]) < m.tensor([1.5])), repr(m.tensor([1, 2]) == 1.0),
+                              repr(m.tensor([1.0, 2.0]) > m.tensor([1, 3])), repr(m.tensor([1.0, 2.0]) >= 2),
+                              repr(m.tensor([True, False]) != m.tensor([1, 0])), repr(3 > m.tensor([1.0, 5.0])),
+                              repr(m.tensor([1.0, float("nan")]) == m.tensor([1.0, float("nan")]))),
+    "where": lambda m: (repr(m.where(m.tensor([True, False]), m.tensor([1.0, 2.0]), 0.0)),
+                        repr(m.where(m.tensor([[True, False], [False, True]]))),
+                        repr(m.where(m.tensor([True, False]), m.tensor([1, 2]), m.tensor([0.5, 0.5])))),
+    # softmax family and activations
+    "softmax_stable": lambda m: _grad_of(m, [[1000.0, 0.0], [-1000.0, 1000.0]], lambda x: x.softmax(1) * x),
+    "log_softmax_stable": lambda m: _grad_of(m, [1000.0, 0.0, -1000.0], lambda x: m.log_softmax(x, 0) * x),
+    "softmax_0d_and_dtype": lambda m: (repr(m.softmax(m.tensor(2.0, requires_grad=True), 0)),
+                                       repr(m.softmax(m.tensor([1, 2]), 0, dtype=m.float64))),
+    "softmax_neg_inf": lambda m: repr(m.tensor([float("-inf"), 0.0, 1.0]).softmax(0)),
+    "activations": lambda m: tuple(repr(f(m.tensor([-2.5, -0.5, 0.0, 0.5, 2.5], requires_grad=True)))
+                                   for f in _activations(m)),
+    "activation_grads": lambda m: tuple(_grad_of(m, [-2.5, -0.5, 0.0, 0.5, 2.5], f) for f in _activations(m)),
+    "softplus_threshold": lambda m: _grad_of(m, [-1.0, 0.0, 2.0, 30.0], lambda x: _act(m).softplus(x, beta=2, threshold=1)),
+}
+
+
+def _two(m, a, b, f):
+    x, y = m.tensor(a, requires_grad=True), m.tensor(b, requires_grad=True)
+    out = f(x, y)
+    out.backward(m.ones_like(out))
+    return repr(out), repr(x.grad), repr(y.grad)
+
+
+def _clamp_tensor(m):
+    x = m.tensor([-2.0, 0.5, 2.0, 1.0], requires_grad=True)
+    lo = m.tensor([0.0, 0.0, 0.0, 3.0], requires_grad=True)
+    hi = m.tensor([1.0, 1.0, 1.0, 2.0], requires_grad=True)
+    y = x.clamp(lo, hi)
+    y.sum().backward()
+    return repr(y), repr(x.grad), repr(lo.grad), repr(hi.grad)
+
+
+def _act(m):
+    if m is pygrad:
+        from pygrad.ops import activation
+        return activation
+    return m.nn.functional
+
+
+def _activations(m):
+    F = _act(m)
+    return (F.gelu, lambda x: F.gelu(x, approximate="tanh"), F.leaky_relu, lambda x: F.leaky_relu(x, 0.2),
+            F.elu, lambda x: F.elu(x, alpha=0.5), F.softplus, F.silu, F.relu, m.sigmoid, m.tanh)
+
+
+@pytest.mark.parametrize("name", list(VALUES))
+def test_matches_torch(name, torch):
+    assert VALUES[name](pygrad) == VALUES[name](torch)
+
+
+def test_documented_examples():
+    assert VALUES["max_ties"](pygrad) == ("tensor(3., grad_fn=<MaxBackward1>)",
+                                          "tensor([0.5000, 0.0000, 0.5000, 0.0000])")
+    assert VALUES["clamp_bounds_pass"](pygrad)[1] == "tensor([0., 1., 1., 1., 1., 0.])"
+    assert VALUES["maximum_ties"](pygrad)[1:] == ("tensor([1.0000, 0.5000, 0.0000])", "tensor([0.0000, 0.5000, 1.0000])")
+    r = pygrad.tensor([3.0, 1.0, 3.0], requires_grad=True).max(0)
+    assert r.values is r[0] and r.indices is r[1] and len(r) == 2
+    assert repr(r) == ("torch.return_types.max(\nvalues=tensor(3., grad_fn=<MaxBackward0>),\n"
+                       "indices=tensor(0))")
+
+
+ERRORS = {
+    "max_empty": lambda m: m.tensor([]).max(),
+    "clamp_no_bounds": lambda m: m.clamp(m.tensor([1.0])),
+    "var_int": lambda m: m.tensor([1, 2]).var(),
+    "floor_divide_by_zero_int": lambda m: m.tensor([3, 1]) // m.tensor([0, 1]),
+    "remainder_by_zero_int": lambda m: m.tensor([3, 1]) % 0,
+    "floor_divide_backward": lambda m: (m.tensor([3.0], requires_grad=True) // 2).sum().backward(),
+    "rremainder_backward": lambda m: (2 % m.tensor([3.0], requires_grad=True)).sum().backward(),
+    "gelu_bad_approximate": lambda m: _act(m).gelu(m.tensor([1.0]), approximate="foo"),
+    "dim_out_of_range": lambda m: m.tensor([1.0, 2.0]).max(1),
+}
+
+
+@pytest.mark.parametrize("name", list(ERRORS))
+def test_errors_match_torch(name, torch):
+    texts = []
+    for m in (pygrad, torch):
+        with pytest.raises(Exception) as info:
+            ERRORS[name](m)
+        texts.append((type(info.value).__name__, str(info.value)))
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "gelu", "leaky_relu", "elu", "softplus", "silu"])
+def test_integer_inputs_to_activations_are_refused_like_torch(fn, torch):
+    texts = []
+    for m in (pygrad, torch):
+        f = getattr(_act(m), fn)
+        with pytest.raises(NotImplementedError) as info:
+            f(m.tensor([[1, 2], [3, 4]]), 1) if "softmax" in fn else f(m.tensor([[1, 2], [3, 4]]))
+        texts.append(str(info.value))
+    assert texts[0] == texts[1]
+
+
+def test_softmax_without_dim_warns_like_torch(torch):
+    for m in (pygrad, torch):
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax has been deprecated"):
+            y = _act(m).softmax(m.tensor([[1.0, 2.0]]))
+        assert np.allclose(np.asarray(y.tolist()).sum(1), 1.0)
+
+
+def test_elementwise_kernels_used_by_float32_and_float64_agree(rng):
+    data = rng.uniform(-3, 3, size=50)
+    from pygrad._backend import kernels
+    for name in ("gelu", "gelu_tanh", "silu", "erf", "expm1", "log1p", "atan"):
+        f = getattr(kernels, name)
+        a64 = np.abs(data) if name == "log1p" else data
+        np.testing.assert_allclose(f(a64.astype(np.float32)), f(a64), rtol=2e-6, atol=1e-6)
