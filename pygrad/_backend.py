@@ -4,6 +4,7 @@
 the compiled Cython modules are used when they were built.  If they are missing, pygrad
 warns once and runs pure, unless ``PYGRAD_REQUIRE_NATIVE=1`` asks it to fail instead.
 
+``core`` (the field layout of tensors and nodes) is chosen once, at import.
 ``kernels`` and ``engine`` are stable namespaces: the rest of pygrad binds them once and
 ``use()`` swaps their contents, so tests and benchmarks can compare both backends in one
 process.  Nothing else imports ``_native`` or ``_pure`` directly.
@@ -97,4 +98,9 @@ def _choose() -> str:
         return "pure"
 
 
-_install(_choose())
+# The layout of tensors and nodes (C members when compiled) is fixed for the process:
+# ``use()`` switches kernels and engine only.  (Bound before the engines load: the pure
+# engine imports the autograd classes, which derive from it.)
+_chosen = _choose()
+core = importlib.import_module(f"pygrad._{_chosen}.core")
+_install(_chosen)

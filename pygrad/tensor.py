@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from . import dtypes
+from ._backend import core as _core
 from ._backend import kernels
 from ._errors import (INT_REQUIRES_GRAD, INT_REQUIRES_GRAD_, LEAF_INPLACE, NON_LEAF_GRAD_WARNING,
                       NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD)
@@ -17,28 +18,17 @@ from .size import Size
 
 __all__ = ["Tensor"]
 
-_new = object.__new__
-_ndarray = np.ndarray
+_Version = _core.Version
 
 
-class _Version:
-    """The in-place version counter, shared by tensors that share storage."""
-
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
-
-
-class Tensor:
+class Tensor(_core.TensorBase):
     """A multi-dimensional array that can record the operations applied to it.
 
     ``Tensor(data)`` builds a float32 tensor like ``torch.Tensor``; ``pygrad.tensor`` infers
     the dtype from the data.
     """
 
-    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version",
-                 "_hooks", "_accumulator", "_retains_grad", "__weakref__")
+    __slots__ = ()  # the fields are declared by the base (C members when compiled)
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
     __array_priority__ = 1000
     __hash__ = object.__hash__
@@ -60,23 +50,6 @@ class Tensor:
         self._hooks = None
         self._accumulator = None
         self._retains_grad = False
-
-    @staticmethod
-    def _wrap(array) -> "Tensor":
-        """A new leaf tensor around ``array`` (no copy)."""
-        t = _new(Tensor)
-        if type(array) is not _ndarray:
-            array = np.asarray(array)
-        t._data = array
-        t._requires_grad = False
-        t._grad_fn = None
-        t._output_nr = 0
-        t._grad = None
-        t._version = _Version()
-        t._hooks = None
-        t._accumulator = None
-        t._retains_grad = False
-        return t
 
     def _alias(self) -> "Tensor":
         """A new tensor on the same storage and version counter, with no autograd history."""
@@ -846,6 +819,10 @@ class Tensor:
 
     def outer(self, other):
         return _linalg.outer(self, other)
+
+
+# ``Tensor._wrap(array)``: a new leaf tensor around ``array`` (no copy).
+Tensor._wrap = staticmethod(_core.tensor_factory(Tensor))
 
 
 def _linalg_operand(other):

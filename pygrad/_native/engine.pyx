@@ -8,6 +8,11 @@ visit nodes and sum gradients identically.
 """
 from heapq import heappop, heappush
 
+cimport numpy as cnp
+from pygrad._native.core cimport NodeBase, TensorBase, new_saved
+
+cnp.import_array()
+
 
 cdef list _collect(roots, targets):
     """Nodes reachable from ``roots``, in post-order (every node after its next nodes)."""
@@ -16,12 +21,13 @@ cdef list _collect(roots, targets):
     cdef set needed
     cdef tuple item
     cdef bint expanded
-    for node, _ in roots:
-        if node is not None:
-            stack.append((node, False))
+    cdef NodeBase node
+    for root, _ in roots:
+        if root is not None:
+            stack.append((root, False))
     while stack:
         item = <tuple>stack.pop()
-        node = item[0]
+        node = <NodeBase>item[0]
         expanded = item[1]
         if expanded:
             order.append(node)
@@ -30,7 +36,7 @@ cdef list _collect(roots, targets):
             continue
         seen.add(node)
         stack.append((node, True))
-        for child, _ in node.next_functions:
+        for child, _ in <tuple>node.next_functions:
             if child is not None and child not in seen:
                 stack.append((child, False))
     if targets is None:
@@ -40,7 +46,7 @@ cdef list _collect(roots, targets):
         if node in targets:
             needed.add(node)
             continue
-        for child, _ in node.next_functions:
+        for child, _ in <tuple>node.next_functions:
             if child is not None and child in needed:
                 needed.add(node)
                 break
@@ -55,7 +61,32 @@ cdef object _run_hooks(tuple hooks, grad):
     return grad
 
 
-cdef object _call(node, list grads, bint retain_graph, util):
+cdef object _apply(NodeBase node, list grads):
+    """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
+    if getattr(type(node), "apply") is not _node_apply:
+        return node.apply(*grads)
+    if node._freed:
+        raise RuntimeError(_SECOND_BACKWARD)
+    backward = node._forward_cls.backward
+    if len(grads) == 1:
+        result = backward(node, grads[0])
+    else:
+        result = backward(node, *grads)
+    if (type(result) is tuple and node._edge_args is None
+            and len(<tuple>result) == len(<tuple>node.needs_input_grad)):
+        return result
+    return node._fit_grads(result)
+
+
+cdef inline void _release(NodeBase node):
+    """``Node._release``: free what backward saved."""
+    if node._saved is not None or node._to_save:
+        node._saved = None
+        node._to_save = None
+        node._freed = True
+
+
+cdef object _call(NodeBase node, list grads, bint retain_graph, util):
     cdef Py_ssize_t nr
     pre_hooks = node._pre_hooks
     pre = pre_hooks.get(-1) if pre_hooks else None
@@ -68,9 +99,12 @@ cdef object _call(node, list grads, bint retain_graph, util):
         for nr in range(len(grads)):
             if grads[nr] is None:
                 grads[nr] = util.zeros(node._output_meta[nr])
-    grad_inputs = node.apply(*grads)
+    grad_inputs = _apply(node, grads)
     if not retain_graph:
-        node._release()
+        if getattr(type(node), "_release") is _node_release:
+            _release(node)
+        else:
+            node._release()
     post_hooks = node._post_hooks
     if post_hooks:
         for hook in tuple(post_hooks.values()):
@@ -80,7 +114,7 @@ cdef object _call(node, list grads, bint retain_graph, util):
     return grad_inputs
 
 
-cdef object _call_checked(node, list grads, bint retain_graph, util):
+cdef object _call_checked(NodeBase node, list grads, bint retain_graph, util):
     """``_call`` in anomaly mode: NaN check of the results, forward stack reported on failure."""
     try:
         grad_inputs = _call(node, grads, retain_graph, util)
@@ -91,19 +125,24 @@ cdef object _call_checked(node, list grads, bint retain_graph, util):
     return grad_inputs
 
 
-cdef inline list _new_slots(node):
-    cdef Py_ssize_t n = len(node._output_meta)
+cdef inline list _new_slots(NodeBase node):
+    cdef Py_ssize_t n = len(<tuple>node._output_meta)
     return [None] * (n if n > 1 else 1)
 
 
 def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumulate, util):
     """Backpropagate ``grad_roots`` from the edges ``roots`` (see ``pygrad._pure.engine``)."""
+    cdef NodeBase node, child
     cdef dict capture = None, buffers = {}, deps
     cdef set targets = None, live
     cdef list nodes, ready = [], grads, slots, captured = None
     cdef Py_ssize_t i, nr, count
     cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked
     cdef tuple edges
+    if _Tensor is None:
+        _bind()
+    if _reference is not None:
+        return _reference.run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumulate, util)
     if inputs is not None:
         capture = {}
         for i, (node, nr) in enumerate(inputs):
@@ -114,13 +153,14 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     live = set(nodes)
     deps = dict.fromkeys(nodes, 0)
     for node in nodes:
-        for child, _ in node.next_functions:
-            if child in live:
-                deps[child] = <Py_ssize_t>deps[child] + 1
+        for child_obj, _ in <tuple>node.next_functions:
+            if child_obj in live:
+                deps[child_obj] = <Py_ssize_t>deps[child_obj] + 1
 
-    for (node, nr), grad in zip(roots, grad_roots):
-        if node is None or node not in live:
+    for (root, nr), grad in zip(roots, grad_roots):
+        if root is None or root not in live:
             continue
+        node = <NodeBase>root
         slots = buffers.get(node)
         if slots is None:
             slots = buffers[node] = _new_slots(node)
@@ -132,11 +172,10 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     if inputs is not None:
         captured = [None] * len(inputs)
     checked = util.anomaly_enabled()
-    is_leaf_node = util.is_accumulate_grad
     validate = util.validate
     add = util.add
     while ready:
-        node = (<tuple>heappop(ready))[2]
+        node = <NodeBase>(<tuple>heappop(ready))[2]
         grads = <list>buffers.pop(node)
         any_grad = False
         for nr in range(len(grads)):
@@ -144,13 +183,14 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if grad is None:
                 continue
             any_grad = True
-            hooks = node._tensor_hooks(nr)
-            if hooks:
-                grads[nr] = grad = _run_hooks(tuple(hooks), grad)
+            if node._pre_hooks is not None or node._retain_hooks is not None or type(node) is _AccumulateGrad:
+                hooks = node._tensor_hooks(nr)
+                if hooks:
+                    grads[nr] = grad = _run_hooks(tuple(hooks), grad)
             if capture is not None:
                 for i in capture.get((node, nr), ()):
                     captured[i] = grad
-        edges = node.next_functions
+        edges = <tuple>node.next_functions
         if capture is not None:
             any_live = False
             for child, _ in edges:
@@ -158,23 +198,26 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                     any_live = True
                     break
             # Nothing downstream needs this node: run it only to fill a requested leaf's .grad.
-            if not any_live and not (do_accumulate and is_leaf_node(node)):
+            if not any_live and not (do_accumulate and type(node) is _AccumulateGrad):
                 continue
         if not any_grad:
             grad_inputs = (None,) * len(edges)
+        elif checked:
+            grad_inputs = _call_checked(node, grads, retain, util)
         else:
-            grad_inputs = (_call_checked if checked else _call)(node, grads, retain, util)
-        input_meta = node._input_meta
+            grad_inputs = _call(node, grads, retain, util)
+        input_meta = <tuple>node._input_meta
         for i in range(len(edges)):
-            child, nr = edges[i]
-            if child is None or child not in live:
+            edge = <tuple>edges[i]
+            child_obj = edge[0]
+            if child_obj is None or child_obj not in live:
                 continue
+            child = <NodeBase>child_obj
+            nr = edge[1]
             grad = grad_inputs[i]
             if grad is not None:
                 # validate() returns a gradient of the right shape and dtype as it is.
-                meta = input_meta[i]
-                data = grad._data
-                if not (data.shape == meta[0] and data.dtype is meta[1].numpy):
+                if not (isinstance(grad, TensorBase) and _fits(<TensorBase>grad, <tuple>input_meta[i])):
                     grad = validate(node, i, grad)
                 slots = buffers.get(child)
                 if slots is None:
@@ -189,16 +232,45 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     return captured
 
 
+cdef inline bint _fits(TensorBase grad, tuple meta):
+    """The gradient already has the input's shape and dtype."""
+    data = grad._data
+    if type(data) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray array = <cnp.ndarray>data
+    cdef tuple shape = <tuple>meta[0]
+    cdef int nd = cnp.PyArray_NDIM(array), k
+    if nd != len(shape):
+        return False
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(array)
+    for k in range(nd):
+        if dims[k] != <cnp.npy_intp>shape[k]:
+            return False
+    return (<object>array).dtype is meta[1].numpy
+
+
 # -- recording: Function.apply -------------------------------------------------------------
 # The classes it needs are bound on first use: this module loads before pygrad.tensor.
 cdef object _Tensor = None
-cdef object _SavedTensor, _state, _LEAF_INPLACE, _anomaly
+cdef object _SavedTensor, _state, _LEAF_INPLACE, _anomaly, _SECOND_BACKWARD
+cdef object _AccumulateGrad = None, _node_apply = None, _node_release = None
+cdef object _reference = None  # the pure engine, when tensors and nodes use the pure layout
 cdef dict _DTYPES
 
 
 cdef void _bind():
-    global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES, _anomaly
-    from pygrad._errors import LEAF_INPLACE
+    global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES, _anomaly, _SECOND_BACKWARD
+    global _AccumulateGrad, _node_apply, _node_release, _reference
+    from pygrad import _backend
+    if _backend.core.__name__ != __name__.rpartition(".")[0] + ".core":
+        # This process chose the pure layout at import (PYGRAD_PURE=1): the typed code below
+        # cannot read its objects, so the reference engine does the work.
+        from pygrad._pure import engine as reference
+        _reference = reference
+    from pygrad._errors import LEAF_INPLACE, SECOND_BACKWARD
+    _SECOND_BACKWARD = SECOND_BACKWARD
+    from pygrad.autograd.function import AccumulateGrad, Node
+    _AccumulateGrad, _node_apply, _node_release = AccumulateGrad, Node.apply, Node._release
     from pygrad.dtypes import _BY_NUMPY
     _DTYPES = _BY_NUMPY
     from pygrad.autograd import anomaly_mode, grad_mode
@@ -209,28 +281,54 @@ cdef void _bind():
     _Tensor = Tensor
 
 
+cdef dict _no_grads = {}
+
+
+cdef tuple _all_false(Py_ssize_t n):
+    """``(False,) * n``, one shared tuple per length."""
+    t = _no_grads.get(n)
+    if t is None:
+        t = _no_grads[n] = (False,) * n
+    return <tuple>t
+
+
 def apply_function(cls, tuple args, dict kwargs):
     """``Function.apply`` (see ``pygrad.autograd.function.apply_function``), compiled."""
+    cdef Py_ssize_t n = len(args), i
+    cdef bint record, single
+    cdef list needs
+    cdef NodeBase ctx
     if _Tensor is None:
         _bind()
-    cdef Py_ssize_t n = len(args), i
-    cdef bint record = _state.enabled, single
-    cdef list needs = [False] * n
-    ctx = cls._backward_cls()
+    if _reference is not None:
+        return _reference.apply_function(cls, args, kwargs)
+    record = _state.enabled
+    ctx = NodeBase.__new__(cls._backward_cls)
     if record:
         record = False
         for i in range(n):
             a = args[i]
-            if type(a) is not bool and isinstance(a, _Tensor) and a._requires_grad:
-                needs[i] = True
+            if isinstance(a, TensorBase) and (<TensorBase>a)._requires_grad:
                 record = True
-    ctx.needs_input_grad = tuple(needs)
+                break
+    if record:
+        needs = [False] * n
+        for i in range(n):
+            a = args[i]
+            if isinstance(a, TensorBase) and (<TensorBase>a)._requires_grad:
+                needs[i] = True
+        ctx.needs_input_grad = tuple(needs)
+    else:
+        ctx.needs_input_grad = _all_false(n)
 
     state = _state
     prev = state.enabled
     state.enabled = False
     try:
-        result = cls.forward(ctx, *args, **kwargs)
+        if kwargs:
+            result = cls.forward(ctx, *args, **kwargs)
+        else:
+            result = cls.forward(ctx, *args)
     finally:
         state.enabled = prev
 
@@ -254,14 +352,16 @@ cdef inline bint _is_in(o, tuple items):
     return False
 
 
-cdef tuple _connect(node, tuple args, tuple outputs):
+cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
     cdef Py_ssize_t n = len(args), i
     cdef list edges, meta, fixed, out_meta, saved
+    cdef TensorBase a, o
+    cdef cnp.ndarray data
     # As in PyTorch, only tensor arguments get an edge ((None, 0) when they don't require grad).
     for i in range(n):
-        if not isinstance(args[i], _Tensor):
-            positions = tuple([i for i in range(n) if isinstance(args[i], _Tensor)])
+        if not isinstance(args[i], TensorBase):
+            positions = tuple([i for i in range(n) if isinstance(args[i], TensorBase)])
             node._edge_args = positions
             args = tuple([args[i] for i in positions])
             n = len(args)
@@ -269,8 +369,8 @@ cdef tuple _connect(node, tuple args, tuple outputs):
     edges = [None] * n
     meta = [None] * n
     for i in range(n):
-        a = args[i]
-        if isinstance(a, _Tensor) and a._requires_grad:
+        a = <TensorBase>args[i]
+        if a._requires_grad:
             grad_fn = a._grad_fn
             if grad_fn is not None:
                 edges[i] = (grad_fn, a._output_nr)
@@ -279,9 +379,9 @@ cdef tuple _connect(node, tuple args, tuple outputs):
                 leaf_node = ref() if ref is not None else None
                 edges[i] = (leaf_node, 0) if leaf_node is not None else a._edge()
             data = a._data
-            meta[i] = (data.shape, _DTYPES[data.dtype])
+            meta[i] = ((<object>data).shape, _DTYPES[(<object>data).dtype])
         else:
-            edges[i] = (None, 0)
+            edges[i] = _NO_EDGE
     node.next_functions = tuple(edges)
     node._input_meta = tuple(meta)
 
@@ -294,20 +394,21 @@ cdef tuple _connect(node, tuple args, tuple outputs):
     fixed = [None] * n
     out_meta = [None] * n
     for i in range(n):
-        o = outputs[i]
-        if isinstance(o, _Tensor):
-            if _is_in(o, args) and not _is_in(o, dirty):
-                o = o._alias()  # an input returned as is becomes a new tensor on the same storage
+        out = outputs[i]
+        if isinstance(out, TensorBase):
+            if _is_in(out, args) and not _is_in(out, dirty):
+                out = out._alias()  # an input returned as is becomes a new tensor on the same storage
+            o = <TensorBase>out
             data = o._data
-            dtype = _DTYPES[data.dtype]
+            dtype = _DTYPES[(<object>data).dtype]
             if (non_diff and _is_in(o, non_diff)) or not dtype.is_floating_point:
                 o._requires_grad = False
             else:
                 o._requires_grad = True
                 o._grad_fn = node
                 o._output_nr = i
-            out_meta[i] = (data.shape, dtype)
-        fixed[i] = o
+            out_meta[i] = ((<object>data).shape, dtype)
+        fixed[i] = out
     node._output_meta = tuple(out_meta)
 
     to_save = node._to_save
@@ -317,10 +418,13 @@ cdef tuple _connect(node, tuple args, tuple outputs):
             if t is None:
                 saved.append(None)
                 continue
-            if not isinstance(t, _Tensor):
+            if not isinstance(t, TensorBase):
                 raise TypeError("save_for_backward can only save variables, but argument "
                                 f"{len(saved)} is of type {type(t).__name__}")
-            saved.append(_SavedTensor(t, t._grad_fn is node))
+            saved.append(new_saved(_SavedTensor, <TensorBase>t, (<TensorBase>t)._grad_fn is node))
         node._saved = saved
         node._to_save = None
     return tuple(fixed)
+
+
+cdef tuple _NO_EDGE = (None, 0)

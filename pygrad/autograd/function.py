@@ -16,13 +16,11 @@ import itertools
 import weakref
 
 from . import anomaly_mode, grad_mode
+from .._backend import core as _core
 from .._backend import engine as _backend_engine
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
 
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
-
-_sequence = itertools.count()
-
 
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
@@ -51,20 +49,14 @@ def add_hook(hooks: dict, fn) -> RemovableHandle:
     return RemovableHandle(hooks, key)
 
 
-class SavedTensor:
-    """A tensor saved for backward, checked against in-place changes when unpacked."""
+class SavedTensor(_core.SavedTensorBase):
+    """A tensor saved for backward, checked against in-place changes when unpacked.
 
-    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "requires_grad")
+    ``SavedTensor(tensor, is_output)``: the base records the version and, for an output of
+    the saving node, only its array (no reference to the tensor or to the node).
+    """
 
-    def __init__(self, tensor, is_output: bool):
-        self.version = tensor._version
-        self.saved_version = tensor._version.value
-        self.output_nr = tensor._output_nr
-        self.requires_grad = tensor._requires_grad
-        if is_output:  # an output of the saving node: keep no reference to it or to the node
-            self.tensor, self.data = None, tensor._data
-        else:
-            self.tensor, self.data = tensor, None
+    __slots__ = ()
 
     def unpack(self, node):
         if self.version.value != self.saved_version:
@@ -76,8 +68,7 @@ class SavedTensor:
                                                 self.saved_version))
         if self.tensor is not None:
             return self.tensor
-        from ..tensor import Tensor
-        t = Tensor._wrap(self.data)
+        t = _core.wrap(self.data)
         t._version = self.version
         if self.requires_grad:
             t._requires_grad = True
@@ -86,30 +77,15 @@ class SavedTensor:
         return t
 
 
-class Node:
-    """A node of the backward graph.  ``type(node).__name__`` is PyTorch's grad_fn name."""
+class Node(_core.NodeBase):
+    """A node of the backward graph.  ``type(node).__name__`` is PyTorch's grad_fn name.
+
+    The fields (edges, saved tensors, hooks, metadata) and their defaults are declared by
+    the base, as C members when compiled, so the engine reads them directly.
+    """
 
     _forward_cls = None
-    _edge_args = None  # positions of the tensor arguments (which have edges) when some are not tensors
     _qualified_name = None
-    _anomaly_trace = None  # the forward call's stack, recorded in anomaly mode
-    materialize_grads = True
-
-    # Defaults live on the class (all immutable), so creating a node sets one attribute.
-    next_functions = ()
-    _to_save = None
-    _saved = None
-    _freed = False
-    _input_meta = ()
-    _output_meta = ()
-    _pre_hooks = None  # {output_nr: {key: fn}}: hooks of the tensors this node made
-    _retain_hooks = None  # {output_nr: fn}: retain_grad(), run after the other hooks
-    _post_hooks = None
-    _non_differentiable = ()
-    _dirty = ()
-
-    def __init__(self):
-        self._seq = next(_sequence)
 
     # -- the ctx interface of autograd.Function -------------------------------------------
     def save_for_backward(self, *tensors) -> None:
@@ -130,7 +106,7 @@ class Node:
             raise RuntimeError(SECOND_BACKWARD)
         if self._saved is None:
             return tuple(self._to_save or ())
-        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+        return tuple([None if s is None else s.unpack(self) for s in self._saved])
 
     # -- graph API ----------------------------------------------------------------------------
     def name(self) -> str:
@@ -168,7 +144,10 @@ class Node:
     def apply(self, *grad_outputs):
         if self._freed:
             raise RuntimeError(SECOND_BACKWARD)
-        grads = self._forward_cls.backward(self, *grad_outputs)
+        return self._fit_grads(self._forward_cls.backward(self, *grad_outputs))
+
+    def _fit_grads(self, grads) -> tuple:
+        """What backward returned as one gradient per edge, checked as PyTorch checks it."""
         if not isinstance(grads, tuple):
             grads = (grads,)
         n = len(self.needs_input_grad)  # one gradient per forward argument
@@ -205,7 +184,7 @@ class AccumulateGrad(Node):
     _qualified_name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
-        self._seq = next(_sequence)
+        super().__init__()
         self.variable = variable
         self._output_meta = ((variable._data.shape, variable.dtype),)
 

@@ -21,7 +21,7 @@ class Parameter(Tensor):
             data = Tensor._wrap(np.empty((0,), np.float32))
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
-        p = object.__new__(cls)
+        p = Tensor.__new__(cls)
         p._init(data._data)
         p._version = data._version
         if requires_grad:

@@ -5,15 +5,16 @@ import numpy as np
 
 from .. import dtypes
 from .._errors import broadcast_mismatch
+from ..autograd.grad_mode import _state as _grad_mode
 from ..tensor import Tensor
 
 wrap = Tensor._wrap
+_asarray = np.asarray
 
 
 def building_graph() -> bool:
     """True when backward must build a graph (``create_graph``), so fused kernels can't be used."""
-    from ..autograd.grad_mode import _state
-    return _state.enabled
+    return _grad_mode.enabled
 
 
 def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
@@ -30,8 +31,12 @@ def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
 
 def binary_operands(a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; a Python scalar becomes a 0-d tensor of the result dtype."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return a, b
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return a, b
+        # The common ``x * 2.0``: a Python number never changes a floating tensor's dtype.
+        if (type(b) is float or type(b) is int) and a._data.dtype.kind == "f":
+            return a, wrap(_asarray(b, a._data.dtype))
     if isinstance(b, np.ndarray):
         b = as_tensor(b)
     if isinstance(a, np.ndarray):

@@ -1,0 +1,49 @@
+cdef class Version:
+    cdef public long long value
+
+
+cdef class TensorBase:
+    cdef public object _data
+    cdef public bint _requires_grad
+    cdef public object _grad_fn
+    cdef public Py_ssize_t _output_nr
+    cdef public object _grad
+    cdef public object _version
+    cdef public object _hooks
+    cdef public object _accumulator
+    cdef public bint _retains_grad
+    cdef object __weakref__
+
+
+cdef class NodeBase:
+    cdef public long long _seq
+    cdef public object next_functions
+    cdef public object needs_input_grad
+    cdef public object _to_save
+    cdef public object _saved
+    cdef public bint _freed
+    cdef public object _input_meta
+    cdef public object _output_meta
+    cdef public object _pre_hooks
+    cdef public object _retain_hooks
+    cdef public object _post_hooks
+    cdef public object _non_differentiable
+    cdef public object _dirty
+    cdef public object _edge_args
+    cdef public object _anomaly_trace
+    cdef public bint materialize_grads
+    cdef dict __dict__
+    cdef object __weakref__
+
+
+cdef class SavedTensorBase:
+    cdef public object tensor
+    cdef public object data
+    cdef public object version
+    cdef public long long saved_version
+    cdef public Py_ssize_t output_nr
+    cdef public bint requires_grad
+
+
+cdef TensorBase new_tensor(object array)
+cdef SavedTensorBase new_saved(object cls, TensorBase tensor, bint is_output)

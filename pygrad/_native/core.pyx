@@ -1,0 +1,87 @@
+# cython: language_level=3
+"""Compiled twin of ``pygrad._pure.core``: the same fields, as C members."""
+cimport cython
+import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef long long _next_seq = 0
+cdef object _tensor_cls = None
+
+
+cdef class Version:
+    """The in-place version counter, shared by tensors that share storage."""
+
+    def __init__(self):
+        self.value = 0
+
+
+cdef class TensorBase:
+    pass
+
+
+@cython.trashcan(True)
+cdef class NodeBase:
+    """Every node gets a creation sequence number; the other fields start at their defaults."""
+
+    def __cinit__(self, *args, **kwargs):
+        global _next_seq
+        self._seq = _next_seq
+        _next_seq += 1
+        self.next_functions = ()
+        self.needs_input_grad = ()
+        self._input_meta = ()
+        self._output_meta = ()
+        self._non_differentiable = ()
+        self._dirty = ()
+        self.materialize_grads = True
+
+    def __init__(self):
+        pass
+
+
+cdef class SavedTensorBase:
+    """What a node keeps of a saved tensor (unpacking is ``autograd.function.SavedTensor``'s)."""
+
+    def __init__(self, TensorBase tensor, bint is_output):
+        _fill_saved(self, tensor, is_output)
+
+
+cdef inline void _fill_saved(SavedTensorBase s, TensorBase tensor, bint is_output):
+    s.version = tensor._version
+    s.saved_version = (<Version?>tensor._version).value
+    s.output_nr = tensor._output_nr
+    s.requires_grad = tensor._requires_grad
+    if is_output:  # an output of the saving node: keep no reference to it or to the node
+        s.data = tensor._data
+    else:
+        s.tensor = tensor
+
+
+cdef SavedTensorBase new_saved(object cls, TensorBase tensor, bint is_output):
+    """``cls(tensor, is_output)`` for a subclass ``cls`` of SavedTensorBase, without the call."""
+    cdef SavedTensorBase s = SavedTensorBase.__new__(cls)
+    _fill_saved(s, tensor, is_output)
+    return s
+
+
+cdef TensorBase new_tensor(object array):
+    """A new leaf of the bound tensor class around ``array`` (no copy)."""
+    cdef TensorBase t = TensorBase.__new__(_tensor_cls)
+    if type(array) is not cnp.ndarray:
+        array = np.asarray(array)
+    t._data = array
+    t._version = Version.__new__(Version)
+    return t
+
+
+def tensor_factory(cls):
+    """``wrap(array)``: a new leaf ``cls`` around ``array`` (no copy); also bound as ``core.wrap``."""
+    global _tensor_cls
+    _tensor_cls = cls
+    return wrap
+
+
+def wrap(array):
+    return new_tensor(array)

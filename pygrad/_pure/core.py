@@ -1,0 +1,94 @@
+"""The data layout of tensors and graph nodes: the fields, with no behaviour.
+
+``pygrad.tensor.Tensor`` and ``pygrad.autograd.function.Node`` derive from these bases and
+hold all the behaviour.  The compiled twin (``pygrad._native.core``) declares the same
+fields as C members so that the compiled engine reads them without dictionary lookups;
+the base is chosen once, when pygrad is imported.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+_sequence = itertools.count()
+
+
+class Version:
+    """The in-place version counter, shared by tensors that share storage."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class TensorBase:
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version",
+                 "_hooks", "_accumulator", "_retains_grad", "__weakref__")
+
+
+class NodeBase:
+    """Every node gets a creation sequence number; the other fields are class defaults
+    (all immutable), so creating a node sets one attribute."""
+
+    next_functions = ()
+    needs_input_grad = ()
+    _to_save = None
+    _saved = None
+    _freed = False
+    _input_meta = ()
+    _output_meta = ()
+    _pre_hooks = None  # {output_nr: {key: fn}}: hooks of the tensors this node made
+    _retain_hooks = None  # {output_nr: fn}: retain_grad(), run after the other hooks
+    _post_hooks = None
+    _non_differentiable = ()
+    _dirty = ()
+    _edge_args = None  # positions of the tensor arguments (which have edges) when some are not tensors
+    _anomaly_trace = None  # the forward call's stack, recorded in anomaly mode
+    materialize_grads = True
+
+    def __init__(self):
+        self._seq = next(_sequence)
+
+
+class SavedTensorBase:
+    """What a node keeps of a saved tensor (unpacking is ``autograd.function.SavedTensor``'s)."""
+
+    __slots__ = ("tensor", "data", "version", "saved_version", "output_nr", "requires_grad")
+
+    def __init__(self, tensor, is_output: bool):
+        self.version = tensor._version
+        self.saved_version = tensor._version.value
+        self.output_nr = tensor._output_nr
+        self.requires_grad = tensor._requires_grad
+        if is_output:  # an output of the saving node: keep no reference to it or to the node
+            self.tensor, self.data = None, tensor._data
+        else:
+            self.tensor, self.data = tensor, None
+
+
+wrap = None  # bound by tensor_factory(Tensor)
+
+
+def tensor_factory(cls):
+    """``wrap(array)``: a new leaf ``cls`` around ``array`` (no copy); also bound as ``core.wrap``."""
+    global wrap
+    new, ndarray, asarray = object.__new__, np.ndarray, np.asarray
+
+    def _wrap(array):
+        t = new(cls)
+        if type(array) is not ndarray:
+            array = asarray(array)
+        t._data = array
+        t._requires_grad = False
+        t._grad_fn = None
+        t._output_nr = 0
+        t._grad = None
+        t._version = Version()
+        t._hooks = None
+        t._accumulator = None
+        t._retains_grad = False
+        return t
+    wrap = _wrap
+    return _wrap
