@@ -3,6 +3,8 @@
 cimport cython
 import numpy as np
 cimport numpy as cnp
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 
 cnp.import_array()
 
@@ -39,6 +41,31 @@ cdef class NodeBase:
 
     def __init__(self):
         pass
+
+    @property
+    def saved_tensors(self):
+        # Saved inputs whose version is unchanged unpack to themselves; anything else
+        # (outputs, a changed version, a freed node) goes through Node._unpack_saved.
+        cdef SavedTensorBase st
+        if self._freed or type(self._saved) is not list:
+            return self._unpack_saved()
+        cdef list saved = <list>self._saved
+        cdef Py_ssize_t i, n = len(saved)
+        result = PyTuple_New(n)
+        for i in range(n):
+            s = saved[i]
+            if s is None:
+                item = None
+            else:
+                if not isinstance(s, SavedTensorBase):
+                    return self._unpack_saved()
+                st = <SavedTensorBase>s
+                if st.tensor is None or (<Version>st.version).value != st.saved_version:
+                    return self._unpack_saved()
+                item = st.tensor
+            Py_INCREF(item)
+            PyTuple_SET_ITEM(result, i, item)
+        return result
 
 
 cdef class SavedTensorBase:

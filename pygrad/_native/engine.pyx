@@ -9,6 +9,8 @@ visit nodes and sum gradients identically.
 from heapq import heappop, heappush
 
 cimport numpy as cnp
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from pygrad._native.core cimport NodeBase, TensorBase, new_saved
 
 cnp.import_array()
@@ -63,6 +65,9 @@ cdef object _run_hooks(tuple hooks, grad):
 
 cdef object _apply(NodeBase node, list grads):
     """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
+    if type(node) is _AccumulateGrad:  # AccumulateGrad.apply
+        node.variable._accumulate_grad(grads[0])
+        return ()
     if getattr(type(node), "apply") is not _node_apply:
         return node.apply(*grads)
     if node._freed:
@@ -137,7 +142,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     cdef set targets = None, live
     cdef list nodes, ready = [], grads, slots, captured = None
     cdef Py_ssize_t i, nr, count
-    cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked
+    cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked, has_hooks
     cdef tuple edges
     if _Tensor is None:
         _bind()
@@ -167,7 +172,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
     for node in buffers:
         if <Py_ssize_t>deps[node] == 0:
-            heappush(ready, (-node._seq, id(node), node))
+            heappush(ready, (-node._seq, node))
 
     if inputs is not None:
         captured = [None] * len(inputs)
@@ -175,7 +180,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     validate = util.validate
     add = util.add
     while ready:
-        node = <NodeBase>(<tuple>heappop(ready))[2]
+        node = <NodeBase>(<tuple>heappop(ready))[1]  # sequence numbers are unique
         grads = <list>buffers.pop(node)
         any_grad = False
         for nr in range(len(grads)):
@@ -183,7 +188,11 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if grad is None:
                 continue
             any_grad = True
-            if node._pre_hooks is not None or node._retain_hooks is not None or type(node) is _AccumulateGrad:
+            if type(node) is _AccumulateGrad:
+                has_hooks = (<TensorBase?>node.variable)._hooks is not None
+            else:
+                has_hooks = node._pre_hooks is not None or node._retain_hooks is not None
+            if has_hooks:
                 hooks = node._tensor_hooks(nr)
                 if hooks:
                     grads[nr] = grad = _run_hooks(tuple(hooks), grad)
@@ -228,7 +237,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if count == 0:
                 if child not in buffers:
                     buffers[child] = _new_slots(child)
-                heappush(ready, (-child._seq, id(child), child))
+                heappush(ready, (-child._seq, child))
     return captured
 
 
@@ -254,13 +263,14 @@ cdef inline bint _fits(TensorBase grad, tuple meta):
 cdef object _Tensor = None
 cdef object _SavedTensor, _state, _LEAF_INPLACE, _anomaly, _SECOND_BACKWARD
 cdef object _AccumulateGrad = None, _node_apply = None, _node_release = None
+cdef object _accumulate_grad_node = None
 cdef object _reference = None  # the pure engine, when tensors and nodes use the pure layout
 cdef dict _DTYPES
 
 
 cdef void _bind():
     global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES, _anomaly, _SECOND_BACKWARD
-    global _AccumulateGrad, _node_apply, _node_release, _reference
+    global _AccumulateGrad, _node_apply, _node_release, _reference, _accumulate_grad_node
     from pygrad import _backend
     if _backend.core.__name__ != __name__.rpartition(".")[0] + ".core":
         # This process chose the pure layout at import (PYGRAD_PURE=1): the typed code below
@@ -269,7 +279,8 @@ cdef void _bind():
         _reference = reference
     from pygrad._errors import LEAF_INPLACE, SECOND_BACKWARD
     _SECOND_BACKWARD = SECOND_BACKWARD
-    from pygrad.autograd.function import AccumulateGrad, Node
+    from pygrad.autograd.function import AccumulateGrad, Node, accumulate_grad_node
+    _accumulate_grad_node = accumulate_grad_node
     _AccumulateGrad, _node_apply, _node_release = AccumulateGrad, Node.apply, Node._release
     from pygrad.dtypes import _BY_NUMPY
     _DTYPES = _BY_NUMPY
@@ -355,7 +366,8 @@ cdef inline bint _is_in(o, tuple items):
 cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
     cdef Py_ssize_t n = len(args), i
-    cdef list edges, meta, fixed, out_meta, saved
+    cdef tuple edges, meta, out_meta
+    cdef list fixed, saved
     cdef TensorBase a, o
     cdef cnp.ndarray data
     # As in PyTorch, only tensor arguments get an edge ((None, 0) when they don't require grad).
@@ -366,38 +378,49 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
             args = tuple([args[i] for i in positions])
             n = len(args)
             break
-    edges = [None] * n
-    meta = [None] * n
+    edges = PyTuple_New(n)
+    meta = PyTuple_New(n)
     for i in range(n):
         a = <TensorBase>args[i]
         if a._requires_grad:
             grad_fn = a._grad_fn
             if grad_fn is not None:
-                edges[i] = (grad_fn, a._output_nr)
+                edge = (grad_fn, a._output_nr)
             else:  # a leaf: its live AccumulateGrad node, else a new one
                 ref = a._accumulator
                 leaf_node = ref() if ref is not None else None
-                edges[i] = (leaf_node, 0) if leaf_node is not None else a._edge()
+                edge = (leaf_node if leaf_node is not None else _accumulate_grad_node(a), 0)
             data = a._data
-            meta[i] = ((<object>data).shape, _DTYPES[(<object>data).dtype])
+            item = ((<object>data).shape, _DTYPES[(<object>data).dtype])
         else:
-            edges[i] = _NO_EDGE
-    node.next_functions = tuple(edges)
-    node._input_meta = tuple(meta)
+            edge = _NO_EDGE
+            item = None
+        Py_INCREF(edge)
+        PyTuple_SET_ITEM(edges, i, edge)
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(meta, i, item)
+    node.next_functions = edges
+    node._input_meta = meta
 
-    cdef tuple non_diff = tuple(node._non_differentiable)
-    cdef tuple dirty = tuple(node._dirty)
+    nd = node._non_differentiable
+    cdef tuple non_diff = <tuple>nd if type(nd) is tuple else tuple(nd)
+    dt = node._dirty
+    cdef tuple dirty = <tuple>dt if type(dt) is tuple else tuple(dt)
     for d in dirty:
         if d._grad_fn is None and d._requires_grad:
             raise RuntimeError(_LEAF_INPLACE)
     n = len(outputs)
-    fixed = [None] * n
-    out_meta = [None] * n
+    fixed = None
+    out_meta = PyTuple_New(n)
     for i in range(n):
         out = outputs[i]
+        item = None
         if isinstance(out, TensorBase):
             if _is_in(out, args) and not _is_in(out, dirty):
                 out = out._alias()  # an input returned as is becomes a new tensor on the same storage
+                if fixed is None:
+                    fixed = list(outputs)
+                fixed[i] = out
             o = <TensorBase>out
             data = o._data
             dtype = _DTYPES[(<object>data).dtype]
@@ -407,9 +430,10 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
                 o._requires_grad = True
                 o._grad_fn = node
                 o._output_nr = i
-            out_meta[i] = ((<object>data).shape, dtype)
-        fixed[i] = out
-    node._output_meta = tuple(out_meta)
+            item = ((<object>data).shape, dtype)
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(out_meta, i, item)
+    node._output_meta = out_meta
 
     to_save = node._to_save
     if to_save:
@@ -424,7 +448,7 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
             saved.append(new_saved(_SavedTensor, <TensorBase>t, (<TensorBase>t)._grad_fn is node))
         node._saved = saved
         node._to_save = None
-    return tuple(fixed)
+    return outputs if fixed is None else tuple(fixed)
 
 
 cdef tuple _NO_EDGE = (None, 0)

@@ -51,6 +51,10 @@ class NodeBase:
     def __init__(self):
         self._seq = next(_sequence)
 
+    @property
+    def saved_tensors(self) -> tuple:
+        return self._unpack_saved()
+
 
 class SavedTensorBase:
     """What a node keeps of a saved tensor (unpacking is ``autograd.function.SavedTensor``'s)."""

@@ -19,6 +19,7 @@ from . import anomaly_mode, grad_mode
 from .._backend import core as _core
 from .._backend import engine as _backend_engine
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
+from ..dtypes import _BY_NUMPY as _dtype_of
 
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
 
@@ -100,8 +101,9 @@ class Node(_core.NodeBase):
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = value
 
-    @property
-    def saved_tensors(self) -> tuple:
+    # ``saved_tensors`` is a property of the base, which calls this (the compiled base first
+    # returns saved inputs whose version is unchanged itself: what unpack() gives for them).
+    def _unpack_saved(self) -> tuple:
         if self._freed:
             raise RuntimeError(SECOND_BACKWARD)
         if self._saved is None:
@@ -184,9 +186,10 @@ class AccumulateGrad(Node):
     _qualified_name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
-        super().__init__()
+        _core.NodeBase.__init__(self)
         self.variable = variable
-        self._output_meta = ((variable._data.shape, variable.dtype),)
+        data = variable._data
+        self._output_meta = ((data.shape, _dtype_of[data.dtype]),)
 
     def _tensor_hooks(self, output_nr: int):
         hooks = self.variable._hooks

@@ -48,6 +48,10 @@ def binary_operands(a, b) -> tuple[Tensor, Tensor]:
 def same_dtype_arrays(a: Tensor, b: Tensor, result: dtypes.dtype | None = None):
     """The arrays of ``a`` and ``b`` cast to their promoted dtype, broadcast-checked."""
     x, y = a._data, b._data
+    if result is None and x.dtype is y.dtype:  # the common case: nothing to promote or cast
+        if x.shape != y.shape:
+            broadcast_shape(x.shape, y.shape)
+        return x, y
     if result is None:
         result = dtypes.result_type(a, b) if x.dtype != y.dtype else a.dtype
     target = result.numpy
