@@ -453,6 +453,27 @@ class Tensor:
 
     clip_ = clamp_
 
+    def clamp_min_(self, min):  # noqa: A002
+        fn = _arith.ClampMinTensor if isinstance(min, Tensor) else _arith.ClampMinScalar
+        return _inplace.inplace(fn, self, min, None)
+
+    def clamp_max_(self, max):  # noqa: A002
+        fn = _arith.ClampMaxTensor if isinstance(max, Tensor) else _arith.ClampMaxScalar
+        return _inplace.inplace(fn, self, None, max)
+
+    def masked_fill_(self, mask, value):
+        fn, args = _arith.masked_fill_args(self, mask, value)
+        return _inplace.inplace(fn, self, *args)
+
+    def lerp_(self, end, weight):
+        fn, w = _arith.lerp_args(self, end, weight)
+        return _inplace.inplace(fn, self, end, w)
+
+    def nan_to_num_(self, nan: float = 0.0, posinf=None, neginf=None):
+        if not self.dtype.is_floating_point:
+            return self
+        return _inplace.inplace(_unary.NanToNum, self, nan, posinf, neginf)
+
     def exp_(self):
         return _inplace.inplace(_unary.Exp, self)
 
@@ -559,6 +580,30 @@ class Tensor:
         return _arith.clamp(self, min, max)
 
     clip = clamp
+
+    def clamp_min(self, min):  # noqa: A002
+        return _arith.clamp_min(self, min)
+
+    def clamp_max(self, max):  # noqa: A002
+        return _arith.clamp_max(self, max)
+
+    def masked_fill(self, mask, value):
+        return _arith.masked_fill(self, mask, value)
+
+    def lerp(self, end, weight):
+        return _arith.lerp(self, end, weight)
+
+    def hypot(self, other):
+        return _arith.hypot(self, other)
+
+    def logaddexp(self, other):
+        return _arith.logaddexp(self, other)
+
+    def xlogy(self, other):
+        return _arith.xlogy(self, other)
+
+    def fmod(self, other):
+        return _arith.fmod(self, other)
 
     def where(self, condition, other):
         return _arith.where(condition, self, other)
@@ -682,6 +727,44 @@ class Tensor:
 
     def square(self):
         return _unary.square(self)
+
+    def exp2(self):
+        return _unary.exp2(self)
+
+    def log2(self):
+        return _unary.log2(self)
+
+    def log10(self):
+        return _unary.log10(self)
+
+    def sinh(self):
+        return _unary.sinh(self)
+
+    def cosh(self):
+        return _unary.cosh(self)
+
+    def asin(self):
+        return _unary.asin(self)
+
+    def acos(self):
+        return _unary.acos(self)
+
+    def asinh(self):
+        return _unary.asinh(self)
+
+    def acosh(self):
+        return _unary.acosh(self)
+
+    def atanh(self):
+        return _unary.atanh(self)
+
+    arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
+
+    def erfinv(self):
+        return _unary.erfinv(self)
+
+    def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
+        return _unary.nan_to_num(self, nan, posinf, neginf)
 
     def softmax(self, dim, dtype=None):
         return _activation.softmax(self, dim, dtype=dtype)

@@ -258,6 +258,34 @@ _RULES = {
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
                             "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W",
     "MaxPool2DWithIndicesBackward0": "d max_pool2d: each window's gradient goes to its (first) maximum",
+    "Exp2Backward0": "d(2**u)/du = 2**u * log(2)",
+    "Log2Backward0": "d(log2(u))/du = 1/(u * log(2))",
+    "Log10Backward0": "d(log10(u))/du = 1/(u * log(10))",
+    "SinhBackward0": "d(sinh(u))/du = cosh(u)",
+    "CoshBackward0": "d(cosh(u))/du = sinh(u)",
+    "AsinBackward0": "d(asin(u))/du = 1/sqrt(1 - u**2)",
+    "AcosBackward0": "d(acos(u))/du = -1/sqrt(1 - u**2)",
+    "AsinhBackward0": "d(asinh(u))/du = 1/sqrt(u**2 + 1)",
+    "AcoshBackward0": "d(acosh(u))/du = 1/sqrt(u**2 - 1)",
+    "AtanhBackward0": "d(atanh(u))/du = 1/(1 - u**2)",
+    "ErfinvBackward0": "d(erfinv(u))/du = sqrt(pi)/2 * exp(erfinv(u)**2)",
+    "NanToNumBackward0": "d(nan_to_num(u))/du = 1 where u is finite, else 0",
+    "HypotBackward0": "d(hypot(u, v))/du = u/hypot(u, v),  d/dv = v/hypot(u, v)",
+    "LogaddexpBackward0": "d(log(exp(u) + exp(v)))/du = 1/(1 + exp(v - u)),  d/dv = 1/(1 + exp(u - v))",
+    "XlogyBackward0": "d(u*log(v))/du = log(v) (0 where u == 0),  d/dv = u/v",
+    "XlogyBackward1": "d(s*log(v))/dv = s/v",
+    "XlogyBackward2": "d(u*log(s))/du = log(s) (0 where u == 0)",
+    "FmodBackward0": "d(fmod(u, s))/du = 1",
+    "FmodBackward1": "d(fmod(u, v))/du = 1,  d(fmod(u, v))/dv = -trunc(u / v)",
+    "LerpBackward0": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w",
+    "LerpBackward1": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u",
+    "ClampMinBackward0": "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0",
+    "ClampMaxBackward0": "d(clamp_max(u, hi))/du = 1 where u <= hi, else 0",
+    "ClampMinBackward1": "d(clamp_min(u, lo)): u gets 1 where u >= lo, lo gets 1 where u < lo",
+    "ClampMaxBackward1": "d(clamp_max(u, hi)): u gets 1 where u <= hi, hi gets 1 where u > hi",
+    "MaskedFillBackward0": "u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere",
+    "MaskedFillBackward1": "u.masked_fill(mask, v): u gets the gradient where the mask is false, "
+                           "v the sum of it where the mask is true",
 }
 
 # Ops whose derivative is a number per element (same shape in and out), so the gradient an
@@ -272,6 +300,12 @@ _ELEMENTWISE = frozenset({
     "SoftplusBackward0", "AtanBackward0", "ErfBackward0", "Expm1Backward0", "Log1PBackward0",
     "RsqrtBackward0", "TanBackward0", "CeilBackward0", "FloorBackward0", "RoundBackward0",
     "RoundBackward1", "TruncBackward0", "SignBackward0",
+    "Exp2Backward0", "Log2Backward0", "Log10Backward0", "SinhBackward0", "CoshBackward0", "AsinBackward0",
+    "AcosBackward0", "AsinhBackward0", "AcoshBackward0", "AtanhBackward0", "ErfinvBackward0",
+    "NanToNumBackward0", "HypotBackward0", "LogaddexpBackward0", "XlogyBackward0", "XlogyBackward1",
+    "XlogyBackward2", "FmodBackward0", "FmodBackward1", "LerpBackward0", "LerpBackward1",
+    "ClampMinBackward0", "ClampMaxBackward0", "ClampMinBackward1", "ClampMaxBackward1",
+    "MaskedFillBackward0",
 })
 
 
