@@ -22,6 +22,10 @@ from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmo
                         logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, xlogy)
 from .ops.activation import log_softmax, softmax  # noqa: E402
 from .ops.index import gather, narrow  # noqa: E402
+from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_nonzero, isclose,  # noqa: E402
+                        isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
+                        logical_xor, nonzero)
+from .ops.logic import all, any  # noqa: E402, A004
 from .ops.linalg import bmm, dot, ger, matmul, mm, mv, outer  # noqa: E402
 from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
@@ -52,7 +56,7 @@ arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
 def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names
     """``where(cond, x, y)`` picks elementwise; ``where(cond)`` is ``nonzero(cond, as_tuple=True)``."""
     if input is None and other is None:
-        return _arith.nonzero_tuple(condition)
+        return nonzero(condition, as_tuple=True)
     return _arith.where(condition, input, other)
 
 

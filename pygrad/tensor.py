@@ -296,9 +296,10 @@ class Tensor:
 
     def _one_element(self, kind: str):
         if self._data.size != 1:
-            raise (RuntimeError if kind == "Boolean" else TypeError)(
-                "Boolean value of Tensor with more than one value is ambiguous" if kind == "Boolean"
-                else "only one element tensors can be converted to Python scalars")
+            if kind == "Boolean":
+                amount = "no values" if self._data.size == 0 else "more than one value"
+                raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
+            raise TypeError("only one element tensors can be converted to Python scalars")
         return self.item()
 
     def __bool__(self) -> bool:
@@ -659,8 +660,60 @@ class Tensor:
 
     def __invert__(self):
         if self._data.dtype.kind not in "biu":
-            raise TypeError("~ (bitwise_not) is only supported for integer and boolean tensors")
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return Tensor._wrap(np.invert(self._data))
+
+    # -- predicates and logic (no gradient; ops/logic.py) -----------------------------------------
+    def all(self, dim=None, keepdim: bool = False):
+        return _logic.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim: bool = False):
+        return _logic.any(self, dim, keepdim)
+
+    def isnan(self):
+        return _logic.isnan(self)
+
+    def isinf(self):
+        return _logic.isinf(self)
+
+    def isfinite(self):
+        return _logic.isfinite(self)
+
+    def isposinf(self):
+        return _logic.isposinf(self)
+
+    def isneginf(self):
+        return _logic.isneginf(self)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        return _logic.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        return _logic.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other) -> bool:
+        return _logic.equal(self, other)
+
+    def logical_not(self):
+        return _logic.logical_not(self)
+
+    def logical_and(self, other):
+        return _logic.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _logic.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _logic.logical_xor(self, other)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _logic.nonzero(self, as_tuple=as_tuple)
+
+    def count_nonzero(self, dim=None):
+        return _logic.count_nonzero(self, dim)
+
+    def is_nonzero(self) -> bool:
+        return _logic.is_nonzero(self)
 
     # -- elementwise functions ----------------------------------------------------------------
     def exp(self):
@@ -951,6 +1004,7 @@ def _rebuild(array, requires_grad):
 from .ops import arith as _arith  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
+from .ops import logic as _logic  # noqa: E402
 from .ops import activation as _activation  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402

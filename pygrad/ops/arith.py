@@ -685,11 +685,6 @@ def floor_divide(a, b) -> Tensor:
     return FloorDivide.apply("floor_divide", a, b)
 
 
-def nonzero_tuple(condition: Tensor) -> tuple:
-    """``torch.where(condition)``: the indices of the true elements, one int64 tensor per dim."""
-    return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(as_tensor(condition)._data))
-
-
 
 _MASK_DTYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
                      "uint8": "unsigned char", "float32": "float", "float64": "double", "float16": "c10::Half"}
