@@ -21,7 +21,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
 from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
                         logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, xlogy)
 from .ops.activation import log_softmax, softmax  # noqa: E402
-from .ops.index import gather, narrow  # noqa: E402
+from .ops.index import gather, narrow, tensor_split  # noqa: E402
 from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_nonzero, isclose,  # noqa: E402
                         isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
                         logical_xor, nonzero)
@@ -30,9 +30,10 @@ from .ops.linalg import bmm, dot, ger, matmul, mm, mv, outer  # noqa: E402
 from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
 from .ops.reduce import max, min  # noqa: E402, A004
-from .ops.shape import (cat, chunk, concat, concatenate, flatten, flip, movedim, moveaxis,  # noqa: E402
-                        permute, reshape, split, squeeze, stack, swapaxes, swapdims, t, transpose,
-                        unbind, unsqueeze)
+from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
+                        moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
+                        trace, transpose, tril, triu, unbind, unsqueeze)
+from .ops.sorting import argsort, kthvalue, sort, topk  # noqa: E402
 from .ops.unary import (abs, acos, acosh, asin, asinh, atan, atanh, ceil, clone, cos, cosh, erf,  # noqa: E402
                         erfinv, exp, exp2, expm1, floor, log, log1p, log2, log10, nan_to_num, reciprocal,
                         relu, round, rsqrt, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc)

@@ -868,6 +868,19 @@ class Tensor:
     def cumsum(self, dim, *, dtype=None):
         return _reduce.cumsum(self, dim, dtype=dtype)
 
+    # -- sorting ----------------------------------------------------------------------------------
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _sorting.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _sorting.argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+        return _sorting.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+        return _sorting.kthvalue(self, k, dim, keepdim)
+
     # -- shape ------------------------------------------------------------------------------------
     def view(self, *shape):
         return _shape.view(self, *shape)
@@ -941,6 +954,27 @@ class Tensor:
     def repeat(self, *sizes):
         return _shape.repeat(self, *sizes)
 
+    def tril(self, diagonal: int = 0):
+        return _shape.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0):
+        return _shape.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0):
+        return _shape.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+        return _shape.diagonal(self, offset, dim1, dim2)
+
+    def trace(self):
+        return _shape.trace(self)
+
+    def roll(self, shifts, dims=None):
+        return _shape.roll(self, shifts, dims)
+
+    def tensor_split(self, indices_or_sections, dim: int = 0):
+        return _index.tensor_split(self, indices_or_sections, dim)
+
     # -- indexing ---------------------------------------------------------------------------------
     def __getitem__(self, key):
         return _index.getitem(self, key)
@@ -1009,4 +1043,5 @@ from .ops import activation as _activation  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+from .ops import sorting as _sorting  # noqa: E402
 from .ops import unary as _unary  # noqa: E402

@@ -286,6 +286,17 @@ _RULES = {
     "MaskedFillBackward0": "u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere",
     "MaskedFillBackward1": "u.masked_fill(mask, v): u gets the gradient where the mask is false, "
                            "v the sum of it where the mask is true",
+    "SortBackward0": "u.sort(dim): each element gets the gradient of the place it was sorted to",
+    "TopkBackward0": "u.topk(k): the k picked elements get their gradients, the others 0",
+    "KthvalueBackward0": "u.kthvalue(k): the picked element gets the gradient, the others 0",
+    "TrilBackward0": "u.tril(k): the gradient passes on and below diagonal k, 0 above",
+    "TriuBackward0": "u.triu(k): the gradient passes on and above diagonal k, 0 below",
+    "DiagonalBackward0": "u.diagonal(k): the gradient goes to the diagonal, zeros elsewhere",
+    "DiagonalBackward0_copy": "diag(u) of a matrix: the gradient goes to the diagonal, zeros elsewhere",
+    "DiagonalBackwardBackward0": "the gradient of a diagonal differentiated: its diagonal read back",
+    "DiagEmbedBackward0": "diag(v) of a vector: v gets the diagonal of the gradient",
+    "TraceBackward0": "d(trace(u))/du = the identity matrix",
+    "RollBackward0": "u.roll(shifts): the gradient is rolled back",
 }
 
 # Ops whose derivative is a number per element (same shape in and out), so the gradient an

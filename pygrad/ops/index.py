@@ -383,3 +383,27 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return Slice.apply(x, _step_key(("slice", d, slice(start, start + length))))
+
+
+def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Views of ``x`` split into ``n`` nearly equal pieces (the first ones one longer) or at indices."""
+    if x.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    d = normalize_dim(dim, x.ndim)
+    size = x._data.shape[d]
+    split = indices_or_sections
+    if isinstance(split, Tensor):
+        if split.dtype.is_floating_point or split.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have a long dtype and be a "
+                               "zero- or one-dimensional tensor")
+        split = split.item() if split.ndim == 0 else split.tolist()
+    if isinstance(split, (int, np.integer)):
+        n = int(split)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        bounds = [i * (size // n) + min(i, size % n) for i in range(1, n)]
+    else:
+        bounds = [int(i) for i in split]
+    starts, stops = [0] + bounds, bounds + [size]
+    return tuple(Slice.apply(x, _step_key(("slice", d, slice(min(max(a, 0), size), min(max(b, a, 0), size)))))
+                 for a, b in zip(starts, stops))
