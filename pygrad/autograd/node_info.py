@@ -289,6 +289,7 @@ _RULES = {
     "SortBackward0": "u.sort(dim): each element gets the gradient of the place it was sorted to",
     "TopkBackward0": "u.topk(k): the k picked elements get their gradients, the others 0",
     "KthvalueBackward0": "u.kthvalue(k): the picked element gets the gradient, the others 0",
+    "_PickBackward": "values picked along a dim: each picked element gets its gradient, the others 0",
     "TrilBackward0": "u.tril(k): the gradient passes on and below diagonal k, 0 above",
     "TriuBackward0": "u.triu(k): the gradient passes on and above diagonal k, 0 below",
     "DiagonalBackward0": "u.diagonal(k): the gradient goes to the diagonal, zeros elsewhere",
