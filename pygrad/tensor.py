@@ -1017,6 +1017,15 @@ class Tensor:
     def outer(self, other):
         return _linalg.outer(self, other)
 
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def cross(self, other, dim=None):
+        return _linalg.cross(self, other, dim)
+
 
 def _linalg_operand(other):
     """``tensor @ ndarray`` works as in PyTorch's NumPy interop."""

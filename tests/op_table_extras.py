@@ -71,4 +71,14 @@ EXTRA_OPS = [
     OpCase("tensor_split", lambda m, a: a.tensor_split(3, 1)[0] * a.tensor_split(3, 1)[1], (M,),
            grad_fn="MulBackward0"),
     OpCase("tensor_split_indices", lambda m, a: m.tensor_split(a, [1, 2])[2], (M,), grad_fn="SliceBackward0"),
+    # -- products ----------------------------------------------------------------------------------
+    OpCase("addmm", lambda m, c, a, b: m.addmm(c, a, b), ((3, 4), (3, 2), (2, 4)), grad_fn="AddmmBackward0"),
+    OpCase("addmm_broadcast_scaled", lambda m, c, a, b: c.addmm(a, b, beta=0.5, alpha=-2), ((4,), (3, 2), (2, 4)),
+           grad_fn="AddmmBackward0"),
+    OpCase("baddbmm", lambda m, c, a, b: m.baddbmm(c, a, b, alpha=1.5), ((2, 3, 4), (2, 3, 5), (2, 5, 4)),
+           grad_fn="BaddbmmBackward0"),
+    OpCase("baddbmm_broadcast", lambda m, c, a, b: c.baddbmm(a, b, beta=2), ((3, 1), (2, 3, 5), (2, 5, 4)),
+           grad_fn="BaddbmmBackward0"),
+    OpCase("cross", lambda m, a, b: m.cross(a, b, dim=1), ((2, 3), (2, 3)), grad_fn="LinalgCrossBackward0"),
+    OpCase("cross_broadcast", lambda m, a, b: a.cross(b, dim=0), ((3, 4), (3, 1)), grad_fn="LinalgCrossBackward0"),
 ]

@@ -244,7 +244,8 @@ _RULES = {
     "_ZeroGradientBackward": _ZERO,
     "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
     "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
-    "AddmmBackward0": "d(x @ W.T + b): grad_x = grad @ W,  grad_W = grad.T @ x,  grad_b = grad.sum(0)",
+    "AddmmBackward0": "d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                      "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))",
     "MseLossBackward0": "d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du",
     "NllLossBackward0": "d nll(u, t)/du = -w[t]/W at each sample's target class, 0 elsewhere (W = sum of "
                         "weights for mean, 1 otherwise)",
@@ -298,6 +299,10 @@ _RULES = {
     "DiagEmbedBackward0": "diag(v) of a vector: v gets the diagonal of the gradient",
     "TraceBackward0": "d(trace(u))/du = the identity matrix",
     "RollBackward0": "u.roll(shifts): the gradient is rolled back",
+    "BaddbmmBackward0": "d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                        "grad_B = alpha*A^T @ grad",
+    "LinalgCrossBackward0": "d(u x v): grad_u = v x grad,  grad_v = grad x u",
+    "EinsumBackward0": "d einsum: each operand's gradient is the einsum of the gradient with the other operands",
 }
 
 # Ops whose derivative is a number per element (same shape in and out), so the gradient an
