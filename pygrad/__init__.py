@@ -16,8 +16,9 @@ from .dtypes import dtype
 from .size import Size
 from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
-                       full_like, initial_seed, linspace, manual_seed, ones, ones_like, rand,
-                       rand_like, randint, randn, randn_like, seed, tensor, zeros, zeros_like)
+                       full_like, initial_seed, linspace, manual_seed, meshgrid, multinomial, normal, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
+                       zeros_like)
 from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
                         logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, xlogy)
 from .ops.activation import log_softmax, softmax  # noqa: E402

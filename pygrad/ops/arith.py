@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._errors import C_TYPE_NAMES
 from .._backend import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -686,29 +687,30 @@ def floor_divide(a, b) -> Tensor:
 
 
 
-_MASK_DTYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-                     "uint8": "unsigned char", "float32": "float", "float64": "double", "float16": "c10::Half"}
-
-
 def masked_fill_args(x: Tensor, mask, value) -> tuple:
     """The Function and operands of ``x.masked_fill(mask, value)``, checked as PyTorch does."""
     mask = as_tensor(mask)
     if mask.dtype is not dtypes.bool:
         raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{_MASK_DTYPE_NAMES.get(mask.dtype.name, mask.dtype.name)}")
+                           f"{C_TYPE_NAMES[mask.dtype.name]}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
         return MaskedFillTensor, (mask._data, value)
     if not isinstance(value, (bool, int, float, np.generic)):
-        raise TypeError(f"masked_fill(): argument 'value' must be Number or Tensor, not {type(value).__name__}")
+        got = f"!{type(value).__name__}!"
+        raise TypeError(f"masked_fill() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(value).__name__}), but expected one of:\n * (Tensor mask, Tensor value)\n      didn't "
+                        f"match because some of the arguments have invalid types: (Tensor, {got})\n * (Tensor mask, "
+                        f"Number value)\n      didn't match because some of the arguments have invalid types: "
+                        f"(Tensor, {got})\n")
     return MaskedFill, (mask._data, value)
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
     fn, args = masked_fill_args(x, mask, value)
-    broadcast_shape(x._data.shape, args[0].shape)
+    broadcast_shape(args[0].shape, x._data.shape)
     return fn.apply(x, *args)
 
 
@@ -755,7 +757,7 @@ def fmod(a: Tensor, b) -> Tensor:
 def lerp_args(a: Tensor, b: Tensor, weight) -> tuple:
     """The Function and weight operand of ``lerp(a, b, weight)``, with PyTorch's dtype checks."""
     def dtype_name(t):
-        return {"float32": "float", "int64": "long int", "int32": "int"}.get(t.dtype.name, t.dtype.name)
+        return C_TYPE_NAMES[t.dtype.name]
     _require_tensor("lerp", b, 2, "end")
     if b.dtype is not a.dtype:
         raise RuntimeError(f"expected dtype {dtype_name(a)} for `end` but got dtype {dtype_name(b)}")

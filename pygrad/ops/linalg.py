@@ -11,15 +11,12 @@ import warnings
 import numpy as np
 
 from .. import dtypes
+from .._errors import C_TYPE_NAMES
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import shape as _shape
 from ._util import broadcast_shape, building_graph, normalize_dim, wrap
 
-# PyTorch's names of the element types in its error messages.
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool"}
 
 
 def _scalar_name(d: dtypes.dtype) -> str:
@@ -111,7 +108,7 @@ class Bmm(Function):
 def _same_dtype_mm(a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
-                           f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}")
+                           f"{C_TYPE_NAMES[a.dtype.name]} != {C_TYPE_NAMES[b.dtype.name]}")
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
