@@ -18,7 +18,6 @@ from . import shape as _shape
 from ._util import broadcast_shape, building_graph, normalize_dim, wrap
 
 
-
 def _scalar_name(d: dtypes.dtype) -> str:
     return d._tensor_type.removesuffix("Tensor")
 
