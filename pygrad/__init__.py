@@ -35,6 +35,8 @@ from .ops.unary import (abs, atan, ceil, clone, cos, erf, exp, expm1, floor, log
 from . import return_types  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from . import nn, optim, utils  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -257,7 +257,7 @@ class Tensor:
             if grad_mode._state.enabled and grad._requires_grad:
                 self._grad = Tensor._wrap(np.empty_like(grad._data, order="C")).copy_(grad)
             else:
-                self._grad = Tensor._wrap(np.array(grad._data, order="C", copy=True))
+                self._grad = Tensor._wrap(kernels.copy(grad._data))
         elif grad_mode._state.enabled:
             self._grad = self._grad + grad
         else:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import pygrad
+from pygrad import _backend
 
 
 @pytest.fixture
@@ -17,3 +18,10 @@ def rng():
 
 def pytest_report_header(config):
     return f"pygrad backend: {pygrad.backend()}"
+
+
+@pytest.fixture(params=_backend.available())
+def backend(request):
+    """Run the test on each backend that is built here ("native", "pure"), switched at run time."""
+    with _backend.use(request.param):
+        yield request.param

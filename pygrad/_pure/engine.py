@@ -157,3 +157,11 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                     buffers[child] = [None] * max(1, len(child._output_meta))
                 heapq.heappush(ready, (-child._seq, id(child), child))
     return captured
+
+
+def apply_function(cls, args, kwargs):
+    """``Function.apply``: run forward and record the node (the reference in autograd.function)."""
+    return _function.apply_function(cls, args, kwargs)
+
+
+from ..autograd import function as _function  # noqa: E402  (imports back into the backend)

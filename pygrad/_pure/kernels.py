@@ -272,6 +272,9 @@ def abs_backward(g, x):
 def reciprocal_backward(g, result):
     return np.multiply(g, np.negative(result * result))
 
+def copy(a):
+    """A new C-ordered array with the values of ``a`` (a leaf's first gradient)."""
+    return np.array(a, order="C", copy=True)
 
 def rsqrt_backward(g, result):
     """-g * result**3 / 2."""

@@ -16,6 +16,7 @@ import itertools
 import weakref
 
 from . import anomaly_mode, grad_mode
+from .._backend import engine as _backend_engine
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
 
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
@@ -94,19 +95,21 @@ class Node:
     _anomaly_trace = None  # the forward call's stack, recorded in anomaly mode
     materialize_grads = True
 
+    # Defaults live on the class (all immutable), so creating a node sets one attribute.
+    next_functions = ()
+    _to_save = None
+    _saved = None
+    _freed = False
+    _input_meta = ()
+    _output_meta = ()
+    _pre_hooks = None  # {output_nr: {key: fn}}: hooks of the tensors this node made
+    _retain_hooks = None  # {output_nr: fn}: retain_grad(), run after the other hooks
+    _post_hooks = None
+    _non_differentiable = ()
+    _dirty = ()
+
     def __init__(self):
         self._seq = next(_sequence)
-        self.next_functions = ()
-        self._to_save = None
-        self._saved = None
-        self._freed = False
-        self._input_meta = ()
-        self._output_meta = ()
-        self._pre_hooks = None  # {output_nr: {key: fn}}: hooks of the tensors this node made
-        self._retain_hooks = None  # {output_nr: fn}: retain_grad(), run after the other hooks
-        self._post_hooks = None
-        self._non_differentiable = ()
-        self._dirty = ()
 
     # -- the ctx interface of autograd.Function -------------------------------------------
     def save_for_backward(self, *tensors) -> None:
@@ -202,10 +205,9 @@ class AccumulateGrad(Node):
     _qualified_name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
-        super().__init__()
+        self._seq = next(_sequence)
         self.variable = variable
-        self._input_meta = ()
-        self._output_meta = ((variable.shape, variable.dtype),)
+        self._output_meta = ((variable._data.shape, variable.dtype),)
 
     def _tensor_hooks(self, output_nr: int):
         hooks = self.variable._hooks
@@ -254,36 +256,42 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
-        ctx = cls._backward_cls()
-        record = grad_mode._state.enabled
-        if record:
-            # A view's state is made current first (its base may have changed in place since).
-            needs = tuple(type(a) is not bool and isinstance(a, Tensor) and
-                          (a._requires_grad if a._view is None else a._view.requires_grad(a)) for a in args)
-            record = True in needs
-        else:
-            needs = tuple(False for _ in args)
-        ctx.needs_input_grad = needs
+        # The active backend's engine records the node (the compiled one does it in C).
+        return _backend_engine.apply_function(cls, args, kwargs)
 
-        state = grad_mode._state
-        prev, state.enabled = state.enabled, False
-        try:
-            result = cls.forward(ctx, *args, **kwargs)
-        finally:
-            state.enabled = prev
 
-        single = not isinstance(result, tuple)
-        outputs = (result,) if single else result
-        for t in ctx._dirty:
-            t._version.value += 1
-        if record:
-            outputs = _connect(ctx, args, outputs)
-            if anomaly_mode._state.enabled:
-                ctx._anomaly_trace = anomaly_mode.forward_stack()
-        elif ctx._to_save is not None:
-            ctx._to_save = None
-        return outputs[0] if single else outputs
+def apply_function(cls, args, kwargs):
+    """``cls.apply(*args, **kwargs)``: run forward with grad mode off, then record the node."""
+    from ..tensor import Tensor
+    ctx = cls._backward_cls()
+    record = grad_mode._state.enabled
+    if record:
+        # A view's state is made current first (its base may have changed in place since).
+        needs = tuple(type(a) is not bool and isinstance(a, Tensor) and
+                      (a._requires_grad if a._view is None else a._view.requires_grad(a)) for a in args)
+        record = True in needs
+    else:
+        needs = tuple(False for _ in args)
+    ctx.needs_input_grad = needs
+
+    state = grad_mode._state
+    prev, state.enabled = state.enabled, False
+    try:
+        result = cls.forward(ctx, *args, **kwargs)
+    finally:
+        state.enabled = prev
+
+    single = not isinstance(result, tuple)
+    outputs = (result,) if single else result
+    for t in ctx._dirty:
+        t._version.value += 1
+    if record:
+        outputs = _connect(ctx, args, outputs)
+        if anomaly_mode._state.enabled:
+            ctx._anomaly_trace = anomaly_mode.forward_stack()
+    elif ctx._to_save is not None:
+        ctx._to_save = None
+    return outputs[0] if single else outputs
 
 
 def _connect(node, args, outputs):

@@ -244,6 +244,20 @@ _RULES = {
     "_ZeroGradientBackward": _ZERO,
     "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
     "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
+    "AddmmBackward0": "d(x @ W.T + b): grad_x = grad @ W,  grad_W = grad.T @ x,  grad_b = grad.sum(0)",
+    "MseLossBackward0": "d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du",
+    "NllLossBackward0": "d nll(u, t)/du = -w[t]/W at each sample's target class, 0 elsewhere (W = sum of "
+                        "weights for mean, 1 otherwise)",
+    "NllLoss2DBackward0": "d nll(u, t)/du = -w[t]/W at each pixel's target class, 0 elsewhere",
+    "BinaryCrossEntropyBackward0": "d bce(p, t)/dp = w*(p - t) / max(p*(1 - p), 1e-12)",
+    "BinaryCrossEntropyWithLogitsBackward0": "d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) (with pos_weight: "
+                                             "w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))",
+    "NativeLayerNormBackward0": "d layer_norm: grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), g = grad*weight",
+    "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
+    "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
+    "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
+                            "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W",
+    "MaxPool2DWithIndicesBackward0": "d max_pool2d: each window's gradient goes to its (first) maximum",
 }
 
 # Ops whose derivative is a number per element (same shape in and out), so the gradient an

@@ -1,0 +1,169 @@
+"""``pygrad.nn.functional``: layers and losses as functions, with PyTorch's signatures.
+
+The fused ops live in ``pygrad/ops/nn.py`` and ``pygrad/ops/conv.py``, the activations in
+``pygrad/ops/activation.py`` and ``pygrad/ops/unary.py`` (re-exported here); this module adds
+PyTorch's argument handling and composes the rest.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import creation
+from ..ops import conv as _conv
+from ..ops import nn as _nn
+from ..ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, softplus
+from ..ops.arith import where
+from ..ops import unary as _unary
+from ..tensor import Tensor
+
+__all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
+           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "embedding", "conv2d", "max_pool2d",
+           "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits"]
+
+linear = _nn.linear
+layer_norm = _nn.layer_norm
+conv2d = _conv.conv2d
+max_pool2d = _conv.max_pool2d
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return input.relu_() if inplace else _unary.relu(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _unary.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _unary.tanh(input)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``; identity when
+    not training.  The mask comes from pygrad's generator (``pygrad.manual_seed``)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    dt = input._data.dtype
+    if p == 1.0:
+        mask = np.zeros(input.shape, dt)
+        return input.mul_(Tensor._wrap(mask)) if inplace else input * Tensor._wrap(mask)
+    else:
+        keep = creation.generator().random(input.shape) >= p
+        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+    return input.mul_(Tensor._wrap(mask)) if inplace else input * Tensor._wrap(mask)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices as int64 one-hot rows along a new last dim."""
+    if tensor.dtype.is_floating_point or tensor.dtype.name == "bool":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    idx = tensor._data
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    elif idx.size and idx.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm=None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("pygrad's embedding supports padding_idx only")
+    return _nn.embedding(input, weight, padding_idx)
+
+
+def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight=None) -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        raise NotImplementedError("pygrad's mse_loss has no weight argument")
+    return _nn.mse_loss(input, target, reduction)
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    _nn.check_reduction(reduction)
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight=None) -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce((input - target).abs(), reduction)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _nn.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """``log_softmax`` over the class dim (1, or 0 for unbatched input) followed by ``nll_loss``;
+    ``target`` holds class indices or, as a float tensor of the input's shape, probabilities."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _nn.check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, class_dim)
+    classes = input.shape[class_dim]
+    w = None if weight is None else weight.reshape(*([classes] + [1] * (input.ndim - class_dim - 1)))
+    if target.dtype.is_floating_point:  # class probabilities
+        if target.shape != input.shape:
+            raise RuntimeError("Expected floating point target to have the same shape as input")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / classes
+        terms = logp * target if w is None else logp * target * w
+        loss = -terms.sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / (input.numel() // classes if input.ndim > 1 else 1)
+        return _reduce(loss, reduction)
+    nll = _nn.nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    smooth = -(logp if w is None else logp * w).sum(class_dim)
+    ignored = Tensor._wrap(target._data == ignore_index)
+    smooth = where(ignored, 0.0, smooth)
+    if reduction == "mean":
+        kept = target._data[target._data != ignore_index]
+        if weight is None:
+            smooth = smooth.sum() / float(kept.size)
+        else:
+            smooth = smooth.sum() / Tensor._wrap(weight._data[kept].sum())
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _nn.binary_cross_entropy(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _nn.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)

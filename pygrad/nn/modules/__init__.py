@@ -1,0 +1,12 @@
+"""The layers, containers and losses of ``pygrad.nn``."""
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh
+from .container import ModuleDict, ModuleList, Sequential
+from .conv import Conv2d, MaxPool2d
+from .linear import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module
+
+__all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear", "Flatten", "Dropout",
+           "Embedding", "LayerNorm", "Conv2d", "MaxPool2d", "ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU",
+           "ELU", "Softplus", "SiLU", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "NLLLoss",
+           "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]

@@ -1,0 +1,481 @@
+"""``Module``: the base class of layers and models, with PyTorch's registration rules.
+
+Assigning a ``Parameter`` or a ``Module`` to an attribute registers it; ``register_buffer``
+adds a tensor that is saved in ``state_dict`` but not trained.  Names, ``repr``,
+``state_dict`` keys and the errors of ``load_state_dict`` are PyTorch's.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ...autograd import grad_mode
+from ...tensor import Tensor
+from ..parameter import Parameter
+
+__all__ = ["Module"]
+
+
+def _addindent(text: str, spaces: int) -> str:
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    first = lines.pop(0)
+    return first + "\n" + "\n".join(" " * spaces + line for line in lines)
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+    __str__ = __repr__
+
+
+def _tensor_type_name(value) -> str:
+    if isinstance(value, Tensor):
+        return f"torch.{value.dtype._tensor_type}"
+    return type(value).__name__
+
+
+class Module:
+    """Base class of every layer and model: subclasses set attributes in ``__init__`` and
+    define ``forward``; calling the module runs ``forward``."""
+
+    training: bool
+    _version = 1
+
+    def __init__(self, *args, **kwargs) -> None:
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                            f"{len(args) + 1} were given")
+        set_ = object.__setattr__
+        set_(self, "training", True)
+        set_(self, "_parameters", {})
+        set_(self, "_buffers", {})
+        set_(self, "_non_persistent_buffers_set", set())
+        set_(self, "_modules", {})
+        set_(self, "_forward_hooks", OrderedDict())
+        set_(self, "_forward_pre_hooks", OrderedDict())
+
+    # -- forward ---------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args, **kwargs):
+        for hook in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    def register_forward_hook(self, hook: Callable):
+        from ...autograd.function import add_hook
+        return add_hook(self._forward_hooks, hook)
+
+    def register_forward_pre_hook(self, hook: Callable):
+        from ...autograd.function import add_hook
+        return add_hook(self._forward_pre_hooks, hook)
+
+    # -- registration -----------------------------------------------------------------------
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name(name, "parameter", self._parameters)
+        if param is None:
+            self._parameters[name] = None
+        elif not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_tensor_type_name(param)}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
+        elif param.grad_fn is not None:
+            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must "
+                             f"be created explicitly. To express '{name}' as a function of another Tensor, "
+                             "compute the value in the forward() method.")
+        else:
+            self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name(name, "buffer", self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def _check_name(self, name, kind: str, registry: dict) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def __setattr__(self, name: str, value) -> None:
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name, keep="_parameters")
+            self.register_parameter(name, value)
+            return
+        if params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_tensor_type_name(value)}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
+            self.register_parameter(name, value)
+            return
+        modules = d.get("_modules")
+        if isinstance(value, Module):
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name, keep="_modules")
+            modules[name] = value
+            return
+        if modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_tensor_type_name(value)}' as child module '{name}' "
+                                "(torch.nn.Module or None expected)")
+            modules[name] = value
+            return
+        buffers = d.get("_buffers")
+        if buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_tensor_type_name(value)}' as buffer '{name}' "
+                                "(torch.Tensor or None expected)")
+            buffers[name] = value
+            return
+        object.__setattr__(self, name, value)
+
+    def _forget(self, name: str, keep: str) -> None:
+        self.__dict__.pop(name, None)
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
+        if keep != "_buffers":
+            self._non_persistent_buffers_set.discard(name)
+
+    def __getattr__(self, name: str):
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry in d and name in d[registry]:
+                return d[registry][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(registry, ()):
+                del self.__dict__[registry][name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+    def get_submodule(self, target: str) -> "Module":
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._parameters:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return module._parameters[name]
+
+    # -- iteration (iterative walks over the module tree) -------------------------------------
+    def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+                      ) -> Iterator[tuple[str, "Module"]]:
+        """Every module of the tree, depth first in registration order, each once."""
+        memo = set() if memo is None else memo
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if module in memo:
+                    continue
+                memo.add(module)
+            yield name, module
+            children = [(name + ("." if name else "") + child_name, child)
+                        for child_name, child in module._modules.items() if child is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator["Module"]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and module not in seen:
+                seen.add(module)
+                yield name, module
+
+    def children(self) -> Iterator["Module"]:
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool = True):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+            else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or (remove_duplicate and value in seen):
+                    continue
+                if remove_duplicate:
+                    seen.add(value)
+                yield module_prefix + ("." if module_prefix else "") + name, value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # -- modes and gradients --------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                g = p.grad
+                if g.grad_fn is not None:
+                    g.detach_()
+                else:
+                    g.requires_grad_(False)
+                g._data[...] = 0
+                g._version.value += 1
+
+    def apply(self, fn: Callable[["Module"], None]) -> "Module":
+        """Call ``fn`` on every submodule (children first) and then on this module."""
+        order = []
+        stack = [(self, False)]
+        while stack:
+            module, expanded = stack.pop()
+            if expanded:
+                order.append(module)
+                continue
+            stack.append((module, True))
+            stack.extend((child, False) for child in reversed(list(module.children())))
+        for module in order:
+            fn(module)
+        return self
+
+    def _apply_to_tensors(self, fn: Callable[[np.ndarray], np.ndarray]) -> "Module":
+        """Replace the storage of every parameter and buffer by ``fn(array)`` (dtype casts)."""
+        for module in self.modules():
+            for p in module._parameters.values():
+                if p is not None:
+                    p._data = fn(p._data)
+                    if p._grad is not None:
+                        p._grad._data = fn(p._grad._data)
+            for name, b in module._buffers.items():
+                if b is not None and b.dtype.is_floating_point:
+                    b._data = fn(b._data)
+        return self
+
+    def to(self, *args, **kwargs) -> "Module":
+        from ... import dtypes
+        dtype = kwargs.get("dtype")
+        device = kwargs.get("device")
+        for a in args:
+            if isinstance(a, str):
+                device = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif a is not None:
+                dtype = a
+        if device is not None and str(device) != "cpu":
+            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a module to {device!r}")
+        if dtype is None:
+            return self
+        target = dtypes.as_dtype(dtype)
+        if not target.is_floating_point:
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={target}")
+        return self._apply_to_tensors(lambda a: a.astype(target.numpy) if a.dtype.kind == "f" else a)
+
+    def double(self) -> "Module":
+        from ... import dtypes
+        return self.to(dtypes.float64)
+
+    def float(self) -> "Module":
+        from ... import dtypes
+        return self.to(dtypes.float32)
+
+    def half(self) -> "Module":
+        from ... import dtypes
+        return self.to(dtypes.float16)
+
+    def cpu(self) -> "Module":
+        return self
+
+    # -- state dict ---------------------------------------------------------------------------
+    def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """Parameters and persistent buffers by dotted name, detached unless ``keep_vars``."""
+        if destination is None:
+            destination = OrderedDict()
+        for module_prefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
+            dot = module_prefix + "." if module_prefix else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    destination[dot + name] = p if keep_vars else p.detach()
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    destination[dot + name] = b if keep_vars else b.detach()
+        return destination
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
+        """Copy values into this module's parameters and buffers (in place, unless ``assign``)."""
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing, unexpected, errors = [], [], []
+        expected = set()
+        for module_prefix, module in self.named_modules(remove_duplicate=False):
+            dot = module_prefix + "." if module_prefix else ""
+            local = [(n, p, "_parameters") for n, p in module._parameters.items() if p is not None]
+            local += [(n, b, "_buffers") for n, b in module._buffers.items()
+                      if b is not None and n not in module._non_persistent_buffers_set]
+            for name, current, registry in local:
+                key = dot + name
+                expected.add(key)
+                if key not in state_dict:
+                    missing.append(key)
+                    continue
+                value = state_dict[key]
+                if not isinstance(value, Tensor):
+                    errors.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
+                                  f"Tensor-like object from checkpoint but received {type(value)}")
+                    continue
+                if value.shape != current.shape:
+                    errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                                  f"checkpoint, the shape in current model is {current.shape}.")
+                    continue
+                if assign:
+                    new = Parameter(value, current.requires_grad) if registry == "_parameters" \
+                        and not isinstance(value, Parameter) else value
+                    getattr(module, registry)[name] = new
+                else:
+                    with grad_mode.no_grad():
+                        np.copyto(current._data, value._data, casting="unsafe")
+                        current._version.value += 1
+        if strict:
+            unexpected = [k for k in state_dict.keys() if k not in expected]
+        if strict and (missing or unexpected):
+            lines = []
+            if missing:
+                lines.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+            if unexpected:
+                lines.append("Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+            errors = lines + errors
+        if errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                self._get_name(), "\n\t".join(errors)))
+        return _IncompatibleKeys(missing, unexpected)
+
+    # -- printing -----------------------------------------------------------------------------
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        # Built bottom-up with an explicit stack so deep models print without recursion.
+        # Containers with their own __repr__ (ModuleList) print themselves.
+        order, stack = [], [self]
+        while stack:
+            module = stack.pop()
+            order.append(module)
+            if module is self or type(module).__repr__ is Module.__repr__:
+                stack.extend(m for m in module._modules.values() if m is not None)
+        text = {}
+        for module in reversed(order):
+            if module is not self and type(module).__repr__ is not Module.__repr__:
+                text[id(module)] = repr(module)
+                continue
+            extra = module.extra_repr()
+            lines = extra.split("\n") if extra else []
+            for key, child in module._modules.items():
+                child_text = "None" if child is None else text[id(child)]
+                lines.append(f"({key}): " + _addindent(child_text, 2))
+            body = module._get_name() + "("
+            if lines:
+                if len(lines) == 1 and not module._modules:
+                    body += lines[0]
+                else:
+                    body += "\n  " + "\n  ".join(lines) + "\n"
+            text[id(module)] = body + ")"
+        return text[id(self)]
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)

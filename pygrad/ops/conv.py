@@ -1,0 +1,186 @@
+"""2-D convolution and max pooling on NumPy (im2col through strided windows).
+
+Forward takes strided windows of the padded input; backward scatters the gradient back
+window offset by window offset.  Both run on arrays only: asking for a graph of their
+backward (``create_graph=True``) raises instead of giving a wrong answer.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import building_graph, wrap
+
+
+def _pair(v) -> tuple[int, int]:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"expected an int or a pair, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _no_double_backward(name: str) -> None:
+    if building_graph():
+        raise RuntimeError(f"pygrad does not differentiate the backward of {name} (create_graph=True)")
+
+
+def _windows(x: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
+    """A (N, C, OH, OW, KH, KW) view of the windows of a padded (N, C, H, W) array."""
+    n, c = x.shape[:2]
+    sn, sc, sh, sw = x.strides
+    return as_strided(x, (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1]),
+                      (sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]),
+                      writeable=False)
+
+
+def _out_size(size, kernel, stride, padding, dilation) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _scatter_windows(grad_windows: np.ndarray, padded_shape, stride, dilation) -> np.ndarray:
+    """Add (N, C, OH, OW, KH, KW) window gradients back into an array of ``padded_shape``."""
+    out = np.zeros(padded_shape, grad_windows.dtype)
+    _, _, oh, ow, kh, kw = grad_windows.shape
+    for i in range(kh):
+        for j in range(kw):
+            r, c = i * dilation[0], j * dilation[1]
+            out[:, :, r:r + stride[0] * (oh - 1) + 1:stride[0],
+                c:c + stride[1] * (ow - 1) + 1:stride[1]] += grad_windows[:, :, :, :, i, j]
+    return out
+
+
+def _unpad(array: np.ndarray, padding) -> np.ndarray:
+    ph, pw = padding
+    return array[:, :, ph:array.shape[2] - ph, pw:array.shape[3] - pw]
+
+
+class Convolution(Function):
+    _backward_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+        a, k = x._data, w._data
+        n, c, h, width = a.shape
+        o, cg, kh, kw = k.shape
+        ph, pw = padding
+        padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
+        out_hw = (_out_size(h, kh, stride[0], ph, dilation[0]), _out_size(width, kw, stride[1], pw, dilation[1]))
+        if out_hw[0] <= 0 or out_hw[1] <= 0:
+            raise RuntimeError(f"Calculated padded input size per channel: ({h + 2 * ph} x {width + 2 * pw}). "
+                               f"Kernel size: ({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). "
+                               "Kernel size can't be greater than actual input size")
+        win = _windows(padded, (kh, kw), stride, dilation, out_hw)  # N, C, OH, OW, KH, KW
+        og = o // groups
+        outs = []
+        for gi in range(groups):
+            wg = win[:, gi * cg:(gi + 1) * cg]
+            kg = k[gi * og:(gi + 1) * og]
+            outs.append(np.einsum("nchwij,ocij->nohw", wg, kg, optimize=True))
+        out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+        if b is not None:
+            out = out + b._data.reshape(1, -1, 1, 1)
+        ctx.save_for_backward(x, w)
+        ctx.conf = (stride, padding, dilation, groups, padded.shape, out_hw)
+        return wrap(np.ascontiguousarray(out, dtype=a.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("conv2d")
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, groups, padded_shape, out_hw = ctx.conf
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gd, k = g._data, w._data
+        o, cg, kh, kw = k.shape
+        og = o // groups
+        gx = gw = gb = None
+        if need_w:
+            a = x._data
+            ph, pw = padding
+            padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
+            win = _windows(padded, (kh, kw), stride, dilation, out_hw)
+            gw = np.concatenate([np.einsum("nohw,nchwij->ocij", gd[:, gi * og:(gi + 1) * og],
+                                           win[:, gi * cg:(gi + 1) * cg], optimize=True)
+                                 for gi in range(groups)], axis=0)
+            gw = wrap(gw.astype(k.dtype, copy=False))
+        if need_x:
+            gwin = np.concatenate([np.einsum("nohw,ocij->nchwij", gd[:, gi * og:(gi + 1) * og],
+                                             k[gi * og:(gi + 1) * og], optimize=True)
+                                   for gi in range(groups)], axis=1)
+            gx = wrap(np.ascontiguousarray(_unpad(_scatter_windows(gwin, padded_shape, stride, dilation),
+                                                  padding)))
+        if need_b:
+            gb = wrap(gd.sum(axis=(0, 2, 3)))
+        return gx, gw, gb, None, None, None, None
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """``torch.nn.functional.conv2d`` for (N, C, H, W) or unbatched (C, H, W) input."""
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of "
+                           f"size: {list(x.shape)}")
+    if isinstance(padding, str):
+        raise NotImplementedError("pygrad's conv2d takes integer padding only")
+    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
+        other = weight if x.dtype is not weight.dtype else bias
+        raise RuntimeError(f"expected scalar type {x.dtype._tensor_type.removesuffix('Tensor')} but found "
+                           f"{other.dtype._tensor_type.removesuffix('Tensor')}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    out = Convolution.apply(x, weight, bias, _pair(stride), _pair(padding), _pair(dilation), int(groups))
+    return out.squeeze(0) if unbatched else out
+
+
+class MaxPool2DWithIndices(Function):
+    _backward_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation):
+        a = x._data
+        ctx.unbatched = a.ndim == 3  # (C, H, W) is pooled as is, as PyTorch does
+        if ctx.unbatched:
+            a = a[None]
+        n, c, h, w = a.shape
+        ph, pw = padding
+        if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+            raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                               f"pad={ph}, kernel_size={kernel[0]} and dilation={dilation[0]}")
+        fill = -np.inf
+        padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill) if ph or pw else a
+        out_hw = (_out_size(h, kernel[0], stride[0], ph, dilation[0]),
+                  _out_size(w, kernel[1], stride[1], pw, dilation[1]))
+        win = _windows(padded, kernel, stride, dilation, out_hw).reshape(n, c, out_hw[0], out_hw[1], -1)
+        arg = np.argmax(win, axis=-1)
+        out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
+        ctx.conf = (arg, kernel, stride, padding, dilation, padded.shape)
+        return wrap(np.ascontiguousarray(out[0] if ctx.unbatched else out))
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("max_pool2d")
+        arg, kernel, stride, padding, dilation, padded_shape = ctx.conf
+        gd = g._data[None] if ctx.unbatched else g._data
+        onehot = np.zeros(arg.shape + (kernel[0] * kernel[1],), gd.dtype)
+        np.put_along_axis(onehot, arg[..., None], gd[..., None], -1)
+        gwin = onehot.reshape(arg.shape + tuple(kernel))
+        gx = _unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding)
+        return wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)), None, None, None, None
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    if ceil_mode or return_indices:
+        raise NotImplementedError("pygrad's max_pool2d supports ceil_mode=False, return_indices=False")
+    if x.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None or stride == [] else _pair(stride)
+    return MaxPool2DWithIndices.apply(x, kernel, stride, _pair(padding), _pair(dilation))

@@ -1,0 +1,454 @@
+"""Fused neural-network ops: linear, the losses, layer norm and embedding.
+
+Each is one ``Function`` whose grad_fn carries PyTorch's name (``AddmmBackward0``,
+``MseLossBackward0``, ``NllLossBackward0``...).  Backward has the usual two paths: plain
+arrays when no graph is wanted, differentiable pygrad ops under ``create_graph=True``.
+Reductions are done inside the op; ``reduction`` is ``"none"``, ``"mean"`` or ``"sum"``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import building_graph, wrap
+from .shape import permute
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(reduction: str) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+# -- linear ------------------------------------------------------------------------------------
+
+class Addmm(Function):
+    """``x @ w.T + b`` for a 2-D ``x`` (``Linear`` with bias)."""
+
+    _backward_name = "AddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
+        return wrap(np.matmul(x._data, w._data.T) + b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx, gw = _mm_backward(g, x, w, need_x, need_w)
+        gb = None
+        if need_b:
+            gb = wrap(g._data.sum(0)) if not building_graph() else g.sum(0)
+        return gx, gw, gb
+
+
+class Mm(Function):
+    """``x @ w.T`` for a 2-D ``x`` (``Linear`` without bias)."""
+
+    _backward_name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
+        return wrap(np.matmul(x._data, w._data.T))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        return _mm_backward(g, x, w, *ctx.needs_input_grad)
+
+
+def _mm_backward(g, x, w, need_x, need_w):
+    if not building_graph():
+        return (wrap(np.matmul(g._data, w._data)) if need_x else None,
+                wrap(np.matmul(g._data.T, x._data)) if need_w else None)
+    # g @ w == linear(g, w.T) and g.T @ x == linear(g.T, x.T): the same op, differentiable again.
+    return (Mm.apply(g, permute(w, 1, 0)) if need_x else None,
+            Mm.apply(permute(g, 1, 0), permute(x, 1, 0)) if need_w else None)
+
+
+def scalar_type_name(t: Tensor) -> str:
+    """PyTorch's name of a tensor's scalar type: Float, Double, Long..."""
+    return t.dtype._tensor_type.removesuffix("Tensor")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` over the last dim of ``x``, like ``torch.nn.functional.linear``."""
+    if x.dtype is not weight.dtype:
+        a, b = scalar_type_name(x), scalar_type_name(weight)
+        if bias is not None and x.ndim == 2:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {a} and {b}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.lower()} != {b.lower()}")
+    if x.ndim == 0:
+        raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D and "
+                           f"{weight.ndim}D")
+    in_features = weight.shape[-1]
+    if x.shape[-1] != in_features:
+        rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
+                           f"{weight.shape[1]}x{weight.shape[0]})")
+    if bias is None and x.ndim != 2:
+        from .linalg import matmul  # what PyTorch does too: UnsafeView / Squeeze around an mm
+        return matmul(x, permute(weight, 1, 0))
+    lead = tuple(x.shape[:-1])
+    x2 = x if x.ndim == 2 else x.reshape(-1, in_features)
+    out = Mm.apply(x2, weight) if bias is None else Addmm.apply(x2, weight, bias)
+    if x.ndim == 2:
+        return out
+    return out.reshape(*lead, weight.shape[0])
+
+
+# -- regression losses ------------------------------------------------------------------------
+
+def _reduce_array(loss: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(loss.mean(), loss.dtype)
+    if reduction == "sum":
+        return np.asarray(loss.sum(), loss.dtype)
+    return loss
+
+
+def _grad_scale(g: Tensor, shape: tuple, reduction: str):
+    """The upstream gradient of a reduced loss as a factor per element (an array or a Tensor)."""
+    if reduction == "none":
+        return g
+    if reduction == "mean":
+        return g / max(int(np.prod(shape)), 1)
+    return g
+
+
+class MseLoss(Function):
+    _backward_name = "MseLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, reduction):
+        ctx.save_for_backward(x, y)
+        ctx.reduction = reduction
+        diff = x._data - y._data
+        return wrap(_reduce_array(diff * diff, reduction))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        need_x, need_y = ctx.needs_input_grad[:2]
+        if not building_graph():
+            scale = _grad_scale(g, shape, ctx.reduction)._data
+            gx = scale * 2 * (x._data - y._data)
+            return (wrap(gx) if need_x else None), (wrap(-gx) if need_y else None), None
+        gx = _grad_scale(g, shape, ctx.reduction) * 2 * (x - y)
+        return (gx if need_x else None), (-gx if need_y else None), None
+
+
+def mse_loss(x: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    return MseLoss.apply(x, y, check_reduction(reduction))
+
+
+# -- classification losses ------------------------------------------------------------------
+
+def _class_last(array: np.ndarray) -> np.ndarray:
+    """(N, C, d1, ...) -> (N, d1, ..., C); (N, C) and (C,) unchanged."""
+    return np.moveaxis(array, 1, -1) if array.ndim > 2 else array
+
+
+class NllLoss(Function):
+    """Negative log likelihood of class indices, with ``weight`` and ``ignore_index``."""
+
+    _backward_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, reduction, ignore_index):
+        x = _class_last(logp._data)
+        t = target._data
+        classes = x.shape[-1]
+        valid = t != ignore_index
+        safe = np.where(valid, t, 0)
+        bad = valid & ((t < 0) | (t >= classes))
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+        w = np.ones(classes, x.dtype) if weight is None else weight._data.astype(x.dtype, copy=False)
+        wt = np.where(valid, w[safe], x.dtype.type(0))  # the weight of each sample's target
+        picked = np.take_along_axis(x, safe[..., None], -1)[..., 0]
+        loss = -wt * picked
+        if reduction == "none":
+            out = loss
+            ctx.denominator = None
+        elif reduction == "sum":
+            out = np.asarray(loss.sum(), x.dtype)
+            ctx.denominator = None
+        else:
+            total = wt.sum(dtype=x.dtype)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.asarray(loss.sum(dtype=x.dtype) / total, x.dtype)
+            ctx.denominator = total
+        ctx.safe, ctx.wt, ctx.shape, ctx.reduction = safe, wt, logp._data.shape, reduction
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d loss / d logp is -wt at each target position (a constant), times the upstream gradient.
+        shape = ctx.shape
+        last_shape = (shape[0],) + shape[2:] + (shape[1],) if len(shape) > 2 else shape
+        grad_last = np.zeros(last_shape, ctx.wt.dtype)
+        coef = -ctx.wt
+        if ctx.denominator is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                coef = coef / ctx.denominator
+        np.put_along_axis(grad_last, ctx.safe[..., None], coef[..., None], -1)
+        pattern = np.moveaxis(grad_last, -1, 1) if len(ctx.shape) > 2 else grad_last
+        if ctx.reduction == "none" and len(ctx.shape) > 1:
+            g = g.reshape(g.shape[0], 1, *g.shape[1:]) if building_graph() \
+                else wrap(np.expand_dims(g._data, 1))
+        if not building_graph():
+            return wrap(pattern * g._data), None, None, None, None
+        return g * wrap(pattern), None, None, None, None
+
+
+class NllLoss2d(NllLoss):
+    """The same op on (N, C, H, W) input, under PyTorch's name for it."""
+
+    _backward_name = "NllLoss2DBackward0"
+
+
+def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    check_reduction(reduction)
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {scalar_type_name(target)}")
+    if logp.ndim == 0 or logp.ndim - 1 != target.ndim and not (logp.ndim == 1 and target.ndim == 0):
+        raise ValueError(f"Expected input batch_size ({logp.shape[0] if logp.ndim else 0}) to match target "
+                         f"batch_size ({target.shape[0] if target.ndim else 0}).")
+    if logp.ndim >= 2 and logp.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({logp.shape[0]}) to match target batch_size "
+                         f"({target.shape[0]}).")
+    op = NllLoss2d if logp.ndim == 4 else NllLoss
+    return op.apply(logp, target, weight, reduction, ignore_index)
+
+
+class BinaryCrossEntropy(Function):
+    _backward_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, p, y, weight, reduction):
+        x, t = p._data, y._data
+        if ((x < 0) | (x > 1)).any():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(x), x.dtype.type(-100))
+            log_1mp = np.maximum(np.log1p(-x), x.dtype.type(-100))
+        loss = -(t * log_p + (1 - t) * log_1mp)
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.save_for_backward(p, y, weight)
+        ctx.reduction = reduction
+        return wrap(_reduce_array(loss.astype(x.dtype, copy=False), reduction))
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y, weight = ctx.saved_tensors
+        shape = p.shape
+        need_p, need_y = ctx.needs_input_grad[:2]
+        eps = 1e-12
+        if not building_graph():
+            x, t = p._data, y._data
+            scale = _grad_scale(g, shape, ctx.reduction)._data
+            if weight is not None:
+                scale = scale * weight._data
+            gp = scale * (x - t) / np.maximum((1 - x) * x, x.dtype.type(eps)) if need_p else None
+            gy = None
+            if need_y:
+                with np.errstate(divide="ignore"):
+                    gy = scale * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+            return (None if gp is None else wrap(gp.astype(x.dtype, copy=False)),
+                    None if gy is None else wrap(gy.astype(x.dtype, copy=False)), None, None)
+        from .arith import where
+        scale = _grad_scale(g, shape, ctx.reduction)
+        if weight is not None:
+            scale = scale * weight
+        denom = (1 - p) * p
+        gp = scale * (p - y) / where(denom > eps, denom, eps) if need_p else None
+        gy = scale * ((1 - p).log() - p.log()) if need_y else None
+        return gp, gy, None, None
+
+
+def binary_cross_entropy(p: Tensor, y: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    check_reduction(reduction)
+    if p.shape != y.shape:
+        raise ValueError(f"Using a target size ({y.shape}) that is different to the input size ({p.shape}) "
+                         "is deprecated. Please ensure they have the same size.")
+    return BinaryCrossEntropy.apply(p, y, weight, reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    _backward_name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, weight, pos_weight, reduction):
+        a, t = x._data, y._data
+        softplus_neg = np.log1p(np.exp(-np.abs(a))) + np.maximum(-a, 0)  # log(1 + exp(-a)), stably
+        if pos_weight is not None:
+            log_weight = (pos_weight._data - 1) * t + 1
+            loss = (1 - t) * a + log_weight * softplus_neg
+        else:
+            loss = (1 - t) * a + softplus_neg
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.save_for_backward(x, y, weight, pos_weight)
+        ctx.reduction = reduction
+        return wrap(_reduce_array(loss.astype(a.dtype, copy=False), reduction))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, weight, pos_weight = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad[:2]
+        if not building_graph():
+            from .._backend import kernels
+            a, t = x._data, y._data
+            scale = _grad_scale(g, x.shape, ctx.reduction)._data
+            if weight is not None:
+                scale = scale * weight._data
+            sig = kernels.sigmoid(a)
+            if pos_weight is not None:
+                log_weight = (pos_weight._data - 1) * t + 1
+                gx = scale * ((1 - t) - log_weight * (1 - sig))
+                gy = scale * ((pos_weight._data - 1) * (np.log1p(np.exp(-np.abs(a))) + np.maximum(-a, 0)) - a)
+            else:
+                gx = scale * (sig - t)
+                gy = scale * -a
+            return (wrap(gx.astype(a.dtype, copy=False)) if need_x else None,
+                    wrap(gy.astype(a.dtype, copy=False)) if need_y else None, None, None, None)
+        scale = _grad_scale(g, x.shape, ctx.reduction)
+        if weight is not None:
+            scale = scale * weight
+        sig = x.sigmoid()
+        if pos_weight is not None:
+            log_weight = (pos_weight - 1) * y + 1
+            gx = scale * ((1 - y) - log_weight * (1 - sig))
+            gy = scale * ((pos_weight - 1) * -(sig.log()) - x)  # softplus(-x) == -log(sigmoid(x))
+        else:
+            gx = scale * (sig - y)
+            gy = scale * -x
+        return (gx if need_x else None), (gy if need_y else None), None, None, None
+
+
+def binary_cross_entropy_with_logits(x: Tensor, y: Tensor, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    check_reduction(reduction)
+    if x.shape != y.shape:
+        raise ValueError(f"Target size ({y.shape}) must be the same as input size ({x.shape})")
+    return BinaryCrossEntropyWithLogits.apply(x, y, weight, pos_weight, reduction)
+
+
+# -- layer norm -------------------------------------------------------------------------------
+
+class NativeLayerNorm(Function):
+    _backward_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, ndims, eps):
+        a = x._data
+        axes = tuple(range(a.ndim - ndims, a.ndim))
+        mean = a.mean(axis=axes, keepdims=True)
+        centered = a - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+        rstd = 1 / np.sqrt(var + eps)
+        xhat = centered * rstd
+        out = xhat
+        if weight is not None:
+            out = out * weight._data
+        if bias is not None:
+            out = out + bias._data
+        ctx.save_for_backward(x, weight)
+        ctx.axes, ctx.eps, ctx.xhat, ctx.rstd = axes, eps, xhat, rstd
+        return wrap(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        axes = ctx.axes
+        batch_axes = tuple(range(x.ndim - len(axes)))
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if not building_graph():
+            xhat, rstd, gd = ctx.xhat, ctx.rstd, g._data
+            gxhat = gd if weight is None else gd * weight._data
+            gx = rstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
+                         - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)) if need_x else None
+            gw = (gd * xhat).sum(axis=batch_axes) if need_w else None
+            gb = gd.sum(axis=batch_axes) if need_b else None
+            return tuple(None if v is None else wrap(np.asarray(v, gd.dtype)) for v in (gx, gw, gb)) + (None, None)
+        mean = x.mean(axes, keepdim=True)
+        centered = x - mean
+        rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        xhat = centered * rstd
+        gxhat = g if weight is None else g * weight
+        gx = rstd * (gxhat - gxhat.mean(axes, keepdim=True)
+                     - xhat * (gxhat * xhat).mean(axes, keepdim=True)) if need_x else None
+        gw = (g * xhat).sum(batch_axes) if need_w and batch_axes else (g * xhat if need_w else None)
+        gb = (g.sum(batch_axes) if batch_axes else g) if need_b else None
+        return gx, gw, gb, None, None
+
+
+def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(shape):]) != shape or len(shape) > x.ndim:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size{x.shape}")
+    return NativeLayerNorm.apply(x, weight, bias, len(shape), eps)
+
+
+# -- embedding ---------------------------------------------------------------------------------
+
+class Embedding(Function):
+    _backward_name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        idx = indices._data
+        rows = weight._data.shape[0]
+        if idx.size and (idx.min() < 0 or idx.max() >= rows):
+            raise IndexError("index out of range in self")
+        ctx.indices, ctx.rows, ctx.padding_idx = idx, rows, padding_idx
+        return wrap(weight._data[idx])
+
+    @staticmethod
+    def backward(ctx, g):
+        return EmbeddingDenseBackward.apply(g, ctx.indices, ctx.rows, ctx.padding_idx), None, None
+
+
+class EmbeddingDenseBackward(Function):
+    """Scatter-add of the rows' gradients; its own backward gathers them again."""
+
+    _backward_name = "EmbeddingDenseBackward0"
+
+    @staticmethod
+    def forward(ctx, g, indices, rows, padding_idx):
+        ctx.indices, ctx.padding_idx = indices, padding_idx
+        gd = g._data
+        out = np.zeros((rows,) + gd.shape[indices.ndim:], gd.dtype)
+        np.add.at(out, indices, gd)
+        if padding_idx is not None:
+            out[padding_idx] = 0
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, gg):
+        idx = ctx.indices
+        if ctx.padding_idx is not None:
+            gg = gg * wrap(np.where(np.arange(gg.shape[0]) == ctx.padding_idx, 0, 1)
+                           .astype(gg._data.dtype).reshape((-1,) + (1,) * (gg.ndim - 1)))
+        return Embedding.apply(gg, wrap(idx), None), None, None, None
+
+
+def embedding(indices: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    if indices.dtype.is_floating_point:
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           "types: Long, Int; but got torch.FloatTensor instead (while checking arguments "
+                           "for embedding)")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return Embedding.apply(weight, indices, padding_idx)

@@ -1,0 +1,4 @@
+"""Utilities: ``pygrad.utils.data``."""
+from . import data
+
+__all__ = ["data"]

@@ -1,0 +1,168 @@
+"""Layers and losses written once against a namespace ``nn`` that is ``pygrad.nn`` or ``torch.nn``.
+
+A ``LayerCase`` builds a module from ``nn``; the tests copy PyTorch's initial weights into
+pygrad's module and compare outputs, input gradients and parameter gradients.  A ``LossCase``
+calls ``nn.functional`` on an input and a target made by ``target(rng, shape)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def has_activations() -> bool:
+    try:
+        import pygrad.ops.activation  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass
+class LayerCase:
+    name: str
+    build: object                 # build(nn) -> module
+    shape: tuple                  # input shape
+    grad_fn: str | None = None    # PyTorch's grad_fn name of the output
+    int_input: int | None = None  # inputs are class indices below this (Embedding)
+    needs_activations: bool = False
+    gradgrad: bool = True
+    gradcheck_shape: tuple | None = None
+
+    def input(self, rng, dtype):
+        if self.int_input is not None:
+            return rng.integers(0, self.int_input, size=self.shape)
+        a = rng.uniform(-2, 2, size=self.shape)
+        a[np.abs(a) < 0.05] += 0.1  # away from the kinks of relu & co
+        return a.astype(dtype)
+
+
+LAYERS = [
+    LayerCase("linear", lambda nn: nn.Linear(4, 3), (5, 4), "AddmmBackward0"),
+    LayerCase("linear_nobias", lambda nn: nn.Linear(4, 3, bias=False), (5, 4), "MmBackward0"),
+    LayerCase("linear_3d", lambda nn: nn.Linear(4, 3), (2, 5, 4), "ViewBackward0"),
+    LayerCase("linear_1d", lambda nn: nn.Linear(4, 3), (4,), "ViewBackward0"),
+    LayerCase("mlp", lambda nn: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(),
+                                              nn.Linear(8, 2), nn.Sigmoid()), (6, 4), "SigmoidBackward0"),
+    LayerCase("relu", lambda nn: nn.ReLU(), (3, 4), "ReluBackward0", gradgrad=False),
+    LayerCase("tanh", lambda nn: nn.Tanh(), (3, 4), "TanhBackward0"),
+    LayerCase("sigmoid", lambda nn: nn.Sigmoid(), (3, 4), "SigmoidBackward0"),
+    LayerCase("gelu", lambda nn: nn.GELU(), (3, 4), "GeluBackward0", needs_activations=True),
+    LayerCase("gelu_tanh", lambda nn: nn.GELU(approximate="tanh"), (3, 4), "GeluBackward0", needs_activations=True),
+    LayerCase("leaky_relu", lambda nn: nn.LeakyReLU(0.2), (3, 4), "LeakyReluBackward0", needs_activations=True,
+              gradgrad=False),
+    LayerCase("elu", lambda nn: nn.ELU(), (3, 4), "EluBackward0", needs_activations=True, gradgrad=False),
+    LayerCase("softplus", lambda nn: nn.Softplus(), (3, 4), "SoftplusBackward0", needs_activations=True),
+    LayerCase("silu", lambda nn: nn.SiLU(), (3, 4), "SiluBackward0", needs_activations=True),
+    LayerCase("softmax", lambda nn: nn.Softmax(dim=1), (3, 4), "SoftmaxBackward0", needs_activations=True),
+    LayerCase("log_softmax", lambda nn: nn.LogSoftmax(dim=-1), (3, 4), "LogSoftmaxBackward0",
+              needs_activations=True),
+    LayerCase("flatten", lambda nn: nn.Flatten(), (2, 3, 4), "ViewBackward0"),
+    LayerCase("flatten_dims", lambda nn: nn.Flatten(0, 1), (2, 3, 4), "ViewBackward0"),
+    LayerCase("identity", lambda nn: nn.Identity(), (3,), None),
+    LayerCase("dropout_eval", lambda nn: nn.Dropout(0.5).eval(), (3, 4), None),
+    LayerCase("layer_norm", lambda nn: nn.LayerNorm(4), (3, 4), "NativeLayerNormBackward0"),
+    LayerCase("layer_norm_2d", lambda nn: nn.LayerNorm((3, 4)), (2, 3, 4), "NativeLayerNormBackward0"),
+    LayerCase("layer_norm_noaffine", lambda nn: nn.LayerNorm(4, elementwise_affine=False), (3, 4),
+              "NativeLayerNormBackward0"),
+    LayerCase("embedding", lambda nn: nn.Embedding(6, 3), (2, 4), "EmbeddingBackward0", int_input=6),
+    LayerCase("embedding_padding", lambda nn: nn.Embedding(6, 3, padding_idx=1), (7,), "EmbeddingBackward0",
+              int_input=6),
+    LayerCase("conv2d", lambda nn: nn.Conv2d(2, 3, 3), (2, 2, 6, 5), "ConvolutionBackward0", gradgrad=False,
+              gradcheck_shape=(1, 2, 4, 4)),
+    LayerCase("conv2d_stride_pad", lambda nn: nn.Conv2d(2, 4, (3, 2), stride=2, padding=1), (2, 2, 7, 6),
+              "ConvolutionBackward0", gradgrad=False, gradcheck_shape=(1, 2, 4, 3)),
+    LayerCase("conv2d_dilation_groups", lambda nn: nn.Conv2d(4, 2, 2, dilation=2, groups=2, bias=False),
+              (1, 4, 6, 6), "ConvolutionBackward0", gradgrad=False, gradcheck_shape=(1, 4, 4, 4)),
+    LayerCase("conv2d_unbatched", lambda nn: nn.Conv2d(1, 2, 2), (1, 4, 4), "SqueezeBackward1", gradgrad=False),
+    LayerCase("maxpool2d_unbatched", lambda nn: nn.MaxPool2d(2), (2, 4, 4), "MaxPool2DWithIndicesBackward0",
+              gradgrad=False),
+    LayerCase("linear_nobias_3d", lambda nn: nn.Linear(4, 3, bias=False), (2, 5, 4), "UnsafeViewBackward0"),
+    LayerCase("linear_nobias_1d", lambda nn: nn.Linear(4, 3, bias=False), (4,), "SqueezeBackward4"),
+    LayerCase("maxpool2d", lambda nn: nn.MaxPool2d(2), (2, 3, 4, 6), "MaxPool2DWithIndicesBackward0",
+              gradgrad=False),
+    LayerCase("maxpool2d_stride_pad", lambda nn: nn.MaxPool2d(3, stride=2, padding=1), (1, 2, 7, 5),
+              "MaxPool2DWithIndicesBackward0", gradgrad=False),
+    LayerCase("cnn", lambda nn: nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                              nn.Flatten(), nn.Linear(16, 3)), (2, 1, 4, 4), "AddmmBackward0",
+              gradgrad=False),
+]
+
+
+def class_target(rng, shape, classes_dim=1):
+    n_classes = shape[classes_dim] if len(shape) > 1 else shape[0]
+    target_shape = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    return rng.integers(0, n_classes, size=target_shape)
+
+
+def prob_target(rng, shape):
+    return rng.uniform(0.05, 0.95, size=shape)
+
+
+def regression_target(rng, shape):
+    return rng.uniform(-2, 2, size=shape)
+
+
+@dataclass
+class LossCase:
+    name: str
+    fn: object                  # fn(F, input, target, extra) -> loss ; extra: dict of weight tensors
+    shape: tuple
+    target: object              # target(rng, shape) -> ndarray
+    grad_fn: dict = field(default_factory=dict)  # reduction -> expected grad_fn name
+    domain: tuple = (-2.0, 2.0)
+    needs_activations: bool = False
+    extra: dict = field(default_factory=dict)    # name -> shape of an extra float tensor (weights)
+    target_grad: bool = False   # also check the gradient with respect to a float target
+
+
+LOSSES = [
+    LossCase("mse", lambda F, x, t, e, r: F.mse_loss(x, t, reduction=r), (4, 3), regression_target,
+             {"mean": "MseLossBackward0", "sum": "MseLossBackward0", "none": "MseLossBackward0"},
+             target_grad=True),
+    LossCase("l1", lambda F, x, t, e, r: F.l1_loss(x, t, reduction=r), (4, 3), regression_target,
+             {"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AbsBackward0"}, target_grad=True),
+    LossCase("nll", lambda F, x, t, e, r: F.nll_loss(x, t, reduction=r), (5, 4), class_target,
+             {"mean": "NllLossBackward0", "sum": "NllLossBackward0", "none": "NllLossBackward0"}),
+    LossCase("nll_weight_ignore", lambda F, x, t, e, r: F.nll_loss(x, t, weight=e["w"], ignore_index=2,
+                                                                     reduction=r),
+             (6, 4), class_target, {"mean": "NllLossBackward0"}, extra={"w": (4,)}),
+    LossCase("nll_spatial", lambda F, x, t, e, r: F.nll_loss(x, t, reduction=r), (2, 3, 2, 2), class_target,
+             {"mean": "NllLoss2DBackward0", "none": "NllLoss2DBackward0"}),
+    LossCase("nll_unbatched", lambda F, x, t, e, r: F.nll_loss(x, t, reduction=r), (5,), class_target,
+             {"mean": "NllLossBackward0"}),
+    LossCase("cross_entropy", lambda F, x, t, e, r: F.cross_entropy(x, t, reduction=r), (5, 4), class_target,
+             {"mean": "NllLossBackward0", "sum": "NllLossBackward0", "none": "NllLossBackward0"},
+             needs_activations=True),
+    LossCase("cross_entropy_weight_ignore",
+             lambda F, x, t, e, r: F.cross_entropy(x, t, weight=e["w"], ignore_index=1, reduction=r),
+             (7, 3), class_target, {"mean": "NllLossBackward0"}, needs_activations=True, extra={"w": (3,)}),
+    LossCase("cross_entropy_smoothing",
+             lambda F, x, t, e, r: F.cross_entropy(x, t, label_smoothing=0.1, reduction=r), (6, 4), class_target,
+             {"mean": "AddBackward0", "sum": "AddBackward0", "none": "AddBackward0"}, needs_activations=True),
+    LossCase("cross_entropy_smoothing_weight_ignore",
+             lambda F, x, t, e, r: F.cross_entropy(x, t, weight=e["w"], ignore_index=0, label_smoothing=0.2,
+                                                   reduction=r),
+             (8, 3), class_target, {"mean": "AddBackward0"}, needs_activations=True, extra={"w": (3,)}),
+    LossCase("cross_entropy_spatial", lambda F, x, t, e, r: F.cross_entropy(x, t, reduction=r), (2, 3, 2, 2),
+             class_target, {"mean": "NllLoss2DBackward0"}, needs_activations=True),
+    LossCase("cross_entropy_probs", lambda F, x, t, e, r: F.cross_entropy(x, F.softmax(t, 1), reduction=r),
+             (4, 3), regression_target, {}, needs_activations=True),
+    LossCase("cross_entropy_probs_weight_smoothing",
+             lambda F, x, t, e, r: F.cross_entropy(x, F.softmax(t, 1), weight=e["w"], label_smoothing=0.3,
+                                                   reduction=r),
+             (5, 3), regression_target, {}, needs_activations=True, extra={"w": (3,)}, target_grad=True),
+    LossCase("bce", lambda F, x, t, e, r: F.binary_cross_entropy(x, t, reduction=r), (4, 3), prob_target,
+             {"mean": "BinaryCrossEntropyBackward0", "none": "BinaryCrossEntropyBackward0"},
+             domain=(0.05, 0.95), target_grad=True),
+    LossCase("bce_weight", lambda F, x, t, e, r: F.binary_cross_entropy(x, t, weight=e["w"], reduction=r),
+             (4, 3), prob_target, {"sum": "BinaryCrossEntropyBackward0"}, domain=(0.05, 0.95), extra={"w": (3,)}),
+    LossCase("bce_logits", lambda F, x, t, e, r: F.binary_cross_entropy_with_logits(x, t, reduction=r), (4, 3),
+             prob_target, {"mean": "BinaryCrossEntropyWithLogitsBackward0"}, target_grad=True),
+    LossCase("bce_logits_pos_weight",
+             lambda F, x, t, e, r: F.binary_cross_entropy_with_logits(x, t, weight=e["w"], pos_weight=e["pw"],
+                                                                      reduction=r),
+             (4, 3), prob_target, {"mean": "BinaryCrossEntropyWithLogitsBackward0"}, extra={"w": (4, 1), "pw": (3,)},
+             target_grad=True),
+]

@@ -1,0 +1,192 @@
+"""The benchmark workloads compute the right gradients, the harness runs and reports, asv accepts the suite."""
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pygrad
+from pygrad.bench import __main__ as cli
+from pygrad.bench import report, runner
+from pygrad.bench.workloads import WORKLOADS, GradientMismatch
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = pygrad._backend.available()
+CASES = [(key, size) for key, w in WORKLOADS.items() for size in w.quick_sizes]
+CASE_IDS = [f"{key}-{WORKLOADS[key].label(size)}" for key, size in CASES]
+
+
+def _run_on(m, workload, arrays):
+    state = workload.build(m, arrays)
+    workload.forward_backward(m, state)
+    return workload.grads(state)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("key,size", CASES, ids=CASE_IDS)
+def test_pygrad_gradients_match_numpy_reference(key, size, backend):
+    workload = WORKLOADS[key]
+    missing = workload.missing(pygrad)
+    if missing:
+        pytest.skip(f"pygrad lacks {', '.join(missing)}")
+    arrays = workload.inputs(size)
+    with pygrad._backend.use(backend):
+        grads = _run_on(pygrad, workload, arrays)
+    workload.check(grads, workload.reference(arrays), backend)
+
+
+@pytest.mark.parametrize("key,size", CASES, ids=CASE_IDS)
+def test_numpy_reference_matches_torch_float64(key, size, torch):
+    """The hand-written backward is itself right: torch's autograd in float64 agrees with it."""
+    workload = copy.copy(WORKLOADS[key])
+    workload.dtype = "float64"
+    arrays = workload.inputs(size)
+    workload.check(_run_on(torch, workload, arrays), workload.reference(arrays), "torch")
+
+
+@pytest.mark.parametrize("key,size", CASES, ids=CASE_IDS)
+def test_numpy_version_in_workload_dtype_matches_reference(key, size):
+    workload = WORKLOADS[key]
+    arrays = workload.inputs(size)
+    state = workload.numpy_build(arrays, workload.dtype)
+    workload.check(workload.numpy_forward_backward(state), workload.reference(arrays), "numpy")
+    workload.numpy_step(state)  # the timed step runs too
+
+
+def _graph_nodes(output) -> int:
+    """Backward nodes reachable from ``output``, leaves' AccumulateGrad excluded (iterative walk)."""
+    seen, stack = set(), [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        stack.extend(child for child, _ in node.next_functions)
+    return sum(1 for node in seen if type(node).__name__ != "AccumulateGrad")
+
+
+@pytest.mark.parametrize("key", ["W1", "W2", "W5"])
+def test_unit_counts_are_the_graph_sizes(key):
+    workload = WORKLOADS[key]
+    size = workload.quick_sizes[0]
+    state = workload.build(pygrad, workload.inputs(size))
+    out = workload.forward_backward(pygrad, state)
+    extra = 1 if key == "W2" else 0  # W2 counts its 100 chain ops, not the final sum
+    assert _graph_nodes(out) == workload.count(size) + extra
+    if key == "W1":
+        assert workload.count(size) == 642
+
+
+def test_gradient_mismatch_is_reported():
+    workload = WORKLOADS["W3"]
+    arrays = workload.inputs(1000)
+    reference = workload.reference(arrays)
+    wrong = [reference[0].astype(np.float32) * np.float32(1.01)]
+    with pytest.raises(GradientMismatch, match="W3 pure: gradient 0 differs"):
+        workload.check(wrong, reference, "pure")
+    with pytest.raises(GradientMismatch, match="dtype float64"):
+        workload.check(reference, reference, "pure")
+
+
+def test_harness_worker_stops_on_wrong_gradients(tmp_path, monkeypatch, capsys):
+    workload = WORKLOADS["W2"]
+    real = type(workload).grads
+    monkeypatch.setattr(type(workload), "grads", lambda self, state: [g * 2 for g in real(self, state)])
+    out = tmp_path / "records.json"
+    code = cli.main(["--worker", str(out), "--threads", "1", "--workloads", "W2",
+                     "--libraries", "pygrad-pure", "--quick"])
+    assert code == 3
+    assert "gradient check failed: W2 pygrad-pure" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _harness(*args, timeout=120):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "pygrad.bench", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=timeout)
+
+
+def test_harness_quick_prints_table_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = _harness("--quick", "--threads", "1", "--workloads", "W2,W3,W4", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "| " + " | ".join(report.TIMING_COLUMNS) + " |" in text
+    assert "| " + " | ".join(report.RATIO_COLUMNS) + " |" in text
+    assert "- machine: " in text and "- BLAS at 1 thread(s): " in text
+    doc = json.loads(out.read_text())
+    ok = {(r["workload"], r["label"], r["library"]) for r in doc["records"] if r["status"] == "ok"}
+    for backend in BACKENDS:
+        assert ("W2", "100", f"pygrad-{backend}") in ok
+        assert f"| W2 | 100 | 1 | pygrad-{backend} |" in text
+    assert ("W3", "100,000", "numpy") in ok and ("W3", "100,000", runner.FLOOR) in ok
+    assert ("W4", "batch 64", "numpy") in ok
+    assert all(r["threads"] == 1 for r in doc["records"])
+    for r in doc["records"]:
+        if r["status"] == "ok":
+            assert 0 < r["min"] <= r["median"] and r["iqr"] >= 0 and len(r["samples"]) >= 3
+            assert r["per_unit"] == pytest.approx(r["median"] / r["count"])
+    floors = [r for r in doc["records"] if r["library"] == runner.FLOOR]
+    assert floors[0]["bandwidth_bytes_per_s"] > 0
+    ratios = {(q["workload"], q["ratio"]) for q in doc["ratios"]}
+    assert ("W3", "numpy/floor") in ratios and ("W3", "pure/floor") in ratios
+    if "pygrad-native" not in {r["library"] for r in doc["records"] if r["status"] == "ok"}:
+        assert "W2 on pygrad-native: the native backend is not built" in text
+    if pygrad._backend.available() and WORKLOADS["W4"].missing(pygrad):
+        assert "W4 on pygrad-pure: pygrad lacks Tensor.__matmul__" in text
+
+
+def test_harness_json_to_stdout():
+    proc = _harness("--quick", "--threads", "1", "--workloads", "W5", "--libraries", "pygrad-pure,numpy", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)  # nothing but the JSON document on stdout
+    assert doc["meta"]["quick"] is True and doc["meta"]["threads"] == [1]
+    records = {r["library"]: r for r in doc["records"]}
+    assert set(records) == {"pygrad-pure", "numpy"}
+    for r in records.values():
+        assert r["status"] == "ok" and r["unit"] == "op" and r["count"] == 2000
+        assert r["peak_bytes"] >= 0 and r["peak_method"] in ("rss", "tracemalloc")
+    assert doc["ratios"] == []  # no pair of pure, native and torch ran
+
+
+def test_harness_rejects_unknown_workload():
+    with pytest.raises(SystemExit) as exc:
+        cli.parse_args(["--workloads", "W9"])
+    assert exc.value.code == 2
+
+
+def test_plot_needs_matplotlib_or_writes_the_file(tmp_path, capsys):
+    target = tmp_path / "ratios.png"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(SystemExit) as exc:
+            cli.parse_args(["--plot", str(target)])
+        assert exc.value.code == 2
+        assert "--plot needs matplotlib" in capsys.readouterr().err
+    else:
+        records = [{"workload": "W2", "label": "1", "threads": 1, "library": lib, "status": "ok", "median": t}
+                   for lib, t in (("pygrad-pure", 2.0), ("torch", 1.0))]
+        report.plot(records, str(target))
+        assert target.stat().st_size > 0
+
+
+def test_worker_environment_pins_threads():
+    env = cli._worker_env(2)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        assert env[name] == "2"
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(pygrad.__file__).resolve().parent.parent)
+
+
+@pytest.mark.skipif(shutil.which("asv") is None, reason="asv is not installed")
+def test_asv_check_passes():
+    env = dict(os.environ, ASV_PYTHONPATH=str(ROOT))  # asv drops PYTHONPATH, passes this one on
+    proc = subprocess.run(["asv", "check", "--python=same"], capture_output=True, text=True,
+                          cwd=ROOT / "asv_bench", env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No problems found" in proc.stdout

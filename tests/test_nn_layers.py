@@ -1,0 +1,248 @@
+"""Every layer and loss against PyTorch (same weights, same inputs: outputs, gradients,
+grad_fn names, all reductions) and through a float64 gradcheck."""
+import numpy as np
+import pytest
+
+import pygrad
+import pygrad.nn.functional as PF
+from pygrad.autograd import gradcheck, gradgradcheck
+
+from nn_cases import LAYERS, LOSSES, has_activations
+
+blocked = pytest.mark.skipif(not has_activations(), reason="needs pygrad.ops.activation (the math branch)")
+
+
+def _mark(case):
+    return pytest.param(case, id=case.name, marks=[blocked] if case.needs_activations else [])
+
+
+def copy_weights(torch_module, module):
+    """Load PyTorch's initial weights into the pygrad module (through numpy)."""
+    state = {k: pygrad.tensor(v.detach().numpy()) for k, v in torch_module.state_dict().items()}
+    module.load_state_dict(state)
+
+
+def _tol(dtype):
+    return dict(rtol=2e-5, atol=2e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [_mark(c) for c in LAYERS])
+def test_layer_matches_torch(case, dtype, rng, torch):
+    ref_module = case.build(torch.nn).to(getattr(torch, dtype))
+    module = case.build(pygrad.nn).to(getattr(pygrad, dtype))
+    copy_weights(ref_module, module)
+    assert [n for n, _ in module.named_parameters()] == [n for n, _ in ref_module.named_parameters()]
+    assert repr(module) == repr(ref_module)
+    a = case.input(rng, np.dtype(dtype))
+    if case.int_input is not None:
+        x, tx = pygrad.tensor(a), torch.tensor(a)
+    else:
+        x, tx = pygrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, ref = module(x), ref_module(tx)
+    assert out.dtype.name == str(ref.dtype).removeprefix("torch.")
+    if case.grad_fn is not None:
+        assert type(out.grad_fn).__name__ == type(ref.grad_fn).__name__ == case.grad_fn
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), **_tol(dtype))
+    seed = rng.standard_normal(tuple(ref.shape)).astype(dtype)
+    out.backward(pygrad.tensor(seed))
+    ref.backward(torch.tensor(seed))
+    if case.int_input is None:
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **_tol(dtype))
+    ref_params = dict(ref_module.named_parameters())
+    for name, p in module.named_parameters():
+        assert p.grad is not None, name
+        assert p.grad.dtype is p.dtype
+        np.testing.assert_allclose(p.grad.numpy(), ref_params[name].grad.numpy(), err_msg=name, **_tol(dtype))
+
+
+@pytest.mark.parametrize("case", [_mark(c) for c in LAYERS if c.int_input is None])
+def test_layer_gradcheck_float64(case, rng):
+    module = case.build(pygrad.nn).double()
+    shape = case.gradcheck_shape or case.shape
+    a = rng.uniform(-2, 2, size=shape)
+    a[np.abs(a) < 0.05] += 0.1
+    x = pygrad.tensor(a, requires_grad=True)
+    params = list(module.parameters())
+    assert gradcheck(lambda x, *ps: module(x), [x, *params])
+    if case.gradgrad:
+        assert gradgradcheck(lambda x, *ps: module(x), [x, *params])
+
+
+def test_embedding_gradcheck_weight(rng):
+    # (padding_idx deliberately gets no gradient, so it is checked against torch instead)
+    emb = pygrad.nn.Embedding(5, 3).double()
+    idx = pygrad.tensor([[0, 2, 2], [4, 1, 0]])
+    assert gradcheck(lambda w: PF.embedding(idx, w), [emb.weight])
+    assert gradgradcheck(lambda w: PF.embedding(idx, w) ** 2, [emb.weight])
+
+
+def _loss_inputs(case, rng, dtype, lib):
+    a = rng.uniform(*case.domain, size=case.shape).astype(dtype)
+    t = case.target(rng, case.shape)
+    if t.dtype.kind == "f":
+        t = t.astype(dtype)
+    extra = {k: rng.uniform(0.5, 2.0, size=s).astype(dtype) for k, s in case.extra.items()}
+    return a, t, extra
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [_mark(c) for c in LOSSES])
+def test_loss_matches_torch(case, dtype, reduction, rng, torch):
+    a, t, extra = _loss_inputs(case, rng, dtype, None)
+    float_target = t.dtype.kind == "f"
+    x, tx = pygrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y = pygrad.tensor(t, requires_grad=float_target and case.target_grad)
+    ty = torch.tensor(t, requires_grad=float_target and case.target_grad)
+    e = {k: pygrad.tensor(v) for k, v in extra.items()}
+    te = {k: torch.tensor(v) for k, v in extra.items()}
+    out = case.fn(pygrad.nn.functional, x, y, e, reduction)
+    ref = case.fn(torch.nn.functional, tx, ty, te, reduction)
+    if reduction in case.grad_fn:
+        assert type(out.grad_fn).__name__ == type(ref.grad_fn).__name__ == case.grad_fn[reduction]
+    assert out.shape == tuple(ref.shape) and out.dtype.name == str(ref.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), **_tol(dtype))
+    seed = rng.standard_normal(tuple(ref.shape)).astype(dtype)
+    out.backward(pygrad.tensor(seed))
+    ref.backward(torch.tensor(seed))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **_tol(dtype))
+    if y.requires_grad:
+        np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), **_tol(dtype))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", [_mark(c) for c in LOSSES])
+def test_loss_gradcheck_float64(case, reduction, rng):
+    a, t, extra = _loss_inputs(case, rng, np.float64, None)
+    float_target = t.dtype.kind == "f"
+    x = pygrad.tensor(a, requires_grad=True)
+    y = pygrad.tensor(t, requires_grad=float_target and case.target_grad)
+    e = {k: pygrad.tensor(v) for k, v in extra.items()}
+    inputs = [x, y] if y.requires_grad else [x]
+    fn = (lambda x, y: case.fn(PF, x, y, e, reduction)) if y.requires_grad else \
+        (lambda x: case.fn(PF, x, y, e, reduction))
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
+def test_loss_modules_match_functions(rng):
+    x = pygrad.tensor(rng.uniform(0.1, 0.9, size=(4, 3)), requires_grad=True)
+    y = pygrad.tensor(rng.uniform(0.1, 0.9, size=(4, 3)))
+    idx = pygrad.tensor([0, 2, 1, 1])
+    nn, F = pygrad.nn, pygrad.nn.functional
+    assert nn.MSELoss(reduction="sum")(x, y).item() == F.mse_loss(x, y, reduction="sum").item()
+    assert nn.L1Loss()(x, y).item() == F.l1_loss(x, y).item()
+    assert nn.BCELoss()(x, y).item() == F.binary_cross_entropy(x, y).item()
+    assert nn.BCEWithLogitsLoss(pos_weight=pygrad.ones(3) * 2)(x, y).item() == \
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=pygrad.ones(3) * 2).item()
+    w = pygrad.tensor([1.0, 2.0, 0.5], dtype=pygrad.float64)
+    assert nn.NLLLoss(weight=w, ignore_index=2)(x, idx).item() == F.nll_loss(x, idx, weight=w, ignore_index=2).item()
+    assert repr(nn.NLLLoss()) == "NLLLoss()"
+
+
+def test_loss_errors(torch):
+    F = pygrad.nn.functional
+    x = pygrad.zeros(2, 3)
+    with pytest.raises(ValueError, match="bogus is not a valid value for reduction"):
+        F.mse_loss(x, x, reduction="bogus")
+    with pytest.raises(IndexError, match="Target 5 is out of bounds."):
+        F.nll_loss(x, pygrad.tensor([0, 5]))
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(x + 2, x)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
+        F.linear(x, pygrad.zeros(5, 4))
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
+        torch.nn.functional.linear(torch.zeros(2, 3), torch.zeros(5, 4))
+
+
+def test_nll_loss_all_ignored_mean_is_nan(torch):
+    x = pygrad.tensor([[0.1, 0.2], [0.3, 0.4]], requires_grad=True)
+    t = pygrad.tensor([-100, -100])
+    ref = torch.nn.functional.nll_loss(torch.tensor([[0.1, 0.2], [0.3, 0.4]]), torch.tensor([-100, -100]))
+    out = pygrad.nn.functional.nll_loss(x, t)
+    assert np.isnan(out.item()) and np.isnan(ref.item())
+
+
+def test_dropout_is_seeded_scaled_and_identity_in_eval():
+    drop = pygrad.nn.Dropout(0.25)
+    x = pygrad.ones(200, 50)
+    pygrad.manual_seed(3)
+    a = drop(x)
+    pygrad.manual_seed(3)
+    b = drop(x)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    values = set(np.unique(a.numpy()).tolist())
+    assert values == {0.0, np.float32(1 / 0.75).item()}
+    kept = (a.numpy() != 0).mean()
+    assert 0.72 < kept < 0.78
+    drop.eval()
+    assert drop(x) is x
+    xr = pygrad.ones(4, 4, requires_grad=True)
+    out = pygrad.nn.Dropout(0.5)(xr)
+    assert type(out.grad_fn).__name__ == "MulBackward0"
+    out.sum().backward()
+    np.testing.assert_array_equal(xr.grad.numpy(), out.detach().numpy())
+    assert (pygrad.nn.functional.dropout(x, 1.0).numpy() == 0).all()
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        pygrad.nn.Dropout(1.5)
+
+
+def test_conv_double_backward_refuses_instead_of_lying():
+    conv = pygrad.nn.Conv2d(1, 1, 2).double()
+    x = pygrad.randn(1, 1, 3, 3, dtype=pygrad.float64, requires_grad=True)
+    y = conv(x).sum()
+    with pytest.raises(RuntimeError, match="does not differentiate the backward of conv2d"):
+        pygrad.autograd.grad(y, x, create_graph=True)
+
+
+def test_linear_default_init_bounds():
+    pygrad.manual_seed(0)
+    layer = pygrad.nn.Linear(100, 300)
+    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    bound = 1 / np.sqrt(100)
+    assert w.shape == (300, 100) and b.shape == (300,)
+    assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
+    assert np.abs(w).max() > 0.95 * bound  # uniform over the whole interval
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.05 * bound
+    assert w.dtype == np.float32 and layer.weight.requires_grad and layer.weight.is_leaf
+
+
+def test_one_hot_matches_torch(torch):
+    idx = [[0, 2], [1, 1]]
+    for n in (-1, 4):
+        ours = pygrad.nn.functional.one_hot(pygrad.tensor(idx), n)
+        ref = torch.nn.functional.one_hot(torch.tensor(idx), n)
+        assert ours.tolist() == ref.tolist() and ours.dtype is pygrad.int64
+    with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes."):
+        pygrad.nn.functional.one_hot(pygrad.tensor([3]), 2)
+
+
+def test_dtype_mismatch_errors_match_torch(torch):
+    cases = [
+        lambda m, F: F.linear(m.ones(2, 3), m.ones(4, 3, dtype=m.float64), m.ones(4, dtype=m.float64)),
+        lambda m, F: F.linear(m.ones(2, 3, dtype=m.float64), m.ones(4, 3), m.ones(4)),
+        lambda m, F: F.linear(m.ones(2, 3), m.ones(4, 3, dtype=m.float64)),
+        lambda m, F: F.linear(m.ones(3), m.ones(4, 3, dtype=m.float64)),
+        lambda m, F: F.conv2d(m.ones(1, 1, 3, 3), m.ones(1, 1, 2, 2, dtype=m.float64)),
+        lambda m, F: F.nll_loss(m.ones(2, 3), m.tensor([0.0, 1.0])),
+        lambda m, F: F.nll_loss(m.ones(2, 3), m.tensor([0, 1], dtype=m.int32)),
+    ]
+    for case in cases:
+        with pytest.raises(RuntimeError) as ref:
+            case(torch, torch.nn.functional)
+        with pytest.raises(RuntimeError) as ours:
+            case(pygrad, pygrad.nn.functional)
+        assert str(ours.value) == str(ref.value)
+
+
+def test_unbatched_cross_entropy_matches_torch(torch):
+    x = [1.0, 2.0, 0.5]
+    ours = pygrad.tensor(x, requires_grad=True)
+    ref = torch.tensor(x, requires_grad=True)
+    out = pygrad.nn.functional.cross_entropy(ours, pygrad.tensor(1), label_smoothing=0.1)
+    expected = torch.nn.functional.cross_entropy(ref, torch.tensor(1), label_smoothing=0.1)
+    out.backward()
+    expected.backward()
+    assert repr(out) == repr(expected)
+    np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy(), rtol=1e-6)
