@@ -320,9 +320,6 @@ cdef tuple _connect(node, tuple args, tuple outputs):
             out_meta[i] = (data.shape, dtype)
         fixed[i] = o
     node._output_meta = tuple(out_meta)
-    for d in dirty:  # written through a view: the base's history changes (autograd/views.py)
-        if d._view is not None:
-            d._view.rebase(d, node)
 
     to_save = node._to_save
     if to_save:
@@ -340,4 +337,7 @@ cdef tuple _connect(node, tuple args, tuple outputs):
             saved.append(entry)
         node._saved = saved
         node._to_save = None
+    for d in dirty:  # written through a view: the base's history changes (autograd/views.py)
+        if d._view is not None:
+            d._view.rebase(d, node)
     return tuple(fixed)

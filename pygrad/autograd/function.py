@@ -336,9 +336,6 @@ def _connect(node, args, outputs):
             out_meta.append(None)
         fixed.append(o)
     node._output_meta = tuple(out_meta)
-    for d in dirty:  # written through a view: the base's history changes (autograd/views.py)
-        if d._view is not None:
-            d._view.rebase(d, node)
 
     to_save = node._to_save
     if to_save:
@@ -356,6 +353,9 @@ def _connect(node, args, outputs):
             saved.append(entry)
         node._saved = saved
         node._to_save = None
+    for d in dirty:  # written through a view: the base's history changes (autograd/views.py)
+        if d._view is not None:
+            d._view.rebase(d, node)
     return tuple(fixed)
 
 
