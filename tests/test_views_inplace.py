@@ -281,6 +281,27 @@ def case_view_of_no_grad_view(m, l, v):
     return c.sum(), ()
 
 
+def case_expand_written_by_arithmetic(m, l, v):
+    e = m.zeros(3, dtype=m.float64).expand(2, 3)
+    e.add_(v)
+    return e.sum(), ()
+
+
+def case_expand_copied_into(m, l, v):
+    e = m.zeros(3, dtype=m.float64).expand(2, 3)
+    e[:, 0] = v[:2]
+    return e.sum(), ()
+
+
+def case_expand_filled(m, l, v):
+    x = m.zeros(3, dtype=m.float64)
+    e = x.expand(2, 3)
+    e.fill_(2.0)
+    e.zero_()
+    x[1].fill_(v[0])
+    return (x * v).sum(), (x, e)
+
+
 CASES = [(name[len("case_"):], fn) for name, fn in sorted(globals().items()) if name.startswith("case_")]
 
 

@@ -40,6 +40,17 @@ def check_inplace(target: Tensor, *inputs) -> None:
         view.check_inplace(target)
 
 
+INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single "
+                    "memory location. Please clone() the tensor before performing the operation.")
+
+
+def check_overlap(target: Tensor) -> None:
+    """PyTorch refuses to compute into a tensor whose elements share memory (an ``expand`` view)."""
+    data = target._data
+    if 0 in data.strides and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
+        raise RuntimeError(INTERNAL_OVERLAP)
+
+
 def _can_cast(source: dtypes.dtype, target: dtypes.dtype) -> bool:
     """PyTorch's ``can_cast``: no float -> integer and nothing but bool -> bool."""
     if source.is_floating_point and not target.is_floating_point:
@@ -97,6 +108,7 @@ def _variant(op: type) -> type:
 def inplace(op: type, target: Tensor, *args) -> Tensor:
     """Apply the Function ``op`` to ``(target, *args)`` and store the result into ``target``."""
     check_inplace(target, *args)
+    check_overlap(target)
     return _variant(op).apply(target, *args)
 
 
@@ -189,6 +201,7 @@ def fill_(target: Tensor, value) -> Tensor:
 def copy_(target: Tensor, src) -> Tensor:
     src = as_tensor(src)
     check_inplace(target, src)
+    check_overlap(target)
     if src._data.shape != target._data.shape:
         from ._util import broadcast_shape
         if broadcast_shape(target._data.shape, src._data.shape) != target._data.shape:
