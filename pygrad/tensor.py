@@ -38,7 +38,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version",
-                 "_hooks", "_accumulator", "_retains_grad", "__weakref__")
+                 "_hooks", "_accumulator", "_retains_grad", "_view", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
     __array_priority__ = 1000
     __hash__ = object.__hash__
@@ -60,6 +60,7 @@ class Tensor:
         self._hooks = None
         self._accumulator = None
         self._retains_grad = False
+        self._view = None  # a ViewRecord when this tensor is a differentiable view (autograd/views.py)
 
     @staticmethod
     def _wrap(array) -> "Tensor":
@@ -76,6 +77,7 @@ class Tensor:
         t._hooks = None
         t._accumulator = None
         t._retains_grad = False
+        t._view = None
         return t
 
     def _alias(self) -> "Tensor":
@@ -154,6 +156,8 @@ class Tensor:
     # -- autograd attributes -------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        if self._view is not None:
+            return self._requires_grad or self._view.base._requires_grad
         return self._requires_grad
 
     @requires_grad.setter
@@ -170,11 +174,18 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self._grad_fn is None
+        return self.grad_fn is None
 
     @property
     def grad_fn(self):
+        if self._view is not None:
+            self._view.sync(self)
         return self._grad_fn
+
+    @property
+    def _base(self) -> "Tensor | None":
+        """The tensor this one is a differentiable view of (the root of a chain of views)."""
+        return None if self._view is None else self._view.base
 
     @property
     def output_nr(self) -> int:
@@ -204,9 +215,9 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._grad_fn is None or self._retains_grad:
+        if self.grad_fn is None or self._retains_grad:
             return
         import weakref
         ref = weakref.ref(self)
@@ -220,15 +231,17 @@ class Tensor:
 
     def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
         """Run ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._grad_fn is None:
+        if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = {}
             return add_hook(self._hooks, hook)
         return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), hook)
 
     def _edge(self):
+        if self._view is not None:
+            self._view.sync(self)
         if self._grad_fn is not None:
             return (self._grad_fn, self._output_nr)
         return (accumulate_grad_node(self), 0)
@@ -262,6 +275,9 @@ class Tensor:
         return self._alias()
 
     def detach_(self) -> "Tensor":
+        if self._view is not None:
+            from .autograd.views import DETACH_VIEW
+            raise RuntimeError(DETACH_VIEW)
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -327,6 +343,11 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __repr__(self) -> str:
+        if self._view is not None:
+            try:
+                self._view.sync(self)
+            except RuntimeError:  # PyTorch prints a view it can no longer rebuild so
+                return format_tensor(self._data, "grad_fn=<Invalid>")
         if self._grad_fn is not None:
             suffix = f"grad_fn=<{type(self._grad_fn).__name__}>"
         elif self._requires_grad:
@@ -420,7 +441,7 @@ class Tensor:
 
     # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:
-        _inplace.check_leaf(self)
+        _inplace.check_inplace(self)
 
     def zero_(self) -> "Tensor":
         return _inplace.zero_(self)

@@ -221,7 +221,9 @@ def apply_function(cls, tuple args, dict kwargs):
         record = False
         for i in range(n):
             a = args[i]
-            if type(a) is not bool and isinstance(a, _Tensor) and a._requires_grad:
+            # A view's state is made current first (its base may have changed in place since).
+            if type(a) is not bool and isinstance(a, _Tensor) and (
+                    a._requires_grad if a._view is None else a._view.requires_grad(a)):
                 needs[i] = True
                 record = True
     ctx.needs_input_grad = tuple(needs)
@@ -250,6 +252,13 @@ def apply_function(cls, tuple args, dict kwargs):
 cdef inline bint _is_in(o, tuple items):
     for x in items:
         if o is x:
+            return True
+    return False
+
+
+cdef bint _shares_version(t, tuple dirty):
+    for d in dirty:
+        if t._version is d._version:
             return True
     return False
 
@@ -288,7 +297,9 @@ cdef tuple _connect(node, tuple args, tuple outputs):
     cdef tuple non_diff = tuple(node._non_differentiable)
     cdef tuple dirty = tuple(node._dirty)
     for d in dirty:
-        if d._grad_fn is None and d._requires_grad:
+        if d._view is not None:
+            d._view.check_inplace(d)
+        elif d._grad_fn is None and d._requires_grad:
             raise RuntimeError(_LEAF_INPLACE)
     n = len(outputs)
     fixed = [None] * n
@@ -320,7 +331,13 @@ cdef tuple _connect(node, tuple args, tuple outputs):
             if not isinstance(t, _Tensor):
                 raise TypeError("save_for_backward can only save variables, but argument "
                                 f"{len(saved)} is of type {type(t).__name__}")
-            saved.append(_SavedTensor(t, t._grad_fn is node))
+            entry = _SavedTensor(t, t._grad_fn is node)
+            if dirty and entry.tensor is not None and _shares_version(t, dirty):
+                entry.saved_version -= 1  # an input sharing storage with the target was saved before the write
+            saved.append(entry)
         node._saved = saved
         node._to_save = None
+    for d in dirty:  # written through a view: the base's history changes (autograd/views.py)
+        if d._view is not None:
+            d._view.rebase(d, node)
     return tuple(fixed)

@@ -192,7 +192,9 @@ _RULES = {
     "CatBackward0": "cat(tensors): each input gets its slice of the gradient",
     "StackBackward0": "stack(tensors): each input gets its index of the gradient",
     "BmmBackward0": "d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad",
-    "CopySlices": "x[key] = value: value gets the gradient of the written region, x the rest",
+    "CopySlices": ("an in-place op wrote through a view of x (x[key] = value, x[0].mul_(v)): x keeps the "
+                   "gradient outside the view, the op's backward decides it inside"),
+    "AsStridedBackward0": "a view of x, retaken after x was changed in place: the gradient goes to the view's region",
     "CopyBackwards": "x.copy_(src): src gets the gradient (cast to its dtype); x's old values none",
     "IndexPutBackward0": "x[index] = value: value gets the gradient at index, x the rest",
     "IndexBackwardBackward0": "the gradient of u[index] differentiated: read back at index",

@@ -2,13 +2,16 @@
 reduction of a broadcast gradient.
 
 A view shares its input's storage and version counter (``_view_of``), so an in-place change
-through either is seen by both and invalidates what backward saved of either.
+through either is seen by both and invalidates what backward saved of either.  View ops are
+``ViewFunction``s: their outputs remember their base, so that an in-place change through a view
+updates the base's history (see ``autograd/views.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
 from ._util import building_graph, normalize_dim, parse_shape, reduce_to_shape, wrap
@@ -42,7 +45,7 @@ def infer_shape(shape: tuple, numel: int) -> tuple:
     return shape
 
 
-class View(Function):
+class View(ViewFunction):
     _backward_name = "ViewBackward0"
 
     @staticmethod
@@ -84,7 +87,7 @@ class UnsafeView(Function):
         return g.reshape(ctx.shape), None
 
 
-class Expand(Function):
+class Expand(ViewFunction):
     _backward_name = "ExpandBackward0"
 
     @staticmethod
@@ -117,7 +120,7 @@ class SumToSize(Function):
         return expand_to(g, ctx.shape), None
 
 
-class Permute(Function):
+class Permute(ViewFunction):
     _backward_name = "PermuteBackward0"
 
     @staticmethod
@@ -132,7 +135,7 @@ class Permute(Function):
         return g.permute(*np.argsort(ctx.dims).tolist()), None
 
 
-class Alias(Function):
+class Alias(ViewFunction):
     """A view that changes nothing (``x[...]``, ``x[:, :]``)."""
 
     _backward_name = "AliasBackward0"
@@ -146,7 +149,7 @@ class Alias(Function):
         return g
 
 
-class Transpose(Function):
+class Transpose(ViewFunction):
     _backward_name = "TransposeBackward0"
 
     @staticmethod
@@ -159,7 +162,7 @@ class Transpose(Function):
         return g.transpose(*ctx.dims), None, None
 
 
-class T(Function):
+class T(ViewFunction):
     """``t()``: the transpose of a matrix; vectors and scalars pass through."""
 
     _backward_name = "TBackward0"
@@ -173,7 +176,7 @@ class T(Function):
         return g.t()
 
 
-class Unsqueeze(Function):
+class Unsqueeze(ViewFunction):
     _backward_name = "UnsqueezeBackward0"
 
     @staticmethod
@@ -186,7 +189,7 @@ class Unsqueeze(Function):
         return g.squeeze(ctx.dim), None
 
 
-class Squeeze(Function):
+class Squeeze(ViewFunction):
     """``squeeze()``: drop every size-1 dim."""
 
     _backward_name = "SqueezeBackward0"
@@ -213,6 +216,7 @@ class SqueezeInplaceDim(Squeeze):
     """What PyTorch's ``squeeze_(dim)`` records; matmul squeezes its fresh 1 x n result so."""
 
     _backward_name = "SqueezeBackward4"
+    apply = classmethod(Function.apply.__func__)  # in place in PyTorch: the result is no view
 
 
 class Cat(Function):
@@ -260,7 +264,7 @@ class Stack(Function):
         return (None,) + tuple(wrap(a) for a in np.moveaxis(g._data, ctx.dim, 0))
 
 
-class Split(Function):
+class Split(ViewFunction):
     """``split(int)`` and ``chunk``: views of consecutive pieces along ``dim``."""
 
     _backward_name = "SplitBackward0"
@@ -282,7 +286,7 @@ class SplitWithSizes(Split):
     _backward_name = "SplitWithSizesBackward0"
 
 
-class Unbind(Function):
+class Unbind(ViewFunction):
     _backward_name = "UnbindBackward0"
 
     @staticmethod
