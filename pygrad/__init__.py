@@ -16,22 +16,28 @@ from .dtypes import dtype
 from .size import Size
 from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
-                       full_like, initial_seed, linspace, manual_seed, ones, ones_like, rand,
-                       rand_like, randint, randn, randn_like, seed, tensor, zeros, zeros_like)
-from .ops.arith import (add, clamp, div, floor_divide, maximum, minimum, mul, neg, pow,  # noqa: E402
-                        remainder, sub)
+                       full_like, initial_seed, linspace, manual_seed, meshgrid, multinomial, normal, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
+                       zeros_like)
+from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
+                        logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, xlogy)
 from .ops.activation import log_softmax, softmax  # noqa: E402
-from .ops.index import gather, narrow  # noqa: E402
-from .ops.linalg import bmm, dot, ger, matmul, mm, mv, outer  # noqa: E402
+from .ops.index import gather, narrow, tensor_split  # noqa: E402
+from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_nonzero, isclose,  # noqa: E402
+                        isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
+                        logical_xor, nonzero)
+from .ops.logic import all, any  # noqa: E402, A004
+from .ops.linalg import addmm, baddbmm, bmm, cross, dot, einsum, ger, matmul, mm, mv, outer  # noqa: E402
 from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
 from .ops.reduce import max, min  # noqa: E402, A004
-from .ops.shape import (cat, chunk, concat, concatenate, flatten, flip, movedim, moveaxis,  # noqa: E402
-                        permute, reshape, split, squeeze, stack, swapaxes, swapdims, t, transpose,
-                        unbind, unsqueeze)
-from .ops.unary import (abs, atan, ceil, clone, cos, erf, exp, expm1, floor, log, log1p,  # noqa: E402
-                        reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tan, tanh,
-                        trunc)
+from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
+                        moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
+                        trace, transpose, tril, triu, unbind, unsqueeze)
+from .ops.sorting import argsort, kthvalue, sort, topk  # noqa: E402
+from .ops.unary import (abs, acos, acosh, asin, asinh, atan, atanh, ceil, clone, cos, cosh, erf,  # noqa: E402
+                        erfinv, exp, exp2, expm1, floor, log, log1p, log2, log10, nan_to_num, reciprocal,
+                        relu, round, rsqrt, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc)
 from . import return_types  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
@@ -46,12 +52,13 @@ multiply = mul
 subtract = sub
 clip = clamp
 arctan = atan
+arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
 
 
 def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names
     """``where(cond, x, y)`` picks elementwise; ``where(cond)`` is ``nonzero(cond, as_tuple=True)``."""
     if input is None and other is None:
-        return _arith.nonzero_tuple(condition)
+        return nonzero(condition, as_tuple=True)
     return _arith.where(condition, input, other)
 
 

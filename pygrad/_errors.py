@@ -25,6 +25,11 @@ NON_LEAF_GRAD_WARNING = (
     "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
     "for more informations.")
 
+# PyTorch's C names of the element types, as some of its error messages spell them.
+C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+                "bool": "bool"}
+
 
 def size_str(shape) -> str:
     return "torch.Size([" + ", ".join(str(s) for s in shape) + "])"
@@ -38,7 +43,7 @@ def tensor_type_str(array) -> str:
 def version_mismatch(array, grad_fn, output_nr, version: int, expected: int) -> str:
     producer = ""
     if grad_fn is not None:
-        op = re.sub(r"Backward\d*$", "", type(grad_fn).__name__)
+        op = re.sub(r"Backward\d*$", "", grad_fn.name())
         producer = f", which is output {output_nr} of {op},"
     return ("one of the variables needed for gradient computation has been modified by an inplace "
             f"operation: {tensor_type_str(array)}{producer} is at version {version}; expected version "

@@ -1,6 +1,8 @@
 """Tensor factories: ``tensor``, ``zeros``, ``arange``, random tensors and interop."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import dtypes
@@ -203,3 +205,88 @@ def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
     if high is None:
         low, high = 0, low
     return _finish(_generator.integers(low, high, size=_shape((size,))).astype(_dtype(dtype, dtypes.int64)), False)
+
+
+def randperm(n: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1``."""
+    _check_device(device)
+    return _finish(_generator.permutation(int(n)).astype(_dtype(dtype, dtypes.int64)), requires_grad)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Samples of N(mean, std**2): tensor arguments broadcast elementwise, numbers need ``size``.
+
+    The result is a new leaf (no gradient flows to tensor ``mean``/``std``)."""
+    _check_device(device)
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments - got (float, float), "
+                            "size is needed when mean and std are numbers")
+        shape, result = _shape((size,)), _dtype(dtype)
+    else:
+        arrays = [t._data for t in tensors]
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        result = np.result_type(*arrays)
+        if result.kind != "f":
+            raise RuntimeError("normal expects floating point tensors for mean and std")
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(np.min(s))}")
+    sample = m + s * _generator.standard_normal(shape)
+    return _finish(np.asarray(sample).astype(result), requires_grad)
+
+
+def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """Indices drawn from the rows of ``probs`` (non-negative weights, not necessarily normalized)."""
+    data = probs._data
+    if data.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    rows = np.atleast_2d(data).astype(np.float64)
+    if np.any(rows < 0) or not np.all(np.isfinite(rows)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    out = np.empty((rows.shape[0], num_samples), np.int64)
+    for r, weights in enumerate(rows):
+        total = weights.sum()
+        if total <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if replacement:
+            out[r] = _generator.choice(len(weights), num_samples, replace=True, p=weights / total)
+        else:
+            # Without replacement, categories of zero weight come last (after all the others), as in PyTorch.
+            keys = _generator.random(len(weights)) ** (1.0 / np.where(weights > 0, weights, 1.0))
+            keys = np.where(weights > 0, keys, -1.0)
+            out[r] = np.argsort(-keys, kind="stable")[:num_samples]
+    return _finish(out if data.ndim == 2 else out[0], False)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids: output ``i`` holds tensor ``i`` expanded along every other dim (views)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+    sizes = [t.numel() for t in tensors]
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grids = []
+    for i, t in enumerate(tensors):
+        axis = (1 - i if i < 2 else i) if swap else i
+        shape = [1] * len(tensors)
+        shape[axis] = -1
+        grids.append(t.reshape(shape).expand(*sizes))
+    return tuple(grids)

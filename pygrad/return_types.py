@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["max", "min"]
+__all__ = ["max", "min", "sort", "topk", "kthvalue"]
 
 
 def _result_type(name: str, fields: tuple):
@@ -20,3 +20,6 @@ def _result_type(name: str, fields: tuple):
 
 max = _result_type("max", ("values", "indices"))  # noqa: A001
 min = _result_type("min", ("values", "indices"))  # noqa: A001
+sort = _result_type("sort", ("values", "indices"))
+topk = _result_type("topk", ("values", "indices"))
+kthvalue = _result_type("kthvalue", ("values", "indices"))

@@ -50,6 +50,7 @@ class Tensor(_core.TensorBase):
         self._hooks = None
         self._accumulator = None
         self._retains_grad = False
+        self._view = None  # a ViewRecord when this tensor is a differentiable view (autograd/views.py)
 
     def _alias(self) -> "Tensor":
         """A new tensor on the same storage and version counter, with no autograd history."""
@@ -127,6 +128,8 @@ class Tensor(_core.TensorBase):
     # -- autograd attributes -------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        if self._view is not None:
+            return self._requires_grad or self._view.base._requires_grad
         return self._requires_grad
 
     @requires_grad.setter
@@ -143,11 +146,18 @@ class Tensor(_core.TensorBase):
 
     @property
     def is_leaf(self) -> bool:
-        return self._grad_fn is None
+        return self.grad_fn is None
 
     @property
     def grad_fn(self):
+        if self._view is not None:
+            self._view.sync(self)
         return self._grad_fn
+
+    @property
+    def _base(self) -> "Tensor | None":
+        """The tensor this one is a differentiable view of (the root of a chain of views)."""
+        return None if self._view is None else self._view.base
 
     @property
     def output_nr(self) -> int:
@@ -177,9 +187,9 @@ class Tensor(_core.TensorBase):
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._grad_fn is None or self._retains_grad:
+        if self.grad_fn is None or self._retains_grad:
             return
         import weakref
         ref = weakref.ref(self)
@@ -193,15 +203,17 @@ class Tensor(_core.TensorBase):
 
     def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
         """Run ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._grad_fn is None:
+        if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = {}
             return add_hook(self._hooks, hook)
         return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), hook)
 
     def _edge(self):
+        if self._view is not None:
+            self._view.sync(self)
         if self._grad_fn is not None:
             return (self._grad_fn, self._output_nr)
         return (accumulate_grad_node(self), 0)
@@ -235,6 +247,9 @@ class Tensor(_core.TensorBase):
         return self._alias()
 
     def detach_(self) -> "Tensor":
+        if self._view is not None:
+            from .autograd.views import DETACH_VIEW
+            raise RuntimeError(DETACH_VIEW)
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -269,9 +284,10 @@ class Tensor(_core.TensorBase):
 
     def _one_element(self, kind: str):
         if self._data.size != 1:
-            raise (RuntimeError if kind == "Boolean" else TypeError)(
-                "Boolean value of Tensor with more than one value is ambiguous" if kind == "Boolean"
-                else "only one element tensors can be converted to Python scalars")
+            if kind == "Boolean":
+                amount = "no values" if self._data.size == 0 else "more than one value"
+                raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
+            raise TypeError("only one element tensors can be converted to Python scalars")
         return self.item()
 
     def __bool__(self) -> bool:
@@ -299,6 +315,11 @@ class Tensor(_core.TensorBase):
         return (self[i] for i in range(self._data.shape[0]))
 
     def __repr__(self) -> str:
+        if self._view is not None:
+            try:
+                self._view.sync(self)
+            except RuntimeError:  # PyTorch prints a view it can no longer rebuild so
+                return format_tensor(self._data, "grad_fn=<Invalid>")
         if self._grad_fn is not None:
             suffix = f"grad_fn=<{type(self._grad_fn).__name__}>"
         elif self._requires_grad:
@@ -392,7 +413,7 @@ class Tensor(_core.TensorBase):
 
     # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:
-        _inplace.check_leaf(self)
+        _inplace.check_inplace(self)
 
     def zero_(self) -> "Tensor":
         return _inplace.zero_(self)
@@ -425,6 +446,27 @@ class Tensor(_core.TensorBase):
         return _inplace.inplace(fn, self, *bounds)
 
     clip_ = clamp_
+
+    def clamp_min_(self, min):  # noqa: A002
+        fn = _arith.ClampMinTensor if isinstance(min, Tensor) else _arith.ClampMinScalar
+        return _inplace.inplace(fn, self, min, None)
+
+    def clamp_max_(self, max):  # noqa: A002
+        fn = _arith.ClampMaxTensor if isinstance(max, Tensor) else _arith.ClampMaxScalar
+        return _inplace.inplace(fn, self, None, max)
+
+    def masked_fill_(self, mask, value):
+        fn, args = _arith.masked_fill_args(self, mask, value)
+        return _inplace.inplace(fn, self, *args)
+
+    def lerp_(self, end, weight):
+        fn, w = _arith.lerp_args(self, end, weight)
+        return _inplace.inplace(fn, self, end, w)
+
+    def nan_to_num_(self, nan: float = 0.0, posinf=None, neginf=None):
+        if not self.dtype.is_floating_point:
+            return self
+        return _inplace.inplace(_unary.NanToNum, self, nan, posinf, neginf)
 
     def exp_(self):
         return _inplace.inplace(_unary.Exp, self)
@@ -533,6 +575,30 @@ class Tensor(_core.TensorBase):
 
     clip = clamp
 
+    def clamp_min(self, min):  # noqa: A002
+        return _arith.clamp_min(self, min)
+
+    def clamp_max(self, max):  # noqa: A002
+        return _arith.clamp_max(self, max)
+
+    def masked_fill(self, mask, value):
+        return _arith.masked_fill(self, mask, value)
+
+    def lerp(self, end, weight):
+        return _arith.lerp(self, end, weight)
+
+    def hypot(self, other):
+        return _arith.hypot(self, other)
+
+    def logaddexp(self, other):
+        return _arith.logaddexp(self, other)
+
+    def xlogy(self, other):
+        return _arith.xlogy(self, other)
+
+    def fmod(self, other):
+        return _arith.fmod(self, other)
+
     def where(self, condition, other):
         return _arith.where(condition, self, other)
 
@@ -587,8 +653,60 @@ class Tensor(_core.TensorBase):
 
     def __invert__(self):
         if self._data.dtype.kind not in "biu":
-            raise TypeError("~ (bitwise_not) is only supported for integer and boolean tensors")
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return Tensor._wrap(np.invert(self._data))
+
+    # -- predicates and logic (no gradient; ops/logic.py) -----------------------------------------
+    def all(self, dim=None, keepdim: bool = False):
+        return _logic.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim: bool = False):
+        return _logic.any(self, dim, keepdim)
+
+    def isnan(self):
+        return _logic.isnan(self)
+
+    def isinf(self):
+        return _logic.isinf(self)
+
+    def isfinite(self):
+        return _logic.isfinite(self)
+
+    def isposinf(self):
+        return _logic.isposinf(self)
+
+    def isneginf(self):
+        return _logic.isneginf(self)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        return _logic.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        return _logic.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other) -> bool:
+        return _logic.equal(self, other)
+
+    def logical_not(self):
+        return _logic.logical_not(self)
+
+    def logical_and(self, other):
+        return _logic.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _logic.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _logic.logical_xor(self, other)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _logic.nonzero(self, as_tuple=as_tuple)
+
+    def count_nonzero(self, dim=None):
+        return _logic.count_nonzero(self, dim)
+
+    def is_nonzero(self) -> bool:
+        return _logic.is_nonzero(self)
 
     # -- elementwise functions ----------------------------------------------------------------
     def exp(self):
@@ -656,6 +774,44 @@ class Tensor(_core.TensorBase):
     def square(self):
         return _unary.square(self)
 
+    def exp2(self):
+        return _unary.exp2(self)
+
+    def log2(self):
+        return _unary.log2(self)
+
+    def log10(self):
+        return _unary.log10(self)
+
+    def sinh(self):
+        return _unary.sinh(self)
+
+    def cosh(self):
+        return _unary.cosh(self)
+
+    def asin(self):
+        return _unary.asin(self)
+
+    def acos(self):
+        return _unary.acos(self)
+
+    def asinh(self):
+        return _unary.asinh(self)
+
+    def acosh(self):
+        return _unary.acosh(self)
+
+    def atanh(self):
+        return _unary.atanh(self)
+
+    arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
+
+    def erfinv(self):
+        return _unary.erfinv(self)
+
+    def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
+        return _unary.nan_to_num(self, nan, posinf, neginf)
+
     def softmax(self, dim, dtype=None):
         return _activation.softmax(self, dim, dtype=dtype)
 
@@ -704,6 +860,19 @@ class Tensor(_core.TensorBase):
 
     def cumsum(self, dim, *, dtype=None):
         return _reduce.cumsum(self, dim, dtype=dtype)
+
+    # -- sorting ----------------------------------------------------------------------------------
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _sorting.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _sorting.argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+        return _sorting.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+        return _sorting.kthvalue(self, k, dim, keepdim)
 
     # -- shape ------------------------------------------------------------------------------------
     def view(self, *shape):
@@ -778,6 +947,27 @@ class Tensor(_core.TensorBase):
     def repeat(self, *sizes):
         return _shape.repeat(self, *sizes)
 
+    def tril(self, diagonal: int = 0):
+        return _shape.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0):
+        return _shape.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0):
+        return _shape.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+        return _shape.diagonal(self, offset, dim1, dim2)
+
+    def trace(self):
+        return _shape.trace(self)
+
+    def roll(self, shifts, dims=None):
+        return _shape.roll(self, shifts, dims)
+
+    def tensor_split(self, indices_or_sections, dim: int = 0):
+        return _index.tensor_split(self, indices_or_sections, dim)
+
     # -- indexing ---------------------------------------------------------------------------------
     def __getitem__(self, key):
         return _index.getitem(self, key)
@@ -820,6 +1010,15 @@ class Tensor(_core.TensorBase):
     def outer(self, other):
         return _linalg.outer(self, other)
 
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def cross(self, other, dim=None):
+        return _linalg.cross(self, other, dim)
+
 
 # ``Tensor._wrap(array)``: a new leaf tensor around ``array`` (no copy).
 Tensor._wrap = staticmethod(_core.tensor_factory(Tensor))
@@ -845,8 +1044,10 @@ def _rebuild(array, requires_grad):
 from .ops import arith as _arith  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
+from .ops import logic as _logic  # noqa: E402
 from .ops import activation as _activation  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+from .ops import sorting as _sorting  # noqa: E402
 from .ops import unary as _unary  # noqa: E402

@@ -34,6 +34,7 @@ __all__ = ["make_dot", "DotGraph", "GraphvizNotFoundError"]
 NODE_ATTR = {"style": "filled", "shape": "box", "align": "left", "fontsize": "10",
              "ranksep": "0.1", "height": "0.2", "fontname": "monospace"}
 OUTPUT_COLOR = "darkolivegreen1"
+BASE_COLOR = "darkolivegreen3"  # the base of an output that is a view
 LEAF_COLOR = "lightblue"
 SAVED_COLOR = "orange"
 GRAD_COLOR = "firebrick"
@@ -292,19 +293,23 @@ class _Writer:
             name = self.names.get(id(tensor), "")
         return "%s\n %s" % (name, shape_str(tensor._data.shape))
 
-    def add_output(self, var) -> None:
+    def add_output(self, var, color: str = OUTPUT_COLOR) -> None:
         if id(var) in self.seen:
             return
         self.seen.add(id(var))
         label = self.tensor_label(var)
         if self.notes is not None:
             label += "\n= " + describe(var._data)
-        self.node(id(var), label, fillcolor=OUTPUT_COLOR)
+        self.node(id(var), label, fillcolor=color)
         if var.grad_fn is not None:
             box = self.layout.box(var.grad_fn)
             self.add_nodes(box)
             seed = self.notes.seed(var) if self.notes is not None else None
             self.edge(id(box), id(var), **_grad_attrs(seed))
+        base = var._base
+        if base is not None:  # a view: its base too, joined by a dotted edge (a base is never a view)
+            self.add_output(base, BASE_COLOR)
+            self.edge(id(base), id(var), style="dotted")
 
     def add_nodes(self, root) -> None:
         stack = []

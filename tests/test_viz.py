@@ -121,6 +121,20 @@ def custom(m):
     return Cube.make(m).apply(x * 2).sum(), {"x": x}
 
 
+def written_view(m):
+    x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    c = x * 2
+    r = c[0]
+    r.mul_(x[1])  # the output is a view: torchviz draws its base (CopySlices) too
+    return r, {"x": x}
+
+
+def view_outputs(m):
+    x = m.tensor([1., 2., 3.], requires_grad=True)
+    y = x.exp()
+    return (y[1:], y.view(3, 1).t()), {"x": x}
+
+
 PROGRAMS = [seed, chain, two_variables, product, vector, detached, mixed, where, two_outputs, custom]
 OPTIONS = [{}, {"params": True}, {"show_saved": True}, {"show_attrs": True},
            {"params": True, "show_saved": True, "show_attrs": True, "max_attr_chars": 8}]
@@ -154,6 +168,16 @@ def matrices(m):
 def test_same_dot_as_torchviz_for_matrix_and_index_ops(torch, options):
     torchviz = pytest.importorskip("torchviz")
     assert _dot(pygrad, make_dot, matrices, options) == _dot(torch, torchviz.make_dot, matrices, options)
+
+
+# Outputs that are views: torchviz also draws their base.  show_attrs is left out as above.
+@pytest.mark.parametrize("options", OPTIONS[:3], ids=lambda o: "-".join(o) or "default")
+@pytest.mark.parametrize("program", [written_view, view_outputs], ids=lambda p: p.__name__)
+def test_same_dot_as_torchviz_for_views(torch, program, options):
+    torchviz = pytest.importorskip("torchviz")
+    dot = _dot(pygrad, make_dot, program, options)
+    assert "darkolivegreen3" in dot and "style=dotted" in dot
+    assert dot == _dot(torch, torchviz.make_dot, program, options)
 
 
 # What torchviz writes for the seed programs (ids renumbered), for machines without it.

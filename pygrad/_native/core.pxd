@@ -12,6 +12,7 @@ cdef class TensorBase:
     cdef public object _hooks
     cdef public object _accumulator
     cdef public bint _retains_grad
+    cdef public object _view  # a ViewRecord when the tensor is a differentiable view (autograd/views.py)
     cdef object __weakref__
 
 

@@ -292,6 +292,11 @@ cdef void _bind():
     _Tensor = Tensor
 
 
+cdef inline bint _requires_grad(TensorBase t):
+    # A view's state is made current first (its base may have changed in place since).
+    return t._requires_grad if t._view is None else t._view.requires_grad(t)
+
+
 cdef dict _no_grads = {}
 
 
@@ -315,22 +320,16 @@ def apply_function(cls, tuple args, dict kwargs):
         return _reference.apply_function(cls, args, kwargs)
     record = _state.enabled
     ctx = NodeBase.__new__(cls._backward_cls)
+    needs = None
     if record:
-        record = False
         for i in range(n):
             a = args[i]
-            if isinstance(a, TensorBase) and (<TensorBase>a)._requires_grad:
-                record = True
-                break
-    if record:
-        needs = [False] * n
-        for i in range(n):
-            a = args[i]
-            if isinstance(a, TensorBase) and (<TensorBase>a)._requires_grad:
+            if isinstance(a, TensorBase) and _requires_grad(<TensorBase>a):
+                if needs is None:
+                    needs = [False] * n
                 needs[i] = True
-        ctx.needs_input_grad = tuple(needs)
-    else:
-        ctx.needs_input_grad = _all_false(n)
+    record = needs is not None
+    ctx.needs_input_grad = tuple(needs) if record else _all_false(n)
 
     state = _state
     prev = state.enabled
@@ -363,6 +362,13 @@ cdef inline bint _is_in(o, tuple items):
     return False
 
 
+cdef bint _shares_version(t, tuple dirty):
+    for d in dirty:
+        if t._version is d._version:
+            return True
+    return False
+
+
 cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
     cdef Py_ssize_t n = len(args), i
@@ -384,7 +390,9 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
         a = <TensorBase>args[i]
         if a._requires_grad:
             grad_fn = a._grad_fn
-            if grad_fn is not None:
+            if a._view is not None:  # a view brings its history up to date first
+                edge = a._edge()
+            elif grad_fn is not None:
                 edge = (grad_fn, a._output_nr)
             else:  # a leaf: its live AccumulateGrad node, else a new one
                 ref = a._accumulator
@@ -407,7 +415,9 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
     dt = node._dirty
     cdef tuple dirty = <tuple>dt if type(dt) is tuple else tuple(dt)
     for d in dirty:
-        if d._grad_fn is None and d._requires_grad:
+        if d._view is not None:
+            d._view.check_inplace(d)
+        elif d._grad_fn is None and d._requires_grad:
             raise RuntimeError(_LEAF_INPLACE)
     n = len(outputs)
     fixed = None
@@ -445,9 +455,15 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
             if not isinstance(t, TensorBase):
                 raise TypeError("save_for_backward can only save variables, but argument "
                                 f"{len(saved)} is of type {type(t).__name__}")
-            saved.append(new_saved(_SavedTensor, <TensorBase>t, (<TensorBase>t)._grad_fn is node))
+            entry = new_saved(_SavedTensor, <TensorBase>t, (<TensorBase>t)._grad_fn is node)
+            if dirty and entry.tensor is not None and _shares_version(t, dirty):
+                entry.saved_version -= 1  # an input sharing storage with the target was saved before the write
+            saved.append(entry)
         node._saved = saved
         node._to_save = None
+    for d in dirty:  # written through a view: the base's history changes (autograd/views.py)
+        if (<TensorBase?>d)._view is not None:
+            d._view.rebase(d, node)
     return outputs if fixed is None else tuple(fixed)
 
 

@@ -25,7 +25,7 @@ class Version:
 
 class TensorBase:
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version",
-                 "_hooks", "_accumulator", "_retains_grad", "__weakref__")
+                 "_hooks", "_accumulator", "_retains_grad", "_view", "__weakref__")
 
 
 class NodeBase:
@@ -93,6 +93,7 @@ def tensor_factory(cls):
         t._hooks = None
         t._accumulator = None
         t._retains_grad = False
+        t._view = None
         return t
     wrap = _wrap
     return _wrap

@@ -121,6 +121,103 @@ def trunc(a):
     return np.trunc(a)
 
 
+def exp2(a):
+    return np.exp2(a)
+
+
+def log2(a):
+    return np.log2(a)
+
+
+def log10(a):
+    return np.log10(a)
+
+
+def sinh(a):
+    return np.sinh(a)
+
+
+def cosh(a):
+    return np.cosh(a)
+
+
+def asin(a):
+    return np.arcsin(a)
+
+
+def acos(a):
+    return np.arccos(a)
+
+
+def asinh(a):
+    return np.arcsinh(a)
+
+
+def acosh(a):
+    return np.arccosh(a)
+
+
+def atanh(a):
+    return np.arctanh(a)
+
+
+def erfinv(a):
+    """The inverse of erf: Giles' single-precision approximation polished by Newton steps in double."""
+    x = np.asarray(a, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _erfinv(x).astype(a.dtype, copy=False)
+
+
+def _erfinv(x):
+    w = -np.log1p(-x * x)
+    small = w < 5.0
+    ws, wl = w - 2.5, np.sqrt(np.where(small, 5.0, w)) - 3.0
+    ps = 2.81022636e-08
+    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+              -0.00417768164, 0.246640727, 1.50140941):
+        ps = c + ps * ws
+    pl = -0.000200214257
+    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+              0.00943887047, 1.00167406, 2.83297682):
+        pl = c + pl * wl
+    y = np.where(small, ps, pl) * x
+    finite = np.isfinite(y)
+    for _ in range(2):
+        step = (erf(np.where(finite, y, 0.0)) - x) / (1.1283791670955126 * np.exp(-np.where(finite, y, 0.0) ** 2))
+        y = np.where(finite, y - step, y)
+    return np.where(x == 1, np.inf, np.where(x == -1, -np.inf, y))
+
+
+def hypot(a, b):
+    return np.hypot(a, b)
+
+
+def logaddexp(a, b):
+    return np.logaddexp(a, b)
+
+
+def xlogy(a, b):
+    """a * log(b), 0 where a == 0 (unless b is nan), as PyTorch."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = a * np.log(b)
+    return np.where((a == 0) & ~np.isnan(b), a.dtype.type(0), out)
+
+
+def fmod(a, b):
+    """C's fmod: the remainder takes the dividend's sign."""
+    return np.fmod(a, b)
+
+
+def nan_to_num(a, nan, posinf, neginf):
+    return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def lerp(a, b, w):
+    """a + w * (b - a), computed from the nearer end as PyTorch does (exact at w = 0 and 1)."""
+    d = b - a
+    return np.where(np.abs(w) < 0.5, a + w * d, b - d * (1 - w))
+
+
 def floor_divide(a, b):
     return np.floor_divide(a, b)
 
@@ -300,6 +397,83 @@ def tan_backward(g, result):
 
 def atan_backward(g, x):
     return np.true_divide(g, 1 + x * x)
+
+
+def exp2_backward(g, result):
+    return np.multiply(g, result) * result.dtype.type(0.6931471805599453)
+
+
+def log2_backward(g, x):
+    return np.true_divide(g, x * x.dtype.type(0.6931471805599453))
+
+
+def log10_backward(g, x):
+    return np.true_divide(g, x * x.dtype.type(2.302585092994046))
+
+
+def sinh_backward(g, x):
+    return np.multiply(g, np.cosh(x))
+
+
+def cosh_backward(g, x):
+    return np.multiply(g, np.sinh(x))
+
+
+def asin_backward(g, x):
+    """g / sqrt(1 - x^2)."""
+    return np.true_divide(g, np.sqrt(1 - x * x))
+
+
+def acos_backward(g, x):
+    return np.negative(g) / np.sqrt(1 - x * x)
+
+
+def asinh_backward(g, x):
+    return np.true_divide(g, np.sqrt(x * x + 1))
+
+
+def acosh_backward(g, x):
+    return np.true_divide(g, np.sqrt(x * x - 1))
+
+
+def atanh_backward(g, x):
+    return np.true_divide(g, 1 - x * x)
+
+
+def erfinv_backward(g, result):
+    """g * sqrt(pi)/2 * exp(result^2)."""
+    return np.multiply(g, np.exp(result * result)) * result.dtype.type(0.886226925452758)
+
+
+def hypot_backward(g, a, result):
+    """The gradient of ``a`` in hypot(a, b): g * a / hypot(a, b)."""
+    return np.multiply(g, a) / result
+
+
+def logaddexp_backward(g, a, b):
+    """The gradient of ``a`` in log(exp(a) + exp(b)): g / (1 + exp(b - a))."""
+    with np.errstate(over="ignore"):
+        return np.true_divide(g, 1 + np.exp(b - a))
+
+
+def xlogy_backward_x(g, x, y):
+    """g * log(y) where x != 0, else 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x != 0, g * np.log(y), g.dtype.type(0))
+
+
+def xlogy_backward_y(g, x, y):
+    return np.multiply(g, x) / y
+
+
+def fmod_backward_b(g, a, b):
+    """-g * trunc(a / b)."""
+    return np.negative(g) * np.trunc(a / b)
+
+
+def nan_to_num_backward(g, x):
+    """g where x is finite, else 0."""
+    return np.where(np.isfinite(x), g, g.dtype.type(0))
 
 
 def maximum_backward(g, a, b):

@@ -63,7 +63,7 @@ class SavedTensor(_core.SavedTensorBase):
         if self.version.value != self.saved_version:
             data = self.data if self.tensor is None else self.tensor._data
             # PyTorch names the producer the tensor has *now* (``b.add_(1)`` makes it "Add").
-            producer = node if self.tensor is None else self.tensor._grad_fn
+            producer = node if self.tensor is None else self.tensor.grad_fn
             output_nr = self.output_nr if self.tensor is None else self.tensor._output_nr
             raise RuntimeError(version_mismatch(data, producer, output_nr, self.version.value,
                                                 self.saved_version))
@@ -248,7 +248,9 @@ def apply_function(cls, args, kwargs):
     ctx = cls._backward_cls()
     record = grad_mode._state.enabled
     if record:
-        needs = tuple(type(a) is not bool and isinstance(a, Tensor) and a._requires_grad for a in args)
+        # A view's state is made current first (its base may have changed in place since).
+        needs = tuple(type(a) is not bool and isinstance(a, Tensor) and
+                      (a._requires_grad if a._view is None else a._view.requires_grad(a)) for a in args)
         record = True in needs
     else:
         needs = tuple(False for _ in args)
@@ -296,7 +298,9 @@ def _connect(node, args, outputs):
     non_diff = node._non_differentiable
     dirty = node._dirty
     for d in dirty:
-        if d._grad_fn is None and d._requires_grad:
+        if d._view is not None:
+            d._view.check_inplace(d)
+        elif d._grad_fn is None and d._requires_grad:
             raise RuntimeError(LEAF_INPLACE)
     fixed, out_meta = [], []
     for i, o in enumerate(outputs):
@@ -325,9 +329,15 @@ def _connect(node, args, outputs):
             if not isinstance(t, Tensor):
                 raise TypeError("save_for_backward can only save variables, but argument "
                                 f"{len(saved)} is of type {type(t).__name__}")
-            saved.append(SavedTensor(t, t._grad_fn is node))
+            entry = SavedTensor(t, t._grad_fn is node)
+            if dirty and entry.tensor is not None and any(t._version is d._version for d in dirty):
+                entry.saved_version -= 1  # an input sharing storage with the target was saved before the write
+            saved.append(entry)
         node._saved = saved
         node._to_save = None
+    for d in dirty:  # written through a view: the base's history changes (autograd/views.py)
+        if d._view is not None:
+            d._view.rebase(d, node)
     return tuple(fixed)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._errors import C_TYPE_NAMES
 from .._backend import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -328,6 +329,216 @@ class RemainderScalar(Remainder):
     _backward_name = "RemainderBackward0"
 
 
+class MaskedFill(Function):
+    """``x.masked_fill(mask, number)``: the gradient passes where the mask is false."""
+
+    _backward_name = "MaskedFillBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        # ``mask`` comes as an array, like where's condition: the node has an edge for ``x`` only.
+        ctx.mask = mask
+        data = x._data
+        if mask.shape != data.shape:
+            data = np.broadcast_to(data, broadcast_shape(data.shape, mask.shape))
+        fill = np.array(value._data if isinstance(value, Tensor) else value).astype(data.dtype)
+        return wrap(np.where(mask, fill, data))
+
+    @staticmethod
+    def backward(ctx, g):
+        keep = ~ctx.mask
+        if not building_graph():
+            return wrap(np.where(keep, g._data, np.zeros((), g._data.dtype))), None, None
+        return g * wrap(keep.astype(g._data.dtype)), None, None
+
+
+class MaskedFillTensor(MaskedFill):
+    """``x.masked_fill(mask, value)`` with a 0-d tensor value, which gets the masked gradient's sum."""
+
+    _backward_name = "MaskedFillBackward1"
+
+    @staticmethod
+    def backward(ctx, g):
+        grad_x = MaskedFill.backward(ctx, g)[0]
+        if not ctx.needs_input_grad[2]:
+            return grad_x, None, None
+        mask = np.broadcast_to(ctx.mask, g.shape)
+        if not building_graph():
+            return grad_x, None, wrap(np.sum(g._data[mask]))
+        return grad_x, None, (g * wrap(mask.astype(g._data.dtype))).sum()
+
+
+class Hypot(Function):
+    _backward_name = "HypotBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        result = wrap(kernels.hypot(*same_dtype_arrays(a, b)))
+        ctx.save_for_backward(a, b, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, result = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        dt = g._data.dtype
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if not building_graph():
+                r = result._data
+                return (wrap(kernels.hypot_backward(g._data, a._data.astype(dt, copy=False), r)) if need_a else None,
+                        wrap(kernels.hypot_backward(g._data, b._data.astype(dt, copy=False), r)) if need_b else None)
+            return (g * a / result if need_a else None), (g * b / result if need_b else None)
+
+
+class Logaddexp(Function):
+    _backward_name = "LogaddexpBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return wrap(kernels.logaddexp(*same_dtype_arrays(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if not building_graph():
+            dt = g._data.dtype
+            x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
+            return (wrap(kernels.logaddexp_backward(g._data, x, y)) if need_a else None,
+                    wrap(kernels.logaddexp_backward(g._data, y, x)) if need_b else None)
+        return (g / (1 + (b - a).exp()) if need_a else None), (g / (1 + (a - b).exp()) if need_b else None)
+
+
+class Xlogy(Function):
+    """``x * log(y)``, 0 where x == 0: PyTorch's convention for entropies."""
+
+    _backward_name = "XlogyBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return wrap(kernels.xlogy(*same_dtype_arrays(a, b, _floating_result(a, b))))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        dt = g._data.dtype
+        x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if not building_graph():
+                return (wrap(kernels.xlogy_backward_x(g._data, x, y)) if need_a else None,
+                        wrap(kernels.xlogy_backward_y(g._data, x, y)) if need_b else None)
+            nonzero = wrap((x != 0).astype(dt))
+            return (g * xlogy(nonzero, b) if need_a else None), (g * a / b if need_b else None)
+
+
+class XlogyOfScalar(Xlogy):
+    """``xlogy(number, y)``."""
+
+    _backward_name = "XlogyBackward1"
+
+
+class XlogyScalar(Xlogy):
+    """``xlogy(x, number)``."""
+
+    _backward_name = "XlogyBackward2"
+
+
+class Fmod(Function):
+    """C's fmod, ``a - trunc(a / b) * b``: the remainder has the dividend's sign."""
+
+    _backward_name = "FmodBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = same_dtype_arrays(a, b)
+        if x.dtype.kind in "iu" and not np.all(y):
+            raise RuntimeError("ZeroDivisionError")
+        need_b = ctx.needs_input_grad[1]
+        ctx.save_for_backward(a if need_b else None, b if need_b else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(kernels.fmod(x, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if not need_b:
+            return g, None
+        dt = g._data.dtype
+        x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if not building_graph():
+                return (g if need_a else None), wrap(kernels.fmod_backward_b(g._data, x, y))
+            return (g if need_a else None), -g * wrap(np.trunc(x / y))
+
+
+class FmodScalar(Fmod):
+    _backward_name = "FmodBackward0"
+
+
+class Lerp(Function):
+    """``a + w * (b - a)`` with a number weight."""
+
+    _backward_name = "LerpBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, w):
+        ctx.weight = w
+        x, y = same_dtype_arrays(a, b)
+        return wrap(kernels.lerp(x, y, np.asarray(w, x.dtype)))
+
+    @staticmethod
+    def backward(ctx, g):
+        w = ctx.weight
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return (g * (1 - w) if need_a else None), (g * w if need_b else None), None
+
+
+class LerpTensor(Function):
+    """``a + w * (b - a)`` with a tensor weight, which gets ``g * (b - a)``."""
+
+    _backward_name = "LerpBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b, w):
+        ctx.save_for_backward(a, b, w)
+        x, y = same_dtype_arrays(a, b)
+        weight = w._data.astype(x.dtype, copy=False)
+        shape = broadcast_shape(broadcast_shape(x.shape, y.shape), weight.shape)
+        return wrap(np.broadcast_to(kernels.lerp(x, y, weight), shape).copy())
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, w = ctx.saved_tensors
+        need_a, need_b, need_w = ctx.needs_input_grad
+        if not building_graph():
+            dt = g._data.dtype
+            x, y, weight = (t._data.astype(dt, copy=False) for t in (a, b, w))
+            return (wrap(kernels.mul_backward(g._data, 1 - weight)) if need_a else None,
+                    wrap(kernels.mul_backward(g._data, weight)) if need_b else None,
+                    wrap(kernels.mul_backward(g._data, y - x)) if need_w else None)
+        return (g * (1 - w) if need_a else None), (g * w if need_b else None), (g * (b - a) if need_w else None)
+
+
+class ClampMinScalar(ClampScalar):
+    _backward_name = "ClampMinBackward0"
+
+
+class ClampMaxScalar(ClampScalar):
+    _backward_name = "ClampMaxBackward0"
+
+
+class ClampMinTensor(ClampTensor):
+    _backward_name = "ClampMinBackward1"
+
+
+class ClampMaxTensor(ClampTensor):
+    _backward_name = "ClampMaxBackward1"
+
+
 def _not_implemented(op: str):
     """A Function whose derivative PyTorch does not implement: backward through it fails."""
     def forward(ctx, kernel, *tensors):
@@ -475,6 +686,111 @@ def floor_divide(a, b) -> Tensor:
     return FloorDivide.apply("floor_divide", a, b)
 
 
-def nonzero_tuple(condition: Tensor) -> tuple:
-    """``torch.where(condition)``: the indices of the true elements, one int64 tensor per dim."""
-    return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(as_tensor(condition)._data))
+
+def masked_fill_args(x: Tensor, mask, value) -> tuple:
+    """The Function and operands of ``x.masked_fill(mask, value)``, checked as PyTorch does."""
+    mask = as_tensor(mask)
+    if mask.dtype is not dtypes.bool:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{C_TYPE_NAMES[mask.dtype.name]}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
+        return MaskedFillTensor, (mask._data, value)
+    if not isinstance(value, (bool, int, float, np.generic)):
+        got = f"!{type(value).__name__}!"
+        raise TypeError(f"masked_fill() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(value).__name__}), but expected one of:\n * (Tensor mask, Tensor value)\n      didn't "
+                        f"match because some of the arguments have invalid types: (Tensor, {got})\n * (Tensor mask, "
+                        f"Number value)\n      didn't match because some of the arguments have invalid types: "
+                        f"(Tensor, {got})\n")
+    return MaskedFill, (mask._data, value)
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    fn, args = masked_fill_args(x, mask, value)
+    broadcast_shape(args[0].shape, x._data.shape)
+    return fn.apply(x, *args)
+
+
+def _floating_result(*tensors) -> dtypes.dtype:
+    """The promoted dtype, or the default float when it is an integer type."""
+    result = dtypes.result_type(*tensors)
+    return result if result.is_floating_point else dtypes.get_default_dtype()
+
+
+def _floating_only(name: str, a: Tensor, b: Tensor) -> None:
+    result = dtypes.result_type(a, b)
+    if not result.is_floating_point:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{result._tensor_type.removesuffix("Tensor")}\'')
+
+
+def hypot(a: Tensor, b: Tensor) -> Tensor:
+    _require_tensor("hypot", a, 1, "input")
+    _require_tensor("hypot", b, 2, "other")
+    _floating_only("hypot", a, b)
+    return Hypot.apply(a, b)
+
+
+def logaddexp(a: Tensor, b: Tensor) -> Tensor:
+    _require_tensor("logaddexp", a, 1, "input")
+    _require_tensor("logaddexp", b, 2, "other")
+    _floating_only("logaddexp", a, b)
+    return Logaddexp.apply(a, b)
+
+
+def xlogy(a, b) -> Tensor:
+    """``a * log(b)`` with ``xlogy(0, b) == 0`` (NaN b still gives NaN)."""
+    if not isinstance(a, Tensor):
+        return XlogyOfScalar.apply(as_tensor(a, _floating_result(b)), b)
+    if not isinstance(b, Tensor):
+        return XlogyScalar.apply(a, as_tensor(b, _floating_result(a)))
+    return Xlogy.apply(a, b)
+
+
+def fmod(a: Tensor, b) -> Tensor:
+    a, b_t = binary_operands(a, b)
+    return (Fmod if isinstance(b, (Tensor, np.ndarray)) else FmodScalar).apply(a, b_t)
+
+
+def lerp_args(a: Tensor, b: Tensor, weight) -> tuple:
+    """The Function and weight operand of ``lerp(a, b, weight)``, with PyTorch's dtype checks."""
+    def dtype_name(t):
+        return C_TYPE_NAMES[t.dtype.name]
+    _require_tensor("lerp", b, 2, "end")
+    if b.dtype is not a.dtype:
+        raise RuntimeError(f"expected dtype {dtype_name(a)} for `end` but got dtype {dtype_name(b)}")
+    if not a.dtype.is_floating_point:
+        raise NotImplementedError(f'"lerp_kernel_scalar" not implemented for \'{a.dtype._tensor_type.removesuffix("Tensor")}\'')
+    if isinstance(weight, Tensor):
+        if weight.ndim and weight.dtype is not a.dtype:
+            raise RuntimeError(f"expected dtype {dtype_name(a)} for `weight` but got dtype {dtype_name(weight)}")
+        return LerpTensor, weight
+    return Lerp, weight
+
+
+def lerp(a: Tensor, b: Tensor, weight) -> Tensor:
+    """``a + weight * (b - a)``."""
+    fn, w = lerp_args(a, b, weight)
+    return fn.apply(a, b, w)
+
+
+def _bound_operand(x: Tensor, bound):
+    if isinstance(bound, Tensor):
+        return bound
+    if not isinstance(bound, (bool, int, float, np.generic)):
+        raise TypeError(f"expected a number or a Tensor as bound, got {type(bound).__name__}")
+    return None
+
+
+def clamp_min(x: Tensor, min) -> Tensor:  # noqa: A002 - PyTorch's keyword name
+    if _bound_operand(x, min) is not None:
+        return ClampMinTensor.apply(x, min, None)
+    return ClampMinScalar.apply(x, min, None)
+
+
+def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
+    if _bound_operand(x, max) is not None:
+        return ClampMaxTensor.apply(x, None, max)
+    return ClampMaxScalar.apply(x, None, max)

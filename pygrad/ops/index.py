@@ -12,20 +12,19 @@ import warnings
 
 import numpy as np
 
-from .._errors import LEAF_INPLACE
-from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..autograd.views import ViewFunction
 from ..tensor import Tensor
+from . import inplace as _inplace
 from . import shape as _shape
 from ._util import building_graph, normalize_dim, wrap
 
-VIEW_OF_LEAF_INPLACE = "a view of a leaf Variable that requires grad is being used in an in-place operation."
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
           "(got {})")
 
 
 # -- the index ops ----------------------------------------------------------------------------------
-class Select(Function):
+class Select(ViewFunction):
     """A basic (view) index: ``key`` holds only slices and ints."""
 
     _backward_name = "SelectBackward0"
@@ -84,19 +83,15 @@ class Embed(Function):
         return taken, None, None, None
 
 
-class CopySlices(Function):
-    """``x[key] = value`` where ``key`` is basic: the written region gets no gradient from ``x``."""
+class IndexPut(Function):
+    """``x[index] = value`` with an advanced index: the written elements get no gradient from ``x``."""
 
-    _backward_name = "CopySlices"
+    _backward_name = "IndexPutBackward0"
 
     @staticmethod
-    def forward(ctx, x, value, steps, advanced):
-        region = _region(x._data, steps)
-        if advanced is None:
-            region[...] = value._data
-        else:
-            region[advanced] = value._data
-        ctx.steps, ctx.advanced = steps, advanced
+    def forward(ctx, x, value, advanced):
+        x._data[advanced] = value._data
+        ctx.advanced = advanced
         ctx.mark_dirty(x)
         return x
 
@@ -105,25 +100,12 @@ class CopySlices(Function):
         needs = ctx.needs_input_grad
         grad_x = grad_value = None
         if needs[0]:
-            if building_graph():
-                keep = np.ones(g._data.shape, g._data.dtype)
-                _write_region(keep, ctx.steps, ctx.advanced, 0)
-                grad_x = g * wrap(keep)
-            else:
-                data = g._data.copy()
-                _write_region(data, ctx.steps, ctx.advanced, 0)
-                grad_x = wrap(data)
+            keep = np.ones(g._data.shape, g._data.dtype) if building_graph() else g._data.copy()
+            keep[ctx.advanced] = 0
+            grad_x = g * wrap(keep) if building_graph() else wrap(keep)
         if needs[1]:
-            grad_value = _apply_steps(g, ctx.steps, ctx.advanced)
-        return grad_x, grad_value, None, None
-
-
-class IndexPut(CopySlices):
-    _backward_name = "IndexPutBackward0"
-
-
-class CopyAll(CopySlices):
-    _backward_name = "CopyBackwards"
+            grad_value = Index.apply(g, ctx.advanced)
+        return grad_x, grad_value, None
 
 
 SEQUENCE_INDEX_WARNING = (
@@ -286,14 +268,6 @@ def _region(array: np.ndarray, steps) -> np.ndarray:
     return array
 
 
-def _write_region(array: np.ndarray, steps, advanced, value) -> None:
-    region = _region(array, steps)
-    if advanced is None:
-        region[...] = value
-    else:
-        region[advanced] = value
-
-
 def _apply_steps(x: Tensor, steps, advanced) -> Tensor:
     """``x[key]`` as differentiable ops, one per step."""
     for step in steps:
@@ -336,13 +310,16 @@ def setitem(x: Tensor, key, value) -> None:
         if not ok:
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast "
                                f"to indexing result of shape {list(region_shape)}")
-        cls = IndexPut
     else:
         _shape.expand(value.detach(), region_shape)  # PyTorch's expand error when it does not fit
-        cls = CopySlices if steps else CopyAll
-    if x._grad_fn is None and x._requires_grad and grad_mode._state.enabled:
-        raise RuntimeError(VIEW_OF_LEAF_INPLACE if cls is CopySlices else LEAF_INPLACE)
-    cls.apply(x, value, steps, advanced)
+    # As in PyTorch, the basic part of the key is a view and the write an in-place op on it, so
+    # writing into a view updates the base's history (CopySlices) like any in-place op does.
+    region = _apply_steps(x, steps, None)
+    if advanced is None:
+        _inplace.copy_(region, value)
+    else:
+        _inplace.check_inplace(region, value)
+        IndexPut.apply(region, value, advanced)
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -383,3 +360,27 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return Slice.apply(x, _step_key(("slice", d, slice(start, start + length))))
+
+
+def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Views of ``x`` split into ``n`` nearly equal pieces (the first ones one longer) or at indices."""
+    if x.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    d = normalize_dim(dim, x.ndim)
+    size = x._data.shape[d]
+    split = indices_or_sections
+    if isinstance(split, Tensor):
+        if split.dtype.is_floating_point or split.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have a long dtype and be a "
+                               "zero- or one-dimensional tensor")
+        split = split.item() if split.ndim == 0 else split.tolist()
+    if isinstance(split, (int, np.integer)):
+        n = int(split)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        bounds = [i * (size // n) + min(i, size % n) for i in range(1, n)]
+    else:
+        bounds = [int(i) for i in split]
+    starts, stops = [0] + bounds, bounds + [size]
+    return tuple(Slice.apply(x, _step_key(("slice", d, slice(min(max(a, 0), size), min(max(b, a, 0), size)))))
+                 for a, b in zip(starts, stops))

@@ -26,10 +26,29 @@ __all__ = ["inplace", "zero_", "fill_", "copy_"]
 _VARIANTS: dict = {}
 
 
-def check_leaf(target: Tensor) -> None:
-    """PyTorch's rule: no in-place change of a leaf that requires grad while grad mode is on."""
-    if target._grad_fn is None and target._requires_grad and grad_mode._state.enabled:
-        raise RuntimeError(LEAF_INPLACE)
+def check_inplace(target: Tensor, *inputs) -> None:
+    """PyTorch's rules, checked before anything is written, for an in-place op recorded in a graph:
+    no in-place change of a leaf that requires grad, nor of a view of one, nor of a view made in
+    no_grad mode or by an op with several view outputs."""
+    if not grad_mode._state.enabled:
+        return
+    view = target._view
+    if view is None:
+        if target._grad_fn is None and target._requires_grad:
+            raise RuntimeError(LEAF_INPLACE)
+    elif target.requires_grad or any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        view.check_inplace(target)
+
+
+INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single "
+                    "memory location. Please clone() the tensor before performing the operation.")
+
+
+def check_overlap(target: Tensor) -> None:
+    """PyTorch refuses to compute into a tensor whose elements share memory (an ``expand`` view)."""
+    data = target._data
+    if 0 in data.strides and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
+        raise RuntimeError(INTERNAL_OVERLAP)
 
 
 def _can_cast(source: dtypes.dtype, target: dtypes.dtype) -> bool:
@@ -88,7 +107,8 @@ def _variant(op: type) -> type:
 
 def inplace(op: type, target: Tensor, *args) -> Tensor:
     """Apply the Function ``op`` to ``(target, *args)`` and store the result into ``target``."""
-    check_leaf(target)
+    check_inplace(target, *args)
+    check_overlap(target)
     return _variant(op).apply(target, *args)
 
 
@@ -164,12 +184,12 @@ class Copy(Function):
 
 
 def zero_(target: Tensor) -> Tensor:
-    check_leaf(target)
+    check_inplace(target)
     return Zero.apply(target)
 
 
 def fill_(target: Tensor, value) -> Tensor:
-    check_leaf(target)
+    check_inplace(target, value)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
@@ -179,8 +199,9 @@ def fill_(target: Tensor, value) -> Tensor:
 
 
 def copy_(target: Tensor, src) -> Tensor:
-    check_leaf(target)
     src = as_tensor(src)
+    check_inplace(target, src)
+    check_overlap(target)
     if src._data.shape != target._data.shape:
         from ._util import broadcast_shape
         if broadcast_shape(target._data.shape, src._data.shape) != target._data.shape:

@@ -6,18 +6,16 @@ so the graph it records, and the grad_fn of its result, is the one PyTorch recor
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import dtypes
+from .._errors import C_TYPE_NAMES
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import shape as _shape
-from ._util import building_graph, wrap
-
-# PyTorch's names of the element types in its error messages.
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool"}
+from ._util import broadcast_shape, building_graph, normalize_dim, wrap
 
 
 def _scalar_name(d: dtypes.dtype) -> str:
@@ -109,7 +107,7 @@ class Bmm(Function):
 def _same_dtype_mm(a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
-                           f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}")
+                           f"{C_TYPE_NAMES[a.dtype.name]} != {C_TYPE_NAMES[b.dtype.name]}")
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
@@ -243,7 +241,6 @@ def _batched_matmul(a: Tensor, b: Tensor) -> Tensor:
             return matmul(_shape.squeeze(a, 0), b)
         if batch_b[0] == 1 and b._requires_grad:
             return matmul(a, _shape.squeeze(b, 0))
-    from ._util import broadcast_shape
     batch = broadcast_shape(batch_a, batch_b)
     count = int(np.prod(batch))
     a3 = _shape.reshape(_shape.expand(a, batch + (n, m1)), count, n, m1)
@@ -258,3 +255,258 @@ def _batched_matmul(a: Tensor, b: Tensor) -> Tensor:
     if vector_rhs:
         product = _shape.squeeze(product, -1)
     return _unsafe_view(product, out_shape)
+
+
+# -- addmm / baddbmm ------------------------------------------------------------------------------
+
+class Addmm(Function):
+    """``beta * input + alpha * (mat1 @ mat2)``, ``input`` broadcast to the product's shape."""
+
+    _backward_name = "AddmmBackward0"
+    _product = staticmethod(lambda a, b: mm(a, b))
+
+    @classmethod
+    def forward(cls, ctx, c, a, b, beta, alpha):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs[2] else None, b if needs[1] else None)
+        ctx.beta, ctx.alpha = beta, alpha
+        product = np.matmul(a._data, b._data)
+        if alpha != 1:
+            product = product * product.dtype.type(alpha)
+        if beta == 0:  # input is ignored, NaN and inf in it included (as PyTorch)
+            return wrap(product)
+        added = c._data if beta == 1 else c._data * c._data.dtype.type(beta)
+        return wrap(product + added)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved_tensors
+        need_c, need_a, need_b = ctx.needs_input_grad[:3]
+        beta, alpha = ctx.beta, ctx.alpha
+        if not building_graph():
+            gd = g._data
+            scaled = gd if alpha == 1 else gd * gd.dtype.type(alpha)
+            return ((wrap(gd if beta == 1 else gd * gd.dtype.type(beta)) if need_c else None),
+                    (wrap(scaled @ np.swapaxes(b._data, -1, -2)) if need_a else None),
+                    (wrap(np.swapaxes(a._data, -1, -2) @ scaled) if need_b else None), None, None)
+        scaled = g if alpha == 1 else g * alpha
+        return ((g if beta == 1 else g * beta) if need_c else None,
+                cls._product(scaled, b.mT) if need_a else None,
+                cls._product(a.mT, scaled) if need_b else None, None, None)
+
+
+class Baddbmm(Addmm):
+    _backward_name = "BaddbmmBackward0"
+    _product = staticmethod(lambda a, b: bmm(a, b))
+
+
+def _check_same_dtype(c: Tensor, mat: Tensor, name: str) -> None:
+    if c.dtype is not mat.dtype:
+        raise RuntimeError(f"self and {name} must have the same dtype, but got {_scalar_name(c.dtype)} and "
+                           f"{_scalar_name(mat.dtype)}")
+
+
+def addmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * c + alpha * (a @ b)`` for matrices ``a`` and ``b``."""
+    for t, name in ((a, "mat1"), (b, "mat2")):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+                           f"{b.shape[0]}x{b.shape[1]})")
+    _check_same_dtype(c, b, "mat2")
+    _check_same_dtype(c, a, "mat1")
+    _shape.expand(c.detach(), a.shape[0], b.shape[1])  # PyTorch's error when c does not broadcast
+    return Addmm.apply(c, a, b, beta, alpha)
+
+
+def baddbmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * c + alpha * (a @ b)`` for batches of matrices ``a`` and ``b``."""
+    for t, name in ((a, "batch1"), (b, "batch2")):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
+                           f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+    _check_same_dtype(c, b, "batch2")
+    _check_same_dtype(c, a, "batch1")
+    _shape.expand(c.detach(), a.shape[0], a.shape[1], b.shape[2])
+    return Baddbmm.apply(c, a, b, beta, alpha)
+
+
+# -- cross product ----------------------------------------------------------------------------------
+
+class Cross(Function):
+    _backward_name = "LinalgCrossBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dim):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+        ctx.dim = dim
+        x, y = np.broadcast_arrays(a._data, b._data)
+        return wrap(np.cross(x, y, axis=dim))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad[:2]
+        d = ctx.dim
+        if not building_graph():
+            def cross_of(u, v):
+                u, v = np.broadcast_arrays(u, v)
+                return wrap(np.cross(u, v, axis=d))
+            return (cross_of(b._data, g._data) if need_a else None), (cross_of(g._data, a._data) if need_b else None), None
+        return (Cross.apply(b, g, d) if need_a else None), (Cross.apply(g, a, d) if need_b else None), None
+
+
+def cross(a: Tensor, b: Tensor, dim=None) -> Tensor:
+    """The cross product along ``dim`` (of size 3); ``torch.cross`` without ``dim`` takes the first
+    dim of size 3 and warns, as PyTorch does."""
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(a.dtype)} but found {_scalar_name(b.dtype)}")
+    shape = broadcast_shape(a._data.shape, b._data.shape)
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    d = normalize_dim(dim, len(shape))
+    size_a, size_b = ((1,) * (len(shape) - t.ndim) + t._data.shape for t in (a, b))
+    if size_a[d] != 3 or size_b[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {size_a[d]} and "
+                           f"{size_b[d]}")
+    return Cross.apply(a, b, d)
+
+
+# -- einsum -----------------------------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple:
+    """The input subscripts and the output subscript of ``equation``, with ``...`` spelled out in
+    letters the equation does not use (right-aligned, so fewer leading dims broadcast)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) > len(shapes):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+    if len(subs) < len(shapes):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    for s in subs + [out]:
+        for c in s.replace("...", ""):
+            if c not in _LETTERS:
+                raise RuntimeError(f"einsum(): invalid subscript given at index {eq.index(c)} in the equation "
+                                   f"string, subscripts must be in [a-zA-Z]")
+    spare = [c for c in _LETTERS if c not in eq]
+    counts = []
+    for i, (s, shape) in enumerate(zip(subs, shapes)):
+        named = len(s.replace("...", ""))
+        if "..." in s:
+            counts.append(len(shape) - named)
+            if counts[-1] < 0:
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) is more than the "
+                                   f"number of dimensions ({len(shape)}) for operand {i}")
+        elif named != len(shape):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) does not match the "
+                               f"number of dimensions ({len(shape)}) for operand {i} and no ellipsis was given")
+    ellipsis = "".join(spare[:max(counts, default=0)])
+    subs = [s.replace("...", ellipsis[len(ellipsis) - len(shape) + len(s) - 3:] if "..." in s else "")
+            for s, shape in zip(subs, shapes)]
+    if not arrow:
+        once = sorted((c for c in set("".join(subs)) if "".join(subs).count(c) == 1 and c not in ellipsis),
+                      key=_LETTERS.index)
+        out = ellipsis + "".join(once)
+    else:
+        out = out.replace("...", ellipsis)
+        for c in out:
+            if c not in "".join(subs):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any "
+                                   "input operand")
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+    sizes = {}
+    for i, (s, shape) in enumerate(zip(subs, shapes)):
+        for c, n in zip(s, shape):
+            seen = sizes.get((i, c))
+            if seen is not None and seen != n:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the sizes don't match, "
+                                   f"{n} != {seen}")
+            sizes[(i, c)] = n
+    return tuple(subs), out
+
+
+def _einsum_arrays(equation: str, arrays: list) -> np.ndarray:
+    return np.asarray(np.einsum(equation, *arrays, optimize=len(arrays) > 2))
+
+
+class Einsum(Function):
+    """``einsum`` as one op; the gradient of each operand is another einsum (of the output gradient,
+    the other operands, ones for the letters only that operand has, and identity tensors that put
+    the gradient back on the diagonal of a repeated letter), so it is differentiable to any order."""
+
+    _backward_name = "EinsumBackward0"
+
+    @staticmethod
+    def forward(ctx, subs, out, *operands):
+        ctx.subs, ctx.out = subs, out
+        ctx.save_for_backward(*operands)
+        return wrap(_einsum_arrays(",".join(subs) + "->" + out, [t._data for t in operands]))
+
+    @staticmethod
+    def backward(ctx, g):
+        operands = ctx.saved_tensors
+        grads = [None, None]
+        for i, need in enumerate(ctx.needs_input_grad[2:]):
+            grads.append(_einsum_grad(ctx.subs, ctx.out, operands, i, g) if need else None)
+        return tuple(grads)
+
+
+def _einsum_grad(subs: tuple, out: str, operands: tuple, i: int, g: Tensor) -> Tensor:
+    """The gradient of operand ``i``: an einsum producing its subscripts from everything else."""
+    target, shape = subs[i], operands[i]._data.shape
+    dtype = g._data.dtype
+    fresh = iter(c for c in _LETTERS if c not in "".join(subs) + out)
+    terms, tensors = [out], [g]
+    for j, (s, t) in enumerate(zip(subs, operands)):
+        if j != i:
+            terms.append(s)
+            tensors.append(t)
+    present = set("".join(terms))
+    result = ""
+    for p, c in enumerate(target):
+        if c in target[:p]:  # a repeated letter: its own letter, tied to the first by an identity tensor
+            result += next(fresh)
+            continue
+        result += c
+        if c not in present:  # summed over in the forward: every element gets the gradient
+            terms.append(c)
+            tensors.append(wrap(np.ones(shape[p], dtype)))
+    for c in dict.fromkeys(target):
+        positions = [p for p, d in enumerate(target) if d == c]
+        if len(positions) > 1:
+            n = shape[positions[0]]
+            identity = np.zeros((n,) * len(positions), dtype)
+            identity[(np.arange(n),) * len(positions)] = 1
+            terms.append("".join(result[p] for p in positions))
+            tensors.append(wrap(identity))
+    if building_graph():
+        return Einsum.apply(tuple(terms), result, *tensors)
+    return wrap(_einsum_arrays(",".join(terms) + "->" + result, [t._data for t in tensors]))
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation over the subscripts of ``equation`` (``...`` and the implicit output form too)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for t in operands:
+        _check_tensor(t, "einsum")
+    for t in operands[1:]:
+        if t.dtype is not operands[0].dtype:
+            raise RuntimeError(f"expected scalar type {_scalar_name(operands[0].dtype)} but found "
+                               f"{_scalar_name(t.dtype)}")
+    subs, out = _parse_einsum(equation, [t._data.shape for t in operands])
+    return Einsum.apply(subs, out, *operands)

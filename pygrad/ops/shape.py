@@ -2,13 +2,16 @@
 reduction of a broadcast gradient.
 
 A view shares its input's storage and version counter (``_view_of``), so an in-place change
-through either is seen by both and invalidates what backward saved of either.
+through either is seen by both and invalidates what backward saved of either.  View ops are
+``ViewFunction``s: their outputs remember their base, so that an in-place change through a view
+updates the base's history (see ``autograd/views.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
 from ._util import building_graph, normalize_dim, parse_shape, reduce_to_shape, wrap
@@ -42,7 +45,7 @@ def infer_shape(shape: tuple, numel: int) -> tuple:
     return shape
 
 
-class View(Function):
+class View(ViewFunction):
     _backward_name = "ViewBackward0"
 
     @staticmethod
@@ -84,7 +87,7 @@ class UnsafeView(Function):
         return g.reshape(ctx.shape), None
 
 
-class Expand(Function):
+class Expand(ViewFunction):
     _backward_name = "ExpandBackward0"
 
     @staticmethod
@@ -117,7 +120,7 @@ class SumToSize(Function):
         return expand_to(g, ctx.shape), None
 
 
-class Permute(Function):
+class Permute(ViewFunction):
     _backward_name = "PermuteBackward0"
 
     @staticmethod
@@ -132,7 +135,7 @@ class Permute(Function):
         return g.permute(*np.argsort(ctx.dims).tolist()), None
 
 
-class Alias(Function):
+class Alias(ViewFunction):
     """A view that changes nothing (``x[...]``, ``x[:, :]``)."""
 
     _backward_name = "AliasBackward0"
@@ -146,7 +149,7 @@ class Alias(Function):
         return g
 
 
-class Transpose(Function):
+class Transpose(ViewFunction):
     _backward_name = "TransposeBackward0"
 
     @staticmethod
@@ -159,7 +162,7 @@ class Transpose(Function):
         return g.transpose(*ctx.dims), None, None
 
 
-class T(Function):
+class T(ViewFunction):
     """``t()``: the transpose of a matrix; vectors and scalars pass through."""
 
     _backward_name = "TBackward0"
@@ -173,7 +176,7 @@ class T(Function):
         return g.t()
 
 
-class Unsqueeze(Function):
+class Unsqueeze(ViewFunction):
     _backward_name = "UnsqueezeBackward0"
 
     @staticmethod
@@ -186,7 +189,7 @@ class Unsqueeze(Function):
         return g.squeeze(ctx.dim), None
 
 
-class Squeeze(Function):
+class Squeeze(ViewFunction):
     """``squeeze()``: drop every size-1 dim."""
 
     _backward_name = "SqueezeBackward0"
@@ -213,6 +216,7 @@ class SqueezeInplaceDim(Squeeze):
     """What PyTorch's ``squeeze_(dim)`` records; matmul squeezes its fresh 1 x n result so."""
 
     _backward_name = "SqueezeBackward4"
+    apply = classmethod(Function.apply.__func__)  # in place in PyTorch: the result is no view
 
 
 class Cat(Function):
@@ -260,7 +264,7 @@ class Stack(Function):
         return (None,) + tuple(wrap(a) for a in np.moveaxis(g._data, ctx.dim, 0))
 
 
-class Split(Function):
+class Split(ViewFunction):
     """``split(int)`` and ``chunk``: views of consecutive pieces along ``dim``."""
 
     _backward_name = "SplitBackward0"
@@ -282,7 +286,7 @@ class SplitWithSizes(Split):
     _backward_name = "SplitWithSizesBackward0"
 
 
-class Unbind(Function):
+class Unbind(ViewFunction):
     _backward_name = "UnbindBackward0"
 
     @staticmethod
@@ -605,3 +609,191 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     if any(r < 0 for r in sizes):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(target)}: {target}")
     return Repeat.apply(x, sizes)
+
+
+# -- triangles, diagonals, trace and roll ------------------------------------------------------
+
+def _diagonal_view(array: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+    """A writable view of ``array``'s diagonal ``offset`` over ``dim1``/``dim2``, as the last dim
+    (NumPy's own ``diagonal`` view is read-only, PyTorch's is not)."""
+    key = [slice(None)] * array.ndim
+    if offset >= 0:
+        key[dim2] = slice(offset, None)
+    else:
+        key[dim1] = slice(-offset, None)
+    base = array[tuple(key)]
+    n = max(min(base.shape[dim1], base.shape[dim2]), 0)
+    rest = [i for i in range(array.ndim) if i not in (dim1, dim2)]
+    return np.lib.stride_tricks.as_strided(
+        base, shape=tuple(base.shape[i] for i in rest) + (n,),
+        strides=tuple(base.strides[i] for i in rest) + (base.strides[dim1] + base.strides[dim2],))
+
+
+def _with_diagonal(g: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -> Tensor:
+    """Zeros of ``shape`` with ``g`` on the diagonal: the gradient of taking that diagonal."""
+    if building_graph():
+        return DiagonalScatter.apply(g, shape, offset, dim1, dim2)
+    out = np.zeros(shape, g._data.dtype)
+    _diagonal_view(out, offset, dim1, dim2)[...] = g._data
+    return wrap(out)
+
+
+class Diagonal(Function):
+    """``x.diagonal(offset, dim1, dim2)``: a view."""
+
+    _backward_name = "DiagonalBackward0"
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.shape, ctx.offset, ctx.dim1, ctx.dim2 = x._data.shape, offset, dim1, dim2
+        return _view_of(x, _diagonal_view(x._data, offset, dim1, dim2))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _with_diagonal(g, ctx.shape, ctx.offset, ctx.dim1, ctx.dim2), None, None, None
+
+
+class DiagonalCopy(Diagonal):
+    """``diag`` of a matrix: its diagonal as a new tensor."""
+
+    _backward_name = "DiagonalBackward0_copy"
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.shape, ctx.offset, ctx.dim1, ctx.dim2 = x._data.shape, offset, dim1, dim2
+        return wrap(_diagonal_view(x._data, offset, dim1, dim2).copy())
+
+
+class DiagonalScatter(Function):
+    """The gradient of a diagonal as an op of its own, so it can be differentiated again."""
+
+    _backward_name = "DiagonalBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, dim1, dim2):
+        ctx.offset, ctx.dim1, ctx.dim2 = offset, dim1, dim2
+        out = np.zeros(shape, g._data.dtype)
+        _diagonal_view(out, offset, dim1, dim2)[...] = g._data
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Diagonal.apply(gg, ctx.offset, ctx.dim1, ctx.dim2), None, None, None, None
+
+
+class DiagEmbed(Function):
+    """``diag`` of a vector: a square matrix with the vector on diagonal ``offset``."""
+
+    _backward_name = "DiagEmbedBackward0"
+
+    @staticmethod
+    def forward(ctx, v, offset):
+        ctx.offset = offset
+        return wrap(np.diag(v._data, offset))
+
+    @staticmethod
+    def backward(ctx, g):
+        return Diagonal.apply(g, ctx.offset, 0, 1), None
+
+
+class Trace(Function):
+    _backward_name = "TraceBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x._data.shape
+        data = x._data
+        return wrap(np.asarray(np.trace(data, dtype=None if data.dtype.kind == "f" else np.int64)))
+
+    @staticmethod
+    def backward(ctx, g):
+        n = min(ctx.shape)
+        diagonal = expand(g, n) if building_graph() else wrap(np.broadcast_to(g._data, (n,)))
+        return _with_diagonal(diagonal, ctx.shape, 0, 0, 1)
+
+
+class Tril(Function):
+    _backward_name = "TrilBackward0"
+    _numpy = staticmethod(np.tril)
+
+    @classmethod
+    def forward(cls, ctx, x, diagonal):
+        ctx.diagonal = diagonal
+        return wrap(cls._numpy(x._data, diagonal))
+
+    @classmethod
+    def backward(cls, ctx, g):
+        if building_graph():
+            return cls.apply(g, ctx.diagonal), None
+        return wrap(cls._numpy(g._data, ctx.diagonal)), None
+
+
+class Triu(Tril):
+    _backward_name = "TriuBackward0"
+    _numpy = staticmethod(np.triu)
+
+
+class Roll(Function):
+    _backward_name = "RollBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return wrap(np.roll(x._data, shifts, dims))
+
+    @staticmethod
+    def backward(ctx, g):
+        back = -ctx.shifts if ctx.dims is None else tuple(-s for s in ctx.shifts)
+        if building_graph():
+            return Roll.apply(g, back, ctx.dims), None, None
+        return wrap(np.roll(g._data, back, ctx.dims)), None, None
+
+
+def _at_least_2d(x: Tensor, name: str) -> None:
+    if x.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    _at_least_2d(x, "tril")
+    return Tril.apply(x, int(diagonal))
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    _at_least_2d(x, "triu")
+    return Triu.apply(x, int(diagonal))
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    d1, d2 = normalize_dim(dim1, x.ndim), normalize_dim(dim2, x.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(x, int(offset), d1, d2)
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """A vector's diagonal matrix, or a matrix's diagonal (a copy)."""
+    if x.ndim == 1:
+        return DiagEmbed.apply(x, int(diagonal))
+    if x.ndim == 2:
+        return DiagonalCopy.apply(x, int(diagonal), 0, 1)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
+
+
+def trace(x: Tensor) -> Tensor:
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
+    return Trace.apply(x)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    shifts = (int(shifts),) if isinstance(shifts, (int, np.integer)) else tuple(int(s) for s in shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        # Rolls the flattened tensor, keeping its shape.
+        return Roll.apply(x, shifts[0], None)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    return Roll.apply(x, shifts, tuple(normalize_dim(d, x.ndim) for d in dims))

@@ -297,6 +297,64 @@ class Erf(Function):
         return g * (1.1283791670955126 * (-(x * x)).exp())
 
 
+def _smooth(name: str, saves: str, composite):
+    """A smooth elementwise op on the kernels ``name`` and ``name_backward``.
+
+    ``saves`` is ``"self"`` when the derivative is written in the input, ``"result"`` when in the
+    output; ``composite(g, saved)`` is the derivative as differentiable ops, for create_graph.
+    """
+    forward_kernel, backward_kernel = name, name + "_backward"
+
+    def forward(ctx, x):
+        with np.errstate(all="ignore"):
+            y = wrap(getattr(kernels, forward_kernel)(_float_array(x)))
+        ctx.save_for_backward(x if saves == "self" else y)
+        return y
+
+    def backward(ctx, g):
+        s, = ctx.saved_tensors
+        with np.errstate(all="ignore"):
+            if not building_graph():
+                return wrap(getattr(kernels, backward_kernel)(g._data, _as(s._data, g._data)))
+            return composite(g, s)
+
+    cls_name = name.title()
+    return type(cls_name, (Function,), {"_backward_name": cls_name + "Backward0",
+                                        "forward": staticmethod(forward), "backward": staticmethod(backward),
+                                        "__module__": __name__})
+
+
+_LN2, _LN10 = 0.6931471805599453, 2.302585092994046
+
+Exp2 = _smooth("exp2", "result", lambda g, y: g * (y * _LN2))
+Log2 = _smooth("log2", "self", lambda g, x: g / (x * _LN2))
+Log10 = _smooth("log10", "self", lambda g, x: g / (x * _LN10))
+Sinh = _smooth("sinh", "self", lambda g, x: g * x.cosh())
+Cosh = _smooth("cosh", "self", lambda g, x: g * x.sinh())
+Asin = _smooth("asin", "self", lambda g, x: g * (1 - x * x).rsqrt())
+Acos = _smooth("acos", "self", lambda g, x: g * -(1 - x * x).rsqrt())
+Asinh = _smooth("asinh", "self", lambda g, x: g * (x * x + 1).rsqrt())
+Acosh = _smooth("acosh", "self", lambda g, x: g * (x * x - 1).rsqrt())
+Atanh = _smooth("atanh", "self", lambda g, x: g / (1 - x * x))
+Erfinv = _smooth("erfinv", "result", lambda g, y: g * (0.886226925452758 * (y * y).exp()))
+
+
+class NanToNum(Function):
+    _backward_name = "NanToNumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return wrap(kernels.nan_to_num(x._data, nan, posinf, neginf))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if not building_graph():
+            return wrap(kernels.nan_to_num_backward(g._data, x._data)), None, None, None
+        return g * wrap(kernels.nan_to_num_backward(np.ones((), g._data.dtype), x._data)), None, None, None
+
+
 class _ZeroGradient(Function):
     """A piecewise-constant function: its gradient is zero wherever it is defined."""
 
@@ -460,3 +518,54 @@ def square(x: Tensor) -> Tensor:
     if x.dtype is dtypes.bool:
         return x.to(dtypes.int64) ** 2
     return x ** 2
+
+
+def exp2(x: Tensor) -> Tensor:
+    return Exp2.apply(x)
+
+
+def log2(x: Tensor) -> Tensor:
+    return Log2.apply(x)
+
+
+def log10(x: Tensor) -> Tensor:
+    return Log10.apply(x)
+
+
+def sinh(x: Tensor) -> Tensor:
+    return Sinh.apply(x)
+
+
+def cosh(x: Tensor) -> Tensor:
+    return Cosh.apply(x)
+
+
+def asin(x: Tensor) -> Tensor:
+    return Asin.apply(x)
+
+
+def acos(x: Tensor) -> Tensor:
+    return Acos.apply(x)
+
+
+def asinh(x: Tensor) -> Tensor:
+    return Asinh.apply(x)
+
+
+def acosh(x: Tensor) -> Tensor:
+    return Acosh.apply(x)
+
+
+def atanh(x: Tensor) -> Tensor:
+    return Atanh.apply(x)
+
+
+def erfinv(x: Tensor) -> Tensor:
+    return Erfinv.apply(x)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """NaN -> ``nan``, +-inf -> ``posinf``/``neginf`` (by default the dtype's largest finite values)."""
+    if not x.dtype.is_floating_point:
+        return x.clone()
+    return NanToNum.apply(x, nan, posinf, neginf)

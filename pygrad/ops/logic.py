@@ -1,0 +1,152 @@
+"""Predicates and logic: all/any, isnan/isinf/isfinite, isclose/allclose/equal, logical_*,
+nonzero and count_nonzero.  None of them is differentiable: results are bool or int64
+tensors (or Python bools) outside the graph."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._util import broadcast_shape, normalize_dims, wrap
+
+__all__ = ["all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
+           "equal", "logical_not", "logical_and", "logical_or", "logical_xor", "nonzero", "count_nonzero",
+           "is_floating_point", "is_nonzero"]
+
+
+def _require_tensor(fn: str, value, position: int = 1, name: str = "input") -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be Tensor, "
+                        f"not {type(value).__name__}")
+
+
+def _truth_reduce(ufunc, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
+    """all/any over ``dim`` (None: every element); uint8 stays uint8 as in PyTorch, else bool."""
+    _require_tensor(name, x)
+    data = x._data
+    dims = normalize_dims(dim, data.ndim)
+    result = ufunc.reduce(data != 0, axis=dims, keepdims=keepdim)
+    out = np.asarray(result)
+    return wrap(out.astype(np.uint8) if data.dtype == np.uint8 else out)
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - PyTorch's name
+    return _truth_reduce(np.logical_and, x, dim, keepdim, "all")
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return _truth_reduce(np.logical_or, x, dim, keepdim, "any")
+
+
+def _classify(x: Tensor, name: str, test, integer_value: bool) -> Tensor:
+    _require_tensor(name, x)
+    if not x.dtype.is_floating_point:
+        return wrap(np.full(x._data.shape, integer_value))
+    return wrap(test(x._data))
+
+
+def isnan(x: Tensor) -> Tensor:
+    return _classify(x, "isnan", np.isnan, False)
+
+
+def isinf(x: Tensor) -> Tensor:
+    return _classify(x, "isinf", np.isinf, False)
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return _classify(x, "isfinite", np.isfinite, True)
+
+
+def isposinf(x: Tensor) -> Tensor:
+    return _classify(x, "isposinf", np.isposinf, False)
+
+
+def isneginf(x: Tensor) -> Tensor:
+    return _classify(x, "isneginf", np.isneginf, False)
+
+
+def _same_dtype(a: Tensor, b: Tensor) -> None:
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"{_scalar_name(a)} did not match {_scalar_name(b)}")
+
+
+def _scalar_name(t: Tensor) -> str:
+    return t.dtype._tensor_type.removesuffix("Tensor")
+
+
+def isclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """``|a - b| <= atol + rtol * |b|`` elementwise (inf equals inf of the same sign)."""
+    _require_tensor("isclose", a)
+    _require_tensor("isclose", b, 2, "other")
+    _same_dtype(a, b)
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    x, y = a._data, b._data
+    broadcast_shape(x.shape, y.shape)
+    if not a.dtype.is_floating_point:
+        x, y = x.astype(np.float64), y.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return wrap(np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return bool(np.all(isclose(a, b, rtol, atol, equal_nan)._data))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when both have the same shape and the same values (NaN is never equal)."""
+    _require_tensor("equal", a)
+    _require_tensor("equal", b, 2, "other")
+    return a._data.shape == b._data.shape and bool(np.all(a._data == b._data))
+
+
+def logical_not(x: Tensor) -> Tensor:
+    _require_tensor("logical_not", x)
+    return wrap(np.logical_not(x._data))
+
+
+def _logical(ufunc, name: str, a: Tensor, b: Tensor) -> Tensor:
+    _require_tensor(name, a)
+    _require_tensor(name, b, 2, "other")
+    broadcast_shape(a._data.shape, b._data.shape)
+    return wrap(np.asarray(ufunc(a._data, b._data)))
+
+
+def logical_and(a: Tensor, b: Tensor) -> Tensor:
+    return _logical(np.logical_and, "logical_and", a, b)
+
+
+def logical_or(a: Tensor, b: Tensor) -> Tensor:
+    return _logical(np.logical_or, "logical_or", a, b)
+
+
+def logical_xor(a: Tensor, b: Tensor) -> Tensor:
+    return _logical(np.logical_xor, "logical_xor", a, b)
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """The indices of the non-zero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    _require_tensor("nonzero", x)
+    data = x._data
+    if as_tuple:
+        return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(data)))
+    if data.ndim == 0:
+        return wrap(np.zeros((1 if data else 0, 0), np.int64))
+    return wrap(np.argwhere(data).astype(np.int64))
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    _require_tensor("count_nonzero", x)
+    dims = normalize_dims(dim, x._data.ndim)
+    return wrap(np.asarray(np.count_nonzero(x._data, axis=dims), np.int64))
+
+
+def is_floating_point(x: Tensor) -> bool:
+    _require_tensor("is_floating_point", x)
+    return x.dtype.is_floating_point
+
+
+def is_nonzero(x: Tensor) -> bool:
+    _require_tensor("is_nonzero", x)
+    return bool(x)

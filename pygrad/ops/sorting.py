@@ -1,0 +1,110 @@
+"""Sorting: sort, argsort, topk and kthvalue.
+
+Orders are stable and put NaN above every number (last ascending, first descending), as
+PyTorch's CPU sort does.  The values are differentiable: each input element that was picked
+gets the gradient of the place it went to, the others get zero.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import return_types
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import building_graph, normalize_dim, wrap
+from .index import Embed
+
+
+def _order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """Stable sorting indices along ``dim``; descending keeps ties in their original order."""
+    if not descending:
+        return np.argsort(data, axis=dim, kind="stable")
+    # Sorting the reversed array ascending and reversing the result keeps equal elements in
+    # their original order and puts NaN first.
+    n = data.shape[dim]
+    flipped = np.argsort(np.flip(data, dim), axis=dim, kind="stable")
+    return np.flip(n - 1 - flipped, dim)
+
+
+def _along_key(index: np.ndarray, dim: int) -> tuple:
+    """The advanced-index key that reads ``index`` along ``dim`` (what gather reads)."""
+    return tuple(index if i == dim else np.arange(n).reshape((-1,) + (1,) * (index.ndim - 1 - i))
+                 for i, n in enumerate(index.shape))
+
+
+class _Pick(Function):
+    """Values picked along a dim by precomputed indices, and those indices (not differentiable)."""
+
+    @staticmethod
+    def forward(ctx, x, index, dim, keepdim):
+        data = x._data
+        if data.ndim == 0:
+            key, values, index = (), data.copy(), np.zeros((), np.int64)
+        else:
+            key = _along_key(index, dim)
+            values = data[key]
+            if not keepdim:
+                values, index = np.squeeze(values, dim), np.squeeze(index, dim)
+        ctx.shape, ctx.key, ctx.dim, ctx.keepdim = data.shape, key, dim, keepdim
+        indices = wrap(index.astype(np.int64))
+        ctx.mark_non_differentiable(indices)
+        return wrap(values), indices
+
+    @staticmethod
+    def backward(ctx, g, _unused):
+        if not ctx.keepdim and ctx.key:
+            g = g.unsqueeze(ctx.dim) if building_graph() else wrap(np.expand_dims(g._data, ctx.dim))
+        if building_graph():
+            return Embed.apply(g, ctx.shape, ctx.key, False), None, None, None
+        out = np.zeros(ctx.shape, g._data.dtype)
+        out[ctx.key] = g._data
+        return wrap(out), None, None, None
+
+
+class Sort(_Pick):
+    _backward_name = "SortBackward0"
+
+
+class Topk(_Pick):
+    _backward_name = "TopkBackward0"
+
+
+class Kthvalue(_Pick):
+    _backward_name = "KthvalueBackward0"
+
+
+def _dim(x: Tensor, dim: int) -> int:
+    return normalize_dim(dim, x.ndim)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    d = _dim(x, dim)
+    index = _order(x._data, d, descending) if x.ndim else None
+    return return_types.sort(*Sort.apply(x, index, d, True))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    d = _dim(x, dim)
+    if x.ndim == 0:
+        return wrap(np.zeros((), np.int64))
+    return wrap(_order(x._data, d, descending).astype(np.int64))
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The ``k`` largest (or smallest) elements along ``dim``, in order."""
+    d = _dim(x, dim)
+    size = x._data.shape[d] if x.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError("selected index k out of range")
+    index = np.take(_order(x._data, d, largest), np.arange(k), axis=d) if x.ndim else None
+    return return_types.topk(*Topk.apply(x, index, d, True))
+
+
+def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """The ``k``-th smallest element along ``dim`` (``k`` counts from 1) and its index."""
+    d = _dim(x, dim)
+    size = x._data.shape[d] if x.ndim else 1
+    if not 1 <= k <= size:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    index = np.take(_order(x._data, d, False), [k - 1], axis=d) if x.ndim else None
+    return return_types.kthvalue(*Kthvalue.apply(x, index, d, keepdim))
