@@ -44,6 +44,7 @@ cdef class SavedTensorBase:
     cdef public long long saved_version
     cdef public Py_ssize_t output_nr
     cdef public bint requires_grad
+    cpdef _rebuild(self, node)
 
 
 cdef TensorBase new_tensor(object array)

@@ -44,8 +44,8 @@ cdef class NodeBase:
 
     @property
     def saved_tensors(self):
-        # Saved inputs whose version is unchanged unpack to themselves; anything else
-        # (outputs, a changed version, a freed node) goes through Node._unpack_saved.
+        # What SavedTensor.unpack gives when the version is unchanged; anything else
+        # (a changed version, a freed node) goes through Node._unpack_saved.
         cdef SavedTensorBase st
         if self._freed or type(self._saved) is not list:
             return self._unpack_saved()
@@ -60,9 +60,9 @@ cdef class NodeBase:
                 if not isinstance(s, SavedTensorBase):
                     return self._unpack_saved()
                 st = <SavedTensorBase>s
-                if st.tensor is None or (<Version>st.version).value != st.saved_version:
+                if (<Version>st.version).value != st.saved_version:
                     return self._unpack_saved()
-                item = st.tensor
+                item = st.tensor if st.tensor is not None else st._rebuild(self)
             Py_INCREF(item)
             PyTuple_SET_ITEM(result, i, item)
         return result
@@ -73,6 +73,16 @@ cdef class SavedTensorBase:
 
     def __init__(self, TensorBase tensor, bint is_output):
         _fill_saved(self, tensor, is_output)
+
+    cpdef _rebuild(self, node):
+        """A saved output as a tensor again: its array, version counter and place in the graph."""
+        cdef TensorBase t = new_tensor(self.data)
+        t._version = self.version
+        if self.requires_grad:
+            t._requires_grad = True
+            t._grad_fn = node
+            t._output_nr = self.output_nr
+        return t
 
 
 cdef inline void _fill_saved(SavedTensorBase s, TensorBase tensor, bint is_output):

@@ -77,10 +77,23 @@ cdef object _apply(NodeBase node, list grads):
         result = backward(node, grads[0])
     else:
         result = backward(node, *grads)
-    if (type(result) is tuple and node._edge_args is None
-            and len(<tuple>result) == len(<tuple>node.needs_input_grad)):
+    cdef Py_ssize_t n = len(<tuple>node.needs_input_grad), i
+    if type(result) is not tuple:
+        if n != 1 or isinstance(result, tuple):
+            return node._fit_grads(result)
+        result = (result,)
+    elif len(<tuple>result) != n:
+        return node._fit_grads(result)
+    edge_args = node._edge_args
+    if edge_args is None:
         return result
-    return node._fit_grads(result)
+    if type(edge_args) is not tuple:
+        return node._fit_grads(result)
+    # Keep the gradients of the tensor arguments (those with edges) when the others are None.
+    for i in range(n):
+        if (<tuple>result)[i] is not None and i not in <tuple>edge_args:
+            return node._fit_grads(result)
+    return tuple([(<tuple>result)[i] for i in <tuple>edge_args])
 
 
 cdef inline void _release(NodeBase node):

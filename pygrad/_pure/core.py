@@ -71,6 +71,16 @@ class SavedTensorBase:
         else:
             self.tensor, self.data = tensor, None
 
+    def _rebuild(self, node):
+        """A saved output as a tensor again: its array, version counter and place in the graph."""
+        t = wrap(self.data)
+        t._version = self.version
+        if self.requires_grad:
+            t._requires_grad = True
+            t._grad_fn = node
+            t._output_nr = self.output_nr
+        return t
+
 
 wrap = None  # bound by tensor_factory(Tensor)
 

@@ -69,13 +69,7 @@ class SavedTensor(_core.SavedTensorBase):
                                                 self.saved_version))
         if self.tensor is not None:
             return self.tensor
-        t = _core.wrap(self.data)
-        t._version = self.version
-        if self.requires_grad:
-            t._requires_grad = True
-            t._grad_fn = node
-            t._output_nr = self.output_nr
-        return t
+        return self._rebuild(node)
 
 
 class Node(_core.NodeBase):

@@ -49,7 +49,7 @@ def same_dtype_arrays(a: Tensor, b: Tensor, result: dtypes.dtype | None = None):
     """The arrays of ``a`` and ``b`` cast to their promoted dtype, broadcast-checked."""
     x, y = a._data, b._data
     if result is None and x.dtype is y.dtype:  # the common case: nothing to promote or cast
-        if x.shape != y.shape:
+        if x.shape != y.shape and x.ndim and y.ndim:  # a 0-d operand always broadcasts
             broadcast_shape(x.shape, y.shape)
         return x, y
     if result is None:
@@ -59,7 +59,7 @@ def same_dtype_arrays(a: Tensor, b: Tensor, result: dtypes.dtype | None = None):
         x = x.astype(target)
     if y.dtype != target:
         y = y.astype(target)
-    if x.shape != y.shape:
+    if x.shape != y.shape and x.ndim and y.ndim:
         broadcast_shape(x.shape, y.shape)
     return x, y
 
