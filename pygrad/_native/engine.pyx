@@ -55,6 +55,30 @@ cdef list _collect(roots, targets):
     return [n for n in order if n in needed]
 
 
+cdef dict _dependencies(roots):
+    """Every node reachable from ``roots`` -> the number of edges into it from reachable nodes."""
+    cdef dict deps = {}
+    cdef list stack = []
+    cdef NodeBase node
+    for root, _ in roots:
+        if root is not None and root not in deps:
+            deps[root] = 0
+            stack.append(root)
+    while stack:
+        node = <NodeBase>stack.pop()
+        for edge in <tuple>node.next_functions:
+            child = (<tuple>edge)[0]
+            if child is None:
+                continue
+            count = deps.get(child)
+            if count is None:
+                deps[child] = 1
+                stack.append(child)
+            else:
+                deps[child] = <Py_ssize_t>count + 1
+    return deps
+
+
 cdef object _run_hooks(tuple hooks, grad):
     for hook in hooks:
         result = hook(grad)
@@ -152,7 +176,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     """Backpropagate ``grad_roots`` from the edges ``roots`` (see ``pygrad._pure.engine``)."""
     cdef NodeBase node, child
     cdef dict capture = None, buffers = {}, deps
-    cdef set targets = None, live
+    cdef set targets = None
+    cdef dict live
     cdef list nodes, ready = [], grads, slots, captured = None
     cdef Py_ssize_t i, nr, count
     cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked, has_hooks
@@ -167,13 +192,17 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if node is not None:
                 capture.setdefault((node, nr), []).append(i)
         targets = {node for node, _ in capture}
-    nodes = _collect(roots, targets)
-    live = set(nodes)
-    deps = dict.fromkeys(nodes, 0)
-    for node in nodes:
-        for child_obj, _ in <tuple>node.next_functions:
-            if child_obj in live:
-                deps[child_obj] = <Py_ssize_t>deps[child_obj] + 1
+    # deps: every node that takes part (its keys are the live nodes) -> how many of them feed it.
+    if targets is None:
+        deps = _dependencies(roots)
+    else:
+        nodes = _collect(roots, targets)
+        deps = dict.fromkeys(nodes, 0)
+        for node in nodes:
+            for child_obj, _ in <tuple>node.next_functions:
+                if child_obj in deps:
+                    deps[child_obj] = <Py_ssize_t>deps[child_obj] + 1
+    live = deps
 
     for (root, nr), grad in zip(roots, grad_roots):
         if root is None or root not in live:
