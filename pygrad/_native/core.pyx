@@ -1,6 +1,7 @@
 # cython: language_level=3
 """Compiled twin of ``pygrad._pure.core``: the same fields, as C members."""
 cimport cython
+from libc.math cimport isinf
 import numpy as np
 cimport numpy as cnp
 from cpython.ref cimport Py_INCREF
@@ -122,3 +123,72 @@ def tensor_factory(cls):
 
 def wrap(array):
     return new_tensor(array)
+
+
+# -- operands of binary ops: the common cases of pygrad.ops._util's functions, in C ------------
+cdef object _binary_general = None, _same_general = None
+
+
+def fast_operands(binary, same):
+    """``binary_operands`` and ``same_dtype_arrays`` answering the common cases in C and
+    calling ``binary`` / ``same`` (the definitions) for everything else."""
+    global _binary_general, _same_general
+    _binary_general, _same_general = binary, same
+    return binary_operands, same_dtype_arrays
+
+
+def binary_operands(a, b):
+    if isinstance(a, TensorBase):
+        if isinstance(b, TensorBase):
+            return (a, b)
+        kind = type(b)
+        if kind is float or kind is int:
+            # A Python number never changes a floating tensor's dtype.
+            dtype = (<object>(<TensorBase>a)._data).dtype
+            if kind is float and (dtype is _F64 or (dtype is _F32 and _fits_float(<double>b))):
+                return (a, new_tensor(_scalar_array(<double>b, dtype is _F64)))
+            if dtype.kind == "f":
+                return (a, new_tensor(np.asarray(b, dtype)))
+    return _binary_general(a, b)
+
+
+cdef object _F64 = np.dtype(np.float64), _F32 = np.dtype(np.float32)
+
+
+cdef inline bint _fits_float(double value):
+    """Casting to float32 does not overflow (NumPy warns when it does: let it)."""
+    return not (isinf(<float>value) and not isinf(value))
+
+
+cdef cnp.ndarray _scalar_array(double value, bint double):
+    """``np.asarray(value, float64 or float32)``: a 0-d array (one rounding, as NumPy casts)."""
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(0, NULL, cnp.NPY_DOUBLE if double else cnp.NPY_FLOAT, 0)
+    if double:
+        (<double*>cnp.PyArray_DATA(out))[0] = value
+    else:
+        (<float*>cnp.PyArray_DATA(out))[0] = <float>value
+    return out
+
+
+cdef inline bint _same_layout(cnp.ndarray x, cnp.ndarray y):
+    """Same dtype, and shapes that need no broadcast check (equal, or one of them 0-d)."""
+    cdef int nd = cnp.PyArray_NDIM(x), k
+    if cnp.PyArray_DESCR(x) != cnp.PyArray_DESCR(y):
+        return False
+    if nd == 0 or cnp.PyArray_NDIM(y) == 0:
+        return True
+    if nd != cnp.PyArray_NDIM(y):
+        return False
+    for k in range(nd):
+        if cnp.PyArray_DIMS(x)[k] != cnp.PyArray_DIMS(y)[k]:
+            return False
+    return True
+
+
+def same_dtype_arrays(a, b, result=None):
+    if result is None and isinstance(a, TensorBase) and isinstance(b, TensorBase):
+        x = (<TensorBase>a)._data
+        y = (<TensorBase>b)._data
+        if type(x) is cnp.ndarray and type(y) is cnp.ndarray and _same_layout(x, y):
+            return (x, y)
+    return _same_general(a, b, result)

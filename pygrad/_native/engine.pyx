@@ -353,17 +353,17 @@ cdef tuple _all_false(Py_ssize_t n):
 def apply_function(cls, tuple args, dict kwargs):
     """``Function.apply`` (see ``pygrad.autograd.function.apply_function``), compiled."""
     cdef Py_ssize_t n = len(args), i
-    cdef bint record, single
+    cdef bint record, single, enabled
     cdef list needs
     cdef NodeBase ctx
     if _Tensor is None:
         _bind()
     if _reference is not None:
         return _reference.apply_function(cls, args, kwargs)
-    record = _state.enabled
+    enabled = _state.enabled
     ctx = NodeBase.__new__(cls._backward_cls)
     needs = None
-    if record:
+    if enabled:
         for i in range(n):
             a = args[i]
             if isinstance(a, TensorBase) and _requires_grad(<TensorBase>a):
@@ -373,16 +373,15 @@ def apply_function(cls, tuple args, dict kwargs):
     record = needs is not None
     ctx.needs_input_grad = tuple(needs) if record else _all_false(n)
 
-    state = _state
-    prev = state.enabled
-    state.enabled = False
-    try:
-        if kwargs:
-            result = cls.forward(ctx, *args, **kwargs)
-        else:
-            result = cls.forward(ctx, *args)
-    finally:
-        state.enabled = prev
+    if enabled:  # forward runs with grad mode off
+        state = _state
+        state.enabled = False
+        try:
+            result = cls.forward(ctx, *args, **kwargs) if kwargs else cls.forward(ctx, *args)
+        finally:
+            state.enabled = True
+    else:
+        result = cls.forward(ctx, *args, **kwargs) if kwargs else cls.forward(ctx, *args)
 
     single = type(result) is not tuple and not isinstance(result, tuple)
     outputs = (result,) if single else result

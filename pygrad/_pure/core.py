@@ -107,3 +107,8 @@ def tensor_factory(cls):
         return t
     wrap = _wrap
     return _wrap
+
+
+def fast_operands(binary, same):
+    """The compiled core puts C fast paths in front of these two; here they are the definitions."""
+    return binary, same

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._backend import core as _core
 from .._errors import broadcast_mismatch
 from ..autograd.grad_mode import _state as _grad_mode
 from ..tensor import Tensor
@@ -62,6 +63,11 @@ def same_dtype_arrays(a: Tensor, b: Tensor, result: dtypes.dtype | None = None):
     if x.shape != y.shape and x.ndim and y.ndim:
         broadcast_shape(x.shape, y.shape)
     return x, y
+
+
+# The compiled core answers the common cases of these two in C and calls the definitions
+# above for the rest.
+binary_operands, same_dtype_arrays = _core.fast_operands(binary_operands, same_dtype_arrays)
 
 
 def broadcast_shape(a: tuple, b: tuple) -> tuple:
