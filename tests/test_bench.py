@@ -190,3 +190,18 @@ def test_asv_check_passes():
                           cwd=ROOT / "asv_bench", env=env, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No problems found" in proc.stdout
+
+
+def test_pure_backend_is_timed_in_its_own_process():
+    """pygrad picks its tensor layout at import, so pure pygrad runs under PYGRAD_PURE=1."""
+    assert cli._worker_groups(["pygrad-native", "pygrad-pure", "torch"]) == [
+        (["pygrad-native", "torch"], False), (["pygrad-pure"], True)]
+    assert cli._worker_groups(["pygrad-pure"]) == [(["pygrad-pure"], True)]
+    assert cli._worker_groups(["torch"]) == [(["torch"], False)]
+    rec = lambda lib, label="1": {"workload": "W3", "label": label, "library": lib}  # noqa: E731
+    main = {"threads": 1, "records": [rec("pygrad-native"), rec("torch"), rec("copy floor"), rec("torch", "2")]}
+    pure = {"threads": 1, "records": [rec("pygrad-pure"), rec("copy floor"), rec("pygrad-pure", "2")]}
+    merged = cli._merge([main, pure], ["pygrad-native", "pygrad-pure", "torch"])
+    assert [(r["label"], r["library"]) for r in merged["records"]] == [
+        ("1", "pygrad-native"), ("1", "pygrad-pure"), ("1", "torch"), ("1", "copy floor"),
+        ("2", "pygrad-pure"), ("2", "torch")]

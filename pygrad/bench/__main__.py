@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .machine import THREAD_VARIABLES, machine
-from .runner import LIBRARIES
+from .runner import FLOOR, LIBRARIES
 from .workloads import WORKLOADS
 
 
@@ -101,6 +101,32 @@ def _worker_env(threads: int) -> dict:
     return env
 
 
+def _worker_groups(libraries):
+    """(libraries, pure) per worker process.  pygrad chooses the layout of its tensors and
+    nodes (compiled or pure) once, at import, so the pure backend is timed in a process
+    started with PYGRAD_PURE=1: in the others it would run on the compiled layout."""
+    others = [lib for lib in libraries if lib != "pygrad-pure"]
+    groups = [(others, False)] if others else []
+    if "pygrad-pure" in libraries:
+        groups.append((["pygrad-pure"], True))
+    return groups
+
+
+def _merge(parts, libraries) -> dict:
+    """One worker result from several: records ordered by workload, size, then library."""
+    merged = dict(parts[0])
+    # Each worker times the copy floor; keep the first worker's.
+    records = list(parts[0]["records"]) + [r for part in parts[1:] for r in part["records"]
+                                           if r["library"] != FLOOR]
+    first = {}
+    for r in records:
+        first.setdefault((r["workload"], r["label"]), len(first))
+    rank = {lib: i for i, lib in enumerate(libraries)}
+    records.sort(key=lambda r: (first[(r["workload"], r["label"])], rank.get(r["library"], len(rank))))
+    merged["records"] = records
+    return merged
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
@@ -108,17 +134,24 @@ def main(argv=None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for threads in args.threads:
-            out = Path(tmp) / f"threads-{threads}.json"
-            cmd = [sys.executable, "-m", "pygrad.bench", "--worker", str(out), "--threads", str(threads),
-                   "--workloads", ",".join(args.workloads), "--libraries", ",".join(args.libraries)]
-            if args.quick:
-                cmd.append("--quick")
-            print(f"running {len(args.workloads)} workload(s) with {threads} thread(s)", file=sys.stderr, flush=True)
-            code = subprocess.run(cmd, env=_worker_env(threads)).returncode
-            if code != 0:
-                print(f"benchmark run with {threads} thread(s) failed (exit code {code})", file=sys.stderr)
-                return code
-            results.append(json.loads(out.read_text()))
+            parts = []
+            for libraries, pure in _worker_groups(args.libraries):
+                out = Path(tmp) / f"threads-{threads}-{'pure' if pure else 'main'}.json"
+                cmd = [sys.executable, "-m", "pygrad.bench", "--worker", str(out), "--threads", str(threads),
+                       "--workloads", ",".join(args.workloads), "--libraries", ",".join(libraries)]
+                if args.quick:
+                    cmd.append("--quick")
+                print(f"running {len(args.workloads)} workload(s) with {threads} thread(s)"
+                      + (" (pure pygrad, its own process)" if pure else ""), file=sys.stderr, flush=True)
+                env = _worker_env(threads)
+                if pure:
+                    env["PYGRAD_PURE"] = "1"
+                code = subprocess.run(cmd, env=env).returncode
+                if code != 0:
+                    print(f"benchmark run with {threads} thread(s) failed (exit code {code})", file=sys.stderr)
+                    return code
+                parts.append(json.loads(out.read_text()))
+            results.append(_merge(parts, args.libraries))
 
     from . import report
     records = [r for result in results for r in result["records"]]
