@@ -17,7 +17,10 @@ from ._util import building_graph, float_dtype_of, wrap
 
 def _float_array(x: Tensor) -> np.ndarray:
     """The data in the dtype a floating op computes in (integers become the default float)."""
-    return x._data.astype(float_dtype_of(x).numpy, copy=False)
+    data = x._data
+    if data.dtype.kind == "f":  # already floating: its own dtype
+        return data
+    return data.astype(float_dtype_of(x).numpy, copy=False)
 
 
 def _as(array: np.ndarray, like: np.ndarray) -> np.ndarray:
