@@ -9,8 +9,7 @@ import numpy as np
 from . import dtypes
 from ._backend import core as _core
 from ._backend import kernels
-from ._errors import (INT_REQUIRES_GRAD, INT_REQUIRES_GRAD_, LEAF_INPLACE, NON_LEAF_GRAD_WARNING,
-                      NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD)
+from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
 from ._printing import format_tensor
 from .autograd import grad_mode
 from .autograd.function import accumulate_grad_node, add_hook

@@ -11,14 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def has_activations() -> bool:
-    try:
-        import pygrad.ops.activation  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @dataclass
 class LayerCase:
     name: str
@@ -26,7 +18,6 @@ class LayerCase:
     shape: tuple                  # input shape
     grad_fn: str | None = None    # PyTorch's grad_fn name of the output
     int_input: int | None = None  # inputs are class indices below this (Embedding)
-    needs_activations: bool = False
     gradgrad: bool = True
     gradcheck_shape: tuple | None = None
 
@@ -48,16 +39,15 @@ LAYERS = [
     LayerCase("relu", lambda nn: nn.ReLU(), (3, 4), "ReluBackward0", gradgrad=False),
     LayerCase("tanh", lambda nn: nn.Tanh(), (3, 4), "TanhBackward0"),
     LayerCase("sigmoid", lambda nn: nn.Sigmoid(), (3, 4), "SigmoidBackward0"),
-    LayerCase("gelu", lambda nn: nn.GELU(), (3, 4), "GeluBackward0", needs_activations=True),
-    LayerCase("gelu_tanh", lambda nn: nn.GELU(approximate="tanh"), (3, 4), "GeluBackward0", needs_activations=True),
-    LayerCase("leaky_relu", lambda nn: nn.LeakyReLU(0.2), (3, 4), "LeakyReluBackward0", needs_activations=True,
+    LayerCase("gelu", lambda nn: nn.GELU(), (3, 4), "GeluBackward0"),
+    LayerCase("gelu_tanh", lambda nn: nn.GELU(approximate="tanh"), (3, 4), "GeluBackward0"),
+    LayerCase("leaky_relu", lambda nn: nn.LeakyReLU(0.2), (3, 4), "LeakyReluBackward0",
               gradgrad=False),
-    LayerCase("elu", lambda nn: nn.ELU(), (3, 4), "EluBackward0", needs_activations=True, gradgrad=False),
-    LayerCase("softplus", lambda nn: nn.Softplus(), (3, 4), "SoftplusBackward0", needs_activations=True),
-    LayerCase("silu", lambda nn: nn.SiLU(), (3, 4), "SiluBackward0", needs_activations=True),
-    LayerCase("softmax", lambda nn: nn.Softmax(dim=1), (3, 4), "SoftmaxBackward0", needs_activations=True),
-    LayerCase("log_softmax", lambda nn: nn.LogSoftmax(dim=-1), (3, 4), "LogSoftmaxBackward0",
-              needs_activations=True),
+    LayerCase("elu", lambda nn: nn.ELU(), (3, 4), "EluBackward0", gradgrad=False),
+    LayerCase("softplus", lambda nn: nn.Softplus(), (3, 4), "SoftplusBackward0"),
+    LayerCase("silu", lambda nn: nn.SiLU(), (3, 4), "SiluBackward0"),
+    LayerCase("softmax", lambda nn: nn.Softmax(dim=1), (3, 4), "SoftmaxBackward0"),
+    LayerCase("log_softmax", lambda nn: nn.LogSoftmax(dim=-1), (3, 4), "LogSoftmaxBackward0"),
     LayerCase("flatten", lambda nn: nn.Flatten(), (2, 3, 4), "ViewBackward0"),
     LayerCase("flatten_dims", lambda nn: nn.Flatten(0, 1), (2, 3, 4), "ViewBackward0"),
     LayerCase("identity", lambda nn: nn.Identity(), (3,), None),
@@ -112,7 +102,6 @@ class LossCase:
     target: object              # target(rng, shape) -> ndarray
     grad_fn: dict = field(default_factory=dict)  # reduction -> expected grad_fn name
     domain: tuple = (-2.0, 2.0)
-    needs_activations: bool = False
     extra: dict = field(default_factory=dict)    # name -> shape of an extra float tensor (weights)
     target_grad: bool = False   # also check the gradient with respect to a float target
 
@@ -133,26 +122,25 @@ LOSSES = [
     LossCase("nll_unbatched", lambda F, x, t, e, r: F.nll_loss(x, t, reduction=r), (5,), class_target,
              {"mean": "NllLossBackward0"}),
     LossCase("cross_entropy", lambda F, x, t, e, r: F.cross_entropy(x, t, reduction=r), (5, 4), class_target,
-             {"mean": "NllLossBackward0", "sum": "NllLossBackward0", "none": "NllLossBackward0"},
-             needs_activations=True),
+             {"mean": "NllLossBackward0", "sum": "NllLossBackward0", "none": "NllLossBackward0"}),
     LossCase("cross_entropy_weight_ignore",
              lambda F, x, t, e, r: F.cross_entropy(x, t, weight=e["w"], ignore_index=1, reduction=r),
-             (7, 3), class_target, {"mean": "NllLossBackward0"}, needs_activations=True, extra={"w": (3,)}),
+             (7, 3), class_target, {"mean": "NllLossBackward0"}, extra={"w": (3,)}),
     LossCase("cross_entropy_smoothing",
              lambda F, x, t, e, r: F.cross_entropy(x, t, label_smoothing=0.1, reduction=r), (6, 4), class_target,
-             {"mean": "AddBackward0", "sum": "AddBackward0", "none": "AddBackward0"}, needs_activations=True),
+             {"mean": "AddBackward0", "sum": "AddBackward0", "none": "AddBackward0"}),
     LossCase("cross_entropy_smoothing_weight_ignore",
              lambda F, x, t, e, r: F.cross_entropy(x, t, weight=e["w"], ignore_index=0, label_smoothing=0.2,
                                                    reduction=r),
-             (8, 3), class_target, {"mean": "AddBackward0"}, needs_activations=True, extra={"w": (3,)}),
+             (8, 3), class_target, {"mean": "AddBackward0"}, extra={"w": (3,)}),
     LossCase("cross_entropy_spatial", lambda F, x, t, e, r: F.cross_entropy(x, t, reduction=r), (2, 3, 2, 2),
-             class_target, {"mean": "NllLoss2DBackward0"}, needs_activations=True),
+             class_target, {"mean": "NllLoss2DBackward0"}),
     LossCase("cross_entropy_probs", lambda F, x, t, e, r: F.cross_entropy(x, F.softmax(t, 1), reduction=r),
-             (4, 3), regression_target, {}, needs_activations=True),
+             (4, 3), regression_target, {}),
     LossCase("cross_entropy_probs_weight_smoothing",
              lambda F, x, t, e, r: F.cross_entropy(x, F.softmax(t, 1), weight=e["w"], label_smoothing=0.3,
                                                    reduction=r),
-             (5, 3), regression_target, {}, needs_activations=True, extra={"w": (3,)}, target_grad=True),
+             (5, 3), regression_target, {}, extra={"w": (3,)}, target_grad=True),
     LossCase("bce", lambda F, x, t, e, r: F.binary_cross_entropy(x, t, reduction=r), (4, 3), prob_target,
              {"mean": "BinaryCrossEntropyBackward0", "none": "BinaryCrossEntropyBackward0"},
              domain=(0.05, 0.95), target_grad=True),

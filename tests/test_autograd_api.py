@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import pygrad
-from pygrad.autograd import Function, GradcheckError, gradcheck, gradgradcheck, once_differentiable
+from pygrad.autograd import Function, GradcheckError, gradcheck, gradgradcheck
 
 from op_table import CORE_OPS
 from op_table_math import MATH_OPS

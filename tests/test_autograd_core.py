@@ -5,7 +5,6 @@ import time
 import warnings
 import weakref
 
-import numpy as np
 import pytest
 
 import pygrad

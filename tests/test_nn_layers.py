@@ -7,13 +7,12 @@ import pygrad
 import pygrad.nn.functional as PF
 from pygrad.autograd import gradcheck, gradgradcheck
 
-from nn_cases import LAYERS, LOSSES, has_activations
+from nn_cases import LAYERS, LOSSES
 
-blocked = pytest.mark.skipif(not has_activations(), reason="needs pygrad.ops.activation (the math branch)")
 
 
 def _mark(case):
-    return pytest.param(case, id=case.name, marks=[blocked] if case.needs_activations else [])
+    return pytest.param(case, id=case.name)
 
 
 def copy_weights(torch_module, module):

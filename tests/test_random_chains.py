@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import assume, given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
 
 import pygrad  # noqa: E402
 
@@ -56,15 +56,13 @@ def _run(m, names, final, data):
 @settings(max_examples=50, deadline=None)
 @given(names=st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=5),
        final=st.sampled_from(sorted(FINAL)),
-       data=st.lists(st.floats(-2, 2, allow_nan=False, width=64), min_size=12, max_size=12))
+       # Values on a 1/64 grid in [-2, 2]: exact ties happen (they exercise max/clamp/std at
+       # their kinks) but near-ties do not, where float64 rounding decides the result (a spread
+       # of 1e-10 divided by its own std turns 1e-16 rounding into 1e-6).
+       data=st.lists(st.integers(-128, 128), min_size=12, max_size=12))
 def test_random_chain_matches_torch(names, final, data):
     torch = pytest.importorskip("torch")
-    array = np.asarray(data, dtype=np.float64).reshape(3, 4)
-    # Exact ties are kept (they exercise max/clamp/std at their kinks), but near-ties are not:
-    # a spread of 1e-10 divided by its own std turns float64 rounding (1e-16) into 1e-6 and no
-    # two correct implementations agree to 1e-9 there.
-    gaps = np.diff(np.unique(array))
-    assume(gaps.size == 0 or gaps.min() > 1e-6)
+    array = np.asarray(data, dtype=np.float64).reshape(3, 4) / 64
     ours = _run(pygrad, names, final, array)
     ref = _run(torch, names, final, array)
     for a, b in zip(ours, ref):

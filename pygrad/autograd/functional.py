@@ -227,7 +227,6 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
 
 
 def _second_order(func, inputs, v, create_graph: bool, strict: bool, fn_name: str):
-    Tensor = _tensor_cls()
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
     v = _check_v(v, inputs, fn_name, "input to the user-provided function is", inputs_tuple)
     with grad_mode.enable_grad():

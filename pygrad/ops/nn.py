@@ -12,7 +12,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import building_graph, wrap
-from .shape import permute
+from .linalg import addmm, mm
+from .shape import t
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -24,52 +25,6 @@ def check_reduction(reduction: str) -> str:
 
 
 # -- linear ------------------------------------------------------------------------------------
-
-class Addmm(Function):
-    """``x @ w.T + b`` for a 2-D ``x`` (``Linear`` with bias)."""
-
-    _backward_name = "AddmmBackward0"
-
-    @staticmethod
-    def forward(ctx, x, w, b):
-        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
-        return wrap(np.matmul(x._data, w._data.T) + b._data)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
-        gx, gw = _mm_backward(g, x, w, need_x, need_w)
-        gb = None
-        if need_b:
-            gb = wrap(g._data.sum(0)) if not building_graph() else g.sum(0)
-        return gx, gw, gb
-
-
-class Mm(Function):
-    """``x @ w.T`` for a 2-D ``x`` (``Linear`` without bias)."""
-
-    _backward_name = "MmBackward0"
-
-    @staticmethod
-    def forward(ctx, x, w):
-        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
-        return wrap(np.matmul(x._data, w._data.T))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        return _mm_backward(g, x, w, *ctx.needs_input_grad)
-
-
-def _mm_backward(g, x, w, need_x, need_w):
-    if not building_graph():
-        return (wrap(np.matmul(g._data, w._data)) if need_x else None,
-                wrap(np.matmul(g._data.T, x._data)) if need_w else None)
-    # g @ w == linear(g, w.T) and g.T @ x == linear(g.T, x.T): the same op, differentiable again.
-    return (Mm.apply(g, permute(w, 1, 0)) if need_x else None,
-            Mm.apply(permute(g, 1, 0), permute(x, 1, 0)) if need_w else None)
-
 
 def scalar_type_name(t: Tensor) -> str:
     """PyTorch's name of a tensor's scalar type: Float, Double, Long..."""
@@ -93,10 +48,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"{weight.shape[1]}x{weight.shape[0]})")
     if bias is None and x.ndim != 2:
         from .linalg import matmul  # what PyTorch does too: UnsafeView / Squeeze around an mm
-        return matmul(x, permute(weight, 1, 0))
+        return matmul(x, t(weight))
     lead = tuple(x.shape[:-1])
     x2 = x if x.ndim == 2 else x.reshape(-1, in_features)
-    out = Mm.apply(x2, weight) if bias is None else Addmm.apply(x2, weight, bias)
+    out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
     if x.ndim == 2:
         return out
     return out.reshape(*lead, weight.shape[0])

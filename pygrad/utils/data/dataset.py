@@ -4,8 +4,6 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import numpy as np
-
 from ... import creation
 from ...tensor import Tensor
 
