@@ -68,6 +68,24 @@ def test_default_is_native_when_built():
 
 
 @needs_native
+@pytest.mark.parametrize("preset,expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_native_makes_idle_openmp_threads_sleep_unless_told_otherwise(preset, expected):
+    env = {} if preset is None else {"OMP_WAIT_POLICY": preset}
+    code = "import os, pygrad; print(pygrad.backend(), os.environ['OMP_WAIT_POLICY'])"
+    proc = run_python(code, **env) if preset else _run_without_wait_policy(code)
+    assert proc.stdout.split() == ["native", expected], proc.stderr
+
+
+def _run_without_wait_policy(code: str) -> subprocess.CompletedProcess:
+    saved = os.environ.pop("OMP_WAIT_POLICY", None)
+    try:
+        return run_python(code)
+    finally:
+        if saved is not None:
+            os.environ["OMP_WAIT_POLICY"] = saved
+
+
+@needs_native
 def test_pure_zero_means_native():
     proc = run_python("import pygrad; print(pygrad.backend())", PYGRAD_PURE="0")
     assert proc.stdout.strip() == "native", proc.stderr
