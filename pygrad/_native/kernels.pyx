@@ -25,6 +25,20 @@ cdef extern from *:
     #endif
     """
     int pygrad_max_threads() noexcept nogil
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    /* x where keep, else +0.0, without a branch: a select on random signs mispredicts. */
+    static inline float pygrad_keep_f(float x, int keep) {
+        union { float f; uint32_t u; } v; v.f = x; v.u &= (uint32_t)0 - (uint32_t)(keep != 0); return v.f;
+    }
+    static inline double pygrad_keep_d(double x, int keep) {
+        union { double f; uint64_t u; } v; v.f = x; v.u &= (uint64_t)0 - (uint64_t)(keep != 0); return v.f;
+    }
+    """
+    float pygrad_keep_f(float x, int keep) noexcept nogil
+    double pygrad_keep_d(double x, int keep) noexcept nogil
 cimport libc.math as m
 
 import numpy as np
@@ -296,15 +310,16 @@ cdef inline floating _fabs(floating x) noexcept nogil:
         return m.fabs(x)
 
 
+cdef inline floating _keep(floating x, bint keep) noexcept nogil:
+    if floating is float:
+        return pygrad_keep_f(x, keep)
+    else:
+        return pygrad_keep_d(x, keep)
+
+
 cdef inline floating _sign(floating x) noexcept nogil:
-    # np.sign: +0 for both zeros, nan for nan.
-    if x > 0:
-        return 1
-    if x < 0:
-        return -1
-    if x == 0:
-        return 0
-    return x
+    # np.sign: +0 for both zeros, nan for nan; branch-free (random signs mispredict).
+    return <floating>((x > 0) - (x < 0)) + _keep(x, x != x)
 
 
 cdef inline void _pow_by_uniform(floating* o, floating* a, Py_ssize_t sa, floating y,
@@ -471,7 +486,7 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
             o[i] = (a[i * sa] * (one - y)) * y
     elif op == RELU_B:
         for i in range(n):
-            o[i] = a[i * sa] if b[i * sb] > 0 else zero
+            o[i] = _keep(a[i * sa], b[i * sb] > 0)
     elif op == ABS_B:
         for i in range(n):
             o[i] = a[i * sa] * _sign(b[i * sb])
