@@ -38,6 +38,7 @@ class Mm(Function):
     def forward(ctx, a, b):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+        ctx.transposed = (_transposed(a._data), _transposed(b._data))
         return wrap(np.matmul(a._data, b._data))
 
     @staticmethod
@@ -46,7 +47,24 @@ class Mm(Function):
         needs = ctx.needs_input_grad
         if building_graph():
             return (mm(g, b.t()) if needs[0] else None), (mm(a.t(), g) if needs[1] else None)
-        return (wrap(g._data @ b._data.T) if needs[0] else None), (wrap(a._data.T @ g._data) if needs[1] else None)
+        return _matrix_grads(ctx, g._data, a, b, *needs)
+
+
+def _transposed(x: np.ndarray) -> bool:
+    return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
+
+
+def _matrix_grads(ctx, g: np.ndarray, a, b, need_a: bool, need_b: bool):
+    """``g @ b.T`` and ``a.T @ g``, each made in the memory layout its operand had (recorded by
+    forward in ``ctx.transposed``), as PyTorch does: the gradient of ``w.t()`` then comes out of
+    TBackward0 contiguous, so accumulating it into ``w.grad`` is a plain copy, not a transpose."""
+    a_t, b_t = ctx.transposed
+    ga = gb = None
+    if need_a:
+        ga = (b._data @ g.T).T if a_t else g @ b._data.T
+    if need_b:
+        gb = (g.T @ a._data).T if b_t else a._data.T @ g
+    return (None if ga is None else wrap(ga)), (None if gb is None else wrap(gb))
 
 
 class Mv(Function):
@@ -270,6 +288,7 @@ class Addmm(Function):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(a if needs[2] else None, b if needs[1] else None)
         ctx.beta, ctx.alpha = beta, alpha
+        ctx.transposed = (_transposed(a._data), _transposed(b._data))
         product = np.matmul(a._data, b._data)
         if alpha != 1:
             product = product * product.dtype.type(alpha)
@@ -286,9 +305,10 @@ class Addmm(Function):
         if not building_graph():
             gd = g._data
             scaled = gd if alpha == 1 else gd * gd.dtype.type(alpha)
-            return ((wrap(gd if beta == 1 else gd * gd.dtype.type(beta)) if need_c else None),
-                    (wrap(scaled @ np.swapaxes(b._data, -1, -2)) if need_a else None),
-                    (wrap(np.swapaxes(a._data, -1, -2) @ scaled) if need_b else None), None, None)
+            ga, gb = (_matrix_grads(ctx, scaled, a, b, need_a, need_b) if gd.ndim == 2 else
+                      (wrap(scaled @ np.swapaxes(b._data, -1, -2)) if need_a else None,
+                       wrap(np.swapaxes(a._data, -1, -2) @ scaled) if need_b else None))
+            return (wrap(gd if beta == 1 else gd * gd.dtype.type(beta)) if need_c else None), ga, gb, None, None
         scaled = g if alpha == 1 else g * alpha
         return ((g if beta == 1 else g * beta) if need_c else None,
                 cls._product(scaled, b.mT) if need_a else None,
