@@ -14,6 +14,7 @@ import numpy as np
 from ...autograd import grad_mode
 from ...tensor import Tensor
 from ..parameter import Parameter
+from ..utils.grads import zero_grads
 
 __all__ = ["Module"]
 
@@ -301,19 +302,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                g = p.grad
-                if g.grad_fn is not None:
-                    g.detach_()
-                else:
-                    g.requires_grad_(False)
-                g._data[...] = 0
-                g._version.value += 1
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         """Call ``fn`` on every submodule (children first) and then on this module."""

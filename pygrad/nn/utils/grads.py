@@ -1,0 +1,21 @@
+"""Resetting gradients, shared by ``Module.zero_grad`` and ``Optimizer.zero_grad``."""
+from __future__ import annotations
+
+from typing import Iterable
+
+
+def zero_grads(parameters: Iterable, set_to_none: bool = True) -> None:
+    """Drop each parameter's ``.grad`` (``set_to_none``) or zero it in place, as PyTorch does."""
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+            continue
+        g = p.grad
+        if g.grad_fn is not None:
+            g.detach_()
+        else:
+            g.requires_grad_(False)
+        g._data[...] = 0
+        g._version.value += 1
