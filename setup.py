@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_py import build_py
+
+PURE_MARKER = "PURE_BUILD"  # read by pygrad/_backend.py
 
 HERE = Path(__file__).parent
 
@@ -56,4 +59,16 @@ def extensions():
     )
 
 
-setup(ext_modules=extensions())
+class BuildPy(build_py):
+    """A pure build leaves a marker, so the installed pygrad runs pure without warning that
+    compiled modules it never had are missing."""
+
+    def run(self):
+        super().run()
+        if _pure_build():
+            marker = Path(self.build_lib) / "pygrad" / "_native" / PURE_MARKER
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text("built with PYGRAD_PURE=1: no compiled modules\n")
+
+
+setup(ext_modules=extensions(), cmdclass={"build_py": BuildPy})

@@ -15,6 +15,7 @@ import contextlib
 import importlib
 import os
 import types
+from pathlib import Path
 import warnings
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -85,6 +86,11 @@ def use(backend: str) -> contextlib.AbstractContextManager:
     return restore()
 
 
+def _built_pure() -> bool:
+    """True for an install built with PYGRAD_PURE=1 (setup.py leaves a marker in _native)."""
+    return (Path(__file__).parent / "_native" / "PURE_BUILD").is_file()
+
+
 def _choose() -> str:
     if env_flag("PYGRAD_PURE"):
         return "pure"
@@ -95,8 +101,10 @@ def _choose() -> str:
         if env_flag("PYGRAD_REQUIRE_NATIVE"):
             raise ImportError(
                 "PYGRAD_REQUIRE_NATIVE is set but the compiled modules of pygrad did not load "
-                f"({exc}). Build them with `pip install .` (needs a C compiler) or "
-                "`python setup.py build_ext --inplace`.") from exc
+                f"({exc}). Build them with `pip install .` (needs a C compiler), "
+                "or `pip install -e .` in a clone.") from exc
+        if _built_pure():
+            return "pure"
         warnings.warn(f"pygrad's compiled modules are not available ({exc}); running on the pure "
                       "NumPy backend. Set PYGRAD_PURE=1 to choose it explicitly.",
                       RuntimeWarning, stacklevel=3)

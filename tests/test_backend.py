@@ -166,3 +166,25 @@ def test_use_switches_and_restores(backend):
 def test_use_rejects_unknown_backend():
     with pytest.raises(ValueError, match="unknown backend 'fast'"):
         _backend.use("fast")
+
+
+def _copy_without_compiled_modules(dest: Path) -> Path:
+    import shutil
+    shutil.copytree(ROOT / "pygrad", dest / "pygrad",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "*.c", "__pycache__"))
+    return dest
+
+
+@pytest.mark.parametrize("marked", [True, False])
+def test_a_pure_build_runs_pure_without_a_warning(tmp_path, marked):
+    # setup.py leaves _native/PURE_BUILD in a PYGRAD_PURE=1 build; an unbuilt tree has no marker.
+    root = _copy_without_compiled_modules(tmp_path)
+    if marked:
+        (root / "pygrad" / "_native" / "PURE_BUILD").write_text("pure\n")
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYGRAD_PURE", "PYGRAD_REQUIRE_NATIVE")}
+    environ["PYTHONPATH"] = str(root)
+    proc = subprocess.run([sys.executable, "-c", "import pygrad; print(pygrad.backend())"], cwd=tmp_path,
+                          env=environ, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "pure"
+    assert ("RuntimeWarning" in proc.stderr) is not marked

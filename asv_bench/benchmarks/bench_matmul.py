@@ -1,4 +1,4 @@
-"""Matrix products, forward and backward (skipped until pygrad has matmul)."""
+"""Matrix products, forward and backward."""
 import pygrad
 
 from .common import BACKENDS, array, grid, leaf, require, use_backend

@@ -38,7 +38,11 @@ def _function(name: str):
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m pygrad.demo", description=__doc__,
+        prog="python -m pygrad.demo",
+        description="Train a small network with pygrad, written as PyTorch code: training,\n"
+                    "transfer learning, a custom loss, loss curves and the computational graph\n"
+                    "with its chain rule. --section NAME runs one part; --section tutorial walks\n"
+                    "through the autograd tutorial pygrad grew from.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="sections: " + ", ".join(f"{n} ({'default' if d else 'on request'})" for n, _, _, d in SECTIONS)
         + "; 'all' runs every section")
