@@ -197,3 +197,57 @@ def test_elementwise_kernels_used_by_float32_and_float64_agree(rng):
         f = getattr(kernels, name)
         a64 = np.abs(data) if name == "log1p" else data
         np.testing.assert_allclose(f(a64.astype(np.float32)), f(a64), rtol=2e-6, atol=1e-6)
+
+
+def _bias_grad_of_large_sum(m):
+    b = m.zeros(2, requires_grad=True)
+    ((m.full((1000000, 2), 0.1) + b) ** 2).sum().backward()
+    return b.grad
+
+
+# Long float32 sums where adding sequentially in float32 drifts by ~1%; PyTorch stays accurate.
+ACCURATE_SUMS = {
+    "mean_outer_dim": lambda m: m.full((1000000, 2), 0.1).mean(0),
+    "sum_outer_dim": lambda m: m.full((1000000, 2), 0.1).sum(0),
+    "sum_all": lambda m: m.full((1000000, 2), 0.1).sum(),
+    "cumsum": lambda m: m.full((1000000,), 0.1).cumsum(0)[-1:],
+    "cumsum_outer_dim": lambda m: m.full((1000000, 2), 0.1).cumsum(0)[-1],
+    "cumsum_backward": lambda m: _grad_of_cumsum(m),
+    "bias_grad": _bias_grad_of_large_sum,
+    "var_outer_dim": lambda m: m.full((1000, 100), 0.01).var(0),
+    "std_outer_dim": lambda m: m.full((1000, 100), 0.01).std(0),
+    "logsumexp_outer_dim": lambda m: m.full((1000000, 2), 0.1).logsumexp(0),
+    "mse_loss_mean": lambda m: m.nn.functional.mse_loss(m.full((1000000, 2), 0.3), m.full((1000000, 2), 0.0)),
+    "float16_sum_outer_dim": lambda m: m.full((1000, 2), 0.1, dtype=m.float16).sum(0),
+}
+
+
+def _grad_of_cumsum(m):
+    x = m.zeros(1000000, requires_grad=True)
+    x.cumsum(0).backward(m.full((1000000,), 0.1))
+    return x.grad[:1]
+
+
+@pytest.mark.parametrize("name", list(ACCURATE_SUMS))
+def test_float32_sums_accumulate_accurately_like_torch(name, torch):
+    ours, theirs = ACCURATE_SUMS[name](pygrad), ACCURATE_SUMS[name](torch)
+    assert ours.dtype == getattr(pygrad, str(theirs.dtype).split(".")[1])
+    np.testing.assert_allclose(np.asarray(ours.tolist()), np.asarray(theirs.tolist()), rtol=1e-6, atol=0)
+
+
+def test_cumsum_rounds_each_partial_sum_once_like_torch(torch):
+    for m in (pygrad, torch):
+        assert m.tensor([16777216., 1, 1, 1, 1]).cumsum(0).tolist() == [16777216., 16777216., 16777218.,
+                                                                         16777220., 16777220.]
+    assert repr(pygrad.full((1000, 100), 0.01).var(0)[0]) == repr(torch.full((1000, 100), 0.01).var(0)[0]) \
+        == "tensor(0.)"
+
+
+def test_sums_keep_their_dtypes(torch):
+    for m in (pygrad, torch):
+        x = m.ones(3, 4)
+        assert [str(t.dtype) for t in (x.sum(0), x.mean(), x.cumsum(1), x.sum(dtype=m.float64),
+                                       x.half().sum(), x.half().cumsum(0), x.long().sum(0),
+                                       x.bool().sum(), x.int().cumsum(0))] == \
+            ["torch.float32", "torch.float32", "torch.float32", "torch.float64", "torch.float16",
+             "torch.float16", "torch.int64", "torch.int64", "torch.int64"]

@@ -107,6 +107,43 @@ def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(dims))
 
 
+# -- sums with PyTorch's accuracy ------------------------------------------------------------
+# NumPy sums float32 pairwise only along the contiguous inner axis; over any other axis (and in
+# cumsum) it adds sequentially in float32, which drifts by ~1% over a million terms.  PyTorch keeps
+# such sums accurate, so float16/float32 sums accumulate in float64 and are cast back.  The
+# reduction is buffered by NumPy: no float64 copy of the whole input is made.
+
+_LOW_PRECISION = (np.dtype(np.float16), np.dtype(np.float32))
+
+
+def _accumulator(array: np.ndarray, dtype) -> tuple[np.dtype, np.dtype]:
+    """(the dtype to accumulate in, the dtype of the result) for summing ``array``."""
+    result = array.dtype if dtype is None else np.dtype(dtype)
+    if result in _LOW_PRECISION:
+        return np.dtype(np.float64), result
+    return result, result
+
+
+def sum_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> np.ndarray:
+    """``np.sum`` of ``array``, accumulating float16/float32 in float64."""
+    acc, result = _accumulator(array, dtype)
+    out = np.add.reduce(array, axis=axis, dtype=acc, keepdims=keepdims)
+    return np.asarray(out, result) if acc != result else np.asarray(out)
+
+
+def mean_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> np.ndarray:
+    """``np.mean`` of ``array``, accumulating float16/float32 in float64."""
+    acc, result = _accumulator(array, dtype)
+    return np.asarray(np.mean(array, axis=axis, dtype=acc, keepdims=keepdims), result)
+
+
+def cumsum_array(array: np.ndarray, axis: int, dtype=None) -> np.ndarray:
+    """``np.cumsum`` of ``array``, accumulating float16/float32 in float64."""
+    acc, result = _accumulator(array, dtype)
+    out = np.cumsum(array, axis=axis, dtype=acc)
+    return out.astype(result, copy=False)
+
+
 def reduce_to_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum a broadcast gradient back to ``shape``."""
     if array.shape == shape:
@@ -114,7 +151,7 @@ def reduce_to_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
     lead = array.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and array.shape[lead + i] != 1)
-    out = np.sum(array, axis=axes, keepdims=True) if axes else array
+    out = sum_array(array, axis=axes, keepdims=True) if axes else array
     return out.reshape(shape)
 
 

@@ -13,7 +13,7 @@ from .._errors import C_TYPE_NAMES
 from .._backend import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, broadcast_shape, building_graph, same_dtype_arrays, wrap
+from ._util import as_tensor, binary_operands, broadcast_shape, building_graph, same_dtype_arrays, sum_array, wrap
 
 
 class Add(Function):
@@ -364,7 +364,7 @@ class MaskedFillTensor(MaskedFill):
             return grad_x, None, None
         mask = np.broadcast_to(ctx.mask, g.shape)
         if not building_graph():
-            return grad_x, None, wrap(np.sum(g._data[mask]))
+            return grad_x, None, wrap(sum_array(g._data[mask]))
         return grad_x, None, (g * wrap(mask.astype(g._data.dtype))).sum()
 
 

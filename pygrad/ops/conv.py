@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, wrap
+from ._util import building_graph, sum_array, wrap
 
 
 def _pair(v) -> tuple[int, int]:
@@ -112,7 +112,7 @@ class Convolution(Function):
             gx = wrap(np.ascontiguousarray(_unpad(_scatter_windows(gwin, padded_shape, stride, dilation),
                                                   padding)))
         if need_b:
-            gb = wrap(gd.sum(axis=(0, 2, 3)))
+            gb = wrap(sum_array(gd, axis=(0, 2, 3)))
         return gx, gw, gb, None, None, None, None
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, wrap
+from ._util import building_graph, mean_array, sum_array, wrap
 from .linalg import addmm, mm
 from .shape import t
 
@@ -61,9 +61,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def _reduce_array(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
-        return np.asarray(loss.mean(), loss.dtype)
+        return mean_array(loss)
     if reduction == "sum":
-        return np.asarray(loss.sum(), loss.dtype)
+        return sum_array(loss)
     return loss
 
 
@@ -133,12 +133,12 @@ class NllLoss(Function):
             out = loss
             ctx.denominator = None
         elif reduction == "sum":
-            out = np.asarray(loss.sum(), x.dtype)
+            out = sum_array(loss, dtype=x.dtype)
             ctx.denominator = None
         else:
-            total = wt.sum(dtype=x.dtype)
+            total = sum_array(wt, dtype=x.dtype)
             with np.errstate(invalid="ignore", divide="ignore"):
-                out = np.asarray(loss.sum(dtype=x.dtype) / total, x.dtype)
+                out = np.asarray(sum_array(loss, dtype=x.dtype) / total, x.dtype)
             ctx.denominator = total
         ctx.safe, ctx.wt, ctx.shape, ctx.reduction = safe, wt, logp._data.shape, reduction
         return wrap(out)
@@ -307,9 +307,9 @@ class NativeLayerNorm(Function):
     def forward(ctx, x, weight, bias, ndims, eps):
         a = x._data
         axes = tuple(range(a.ndim - ndims, a.ndim))
-        mean = a.mean(axis=axes, keepdims=True)
+        mean = mean_array(a, axis=axes, keepdims=True)
         centered = a - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
+        var = mean_array(centered * centered, axis=axes, keepdims=True)
         rstd = 1 / np.sqrt(var + eps)
         xhat = centered * rstd
         out = xhat
@@ -330,10 +330,10 @@ class NativeLayerNorm(Function):
         if not building_graph():
             xhat, rstd, gd = ctx.xhat, ctx.rstd, g._data
             gxhat = gd if weight is None else gd * weight._data
-            gx = rstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
-                         - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)) if need_x else None
-            gw = (gd * xhat).sum(axis=batch_axes) if need_w else None
-            gb = gd.sum(axis=batch_axes) if need_b else None
+            gx = rstd * (gxhat - mean_array(gxhat, axis=axes, keepdims=True)
+                         - xhat * mean_array(gxhat * xhat, axis=axes, keepdims=True)) if need_x else None
+            gw = sum_array(gd * xhat, axis=batch_axes) if need_w else None
+            gb = sum_array(gd, axis=batch_axes) if need_b else None
             return tuple(None if v is None else wrap(np.asarray(v, gd.dtype)) for v in (gx, gw, gb)) + (None, None)
         mean = x.mean(axes, keepdim=True)
         centered = x - mean

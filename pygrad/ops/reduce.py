@@ -8,7 +8,7 @@ import numpy as np
 from .. import dtypes, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, normalize_dim, normalize_dims, wrap
+from ._util import building_graph, cumsum_array, mean_array, normalize_dim, normalize_dims, sum_array, wrap
 from .arith import where
 from .shape import expand_to
 
@@ -35,7 +35,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.shape = x._data.shape
-        return wrap(np.sum(x._data, dtype=dtype))
+        return wrap(sum_array(x._data, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -48,7 +48,7 @@ class SumDim(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
-        return wrap(np.sum(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
+        return wrap(sum_array(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -63,7 +63,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.shape = x._data.shape
-        return wrap(np.mean(x._data, dtype=dtype))
+        return wrap(mean_array(x._data, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -76,7 +76,7 @@ class MeanDim(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
-        return wrap(np.mean(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
+        return wrap(mean_array(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -354,8 +354,8 @@ class Var(Function):
         ctx.denominator = builtins_max(count - correction, 0)
         ctx.save_for_backward(x)
         with np.errstate(divide="ignore", invalid="ignore"):
-            centered = data - np.mean(data, axis=dims, keepdims=True)
-            var = np.sum(centered * centered, axis=dims, keepdims=keepdim) / data.dtype.type(ctx.denominator)
+            centered = data - mean_array(data, axis=dims, keepdims=True)
+            var = sum_array(centered * centered, axis=dims, keepdims=keepdim) / data.dtype.type(ctx.denominator)
         return wrap(np.asarray(var, data.dtype))
 
     @staticmethod
@@ -365,7 +365,7 @@ class Var(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if not building_graph():
                 data = x._data
-                centered = data - np.mean(data, axis=ctx.dims, keepdims=True)
+                centered = data - mean_array(data, axis=ctx.dims, keepdims=True)
                 return wrap(g._data * (2 / data.dtype.type(ctx.denominator)) * centered), None, None, None
             centered = x - x.mean(ctx.dims, keepdim=True)
             return g * (2 / ctx.denominator) * centered, None, None, None
@@ -389,7 +389,7 @@ class Std(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if not building_graph():
                 data = x._data
-                centered = data - np.mean(data, axis=ctx.dims, keepdims=True)
+                centered = data - mean_array(data, axis=ctx.dims, keepdims=True)
                 grad = g._data * centered / (s._data * data.dtype.type(ctx.denominator))
                 return wrap(np.where(s._data == 0, 0, grad)), None, None, None  # PyTorch: 0 where std == 0
             centered = x - x.mean(ctx.dims, keepdim=True)
@@ -422,7 +422,10 @@ def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
 # -- norm --------------------------------------------------------------------------------------
 
 class VectorNorm(Function):
-    """The p-norm over dims (``torch.linalg.vector_norm``); every p shares PyTorch's one node name."""
+    """The p-norm over dims (``torch.linalg.vector_norm``); every p shares PyTorch's one node name.
+
+    Unlike sum/mean, PyTorch's norm adds float32 sequentially over an outer dim, as ``np.sum``
+    does, so it keeps ``np.sum`` to print the same values."""
 
     _backward_name = "LinalgVectorNormBackward0"
 
@@ -505,7 +508,7 @@ class Logsumexp(Function):
         m = np.max(data, axis=dims, keepdims=True) if data.size else np.zeros(_kept_shape(data.shape, dims), data.dtype)
         m = np.where(np.isfinite(m), m, 0)  # all -inf (or inf) slices: shift by 0
         with np.errstate(divide="ignore"):
-            out = np.log(np.sum(np.exp(data - m), axis=dims, keepdims=True)) + m
+            out = np.log(sum_array(np.exp(data - m), axis=dims, keepdims=True)) + m
         ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, data.shape
         result = wrap(out if keepdim else out.reshape(_dropped_shape(data.shape, dims)))
         ctx.save_for_backward(x, result)  # the output itself, so double backward sees it depend on x
@@ -533,7 +536,7 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim
-        return wrap(np.cumsum(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
+        return wrap(cumsum_array(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -541,7 +544,7 @@ class Cumsum(Function):
         if g.ndim == 0:
             return g, None, None
         if not building_graph():
-            return wrap(np.flip(np.cumsum(np.flip(g._data, dim), axis=dim), dim).copy()), None, None
+            return wrap(np.flip(cumsum_array(np.flip(g._data, dim), axis=dim), dim).copy()), None, None
         # The reversed cumulative sum, from differentiable ops: total - cumsum + g.
         return g.sum(dim, keepdim=True) - g.cumsum(dim) + g, None, None
 

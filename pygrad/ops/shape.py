@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
-from ._util import building_graph, normalize_dim, parse_shape, reduce_to_shape, wrap
+from ._util import building_graph, normalize_dim, parse_shape, reduce_to_shape, sum_array, wrap
 
 
 def _view_of(x: Tensor, array: np.ndarray) -> Tensor:
@@ -332,7 +332,7 @@ class Repeat(Function):
         repeat_dims = tuple(range(0, 2 * len(shape), 2))
         if building_graph():
             return g.reshape(interleaved).sum(repeat_dims).reshape(ctx.shape), None
-        return wrap(g._data.reshape(interleaved).sum(axis=repeat_dims).reshape(ctx.shape)), None
+        return wrap(sum_array(g._data.reshape(interleaved), axis=repeat_dims).reshape(ctx.shape)), None
 
 
 def view(x: Tensor, *shape) -> Tensor:
