@@ -158,8 +158,62 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    array = np.linspace(start, end, int(steps), dtype=np.float64).astype(_dtype(dtype))
-    return _finish(array, requires_grad)
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    return _finish(_linspace_array(start, end, steps, _dtype(dtype)), requires_grad)
+
+
+def _two_product(a: np.ndarray, b: np.ndarray):
+    """``a * b`` as an unevaluated float64 sum ``p + e`` that is exact (Dekker's splitting)."""
+    p = a * b
+    split = 134217729.0  # 2**27 + 1
+    ah = a * split
+    ah = ah - (ah - a)
+    bh = b * split
+    bh = bh - (bh - b)
+    al, bl = a - ah, b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _fused_multiply_add(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``a * b + c`` rounded once, as the fused multiply-add PyTorch's compiled kernel uses."""
+    p, e = _two_product(a, b)
+    s = p + c
+    v = s - p
+    t = (p - (s - v)) + (c - v)
+    return s + (t + e)
+
+
+def _linspace_array(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's CPU linspace bit for bit: the first half counts up from ``start``
+    (``start + step*i``), the second half down from ``end`` (``end - step*(steps-1-i)``), each a
+    fused multiply-add in the dtype (in float64 for integers, then truncated)."""
+    if steps <= 1:
+        return np.full(steps, start).astype(dtype)
+    floating = dtype.kind == "f"
+    if floating:
+        s, e = dtype.type(start), dtype.type(end)
+        step = (e - s) / dtype.type(steps - 1)
+    else:
+        s, e = np.float64(dtype.type(start)), np.float64(dtype.type(end))
+        step = (e - s) / (steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    back = (steps - 1) - i
+    with np.errstate(invalid="ignore", over="ignore"):
+        if dtype == np.float16:  # half arithmetic rounds the product and the sum separately
+            forward = s + step * i.astype(dtype)
+            backward = e - step * back.astype(dtype)
+        elif dtype == np.float32:  # the float64 product of two float32s is exact: one rounding
+            forward = np.float64(s) + np.float64(step) * i
+            backward = np.float64(e) - np.float64(step) * back
+        else:
+            step, s, e = np.float64(step), np.float64(s), np.float64(e)
+            forward = _fused_multiply_add(np.full(steps, step), i, np.full(steps, s))
+            backward = _fused_multiply_add(np.full(steps, -step), back, np.full(steps, e))
+        out = np.where(i < steps // 2, forward, backward)
+        return out.astype(dtype) if floating else np.trunc(out).astype(dtype)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

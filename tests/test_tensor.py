@@ -36,6 +36,32 @@ def test_factories_match_torch(factory, dtype, torch):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+_LINSPACE_RANGES = [(-3, 3), (0, 1), (0.1, 7.3), (-1000.0, 2.5), (5, -5), (0.001, 10000.0), (2, 2),
+                    (-7.7, -0.3), (68.884, 51.59), (-15.8856, -48.2166), (-43.63, 51.16)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32"])
+def test_linspace_is_bit_identical_to_torch(dtype, torch):
+    for start, end in _LINSPACE_RANGES:
+        if dtype.startswith("int"):
+            start, end = int(start), int(end)
+        for steps in list(range(0, 40)) + [100, 101, 1001, 40000, 70001]:
+            ours = pygrad.linspace(start, end, steps, dtype=getattr(pygrad, dtype)).numpy()
+            theirs = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
+            assert ours.dtype == theirs.dtype
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"linspace({start}, {end}, {steps})")
+
+
+def test_linspace_prints_like_torch(torch):
+    # the middle value comes back from the end in float32, so it is -1.1921e-07, not 0
+    assert repr(pygrad.linspace(-3, 3, 11)) == repr(torch.linspace(-3, 3, 11))
+    assert "-1.1921e-07" in repr(pygrad.linspace(-3, 3, 11))
+    assert repr(pygrad.linspace(pygrad.tensor(0.), 1, 3)) == repr(torch.linspace(torch.tensor(0.), 1, 3))
+    for m in (pygrad, torch):
+        with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
+            m.linspace(0, 1, -1)
+
+
 @pytest.mark.parametrize("expr", [
     "f * 2.5", "f * 2", "f + 1", "i * 2", "i * 2.5", "i / 2", "i + True", "b + b", "i + f", "f + d",
     "i + d", "f + d0", "i + f0", "b * 2", "b * 2.5", "i2 + i", "i2 * 3", "i2 * f0", "f0 * i2",
