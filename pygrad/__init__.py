@@ -21,7 +21,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        zeros_like)
 from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
                         logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, xlogy)
-from .ops.activation import log_softmax, softmax  # noqa: E402
+from .ops.activation import torch_log_softmax as log_softmax, torch_softmax as softmax  # noqa: E402
 from .ops.index import gather, narrow, tensor_split  # noqa: E402
 from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_nonzero, isclose,  # noqa: E402
                         isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,

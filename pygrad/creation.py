@@ -26,6 +26,11 @@ def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+COPY_CONSTRUCT_WARNING = (
+    "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+    "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).")
+
+
 def _plain(data):
     """Nested data with every Tensor replaced by its array (so NumPy can stack it)."""
     if isinstance(data, Tensor):
@@ -38,16 +43,20 @@ def _plain(data):
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor copying ``data``: floats give float32, ints int64, bools bool."""
     _check_device(device)
-    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.infer_dtype(
-        data.numpy() if isinstance(data, Tensor) else data)
+    if isinstance(data, Tensor):
+        warnings.warn(COPY_CONSTRUCT_WARNING, UserWarning, stacklevel=2)
+        d = dtypes.as_dtype(dtype) if dtype is not None else data.dtype
+    else:
+        d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.infer_dtype(data)
     array = np.array(_plain(data), dtype=d.numpy)
     return _finish(array, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """``data`` as a tensor, without copying when it already is one of that dtype."""
-    if isinstance(data, Tensor) and (dtype is None or dtypes.as_dtype(dtype) is data.dtype):
-        return data
+    if isinstance(data, Tensor):
+        _check_device(device)
+        return data if dtype is None else data.to(dtype)  # differentiable, as in PyTorch
     if isinstance(data, np.ndarray) and (dtype is None or dtypes.as_dtype(dtype).numpy == data.dtype):
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)

@@ -251,3 +251,27 @@ def test_sums_keep_their_dtypes(torch):
                                        x.bool().sum(), x.int().cumsum(0))] == \
             ["torch.float32", "torch.float32", "torch.float32", "torch.float64", "torch.float16",
              "torch.float16", "torch.int64", "torch.int64", "torch.int64"]
+
+
+def test_torch_softmax_takes_dtype_third_and_functional_takes_stacklevel(torch):
+    def results(m):
+        x = m.tensor([[1.0, 2.0], [3.0, 5.0]])
+        F = m.nn.functional
+        return (repr(m.softmax(x, 1, m.float64)), repr(m.log_softmax(x, 1, m.float64)),
+                repr(x.softmax(1, m.float64)), repr(x.log_softmax(0, m.float64)),
+                repr(F.softmax(x, 1, 3, m.float64)), repr(F.log_softmax(x, 1, 3, m.float64)),
+                repr(F.softmax(x, 1, m.float64)))  # F's third argument is _stacklevel: no dtype
+    ours = results(pygrad)
+    assert ours == results(torch)
+    assert "dtype=torch.float64" in ours[0] and "dtype" not in ours[-1]
+
+
+@pytest.mark.parametrize("call", [lambda m, x: m.softmax(x), lambda m, x: m.softmax(x, dim=None),
+                                  lambda m, x: m.softmax(x, 1, 3), lambda m, x: m.log_softmax(x, dim=None)])
+def test_torch_softmax_argument_errors_match_torch(call, torch):
+    texts = []
+    for m in (pygrad, torch):
+        with pytest.raises(TypeError) as info:
+            call(m, m.tensor([[1.0, 2.0]]))
+        texts.append(str(info.value))
+    assert texts[0] == texts[1]

@@ -191,3 +191,20 @@ def test_broadcast_error_text_matches_torch(torch):
         with pytest.raises(RuntimeError) as theirs:
             torch.ones(a) * torch.ones(b)
         assert str(ours.value) == str(theirs.value)
+
+
+def test_tensor_of_a_tensor_copies_without_grad_and_warns_like_torch(torch):
+    texts = []
+    for m in (pygrad, torch):
+        source = m.tensor([1.5, 2.0], requires_grad=True)
+        with pytest.warns(UserWarning) as record:
+            copy_ = m.tensor(source)
+            as_double = m.tensor(source, dtype=m.float64, requires_grad=True)
+        texts.append(([str(w.message) for w in record], repr(copy_), copy_.requires_grad, repr(as_double)))
+        copy_.add_(1)
+        assert source.tolist() == [1.5, 2.0]  # a copy, not a view
+        assert repr(m.as_tensor(source, dtype=m.float64)) == \
+            "tensor([1.5000, 2.0000], dtype=torch.float64, grad_fn=<ToCopyBackward0>)"
+    assert texts[0] == texts[1]
+    assert texts[0][0][0].startswith("To copy construct from a tensor, it is recommended to use "
+                                     "sourceTensor.detach().clone()")

@@ -191,6 +191,32 @@ def log_softmax(x: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor
     return LogSoftmax.apply(x, dim if x.ndim else None)
 
 
+_NO_DIM = object()
+
+
+def _required_dim_and_dtype(dim, dtype, name: str) -> None:
+    """``torch.softmax(x, dim, dtype)`` takes no implicit dim, and a dtype third (F.softmax's third
+    argument is ``_stacklevel``)."""
+    if dim is _NO_DIM:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    if dim is None:
+        raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
+    if dtype is not None and not isinstance(dtype, dtypes.dtype):
+        raise TypeError(f"{name}(): argument 'dtype' (position 3) must be torch.dtype, not {type(dtype).__name__}")
+
+
+def torch_softmax(x: Tensor, dim=_NO_DIM, dtype=None) -> Tensor:
+    """``torch.softmax``: ``softmax`` with ``dim`` required and ``dtype`` allowed positionally."""
+    _required_dim_and_dtype(dim, dtype, "softmax")
+    return softmax(x, dim, dtype=dtype)
+
+
+def torch_log_softmax(x: Tensor, dim=_NO_DIM, dtype=None) -> Tensor:
+    """``torch.log_softmax``: ``log_softmax`` with ``dim`` required and ``dtype`` allowed positionally."""
+    _required_dim_and_dtype(dim, dtype, "log_softmax")
+    return log_softmax(x, dim, dtype=dtype)
+
+
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
