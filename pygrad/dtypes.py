@@ -121,6 +121,8 @@ def scalar_dtype(value) -> dtype:
         return int64
     if isinstance(value, builtins.float):
         return _default_float
+    if isinstance(value, np.bool_):  # PyTorch reads a NumPy bool as a float number
+        return _default_float
     if isinstance(value, np.generic):
         return scalar_dtype(value.item())
     raise TypeError(f"expected a Tensor or a Python number, got {type(value).__name__}")
@@ -151,7 +153,7 @@ def result_type(*operands) -> dtype:
     dim_result = zero_result = wrapped_result = None
     for x in operands:
         d = getattr(x, "dtype", None)
-        if d is None:
+        if not isinstance(d, dtype):  # a number; NumPy scalars count as Python numbers, as in PyTorch
             s = scalar_dtype(x)
             wrapped_result = s if wrapped_result is None else promote_types(wrapped_result, s)
         elif x.ndim == 0:

@@ -208,3 +208,38 @@ def test_tensor_of_a_tensor_copies_without_grad_and_warns_like_torch(torch):
     assert texts[0] == texts[1]
     assert texts[0][0][0].startswith("To copy construct from a tensor, it is recommended to use "
                                      "sourceTensor.detach().clone()")
+
+
+_NUMPY_SCALARS = [np.float32(1.5), np.float64(2.0), np.float16(2.5), np.int64(3), np.int32(2), np.int8(2),
+                  np.uint8(3), np.bool_(True)]
+_SCALAR_OPS = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
+               lambda a, b: a // b, lambda a, b: a ** b, lambda a, b: a > b, lambda a, b: a.clamp(max=b),
+               lambda a, b: b + a, lambda a, b: b * a, lambda a, b: b - a]
+
+
+def _outcome(f):
+    try:
+        return repr(f())
+    except Exception as e:  # noqa: BLE001 - the error type and text are compared with torch's
+        return type(e).__name__, str(e)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "float32", "float64"])
+def test_numpy_scalars_promote_like_python_numbers_as_in_torch(dtype, torch):
+    # torch.tensor([1, 2]) * np.float32(1.5) is float32 [1.5, 3.0]; a NumPy bool counts as a float
+    for scalar in _NUMPY_SCALARS:
+        for op in _SCALAR_OPS:
+            ours, theirs = (_outcome(lambda: op(m.tensor([1, 2], dtype=getattr(m, dtype)), scalar))
+                            for m in (pygrad, torch))
+            assert ours == theirs, (dtype, scalar)
+    assert repr(pygrad.tensor([1, 2]) * np.float32(1.5)) == "tensor([1.5000, 3.0000])"
+
+
+@pytest.mark.parametrize("expr", ["b - 1.5", "1.5 - b", "b - b", "i - True", "True - i", "i - b", "b.sub(1)"])
+def test_bool_subtraction_is_refused_like_torch(expr, torch):
+    texts = []
+    for m in (pygrad, torch):
+        with pytest.raises(RuntimeError) as info:
+            eval(expr, dict(b=m.tensor([True, False]), i=m.tensor([1, 2])))
+        texts.append(str(info.value))
+    assert texts[0] == texts[1]

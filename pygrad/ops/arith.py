@@ -565,12 +565,29 @@ def add(a, b) -> Tensor:
     return Add.apply(*binary_operands(a, b))
 
 
+def _is_bool(v) -> bool:
+    """A bool operand as PyTorch sees one: a bool tensor or a Python bool (NumPy's bool_ is a float)."""
+    return type(v) is bool or (isinstance(v, Tensor) and v.dtype is dtypes.bool)
+
+
+def _check_bool_subtraction(a, b) -> None:
+    bools = _is_bool(a) + _is_bool(b)
+    if bools == 2:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if bools:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 def sub(a, b) -> Tensor:
+    _check_bool_subtraction(a, b)
     return Sub.apply(*binary_operands(a, b))
 
 
 def rsub(x: Tensor, other) -> Tensor:
     """``other - x`` for a number or array ``other``."""
+    _check_bool_subtraction(x, other)
     if isinstance(other, Tensor) or isinstance(other, np.ndarray):
         return sub(as_tensor(other), x)
     x, s = binary_operands(x, other)
