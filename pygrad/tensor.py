@@ -408,7 +408,8 @@ class Tensor(_core.TensorBase):
     def contiguous(self) -> "Tensor":
         if self._data.flags.c_contiguous:
             return self
-        return self.clone()
+        from .ops.unary import clone
+        return clone(self, contiguous=True)
 
     # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:
