@@ -13,6 +13,7 @@ from .dtypes import (bool, double, float, float16, float32, float64, get_default
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
                      uint8)
 from .dtypes import dtype
+from ._device import cuda, device
 from .size import Size
 from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402

@@ -13,6 +13,7 @@ from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRE
 from ._printing import format_tensor
 from .autograd import grad_mode
 from .autograd.function import accumulate_grad_node, add_hook
+from . import _device
 from .size import Size
 
 __all__ = ["Tensor"]
@@ -84,8 +85,8 @@ class Tensor(_core.TensorBase):
         return dtypes._BY_NUMPY[self._data.dtype]
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        return _device.CPU
 
     @property
     def is_cuda(self) -> bool:
@@ -330,9 +331,10 @@ class Tensor(_core.TensorBase):
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
+        # As PyTorch: a 0-d tensor formats as its number (f"loss: {loss}" prints "loss: 2.5").
+        if self._data.ndim == 0 and type(self) is Tensor:
             return format(self.item(), spec)
-        return repr(self)
+        return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
         # Pickles data and requires_grad only, never the graph.
@@ -361,12 +363,12 @@ class Tensor(_core.TensorBase):
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, str):
+            elif isinstance(a, (str, _device.device)):
                 device = a
             elif a is not None:
                 dtype = a
         if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a tensor to {device!r}")
+            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a tensor to {str(device)!r}")
         if dtype is None or dtypes.as_dtype(dtype) is self.dtype:
             return self.clone() if copy else self
         from .ops.unary import to_dtype
@@ -401,6 +403,9 @@ class Tensor(_core.TensorBase):
     def cpu(self) -> "Tensor":
         return self
 
+    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+        raise RuntimeError("pygrad runs on the CPU only: there is no CUDA device to move this tensor to")
+
     def clone(self) -> "Tensor":
         from .ops.unary import clone
         return clone(self)
@@ -408,7 +413,8 @@ class Tensor(_core.TensorBase):
     def contiguous(self) -> "Tensor":
         if self._data.flags.c_contiguous:
             return self
-        return self.clone()
+        from .ops.unary import clone
+        return clone(self, contiguous=True)
 
     # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:
@@ -424,10 +430,10 @@ class Tensor(_core.TensorBase):
         return _inplace.copy_(self, src)
 
     def add_(self, other, *, alpha=1):
-        return _inplace.inplace_binary(_arith.Add, self, _scaled(other, alpha))
+        return _inplace.inplace_binary(_arith.Add, self, other, alpha)
 
     def sub_(self, other, *, alpha=1):
-        return _inplace.inplace_binary(_arith.Sub, self, _scaled(other, alpha))
+        return _inplace.inplace_binary(_arith.Sub, self, other, alpha)
 
     def mul_(self, other):
         return _inplace.inplace_binary(_arith.Mul, self, other)
@@ -456,7 +462,7 @@ class Tensor(_core.TensorBase):
 
     def masked_fill_(self, mask, value):
         fn, args = _arith.masked_fill_args(self, mask, value)
-        return _inplace.inplace(fn, self, *args)
+        return _inplace.inplace(fn, self, *args, read=(mask,))  # a tensor value is used as a number
 
     def lerp_(self, end, weight):
         fn, w = _arith.lerp_args(self, end, weight)

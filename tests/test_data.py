@@ -66,3 +66,17 @@ def test_batch_size_none_and_random_split():
         DataLoader(Squares(), batch_size=0)
     with pytest.raises(AssertionError, match="Size mismatch between tensors"):
         TensorDataset(pygrad.zeros(3), pygrad.zeros(4))
+
+
+def test_default_collate_matches_torch(torch):
+    import numpy as np
+    from torch.utils.data._utils.collate import default_collate as torch_collate
+
+    from pygrad.utils.data import default_collate
+
+    def batch(m):
+        return [(m.tensor([1.]), 1, "a", np.float32(1.5), 0.5, {"k": [1, 2]}),
+                (m.tensor([2.]), 2, "b", np.float32(2.5), 1.5, {"k": [3, 4]})]
+    ours, theirs = default_collate(batch(pygrad)), torch_collate(batch(torch))
+    assert type(ours) is type(theirs) is list
+    assert repr(ours) == repr(theirs)

@@ -95,7 +95,7 @@ def test_attributes():
     assert x.ndim == x.dim() == 2 and x.numel() == 6 and len(x) == 2
     assert x.tolist() == [[1., 2., 3.], [4., 5., 6.]]
     assert x.is_leaf and x.grad_fn is None and not x.requires_grad
-    assert x.device == "cpu"
+    assert x.device == pygrad.device("cpu") and str(x.device) == "cpu"
     with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
         x.size(2)
 
@@ -243,3 +243,33 @@ def test_bool_subtraction_is_refused_like_torch(expr, torch):
             eval(expr, dict(b=m.tensor([True, False]), i=m.tensor([1, 2])))
         texts.append(str(info.value))
     assert texts[0] == texts[1]
+
+
+def test_device_api_for_portable_code(torch):
+    for m in (pygrad, torch):
+        d = m.device("cuda" if m.cuda.is_available() else "cpu")
+        assert repr(d) == "device(type='cpu')" and str(d) == "cpu"
+        x = m.tensor([1., 2.]).to(d)
+        assert x.device == d and m.zeros(2, device=d).device == d
+    assert repr(pygrad.device("cuda:1")) == repr(torch.device("cuda:1")) == "device(type='cuda', index=1)"
+    assert (pygrad.device("cpu") == "cpu") == (torch.device("cpu") == "cpu")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        pygrad.tensor([1.]).to(pygrad.device("cuda"))
+    with pytest.raises(RuntimeError, match="CPU only"):
+        pygrad.tensor([1.]).cuda()
+
+
+@pytest.mark.parametrize("expr,spec", [
+    ("(m.tensor([1., 2.], requires_grad=True) ** 2).mean()", ""),
+    ("(m.tensor([1., 2.], requires_grad=True) ** 2).mean()", ".3f"),
+    ("m.tensor(3)", ""), ("m.tensor(True)", ""), ("m.tensor([3.5])", ""), ("m.tensor(0.1)", ".10f"),
+])
+def test_format_matches_torch(expr, spec, torch):
+    ours, theirs = eval(expr, {"m": pygrad}), eval(expr, {"m": torch})
+    assert format(ours, spec) == format(theirs, spec)
+
+
+def test_format_spec_on_a_non_scalar_is_a_type_error(torch):
+    for m in (pygrad, torch):
+        with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
+            format(m.tensor([3.5]), ".2f")

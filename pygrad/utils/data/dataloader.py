@@ -14,8 +14,8 @@ __all__ = ["DataLoader", "default_collate"]
 
 
 def default_collate(batch: list) -> Any:
-    """Stack tensors, turn numbers into tensors (floats as float64, ints as int64, as PyTorch),
-    and recurse into tuples, lists and dicts."""
+    """Stack tensors, turn numbers into tensors (Python floats as float64, ints as int64, NumPy
+    scalars in their own dtype, as PyTorch), and recurse into tuples, lists and dicts."""
     elem = batch[0]
     if isinstance(elem, Tensor):
         if any(b.shape != elem.shape for b in batch):
@@ -26,7 +26,9 @@ def default_collate(batch: list) -> Any:
         return Tensor._wrap(np.stack([b._data for b in batch]))
     if isinstance(elem, np.ndarray):
         return Tensor._wrap(np.stack(batch))
-    if isinstance(elem, (bool, np.bool_)):
+    if isinstance(elem, np.generic):  # NumPy scalars keep their dtype
+        return Tensor._wrap(np.array(batch))
+    if isinstance(elem, bool):
         return Tensor._wrap(np.array(batch, dtype=np.bool_))
     if isinstance(elem, numbers.Integral):
         return Tensor._wrap(np.array(batch, dtype=np.int64))
@@ -37,13 +39,14 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, dict):
         return type(elem)((key, default_collate([d[key] for d in batch])) for key in elem)
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, (tuple, list)):
         size = len(elem)
         if any(len(b) != size for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        columns = [default_collate(list(s)) for s in zip(*batch)]
-        return columns if isinstance(elem, list) else tuple(columns) if type(elem) is tuple else type(elem)(columns)
+        # As PyTorch: the columns of tuple (and list) samples come back as a list; a column
+        # of strings stays the tuple zip made of it.
+        return [default_collate(s) for s in zip(*batch)]
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
                     f"found {type(elem)}")
 
