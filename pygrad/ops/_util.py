@@ -124,9 +124,23 @@ def _accumulator(array: np.ndarray, dtype) -> tuple[np.dtype, np.dtype]:
     return result, result
 
 
+def _pairwise(array: np.ndarray, axis) -> bool:
+    """True when NumPy sums over one contiguous block (all of a C-contiguous array, or its
+    trailing dims): it then adds pairwise, accurate enough in the array's own dtype and much
+    faster than converting every element to float64."""
+    if not array.flags.c_contiguous:
+        return False
+    if axis is None:
+        return True
+    axes = sorted(a % array.ndim for a in ((axis,) if isinstance(axis, int) else axis))
+    return axes == list(range(array.ndim - len(axes), array.ndim))
+
+
 def sum_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> np.ndarray:
-    """``np.sum`` of ``array``, accumulating float16/float32 in float64."""
+    """``np.sum`` of ``array``; float16/float32 accumulate in float64 unless NumPy sums pairwise."""
     acc, result = _accumulator(array, dtype)
+    if acc != result and _pairwise(array, axis):
+        acc = result
     out = np.add.reduce(array, axis=axis, dtype=acc, keepdims=keepdims)
     return np.asarray(out, result) if acc != result else np.asarray(out)
 
