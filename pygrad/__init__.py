@@ -21,9 +21,11 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
                        zeros_like)
 from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
-                        logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, xlogy)
+                        logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, true_divide,
+                        xlogy)
 from .ops.activation import log_softmax, softmax  # noqa: E402
 from .ops.index import gather, narrow, tensor_split  # noqa: E402
+from .ops.logic import eq, ge, gt, le, lt, ne  # noqa: E402
 from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_nonzero, isclose,  # noqa: E402
                         isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
                         logical_xor, nonzero)
@@ -48,7 +50,8 @@ from . import nn, optim, utils  # noqa: E402
 __version__ = "0.1.0"
 
 negative = neg
-true_divide = divide = div
+divide = div
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 multiply = mul
 subtract = sub
 clip = clamp

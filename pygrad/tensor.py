@@ -429,16 +429,13 @@ class Tensor(_core.TensorBase):
         return _inplace.copy_(self, src)
 
     def add_(self, other, *, alpha=1):
-        return _inplace.inplace_binary(_arith.Add, self, _scaled(other, alpha))
+        return _inplace.inplace_binary(_arith.Add, self, _arith.scaled_operand(self, other, alpha))
 
     def sub_(self, other, *, alpha=1):
-        return _inplace.inplace_binary(_arith.Sub, self, _scaled(other, alpha))
+        return _inplace.inplace_binary(_arith.Sub, self, _arith.scaled_operand(self, other, alpha))
 
     def mul_(self, other):
         return _inplace.inplace_binary(_arith.Mul, self, other)
-
-    def div_(self, other):
-        return _inplace.inplace_binary(_arith.Div, self, other)
 
     def pow_(self, exponent):
         if isinstance(exponent, (Tensor, np.ndarray)):
@@ -545,10 +542,10 @@ class Tensor(_core.TensorBase):
         return _unary.abs(self)
 
     def add(self, other, *, alpha=1):
-        return _arith.add(self, _scaled(other, alpha))
+        return _arith.add(self, other, alpha=alpha)
 
     def sub(self, other, *, alpha=1):
-        return _arith.sub(self, _scaled(other, alpha))
+        return _arith.sub(self, other, alpha=alpha)
 
     def __floordiv__(self, other):
         return _arith.floor_divide(self, other)
@@ -609,8 +606,19 @@ class Tensor(_core.TensorBase):
     def mul(self, other):
         return _arith.mul(self, other)
 
-    def div(self, other):
+    def div(self, other, *, rounding_mode=None):
+        return _arith.div(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
         return _arith.div(self, other)
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return _inplace.inplace_binary(_arith.Div, self, other)
+        _arith.check_rounding_mode(rounding_mode)
+        return _inplace.inplace(_arith.DivRounding, self, _arith.binary_operands(self, other)[1], rounding_mode)
 
     def pow(self, exponent):
         return _arith.pow(self, exponent)
@@ -1031,11 +1039,6 @@ Tensor._wrap = staticmethod(_core.tensor_factory(Tensor))
 def _linalg_operand(other):
     """``tensor @ ndarray`` works as in PyTorch's NumPy interop."""
     return other if isinstance(other, Tensor) else Tensor._wrap(other)
-
-
-def _scaled(other, alpha):
-    """``other * alpha`` for the ``alpha=`` argument of add/sub."""
-    return other if alpha == 1 else other * alpha
 
 
 def _rebuild(array, requires_grad):

@@ -304,6 +304,7 @@ _RULES = {
     "BaddbmmBackward0": "d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
                         "grad_B = alpha*A^T @ grad",
     "LinalgCrossBackward0": "d(u x v): grad_u = v x grad,  grad_v = grad x u",
+    "DivBackward2": "div(u, v, rounding_mode=...) is a step function: its gradient is 0",
     "EinsumBackward0": "d einsum: each operand's gradient is the einsum of the gradient with the other operands",
 }
 
