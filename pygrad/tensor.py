@@ -406,6 +406,30 @@ class Tensor(_core.TensorBase):
     def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
         raise RuntimeError("pygrad runs on the CPU only: there is no CUDA device to move this tensor to")
 
+    # -- new tensors of this one's dtype (creation.py) -------------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        if isinstance(data, Tensor):
+            warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+                          "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                          "tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
+        return _creation.tensor(data, dtype or self.dtype, device, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        return _creation.zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        return _creation.ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        return _creation.empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, "
+                            f"not {type(size).__name__}")
+        return _creation.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                              requires_grad=requires_grad)
+
     def clone(self) -> "Tensor":
         from .ops.unary import clone
         return clone(self)
@@ -471,6 +495,18 @@ class Tensor(_core.TensorBase):
 
     def exp_(self):
         return _inplace.inplace(_unary.Exp, self)
+
+    def sqrt_(self):
+        return _inplace.inplace(_unary.Sqrt, self)
+
+    def log_(self):
+        return _inplace.inplace(_unary.Log, self)
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
+        return _inplace.uniform_(self, from_, to, generator)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+        return _inplace.normal_(self, mean, std, generator)
 
     def neg_(self):
         return _inplace.inplace(_arith.Neg, self)
@@ -1048,6 +1084,7 @@ def _rebuild(array, requires_grad):
 
 
 # The op modules import Tensor, so they are bound after the class exists.
+from . import creation as _creation  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402

@@ -38,3 +38,45 @@ def test_rounded_division_has_zero_gradient(torch):
         assert type(y.grad_fn).__name__ == "DivBackward2"
         y.sum().backward()
         assert a.grad.tolist() == [0.0] * 4
+
+
+FACTORIES = [
+    "i.new_tensor([1.5, 2])", "f.new_tensor([1, 2])", "f.double().new_tensor(3)", "i.new_tensor([1], dtype=m.float64)",
+    "i.new_zeros(2, 3)", "f.new_zeros((2,))", "f.new_zeros(m.Size([2]))", "f.new_zeros(())",
+    "i.new_ones([2, 1])", "f.new_ones(2, dtype=m.int64)", "i.new_full((2,), 3.5)", "f.new_full([1, 2], 7)",
+    "f.new_full(3, 2)", "i.new_zeros(2, dtype=m.float64, requires_grad=True)", "i.new_ones(2, requires_grad=True)",
+    "f.new_empty(2, 3).shape", "i.new_empty((0,)).dtype", "f.new_empty(2, requires_grad=True).requires_grad",
+    "(f * 1).sqrt_()", "(f * 1).abs().log_()", "m.arange(3).uniform_(0, 5)", "m.arange(3).normal_()",
+    "f.uniform_(2, 1)", "f.normal_(0, -1)", "f.clone().requires_grad_().sqrt_()",
+    "f.clone().requires_grad_().uniform_()",
+]
+
+
+@pytest.mark.parametrize("expr", FACTORIES)
+def test_new_tensors_and_inplace_initialisers_match_torch(expr, torch):
+    check(torch, expr, f=F, g=G, i=I, j=J)
+
+
+def test_new_tensor_from_a_tensor_warns_like_torch():
+    with pytest.warns(UserWarning, match="rather than tensor.new_tensor"):
+        out = pygrad.ones(2).new_tensor(pygrad.tensor([1, 2]))
+    assert out.dtype is pygrad.float32 and out.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("method,name", [("uniform_", "UniformBackward0"), ("normal_", "NormalBackward0")])
+def test_random_fills_cut_the_gradient_and_use_the_seeded_generator(method, name, torch):
+    pygrad.manual_seed(3)
+    x = pygrad.ones(1000, requires_grad=True)
+    y = x * 2
+    out = getattr(y, method)(-1.0, 3.0)
+    assert out is y and type(y.grad_fn).__name__ == name
+    values = y.detach().numpy().copy()
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0] * 1000
+    if method == "uniform_":
+        assert values.min() >= -1.0 and values.max() < 3.0 and abs(values.mean() - 1.0) < 0.15
+    else:
+        assert abs(values.mean() + 1.0) < 0.3 and abs(values.std() - 3.0) < 0.3
+    pygrad.manual_seed(3)
+    again = getattr(pygrad.ones(1000), method)(-1.0, 3.0)
+    assert again.numpy().tolist() == values.tolist()

@@ -305,6 +305,8 @@ _RULES = {
                         "grad_B = alpha*A^T @ grad",
     "LinalgCrossBackward0": "d(u x v): grad_u = v x grad,  grad_v = grad x u",
     "DivBackward2": "div(u, v, rounding_mode=...) is a step function: its gradient is 0",
+    "UniformBackward0": "u.uniform_(): u's old values are overwritten by random numbers and get no gradient",
+    "NormalBackward0": "u.normal_(): u's old values are overwritten by random numbers and get no gradient",
     "EinsumBackward0": "d einsum: each operand's gradient is the einsum of the gradient with the other operands",
 }
 
