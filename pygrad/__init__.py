@@ -24,7 +24,8 @@ from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmo
                         logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, true_divide,
                         xlogy)
 from .ops.activation import log_softmax, softmax  # noqa: E402
-from .ops.index import gather, narrow, tensor_split  # noqa: E402
+from .ops.index import (gather, index_add, index_select, masked_select, narrow, scatter, scatter_add,  # noqa: E402
+                        select, tensor_split)
 from .ops.logic import eq, ge, gt, le, lt, ne  # noqa: E402
 from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_nonzero, isclose,  # noqa: E402
                         isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,

@@ -1029,6 +1029,36 @@ class Tensor(_core.TensorBase):
     def narrow(self, dim: int, start, length: int):
         return _index.narrow(self, dim, start, length)
 
+    def select(self, dim: int, index: int):
+        return _index.select(self, dim, index)
+
+    def index_select(self, dim: int, index):
+        return _index.index_select(self, dim, index)
+
+    def masked_select(self, mask):
+        return _index.masked_select(self, mask)
+
+    def scatter(self, dim: int, index, src=None, *, value=None):
+        return _index.scatter(self, dim, index, src, value=value)
+
+    def scatter_(self, dim: int, index, src=None, *, value=None):
+        fn, args = _index.scatter_function(self, dim, index, src, value)
+        return _inplace.inplace(fn, self, *args)
+
+    def scatter_add(self, dim: int, index, src):
+        return _index.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index, src):
+        fn, args = _index.scatter_add_function(self, dim, index, src)
+        return _inplace.inplace(fn, self, *args)
+
+    def index_add(self, dim: int, index, source, *, alpha=1):
+        return _index.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index, source, *, alpha=1):
+        fn, args = _index.index_add_function(self, dim, index, source, alpha)
+        return _inplace.inplace(fn, self, *args)
+
     # -- linear algebra -----------------------------------------------------------------------
     def __matmul__(self, other):
         if not isinstance(other, (Tensor, np.ndarray)):

@@ -80,3 +80,35 @@ def test_random_fills_cut_the_gradient_and_use_the_seeded_generator(method, name
     pygrad.manual_seed(3)
     again = getattr(pygrad.ones(1000), method)(-1.0, 3.0)
     assert again.numpy().tolist() == values.tolist()
+
+
+X = [[0.5, -1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0], [-1.0, -2.0, -3.0, -4.0]]
+K = [[0, 1, 2, 0]]
+
+INDEXING = [
+    "x.index_select(0, m.tensor([0, 2, 0]))", "m.index_select(x, 1, m.tensor(1))", "x.index_select(0, m.tensor([5]))",
+    "x.index_select(0, m.tensor([0.]))", "x.index_select(0, m.tensor([[0]]))", "x.index_select(-1, m.tensor([], dtype=m.int64))",
+    "x.select(1, 2)", "m.select(x, 0, -1)", "x.select(0, 5)", "x.select(2, 0)", "m.tensor(1.).select(0, 0)",
+    "m.masked_select(x, x > 0)", "x.masked_select(m.tensor([True, False, False, True]))",
+    "m.masked_select(x[:, :1], m.ones(2, 3, 4, dtype=m.bool)).shape", "m.masked_select(x, m.ones(3, 4))",
+    "m.masked_select(x, m.ones(2, dtype=m.bool))",
+    "x.scatter(0, k, x[:1] * 10)", "x.scatter(0, k, 1.5)", "m.scatter(x, 1, m.tensor([[1], [0], [3]]), value=9.)",
+    "x.scatter_add(0, k, x)", "m.scatter_add(x, 1, m.tensor([[1, 1], [0, 0], [3, 3]]), x)",
+    "x.clone().scatter_(0, k, 2.)", "x.clone().scatter_add_(0, k, x)", "x.scatter(0, m.tensor([[5]]), 1.0)",
+    "x.scatter(0, k.float(), 1.0)", "x.scatter(0, k, x.double())", "x.scatter(0, m.tensor([0, 1]), 1.0)",
+    "m.arange(6).reshape(2, 3).scatter_add(1, m.tensor([[2, 2, 2]]), m.ones(1, 3, dtype=m.int64))",
+    "m.zeros(3, 4).index_add_(0, m.tensor([0, 2, 0]), m.ones(3, 4), alpha=2)",
+    "m.index_add(m.zeros(3), 0, m.tensor([0, 2, 0]), m.tensor([1., 2, 3]))", "x.index_add(1, m.tensor([0]), x[:, :1])",
+    "m.zeros(3).index_add_(0, m.tensor([0]), m.ones(2))", "m.zeros(3).index_add_(0, m.tensor([0]), m.ones(1).double())",
+]
+
+
+@pytest.mark.parametrize("expr", INDEXING)
+def test_index_ops_match_torch(expr, torch):
+    check(torch, expr, x=X, k=K)
+
+
+def test_scatter_into_a_leaf_that_requires_grad_is_refused():
+    x = pygrad.tensor(X, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.scatter_(0, pygrad.tensor(K), 1.0)

@@ -307,6 +307,13 @@ _RULES = {
     "DivBackward2": "div(u, v, rounding_mode=...) is a step function: its gradient is 0",
     "UniformBackward0": "u.uniform_(): u's old values are overwritten by random numbers and get no gradient",
     "NormalBackward0": "u.normal_(): u's old values are overwritten by random numbers and get no gradient",
+    "IndexSelectBackward0": "u.index_select(dim, index): the gradient is added at the selected rows",
+    "MaskedSelectBackward0": "u.masked_select(mask): the gradient goes where the mask is true, zeros elsewhere",
+    "ScatterBackward0": "u.scatter(dim, index, src): u gets the gradient outside the written places, "
+                        "src the gradient gathered at index",
+    "ScatterBackward1": "u.scatter(dim, index, value): u gets the gradient outside the written places",
+    "ScatterAddBackward0": "u.scatter_add(dim, index, src): u gets the gradient, src the gradient gathered at index",
+    "IndexAddBackward0": "u.index_add(dim, index, src): u gets the gradient, src its rows at index",
     "EinsumBackward0": "d einsum: each operand's gradient is the einsum of the gradient with the other operands",
 }
 
