@@ -12,7 +12,7 @@ from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enab
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
                      uint8)
-from .dtypes import dtype
+from .dtypes import dtype, finfo, iinfo
 from ._device import cuda, device
 from .size import Size
 from .tensor import Tensor
@@ -35,6 +35,7 @@ from .ops.linalg import addmm, baddbmm, bmm, cross, dot, einsum, ger, matmul, mm
 from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
 from .ops.reduce import max, min  # noqa: E402, A004
+from .ops.shape import hstack, tile, vstack  # noqa: E402
 from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
                         moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
                         trace, transpose, tril, triu, unbind, unsqueeze)

@@ -995,6 +995,9 @@ class Tensor(_core.TensorBase):
     def repeat(self, *sizes):
         return _shape.repeat(self, *sizes)
 
+    def tile(self, *dims):
+        return _shape.tile(self, dims[0] if len(dims) == 1 else dims)
+
     def tril(self, diagonal: int = 0):
         return _shape.tril(self, diagonal)
 

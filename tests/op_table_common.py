@@ -44,3 +44,9 @@ COMMON_OPS += [
     OpCase("index_add_dim1", lambda m, a, s: a.index_add(1, _index(m, 3, 3), s), (M, (3, 2)),
            grad_fn="IndexAddBackward0"),
 ]
+
+COMMON_OPS += [
+    OpCase("hstack", lambda m, a, b: m.hstack([a, b]), (M, (3, 2)), grad_fn="CatBackward0"),
+    OpCase("vstack_1d", lambda m, a, b: m.vstack([a, b]), ((4,), M), grad_fn="CatBackward0"),
+    OpCase("tile", lambda m, a: a.tile((2, 1, 2)), (M,), grad_fn="RepeatBackward0"),
+]

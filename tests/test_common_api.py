@@ -112,3 +112,18 @@ def test_scatter_into_a_leaf_that_requires_grad_is_refused():
     x = pygrad.tensor(X, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         x.scatter_(0, pygrad.tensor(K), 1.0)
+
+
+STACKING_AND_LIMITS = [
+    "m.hstack([f, g])", "m.hstack([x, x[:, :1]])", "m.hstack([m.tensor(1.), m.tensor(2.)])", "m.vstack([f, g])",
+    "m.vstack([x, f])", "m.vstack([m.tensor(1.), m.tensor(2.)])", "m.hstack([f, x])",
+    "x.tile(2)", "x.tile((2, 1, 2))", "m.tile(f, (2, 2))", "f.tile(2, 1)",
+    "repr(m.finfo(m.float32))", "m.finfo(m.float32).dtype", "m.finfo(m.float64).eps", "m.finfo().max", "m.finfo(m.float16).tiny", "m.finfo(m.float32).bits",
+    "m.finfo(m.float64).min", "m.finfo(m.int64)", "m.iinfo(m.int64).max", "m.iinfo(m.uint8).min", "m.iinfo(m.int32).bits",
+    "repr(m.iinfo(m.int16))", "m.iinfo(m.float32)",
+]
+
+
+@pytest.mark.parametrize("expr", STACKING_AND_LIMITS)
+def test_stacking_and_dtype_limits_match_torch(expr, torch):
+    check(torch, expr, x=X, f=F, g=G)

@@ -305,6 +305,7 @@ _RULES = {
                         "grad_B = alpha*A^T @ grad",
     "LinalgCrossBackward0": "d(u x v): grad_u = v x grad,  grad_v = grad x u",
     "DivBackward2": "div(u, v, rounding_mode=...) is a step function: its gradient is 0",
+    "SampleBackward": "a random fill: u's old values are overwritten and get no gradient",
     "UniformBackward0": "u.uniform_(): u's old values are overwritten by random numbers and get no gradient",
     "NormalBackward0": "u.normal_(): u's old values are overwritten by random numbers and get no gradient",
     "IndexSelectBackward0": "u.index_select(dim, index): the gradient is added at the selected rows",
