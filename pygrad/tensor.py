@@ -437,7 +437,8 @@ class Tensor(_core.TensorBase):
     def contiguous(self) -> "Tensor":
         if self._data.flags.c_contiguous:
             return self
-        return self.clone()
+        from .ops.unary import clone
+        return clone(self, contiguous=True)
 
     # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:
@@ -453,10 +454,12 @@ class Tensor(_core.TensorBase):
         return _inplace.copy_(self, src)
 
     def add_(self, other, *, alpha=1):
-        return _inplace.inplace_binary(_arith.Add, self, _arith.scaled_operand(self, other, alpha))
+        _arith.check_alpha(self, other, alpha)
+        return _inplace.inplace_binary(_arith.Add, self, other, alpha)
 
     def sub_(self, other, *, alpha=1):
-        return _inplace.inplace_binary(_arith.Sub, self, _arith.scaled_operand(self, other, alpha))
+        _arith.check_alpha(self, other, alpha)
+        return _inplace.inplace_binary(_arith.Sub, self, other, alpha)
 
     def mul_(self, other):
         return _inplace.inplace_binary(_arith.Mul, self, other)
@@ -482,7 +485,7 @@ class Tensor(_core.TensorBase):
 
     def masked_fill_(self, mask, value):
         fn, args = _arith.masked_fill_args(self, mask, value)
-        return _inplace.inplace(fn, self, *args)
+        return _inplace.inplace(fn, self, *args, read=(mask,))  # a tensor value is used as a number
 
     def lerp_(self, end, weight):
         fn, w = _arith.lerp_args(self, end, weight)

@@ -49,6 +49,10 @@ SHAPE_OPS = [
     OpCase("expand_same", lambda m, a: a.expand(3, 4), (M,), grad_fn="ExpandBackward0"),
     OpCase("expand_as", lambda m, a, b: a.expand_as(b) * b, ((1, 4), M), grad_fn="MulBackward0"),
     OpCase("contiguous", lambda m, a: a.T.contiguous(), (M,), grad_fn="CloneBackward0"),
+    OpCase("contiguous_then_view", lambda m, a: a.T.contiguous().view(-1), (M,), grad_fn="ViewBackward0"),
+    OpCase("permute_contiguous_view", lambda m, a: a.permute(0, 2, 1).contiguous().view(2, -1), ((2, 3, 4),),
+           grad_fn="ViewBackward0"),
+    OpCase("contiguous_then_flatten", lambda m, a: a.T.contiguous().flatten(), (M,), grad_fn="ViewBackward0"),
     # joins, splits and copies
     OpCase("cat", lambda m, a, b: m.cat([a, b]), (M, (2, 4)), grad_fn="CatBackward0"),
     OpCase("cat_dim", lambda m, a, b: m.cat((a, b, a), dim=-1), (M, (3, 2)), grad_fn="CatBackward0"),

@@ -392,3 +392,26 @@ def test_write_through_expanded_view_lands_in_shared_element(torch):
         e[0, 0] = 5.0
         results.append((e.tolist(), base.tolist()))
     assert results[0] == results[1] == ([[5.0, 1.0, 1.0], [5.0, 1.0, 1.0]], [5.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.arange(6.).reshape(2, 3).t(),
+    lambda m: m.arange(24.).reshape(2, 3, 4).permute(0, 2, 1),
+    lambda m: m.arange(24.).reshape(2, 3, 4).transpose(0, 2),
+    lambda m: m.arange(12.).reshape(3, 4)[:, ::2],
+    lambda m: m.arange(6.).reshape(2, 3).clone().requires_grad_().t(),
+], ids=["t", "permute", "transpose", "step_slice", "t_requires_grad"])
+def test_contiguous_is_c_order_and_clone_keeps_strides(torch, backend, make):
+    """``contiguous()`` copies into C order, so the copy views as any shape; ``clone()`` keeps a
+    dense tensor's strides (PyTorch's preserve_format)."""
+    def state(m):
+        x = make(m)
+        c = x.contiguous()
+        flat = c.view(-1)
+        names = [None if t.grad_fn is None else type(t.grad_fn).__name__
+                 for t in (c, flat, c.reshape(-1), c.flatten(), x.reshape(-1), x.clone())]
+        return (c.is_contiguous(), c.stride(), flat.numpy(force=True).tolist(), x.clone().stride(),
+                x.reshape(-1).is_contiguous(), names)
+    got, want = state(pygrad), state(torch)
+    assert want[0] is True
+    assert got == want

@@ -448,3 +448,98 @@ def test_gradcheck(fn, backend):
     assert pygrad.autograd.gradcheck(fn, (x, y))
     assert pygrad.autograd.gradgradcheck(fn, (x, y))
     np.testing.assert_array_equal(x.detach().numpy(), START)  # the inputs were not written
+
+
+# -- a leaf that requires grad and is itself a view of a base that does not ------------------------------
+# (``arange(6.).reshape(2, 3).requires_grad_()``): PyTorch refuses in-place writes to it and to its
+# views, whatever the view's base requires, since the write would turn the leaf into a non-leaf and
+# lose its gradient; in no_grad mode (an optimiser step) the writes are allowed and it stays a leaf.
+LEAF_VIEW_MAKERS = {
+    "reshape_of_arange": lambda m: m.arange(6., dtype=m.float64).reshape(2, 3).requires_grad_(),
+    "view_of_zeros": lambda m: m.zeros(6, dtype=m.float64).view(2, 3).requires_grad_(),
+    "slice": lambda m: m.zeros(2, 4, dtype=m.float64)[:, 1:].requires_grad_(),
+}
+
+
+def _sgd_without_no_grad(m, x):
+    x.sum().backward()
+    x -= 0.1 * x.grad
+
+
+def _set_element(m, x):
+    x[0, 0] = 5.0
+
+
+LEAF_VIEW_WRITES = {
+    "add_": lambda m, x: x.add_(1),
+    "setitem": _set_element,
+    "row_mul_": lambda m, x: x[0].mul_(2),
+    "transpose_add_": lambda m, x: x.t().add_(1),
+    "sgd_step": _sgd_without_no_grad,
+    "zero_": lambda m, x: x.zero_(),
+    "fill_": lambda m, x: x.fill_(1.0),
+    "copy_": lambda m, x: x.copy_(m.ones(2, 3, dtype=m.float64)),
+    "mul_by_grad_tensor": lambda m, x: x.mul_(m.ones(3, dtype=m.float64, requires_grad=True)),
+}
+
+
+@pytest.mark.parametrize("write", sorted(LEAF_VIEW_WRITES))
+@pytest.mark.parametrize("make", sorted(LEAF_VIEW_MAKERS))
+def test_leaf_that_is_a_view_rejects_in_place_writes(torch, backend, make, write):
+    def outcome(m):
+        x = LEAF_VIEW_MAKERS[make](m)
+        before = x.detach().clone().numpy()
+        try:
+            LEAF_VIEW_WRITES[write](m, x)
+        except RuntimeError as e:
+            return str(e), x.is_leaf, x.grad_fn, np.array_equal(x.detach().numpy(), before)
+        return "no error", x.is_leaf, type(x.grad_fn).__name__, None
+    got, want = outcome(pygrad), outcome(torch)
+    assert want[0] == "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    assert got == want
+
+
+def test_plain_leaf_in_place_error_is_the_leaf_text(torch, backend):
+    def message(m):
+        with pytest.raises(RuntimeError) as e:
+            m.ones(3, dtype=m.float64, requires_grad=True).add_(1)
+        return str(e.value)
+    assert message(pygrad) == message(torch) == "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+@pytest.mark.parametrize("make", sorted(LEAF_VIEW_MAKERS))
+def test_leaf_that_is_a_view_is_updated_in_no_grad_mode(torch, backend, make):
+    def run(m):
+        x = LEAF_VIEW_MAKERS[make](m)
+        for step in range(2):
+            (x * x).sum().backward()
+            with m.no_grad():
+                x -= 0.1 * x.grad
+                x[0].mul_(2)
+                x.t().add_(1)
+                x[1, 1] = -3.0
+            if step == 0:
+                x.grad = None
+        return x.detach().numpy().copy(), x.grad.numpy().copy(), x.is_leaf, x.requires_grad, x.grad_fn
+    got, want = run(pygrad), run(torch)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+    assert got[2:] == want[2:] == (True, True, None)
+
+
+def test_view_without_grad_of_base_without_grad_may_take_a_gradient(torch, backend):
+    """Only a view that requires grad is refused: writing a value that requires grad through a
+    view of a plain tensor is allowed and moves the base's history to CopySlices."""
+    def run(m):
+        a = m.zeros(2, 3, dtype=m.float64)
+        c = m.tensor(ROW.copy(), requires_grad=True)
+        r = a[0]
+        r.add_(c)
+        r.mul_(2)
+        a[1].mul_(c)
+        (a * a).sum().backward()
+        return a.detach().numpy().copy(), c.grad.numpy().copy(), type(a.grad_fn).__name__, type(r.grad_fn).__name__
+    got, want = run(pygrad), run(torch)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+    assert got[2:] == want[2:] == ("CopySlices", "AsStridedBackward0")

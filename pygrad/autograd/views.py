@@ -83,8 +83,11 @@ class ViewRecord:
     def check_inplace(self, view) -> None:
         """PyTorch's rules for writing through a view while a graph is recorded."""
         self.check(view, indirect=False)
+        # PyTorch's test is "the view requires grad and its base is a leaf": this also covers a view
+        # that was itself made a leaf (``arange(6.).reshape(2, 3).requires_grad_()``) while its
+        # base does not require grad, and the views taken of such a leaf.
         base = self.base
-        if base._grad_fn is None and base._requires_grad:
+        if base._grad_fn is None and (base._requires_grad or view._requires_grad):
             raise RuntimeError(VIEW_OF_LEAF_INPLACE)
 
     def check(self, view, indirect: bool) -> None:

@@ -585,12 +585,17 @@ RemainderOfScalar = _not_implemented("remainder")
 
 # -- the functions Tensor's operators call ---------------------------------------------------
 
-def scaled_operand(a, b, alpha):
-    """``b * alpha`` for the ``alpha=`` of add/sub, refusing a float alpha for integer operands."""
-    if type(alpha) is int and alpha == 1:
-        return b
+def check_alpha(a, b, alpha) -> None:
+    """PyTorch refuses a float ``alpha=`` of add/sub for integer operands."""
     if isinstance(alpha, float) and not dtypes.result_type(*binary_operands(a, b)).is_floating_point:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
+
+def scaled_operand(a, b, alpha):
+    """``b * alpha`` for the ``alpha=`` of add/sub."""
+    if type(alpha) is int and alpha == 1:
+        return b
+    check_alpha(a, b, alpha)
     return b * alpha if isinstance(b, (bool, int, float)) else mul(b, alpha)
 
 

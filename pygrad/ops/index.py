@@ -380,9 +380,11 @@ def setitem(x: Tensor, key, value) -> None:
     # writing into a view updates the base's history (CopySlices) like any in-place op does.
     region = _apply_steps(x, steps, None)
     if advanced is None:
-        _inplace.copy_(region, value)
+        _inplace.copy_(region, value, broadcast=True)
     else:
         _inplace.check_inplace(region, value)
+        if value._data.size != 1:  # PyTorch drops leading size-1 dims; a 0-d value is used as a number
+            _inplace.check_partial_overlap(region, value)
         IndexPut.apply(region, value, advanced)
 
 

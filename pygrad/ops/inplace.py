@@ -51,6 +51,42 @@ def check_overlap(target: Tensor) -> None:
         raise RuntimeError(INTERNAL_OVERLAP)
 
 
+PARTIAL_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to "
+                   "a single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _dense(array: np.ndarray) -> bool:
+    """PyTorch's ``is_non_overlapping_and_dense``: the elements fill a block of memory exactly once."""
+    expected = array.itemsize
+    for stride, size in sorted((st, n) for st, n in zip(array.strides, array.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def check_partial_overlap(target: Tensor, *inputs) -> None:
+    """PyTorch refuses to write into a tensor while reading an input whose memory overlaps it only
+    in part (``x[1:] = x[:-1]``, ``x += x.t()``): the result would depend on the order of the
+    element writes.  As in PyTorch, an input laid out exactly like the target (``x += x``) is
+    fine, and overlaps it cannot decide cheaply (either side not dense, an ``expand``) pass."""
+    out = target._data
+    for t in inputs:
+        if t is target or not isinstance(t, Tensor):
+            continue
+        data = t._data
+        if not out.size or not data.size or not np.may_share_memory(out, data):
+            continue
+        if not (_dense(out) and _dense(data)):
+            continue
+        out_start, start = out.ctypes.data, data.ctypes.data
+        out_end, end = out_start + out.nbytes, start + data.nbytes
+        if out_start == start and out_end == end and out.strides == data.strides:
+            continue
+        if out_start < end and start < out_end:
+            raise RuntimeError(PARTIAL_OVERLAP)
+
+
 def _can_cast(source: dtypes.dtype, target: dtypes.dtype) -> bool:
     """PyTorch's ``can_cast``: no float -> integer and nothing but bool -> bool."""
     if source.is_floating_point and not target.is_floating_point:
@@ -105,17 +141,21 @@ def _variant(op: type) -> type:
     return cls
 
 
-def inplace(op: type, target: Tensor, *args) -> Tensor:
-    """Apply the Function ``op`` to ``(target, *args)`` and store the result into ``target``."""
+def inplace(op: type, target: Tensor, *args, read: tuple | None = None) -> Tensor:
+    """Apply the Function ``op`` to ``(target, *args)`` and store the result into ``target``.
+    ``read``: the inputs PyTorch reads element by element while writing (default ``args``)."""
     check_inplace(target, *args)
     check_overlap(target)
+    check_partial_overlap(target, *(args if read is None else read))
     return _variant(op).apply(target, *args)
 
 
-def inplace_binary(op: type, target: Tensor, other) -> Tensor:
-    """``target op= other`` for a binary Function, a number ``other`` taking the result dtype."""
+def inplace_binary(op: type, target: Tensor, other, alpha=1) -> Tensor:
+    """``target op= other`` (times ``alpha``) for a binary Function, a number ``other`` taking the
+    result dtype.  The overlap check sees ``other`` itself, not its scaled copy."""
     from ._util import binary_operands
-    return inplace(op, target, binary_operands(target, other)[1])
+    operand = binary_operands(target, other if alpha == 1 else other * alpha)[1]
+    return inplace(op, target, operand, read=(other,))
 
 
 class Zero(Function):
@@ -242,10 +282,14 @@ def fill_(target: Tensor, value) -> Tensor:
     return FillScalar.apply(target, value)
 
 
-def copy_(target: Tensor, src) -> Tensor:
+def copy_(target: Tensor, src, broadcast: bool = False) -> Tensor:
+    """``target.copy_(src)``; ``broadcast`` is set by ``x[key] = value``, which expands ``value``
+    first as PyTorch does, so an input that needs expanding is not checked for overlap."""
     src = as_tensor(src)
     check_inplace(target, src)
     check_overlap(target)
+    if src._data.shape == target._data.shape or not broadcast:
+        check_partial_overlap(target, src)
     if src._data.shape != target._data.shape:
         from ._util import broadcast_shape
         if broadcast_shape(target._data.shape, src._data.shape) != target._data.shape:

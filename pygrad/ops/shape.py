@@ -345,7 +345,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
         np.reshape(x._data, target, copy=False)
     except ValueError:
         from .unary import clone
-        return UnsafeView.apply(clone(x), target)
+        return UnsafeView.apply(clone(x, contiguous=True), target)
     return (View if x._data.flags.c_contiguous else ReshapeAlias).apply(x, target)
 
 

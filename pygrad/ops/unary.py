@@ -395,6 +395,8 @@ class RoundDecimals(Function):
 
 
 class Clone(Function):
+    """A copy that keeps a dense tensor's strides (PyTorch's ``preserve_format``)."""
+
     _backward_name = "CloneBackward0"
 
     @staticmethod
@@ -404,6 +406,17 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, g):
         return g
+
+
+class ContiguousClone(Clone):
+    """A copy in C order (PyTorch's ``contiguous_format``), what ``contiguous()`` and a ``reshape``
+    that cannot view make: the result views as any shape of the same size."""
+
+    _backward_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return wrap(np.array(x._data, order="C", copy=True))
 
 
 class ToCopy(Function):
@@ -460,8 +473,8 @@ def reciprocal(x: Tensor) -> Tensor:
     return Reciprocal.apply(x)
 
 
-def clone(x: Tensor) -> Tensor:
-    return Clone.apply(x)
+def clone(x: Tensor, contiguous: bool = False) -> Tensor:
+    return (ContiguousClone if contiguous else Clone).apply(x)
 
 
 def to_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
