@@ -12,7 +12,7 @@ from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enab
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
                      uint8)
-from .dtypes import dtype
+from .dtypes import dtype, finfo, iinfo
 from ._device import cuda, device
 from .size import Size
 from .tensor import Tensor
@@ -21,9 +21,12 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
                        zeros_like)
 from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
-                        logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, xlogy)
+                        logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, true_divide,
+                        xlogy)
 from .ops.activation import torch_log_softmax as log_softmax, torch_softmax as softmax  # noqa: E402
-from .ops.index import gather, narrow, tensor_split  # noqa: E402
+from .ops.index import (gather, index_add, index_select, masked_select, narrow, scatter, scatter_add,  # noqa: E402
+                        select, tensor_split)
+from .ops.logic import eq, ge, gt, le, lt, ne  # noqa: E402
 from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_nonzero, isclose,  # noqa: E402
                         isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
                         logical_xor, nonzero)
@@ -32,6 +35,7 @@ from .ops.linalg import addmm, baddbmm, bmm, cross, dot, einsum, ger, matmul, mm
 from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
 from .ops.reduce import max, min  # noqa: E402, A004
+from .ops.shape import hstack, tile, vstack  # noqa: E402
 from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
                         moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
                         trace, transpose, tril, triu, unbind, unsqueeze)
@@ -48,7 +52,8 @@ from . import nn, optim, utils  # noqa: E402
 __version__ = "0.1.0"
 
 negative = neg
-true_divide = divide = div
+divide = div
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 multiply = mul
 subtract = sub
 clip = clamp

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import builtins
 
+import builtins as _builtins
+
 import numpy as np
 
 __all__ = [
@@ -190,3 +192,36 @@ def infer_dtype(data) -> dtype:
     if category is None:
         return _default_float
     return category
+
+
+class finfo:
+    """``torch.finfo(dtype)``: the limits of a floating dtype (the default dtype when none is given)."""
+
+    def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
+        d = get_default_dtype() if type is None else as_dtype(type)
+        if not d.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            "'torch.finfo'")
+        info = np.finfo(d.numpy)
+        self.dtype, self.bits = d.name, _builtins.int(info.bits)
+        self.eps, self.max, self.min = _builtins.float(info.eps), _builtins.float(info.max), _builtins.float(info.min)
+        self.tiny = self.smallest_normal = _builtins.float(info.tiny)
+        self.resolution = _builtins.float(info.resolution)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """``torch.iinfo(dtype)``: the limits of an integer dtype."""
+
+    def __init__(self, type):  # noqa: A002
+        d = as_dtype(type)
+        if d.is_floating_point or d is bool:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
+        info = np.iinfo(d.numpy)
+        self.dtype, self.bits, self.min, self.max = d.name, _builtins.int(info.bits), _builtins.int(info.min), _builtins.int(info.max)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

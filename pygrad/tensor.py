@@ -406,6 +406,30 @@ class Tensor(_core.TensorBase):
     def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
         raise RuntimeError("pygrad runs on the CPU only: there is no CUDA device to move this tensor to")
 
+    # -- new tensors of this one's dtype (creation.py) -------------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        if isinstance(data, Tensor):
+            warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+                          "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                          "tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
+        return _creation.tensor(data, dtype or self.dtype, device, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        return _creation.zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        return _creation.ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        return _creation.empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, "
+                            f"not {type(size).__name__}")
+        return _creation.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                              requires_grad=requires_grad)
+
     def clone(self) -> "Tensor":
         from .ops.unary import clone
         return clone(self)
@@ -430,16 +454,15 @@ class Tensor(_core.TensorBase):
         return _inplace.copy_(self, src)
 
     def add_(self, other, *, alpha=1):
+        _arith.check_alpha(self, other, alpha)
         return _inplace.inplace_binary(_arith.Add, self, other, alpha)
 
     def sub_(self, other, *, alpha=1):
+        _arith.check_alpha(self, other, alpha)
         return _inplace.inplace_binary(_arith.Sub, self, other, alpha)
 
     def mul_(self, other):
         return _inplace.inplace_binary(_arith.Mul, self, other)
-
-    def div_(self, other):
-        return _inplace.inplace_binary(_arith.Div, self, other)
 
     def pow_(self, exponent):
         if isinstance(exponent, (Tensor, np.ndarray)):
@@ -475,6 +498,18 @@ class Tensor(_core.TensorBase):
 
     def exp_(self):
         return _inplace.inplace(_unary.Exp, self)
+
+    def sqrt_(self):
+        return _inplace.inplace(_unary.Sqrt, self)
+
+    def log_(self):
+        return _inplace.inplace(_unary.Log, self)
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
+        return _inplace.uniform_(self, from_, to, generator)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+        return _inplace.normal_(self, mean, std, generator)
 
     def neg_(self):
         return _inplace.inplace(_arith.Neg, self)
@@ -546,10 +581,10 @@ class Tensor(_core.TensorBase):
         return _unary.abs(self)
 
     def add(self, other, *, alpha=1):
-        return _arith.add(self, _scaled(other, alpha))
+        return _arith.add(self, other, alpha=alpha)
 
     def sub(self, other, *, alpha=1):
-        return _arith.sub(self, _scaled(other, alpha))
+        return _arith.sub(self, other, alpha=alpha)
 
     def __floordiv__(self, other):
         return _arith.floor_divide(self, other)
@@ -610,8 +645,19 @@ class Tensor(_core.TensorBase):
     def mul(self, other):
         return _arith.mul(self, other)
 
-    def div(self, other):
+    def div(self, other, *, rounding_mode=None):
+        return _arith.div(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
         return _arith.div(self, other)
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return _inplace.inplace_binary(_arith.Div, self, other)
+        _arith.check_rounding_mode(rounding_mode)
+        return _inplace.inplace(_arith.DivRounding, self, _arith.binary_operands(self, other)[1], rounding_mode)
 
     def pow(self, exponent):
         return _arith.pow(self, exponent)
@@ -952,6 +998,9 @@ class Tensor(_core.TensorBase):
     def repeat(self, *sizes):
         return _shape.repeat(self, *sizes)
 
+    def tile(self, *dims):
+        return _shape.tile(self, dims[0] if len(dims) == 1 else dims)
+
     def tril(self, diagonal: int = 0):
         return _shape.tril(self, diagonal)
 
@@ -985,6 +1034,36 @@ class Tensor(_core.TensorBase):
 
     def narrow(self, dim: int, start, length: int):
         return _index.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: int):
+        return _index.select(self, dim, index)
+
+    def index_select(self, dim: int, index):
+        return _index.index_select(self, dim, index)
+
+    def masked_select(self, mask):
+        return _index.masked_select(self, mask)
+
+    def scatter(self, dim: int, index, src=None, *, value=None):
+        return _index.scatter(self, dim, index, src, value=value)
+
+    def scatter_(self, dim: int, index, src=None, *, value=None):
+        fn, args = _index.scatter_function(self, dim, index, src, value)
+        return _inplace.inplace(fn, self, *args)
+
+    def scatter_add(self, dim: int, index, src):
+        return _index.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index, src):
+        fn, args = _index.scatter_add_function(self, dim, index, src)
+        return _inplace.inplace(fn, self, *args)
+
+    def index_add(self, dim: int, index, source, *, alpha=1):
+        return _index.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index, source, *, alpha=1):
+        fn, args = _index.index_add_function(self, dim, index, source, alpha)
+        return _inplace.inplace(fn, self, *args)
 
     # -- linear algebra -----------------------------------------------------------------------
     def __matmul__(self, other):
@@ -1034,11 +1113,6 @@ def _linalg_operand(other):
     return other if isinstance(other, Tensor) else Tensor._wrap(other)
 
 
-def _scaled(other, alpha):
-    """``other * alpha`` for the ``alpha=`` argument of add/sub."""
-    return other if alpha == 1 else other * alpha
-
-
 def _rebuild(array, requires_grad):
     t = Tensor._wrap(array)
     t._requires_grad = requires_grad
@@ -1046,6 +1120,7 @@ def _rebuild(array, requires_grad):
 
 
 # The op modules import Tensor, so they are bound after the class exists.
+from . import creation as _creation  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402

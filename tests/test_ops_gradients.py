@@ -9,8 +9,9 @@ from op_table import CORE_OPS
 from op_table_math import MATH_OPS
 from op_table_shape import SHAPE_OPS
 from op_table_extras import EXTRA_OPS
+from op_table_common import COMMON_OPS
 
-CASES = CORE_OPS + SHAPE_OPS + MATH_OPS + EXTRA_OPS
+CASES = CORE_OPS + SHAPE_OPS + MATH_OPS + EXTRA_OPS + COMMON_OPS
 IDS = [c.name for c in CASES]
 
 

@@ -304,6 +304,17 @@ _RULES = {
     "BaddbmmBackward0": "d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
                         "grad_B = alpha*A^T @ grad",
     "LinalgCrossBackward0": "d(u x v): grad_u = v x grad,  grad_v = grad x u",
+    "DivBackward2": "div(u, v, rounding_mode=...) is a step function: its gradient is 0",
+    "SampleBackward": "a random fill: u's old values are overwritten and get no gradient",
+    "UniformBackward0": "u.uniform_(): u's old values are overwritten by random numbers and get no gradient",
+    "NormalBackward0": "u.normal_(): u's old values are overwritten by random numbers and get no gradient",
+    "IndexSelectBackward0": "u.index_select(dim, index): the gradient is added at the selected rows",
+    "MaskedSelectBackward0": "u.masked_select(mask): the gradient goes where the mask is true, zeros elsewhere",
+    "ScatterBackward0": "u.scatter(dim, index, src): u gets the gradient outside the written places, "
+                        "src the gradient gathered at index",
+    "ScatterBackward1": "u.scatter(dim, index, value): u gets the gradient outside the written places",
+    "ScatterAddBackward0": "u.scatter_add(dim, index, src): u gets the gradient, src the gradient gathered at index",
+    "IndexAddBackward0": "u.index_add(dim, index, src): u gets the gradient, src its rows at index",
     "EinsumBackward0": "d einsum: each operand's gradient is the einsum of the gradient with the other operands",
 }
 

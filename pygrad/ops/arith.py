@@ -556,12 +556,51 @@ def _not_implemented(op: str):
 
 
 FloorDivide = _not_implemented("floor_divide")
+
+
+class DivRounding(Function):
+    """``div(a, b, rounding_mode='trunc'|'floor')``: a step function, so its gradient is zero."""
+
+    _backward_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        x, y = same_dtype_arrays(a, b)
+        if x.dtype.kind in "iub":
+            if not np.all(y):
+                raise RuntimeError("ZeroDivisionError")
+            q = np.floor_divide(x, y)
+            if mode == "trunc":  # floor rounds towards -inf; trunc steps back up when the signs differ
+                q = q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0)))
+            return wrap(q.astype(x.dtype, copy=False))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(np.trunc(x / y) if mode == "trunc" else np.floor_divide(x, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = wrap(np.zeros_like(g._data))
+        return zeros, zeros, None
 RemainderOfScalar = _not_implemented("remainder")
 
 
 # -- the functions Tensor's operators call ---------------------------------------------------
 
-def add(a, b) -> Tensor:
+def check_alpha(a, b, alpha) -> None:
+    """PyTorch refuses a float ``alpha=`` of add/sub for integer operands."""
+    if isinstance(alpha, float) and not dtypes.result_type(*binary_operands(a, b)).is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
+
+def scaled_operand(a, b, alpha):
+    """``b * alpha`` for the ``alpha=`` of add/sub."""
+    if type(alpha) is int and alpha == 1:
+        return b
+    check_alpha(a, b, alpha)
+    return b * alpha if isinstance(b, (bool, int, float)) else mul(b, alpha)
+
+
+def add(a, b, *, alpha=1) -> Tensor:
+    b = scaled_operand(a, b, alpha)
     return Add.apply(*binary_operands(a, b))
 
 
@@ -580,8 +619,9 @@ def _check_bool_subtraction(a, b) -> None:
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def sub(a, b) -> Tensor:
+def sub(a, b, *, alpha=1) -> Tensor:
     _check_bool_subtraction(a, b)
+    b = scaled_operand(a, b, alpha)
     return Sub.apply(*binary_operands(a, b))
 
 
@@ -598,8 +638,23 @@ def mul(a, b) -> Tensor:
     return Mul.apply(*binary_operands(a, b))
 
 
-def div(a, b) -> Tensor:
-    return Div.apply(*binary_operands(a, b))
+def div(a, b, *, rounding_mode=None) -> Tensor:
+    if rounding_mode is None:
+        return Div.apply(*binary_operands(a, b))
+    check_rounding_mode(rounding_mode)
+    a, b = binary_operands(a, b)
+    if dtypes.result_type(a, b) is dtypes.bool:
+        raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
+    return DivRounding.apply(a, b, rounding_mode)
+
+
+def check_rounding_mode(mode) -> None:
+    if mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
+
+
+def true_divide(a, b) -> Tensor:
+    return div(a, b)
 
 
 def rdiv(x: Tensor, other) -> Tensor:

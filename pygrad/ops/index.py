@@ -17,7 +17,7 @@ from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from . import inplace as _inplace
 from . import shape as _shape
-from ._util import building_graph, normalize_dim, wrap
+from ._util import broadcast_shape, building_graph, normalize_dim, wrap
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
           "(got {})")
@@ -60,6 +60,70 @@ class Index(Function):
 
 class Gather(Index):
     _backward_name = "GatherBackward0"
+
+
+class IndexSelect(Index):
+    _backward_name = "IndexSelectBackward0"
+
+
+class MaskedSelect(Index):
+    _backward_name = "MaskedSelectBackward0"
+
+
+class Scatter(Function):
+    """``x.scatter(dim, index, src)``: src's elements overwrite x at ``key``; x keeps the rest's gradient."""
+
+    _backward_name = "ScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, key, src_key):
+        ctx.key, ctx.src_key, ctx.src_shape = key, src_key, src._data.shape
+        out = x._data.copy()
+        out[key] = src._data[src_key] if src_key is not None else src._data
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        needs = ctx.needs_input_grad
+        grad_x = grad_src = None
+        if needs[0]:
+            keep = np.ones(g._data.shape, g._data.dtype)
+            keep[ctx.key] = 0
+            grad_x = g * wrap(keep) if building_graph() else wrap(g._data * keep)
+        if needs[1] and ctx.src_key is not None:
+            grad_src = Embed.apply(Gather.apply(g, ctx.key), ctx.src_shape, ctx.src_key, False)
+        return grad_x, grad_src, None, None
+
+
+class ScatterValue(Scatter):
+    _backward_name = "ScatterBackward1"
+
+
+class ScatterAdd(Function):
+    """``x.scatter_add(dim, index, src)`` and ``x.index_add(dim, index, source)``: src is added at ``key``."""
+
+    _backward_name = "ScatterAddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, key, src_key):
+        ctx.key, ctx.src_key, ctx.src_shape = key, src_key, src._data.shape
+        out = x._data.copy()
+        np.add.at(out, key, src._data[src_key].astype(out.dtype, copy=False))
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        needs = ctx.needs_input_grad
+        grad_src = None
+        if needs[1]:
+            grad_src = Gather.apply(g, ctx.key)
+            if ctx.src_shape != grad_src._data.shape:
+                grad_src = Embed.apply(grad_src, ctx.src_shape, ctx.src_key, False)
+        return (g if needs[0] else None), grad_src, None, None
+
+
+class IndexAdd(ScatterAdd):
+    _backward_name = "IndexAddBackward0"
 
 
 class Embed(Function):
@@ -324,27 +388,141 @@ def setitem(x: Tensor, key, value) -> None:
         IndexPut.apply(region, value, advanced)
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def _check_index_dtype(name: str, index, expected: str = "int32/int64") -> np.ndarray:
+    if not isinstance(index, Tensor) or index._data.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{name}(): Expected dtype {expected} for index")
+    return index._data
+
+
+def _gather_key(name: str, x: Tensor, dim: int, index: Tensor, other: Tensor | None = None) -> tuple:
+    """The NumPy key of the elements ``gather``/``scatter`` along ``dim`` touch: index values
+    along ``dim``, the element's own position along the other dims."""
     d = normalize_dim(dim, x.ndim)
-    idx = index._data
-    if idx.dtype not in (np.int64, np.int32):
-        raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+    idx = _check_index_dtype(name, index)
     if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        raise RuntimeError("Index tensor must have the same number of dimensions as "
+                           + ("input tensor" if name == "gather" else "self tensor"))
     for i, (a, b) in enumerate(zip(idx.shape, x._data.shape)):
         if i != d and a > b:
             raise RuntimeError(f"Size does not match at dimension {i} expected index {list(idx.shape)} to be no "
                                f"larger than self {list(x._data.shape)} apart from dimension {d}")
+    if other is not None:
+        for i, (a, b) in enumerate(zip(idx.shape, other._data.shape)):
+            if a > b:
+                raise RuntimeError(f"Expected index {list(idx.shape)} to be no larger than self "
+                                   f"{list(x._data.shape)} apart from dimension {d} and to be no larger size than "
+                                   f"src {list(other._data.shape)}")
     size = x._data.shape[d] if x.ndim else 1
     bad = (idx < -size) | (idx >= size)
     if bad.any():
         raise RuntimeError(f"index {int(idx[bad].flat[0])} is out of bounds for dimension {d} with size {size}")
-    key = tuple(idx.astype(np.int64) % size if i == d else
-                np.arange(n).reshape((-1,) + (1,) * (idx.ndim - 1 - i))
-                for i, n in enumerate(idx.shape))
     if x.ndim == 0:
-        key = ()
-    return Gather.apply(x, key)
+        return ()
+    return tuple(idx.astype(np.int64) % size if i == d else
+                 np.arange(n).reshape((-1,) + (1,) * (idx.ndim - 1 - i))
+                 for i, n in enumerate(idx.shape))
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    return Gather.apply(x, _gather_key("gather", x, dim, index))
+
+
+def _scatter_args(name: str, x: Tensor, dim: int, index: Tensor, src) -> tuple:
+    if isinstance(src, Tensor):
+        if src.dtype is not x.dtype:
+            raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+        key = _gather_key(name, x, dim, index, src)
+        return src, key, tuple(slice(0, n) for n in index._data.shape) if x.ndim else ()
+    key = _gather_key(name, x, dim, index)
+    return wrap(np.asarray(src, x._data.dtype)), key, None
+
+
+def scatter_function(x: Tensor, dim: int, index: Tensor, src=None, value=None):
+    """The Function and its arguments for ``scatter``/``scatter_`` (a tensor ``src`` or a number ``value``)."""
+    src = value if src is None else src
+    if src is None:
+        raise TypeError("scatter() missing required argument 'src' or 'value'")
+    src, key, src_key = _scatter_args("scatter", x, dim, index, src)
+    return (Scatter if src_key is not None else ScatterValue), (src, key, src_key)
+
+
+def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
+    fn, args = scatter_function(x, dim, index, src, value)
+    return fn.apply(x, *args)
+
+
+def scatter_add_function(x: Tensor, dim: int, index: Tensor, src: Tensor):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
+    src, key, src_key = _scatter_args("scatter_add", x, dim, index, src)
+    return ScatterAdd, (src, key, src_key)
+
+
+def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    fn, args = scatter_add_function(x, dim, index, src)
+    return fn.apply(x, *args)
+
+
+def _select_key(name: str, x: Tensor, dim: int, index: Tensor) -> tuple:
+    """``(:, ..., index)`` along ``dim`` for a 0-d or 1-d integer ``index``, checked as PyTorch does."""
+    d = normalize_dim(dim, x.ndim)
+    idx = _check_index_dtype(name, index, "int32 or int64")
+    if idx.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    size = x._data.shape[d] if x.ndim else 1
+    if ((idx < -size) | (idx >= size)).any():
+        raise IndexError("index out of range in self")
+    return (slice(None),) * d + (idx.reshape(-1).astype(np.int64) % size,)
+
+
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    key = _select_key("index_select", x, dim, index)
+    if x.ndim == 0:
+        return IndexSelect.apply(x, ...)
+    return IndexSelect.apply(x, key)
+
+
+def index_add_function(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha=1):
+    key = _select_key("index_add_", x, dim, index)
+    d = normalize_dim(dim, x.ndim)
+    n = len(key[-1])
+    if source.ndim and source._data.shape[d] != n:
+        raise RuntimeError(f"index_add_(): Number of indices ({n}) should be equal to source.size(dim): "
+                           f"({source._data.shape[d]}), for dim: {d}")
+    if source.dtype is not x.dtype:
+        raise RuntimeError("index_add_(): self (" + x.dtype._tensor_type[:-6] + ") and source ("
+                           + source.dtype._tensor_type[:-6] + ") must have the same scalar type")
+    from .arith import scaled_operand
+    return IndexAdd, (scaled_operand(x, source, alpha), key, ...)
+
+
+def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    fn, args = index_add_function(x, dim, index, source, alpha)
+    return fn.apply(x, *args)
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    if x.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, x.ndim)
+    size = x._data.shape[d]
+    index = int(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"[{', '.join(map(str, x._data.shape))}] at dimension {d}")
+    return Select.apply(x, (slice(None),) * d + (index % size,))
+
+
+def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+    if not isinstance(mask, Tensor) or mask.dtype._tensor_type != "BoolTensor":
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    if x.ndim == 0:
+        x = _shape.reshape(x, (1,))
+    shape = broadcast_shape(mask._data.shape, x._data.shape)
+    where = np.nonzero(np.broadcast_to(mask._data, shape))
+    # Each selected element read from x: its position, or 0 along the dims x is broadcast in.
+    key = tuple(np.zeros_like(w) if n == 1 else w for n, w in zip(x._data.shape, where[len(shape) - x.ndim:]))
+    return MaskedSelect.apply(x, key)
 
 
 def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:

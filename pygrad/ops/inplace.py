@@ -223,6 +223,50 @@ class Copy(Function):
         return wrap(np.zeros_like(g._data)), g
 
 
+class Sample(Function):
+    """``uniform_``/``normal_``: the target is overwritten by random numbers, so it gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, target, values):
+        np.copyto(target._data, values, casting="unsafe")
+        ctx.mark_dirty(target)
+        return target
+
+    @staticmethod
+    def backward(ctx, g):
+        return wrap(np.zeros_like(g._data)), None
+
+
+class Uniform(Sample):
+    _backward_name = "UniformBackward0"
+
+
+class Normal(Sample):
+    _backward_name = "NormalBackward0"
+
+
+def _random_fill(cls, target: Tensor, kernel: str, draw) -> Tensor:
+    if not target.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{target.dtype._tensor_type[:-6]}\'')
+    check_inplace(target)
+    from ..creation import generator
+    return cls.apply(target, draw(generator()))
+
+
+def uniform_(target: Tensor, low: float, high: float, rng=None) -> Tensor:
+    if low > high:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}")
+    return _random_fill(Uniform, target, "check_uniform_bounds",
+                        lambda g: (rng or g).uniform(low, high, target._data.shape))
+
+
+def normal_(target: Tensor, mean: float, std: float, rng=None) -> Tensor:
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    return _random_fill(Normal, target, "normal_kernel_cpu",
+                        lambda g: (rng or g).normal(mean, std, target._data.shape))
+
+
 def zero_(target: Tensor) -> Tensor:
     check_inplace(target)
     return Zero.apply(target)

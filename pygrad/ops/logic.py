@@ -10,7 +10,7 @@ from ._util import broadcast_shape, normalize_dims, wrap
 
 __all__ = ["all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
            "equal", "logical_not", "logical_and", "logical_or", "logical_xor", "nonzero", "count_nonzero",
-           "is_floating_point", "is_nonzero"]
+           "is_floating_point", "is_nonzero", "eq", "ne", "lt", "le", "gt", "ge"]
 
 
 def _require_tensor(fn: str, value, position: int = 1, name: str = "input") -> None:
@@ -150,3 +150,28 @@ def is_floating_point(x: Tensor) -> bool:
 def is_nonzero(x: Tensor) -> bool:
     _require_tensor("is_nonzero", x)
     return bool(x)
+
+
+def _comparison(name: str, ufunc):
+    def compare(input, other, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
+        from .arith import compare as elementwise
+        result = elementwise(ufunc, input, other) if isinstance(input, Tensor) else NotImplemented
+        if result is NotImplemented:
+            got = ", ".join("Tensor" if isinstance(v, Tensor) else type(v).__name__ for v in (input, other))
+            raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected "
+                            f"one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n"
+                            f" * (Tensor input, Number other, *, Tensor out = None)\n")
+        if out is not None:
+            out.copy_(result)
+            return out
+        return result
+    compare.__name__ = compare.__qualname__ = name
+    return compare
+
+
+eq = _comparison("eq", np.equal)
+ne = _comparison("ne", np.not_equal)
+lt = _comparison("lt", np.less)
+le = _comparison("le", np.less_equal)
+gt = _comparison("gt", np.greater)
+ge = _comparison("ge", np.greater_equal)

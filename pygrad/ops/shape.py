@@ -797,3 +797,20 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     return Roll.apply(x, shifts, tuple(normalize_dim(d, x.ndim) for d in dims))
+
+
+def hstack(tensors) -> Tensor:
+    """``cat`` along dim 1, or dim 0 when the tensors are 1-D (0-d ones count as 1-D)."""
+    tensors = [reshape(t, (1,)) if t.ndim == 0 else t for t in tensors]
+    return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """``cat`` along dim 0 of the tensors made at least 2-D."""
+    return cat([reshape(t, (1, -1)) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    """``repeat`` with ``dims`` padded by leading ones up to ``x``'s rank."""
+    dims = tuple(int(d) for d in (dims if isinstance(dims, (tuple, list)) else (dims,)))
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
