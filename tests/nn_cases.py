@@ -29,6 +29,15 @@ class LayerCase:
         return a.astype(dtype)
 
 
+def _eval_with_stats(bn, nn):
+    """A batch-norm layer in eval mode with non-trivial running statistics and affine weights."""
+    nn.init.uniform_(bn.weight, 0.5, 1.5)
+    nn.init.uniform_(bn.bias, -0.5, 0.5)
+    nn.init.uniform_(bn.running_mean, -0.5, 0.5)
+    nn.init.uniform_(bn.running_var, 0.5, 2.0)
+    return bn.eval()
+
+
 LAYERS = [
     LayerCase("linear", lambda nn: nn.Linear(4, 3), (5, 4), "AddmmBackward0"),
     LayerCase("linear_nobias", lambda nn: nn.Linear(4, 3, bias=False), (5, 4), "MmBackward0"),
@@ -56,6 +65,15 @@ LAYERS = [
     LayerCase("layer_norm_2d", lambda nn: nn.LayerNorm((3, 4)), (2, 3, 4), "NativeLayerNormBackward0"),
     LayerCase("layer_norm_noaffine", lambda nn: nn.LayerNorm(4, elementwise_affine=False), (3, 4),
               "NativeLayerNormBackward0"),
+    LayerCase("batch_norm_1d", lambda nn: nn.BatchNorm1d(4), (5, 4), "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_1d_3d", lambda nn: nn.BatchNorm1d(3, momentum=None), (2, 3, 4), "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_2d", lambda nn: nn.BatchNorm2d(3), (2, 3, 3, 2), "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_2d_noaffine", lambda nn: nn.BatchNorm2d(2, affine=False), (3, 2, 2, 2),
+              "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_untracked", lambda nn: nn.BatchNorm1d(4, track_running_stats=False, bias=False), (6, 4),
+              "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_eval", lambda nn: _eval_with_stats(nn.BatchNorm2d(3), nn), (2, 3, 2, 2),
+              "NativeBatchNormBackward0"),
     LayerCase("embedding", lambda nn: nn.Embedding(6, 3), (2, 4), "EmbeddingBackward0", int_input=6),
     LayerCase("embedding_padding", lambda nn: nn.Embedding(6, 3, padding_idx=1), (7,), "EmbeddingBackward0",
               int_input=6),

@@ -256,6 +256,8 @@ _RULES = {
     "BinaryCrossEntropyWithLogitsBackward0": "d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) (with pos_weight: "
                                              "w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))",
     "NativeLayerNormBackward0": "d layer_norm: grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), g = grad*weight",
+    "NativeBatchNormBackward0": "d batch_norm per channel: training grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), "
+                                "eval grad_u = rstd*g, g = grad*weight; grad_w = sum(grad*xhat), grad_b = sum(grad)",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "

@@ -17,13 +17,19 @@ from ..ops import unary as _unary
 from ..tensor import Tensor
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
-           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "embedding", "conv2d", "max_pool2d",
+           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "batch_norm", "embedding", "conv2d", "max_pool2d",
            "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
 linear = _nn.linear
 layer_norm = _nn.layer_norm
 conv2d = _conv.conv2d
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
 max_pool2d = _conv.max_pool2d
 
 
