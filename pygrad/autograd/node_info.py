@@ -258,6 +258,11 @@ _RULES = {
     "NativeLayerNormBackward0": "d layer_norm: grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), g = grad*weight",
     "NativeBatchNormBackward0": "d batch_norm per channel: training grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), "
                                 "eval grad_u = rstd*g, g = grad*weight; grad_w = sum(grad*xhat), grad_b = sum(grad)",
+    "ConstantPadNdBackward0": "d pad(u)/du: the gradient cropped back to u's extent (negative padding: "
+                              "zero-padded back)",
+    "AvgPool2DBackward0": "d avg_pool2d: each window's gradient / divisor is added to every cell of the window",
+    "AdaptiveAvgPool2DBackward0": "d adaptive_avg_pool2d: each output cell's gradient / cell area is added to "
+                                  "every input cell it averaged",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "

@@ -17,7 +17,7 @@ from ..ops import unary as _unary
 from ..tensor import Tensor
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
-           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "batch_norm", "embedding", "conv2d", "max_pool2d",
+           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "batch_norm", "embedding", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
            "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
@@ -31,6 +31,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 max_pool2d = _conv.max_pool2d
+avg_pool2d = _conv.avg_pool2d
+adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
+pad = _conv.pad
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
