@@ -294,3 +294,13 @@ def test_batch_norm_functional_and_errors(rng, torch):
         pygrad.nn.BatchNorm2d(3)(pygrad.zeros(2, 3, 4))
     with pytest.raises(ValueError, match=r"expected 2D or 3D input \(got 4D input\)"):
         pygrad.nn.BatchNorm1d(3)(pygrad.zeros(2, 3, 4, 4))
+
+
+def test_huber_and_smooth_l1_modules(rng, torch):
+    a, b = rng.standard_normal((4, 3)) * 2, rng.standard_normal((4, 3))
+    for build in (lambda nn: nn.HuberLoss(delta=2.0), lambda nn: nn.SmoothL1Loss(reduction="sum", beta=0.3),
+                  lambda nn: nn.SmoothL1Loss(beta=0.0)):
+        ours, ref = build(pygrad.nn), build(torch.nn)
+        assert repr(ours) == repr(ref)
+        out = ours(pygrad.tensor(a), pygrad.tensor(b))
+        np.testing.assert_allclose(out.numpy(), ref(torch.tensor(a), torch.tensor(b)).numpy(), rtol=1e-12)

@@ -263,6 +263,8 @@ _RULES = {
     "AvgPool2DBackward0": "d avg_pool2d: each window's gradient / divisor is added to every cell of the window",
     "AdaptiveAvgPool2DBackward0": "d adaptive_avg_pool2d: each output cell's gradient / cell area is added to "
                                   "every input cell it averaged",
+    "HuberLossBackward0": "d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du",
+    "SmoothL1LossBackward0": "d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "

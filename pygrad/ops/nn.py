@@ -103,6 +103,53 @@ def mse_loss(x: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     return MseLoss.apply(x, y, check_reduction(reduction))
 
 
+class HuberLoss(Function):
+    """``0.5*d**2`` where ``|d| < delta``, else ``delta*(|d| - 0.5*delta)``, times ``scale``
+    (SmoothL1 with ``beta`` is Huber with ``delta=beta`` divided by ``beta``)."""
+
+    _backward_name = "HuberLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, delta, scale, reduction):
+        ctx.save_for_backward(x, y)
+        ctx.delta, ctx.scale, ctx.reduction = delta, scale, reduction
+        diff = x._data - y._data
+        ad = np.abs(diff)
+        loss = np.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
+        if scale != 1:
+            loss = loss * scale
+        return wrap(_reduce_array(loss.astype(diff.dtype, copy=False), reduction))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        need_x, need_y = ctx.needs_input_grad[:2]
+        delta, scale = ctx.delta, ctx.scale
+        if not building_graph():
+            gs = _grad_scale(g, shape, ctx.reduction)._data
+            gx = (gs * np.clip(x._data - y._data, -delta, delta) * scale).astype(g._data.dtype, copy=False)
+            return (wrap(gx) if need_x else None), (wrap(-gx) if need_y else None), None, None, None
+        gx = _grad_scale(g, shape, ctx.reduction) * (x - y).clamp(-delta, delta) * scale
+        return (gx if need_x else None), (-gx if need_y else None), None, None, None
+
+
+class SmoothL1Loss(HuberLoss):
+    _backward_name = "SmoothL1LossBackward0"
+
+
+def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return HuberLoss.apply(x, y, delta, 1, check_reduction(reduction))
+
+
+def smooth_l1_loss(x: Tensor, y: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    return SmoothL1Loss.apply(x, y, beta, 1 / beta, check_reduction(reduction))
+
+
 # -- classification losses ------------------------------------------------------------------
 
 def _class_last(array: np.ndarray) -> np.ndarray:
