@@ -39,7 +39,7 @@ from .ops.shape import hstack, tile, vstack  # noqa: E402
 from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
                         moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
                         trace, transpose, tril, triu, unbind, unsqueeze)
-from .ops.sorting import argsort, kthvalue, sort, topk  # noqa: E402
+from .ops.sorting import argsort, kthvalue, median, sort, topk, unique  # noqa: E402
 from .ops.unary import (abs, acos, acosh, asin, asinh, atan, atanh, ceil, clone, cos, cosh, erf,  # noqa: E402
                         erfinv, exp, exp2, expm1, floor, log, log1p, log2, log10, nan_to_num, reciprocal,
                         relu, round, rsqrt, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc)

@@ -925,6 +925,13 @@ class Tensor(_core.TensorBase):
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
         return _sorting.kthvalue(self, k, dim, keepdim)
 
+    def median(self, dim=None, keepdim: bool = False):
+        return _sorting.median(self, dim, keepdim)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+               dim=None):
+        return _sorting.unique(self, sorted, return_inverse, return_counts, dim)
+
     # -- shape ------------------------------------------------------------------------------------
     def view(self, *shape):
         return _shape.view(self, *shape)

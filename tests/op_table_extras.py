@@ -81,6 +81,9 @@ EXTRA_OPS = [
            grad_fn="BaddbmmBackward0"),
     OpCase("cross", lambda m, a, b: m.cross(a, b, dim=1), ((2, 3), (2, 3)), grad_fn="LinalgCrossBackward0"),
     OpCase("cross_broadcast", lambda m, a, b: a.cross(b, dim=0), ((3, 4), (3, 1)), grad_fn="LinalgCrossBackward0"),
+    OpCase("median_all", lambda m, a: a.median(), (M,), grad_fn="MedianBackward0"),
+    OpCase("median_dim", lambda m, a: m.median(a, 1).values, (T,), grad_fn="MedianBackward1"),
+    OpCase("median_dim_keepdim", lambda m, a: a.median(dim=0, keepdim=True)[0], (M,), grad_fn="MedianBackward1"),
     # -- padding ---------------------------------------------------------------------------------
     OpCase("pad_last", lambda m, a: m.nn.functional.pad(a, (1, 2)), (M,), grad_fn="ConstantPadNdBackward0"),
     OpCase("pad_value_3dims", lambda m, a: m.nn.functional.pad(a, (0, 1, 2, 0, 1, 1), value=1.5), (T,),

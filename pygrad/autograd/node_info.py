@@ -265,6 +265,8 @@ _RULES = {
                                   "every input cell it averaged",
     "HuberLossBackward0": "d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du",
     "SmoothL1LossBackward0": "d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
+    "MedianBackward0": "d median(u)/du = 1/k at each of the k elements equal to the median, 0 elsewhere",
+    "MedianBackward1": "d median(u, dim): each median's gradient goes to the element at its index",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
