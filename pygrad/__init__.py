@@ -17,10 +17,10 @@ from ._device import cuda, device
 from .size import Size
 from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
-                       full_like, initial_seed, linspace, manual_seed, meshgrid, multinomial, normal, ones,
+                       full_like, initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
                        zeros_like)
-from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
+from .ops.arith import (add, addcdiv, addcmul, atan2, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
                         logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, true_divide,
                         xlogy)
 from .ops.activation import torch_log_softmax as log_softmax, torch_softmax as softmax  # noqa: E402

@@ -630,6 +630,21 @@ class Tensor(_core.TensorBase):
     def hypot(self, other):
         return _arith.hypot(self, other)
 
+    def atan2(self, other):
+        return _arith.atan2(self, other)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _arith.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _arith.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return _inplace.inplace(_arith.Addcmul, self, tensor1, tensor2, value, read=(tensor1, tensor2))
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return _inplace.inplace(_arith.Addcdiv, self, tensor1, tensor2, value, read=(tensor1, tensor2))
+
     def logaddexp(self, other):
         return _arith.logaddexp(self, other)
 

@@ -302,3 +302,13 @@ def test_median_ties_and_unique_match_torch(torch):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     u, tu = pygrad.tensor([[2.0, 1.0], [2.0, 0.5]]).unique(), torch.tensor([[2.0, 1.0], [2.0, 0.5]]).unique()
     assert repr(u) == repr(tu)
+
+
+@pytest.mark.parametrize("args,kwargs", [((0, 3, 7), {}), ((-2.5, 1.5, 9), dict(base=2.0)),
+                                         ((1, 0, 5), dict(dtype="float64")), ((0, 4, 5), dict(dtype="int64")),
+                                         ((2, 2, 1), {}), ((0, 1, 0), {})])
+def test_logspace_matches_torch(args, kwargs, torch):
+    ours = pygrad.logspace(*args, **{k: getattr(pygrad, v) if k == "dtype" else v for k, v in kwargs.items()})
+    ref = torch.logspace(*args, **{k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()})
+    assert ours.dtype.name == str(ref.dtype).removeprefix("torch.") and ours.shape == tuple(ref.shape)
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6 if ours.dtype is pygrad.float32 else 1e-14)
