@@ -32,7 +32,7 @@ from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_no
                         logical_xor, nonzero)
 from .ops.logic import all, any  # noqa: E402, A004
 from .ops.linalg import addmm, baddbmm, bmm, cross, dot, einsum, ger, matmul, mm, mv, outer  # noqa: E402
-from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
+from .ops.reduce import (amax, amin, argmax, argmin, cumprod, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
 from .ops.reduce import max, min  # noqa: E402, A004
 from .ops.shape import hstack, tile, vstack  # noqa: E402

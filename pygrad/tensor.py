@@ -927,6 +927,9 @@ class Tensor(_core.TensorBase):
     def cumsum(self, dim, *, dtype=None):
         return _reduce.cumsum(self, dim, dtype=dtype)
 
+    def cumprod(self, dim, *, dtype=None):
+        return _reduce.cumprod(self, dim, dtype=dtype)
+
     # -- sorting ----------------------------------------------------------------------------------
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         return _sorting.sort(self, dim, descending, stable)

@@ -270,6 +270,7 @@ _RULES = {
     "Atan2Backward0": "d atan2(a, b) = (b*da - a*db) / (a**2 + b**2)",
     "AddcmulBackward0": "d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1",
     "AddcdivBackward0": "d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2",
+    "CumprodBackward0": "d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
