@@ -17,10 +17,10 @@ from ._device import cuda, device
 from .size import Size
 from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
-                       full_like, initial_seed, linspace, manual_seed, meshgrid, multinomial, normal, ones,
+                       full_like, initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
                        zeros_like)
-from .ops.arith import (add, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
+from .ops.arith import (add, addcdiv, addcmul, atan2, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
                         logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, true_divide,
                         xlogy)
 from .ops.activation import torch_log_softmax as log_softmax, torch_softmax as softmax  # noqa: E402
@@ -32,14 +32,14 @@ from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_no
                         logical_xor, nonzero)
 from .ops.logic import all, any  # noqa: E402, A004
 from .ops.linalg import addmm, baddbmm, bmm, cross, dot, einsum, ger, matmul, mm, mv, outer  # noqa: E402
-from .ops.reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
+from .ops.reduce import (amax, amin, argmax, argmin, cumprod, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
                          sum, var)
 from .ops.reduce import max, min  # noqa: E402, A004
 from .ops.shape import hstack, tile, vstack  # noqa: E402
 from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
                         moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
                         trace, transpose, tril, triu, unbind, unsqueeze)
-from .ops.sorting import argsort, kthvalue, sort, topk  # noqa: E402
+from .ops.sorting import argsort, kthvalue, median, sort, topk, unique  # noqa: E402
 from .ops.unary import (abs, acos, acosh, asin, asinh, atan, atanh, ceil, clone, cos, cosh, erf,  # noqa: E402
                         erfinv, exp, exp2, expm1, floor, log, log1p, log2, log10, nan_to_num, reciprocal,
                         relu, round, rsqrt, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc)

@@ -11,7 +11,7 @@ from .tensor import Tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full",
            "zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like", "arange",
-           "linspace", "eye", "randn", "rand", "randint", "manual_seed", "seed", "initial_seed"]
+           "linspace", "logspace", "eye", "randn", "rand", "randint", "manual_seed", "seed", "initial_seed"]
 
 _generator = np.random.default_rng()
 _seed = None
@@ -172,6 +172,20 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
         raise RuntimeError("number of steps must be non-negative")
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     return _finish(_linspace_array(start, end, steps, _dtype(dtype)), requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    _check_device(device)
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    d = _dtype(dtype)
+    work = d if d.kind == "f" else np.dtype(np.float64)
+    powers = np.power(work.type(base), _linspace_array(start, end, steps, work))
+    return _finish(powers.astype(d) if d.kind == "f" else np.trunc(powers).astype(d), requires_grad)
 
 
 def _two_product(a: np.ndarray, b: np.ndarray):

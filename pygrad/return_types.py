@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["max", "min", "sort", "topk", "kthvalue"]
+__all__ = ["max", "min", "sort", "topk", "kthvalue", "median"]
 
 
 def _result_type(name: str, fields: tuple):
@@ -23,3 +23,4 @@ min = _result_type("min", ("values", "indices"))  # noqa: A001
 sort = _result_type("sort", ("values", "indices"))
 topk = _result_type("topk", ("values", "indices"))
 kthvalue = _result_type("kthvalue", ("values", "indices"))
+median = _result_type("median", ("values", "indices"))

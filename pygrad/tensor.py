@@ -630,6 +630,21 @@ class Tensor(_core.TensorBase):
     def hypot(self, other):
         return _arith.hypot(self, other)
 
+    def atan2(self, other):
+        return _arith.atan2(self, other)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _arith.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _arith.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return _inplace.inplace(_arith.Addcmul, self, tensor1, tensor2, value, read=(tensor1, tensor2))
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return _inplace.inplace(_arith.Addcdiv, self, tensor1, tensor2, value, read=(tensor1, tensor2))
+
     def logaddexp(self, other):
         return _arith.logaddexp(self, other)
 
@@ -912,6 +927,9 @@ class Tensor(_core.TensorBase):
     def cumsum(self, dim, *, dtype=None):
         return _reduce.cumsum(self, dim, dtype=dtype)
 
+    def cumprod(self, dim, *, dtype=None):
+        return _reduce.cumprod(self, dim, dtype=dtype)
+
     # -- sorting ----------------------------------------------------------------------------------
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         return _sorting.sort(self, dim, descending, stable)
@@ -924,6 +942,13 @@ class Tensor(_core.TensorBase):
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
         return _sorting.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim: bool = False):
+        return _sorting.median(self, dim, keepdim)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+               dim=None):
+        return _sorting.unique(self, sorted, return_inverse, return_counts, dim)
 
     # -- shape ------------------------------------------------------------------------------------
     def view(self, *shape):

@@ -29,6 +29,15 @@ class LayerCase:
         return a.astype(dtype)
 
 
+def _eval_with_stats(bn, nn):
+    """A batch-norm layer in eval mode with non-trivial running statistics and affine weights."""
+    nn.init.uniform_(bn.weight, 0.5, 1.5)
+    nn.init.uniform_(bn.bias, -0.5, 0.5)
+    nn.init.uniform_(bn.running_mean, -0.5, 0.5)
+    nn.init.uniform_(bn.running_var, 0.5, 2.0)
+    return bn.eval()
+
+
 LAYERS = [
     LayerCase("linear", lambda nn: nn.Linear(4, 3), (5, 4), "AddmmBackward0"),
     LayerCase("linear_nobias", lambda nn: nn.Linear(4, 3, bias=False), (5, 4), "MmBackward0"),
@@ -56,6 +65,27 @@ LAYERS = [
     LayerCase("layer_norm_2d", lambda nn: nn.LayerNorm((3, 4)), (2, 3, 4), "NativeLayerNormBackward0"),
     LayerCase("layer_norm_noaffine", lambda nn: nn.LayerNorm(4, elementwise_affine=False), (3, 4),
               "NativeLayerNormBackward0"),
+    LayerCase("batch_norm_1d", lambda nn: nn.BatchNorm1d(4), (5, 4), "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_1d_3d", lambda nn: nn.BatchNorm1d(3, momentum=None), (2, 3, 4), "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_2d", lambda nn: nn.BatchNorm2d(3), (2, 3, 3, 2), "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_2d_noaffine", lambda nn: nn.BatchNorm2d(2, affine=False), (3, 2, 2, 2),
+              "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_untracked", lambda nn: nn.BatchNorm1d(4, track_running_stats=False, bias=False), (6, 4),
+              "NativeBatchNormBackward0"),
+    LayerCase("batch_norm_eval", lambda nn: _eval_with_stats(nn.BatchNorm2d(3), nn), (2, 3, 2, 2),
+              "NativeBatchNormBackward0"),
+    LayerCase("avgpool2d", lambda nn: nn.AvgPool2d(2), (2, 3, 4, 6), "AvgPool2DBackward0", gradgrad=False),
+    LayerCase("avgpool2d_stride_pad", lambda nn: nn.AvgPool2d((3, 2), stride=(2, 1), padding=1), (1, 2, 7, 5),
+              "AvgPool2DBackward0", gradgrad=False),
+    LayerCase("avgpool2d_exclude_pad", lambda nn: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
+              (1, 2, 5, 6), "AvgPool2DBackward0", gradgrad=False),
+    LayerCase("avgpool2d_divisor_unbatched", lambda nn: nn.AvgPool2d(2, stride=1, divisor_override=3), (2, 4, 3),
+              "AvgPool2DBackward0", gradgrad=False),
+    LayerCase("adaptive_avgpool2d", lambda nn: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 4, 6),
+              "AdaptiveAvgPool2DBackward0", gradgrad=False),
+    LayerCase("adaptive_avgpool2d_uneven", lambda nn: nn.AdaptiveAvgPool2d((3, None)), (2, 5, 4),
+              "AdaptiveAvgPool2DBackward0", gradgrad=False),
+    LayerCase("adaptive_avgpool2d_global", lambda nn: nn.AdaptiveAvgPool2d(1), (2, 3, 4, 4), "MeanBackward1"),
     LayerCase("embedding", lambda nn: nn.Embedding(6, 3), (2, 4), "EmbeddingBackward0", int_input=6),
     LayerCase("embedding_padding", lambda nn: nn.Embedding(6, 3, padding_idx=1), (7,), "EmbeddingBackward0",
               int_input=6),
@@ -112,6 +142,16 @@ LOSSES = [
              target_grad=True),
     LossCase("l1", lambda F, x, t, e, r: F.l1_loss(x, t, reduction=r), (4, 3), regression_target,
              {"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AbsBackward0"}, target_grad=True),
+    LossCase("huber", lambda F, x, t, e, r: F.huber_loss(x, t, reduction=r), (4, 3), regression_target,
+             {"mean": "HuberLossBackward0", "sum": "HuberLossBackward0", "none": "HuberLossBackward0"},
+             target_grad=True),
+    LossCase("huber_delta", lambda F, x, t, e, r: F.huber_loss(x, t, reduction=r, delta=0.7), (5, 2),
+             regression_target, {"mean": "HuberLossBackward0"}, target_grad=True),
+    LossCase("smooth_l1", lambda F, x, t, e, r: F.smooth_l1_loss(x, t, reduction=r), (4, 3), regression_target,
+             {"mean": "SmoothL1LossBackward0", "sum": "SmoothL1LossBackward0", "none": "SmoothL1LossBackward0"},
+             target_grad=True),
+    LossCase("smooth_l1_beta", lambda F, x, t, e, r: F.smooth_l1_loss(x, t, reduction=r, beta=0.5), (3, 4),
+             regression_target, {"sum": "SmoothL1LossBackward0"}, target_grad=True),
     LossCase("nll", lambda F, x, t, e, r: F.nll_loss(x, t, reduction=r), (5, 4), class_target,
              {"mean": "NllLossBackward0", "sum": "NllLossBackward0", "none": "NllLossBackward0"}),
     LossCase("nll_weight_ignore", lambda F, x, t, e, r: F.nll_loss(x, t, weight=e["w"], ignore_index=2,

@@ -282,3 +282,33 @@ def test_random_extras_follow_the_seed():
     assert abs(samples.mean().item() - 3.0) < 0.06 and abs(samples.std().item() - 2.0) < 0.06
     counts = np.bincount(pygrad.multinomial(pygrad.tensor([1.0, 3.0]), 20000, replacement=True).numpy())
     assert abs(counts[1] / 20000 - 0.75) < 0.02
+
+
+def test_median_ties_and_unique_match_torch(torch):
+    data = [[3.0, 1.0, 2.0, 2.0], [5.0, 4.0, 4.0, 0.0]]
+    x, tx = pygrad.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    x.median().backward()
+    tx.median().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())  # shared by the tied elements
+    r, tr = pygrad.median(x, 1), torch.median(tx, 1)
+    np.testing.assert_array_equal(r.indices.numpy(), tr.indices.numpy())
+    assert repr(r) == repr(tr)
+    assert pygrad.tensor([4, 1, 3, 2]).median().item() == 2  # the lower median
+    ints = [3, 1, 2, 3, 1, 7]
+    ours = pygrad.unique(pygrad.tensor(ints), return_inverse=True, return_counts=True)
+    ref = torch.unique(torch.tensor(ints), return_inverse=True, return_counts=True)
+    for a, b in zip(ours, ref):
+        assert a.dtype.name == str(b.dtype).removeprefix("torch.")
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    u, tu = pygrad.tensor([[2.0, 1.0], [2.0, 0.5]]).unique(), torch.tensor([[2.0, 1.0], [2.0, 0.5]]).unique()
+    assert repr(u) == repr(tu)
+
+
+@pytest.mark.parametrize("args,kwargs", [((0, 3, 7), {}), ((-2.5, 1.5, 9), dict(base=2.0)),
+                                         ((1, 0, 5), dict(dtype="float64")), ((0, 4, 5), dict(dtype="int64")),
+                                         ((2, 2, 1), {}), ((0, 1, 0), {})])
+def test_logspace_matches_torch(args, kwargs, torch):
+    ours = pygrad.logspace(*args, **{k: getattr(pygrad, v) if k == "dtype" else v for k, v in kwargs.items()})
+    ref = torch.logspace(*args, **{k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()})
+    assert ours.dtype.name == str(ref.dtype).removeprefix("torch.") and ours.shape == tuple(ref.shape)
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6 if ours.dtype is pygrad.float32 else 1e-14)

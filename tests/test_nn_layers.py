@@ -245,3 +245,62 @@ def test_unbatched_cross_entropy_matches_torch(torch):
     expected.backward()
     assert repr(out) == repr(expected)
     np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("dims", [2, 3, 4])
+def test_batch_norm_running_stats_eval_and_state_dict(dims, momentum, rng, torch):
+    shape = {2: (5, 3), 3: (4, 3, 2), 4: (2, 3, 2, 3)}[dims]
+    build = (lambda nn: nn.BatchNorm2d(3, momentum=momentum)) if dims == 4 else \
+        (lambda nn: nn.BatchNorm1d(3, momentum=momentum))
+    ref, bn = build(torch.nn).double(), build(pygrad.nn).double()
+    for _ in range(3):
+        a = rng.standard_normal(shape) * 2 + 1
+        bn(pygrad.tensor(a))
+        ref(torch.tensor(a))
+    state, ref_state = bn.state_dict(), ref.state_dict()
+    assert list(state) == list(ref_state)
+    for k in state:
+        assert state[k].dtype.name == str(ref_state[k].dtype).removeprefix("torch."), k
+        np.testing.assert_allclose(state[k].numpy(), ref_state[k].numpy(), rtol=1e-12, err_msg=k)
+    assert state["num_batches_tracked"].item() == 3
+    bn.eval(), ref.eval()
+    a = rng.standard_normal(shape)
+    np.testing.assert_allclose(bn(pygrad.tensor(a)).detach().numpy(), ref(torch.tensor(a)).detach().numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.numpy(), ref.running_mean.numpy(), rtol=1e-12)  # eval: untouched
+    fresh = build(pygrad.nn).double()
+    fresh.load_state_dict(state)
+    fresh.eval()
+    np.testing.assert_allclose(fresh(pygrad.tensor(a)).detach().numpy(), bn(pygrad.tensor(a)).detach().numpy(), rtol=0)
+
+
+def test_batch_norm_functional_and_errors(rng, torch):
+    a = rng.standard_normal((4, 3, 2))
+    rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    prm, prv, trm, trv = pygrad.tensor(rm), pygrad.tensor(rv), torch.tensor(rm), torch.tensor(rv)
+    out = PF.batch_norm(pygrad.tensor(a), prm, prv, training=True, momentum=0.3)
+    ref = torch.nn.functional.batch_norm(torch.tensor(a), trm, trv, training=True, momentum=0.3)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(prm.numpy(), trm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(prv.numpy(), trv.numpy(), rtol=1e-12)
+    out = PF.batch_norm(pygrad.tensor(a), prm, prv)
+    ref = torch.nn.functional.batch_norm(torch.tensor(a), trm, trv)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size "
+                                         r"torch.Size\(\[1, 3\]\)"):
+        pygrad.nn.BatchNorm1d(3)(pygrad.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 3D input\)"):
+        pygrad.nn.BatchNorm2d(3)(pygrad.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match=r"expected 2D or 3D input \(got 4D input\)"):
+        pygrad.nn.BatchNorm1d(3)(pygrad.zeros(2, 3, 4, 4))
+
+
+def test_huber_and_smooth_l1_modules(rng, torch):
+    a, b = rng.standard_normal((4, 3)) * 2, rng.standard_normal((4, 3))
+    for build in (lambda nn: nn.HuberLoss(delta=2.0), lambda nn: nn.SmoothL1Loss(reduction="sum", beta=0.3),
+                  lambda nn: nn.SmoothL1Loss(beta=0.0)):
+        ours, ref = build(pygrad.nn), build(torch.nn)
+        assert repr(ours) == repr(ref)
+        out = ours(pygrad.tensor(a), pygrad.tensor(b))
+        np.testing.assert_allclose(out.numpy(), ref(torch.tensor(a), torch.tensor(b)).numpy(), rtol=1e-12)

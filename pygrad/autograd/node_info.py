@@ -256,6 +256,21 @@ _RULES = {
     "BinaryCrossEntropyWithLogitsBackward0": "d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) (with pos_weight: "
                                              "w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))",
     "NativeLayerNormBackward0": "d layer_norm: grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), g = grad*weight",
+    "NativeBatchNormBackward0": "d batch_norm per channel: training grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), "
+                                "eval grad_u = rstd*g, g = grad*weight; grad_w = sum(grad*xhat), grad_b = sum(grad)",
+    "ConstantPadNdBackward0": "d pad(u)/du: the gradient cropped back to u's extent (negative padding: "
+                              "zero-padded back)",
+    "AvgPool2DBackward0": "d avg_pool2d: each window's gradient / divisor is added to every cell of the window",
+    "AdaptiveAvgPool2DBackward0": "d adaptive_avg_pool2d: each output cell's gradient / cell area is added to "
+                                  "every input cell it averaged",
+    "HuberLossBackward0": "d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du",
+    "SmoothL1LossBackward0": "d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
+    "MedianBackward0": "d median(u)/du = 1/k at each of the k elements equal to the median, 0 elsewhere",
+    "MedianBackward1": "d median(u, dim): each median's gradient goes to the element at its index",
+    "Atan2Backward0": "d atan2(a, b) = (b*da - a*db) / (a**2 + b**2)",
+    "AddcmulBackward0": "d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1",
+    "AddcdivBackward0": "d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2",
+    "CumprodBackward0": "d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "

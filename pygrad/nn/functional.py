@@ -17,14 +17,23 @@ from ..ops import unary as _unary
 from ..tensor import Tensor
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
-           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "embedding", "conv2d", "max_pool2d",
-           "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
+           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "batch_norm", "embedding", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+           "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
 linear = _nn.linear
 layer_norm = _nn.layer_norm
 conv2d = _conv.conv2d
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
 max_pool2d = _conv.max_pool2d
+avg_pool2d = _conv.avg_pool2d
+adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
+pad = _conv.pad
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -93,6 +102,21 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     if weight is not None:
         raise NotImplementedError("pygrad's mse_loss has no weight argument")
     return _nn.mse_loss(input, target, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
+    if weight is not None:
+        raise NotImplementedError("pygrad's huber_loss has no weight argument")
+    return _nn.huber_loss(input, target, reduction, delta)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta == 0.0:  # PyTorch falls back to the L1 loss here
+        return l1_loss(input, target, reduction=reduction)
+    return _nn.smooth_l1_loss(input, target, reduction, beta)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:

@@ -523,6 +523,78 @@ class LerpTensor(Function):
         return (g * (1 - w) if need_a else None), (g * w if need_b else None), (g * (b - a) if need_w else None)
 
 
+class Atan2(Function):
+    _backward_name = "Atan2Backward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return wrap(np.arctan2(*same_dtype_arrays(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors  # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
+        need_a, need_b = ctx.needs_input_grad
+        if not building_graph():
+            dt = g._data.dtype
+            x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = g._data / (x * x + y * y)
+            return (wrap(share * y) if need_a else None), (wrap(-share * x) if need_b else None)
+        share = g / (a * a + b * b)
+        return (share * b if need_a else None), (-share * a if need_b else None)
+
+
+def _three_arrays(x: Tensor, t1: Tensor, t2: Tensor) -> tuple:
+    """The arrays of three tensors in their common dtype (the arrays as they are when they agree)."""
+    a, b = same_dtype_arrays(x, t1)
+    a, c = same_dtype_arrays(wrap(a), t2)
+    b = b.astype(a.dtype, copy=False)
+    np.broadcast_shapes(a.shape, b.shape, c.shape)
+    return a, b, c
+
+
+class Addcmul(Function):
+    """``x + value * t1 * t2``."""
+
+    _backward_name = "AddcmulBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.save_for_backward(t1, t2)
+        ctx.value = value
+        a, b, c = _three_arrays(x, t1, t2)
+        return wrap(np.asarray(a + np.asarray(value, a.dtype) * (b * c), a.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        need_x, need_1, need_2 = ctx.needs_input_grad[:3]
+        v = ctx.value
+        return ((g if need_x else None), (g * t2 * v if need_1 else None), (g * t1 * v if need_2 else None), None)
+
+
+class Addcdiv(Function):
+    """``x + value * t1 / t2``."""
+
+    _backward_name = "AddcdivBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.save_for_backward(t1, t2)
+        ctx.value = value
+        a, b, c = _three_arrays(x, t1, t2)
+        return wrap(np.asarray(a + np.asarray(value, a.dtype) * (b / c), a.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        need_x, need_1, need_2 = ctx.needs_input_grad[:3]
+        v = ctx.value
+        return ((g if need_x else None), (g * v / t2 if need_1 else None),
+                (-g * v * t1 / (t2 * t2) if need_2 else None), None)
+
+
 class ClampMinScalar(ClampScalar):
     _backward_name = "ClampMinBackward0"
 
@@ -866,3 +938,27 @@ def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
     if _bound_operand(x, max) is not None:
         return ClampMaxTensor.apply(x, None, max)
     return ClampMaxScalar.apply(x, None, max)
+
+
+def atan2(a: Tensor, b: Tensor) -> Tensor:
+    _require_tensor("atan2", a, 1, "input")
+    _require_tensor("atan2", b, 2, "other")
+    result = _floating_result(a, b)
+    if not dtypes.result_type(a, b).is_floating_point:
+        a, b = a.to(result), b.to(result)
+    return Atan2.apply(a, b)
+
+
+def addcmul(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    return Addcmul.apply(x, tensor1, tensor2, value)
+
+
+def addcdiv(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    if not dtypes.result_type(tensor1, tensor2).is_floating_point:
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release "
+                           "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+                           "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to("
+                           "input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for float "
+                           "inputs. The future addcdiv behavior is just the latter implementation: (input + value "
+                           "* tensor1 / tensor2), for all dtypes.")
+    return Addcdiv.apply(x, tensor1, tensor2, value)

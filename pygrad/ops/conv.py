@@ -184,3 +184,139 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
     kernel = _pair(kernel_size)
     stride = kernel if stride is None or stride == [] else _pair(stride)
     return MaxPool2DWithIndices.apply(x, kernel, stride, _pair(padding), _pair(dilation))
+
+
+# -- padding -----------------------------------------------------------------------------------
+
+class ConstantPadNd(Function):
+    """Pad (or, for negative amounts, crop) the last dims; its backward is the opposite crop/pad."""
+
+    _backward_name = "ConstantPadNdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        a = x._data
+        lead = a.ndim - len(pads)
+        out_shape = a.shape[:lead] + tuple(s + lo + hi for s, (lo, hi) in zip(a.shape[lead:], pads))
+        if any(s < 0 for s in out_shape):
+            raise RuntimeError("narrow(): length must be non-negative.")
+        out = np.full(out_shape, value, a.dtype)
+        src, dst = [slice(None)] * lead, [slice(None)] * lead
+        for size, (lo, hi) in zip(a.shape[lead:], pads):
+            start, stop = max(0, -lo), size - max(0, -hi)
+            length = max(stop - start, 0)
+            src.append(slice(start, start + length))
+            dst.append(slice(max(0, lo), max(0, lo) + length))
+        out[tuple(dst)] = a[tuple(src)]
+        ctx.pads = pads
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ConstantPadNd.apply(g, tuple((-lo, -hi) for lo, hi in ctx.pads), 0), None, None
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """``torch.nn.functional.pad``: ``pad`` lists (left, right) amounts from the last dim backwards."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > x.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but "
+                           f"got padding length {len(pad)} and input of dimension {x.ndim}")
+    if mode != "constant":
+        raise NotImplementedError(f"pygrad's pad supports mode='constant' only, got mode={mode!r}")
+    pairs = tuple((pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2))[::-1]  # first dim first
+    return ConstantPadNd.apply(x, pairs, 0 if value is None else value)
+
+
+# -- average pooling ---------------------------------------------------------------------------
+
+class AvgPool2D(Function):
+    _backward_name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, count_include_pad, divisor_override):
+        a = x._data
+        ctx.unbatched = a.ndim == 3
+        if ctx.unbatched:
+            a = a[None]
+        n, c, h, w = a.shape
+        ph, pw = padding
+        if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+            raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                               f"pad={ph}, kernel_size={kernel[0]} and dilation=1")
+        padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
+        out_hw = (_out_size(h, kernel[0], stride[0], ph, 1), _out_size(w, kernel[1], stride[1], pw, 1))
+        total = sum_array(_windows(padded, kernel, stride, (1, 1), out_hw), axis=(4, 5))
+        if divisor_override:
+            divisor = np.asarray(divisor_override, a.dtype)
+        elif count_include_pad:
+            divisor = np.asarray(kernel[0] * kernel[1], a.dtype)
+        else:
+            mask = np.pad(np.ones((1, 1, h, w), a.dtype), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+            divisor = sum_array(_windows(mask, kernel, stride, (1, 1), out_hw), axis=(4, 5))
+        out = (total / divisor).astype(a.dtype, copy=False)
+        ctx.conf = (divisor, kernel, stride, padding, padded.shape)
+        return wrap(np.ascontiguousarray(out[0] if ctx.unbatched else out))
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("avg_pool2d")
+        divisor, kernel, stride, padding, padded_shape = ctx.conf
+        gd = g._data[None] if ctx.unbatched else g._data
+        share = (gd / divisor).astype(gd.dtype, copy=False)
+        gwin = np.broadcast_to(share[..., None, None], share.shape + tuple(kernel))
+        gx = _unpad(_scatter_windows(gwin, padded_shape, stride, (1, 1)), padding)
+        return (wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)),) + (None,) * 5
+
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    if ceil_mode:
+        raise NotImplementedError("pygrad's avg_pool2d supports ceil_mode=False")
+    if x.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None or stride == [] else _pair(stride)
+    return AvgPool2D.apply(x, kernel, stride, _pair(padding), count_include_pad, divisor_override)
+
+
+class AdaptiveAvgPool2D(Function):
+    """Output cell (i, j) averages rows floor(i*H/OH)..ceil((i+1)*H/OH) and likewise for columns."""
+
+    _backward_name = "AdaptiveAvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, out_hw):
+        a = x._data
+        h, w = a.shape[-2:]
+        rows = [(i * h // out_hw[0], -(-(i + 1) * h // out_hw[0])) for i in range(out_hw[0])]
+        cols = [(j * w // out_hw[1], -(-(j + 1) * w // out_hw[1])) for j in range(out_hw[1])]
+        out = np.empty(a.shape[:-2] + tuple(out_hw), a.dtype)
+        for i, (r0, r1) in enumerate(rows):
+            for j, (c0, c1) in enumerate(cols):
+                out[..., i, j] = a[..., r0:r1, c0:c1].mean(axis=(-2, -1))
+        ctx.cells, ctx.in_shape = (rows, cols), a.shape
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("adaptive_avg_pool2d")
+        rows, cols = ctx.cells
+        gd = g._data
+        gx = np.zeros(ctx.in_shape, gd.dtype)
+        for i, (r0, r1) in enumerate(rows):
+            for j, (c0, c1) in enumerate(cols):
+                gx[..., r0:r1, c0:c1] += (gd[..., i, j] / ((r1 - r0) * (c1 - c0)))[..., None, None]
+        return wrap(gx), None
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    if x.ndim not in (3, 4):
+        raise RuntimeError("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " + str(list(x.shape)))
+    size = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    out_hw = tuple(x.shape[-2 + k] if s is None else int(s) for k, s in enumerate(size))
+    if out_hw == (1, 1):  # PyTorch takes the mean here (grad_fn MeanBackward1)
+        return x.mean((-2, -1), keepdim=True)
+    return AdaptiveAvgPool2D.apply(x, out_hw)

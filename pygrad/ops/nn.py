@@ -103,6 +103,53 @@ def mse_loss(x: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     return MseLoss.apply(x, y, check_reduction(reduction))
 
 
+class HuberLoss(Function):
+    """``0.5*d**2`` where ``|d| < delta``, else ``delta*(|d| - 0.5*delta)``, times ``scale``
+    (SmoothL1 with ``beta`` is Huber with ``delta=beta`` divided by ``beta``)."""
+
+    _backward_name = "HuberLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, delta, scale, reduction):
+        ctx.save_for_backward(x, y)
+        ctx.delta, ctx.scale, ctx.reduction = delta, scale, reduction
+        diff = x._data - y._data
+        ad = np.abs(diff)
+        loss = np.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
+        if scale != 1:
+            loss = loss * scale
+        return wrap(_reduce_array(loss.astype(diff.dtype, copy=False), reduction))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        need_x, need_y = ctx.needs_input_grad[:2]
+        delta, scale = ctx.delta, ctx.scale
+        if not building_graph():
+            gs = _grad_scale(g, shape, ctx.reduction)._data
+            gx = (gs * np.clip(x._data - y._data, -delta, delta) * scale).astype(g._data.dtype, copy=False)
+            return (wrap(gx) if need_x else None), (wrap(-gx) if need_y else None), None, None, None
+        gx = _grad_scale(g, shape, ctx.reduction) * (x - y).clamp(-delta, delta) * scale
+        return (gx if need_x else None), (-gx if need_y else None), None, None, None
+
+
+class SmoothL1Loss(HuberLoss):
+    _backward_name = "SmoothL1LossBackward0"
+
+
+def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return HuberLoss.apply(x, y, delta, 1, check_reduction(reduction))
+
+
+def smooth_l1_loss(x: Tensor, y: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    return SmoothL1Loss.apply(x, y, beta, 1 / beta, check_reduction(reduction))
+
+
 # -- classification losses ------------------------------------------------------------------
 
 def _class_last(array: np.ndarray) -> np.ndarray:
@@ -407,3 +454,95 @@ def embedding(indices: Tensor, weight: Tensor, padding_idx: int | None = None) -
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
     return Embedding.apply(weight, indices, padding_idx)
+
+
+# -- batch norm --------------------------------------------------------------------------------
+
+def _channel_shape(x) -> tuple:
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+class NativeBatchNorm(Function):
+    """Normalise each channel (dim 1) by ``mean`` and ``var``: the batch's own statistics when
+    ``training`` (so they depend on ``x`` in backward), else the running ones (constants)."""
+
+    _backward_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, var, training, eps):
+        a = x._data
+        shape = _channel_shape(x)
+        rstd = (1 / np.sqrt(var + eps)).reshape(shape)
+        xhat = (a - mean.reshape(shape)) * rstd
+        out = xhat
+        if weight is not None:
+            out = out * weight._data.reshape(shape)
+        if bias is not None:
+            out = out + bias._data.reshape(shape)
+        ctx.save_for_backward(x, weight)
+        ctx.training, ctx.eps, ctx.xhat, ctx.rstd = training, eps, xhat.astype(a.dtype, copy=False), rstd
+        ctx.mean, ctx.var = mean, var
+        return wrap(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = _channel_shape(x)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if not building_graph():
+            xhat, rstd, gd = ctx.xhat, ctx.rstd, g._data
+            gxhat = gd if weight is None else gd * weight._data.reshape(shape)
+            gx = None
+            if need_x:
+                gx = gxhat * rstd
+                if ctx.training:
+                    gx = rstd * (gxhat - mean_array(gxhat, axis=axes, keepdims=True)
+                                 - xhat * mean_array(gxhat * xhat, axis=axes, keepdims=True))
+            gw = sum_array(gd * xhat, axis=axes) if need_w else None
+            gb = sum_array(gd, axis=axes) if need_b else None
+            return tuple(None if v is None else wrap(np.asarray(v, gd.dtype)) for v in (gx, gw, gb)) + (None,) * 4
+        if ctx.training:
+            centered = x - x.mean(axes, keepdim=True)
+            rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        else:
+            centered = x - wrap(ctx.mean.reshape(shape).astype(x._data.dtype))
+            rstd = wrap(ctx.rstd.astype(x._data.dtype))
+        xhat = centered * rstd
+        gxhat = g if weight is None else g * weight.reshape(shape)
+        gx = None
+        if need_x:
+            gx = gxhat * rstd
+            if ctx.training:
+                gx = rstd * (gxhat - gxhat.mean(axes, keepdim=True)
+                             - xhat * (gxhat * xhat).mean(axes, keepdim=True))
+        gw = (g * xhat).sum(axes) if need_w else None
+        gb = g.sum(axes) if need_b else None
+        return (gx, gw, gb) + (None,) * 4
+
+
+def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    if x.ndim < 2:
+        raise ValueError(f"Expected 2D or higher input, got {x.ndim}D input")
+    if training:
+        if x.numel() // x.shape[1] <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
+        axes = (0,) + tuple(range(2, x.ndim))
+        a = x._data
+        mean = mean_array(a, axis=axes)
+        centered = a - mean.reshape(_channel_shape(x))
+        var = mean_array(centered * centered, axis=axes)
+        n = a.size // a.shape[1]
+        if running_mean is not None:
+            running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * mean
+            running_mean._version.value += 1
+        if running_var is not None:
+            running_var._data[...] = (1 - momentum) * running_var._data + momentum * var * (n / (n - 1))
+            running_var._version.value += 1
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        mean, var = running_mean._data, running_var._data
+    return NativeBatchNorm.apply(x, weight, bias, mean, var, bool(training), eps)

@@ -549,6 +549,47 @@ class Cumsum(Function):
         return g.sum(dim, keepdim=True) - g.cumsum(dim) + g, None, None
 
 
+class Cumprod(Function):
+    _backward_name = "CumprodBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, dtype):
+        ctx.dim = dim
+        ctx.save_for_backward(x)
+        return wrap(np.cumprod(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        dim = ctx.dim
+        if g.ndim == 0:
+            return g, None, None
+        xs = x if x.dtype == g.dtype else x.to(g.dtype)
+        if not (x._data == 0).any():
+            # d out_j / d x_i = out_j / x_i for j >= i: a reversed cumulative sum of g*out, over x.
+            if not building_graph():
+                t = g._data * np.cumprod(xs._data, axis=dim)
+                return wrap(np.flip(cumsum_array(np.flip(t, dim), axis=dim), dim) / xs._data), None, None
+            t = g * xs.cumprod(dim)
+            return (t.sum(dim, keepdim=True) - t.cumsum(dim) + t) / xs, None, None
+        # With zeros, each x_i's gradient is sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k, taken one i at a time.
+        from .shape import stack
+        n = x.shape[dim]
+        place = np.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - dim))
+        grads = []
+        for i in range(n):
+            without_i = where(wrap(place == i), wrap(np.ones((), xs._data.dtype)), xs)
+            later = wrap((place >= i).astype(xs._data.dtype))
+            grads.append((g * without_i.cumprod(dim) * later).sum(dim))
+        result = stack(grads, dim)
+        return (result if building_graph() else wrap(result._data)), None, None
+
+
+def cumprod(x: Tensor, dim, *, dtype=None) -> Tensor:
+    d = normalize_dim(dim, x.ndim)
+    return Cumprod.apply(x, d, _reduced_dtype(x, dtype))
+
+
 def cumsum(x: Tensor, dim, *, dtype=None) -> Tensor:
     d = normalize_dim(dim, x.ndim)
     return Cumsum.apply(x, d, _reduced_dtype(x, dtype))

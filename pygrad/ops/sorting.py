@@ -108,3 +108,55 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     index = np.take(_order(x._data, d, False), [k - 1], axis=d) if x.ndim else None
     return return_types.kthvalue(*Kthvalue.apply(x, index, d, keepdim))
+
+
+class MedianDim(_Pick):
+    _backward_name = "MedianBackward1"
+
+
+class Median(Function):
+    """The lower median of all elements; its gradient is shared evenly by the elements equal to it."""
+
+    _backward_name = "MedianBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        flat = x._data.reshape(-1)
+        if flat.size == 0:
+            return wrap(np.array(np.nan, flat.dtype))
+        value = flat[_order(flat, 0, False)[(flat.size - 1) // 2]]
+        ctx.save_for_backward(x)
+        ctx.value = value
+        return wrap(np.array(value))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        hit = (x._data == ctx.value) if not np.isnan(ctx.value) else np.isnan(x._data)
+        share = (hit / hit.sum()).astype(x._data.dtype)
+        if building_graph():
+            return g * wrap(share)
+        return wrap(g._data * share)
+
+
+def median(x: Tensor, dim=None, keepdim: bool = False):
+    if dim is None:
+        return Median.apply(x)
+    d = _dim(x, dim)
+    size = x._data.shape[d] if x.ndim else 1
+    index = np.take(_order(x._data, d, False), [(size - 1) // 2], axis=d) if x.ndim else None
+    return return_types.median(*MedianDim.apply(x, index, d, keepdim))
+
+
+def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+           dim=None):
+    """The distinct values, in ascending order, with where each element went and how often each occurs."""
+    if dim is not None:
+        raise NotImplementedError("pygrad's unique does not support dim")
+    values, inverse, counts = np.unique(x._data.reshape(-1), return_inverse=True, return_counts=True)
+    out = [wrap(values)]
+    if return_inverse:
+        out.append(wrap(inverse.reshape(x.shape).astype(np.int64)))
+    if return_counts:
+        out.append(wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
