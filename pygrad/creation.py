@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from . import dtypes
+from ._arrays import checked_array
 from ._errors import INT_REQUIRES_GRAD
 from .tensor import Tensor
 
@@ -47,6 +48,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         warnings.warn(COPY_CONSTRUCT_WARNING, UserWarning, stacklevel=2)
         d = dtypes.as_dtype(dtype) if dtype is not None else data.dtype
     else:
+        if isinstance(data, np.ndarray):
+            checked_array(data)
         d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.infer_dtype(data)
     array = np.array(_plain(data), dtype=d.numpy)
     return _finish(array, requires_grad)
@@ -64,10 +67,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array``."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    dtypes.from_numpy(array.dtype)
-    return Tensor._wrap(array)
+    return Tensor._wrap(checked_array(array))
 
 
 def from_dlpack(obj) -> Tensor:

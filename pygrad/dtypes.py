@@ -98,11 +98,13 @@ def as_dtype(d) -> dtype:
 
 
 def from_numpy(numpy_dtype) -> dtype:
+    """The pygrad dtype of a NumPy dtype in either byte order, or PyTorch's ``TypeError``."""
+    numpy_dtype = np.dtype(numpy_dtype)
     try:
-        return _BY_NUMPY[numpy_dtype]
+        return _BY_NUMPY[numpy_dtype if numpy_dtype.isnative else numpy_dtype.newbyteorder("=")]
     except KeyError:
         raise TypeError(
-            f"can't convert np.ndarray of type numpy.{np.dtype(numpy_dtype).name}. The only supported "
+            f"can't convert np.ndarray of type numpy.{numpy_dtype.type.__name__}. The only supported "
             "types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool.") from None
 
 

@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from . import dtypes
+from ._arrays import checked_array
 from ._backend import core as _core
 from ._backend import kernels
 from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
@@ -34,6 +35,8 @@ class Tensor(_core.TensorBase):
     __hash__ = object.__hash__
 
     def __init__(self, data: Any = (), *, requires_grad: bool = False):
+        if isinstance(data, np.ndarray):
+            checked_array(data)
         array = np.array(data.numpy() if isinstance(data, Tensor) else data,
                          dtype=dtypes.get_default_dtype().numpy)
         self._init(array)
@@ -1135,11 +1138,12 @@ Tensor._wrap = staticmethod(_core.tensor_factory(Tensor))
 
 def _linalg_operand(other):
     """``tensor @ ndarray`` works as in PyTorch's NumPy interop."""
-    return other if isinstance(other, Tensor) else Tensor._wrap(other)
+    from .ops._util import as_tensor
+    return other if isinstance(other, Tensor) else as_tensor(other)
 
 
 def _rebuild(array, requires_grad):
-    t = Tensor._wrap(array)
+    t = Tensor._wrap(checked_array(array, convert_byte_order=True))
     t._requires_grad = requires_grad
     return t
 

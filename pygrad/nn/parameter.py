@@ -50,4 +50,5 @@ class Parameter(Tensor):
 
 
 def _rebuild_parameter(array, requires_grad):
-    return Parameter(Tensor._wrap(array), requires_grad)
+    from ..tensor import _rebuild
+    return Parameter(_rebuild(array, False), requires_grad)

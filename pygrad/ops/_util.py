@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._arrays import checked_array
 from .._backend import core as _core
 from .._errors import broadcast_mismatch
 from ..autograd.grad_mode import _state as _grad_mode
@@ -26,6 +27,7 @@ def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
         d = dtype or dtypes.scalar_dtype(value)
         return wrap(np.array(value, dtype=d.numpy))
     if isinstance(value, np.ndarray):
+        value = checked_array(value, convert_byte_order=True)
         return wrap(value if dtype is None else value.astype(dtype.numpy, copy=False))
     raise TypeError(f"expected a Tensor or a number as operand, got {type(value).__name__}")
 

@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ... import creation
+from ..._arrays import checked_array
 from ...tensor import Tensor
 from .dataset import Dataset, TensorDataset
 
@@ -25,9 +26,9 @@ def default_collate(batch: list) -> Any:
                                f"{next(i for i, b in enumerate(batch) if b.shape != elem.shape)}")
         return Tensor._wrap(np.stack([b._data for b in batch]))
     if isinstance(elem, np.ndarray):
-        return Tensor._wrap(np.stack(batch))
+        return Tensor._wrap(checked_array(np.stack(batch)))
     if isinstance(elem, np.generic):  # NumPy scalars keep their dtype
-        return Tensor._wrap(np.array(batch))
+        return Tensor._wrap(checked_array(np.array(batch)))
     if isinstance(elem, bool):
         return Tensor._wrap(np.array(batch, dtype=np.bool_))
     if isinstance(elem, numbers.Integral):
