@@ -71,7 +71,8 @@ def test_model_and_optimizer_checkpoint(tmp_path):
     assert opt2.state_dict()["state"][0]["step"].tolist() == 1.0
     with zipfile.ZipFile(path) as z:  # the documented layout: JSON plus .npy arrays, nothing else
         names = sorted(z.namelist())
-        assert names[-1] == "pygrad.json" and all(n.startswith("arrays/") and n.endswith(".npy") for n in names[:-1])
+        assert names[0] == "pygrad.json" and all(n.startswith("storages/") and n.endswith(".npy") for n in names[1:])
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in z.infolist())
         assert json.loads(z.read("pygrad.json"))["format"] == "pygrad"
 
 
