@@ -17,9 +17,23 @@ def _address(a: np.ndarray) -> int:
 
 def _root(a: np.ndarray) -> np.ndarray:
     """The array at the bottom of ``a``'s chain of views (the one that holds the memory)."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
+    while True:
+        base = a.base
+        if not isinstance(base, np.ndarray):
+            # broadcast_to / as_strided keep their source behind a small holder object
+            base = getattr(base, "base", None) if hasattr(base, "__array_interface__") else None
+            if not isinstance(base, np.ndarray):
+                return a
+        a = base
+
+
+def _inside(size: int, offset: int, shape, strides) -> bool:
+    """Every element of the view ``(offset, shape, strides)`` lies in a storage of ``size``."""
+    if 0 in shape:
+        return 0 <= offset <= size
+    low = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    high = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
+    return 0 <= low and high < size
 
 
 class StorageTable:
@@ -39,16 +53,19 @@ class StorageTable:
     def add(self, a: np.ndarray) -> tuple[int, int, tuple, tuple]:
         root = _root(a)
         itemsize = a.dtype.itemsize
+        distance = _address(a) - _address(root)
         if (root.dtype == a.dtype and (root.flags.c_contiguous or root.flags.f_contiguous)
-                and all(s % itemsize == 0 for s in a.strides)
+                and distance % itemsize == 0 and all(s % itemsize == 0 for s in a.strides)
                 and (self._allow_negative or all(s >= 0 for s in a.strides))):
-            index = self._by_root.get(id(root))
-            if index is None:
-                index = self._new(root.ravel(order="K"))
-                self._by_root[id(root)] = index
-                self._roots.append(root)
-            offset = (_address(a) - _address(root)) // itemsize
-            return index, offset, a.shape, tuple(s // itemsize for s in a.strides)
+            offset = distance // itemsize
+            strides = tuple(s // itemsize for s in a.strides)
+            if _inside(root.size, offset, a.shape, strides):
+                index = self._by_root.get(id(root))
+                if index is None:
+                    index = self._new(root.ravel(order="K"))
+                    self._by_root[id(root)] = index
+                    self._roots.append(root)
+                return index, offset, a.shape, strides
         compact = np.ascontiguousarray(a)
         return self._new(compact.reshape(-1)), 0, a.shape, tuple(s // itemsize for s in compact.strides)
 
@@ -70,9 +87,7 @@ def view_of(storage: np.ndarray, offset, shape, strides) -> np.ndarray:
     itemsize = storage.dtype.itemsize
     if 0 in shape:
         return np.empty(tuple(shape), storage.dtype)
-    lowest = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
-    highest = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
-    if lowest < 0 or highest >= storage.size:
+    if not _inside(storage.size, offset, shape, strides):
         raise ValueError(f"a tensor of shape {list(shape)}, strides {list(strides)} and offset {offset} reaches "
                          f"outside its storage of {storage.size} elements")
     return np.ndarray(tuple(shape), storage.dtype, buffer=storage, offset=offset * itemsize,

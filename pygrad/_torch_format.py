@@ -273,7 +273,7 @@ class _TensorData:
         self.tensor = tensor
 
 
-_PLAIN = (type(None), bool, int, float, str, bytes, tuple, list, dict, OrderedDict)
+_PLAIN = (type(None), bool, int, float, str, tuple, list, dict, OrderedDict)
 
 
 class _TorchPickler(pickle._Pickler):
@@ -314,6 +314,8 @@ class _TorchPickler(pickle._Pickler):
             return self.tensor_reduce(obj, obj.requires_grad)
         if isinstance(obj, Size):
             return (self.global_("torch", "Size"), (tuple(obj),))
+        if type(obj) is bytes:  # protocol 2 spells bytes this way, as torch.save does
+            return (self.global_("_codecs", "encode"), (obj.decode("latin1"), "latin1"))
         if isinstance(obj, device):
             return (self.global_("torch", "device"), (str(obj),))
         if type(obj) in _PLAIN or type(obj) in (_Global, dtypes.dtype) or obj is OrderedDict:
