@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import posixpath
+import stat
 import struct
 import zipfile
 
@@ -16,6 +17,8 @@ from ._arrays import checked_array
 __all__ = ["CheckpointError", "Archive"]
 
 _CHUNK = 1 << 20
+# What zipfile raises on a damaged archive (NotImplementedError: unknown flags or versions).
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, struct.error, ValueError, OSError, NotImplementedError)
 
 
 class CheckpointError(pickle.UnpicklingError, ValueError):
@@ -35,13 +38,15 @@ class Archive:
     def __init__(self, fh):
         try:
             self._zip = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, EOFError, struct.error, ValueError, OSError) as e:
+        except _ZIP_ERRORS as e:
             raise CheckpointError(f"not a checkpoint: not a zip archive ({e})") from None
         self.infos: dict[str, zipfile.ZipInfo] = {}
         for info in self._zip.infolist():
-            _check_name(info.filename)
+            _check_name(info.orig_filename)  # zipfile cuts ``filename`` at a NUL byte
             if info.filename in self.infos:
                 raise CheckpointError(f"refusing archive: member {info.filename!r} appears twice")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise CheckpointError(f"refusing member {info.filename!r}: it is a symbolic link")
             if info.flag_bits & 0x1:
                 raise CheckpointError(f"refusing encrypted member {info.filename!r}")
             if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
@@ -75,7 +80,7 @@ class Archive:
             raise CheckpointError(f"refusing member {name!r}: {info.file_size} bytes, more than the {limit} expected")
         try:
             return self._zip.read(info)
-        except (zipfile.BadZipFile, EOFError, struct.error, ValueError, OSError) as e:
+        except _ZIP_ERRORS as e:
             raise CheckpointError(f"damaged checkpoint: cannot read {name!r} ({e})") from None
 
     def read_prefix(self, name: str, n: int) -> bytes:
@@ -83,7 +88,7 @@ class Archive:
         try:
             with self._zip.open(info) as member:
                 return member.read(min(info.file_size, n))
-        except (zipfile.BadZipFile, EOFError, struct.error, ValueError, OSError) as e:
+        except _ZIP_ERRORS as e:
             raise CheckpointError(f"damaged checkpoint: cannot read {name!r} ({e})") from None
 
     def read_into(self, name: str, out: np.ndarray, skip: int = 0) -> None:
@@ -105,7 +110,7 @@ class Archive:
                     target[pos:pos + len(chunk)] = chunk
                     pos += len(chunk)
                 member.read()  # reaches the end, where zipfile checks the CRC
-        except (zipfile.BadZipFile, EOFError, struct.error, ValueError, OSError) as e:
+        except _ZIP_ERRORS as e:
             raise CheckpointError(f"damaged checkpoint: cannot read {name!r} ({e})") from None
 
     def read_npy(self, name: str) -> np.ndarray:

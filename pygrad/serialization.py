@@ -369,7 +369,7 @@ def _views(archive: Archive, table) -> _StorageViews:
     if not isinstance(table, list) or not all(
             isinstance(v, list) and len(v) == 4 and type(v[0]) is int for v in table):
         raise _malformed("views must be a list of [storage, offset, shape, strides]")
-    count = len([n for n in archive.infos if n.startswith("storages/")])
+    count = 1 + max((v[0] for v in table), default=-1)
     return _StorageViews(archive, table, [f"storages/{i}.npy" for i in range(count)])
 
 

@@ -128,3 +128,77 @@ def test_tensor_pickles_without_graph():
     y = x * 2
     z = pickle.loads(pickle.dumps(y))
     assert z.grad_fn is None and z.tolist() == [2.0, 4.0]
+
+
+def test_views_share_storage_with_their_base_after_a_round_trip(torch):
+    base = pygrad.arange(12.0).reshape(3, 4)
+    obj = {"base": base, "row": base[1], "t": base.t(), "cols": base[:, 1::2], "expanded": base[:1].expand(2, 4)}
+    out = _round_trip(obj)
+    out["row"].data.fill_(-1.0)
+    # torch, the oracle: the same views after torch.save / torch.load see the same write
+    t_base = torch.arange(12.0).reshape(3, 4)
+    t_obj = {"base": t_base, "row": t_base[1], "t": t_base.t(), "cols": t_base[:, 1::2], "expanded": t_base[:1].expand(2, 4)}
+    buf = io.BytesIO()
+    torch.save(t_obj, buf)
+    buf.seek(0)
+    t_out = torch.load(buf)
+    t_out["row"].fill_(-1.0)
+    for k in obj:
+        assert out[k].tolist() == t_out[k].tolist(), k
+        assert out[k].stride() == t_out[k].stride(), k
+
+
+def test_save_is_atomic_an_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.pt"
+    pygrad.save({"w": pygrad.ones(3)}, path)
+    calls = []
+
+    def crash(*args, **kwargs):
+        calls.append(1)
+        raise KeyboardInterrupt  # the process is stopped mid-save
+
+    monkeypatch.setattr(np.lib.format, "write_array", crash)
+    with pytest.raises(KeyboardInterrupt):
+        pygrad.save({"w": pygrad.zeros(3)}, path)
+    assert calls and pygrad.load(path)["w"].tolist() == [1.0, 1.0, 1.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]  # no temporary file left
+
+
+def test_save_through_a_symlink_writes_the_target(tmp_path):
+    target = tmp_path / "real.pt"
+    link = tmp_path / "link.pt"
+    pygrad.save(1, target)
+    link.symlink_to(target)
+    pygrad.save(2, link)
+    assert link.is_symlink() and pygrad.load(target) == 2
+
+
+def test_load_reads_arrays_without_a_second_copy(tmp_path):
+    import tracemalloc
+    n = 8 << 20
+    path = tmp_path / "big.pt"
+    pygrad.save(pygrad.zeros(n // 8, dtype=pygrad.float64), path)
+    tracemalloc.start()
+    try:
+        t = pygrad.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert t.shape == (n // 8,)
+    assert peak < n * 1.3, f"peak {peak / n:.2f}x the array"
+
+
+def test_version_1_files_still_load():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("pygrad.json", json.dumps({"format": "pygrad", "version": 1, "root": {
+            "$dict": [["w", {"$tensor": 0, "requires_grad": True, "parameter": True}], ["a", {"$ndarray": 1}]],
+            "ordered": True}}))
+        for i, a in enumerate([np.ones((2, 2), np.float32), np.arange(3)]):
+            b = io.BytesIO()
+            np.save(b, a)
+            z.writestr(f"arrays/{i}.npy", b.getvalue())
+    buf.seek(0)
+    out = pygrad.load(buf)
+    assert type(out["w"]) is nn.Parameter and out["w"].requires_grad and out["w"].tolist() == [[1.0, 1.0]] * 2
+    assert out["a"].tolist() == [0, 1, 2]
