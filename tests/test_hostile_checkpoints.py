@@ -349,3 +349,29 @@ def test_big_endian_storage_loads_with_the_right_values(tmp_path, version):
     t = pygrad.load(path)
     assert t._data.dtype.isnative
     assert (t * 1 + 1).tolist() == [2.0, 3.0, 4.0]  # the compiled kernels read native memory
+
+
+def _safetensors(header, data=b"") -> bytes:
+    raw = json.dumps(header).encode() if not isinstance(header, bytes) else header
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
+HOSTILE_SAFETENSORS = {
+    "header longer than the file": lambda: struct.pack("<Q", 1 << 40) + b"{}",
+    "header not JSON": lambda: _safetensors(b"{not json}"),
+    "data past the end": lambda: _safetensors({"w": {"dtype": "F64", "shape": [3], "data_offsets": [0, 24]}}, bytes(8)),
+    "shape disagrees with offsets": lambda: _safetensors(
+        {"w": {"dtype": "F64", "shape": [10**9], "data_offsets": [0, 8]}}, bytes(8)),
+    "bfloat16": lambda: _safetensors({"w": {"dtype": "BF16", "shape": [1], "data_offsets": [0, 2]}}, bytes(2)),
+    "uint16": lambda: _safetensors({"w": {"dtype": "U16", "shape": [1], "data_offsets": [0, 2]}}, bytes(2)),
+    "unknown dtype": lambda: _safetensors({"w": {"dtype": "PY_OBJECT", "shape": [1], "data_offsets": [0, 8]}}, bytes(8)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_SAFETENSORS))
+def test_hostile_safetensors_file_is_refused(case, tmp_path, monkeypatch):
+    pytest.importorskip("safetensors")
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(HOSTILE_SAFETENSORS[case]())
+    _assert_refused(path, tmp_path)
