@@ -255,7 +255,8 @@ def _write_pygrad(obj, fh) -> None:
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as z:
         z.writestr("pygrad.json", header)
         for i, storage in enumerate(encoder.storages.storages):
-            with z.open(f"storages/{i}.npy", "w", force_zip64=storage.nbytes > (1 << 31)) as member:
+            big = storage.nbytes + 4096 > zipfile.ZIP64_LIMIT  # the .npy header adds at most 4 KiB
+            with z.open(f"storages/{i}.npy", "w", force_zip64=big) as member:
                 np.lib.format.write_array(member, storage, allow_pickle=False)
         if pickled is not None:
             z.writestr("data.pkl", pickled)
