@@ -37,7 +37,7 @@ from ._storage import StorageTable, view_of
 from .size import Size
 from .tensor import Tensor
 
-__all__ = ["recognise", "read", "write"]
+__all__ = ["recognise", "read", "read_legacy", "LEGACY_MAGIC", "write"]
 
 _PICKLE_LIMIT = 64 << 20
 _ALIGNMENT = 64
@@ -66,6 +66,9 @@ class _StorageType:
 
     def __init__(self, name: str, numpy_dtype):
         self.name, self.dtype = name, np.dtype(numpy_dtype)
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
 
 
 def _refuse(module: str, name: str) -> CheckpointError:
@@ -156,9 +159,9 @@ class _RestrictedUnpickler(pickle._Unpickler):
 
     dispatch = dict(pickle._Unpickler.dispatch)
 
-    def __init__(self, data: bytes, archive: Archive, prefix: str, byteorder: str):
+    def __init__(self, data: bytes, read_storage):
         super().__init__(io.BytesIO(data))
-        self.archive, self.prefix, self.byteorder = archive, prefix, byteorder
+        self.read_storage = read_storage  # (key, dtype, numel) -> a new 1-D array
         self.storages: dict[str, np.ndarray] = {}
 
     def find_class(self, module, name):
@@ -166,22 +169,17 @@ class _RestrictedUnpickler(pickle._Unpickler):
         return _allowed_global("builtins" if module == "__builtin__" else module, name)  # protocol 2's name
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+        # ("storage", type, key, location, numel), and in the legacy format a sixth item: a view
+        # of another storage, which only files from before PyTorch 0.4 use.
+        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage" and pid[5:] in ((), (None,))):
             raise CheckpointError(f"damaged checkpoint: unexpected persistent id {pid!r:.80}")
-        _, storage_type, key, _location, numel = pid
+        _, storage_type, key, _location, numel = pid[:5]
         if not isinstance(storage_type, _StorageType) or not isinstance(key, str) or type(numel) is not int \
                 or numel < 0:
             raise CheckpointError(f"damaged checkpoint: malformed storage reference {pid!r:.120}")
         storage = self.storages.get(key)
         if storage is None:
-            name = f"{self.prefix}data/{key}"
-            dtype = storage_type.dtype.newbyteorder("<" if self.byteorder == "little" else ">")
-            if self.archive.size(name) != numel * dtype.itemsize:  # checked before allocating
-                raise CheckpointError(f"damaged checkpoint: storage {key!r} declares {numel} elements of "
-                                      f"{dtype.itemsize} bytes, but its member holds {self.archive.size(name)} bytes")
-            storage = np.empty(numel, dtype)
-            self.archive.read_into(name, storage)
-            storage = self.storages[key] = checked_array(storage, convert_byte_order=True)
+            storage = self.storages[key] = self.read_storage(key, storage_type.dtype, numel)
         if storage.dtype != storage_type.dtype or storage.size != numel:
             raise CheckpointError(f"damaged checkpoint: storage {key!r} is used with two different types or sizes")
         return storage
@@ -240,14 +238,95 @@ def read(archive: Archive):
         byteorder = archive.read(f"{prefix}byteorder", 16).decode("ascii", "replace")
         if byteorder not in ("little", "big"):
             raise CheckpointError(f"damaged checkpoint: unknown byte order {byteorder!r}")
-    unpickler = _RestrictedUnpickler(archive.read(f"{prefix}data.pkl", _PICKLE_LIMIT), archive, prefix, byteorder)
+
+    def read_storage(key: str, dtype: np.dtype, numel: int) -> np.ndarray:
+        name = f"{prefix}data/{key}"
+        if archive.size(name) != numel * dtype.itemsize:  # checked before allocating
+            raise CheckpointError(f"damaged checkpoint: storage {key!r} declares {numel} elements of "
+                                  f"{dtype.itemsize} bytes, but its member holds {archive.size(name)} bytes")
+        storage = np.empty(numel, dtype.newbyteorder("<" if byteorder == "little" else ">"))
+        archive.read_into(name, storage)
+        return checked_array(storage, convert_byte_order=True)
+
+    return _unpickle(archive.read(f"{prefix}data.pkl", _PICKLE_LIMIT), read_storage, f"{prefix}data.pkl")
+
+
+def _unpickle(data: bytes, read_storage, what: str):
     try:
-        return unpickler.load()
+        return _RestrictedUnpickler(data, read_storage).load()
     except CheckpointError:
         raise
     except Exception as e:  # whatever a damaged pickle makes the unpickler trip over
-        raise CheckpointError(f"damaged checkpoint: cannot unpickle {prefix}data.pkl "
-                              f"({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"damaged checkpoint: cannot unpickle {what} ({type(e).__name__}: {e})") from None
+
+
+# -- the legacy format (torch.save(..., _use_new_zipfile_serialization=False)) -------------------
+# Five pickles in a row (a magic number, the protocol version 1001, system information, the
+# object, the list of storage keys), then each storage as its element count (8 bytes, little
+# endian) and its bytes, in the order of that list.
+LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little") + b"."
+
+
+def read_legacy(fh):
+    start = fh.tell()
+    fh.seek(0, io.SEEK_END)
+    available = fh.tell() - start
+    fh.seek(start)
+
+    def next_pickle(read_storage=None):
+        return _unpickle(_one_pickle(fh), read_storage or _no_storage, "the legacy header")
+
+    if next_pickle() != 0x1950A86A20F9469CFC6C or next_pickle() != 1001:
+        raise CheckpointError("unsupported legacy PyTorch file: protocol version is not 1001")
+    info = next_pickle()
+    if not isinstance(info, dict) or info.get("little_endian") is not (sys.byteorder == "little"):
+        raise CheckpointError("unsupported legacy PyTorch file: written on a machine of the other byte order "
+                              "(re-save it with torch.save's default zip format)")
+    pending: dict[str, np.ndarray] = {}
+
+    def read_storage(key: str, dtype: np.dtype, numel: int) -> np.ndarray:
+        nonlocal available
+        if numel * dtype.itemsize > available:  # the bytes come later: bound them by the file first
+            raise CheckpointError(f"damaged legacy PyTorch file: storage {key!r} declares {numel} elements, "
+                                  "more than the file holds")
+        available -= numel * dtype.itemsize
+        pending[key] = np.empty(numel, dtype)
+        return pending[key]
+
+    obj = next_pickle(read_storage)
+    keys = next_pickle()
+    if not isinstance(keys, list) or sorted(keys) != sorted(pending) or len(set(keys)) != len(keys):
+        raise CheckpointError("damaged legacy PyTorch file: the storage list does not match the object")
+    for key in keys:
+        storage = pending[key]
+        count = fh.read(8)
+        if len(count) != 8 or int.from_bytes(count, "little") != storage.size:
+            raise CheckpointError(f"damaged legacy PyTorch file: storage {key!r} has the wrong length")
+        target = memoryview(storage.view(np.uint8))
+        if fh.readinto(target) != storage.nbytes:
+            raise CheckpointError(f"damaged legacy PyTorch file: storage {key!r} ends early")
+    return obj
+
+
+def _no_storage(key, dtype, numel):
+    raise CheckpointError("damaged legacy PyTorch file: a storage outside the object pickle")
+
+
+def _one_pickle(fh) -> bytes:
+    """The bytes of the next pickle in ``fh`` (up to and including its STOP opcode)."""
+    import pickletools
+    start = fh.tell()
+    try:
+        for opcode, _arg, _pos in pickletools.genops(fh):
+            if opcode.name == "STOP":
+                break
+    except Exception as e:
+        raise CheckpointError(f"damaged legacy PyTorch file ({type(e).__name__}: {e})") from None
+    end = fh.tell()
+    fh.seek(start)
+    if end - start > _PICKLE_LIMIT:
+        raise CheckpointError("damaged legacy PyTorch file: a pickle larger than expected")
+    return fh.read(end - start)
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -279,21 +279,23 @@ def load(f, map_location=None, *, weights_only: bool = True, mmap=None, **pickle
 
 
 def _read(fh, weights_only: bool):
+    from . import _torch_format
     start = fh.tell() if fh.seekable() else None
-    magic = fh.read(9)
+    magic = fh.read(len(_torch_format.LEGACY_MAGIC))
     if start is not None:
         fh.seek(start)
-    if len(magic) == 9 and magic[8:9] == b"{" and not magic.startswith(b"PK"):
+    if len(magic) > 8 and magic[8:9] == b"{" and not magic.startswith(b"PK"):
         from ._safetensors_format import read
         return read(fh)
+    if magic == _torch_format.LEGACY_MAGIC:
+        return _torch_format.read_legacy(fh)
     if not magic.startswith(b"PK"):
         raise CheckpointError("not a checkpoint: not a zip archive" + (
-            " (it looks like a raw pickle or PyTorch's legacy format, which pygrad does not read: "
-            "re-save it with torch.save's default zip format)" if magic[:1] == b"\x80" else ""))
+            " (it looks like a raw pickle, which could run code: pygrad does not read raw pickles)"
+            if magic[:1] == b"\x80" else ""))
     with Archive(fh) as archive:
         if "pygrad.json" in archive.infos:
             return _read_pygrad(archive, weights_only)
-        from . import _torch_format
         if _torch_format.recognise(archive):
             return _torch_format.read(archive)
         raise CheckpointError("not a checkpoint: a zip archive with neither pygrad.json nor PyTorch's data.pkl")

@@ -220,3 +220,18 @@ def test_torch_format_refuses_objects_it_would_have_to_pickle(tmp_path):
     with pytest.raises(TypeError, match="cannot write a Linear"):
         pygrad.save(nn.Linear(2, 2), tmp_path / "m.pt", format="torch")
     assert list(tmp_path.iterdir()) == []  # nothing half-written is left behind
+
+
+def test_legacy_non_zip_files_load(torch, tmp_path):
+    base = torch.arange(12.0).reshape(3, 4)
+    obj = {name: torch.from_numpy(_values(name)) for name in DTYPES}
+    obj.update({"base": base, "view": base.t()[1:], "param": torch.nn.Parameter(torch.ones(2))})
+    path = tmp_path / "legacy.pt"
+    torch.save(obj, path, _use_new_zipfile_serialization=False)
+    out = pygrad.load(path)
+    for name in DTYPES:
+        assert out[name].dtype is getattr(pygrad, name)
+        np.testing.assert_array_equal(out[name].numpy(), _values(name))
+    assert out["view"].tolist() == base.t()[1:].tolist() and type(out["param"]) is nn.Parameter
+    out["base"].data.fill_(0.0)
+    assert out["view"].tolist() == [[0.0] * 3] * 3  # still a view of the same storage
