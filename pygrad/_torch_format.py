@@ -11,6 +11,9 @@ it resolves are pygrad's own stand-ins for the tensor-rebuilding functions, stor
 a user class) is refused with an error naming it, so no code from the file ever runs.  BUILD,
 SETITEM(S), APPEND(S) and ADDITEMS act only on the containers those globals make.
 
+The legacy non-zip format (``_use_new_zipfile_serialization=False``) is read with the same
+unpickler, its storages bounded by the file's size before they are allocated.
+
 Writing produces the same pickle from pygrad objects (tensors, parameters, sizes, dtypes and
 containers of them; anything else is refused rather than pickled), with every member stored
 uncompressed and each storage's bytes aligned to 64 bytes as ``torch.save`` does, so

@@ -15,7 +15,8 @@
     share memory when saved (a view and its base) share it again when loaded.
 
   Version 1 files (one ``arrays/<i>.npy`` per tensor) still load.
-- ``"torch"``: PyTorch's zip format (``_torch_format``), read by ``torch.load(f, weights_only=True)``.
+- ``"torch"``: PyTorch's zip format (``_torch_format``), read by ``torch.load(f, weights_only=True)``;
+  ``load`` also reads PyTorch's legacy non-zip format.
 - ``"safetensors"``: a flat ``{name: tensor}`` dict (``_safetensors_format``, needs the optional
   ``safetensors`` package).
 
