@@ -98,7 +98,7 @@ class Archive:
         if info.file_size != skip + out.nbytes:
             raise CheckpointError(f"damaged checkpoint: member {name!r} holds {info.file_size - skip} bytes of "
                                   f"data, but its header declares {out.nbytes}")
-        target = memoryview(out.reshape(-1).view(np.uint8))
+        target = memoryview(out.ravel(order="K").view(np.uint8))  # a view in memory order, never a copy
         try:
             with self._zip.open(info) as member:
                 member.read(skip)

@@ -194,11 +194,11 @@ def test_version_1_files_still_load():
         z.writestr("pygrad.json", json.dumps({"format": "pygrad", "version": 1, "root": {
             "$dict": [["w", {"$tensor": 0, "requires_grad": True, "parameter": True}], ["a", {"$ndarray": 1}]],
             "ordered": True}}))
-        for i, a in enumerate([np.ones((2, 2), np.float32), np.arange(3)]):
+        for i, a in enumerate([np.asfortranarray([[1.0, 2.0], [3.0, 4.0]], np.float32), np.arange(3)]):
             b = io.BytesIO()
             np.save(b, a)
             z.writestr(f"arrays/{i}.npy", b.getvalue())
     buf.seek(0)
     out = pygrad.load(buf)
-    assert type(out["w"]) is nn.Parameter and out["w"].requires_grad and out["w"].tolist() == [[1.0, 1.0]] * 2
+    assert type(out["w"]) is nn.Parameter and out["w"].requires_grad and out["w"].tolist() == [[1.0, 2.0], [3.0, 4.0]]
     assert out["a"].tolist() == [0, 1, 2]
