@@ -115,6 +115,12 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
     return Parameter(data, requires_grad)
 
 
+def _size(dims):
+    if not isinstance(dims, (tuple, list)) or not all(type(d) is int and d >= 0 for d in dims):
+        raise CheckpointError(f"damaged checkpoint: torch.Size of {dims!r:.80}")
+    return Size(dims)
+
+
 def _encode_latin1(text, encoding):
     # Protocol 2 pickles bytes as _codecs.encode(str, "latin1").
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
@@ -138,7 +144,7 @@ def _allowed_global(module: str, name: str):
         if name in dtypes._BY_NAME:
             return dtypes._BY_NAME[name]
         if name == "Size":
-            return Size
+            return _size
         if name == "device":
             return device
     elif (module, name) == ("collections", "OrderedDict"):

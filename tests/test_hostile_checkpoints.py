@@ -173,6 +173,7 @@ HOSTILE = {
     "pickle/torch APPEND to a tensor": lambda: _torch_zip(_tensor_pickle(b"K\x07a"), [("0", np.arange(3.0).tobytes())]),
     "pickle/torch string as storage": lambda: _torch_zip(
         b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(X\x01\x00\x00\x00sK\x00K\x01\x85K\x01\x85\x89}tR."),
+    "pickle/torch Size of floats": lambda: _torch_zip(b"\x80\x02ctorch\nSize\nG?\xf8\x00\x00\x00\x00\x00\x00\x85\x85R."),
     "pickle/torch malformed persistent id": lambda: _torch_zip(b"\x80\x02X\x03\x00\x00\x00abcQ."),
     "pickle/npy object array": lambda: _pygrad(storage=np.array([_Touch(MARKER)], dtype=object)),
     # member names that would escape an extraction directory, or are not plain names
@@ -284,6 +285,7 @@ EXPECTED = {
     "pickle/torch SETITEM into a tensor": r"SETITEM applied to a Tensor",
     "pickle/torch APPEND to a tensor": r"APPEND applied to a Tensor",
     "pickle/torch string as storage": r"storage is a str",
+    "pickle/torch Size of floats": r"torch.Size of \(1.5,\)",
     "pickle/pygrad data.pkl": r"Weights only load failed",
     "pickle/npy object array": r"allow_pickle",
     "name/torch storage key traversal": r"'archive/data/\.\./0' is missing",
