@@ -40,7 +40,9 @@ def extensions():
             f"pygrad._native.{src.stem}",
             [str(src.relative_to(HERE))],
             include_dirs=[numpy.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            # NumPy 1.22's API: the oldest that declares PyDataMem_SetHandler (the buffer cache).
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                           ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")],
             # IEEE arithmetic so the compiled kernels agree with NumPy bit for bit.
             extra_compile_args=["-O3", "-ffp-contract=off", "-fno-fast-math"] + compile_omp,
             extra_link_args=link_omp,
