@@ -39,6 +39,7 @@ import math
 import os
 import pickle
 import secrets
+import stat
 from collections import OrderedDict
 from typing import Any
 
@@ -229,6 +230,8 @@ def _write_atomically(path: str, write) -> None:
     # O_EXCL: never follow or reuse an existing file; mode 0o666 so the umask applies as for open().
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
+        if os.path.exists(target):  # a replaced file keeps its permissions, as when it is overwritten
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

@@ -1,7 +1,9 @@
 """pygrad.save / pygrad.load: round trips, sharing, and never running code from a file by default."""
 import io
 import json
+import os
 import pickle
+import stat
 import zipfile
 from collections import OrderedDict
 
@@ -162,6 +164,14 @@ def test_save_is_atomic_an_interrupted_save_keeps_the_old_file(tmp_path, monkeyp
         pygrad.save({"w": pygrad.zeros(3)}, path)
     assert calls and pygrad.load(path)["w"].tolist() == [1.0, 1.0, 1.0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]  # no temporary file left
+
+
+def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    pygrad.save(1, path)
+    os.chmod(path, 0o600)
+    pygrad.save(2, path)
+    assert pygrad.load(path) == 2 and stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
 def test_save_through_a_symlink_writes_the_target(tmp_path):
