@@ -1,10 +1,10 @@
 """The one check every NumPy array passes before it becomes a tensor's storage.
 
 The compiled kernels read an array's memory by its dtype's kind and size, so they must only
-ever see the dtypes pygrad supports, in the machine's byte order.  Entry points that share the
-caller's memory (``from_numpy``, ``as_tensor``, ``tensor``, DataLoader batches) refuse a swapped
-byte order with PyTorch's message; entry points that own a fresh array (files, pickles,
-operands of ops, which PyTorch converts too) convert it to native order.
+ever see the dtypes pygrad supports, in the machine's byte order.  The constructors PyTorch
+refuses such arrays in (``from_numpy``, ``as_tensor``, ``tensor``, ``Tensor``, ``new_tensor``)
+refuse a swapped byte order with PyTorch's message; arrays from files, pickles, DataLoader
+batches and operands of ops (which PyTorch converts too) are converted to native order.
 """
 from __future__ import annotations
 

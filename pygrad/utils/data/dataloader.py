@@ -26,9 +26,9 @@ def default_collate(batch: list) -> Any:
                                f"{next(i for i, b in enumerate(batch) if b.shape != elem.shape)}")
         return Tensor._wrap(np.stack([b._data for b in batch]))
     if isinstance(elem, np.ndarray):
-        return Tensor._wrap(checked_array(np.stack(batch)))
+        return Tensor._wrap(checked_array(np.stack(batch), convert_byte_order=True))
     if isinstance(elem, np.generic):  # NumPy scalars keep their dtype
-        return Tensor._wrap(checked_array(np.array(batch)))
+        return Tensor._wrap(checked_array(np.array(batch), convert_byte_order=True))
     if isinstance(elem, bool):
         return Tensor._wrap(np.array(batch, dtype=np.bool_))
     if isinstance(elem, numbers.Integral):
