@@ -444,3 +444,25 @@ def test_hostile_safetensors_file_is_refused(case, tmp_path, monkeypatch):
     path = tmp_path / "x.safetensors"
     path.write_bytes(HOSTILE_SAFETENSORS[case]())
     _assert_refused(path, tmp_path)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_TAGS = ["$tensor", "$ndarray", "$float", "$tuple", "$size", "$dict", "$dtype", "$pickle", "$other"]
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.sampled_from(["", "x", "nan"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(_TAGS + ["requires_grad", "parameter", "ordered", "a"]), inner, max_size=3),
+    max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(root=_json_values, views=st.just([[0, 0, [3], [1]]]) | st.lists(
+    st.lists(st.integers(-1, 3) | st.lists(st.integers(-1, 3), max_size=2), max_size=4), max_size=2) | _json_values)
+def test_any_json_header_loads_or_is_refused_clearly(root, views):
+    data = _pygrad(header=json.dumps({"format": "pygrad", "version": 2, "views": views, "root": root}).encode())
+    try:
+        pygrad.load(io.BytesIO(data))
+    except pickle.UnpicklingError as e:  # CheckpointError, or the refusal of a pickled object
+        assert str(e)
