@@ -27,6 +27,14 @@ def _root(a: np.ndarray) -> np.ndarray:
         a = base
 
 
+def _contiguous_strides(shape) -> tuple:
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
 def _inside(size: int, offset: int, shape, strides) -> bool:
     """Every element of the view ``(offset, shape, strides)`` lies in a storage of ``size``."""
     if 0 in shape:
@@ -51,6 +59,8 @@ class StorageTable:
         self._allow_negative = allow_negative_strides
 
     def add(self, a: np.ndarray) -> tuple[int, int, tuple, tuple]:
+        if a.size == 0:  # nothing to share; NumPy may give it zero strides, PyTorch contiguous ones
+            return self._new(np.empty(0, a.dtype)), 0, a.shape, _contiguous_strides(a.shape)
         root = _root(a)
         itemsize = a.dtype.itemsize
         distance = _address(a) - _address(root)
