@@ -187,9 +187,9 @@ class _Decoder:
             cls = OrderedDict if value.get("ordered") else dict
             out = cls()
             for k, v in pairs:
-                key = self.decode(k)
+                key, item = self.decode(k), self.decode(v)
                 try:
-                    out[key] = self.decode(v)
+                    out[key] = item
                 except TypeError:
                     raise _malformed(f"unhashable dict key {k!r:.80}") from None
             return out
