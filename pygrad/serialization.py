@@ -271,8 +271,9 @@ def load(f, map_location=None, *, weights_only: bool = True, mmap=None, **pickle
 
     With ``weights_only=True`` (the default) no code from the file runs; a pygrad file holding
     pickled objects is refused.  PyTorch files are always read without running their code (only
-    tensors, parameters, sizes, dtypes and containers).  ``map_location`` must be None or "cpu".
-    Damaged or hostile files raise ``CheckpointError``.
+    tensors, parameters, sizes, dtypes and containers).  ``map_location`` must be None or "cpu";
+    ``mmap`` and extra pickle arguments are accepted, as PyTorch's, and ignored (arrays are read
+    straight into memory).  Damaged or hostile files raise ``CheckpointError``.
     """
     if map_location is not None and str(map_location) != "cpu":
         raise RuntimeError(f"pygrad runs on the CPU only; cannot load to {map_location!r}")
