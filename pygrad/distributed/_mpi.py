@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import enum
 import importlib.util
+import os
+import shutil
+import sysconfig
 
 import numpy as np
 
@@ -20,6 +23,29 @@ MPI = None  # mpi4py's MPI module once loaded: importing it starts MPI, so init_
 
 def available() -> bool:
     return importlib.util.find_spec("mpi4py") is not None
+
+
+# Where MPI launchers tell a process its rank, the world size and its rank on its machine.
+LAUNCHER_ENV = {"RANK": ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"),
+                "WORLD_SIZE": ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"),
+                "LOCAL_RANK": ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK"),
+                "LOCAL_WORLD_SIZE": ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")}
+
+
+def launcher_rank() -> int:
+    """This process's rank as the launcher set it (0 when not started by one), before MPI starts."""
+    for name in ("RANK", *LAUNCHER_ENV["RANK"]):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+def find_mpiexec() -> str | None:
+    """The ``mpiexec`` installed with this Python's packages (the mpich wheel's), else the one on PATH."""
+    beside = os.path.join(sysconfig.get_path("scripts"), "mpiexec")
+    if os.access(beside, os.X_OK):
+        return beside
+    return shutil.which("mpiexec")
 
 
 def load():

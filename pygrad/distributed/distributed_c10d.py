@@ -33,6 +33,8 @@ default_pg_timeout = datetime.timedelta(minutes=30)
 class DistBackendError(RuntimeError):
     """A collective failed or did not complete in time (PyTorch's ``DistBackendError``)."""
 
+    __module__ = "pygrad.distributed"
+
 
 class Backend(str):
     MPI = "mpi"
@@ -274,7 +276,11 @@ class _Memory:
 
 
 def _stacked(tensors, like) -> np.ndarray:
-    return np.stack([t._data for t in tensors]) if tensors else np.empty((0,) + like._data.shape, like._data.dtype)
+    """The tensors one after the other in one C-contiguous array (a copy)."""
+    out = np.empty((len(tensors),) + like._data.shape, like._data.dtype)
+    for block, t in zip(out, tensors):
+        np.copyto(block, t._data)
+    return out
 
 
 def _spec(array: np.ndarray) -> list:
