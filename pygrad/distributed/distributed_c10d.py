@@ -60,6 +60,13 @@ class _ProcessGroup:
         self.size = comm.Get_size()
         self.timeout = timeout.total_seconds()
         self.previous_excepthook = None
+        self._progress = None
+
+    @property
+    def progress(self) -> "ProgressThread":
+        if self._progress is None:
+            self._progress = ProgressThread(self.comm)
+        return self._progress
 
 
 _pg: _ProcessGroup | None = None
@@ -137,6 +144,8 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
 def destroy_process_group(group=None) -> None:
     global _pg
     pg = _default_group(group)
+    if pg._progress is not None:
+        pg._progress.stop()
     if pg.previous_excepthook is not None and sys.excepthook is _abort_on_uncaught:
         sys.excepthook = pg.previous_excepthook
     _mpi.free_ops()
@@ -215,6 +224,47 @@ class Work:
     def source_rank(self) -> int:
         self.wait()
         return self._statuses[0].Get_source()
+
+
+class ProgressThread:
+    """Moves non-blocking collectives forward while the calling thread computes.
+
+    MPI advances a non-blocking operation only inside MPI calls; between ``start()`` and ``stop()``
+    a background thread makes such a call (a probe for a message nobody sends) every ``interval``
+    seconds, so an all-reduce started during backward progresses while NumPy, which releases the
+    GIL, computes.  Used only where MPI allows calls from several threads.
+    """
+
+    def __init__(self, comm, interval: float = 5e-4):
+        import threading
+        self._comm = comm
+        self._interval = interval
+        self._wake = threading.Event()
+        self._running = False
+        self._thread = threading.Thread(target=self._loop, name="pygrad-mpi-progress", daemon=True)
+        self.enabled = _mpi.MPI.Query_thread() == _mpi.MPI.THREAD_MULTIPLE
+        if self.enabled:
+            self._thread.start()
+
+    def start(self) -> None:
+        if self.enabled and not self._running:
+            self._running = True
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._running = False
+        self._wake.clear()
+
+    def _loop(self) -> None:
+        probe, any_source, sleep = self._comm.Iprobe, _mpi.MPI.ANY_SOURCE, time.sleep
+        while True:
+            self._wake.wait()
+            while self._running:
+                probe(any_source, _PROGRESS_TAG)
+                sleep(self._interval)
+
+
+_PROGRESS_TAG = 32000  # never sent: probing for it only lets MPI progress
 
 
 def _start(work: Work, async_op: bool):

@@ -4,7 +4,8 @@ Gradients are grouped in buckets of about ``bucket_cap_mb`` (in reverse order of
 ``parameters()``, roughly the order backward produces them; the first bucket is capped at 1 MB so
 that communication starts early).  A post-accumulate-grad hook on each parameter notes when its
 gradient is ready; a full bucket is copied into one flat buffer, divided by the world size and
-all-reduced with a non-blocking MPI all-reduce while backward goes on.  Buckets are launched in
+all-reduced with a non-blocking MPI all-reduce while backward goes on (a progress thread of the
+process group keeps MPI moving it meanwhile).  Buckets are launched in
 index order on every rank (MPI needs the same order of collectives everywhere).  A final callback
 of the backward pass waits for the all-reduces and writes the averages into ``.grad`` before
 ``backward()`` returns.
@@ -68,9 +69,10 @@ def _assign_buckets(params: list, first_cap_bytes: int, cap_bytes: int) -> list[
 class _Reducer:
     """Bucketed gradient all-reduce for one backward pass after another."""
 
-    def __init__(self, params: list, first_cap_bytes: int, cap_bytes: int, world_size: int):
+    def __init__(self, params: list, first_cap_bytes: int, cap_bytes: int, pg):
         self.params = params
-        self.world_size = world_size
+        self.world_size = pg.size
+        self.progress = pg.progress if pg.size > 1 else None
         self.buckets = [_Bucket(indices, params) for indices in _assign_buckets(params, first_cap_bytes, cap_bytes)]
         self.place = {}  # param index -> (bucket, position in bucket)
         for bucket in self.buckets:
@@ -127,6 +129,8 @@ class _Reducer:
                 np.copyto(part, grad._data.reshape(-1))
         np.divide(flat, flat.dtype.type(self.world_size), out=flat)
         bucket.work = dist.all_reduce(bucket.flat, async_op=True)
+        if self.progress is not None:
+            self.progress.start()
 
     def finish_backward(self) -> None:
         """Final callback: wait for every bucket and write the averaged gradients."""
@@ -143,6 +147,8 @@ class _Reducer:
         for bucket in self.buckets[:self.next_bucket]:
             bucket.work.wait()
         self.comm_wait_seconds += time.perf_counter() - start
+        if self.progress is not None:
+            self.progress.stop()
         with grad_mode.no_grad():
             for bucket in self.buckets[:self.next_bucket]:
                 self._write_back(bucket, used)
@@ -223,7 +229,7 @@ class DistributedDataParallel(Module):
         # As PyTorch: the first bucket is small so that communication starts early, unless the
         # bucket size was chosen.
         first_cap = FIRST_BUCKET_BYTES if bucket_cap_mb is None else self.bucket_bytes_cap
-        self._reducer = _Reducer(params, first_cap, self.bucket_bytes_cap, pg.size)
+        self._reducer = _Reducer(params, first_cap, self.bucket_bytes_cap, pg)
         self._hook_handles = [p.register_post_accumulate_grad_hook(self._reducer.grad_ready) for p in params]
 
     @staticmethod
