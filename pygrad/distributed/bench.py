@@ -113,9 +113,9 @@ def main(argv=None) -> None:
     print(f"{'ranks':>5} {'samples/s':>10} {'speed-up':>9} {'step ms':>8} {'backward ms':>12} "
           f"{'all-reduce ms':>14} {'waited ms':>10} {'hidden':>7}")
     for r in results:
-        hidden = 1 - r["wait_ms"] / r["allreduce_ms"] if r["ranks"] > 1 and r["allreduce_ms"] > 0 else float("nan")
+        hidden = f"{1 - r['wait_ms'] / r['allreduce_ms']:.0%}" if r["ranks"] > 1 and r["allreduce_ms"] > 0 else "-"
         print(f"{r['ranks']:>5} {r['samples_per_s']:>10.0f} {r['samples_per_s'] / base:>8.2f}x {r['step_ms']:>8.1f} "
-              f"{r['backward_ms']:>12.1f} {r['allreduce_ms']:>14.1f} {r['wait_ms']:>10.1f} {hidden:>7.0%}")
+              f"{r['backward_ms']:>12.1f} {r['allreduce_ms']:>14.1f} {r['wait_ms']:>10.1f} {hidden:>7}")
     print(f"gradients: {results[-1]['grad_mb']:.1f} MB in {results[-1]['buckets']} buckets; load average after: "
           f"{os.getloadavg()[0]:.1f}")
 
