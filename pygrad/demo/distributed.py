@@ -20,7 +20,7 @@ from pygrad.utils.data import DataLoader, TensorDataset
 from pygrad.utils.data.distributed import DistributedSampler
 
 from .datasets import spirals, split
-from .training import Context, accuracy, make_model, to_tensors
+from .training import Context, accuracy, fit, make_model, to_tensors
 
 
 def section_distributed(ctx: Context) -> None:
@@ -48,16 +48,8 @@ def section_distributed(ctx: Context) -> None:
             f"(global batch {max(1, 64 // world) * world}).")
 
     start = time.perf_counter()
-    for epoch in range(ctx.epochs):
-        sampler.set_epoch(epoch)
-        total = 0.0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        scheduler.step()
+    history = fit(model, loader, optimizer, loss_fn, ctx.epochs, f"rank {rank}", not ctx.quiet, scheduler,
+                  before_epoch=sampler.set_epoch)
     seconds = time.perf_counter() - start
     test_acc = accuracy(model.module, test_x, test_y)
 
@@ -68,7 +60,7 @@ def section_distributed(ctx: Context) -> None:
     spread = float(np.max(np.abs(everyone.numpy() - everyone.numpy()[0])))
     identical = spread == 0.0
     print(f"trained {ctx.epochs} epochs on {world} ranks in {seconds:.1f} s: last epoch loss (rank {rank}) "
-          f"{total / len(loader):.4f}, test accuracy {test_acc:.1%}")
+          f"{history[-1]:.4f}, test accuracy {test_acc:.1%}")
     print(f"weights identical on all {world} ranks: {identical} (largest difference {spread:g})")
     ctx.results.update(distributed_world_size=world, distributed_identical=identical,
                        distributed_test_accuracy=test_acc)

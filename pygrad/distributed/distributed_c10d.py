@@ -179,6 +179,7 @@ class Work:
 
     def __init__(self, name: str, requests: list, finish=None, result=(), statuses=None):
         self._name = name
+        self._rank, self._timeout = _pg.rank, _pg.timeout
         self._requests = requests
         self._finish = finish
         self._result = list(result)
@@ -196,7 +197,7 @@ class Work:
     def wait(self, timeout: datetime.timedelta | None = None) -> bool:
         if self._done:
             return True
-        limit = _pg.timeout if timeout is None else timeout.total_seconds()
+        limit = self._timeout if timeout is None else timeout.total_seconds()
         deadline = time.monotonic() + limit
         pause = 0.0
         requests, statuses = self._requests, self._statuses
@@ -204,7 +205,7 @@ class Work:
         while not test(requests, statuses):
             if time.monotonic() > deadline:
                 raise DistBackendError(
-                    f"pygrad.distributed: {self._name} on rank {_pg.rank} did not complete within "
+                    f"pygrad.distributed: {self._name} on rank {self._rank} did not complete within "
                     f"{datetime.timedelta(seconds=limit)}: another rank failed, exited or did not call "
                     f"{self._name} the same way")
             time.sleep(pause)
@@ -221,7 +222,7 @@ class Work:
         self.wait()
         return self._result
 
-    def source_rank(self) -> int:
+    def _source_rank(self) -> int:
         self.wait()
         return self._statuses[0].Get_source()
 
@@ -533,4 +534,4 @@ def send(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: in
 def recv(tensor, src: int | None = None, group=None, tag: int = 0, group_src: int | None = None) -> int:
     """Receive into ``tensor`` from ``src`` (any rank when None); returns the sender's rank."""
     work = irecv(tensor, src, group, tag, group_src)
-    return work.source_rank()
+    return work._source_rank()
