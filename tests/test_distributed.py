@@ -83,12 +83,18 @@ def test_demo_section_trains_data_parallel_to_identical_weights():
 
 
 @needs_mpi
-def test_one_process_is_a_world_of_one():
-    code, out = launch(["-c", "import pygrad, pygrad.distributed as d; d.init_process_group('mpi'); "
-                              "t = pygrad.ones(2); d.all_reduce(t, d.ReduceOp.AVG); "
-                              "print(d.get_rank(), d.get_world_size(), d.is_initialized(), t.tolist())"])
+def test_one_process_is_a_world_of_one_and_rank_must_agree_with_mpi():
+    code, out = launch(["-c", "import os, pygrad, pygrad.distributed as d\n"
+                              "os.environ['RANK'] = '1'\n"
+                              "try:\n    d.init_process_group('mpi')\n"
+                              "except ValueError as e:\n    print('error:', e)\n"
+                              "del os.environ['RANK']\n"
+                              "d.init_process_group('mpi'); t = pygrad.ones(2); d.all_reduce(t, d.ReduceOp.AVG)\n"
+                              "print(d.get_rank(), d.get_world_size(), d.is_initialized(), t.tolist())\n"
+                              "d.destroy_process_group(); print(d.is_initialized())"])
     assert code == 0, out
-    assert "0 1 True [1.0, 1.0]" in out
+    assert "error: environment variable RANK=1 does not match MPI, which started this process with rank 0" in out
+    assert "0 1 True [1.0, 1.0]\nFalse" in out
 
 
 # -- without MPI ----------------------------------------------------------------------------------------

@@ -103,6 +103,15 @@ def collectives():
                     run(lambda a: dist.reduce_scatter_tensor(out, big, op, async_op=a), async_op)
                     equal(out, numpy_reduce([rank_data(r + rank, dtype) for r in range(size)], op),
                           f"reduce_scatter_tensor {op} {tag}")
+                if dtype.is_floating_point or dtype is torch.bool:
+                    bitwise = ()
+                else:
+                    bitwise = ((ReduceOp.BAND, np.bitwise_and), (ReduceOp.BOR, np.bitwise_or),
+                               (ReduceOp.BXOR, np.bitwise_xor))
+                for op, ufunc in bitwise:
+                    t = wrap(mine, layout)
+                    run(lambda a: dist.all_reduce(t, op, async_op=a), async_op)
+                    equal(t, ufunc.reduce(np.stack(everyone(dtype))), f"all_reduce {op} {tag}")
                 t = wrap(mine, layout)
                 run(lambda a: dist.broadcast(t, 1, async_op=a), async_op)
                 equal(t, rank_data(1, dtype), f"broadcast {tag}")
