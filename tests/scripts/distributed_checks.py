@@ -265,7 +265,9 @@ def ddp_unused():
     try:
         plain(x)
     except RuntimeError as e:
-        check("Expected to have finished reduction in the prior iteration" in str(e), "unused parameter error")
+        check("Expected to have finished reduction in the prior iteration" in str(e)
+              and str(e).endswith(f"Parameter indices which did not receive grad for rank {rank}: 4 5"),
+              f"unused parameter error: {e}")
     else:
         check(False, "unused parameter without find_unused_parameters raises")
     # construction broadcasts parameters and buffers from rank 0, and so does each forward for buffers

@@ -85,7 +85,8 @@ class _Reducer:
 
     def prepare_for_backward(self, unused: list[int] | None) -> None:
         if self.unfinished:
-            raise RuntimeError(UNFINISHED_REDUCTION.format(rank=dist.get_rank(), missing=self.unfinished))
+            raise RuntimeError(UNFINISHED_REDUCTION.format(rank=dist.get_rank(),
+                                                           missing=" ".join(map(str, self.unfinished))))
         self.expect_hooks = True
         self.callback_queued = False
         self.next_bucket = 0
