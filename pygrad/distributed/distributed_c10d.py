@@ -47,7 +47,6 @@ class GroupMember:
     """``group.WORLD``: the default group, the only one pygrad's MPI backend has."""
 
     WORLD = object()
-    NON_GROUP_MEMBER = object()
 
 
 group = GroupMember
