@@ -48,6 +48,9 @@ from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import nn, optim, utils  # noqa: E402
+from . import linalg  # noqa: E402
+from .ops.linalg_ops import cdist, det, logdet, slogdet, torch_svd as svd  # noqa: E402
+from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa: E402
 
 __version__ = "0.1.0"
 
