@@ -50,7 +50,7 @@ from .serialization import load, save  # noqa: E402
 from . import nn, optim, utils  # noqa: E402
 from . import linalg  # noqa: E402
 from . import profiler  # noqa: E402
-from .ops.linalg_ops import cdist, det, logdet, slogdet, torch_svd as svd  # noqa: E402
+from .ops.linalg_ops import cdist, det, dist, logdet, slogdet, torch_svd as svd  # noqa: E402
 from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa: E402
 
 __version__ = "0.1.0"

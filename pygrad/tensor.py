@@ -980,6 +980,18 @@ class Tensor(_core.TensorBase):
     def mT(self):
         return _shape.matrix_transpose(self)
 
+    @property
+    def mH(self):
+        """The conjugate transpose: for real tensors, ``mT``."""
+        return _shape.matrix_transpose(self)
+
+    def adjoint(self):
+        return _shape.matrix_transpose(self)
+
+    def conj(self):
+        """Real tensors are their own conjugate: PyTorch returns the tensor itself."""
+        return self
+
     def view_as(self, other):
         return _shape.view_as(self, other)
 

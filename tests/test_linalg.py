@@ -87,6 +87,8 @@ CASES = [
      "CdistBackward0", True),
     ("cdist_inf", lambda L, a, b: L.cdist(a, b, p=float("inf")),
      lambda r: [r.standard_normal((4, 3)), r.standard_normal((2, 3))], "CdistBackward0", False),
+    ("dist", lambda L, a, b: L.dist(a, b, 3), lambda r: [r.standard_normal((2, 3)), r.standard_normal(3)],
+     "DistBackward0", True),
     ("norm", lambda L, A: L.linalg.norm(A), lambda r: [r.standard_normal((3, 4))], "LinalgVectorNormBackward0", True),
     ("norm_nuc", lambda L, A: L.linalg.norm(A, "nuc"), lambda r: [r.standard_normal((3, 4))], "SumBackward1", True),
     ("norm_vec3", lambda L, A: L.linalg.norm(A, 3), lambda r: [r.standard_normal(5)], "LinalgVectorNormBackward0",

@@ -695,6 +695,13 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     return _vector_norm(x, ord, dim, keepdim, dtype=dtype)
 
 
+def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
+    """``torch.dist``: the p-norm of ``a - b`` (broadcast), recorded as one ``DistBackward0`` node."""
+    from .reduce import _Dist
+    diff = a - b
+    return _Dist.apply(diff, float(p), tuple(range(diff.ndim)), False)
+
+
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
     from ._util import normalize_dim
     if dtype is not None:
