@@ -19,8 +19,26 @@ from . import op_observers
 __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
 
 
-class FunctionEvent:
+class _EventFields:
+    """The fields PyTorch's events have that pygrad's CPU-only events leave at their defaults."""
+
+    cpu_parent = None
+    stack = ()
+    node_id = -1
+    overload_name = ""
+    is_async = False
+    is_legacy = False
+    device_type = "CPU"
+    use_device = None
+    self_device_time_total = device_time_total = device_time = 0.0
+    self_device_memory_usage = cpu_memory_usage = self_cpu_memory_usage = device_memory_usage = 0
+    flops = 0
+
+
+class FunctionEvent(_EventFields):
     """One timed range: ``cpu_time_total`` and ``self_cpu_time_total`` in microseconds."""
+
+    count = 1
 
     def __init__(self, id: int, name: str, start_ns: int, input_shapes=None, parent=None):  # noqa: A002
         self.id, self.name, self.key = id, name, name
@@ -28,14 +46,6 @@ class FunctionEvent:
         self.input_shapes = input_shapes
         self.cpu_parent = parent
         self.cpu_children: list = []
-        self.count = 1
-        self.stack: list = []
-        self.node_id = -1
-        self.overload_name = ""
-        self.is_async = False
-        self.is_legacy = False
-        self.device_type = "CPU"
-        self.use_device = None
 
     @property
     def cpu_time_total(self) -> float:
@@ -49,16 +59,12 @@ class FunctionEvent:
     def cpu_time(self) -> float:
         return self.cpu_time_total
 
-    self_device_time_total = device_time_total = device_time = 0.0
-    self_device_memory_usage = cpu_memory_usage = self_cpu_memory_usage = device_memory_usage = 0
-    flops = 0
-
     def __repr__(self) -> str:
         return (f"<FunctionEvent id={self.id} name={self.name} cpu_time={_format_time(self.cpu_time_total)} "
                 f"input_shapes={self.input_shapes}>")
 
 
-class FunctionEventAvg:
+class FunctionEventAvg(_EventFields):
     """The events of one name (and input shapes, when grouped by them), summed."""
 
     def __init__(self, key: str, input_shapes=None):
@@ -67,18 +73,6 @@ class FunctionEventAvg:
         self.count = 0
         self.cpu_time_total = 0.0
         self.self_cpu_time_total = 0.0
-        self.cpu_parent = None
-        self.stack: list = []
-        self.node_id = -1
-        self.overload_name = ""
-        self.is_async = False
-        self.is_legacy = False
-        self.device_type = "CPU"
-        self.use_device = None
-
-    self_device_time_total = device_time_total = device_time = 0.0
-    self_device_memory_usage = cpu_memory_usage = self_cpu_memory_usage = device_memory_usage = 0
-    flops = 0
 
     def add(self, event) -> "FunctionEventAvg":
         self.count += event.count

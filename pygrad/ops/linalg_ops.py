@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import shape as _shape
@@ -81,11 +80,7 @@ class Solve(Function):
         ctx.vector, ctx.left, ctx.b_shape = vector, left, b.shape
         if not left:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
             a, b = np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2)
-        if vector:
-            b = b[..., None]
-        batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
-        a = np.broadcast_to(a, batch + a.shape[-2:])
-        b = np.broadcast_to(b, batch + b.shape[-2:])
+        a, b = _system(a, b, vector)
         singular = _singular(a)
         if singular.any():
             where = "" if a.ndim == 2 else f"(Batch element {_first_bad(singular)}): "
@@ -108,6 +103,14 @@ class Solve(Function):
             gA = -(X.mT @ gB) if needs[0] else None
         gA = _shape.sum_to_size(gA, A._data.shape) if needs[0] else None
         return gA, (_shape.sum_to_size(gB, ctx.b_shape) if needs[1] else None), None, None
+
+
+def _system(a: np.ndarray, b: np.ndarray, vector: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The matrices and right-hand sides of ``A X = B``, batch dims broadcast, vectors as columns."""
+    if vector:
+        b = b[..., None]
+    batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
+    return np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
 
 
 def _singular(a: np.ndarray) -> np.ndarray:
@@ -140,15 +143,15 @@ class Inv(Function):
     @staticmethod
     def forward(ctx, A):
         a = A._data
-        if a.size:
-            lu_zero = _zero_pivot(a)
-            if (lu_zero >= 0).any():
-                flat = lu_zero.reshape(-1)
-                i = int(np.flatnonzero(flat >= 0)[0])
-                where = "" if a.ndim == 2 else f"(Batch element {i}): "
-                raise LinAlgError(f"linalg.inv: {where}The diagonal element {int(flat[i]) + 1} is zero, the inversion "
-                                  "could not be completed because the input matrix is singular.")
-        result = wrap(np.linalg.inv(a) if a.size else a.copy())
+        try:
+            inverse = np.linalg.inv(a) if a.size else a.copy()
+        except np.linalg.LinAlgError:  # name the first zero pivot, as PyTorch does
+            flat = _zero_pivot(a).reshape(-1)
+            i = int(np.flatnonzero(flat >= 0)[0])
+            where = "" if a.ndim == 2 else f"(Batch element {i}): "
+            raise LinAlgError(f"linalg.inv: {where}The diagonal element {int(flat[i]) + 1} is zero, the inversion "
+                              "could not be completed because the input matrix is singular.") from None
+        result = wrap(inverse)
         ctx.save_for_backward(result)
         return result
 
@@ -513,12 +516,7 @@ class Lstsq(Function):
 
     @staticmethod
     def forward(ctx, A, B, vector):
-        a, b = A._data, B._data
-        if vector:
-            b = b[..., None]
-        batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
-        a2 = np.broadcast_to(a, batch + a.shape[-2:])
-        b2 = np.broadcast_to(b, batch + b.shape[-2:])
+        a2, b2 = _system(A._data, B._data, vector)
         x = np.matmul(np.linalg.pinv(a2), b2)
         ctx.vector, ctx.b_shape = vector, B._data.shape
         result = wrap(x[..., 0] if vector else x)

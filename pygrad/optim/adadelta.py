@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _params_with_grad, _step_tensor
+from .optimizer import Optimizer, _bump_all, _decayed_grad, _init_state, _params_with_grad
 
 __all__ = ["Adadelta"]
 
@@ -27,20 +26,13 @@ class Adadelta(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, rho, eps, weight_decay = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+            lr, rho, eps = group["lr"], group["rho"], group["eps"]
             for p in _params_with_grad(group):
                 x = p._data
                 state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["square_avg"] = Tensor._wrap(np.zeros_like(x))
-                    state["acc_delta"] = Tensor._wrap(np.zeros_like(x))
+                _init_state(state, x, "square_avg", "acc_delta")
                 state["step"]._data += 1
-                grad = p.grad._data
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * x
+                grad = _decayed_grad(p, group)
                 square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
                 np.multiply(square_avg, rho, out=square_avg, casting="same_kind")
                 np.add(square_avg, (1 - rho) * grad * grad, out=square_avg, casting="same_kind")
@@ -49,7 +41,5 @@ class Adadelta(Optimizer):
                 np.multiply(acc_delta, rho, out=acc_delta, casting="same_kind")
                 np.add(acc_delta, (1 - rho) * delta * delta, out=acc_delta, casting="same_kind")
                 np.add(x, -lr * delta, out=x, casting="same_kind")
-                for key in state:
-                    _bump(state[key])
-                _bump(p)
+                _bump_all(p, state)
         return loss

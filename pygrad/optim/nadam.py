@@ -5,7 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .adam import _check_adam_args, _lerp_
-from .optimizer import Optimizer, _bump, _params_with_grad, _step_tensor
+from .optimizer import Optimizer, _bump_all, _decayed_grad, _params_with_grad, _step_tensor
 
 __all__ = ["NAdam"]
 
@@ -25,7 +25,7 @@ class NAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             momentum_decay = group["momentum_decay"]
             for p in _params_with_grad(group):
                 x = p._data
@@ -35,17 +35,10 @@ class NAdam(Optimizer):
                     state["mu_product"] = Tensor._wrap(np.ones((), np.float32))
                     state["exp_avg"] = Tensor._wrap(np.zeros_like(x))
                     state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(x))
-                grad = p.grad._data
-                if group["maximize"]:
-                    grad = -grad
                 state["step"]._data += 1
                 step = state["step"]._data.item()
                 bias_correction2 = 1 - beta2 ** step
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        np.multiply(x, 1 - lr * weight_decay, out=x, casting="same_kind")
-                    else:
-                        grad = grad + weight_decay * x
+                grad = _decayed_grad(p, group)
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
                 mu_product = state["mu_product"]._data
@@ -59,7 +52,5 @@ class NAdam(Optimizer):
                 product_next = product * mu_next
                 np.add(x, (-lr * (1.0 - mu) / (1.0 - product)) * grad / denom, out=x, casting="same_kind")
                 np.add(x, (-lr * mu_next / (1.0 - product_next)) * exp_avg / denom, out=x, casting="same_kind")
-                for key in state:
-                    _bump(state[key])
-                _bump(p)
+                _bump_all(p, state)
         return loss

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
 from .adam import _check_adam_args, _lerp_
-from .optimizer import Optimizer, _bump, _params_with_grad, _step_tensor
+from .optimizer import Optimizer, _bump_all, _decayed_grad, _init_state, _params_with_grad
 
 __all__ = ["RAdam"]
 
@@ -23,24 +22,14 @@ class RAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             for p in _params_with_grad(group):
                 x = p._data
                 state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = Tensor._wrap(np.zeros_like(x))
-                    state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(x))
-                grad = p.grad._data
-                if group["maximize"]:
-                    grad = -grad
+                _init_state(state, x, "exp_avg", "exp_avg_sq")
                 state["step"]._data += 1
                 step = state["step"]._data.item()
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        np.multiply(x, 1 - lr * weight_decay, out=x, casting="same_kind")
-                    else:
-                        grad = grad + weight_decay * x
+                grad = _decayed_grad(p, group)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 _lerp_(exp_avg, grad, 1 - beta1)
                 np.multiply(exp_avg_sq, beta2, out=exp_avg_sq, casting="same_kind")
@@ -57,7 +46,5 @@ class RAdam(Optimizer):
                 else:
                     update = corrected * lr
                 np.subtract(x, update, out=x, casting="same_kind")
-                for key in state:
-                    _bump(state[key])
-                _bump(p)
+                _bump_all(p, state)
         return loss

@@ -9,6 +9,7 @@ import numpy as np
 from ... import creation
 from ...tensor import Tensor
 from .dataset import Dataset, IterableDataset, TensorDataset
+from .sampler import BatchSampler
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -116,15 +117,8 @@ class DataLoader:
         """Samples of an iterable dataset, as lists of ``batch_size`` (or one by one without batching)."""
         if self.batch_size is None:
             yield from self.dataset
-            return
-        batch = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch and not self.drop_last:
-            yield batch
+        else:
+            yield from BatchSampler(self.dataset, self.batch_size, self.drop_last)
 
     def __iter__(self) -> Iterator[Any]:
         if isinstance(self.dataset, IterableDataset):
