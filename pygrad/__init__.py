@@ -55,6 +55,7 @@ from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa
 
 from ._version import __version__  # noqa: E402
 
+from math import e, inf, nan, pi  # noqa: E402 - torch.pi and friends
 negative = neg
 divide = div
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne

@@ -23,6 +23,8 @@ KNOWN_FAILURES = {
     "d2l_02_linear_algebra": "NumPy-style keyword aliases (sum(axis=...)) come with the op-table rework",
     "d2l_06_softmax_scratch": "NumPy-style keyword aliases (sum(keepdims=...)) come with the op-table rework",
     "zero_to_hero_02_bigram": "NumPy-style keyword aliases (sum(keepdims=...)) come with the op-table rework",
+    "zero_to_hero_03_mlp": "NumPy-style keyword aliases (sum(keepdims=...)) come with the op-table rework",
+    "pt_examples_mnist": "Tensor.to(torch.device(...)) comes with the device work on the nn-layer branch",
     "d2l_17_padding_strides": "ones(size=...) keyword comes with the op-table rework",
     "d2l_20_lenet_shapes": "ones(size=...) keyword comes with the op-table rework",
     "d2l_05_linreg_concise": "DataLoader gives tuple samples' batches as tuples (PyTorch: lists); fixed with the "
