@@ -56,12 +56,6 @@ def _float_check(x: Tensor, name: str) -> None:
                            f"Got {x.dtype._tensor_type[:-6]}")
 
 
-def _batch_prefix(data: np.ndarray, index: int) -> str:
-    if data.ndim <= 2:
-        return ""
-    return f"(Batch element {index}): "
-
-
 def _first_bad(flags: np.ndarray) -> int:
     return int(np.flatnonzero(flags.reshape(-1))[0])
 
@@ -81,11 +75,12 @@ class Solve(Function):
         if not left:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
             a, b = np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2)
         a, b = _system(a, b, vector)
-        singular = _singular(a)
-        if singular.any():
-            where = "" if a.ndim == 2 else f"(Batch element {_first_bad(singular)}): "
-            raise LinAlgError(f"torch.linalg.solve: {where}The solver failed because the input matrix is singular.")
-        x = np.linalg.solve(a, b) if a.size else np.zeros(b.shape, b.dtype)
+        try:
+            x = np.linalg.solve(a, b) if a.size else np.zeros(b.shape, b.dtype)
+        except np.linalg.LinAlgError:  # LU met an exact zero pivot
+            where = "" if a.ndim == 2 else f"(Batch element {_first_bad(_zero_pivot(a) >= 0)}): "
+            raise LinAlgError(f"torch.linalg.solve: {where}The solver failed because the input matrix is "
+                              "singular.") from None
         x = x[..., 0] if vector else x
         result = wrap(x if left else np.ascontiguousarray(np.swapaxes(x, -1, -2)))
         ctx.save_for_backward(A, result)
@@ -111,14 +106,6 @@ def _system(a: np.ndarray, b: np.ndarray, vector: bool) -> tuple[np.ndarray, np.
         b = b[..., None]
     batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
     return np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
-
-
-def _singular(a: np.ndarray) -> np.ndarray:
-    """Per matrix: True where LU factorisation meets an exact zero pivot (LAPACK's ``info > 0``)."""
-    if a.size == 0:
-        return np.zeros(a.shape[:-2], bool)
-    with np.errstate(all="ignore"):
-        return np.linalg.matrix_rank(a, tol=0) < a.shape[-1] if a.shape[-1] else np.zeros(a.shape[:-2], bool)
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
@@ -254,14 +241,14 @@ class Cholesky(Function):
     def forward(ctx, A, upper):
         a = A._data
         lower = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)  # LAPACK reads one triangle only
-        bad = _first_non_pd(lower)
-        if bad is not None:
-            index, order = bad
+        try:
+            L = np.linalg.cholesky(lower) if a.size else a.copy()
+        except np.linalg.LinAlgError:  # name the first failing matrix and minor, as PyTorch does
+            index, order = _first_non_pd(lower)
             where = "" if a.ndim == 2 else f"(Batch element {index}): "
             raise LinAlgError(f"linalg.cholesky: {where}The factorization could not be completed because the input "
                               f"is not positive-definite (the leading minor of order {order} is not "
-                              "positive-definite).")
-        L = np.linalg.cholesky(lower) if a.size else a.copy()
+                              "positive-definite).") from None
         result = wrap(np.ascontiguousarray(np.swapaxes(L, -1, -2)) if upper else L)
         ctx.upper = upper
         ctx.save_for_backward(result)
@@ -278,8 +265,8 @@ class Cholesky(Function):
         return solve(L.mT, gA.mT).mT, None  # ... L⁻¹
 
 
-def _first_non_pd(a: np.ndarray):
-    """(batch index, order of the first leading minor that is not positive-definite) or None."""
+def _first_non_pd(a: np.ndarray) -> tuple[int, int]:
+    """(batch index, order of the first leading minor that is not positive-definite)."""
     flat = a.reshape(-1, *a.shape[-2:])
     for i, m in enumerate(flat):
         try:
@@ -290,7 +277,7 @@ def _first_non_pd(a: np.ndarray):
                     np.linalg.cholesky(m[:k, :k])
                 except np.linalg.LinAlgError:
                     return i, k
-    return None
+    raise AssertionError("every matrix is positive-definite")
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
@@ -545,7 +532,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     from .. import return_types
     _matrix_check(A, "lstsq")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
-        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
     vector = B.ndim == A.ndim - 1
     X = Lstsq.apply(A, B, vector)
     a = A._data
