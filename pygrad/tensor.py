@@ -13,14 +13,16 @@ from ._backend import kernels
 from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
 from ._printing import format_tensor
 from .autograd import grad_mode
-from .autograd.function import (_post_accumulate_hooks, accumulate_grad_node, add_hook, add_post_accumulate_hook,
-                                run_post_accumulate_hooks)
+from .autograd.function import accumulate_grad_node, add_hook
 from . import _device
 from .size import Size
 
 __all__ = ["Tensor"]
 
 _Version = _core.Version
+
+
+from .autograd import post_accumulate as _post_accumulate  # noqa: E402
 
 
 class Tensor(_core.TensorBase):
@@ -215,14 +217,6 @@ class Tensor(_core.TensorBase):
             return add_hook(self._hooks, hook)
         return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
-        """Run ``hook(self)`` after backward has accumulated a gradient into this leaf's ``.grad``."""
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        return add_post_accumulate_hook(self, hook)
-
     def _edge(self):
         if self._view is not None:
             self._view.sync(self)
@@ -247,8 +241,12 @@ class Tensor(_core.TensorBase):
         else:
             kernels.accumulate(self._grad._data, grad._data)
             self._grad._version.value += 1
-        if _post_accumulate_hooks:
-            run_post_accumulate_hooks(self)
+        if _post_accumulate.hooks:
+            _post_accumulate.run(self)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+        """Run ``hook(tensor)`` after a gradient was accumulated into this leaf's ``.grad``."""
+        return _post_accumulate.register(self, hook)
 
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
@@ -985,6 +983,18 @@ class Tensor(_core.TensorBase):
     def mT(self):
         return _shape.matrix_transpose(self)
 
+    @property
+    def mH(self):
+        """The conjugate transpose: for real tensors, ``mT``."""
+        return _shape.matrix_transpose(self)
+
+    def adjoint(self):
+        return _shape.matrix_transpose(self)
+
+    def conj(self):
+        """Real tensors are their own conjugate: PyTorch returns the tensor itself."""
+        return self
+
     def view_as(self, other):
         return _shape.view_as(self, other)
 
@@ -1013,6 +1023,32 @@ class Tensor(_core.TensorBase):
 
     def squeeze(self, dim=None):
         return _shape.squeeze(self, dim)
+
+    def unsqueeze_(self, dim: int):
+        from .ops import inplace_shape
+        return inplace_shape.unsqueeze_(self, dim)
+
+    def squeeze_(self, dim=None):
+        from .ops import inplace_shape
+        return inplace_shape.squeeze_(self, dim)
+
+    def t_(self):
+        from .ops import inplace_shape
+        return inplace_shape.t_(self)
+
+    def transpose_(self, dim0: int, dim1: int):
+        from .ops import inplace_shape
+        return inplace_shape.transpose_(self, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def resize_(self, *sizes):
+        from .ops import inplace_shape
+        return inplace_shape.resize_(self, *sizes)
+
+    def resize_as_(self, other):
+        from .ops import inplace_shape
+        return inplace_shape.resize_as_(self, other)
 
     def movedim(self, source, destination):
         return _shape.movedim(self, source, destination)

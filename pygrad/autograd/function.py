@@ -16,6 +16,7 @@ import itertools
 import weakref
 
 from . import anomaly_mode, grad_mode
+from .op_observers import observed_apply as _observed_apply, observers as _op_observers
 from .._backend import core as _core
 from .._backend import engine as _backend_engine
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
@@ -48,28 +49,6 @@ def add_hook(hooks: dict, fn) -> RemovableHandle:
     key = next(_hook_ids)
     hooks[key] = fn
     return RemovableHandle(hooks, key)
-
-
-# Post-accumulate-grad hooks, by id of their leaf (the tensor's fields are fixed C members);
-# an entry goes when its leaf is collected.
-_post_accumulate_hooks: dict = {}
-
-
-def add_post_accumulate_hook(leaf, fn) -> RemovableHandle:
-    hooks = _post_accumulate_hooks.get(id(leaf))
-    if hooks is None:
-        hooks = _post_accumulate_hooks[id(leaf)] = {}
-        weakref.finalize(leaf, _post_accumulate_hooks.pop, id(leaf), None)
-    return add_hook(hooks, fn)
-
-
-def run_post_accumulate_hooks(leaf) -> None:
-    """After AccumulateGrad wrote ``leaf.grad`` (``Tensor._accumulate_grad``, which both engines
-    call): ``hook(leaf)`` for each registered hook."""
-    hooks = _post_accumulate_hooks.get(id(leaf))
-    if hooks:
-        for hook in tuple(hooks.values()):
-            hook(leaf)
 
 
 class SavedTensor(_core.SavedTensorBase):
@@ -254,6 +233,8 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _op_observers:  # the profiler or saved-tensor hooks are on (autograd/op_observers.py)
+            return _observed_apply(cls, args, kwargs)
         # The active backend's engine records the node (the compiled one does it in C).
         return _backend_engine.apply_function(cls, args, kwargs)
 
