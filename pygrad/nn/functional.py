@@ -6,6 +6,8 @@ PyTorch's argument handling and composes the rest.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import creation
@@ -87,13 +89,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
 
 
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """``reduction`` from the deprecated ``size_average``/``reduce`` pair, with PyTorch's warning."""
     if size_average is None and reduce is None:
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.")
+    return reduction
 
 
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",

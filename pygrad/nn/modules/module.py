@@ -333,25 +333,16 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> "Module":
-        from ... import dtypes
-        dtype = kwargs.get("dtype")
-        device = kwargs.get("device")
-        for a in args:
-            if isinstance(a, str):
-                device = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif a is not None:
-                dtype = a
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a module to {device!r}")
+        from ..._device import parse_to
+        device, dtype, _, _ = parse_to(args, kwargs)
+        if device is not None and device.type != "cpu":
+            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a module to {str(device)!r}")
         if dtype is None:
             return self
-        target = dtypes.as_dtype(dtype)
-        if not target.is_floating_point:
+        if not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                            f"dtype={target}")
-        return self._apply_to_tensors(lambda a: a.astype(target.numpy) if a.dtype.kind == "f" else a)
+                            f"dtype={dtype}")
+        return self._apply_to_tensors(lambda a: a.astype(dtype.numpy) if a.dtype.kind == "f" else a)
 
     def double(self) -> "Module":
         from ... import dtypes
