@@ -149,7 +149,8 @@ class SmoothL1Loss(HuberLoss):
 def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    return HuberLoss.apply(*_common_dtype(x, y), delta, 1, check_reduction(reduction))
+    # PyTorch's huber_loss computes in the input's dtype (float32 input, float64 target: float32)
+    return HuberLoss.apply(x, y.to(x.dtype), delta, 1, check_reduction(reduction))
 
 
 def smooth_l1_loss(x: Tensor, y: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
