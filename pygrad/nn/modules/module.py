@@ -16,7 +16,7 @@ import numpy as np
 from ...autograd import grad_mode
 from ...autograd.function import add_hook
 from ...tensor import Tensor
-from ..parameter import Parameter
+from ..parameter import Parameter, is_lazy
 from ..utils.grads import zero_grads
 from . import hooks
 from .hooks import (register_module_backward_hook, register_module_forward_hook,  # noqa: F401 - torch's home
@@ -514,6 +514,8 @@ class Module:
                     missing.append(key)
                     continue
                 value = state_dict[key]
+                if is_lazy(current) and isinstance(value, Tensor) and not is_lazy(value):
+                    current.materialize(value.shape)
                 if not isinstance(value, Tensor):
                     errors.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
                                   f"Tensor-like object from checkpoint but received {type(value)}")
