@@ -61,7 +61,39 @@ CASES = [
     Case("gru_cell", lambda nn: nn.GRUCell(3, 4), lambda r: [_seq(r, 2, 3), _seq(r, 2, 4)],
          grad_fn=("AddBackward0",)),
     Case("gru_cell_unbatched", lambda nn: nn.GRUCell(3, 4), lambda r: [_seq(r, 3)]),
+    # attention and transformers
+    Case("mha", lambda nn: nn.MultiheadAttention(8, 2), lambda r: [_seq(r, 4, 3, 8), _seq(r, 5, 3, 8), _seq(r, 5, 3, 8)],
+         grad_fn=("ViewBackward0", "MeanBackward1")),
+    Case("mha_batch_first_masks", lambda nn: nn.MultiheadAttention(8, 4, batch_first=True),
+         lambda r: [_seq(r, 3, 4, 8), _seq(r, 3, 5, 8), _seq(r, 3, 5, 8)],
+         kwargs=lambda m: dict(key_padding_mask=m.tensor([[False] * 4 + [True], [False] * 5, [False] * 3 + [True] * 2]),
+                               attn_mask=m.tensor(np.triu(np.ones((4, 5), bool), 2)), average_attn_weights=False)),
+    Case("mha_float_mask_no_weights", lambda nn: nn.MultiheadAttention(8, 2, bias=False),
+         lambda r: [_seq(r, 4, 2, 8), _seq(r, 4, 2, 8), _seq(r, 4, 2, 8)],
+         kwargs=lambda m: dict(attn_mask=m.tensor(np.linspace(-1, 0, 16).reshape(4, 4), dtype=m.float32).to(
+             m.get_default_dtype()), need_weights=False)),
+    Case("mha_kdim_vdim_bias_kv", lambda nn: nn.MultiheadAttention(6, 3, kdim=4, vdim=5, add_bias_kv=True,
+                                                                   add_zero_attn=True),
+         lambda r: [_seq(r, 3, 2, 6), _seq(r, 4, 2, 4), _seq(r, 4, 2, 5)]),
+    Case("mha_unbatched_causal", lambda nn: nn.MultiheadAttention(4, 2),
+         lambda r: [_seq(r, 3, 4), _seq(r, 3, 4), _seq(r, 3, 4)],
+         kwargs=lambda m: dict(attn_mask=_causal(m, 3), is_causal=True, need_weights=False)),
+    Case("encoder_layer", lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), lambda r: [_seq(r, 5, 3, 8)]),
+    Case("encoder_layer_norm_first_gelu", lambda nn: nn.TransformerEncoderLayer(
+        8, 2, 16, activation="gelu", norm_first=True, batch_first=True).eval(), lambda r: [_seq(r, 3, 5, 8)],
+         kwargs=lambda m: dict(src_key_padding_mask=m.tensor([[False] * 5, [False] * 4 + [True], [False] * 5]))),
+    Case("encoder_stack_norm_mask", lambda nn: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=nn.GELU()), 2, norm=nn.LayerNorm(8)),
+         lambda r: [_seq(r, 5, 2, 8)], kwargs=lambda m: dict(mask=_causal(m, 5)), gradcheck=False),
+    Case("encoder_nested_padding_eval", lambda nn: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2).eval(), lambda r: [_seq(r, 2, 4, 8)],
+         kwargs=lambda m: dict(src_key_padding_mask=m.tensor([[False] * 2 + [True] * 2, [False] * 4])),
+         grad_inputs=False, gradcheck=False),
 ]
+
+
+def _causal(m, n):
+    return m.triu(m.full((n, n), float("-inf")), 1)
 
 
 def _flat(value):
