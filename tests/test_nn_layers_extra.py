@@ -62,10 +62,10 @@ CASES = [
          grad_fn=("AddBackward0",)),
     Case("gru_cell_unbatched", lambda nn: nn.GRUCell(3, 4), lambda r: [_seq(r, 3)]),
     # attention and transformers
-    Case("mha", lambda nn: nn.MultiheadAttention(8, 2), lambda r: [_seq(r, 4, 3, 8), _seq(r, 5, 3, 8), _seq(r, 5, 3, 8)],
+    Case("mha", lambda nn: nn.MultiheadAttention(4, 2), lambda r: [_seq(r, 4, 3, 4), _seq(r, 5, 3, 4), _seq(r, 5, 3, 4)],
          grad_fn=("ViewBackward0", "MeanBackward1")),
-    Case("mha_batch_first_masks", lambda nn: nn.MultiheadAttention(8, 4, batch_first=True),
-         lambda r: [_seq(r, 3, 4, 8), _seq(r, 3, 5, 8), _seq(r, 3, 5, 8)],
+    Case("mha_batch_first_masks", lambda nn: nn.MultiheadAttention(4, 2, batch_first=True),
+         lambda r: [_seq(r, 3, 4, 4), _seq(r, 3, 5, 4), _seq(r, 3, 5, 4)],
          kwargs=lambda m: dict(key_padding_mask=m.tensor([[False] * 4 + [True], [False] * 5, [False] * 3 + [True] * 2]),
                                attn_mask=m.tensor(np.triu(np.ones((4, 5), bool), 2)), average_attn_weights=False)),
     Case("mha_float_mask_no_weights", lambda nn: nn.MultiheadAttention(8, 2, bias=False),
@@ -78,10 +78,10 @@ CASES = [
     Case("mha_unbatched_causal", lambda nn: nn.MultiheadAttention(4, 2),
          lambda r: [_seq(r, 3, 4), _seq(r, 3, 4), _seq(r, 3, 4)],
          kwargs=lambda m: dict(attn_mask=_causal(m, 3), is_causal=True, need_weights=False)),
-    Case("encoder_layer", lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), lambda r: [_seq(r, 5, 3, 8)]),
+    Case("encoder_layer", lambda nn: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0), lambda r: [_seq(r, 3, 2, 4)]),
     Case("encoder_layer_norm_first_gelu", lambda nn: nn.TransformerEncoderLayer(
-        8, 2, 16, activation="gelu", norm_first=True, batch_first=True).eval(), lambda r: [_seq(r, 3, 5, 8)],
-         kwargs=lambda m: dict(src_key_padding_mask=m.tensor([[False] * 5, [False] * 4 + [True], [False] * 5]))),
+        4, 2, 6, activation="gelu", norm_first=True, batch_first=True).eval(), lambda r: [_seq(r, 2, 3, 4)],
+         kwargs=lambda m: dict(src_key_padding_mask=m.tensor([[False] * 3, [False] * 2 + [True]]))),
     Case("encoder_stack_norm_mask", lambda nn: nn.TransformerEncoder(
         nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=nn.GELU()), 2, norm=nn.LayerNorm(8)),
          lambda r: [_seq(r, 5, 2, 8)], kwargs=lambda m: dict(mask=_causal(m, 5)), gradcheck=False),
