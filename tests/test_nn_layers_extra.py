@@ -89,7 +89,65 @@ CASES = [
         nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2).eval(), lambda r: [_seq(r, 2, 4, 8)],
          kwargs=lambda m: dict(src_key_padding_mask=m.tensor([[False] * 2 + [True] * 2, [False] * 4])),
          grad_inputs=False, gradcheck=False),
+    # convolutions
+    Case("conv1d", lambda nn: nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=1, groups=2),
+         lambda r: [_seq(r, 2, 4, 9)]),
+    Case("conv1d_same_unbatched", lambda nn: nn.Conv1d(3, 2, 4, padding="same", dilation=2, bias=False),
+         lambda r: [_seq(r, 3, 7)]),
+    Case("conv2d_same", lambda nn: nn.Conv2d(2, 3, (2, 3), padding="same"), lambda r: [_seq(r, 2, 2, 5, 4)]),
+    Case("conv_transpose1d", lambda nn: nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2),
+         lambda r: [_seq(r, 2, 4, 5)]),
+    Case("conv_transpose2d", lambda nn: nn.ConvTranspose2d(3, 2, (3, 2), stride=(2, 1), padding=(1, 0), dilation=2),
+         lambda r: [_seq(r, 2, 3, 4, 3)]),
+    Case("conv_transpose2d_unbatched_output_size", lambda nn: nn.ConvTranspose2d(2, 2, 3, stride=2, bias=False),
+         lambda r: [_seq(r, 2, 3, 3)], kwargs=lambda m: dict(output_size=[8, 8])),
+    # normalisation
+    Case("group_norm", lambda nn: nn.GroupNorm(2, 4), lambda r: [_seq(r, 3, 4, 5)]),
+    Case("group_norm_4d_no_affine", lambda nn: nn.GroupNorm(3, 6, affine=False), lambda r: [_seq(r, 2, 6, 2, 3)]),
+    Case("instance_norm1d", lambda nn: nn.InstanceNorm1d(3), lambda r: [_seq(r, 2, 3, 6)]),
+    Case("instance_norm2d_affine_tracked", lambda nn: nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+         lambda r: [_seq(r, 2, 3, 3, 4)]),
+    Case("instance_norm2d_eval_stats", lambda nn: _with_stats(nn.InstanceNorm2d(2, affine=True,
+                                                                                track_running_stats=True)).eval(),
+         lambda r: [_seq(r, 2, 3, 3)]),
+    # resampling
+    Case("upsample_nearest", lambda nn: nn.Upsample(scale_factor=2), lambda r: [_seq(r, 2, 3, 3, 4)]),
+    Case("upsample_nearest_size", lambda nn: nn.Upsample(size=(5, 7)), lambda r: [_seq(r, 1, 2, 3, 4)]),
+    Case("upsample_nearest_1d_fraction", lambda nn: nn.Upsample(scale_factor=1.7), lambda r: [_seq(r, 1, 2, 5)]),
+    Case("upsample_bilinear", lambda nn: nn.Upsample(scale_factor=2, mode="bilinear"), lambda r: [_seq(r, 2, 2, 3, 4)]),
+    Case("upsample_bilinear_align", lambda nn: nn.Upsample(size=(5, 3), mode="bilinear", align_corners=True),
+         lambda r: [_seq(r, 1, 2, 3, 4)]),
+    Case("upsample_bilinear_scale_pair", lambda nn: nn.Upsample(scale_factor=(1.5, 0.6), mode="bilinear"),
+         lambda r: [_seq(r, 1, 2, 4, 5)]),
+    Case("upsampling_bilinear2d", lambda nn: nn.UpsamplingBilinear2d(scale_factor=3), lambda r: [_seq(r, 1, 1, 2, 3)]),
+    Case("upsample_linear", lambda nn: nn.Upsample(scale_factor=2.5, mode="linear"), lambda r: [_seq(r, 2, 2, 4)]),
+    Case("pixel_shuffle", lambda nn: nn.PixelShuffle(2), lambda r: [_seq(r, 2, 8, 2, 3)]),
+    Case("pixel_unshuffle", lambda nn: nn.PixelUnshuffle(2), lambda r: [_seq(r, 1, 2, 4, 6)]),
+    # two-input layers and shapes
+    Case("bilinear", lambda nn: nn.Bilinear(3, 2, 4), lambda r: [_seq(r, 5, 3), _seq(r, 5, 2)]),
+    Case("bilinear_nobias_3d", lambda nn: nn.Bilinear(2, 3, 2, bias=False), lambda r: [_seq(r, 2, 4, 2),
+                                                                                       _seq(r, 2, 4, 3)]),
+    Case("cosine_similarity", lambda nn: nn.CosineSimilarity(), lambda r: [_seq(r, 4, 3, 2), _seq(r, 4, 3, 2)]),
+    Case("cosine_similarity_dim", lambda nn: nn.CosineSimilarity(dim=-1, eps=1e-6), lambda r: [_seq(r, 3, 5),
+                                                                                               _seq(r, 1, 5)]),
+    Case("pairwise_distance", lambda nn: nn.PairwiseDistance(), lambda r: [_seq(r, 4, 3), _seq(r, 4, 3)]),
+    Case("pairwise_distance_p1_keepdim", lambda nn: nn.PairwiseDistance(p=1.0, keepdim=True),
+         lambda r: [_seq(r, 4, 3), _seq(r, 4, 3)], gradcheck=False),
+    Case("unflatten", lambda nn: nn.Unflatten(1, (2, 3)), lambda r: [_seq(r, 4, 6)]),
+    Case("sequential_with_new_layers", lambda nn: nn.Sequential(
+        nn.Conv1d(2, 4, 3), nn.GroupNorm(2, 4), nn.Flatten(), nn.Unflatten(1, (4, 3)), nn.ConvTranspose1d(4, 1, 2)),
+         lambda r: [_seq(r, 2, 2, 5)]),
 ]
+
+
+def _with_stats(norm):
+    import sys
+    lib = sys.modules[type(norm).__module__.split(".")[0]]
+    with lib.no_grad():
+        norm.running_mean.copy_(lib.tensor([0.5, -0.25]))
+        norm.running_var.copy_(lib.tensor([2.0, 0.5]))
+        norm.weight.copy_(lib.tensor([1.5, 0.75]))
+    return norm
 
 
 def _causal(m, n):

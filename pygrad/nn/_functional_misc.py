@@ -118,7 +118,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         out_sizes = list(size) if isinstance(size, (tuple, list)) else [size] * spatial
         if len(out_sizes) != spatial:
             raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {list(in_sizes)} and output size of {list(out_sizes)}. Please "
+                             f"spatial dimensions of {list(in_sizes)} and output size of {size}. Please "
                              "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
                              "...,oK) format.")
         scales = [None] * spatial
@@ -126,7 +126,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         scales = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * spatial
         if len(scales) != spatial:
             raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
-                             f"with spatial dimensions of {list(in_sizes)} and scale_factor of shape {list(scales)}. "
+                             f"with spatial dimensions of {list(in_sizes)} and scale_factor of shape {scale_factor}. "
                              "Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, "
                              "s2, ...,sK) format.")
         out_sizes = [int(math.floor(float(n) * float(s))) for n, s in zip(in_sizes, scales)]

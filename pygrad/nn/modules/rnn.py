@@ -142,7 +142,8 @@ class RNNBase(Module):
         """True for unbatched (L, H_in) input."""
         name = "RNN" if self.mode.startswith("RNN") else self.mode
         if input.ndim not in (2, 3):
-            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D tensor instead")
+            what = "tensor instead" if name == "RNN" else "instead"  # PyTorch's texts differ here
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D {what}")
         weight = self.weight_ih_l0
         if input.dtype is not weight.dtype:
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
