@@ -54,6 +54,19 @@ def test_interpolate_matches_torch(torch, dims, kwargs, dtype):
              tol=1e-5 if dtype == "float32" else 1e-10)
 
 
+def test_deprecated_upsample_functions_warn_and_match_torch(torch):
+    a = np.random.default_rng(2).standard_normal((1, 2, 3, 3))
+    for name in ("upsample", "upsample_nearest", "upsample_bilinear"):
+        results = []
+        for m in (pygrad, torch):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                out = getattr(m.nn.functional, name)(m.tensor(a), scale_factor=2)
+            results.append((out.numpy(), [str(w.message) for w in caught]))
+        np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+        assert results[0][1] == results[1][1] and len(results[0][1]) == 1
+
+
 def test_interpolate_gradcheck_and_errors(torch):
     x = pygrad.tensor(np.random.default_rng(1).standard_normal((1, 2, 3, 4)), requires_grad=True)
     assert gradcheck(lambda x: PF.interpolate(x, scale_factor=1.5, mode="bilinear"), [x])

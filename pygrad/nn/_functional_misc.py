@@ -4,6 +4,7 @@ differentiable ops (reshapes, reductions, ``index_select``, ``einsum``)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -145,6 +146,25 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         out = _along(out, dim, lo) * Tensor._wrap(w_lo.reshape(shape)) + \
             _along(out, dim, hi) * Tensor._wrap(w_hi.reshape(shape))
     return out
+
+
+def _deprecated(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # -- pixel shuffle ------------------------------------------------------------------------------
