@@ -1,13 +1,10 @@
 """The convolution layers' common base, ``Conv1d`` and ``ConvTranspose1d/2d`` (``Conv2d`` is in conv.py)."""
 from __future__ import annotations
 
-import math
-
 from ...tensor import Tensor
 from .. import _functional_conv as FC
-from .. import init
 from ..parameter import Parameter
-from .linear import _empty
+from .linear import _empty, reset_kaiming_uniform
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -59,12 +56,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_kaiming_uniform(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

@@ -5,10 +5,8 @@ import warnings
 
 from ...tensor import Tensor
 from .. import _functional_misc as FM
-from .. import init
-from ..parameter import Parameter
 from .batchnorm import _BatchNorm
-from .linear import _empty
+from .linear import add_affine_parameters, reset_affine_parameters
 from .module import Module
 
 __all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d"]
@@ -26,22 +24,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_empty(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_empty(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, (num_channels,), affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return FM.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

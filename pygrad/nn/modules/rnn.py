@@ -31,6 +31,13 @@ def _zeros_like_state(x: Tensor, *shape) -> Tensor:
     return creation.zeros(*shape, dtype=x.dtype)
 
 
+def _reset_uniform(module) -> None:
+    """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), PyTorch's default."""
+    stdv = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0
+    for weight in module.parameters():
+        init.uniform_(weight, -stdv, stdv)
+
+
 # -- one step of each cell (PyTorch's formulas, in its order of operations) ---------------------
 
 def _rnn_step(activation, gi: Tensor, h: Tensor, w_hh, b_hh) -> Tensor:
@@ -104,9 +111,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _reset_uniform(self)
 
     def flatten_parameters(self) -> None:
         """A no-op: there is no cuDNN weight buffer to compact."""
@@ -316,9 +321,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _reset_uniform(self)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
