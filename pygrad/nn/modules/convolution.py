@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import _functional_conv as FC
-from ..parameter import Parameter
-from .linear import _empty, reset_kaiming_uniform
+from .linear import add_weight_and_bias, reset_kaiming_uniform
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -48,11 +47,7 @@ class _ConvNd(Module):
         self.groups = groups
         self.padding_mode = padding_mode
         shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
-        self.weight = Parameter(_empty(*shape, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, shape + self.kernel_size, out_channels, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

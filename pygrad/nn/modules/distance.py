@@ -6,8 +6,7 @@ import math
 from ...tensor import Tensor
 from .. import _functional_misc as FM
 from .. import init
-from ..parameter import Parameter
-from .linear import _empty
+from .linear import add_weight_and_bias
 from .module import Module
 
 __all__ = ["CosineSimilarity", "PairwiseDistance", "Bilinear"]
@@ -43,11 +42,7 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(_empty(out_features, in1_features, in2_features, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in1_features, in2_features), out_features, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

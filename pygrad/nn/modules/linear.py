@@ -30,6 +30,12 @@ def reset_kaiming_uniform(weight: Tensor, bias: Tensor | None) -> None:
         init.uniform_(bias, -bound, bound)
 
 
+def add_weight_and_bias(module: Module, weight_shape: tuple, bias_size: int, bias: bool, dtype) -> None:
+    """Register an uninitialised ``weight`` and ``bias`` (None unless ``bias``), in that order."""
+    module.register_parameter("weight", Parameter(_empty(*weight_shape, dtype=dtype)))
+    module.register_parameter("bias", Parameter(_empty(bias_size, dtype=dtype)) if bias else None)
+
+
 def add_affine_parameters(module: Module, shape: tuple, affine: bool, bias: bool, dtype) -> None:
     """The ``weight`` and ``bias`` of a normalisation layer (registered as None when absent)."""
     module.register_parameter("weight", Parameter(_empty(*shape, dtype=dtype)) if affine else None)
@@ -62,11 +68,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_empty(out_features, in_features, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in_features), out_features, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
