@@ -52,7 +52,7 @@ from . import accelerator, functional  # noqa: E402
 from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
                            IntTensor, LongTensor, ShortTensor)
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 negative = neg
 divide = div
