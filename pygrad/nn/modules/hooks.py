@@ -25,7 +25,7 @@ global_forward_hooks_with_kwargs: OrderedDict = OrderedDict()
 global_forward_hooks_always_called: OrderedDict = OrderedDict()
 global_backward_pre_hooks: OrderedDict = OrderedDict()
 global_backward_hooks: OrderedDict = OrderedDict()
-_global_is_full_backward_hook: list = [None]  # None until the first global backward hook says which kind
+_global_is_full_backward_hook: bool | None = None  # set by the first global backward hook
 
 MIXED_BACKWARD_HOOKS = ("Cannot use both regular backward hooks and full backward hooks on a single Module. "
                         "Please use only one of them.")
@@ -39,7 +39,7 @@ def any_global_hooks() -> bool:
 def global_full_backward_hooks() -> tuple[list, list]:
     """(full, legacy) global backward hooks."""
     hooks = list(global_backward_hooks.values())
-    full = _global_is_full_backward_hook[0]
+    full = _global_is_full_backward_hook
     return (hooks, []) if full else ([], hooks) if full is False else ([], [])
 
 
@@ -62,10 +62,11 @@ def register_module_forward_hook(hook, *, with_kwargs: bool = False, always_call
 
 def register_module_backward_hook(hook):
     """The legacy global backward hook (on the last node of each module's forward)."""
-    if _global_is_full_backward_hook[0] is True:
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is True:
         raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a global Module "
                            "hook. Please use only one of them.")
-    _global_is_full_backward_hook[0] = False
+    _global_is_full_backward_hook = False
     return add_hook(global_backward_hooks, hook)
 
 
@@ -74,10 +75,11 @@ def register_module_full_backward_pre_hook(hook):
 
 
 def register_module_full_backward_hook(hook):
-    if _global_is_full_backward_hook[0] is False:
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is False:
         raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a global Module "
                            "hook. Please use only one of them.")
-    _global_is_full_backward_hook[0] = True
+    _global_is_full_backward_hook = True
     return add_hook(global_backward_hooks, hook)
 
 
