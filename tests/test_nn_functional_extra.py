@@ -81,6 +81,7 @@ def test_interpolate_gradcheck_and_errors(torch):
 
 @pytest.mark.parametrize("spec", [
     dict(), dict(scale=0.3), dict(is_causal=True), dict(mask="bool"), dict(mask="float"), dict(mask="bool", shape=4),
+    dict(mask="bool_empty_row"),
 ])
 def test_scaled_dot_product_attention_matches_torch(torch, spec):
     rng = np.random.default_rng(5)
@@ -92,6 +93,9 @@ def test_scaled_dot_product_attention_matches_torch(torch, spec):
     if spec.get("mask") == "bool":
         mask = rng.random((4, 5)) > 0.3
         mask[:, 0] = True
+    elif spec.get("mask") == "bool_empty_row":
+        mask = rng.random((4, 5)) > 0.3
+        mask[:, 0], mask[2] = True, False
     elif spec.get("mask") == "float":
         mask = rng.standard_normal((4, 5))
 
@@ -206,7 +210,9 @@ def test_recurrent_and_attention_argument_checks_match_torch(torch):
              lambda m: m.nn.MultiheadAttention(5, 2),
              lambda m: m.nn.MultiheadAttention(4, 2)(m.ones(3, 2, 4), m.ones(3, 2, 4), m.ones(3, 2, 4),
                                                      attn_mask=m.ones(2, 2)),
-             lambda m: m.nn.MultiheadAttention(4, 2)(m.ones(3, 2, 4), m.ones(3, 2, 4), m.ones(3, 2, 4), is_causal=True)]
+             lambda m: m.nn.MultiheadAttention(4, 2)(m.ones(3, 2, 4), m.ones(3, 2, 4), m.ones(3, 2, 4), is_causal=True),
+             lambda m: m.nn.MultiheadAttention(3, 1)(m.ones(1, 2, 3), m.ones(1, 2, 3), m.ones(1, 2, 3),
+                                                     key_padding_mask=m.tensor([[True, True]]))]
     for call in calls:
         assert _error(lambda: call(pygrad)) == _error(lambda: call(torch))
 

@@ -51,7 +51,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = masked_fill(scores, Tensor._wrap(~attn_mask._data), float("-inf"))
         else:
             scores = scores + attn_mask
+    # A row whose every score is masked out attends to nothing: zeros, as PyTorch's safe softmax gives.
+    empty_rows = np.isneginf(scores._data).all(-1, keepdims=True)
+    if empty_rows.any():
+        scores = masked_fill(scores, Tensor._wrap(empty_rows), 0.0)
     weights = softmax(scores, -1)
+    if empty_rows.any():
+        weights = masked_fill(weights, Tensor._wrap(empty_rows), 0.0)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p, True)
     return matmul(weights, value)
@@ -132,9 +138,10 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embe
             key_padding_mask = _conv.pad(key_padding_mask, (0, 1))
     src_len = k.shape[1]
     if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (bsz, src_len):
-            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
-                                 f"{key_padding_mask.shape}")
+        for axis, expected in enumerate((bsz, src_len)):
+            if key_padding_mask.shape[axis] != expected:
+                raise AssertionError(f"Expected key_padded_mask.shape[{axis}] to be {expected}, but got "
+                                     f"{key_padding_mask.shape[axis]}")
         padding = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1)
         padding = padding.reshape(bsz * num_heads, 1, src_len)
         attn_mask = padding if attn_mask is None else attn_mask + padding
