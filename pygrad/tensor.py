@@ -12,7 +12,8 @@ from ._backend import kernels
 from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
 from ._printing import format_tensor
 from .autograd import grad_mode
-from .autograd.function import accumulate_grad_node, add_hook
+from .autograd.function import (_post_accumulate_hooks, accumulate_grad_node, add_hook, add_post_accumulate_hook,
+                                run_post_accumulate_hooks)
 from . import _device
 from .size import Size
 
@@ -211,6 +212,14 @@ class Tensor(_core.TensorBase):
             return add_hook(self._hooks, hook)
         return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+        """Run ``hook(self)`` after backward has accumulated a gradient into this leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        return add_post_accumulate_hook(self, hook)
+
     def _edge(self):
         if self._view is not None:
             self._view.sync(self)
@@ -235,6 +244,8 @@ class Tensor(_core.TensorBase):
         else:
             kernels.accumulate(self._grad._data, grad._data)
             self._grad._version.value += 1
+        if _post_accumulate_hooks:
+            run_post_accumulate_hooks(self)
 
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:

@@ -57,6 +57,28 @@ def add_hook(hooks: dict, fn, extra: tuple = ()) -> RemovableHandle:
     return RemovableHandle(hooks, key, extra)
 
 
+# Post-accumulate-grad hooks, by id of their leaf (the tensor's fields are fixed C members);
+# an entry goes when its leaf is collected.
+_post_accumulate_hooks: dict = {}
+
+
+def add_post_accumulate_hook(leaf, fn) -> RemovableHandle:
+    hooks = _post_accumulate_hooks.get(id(leaf))
+    if hooks is None:
+        hooks = _post_accumulate_hooks[id(leaf)] = {}
+        weakref.finalize(leaf, _post_accumulate_hooks.pop, id(leaf), None)
+    return add_hook(hooks, fn)
+
+
+def run_post_accumulate_hooks(leaf) -> None:
+    """After AccumulateGrad wrote ``leaf.grad`` (``Tensor._accumulate_grad``, which both engines
+    call): ``hook(leaf)`` for each registered hook."""
+    hooks = _post_accumulate_hooks.get(id(leaf))
+    if hooks:
+        for hook in tuple(hooks.values()):
+            hook(leaf)
+
+
 class SavedTensor(_core.SavedTensorBase):
     """A tensor saved for backward, checked against in-place changes when unpacked.
 
