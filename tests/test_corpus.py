@@ -26,8 +26,6 @@ KNOWN_FAILURES = {
     "zero_to_hero_03_mlp": "NumPy-style keyword aliases (sum(keepdims=...)) come with the op-table rework",
     "d2l_17_padding_strides": "ones(size=...) keyword comes with the op-table rework",
     "d2l_20_lenet_shapes": "ones(size=...) keyword comes with the op-table rework",
-    "d2l_05_linreg_concise": "DataLoader gives tuple samples' batches as tuples (PyTorch: lists); fixed with the "
-                             "nn-layer work",
     "pt_introyt_autograd": "top-level in-place functions (torch.sin_) are not exported",
     "pt_introyt_tensors": "torch.bitwise_xor is not implemented",
     "docs_saved_tensor_hooks": "a product's two saved operands are packed self first (PyTorch: other first)",
