@@ -286,7 +286,7 @@ def _connect(node, args, outputs):
         else:
             edges.append((None, 0))
             meta.append(None)
-    node.next_functions = tuple(edges)
+    node._next_functions = tuple(edges)
     node._input_meta = tuple(meta)
 
     non_diff = node._non_differentiable
