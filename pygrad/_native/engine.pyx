@@ -122,7 +122,8 @@ cdef object _run_hooks(tuple hooks, grad):
 cdef object _apply(NodeBase node, list grads):
     """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
     if type(node) is _AccumulateGrad:  # AccumulateGrad.apply
-        node.variable._accumulate_grad(grads[0])
+        with node._lock:
+            node.variable._accumulate_grad(grads[0])
         return ()
     if getattr(type(node), "apply") is not _node_apply:
         return node.apply(*grads)

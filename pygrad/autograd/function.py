@@ -13,6 +13,7 @@ reference counting alone.
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 
 from . import anomaly_mode, grad_mode
@@ -175,13 +176,19 @@ class Node(_core.NodeBase):
 
 
 class AccumulateGrad(Node):
-    """The node that adds a gradient into a leaf's ``.grad``."""
+    """The node that adds a gradient into a leaf's ``.grad``.
+
+    A leaf has one live AccumulateGrad node, and its lock makes each accumulation (the
+    first gradient's copy included) atomic, so backward passes may run in several threads
+    into shared leaves (Hogwild-style training), as in PyTorch.
+    """
 
     _qualified_name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
         _core.NodeBase.__init__(self)
         self.variable = variable
+        self._lock = threading.RLock()
         data = variable._data
         self._output_meta = ((data.shape, _dtype_of[data.dtype]),)
 
@@ -190,7 +197,8 @@ class AccumulateGrad(Node):
         return tuple(hooks.values()) if hooks else ()
 
     def apply(self, grad):
-        self.variable._accumulate_grad(grad)
+        with self._lock:
+            self.variable._accumulate_grad(grad)
         return ()
 
     def _release(self) -> None:
@@ -346,11 +354,19 @@ def once_differentiable(fn):
     return wrapper
 
 
+_new_accumulator = threading.RLock()
+
+
 def accumulate_grad_node(tensor) -> AccumulateGrad:
-    """The leaf's AccumulateGrad node; one per leaf while a graph keeps it alive."""
+    """The leaf's AccumulateGrad node; one per leaf while a graph keeps it alive (threads
+    building graphs on one leaf at once get the same node, so its lock is the leaf's)."""
     ref = tensor._accumulator
     node = ref() if ref is not None else None
     if node is None:
-        node = AccumulateGrad(tensor)
-        tensor._accumulator = weakref.ref(node)
+        with _new_accumulator:
+            ref = tensor._accumulator
+            node = ref() if ref is not None else None
+            if node is None:
+                node = AccumulateGrad(tensor)
+                tensor._accumulator = weakref.ref(node)
     return node
