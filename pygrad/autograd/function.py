@@ -270,7 +270,10 @@ def apply_function(cls, args, kwargs):
     for t in ctx._dirty:
         t._version.value += 1
     if record:
-        outputs = _connect(ctx, args, outputs)
+        try:
+            outputs = _connect(ctx, args, outputs)
+        finally:  # used: kept, a dirty output (whose grad_fn is ctx) would make a reference cycle
+            ctx._dirty = ctx._non_differentiable = ()
         if anomaly_mode._state.enabled:
             ctx._anomaly_trace = anomaly_mode.forward_stack()
     elif ctx._to_save is not None:
