@@ -19,13 +19,14 @@ def frequent_switches():
     sys.setswitchinterval(previous)
 
 
-def _hogwild(x):
+def _in_threads(step, steps):
+    """``step()`` ``steps`` times in each of THREADS threads at once; errors are re-raised."""
     errors = []
 
     def work():
         try:
-            for _ in range(STEPS):
-                (x * 1.0).sum().backward()
+            for _ in range(steps):
+                step()
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
 
@@ -34,7 +35,7 @@ def _hogwild(x):
         t.start()
     for t in threads:
         t.join()
-    assert not errors
+    assert not errors, errors[0]
 
 
 @pytest.mark.parametrize("first", ["none", "zeros"])
@@ -43,7 +44,7 @@ def test_concurrent_backward_into_one_leaf_sums_exactly(backend, frequent_switch
         x = pygrad.ones(SIZE, requires_grad=True)
         if first == "zeros":
             x.grad = pygrad.zeros(SIZE)
-        _hogwild(x)
+        _in_threads(lambda: (x * 1.0).sum().backward(), STEPS)
         grad = x.grad.numpy()
         assert grad.min() == grad.max() == THREADS * STEPS
 
@@ -53,21 +54,7 @@ def test_concurrent_backward_through_a_shared_model(backend, frequent_switches):
     pygrad.manual_seed(0)
     layer = pygrad.nn.Linear(256, 512)
     inputs = pygrad.ones(8, 256)
-    errors = []
-
-    def work():
-        try:
-            for _ in range(STEPS // 2):
-                layer(inputs).sum().backward()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    _in_threads(lambda: layer(inputs).sum().backward(), STEPS // 2)
     runs = THREADS * (STEPS // 2)
     assert layer.bias.grad.numpy().min() == layer.bias.grad.numpy().max() == runs * 8
     assert layer.weight.grad.numpy().min() == layer.weight.grad.numpy().max() == runs * 8
