@@ -49,7 +49,7 @@ from . import autograd  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import nn, optim, utils  # noqa: E402
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 negative = neg
 divide = div
