@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 import types
 from pathlib import Path
 import warnings
@@ -46,6 +47,22 @@ def load(name: str):
     package = f"pygrad._{name}"
     return (importlib.import_module(package + ".kernels"),
             importlib.import_module(package + ".engine"))
+
+
+def _kernels_single_threaded() -> None:
+    """In a child made by ``fork()``, run the compiled kernels on the calling thread only.
+
+    The parent's OpenMP threads do not exist in the child, and GNU OpenMP waits for them
+    forever in the child's first parallel loop (DataLoader-style workers, multiprocessing's
+    fork start method); loops below the parallel threshold never start them.
+    """
+    native = sys.modules.get("pygrad._native.kernels")
+    if native is not None:
+        native.set_parallel_min_size(sys.maxsize)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_kernels_single_threaded)
 
 
 def available() -> tuple[str, ...]:

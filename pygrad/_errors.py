@@ -9,6 +9,27 @@ SECOND_BACKWARD = (
     ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
     "graph a second time or if you need to access saved tensors after calling backward.")
 
+
+
+def not_writable(attribute: str, obj) -> str:
+    """PyTorch's text for assigning a read-only attribute of a graph node."""
+    return f"attribute '{attribute}' of '{type(obj).__name__}' objects is not writable"
+
+
+def no_such_output(node, output_nr) -> str:
+    """A graph edge (or a tensor's ``_output_nr``) names an output its node does not have."""
+    return f"a graph edge leads to output {output_nr} of {type(node).__name__}, which has no such output"
+
+
+def not_a_node(obj) -> str:
+    return f"a graph edge leads to an object of type {type(obj).__name__}, which is not a graph node"
+
+
+def malformed_edges(node) -> str:
+    return (f"next_functions of {type(node).__name__} is not a tuple of (node, input number) "
+            "pairs")
+
+
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
 IMPLICIT_GRAD = "grad can be implicitly created only for scalar outputs"
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."

@@ -18,7 +18,7 @@ cdef class TensorBase:
 
 cdef class NodeBase:
     cdef public long long _seq
-    cdef public object next_functions
+    cdef public object _next_functions  # read through the read-only next_functions
     cdef public object needs_input_grad
     cdef public object _to_save
     cdef public object _saved

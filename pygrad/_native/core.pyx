@@ -4,6 +4,7 @@ cimport cython
 from libc.math cimport isinf
 import numpy as np
 cimport numpy as cnp
+from pygrad._errors import not_writable
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 
@@ -32,7 +33,7 @@ cdef class NodeBase:
         global _next_seq
         self._seq = _next_seq
         _next_seq += 1
-        self.next_functions = ()
+        self._next_functions = ()
         self.needs_input_grad = ()
         self._input_meta = ()
         self._output_meta = ()
@@ -42,6 +43,18 @@ cdef class NodeBase:
 
     def __init__(self):
         pass
+
+    @property
+    def next_functions(self):
+        return self._next_functions
+
+    @next_functions.setter
+    def next_functions(self, value):
+        raise AttributeError(not_writable("next_functions", self))
+
+    @next_functions.deleter
+    def next_functions(self):
+        raise AttributeError(not_writable("next_functions", self))
 
     @property
     def saved_tensors(self):
@@ -61,7 +74,7 @@ cdef class NodeBase:
                 if not isinstance(s, SavedTensorBase):
                     return self._unpack_saved()
                 st = <SavedTensorBase>s
-                if (<Version>st.version).value != st.saved_version:
+                if type(st.version) is not Version or (<Version>st.version).value != st.saved_version:
                     return self._unpack_saved()
                 item = st.tensor if st.tensor is not None else st._rebuild(self)
             Py_INCREF(item)
@@ -86,9 +99,11 @@ cdef class SavedTensorBase:
         return t
 
 
-cdef inline void _fill_saved(SavedTensorBase s, TensorBase tensor, bint is_output):
+cdef inline void _fill_saved(SavedTensorBase s, TensorBase tensor, bint is_output) except *:
+    if type(tensor._version) is not Version:
+        raise TypeError(f"a tensor's version counter is a {type(tensor._version).__name__}")
     s.version = tensor._version
-    s.saved_version = (<Version?>tensor._version).value
+    s.saved_version = (<Version>tensor._version).value
     s.output_nr = tensor._output_nr
     s.requires_grad = tensor._requires_grad
     if is_output:  # an output of the saving node: keep no reference to it or to the node

@@ -1,10 +1,14 @@
-# cython: language_level=3
+# cython: language_level=3, boundscheck=True
 """Compiled reverse-mode engine: the twin of ``pygrad._pure.engine``.
 
 The same algorithm in the same order (post-order collection, dependency counts, a ready
 heap keyed by the negated sequence number, one gradient buffer per node, hooks, freeing,
 capture for ``autograd.grad``) with the bookkeeping in typed containers, so both engines
 visit nodes and sum gradients identically.
+
+Every field of a node or tensor can be rebound from Python (hooks run in the middle of a
+pass), so what is read from one is checked before it is cast: a malformed graph raises,
+it never crashes the interpreter.  Indexing is bounds-checked in this module.
 """
 from heapq import heappop, heappush
 
@@ -12,8 +16,36 @@ cimport numpy as cnp
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from pygrad._native.core cimport NodeBase, TensorBase, new_saved
+from pygrad._errors import malformed_edges, no_such_output, not_a_node
 
 cnp.import_array()
+
+
+cdef inline NodeBase _as_node(obj):
+    if not isinstance(obj, NodeBase):
+        raise TypeError(not_a_node(obj))
+    return <NodeBase>obj
+
+
+cdef tuple _edges(NodeBase node):
+    """``node.next_functions``, checked: a tuple of (node or None, int) pairs."""
+    edges = node._next_functions
+    if type(edges) is not tuple:
+        raise TypeError(malformed_edges(node))
+    for edge in <tuple>edges:
+        if type(edge) is not tuple or len(<tuple>edge) != 2 or type((<tuple>edge)[1]) is not int:
+            raise TypeError(malformed_edges(node))
+        child = (<tuple>edge)[0]
+        if child is not None and not isinstance(child, NodeBase):
+            raise TypeError(not_a_node(child))
+    return <tuple>edges
+
+
+cdef inline void _add_to_slot(NodeBase node, list slots, object nr_obj, grad, add) except *:
+    cdef Py_ssize_t nr = nr_obj
+    if nr < 0 or nr >= len(slots):
+        raise RuntimeError(no_such_output(node, nr_obj))
+    slots[nr] = grad if slots[nr] is None else add(slots[nr], grad)
 
 
 cdef list _collect(roots, targets):
@@ -26,10 +58,10 @@ cdef list _collect(roots, targets):
     cdef NodeBase node
     for root, _ in roots:
         if root is not None:
-            stack.append((root, False))
+            stack.append((_as_node(root), False))
     while stack:
         item = <tuple>stack.pop()
-        node = <NodeBase>item[0]
+        node = <NodeBase>item[0]  # checked when pushed
         expanded = item[1]
         if expanded:
             order.append(node)
@@ -38,7 +70,7 @@ cdef list _collect(roots, targets):
             continue
         seen.add(node)
         stack.append((node, True))
-        for child, _ in <tuple>node.next_functions:
+        for child, _ in _edges(node):
             if child is not None and child not in seen:
                 stack.append((child, False))
     if targets is None:
@@ -48,7 +80,7 @@ cdef list _collect(roots, targets):
         if node in targets:
             needed.add(node)
             continue
-        for child, _ in <tuple>node.next_functions:
+        for child, _ in _edges(node):
             if child is not None and child in needed:
                 needed.add(node)
                 break
@@ -62,11 +94,11 @@ cdef dict _dependencies(roots):
     cdef NodeBase node
     for root, _ in roots:
         if root is not None and root not in deps:
-            deps[root] = 0
+            deps[_as_node(root)] = 0
             stack.append(root)
     while stack:
-        node = <NodeBase>stack.pop()
-        for edge in <tuple>node.next_functions:
+        node = <NodeBase>stack.pop()  # checked when pushed
+        for edge in _edges(node):
             child = (<tuple>edge)[0]
             if child is None:
                 continue
@@ -90,7 +122,8 @@ cdef object _run_hooks(tuple hooks, grad):
 cdef object _apply(NodeBase node, list grads):
     """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
     if type(node) is _AccumulateGrad:  # AccumulateGrad.apply
-        node.variable._accumulate_grad(grads[0])
+        with node._lock:
+            node.variable._accumulate_grad(grads[0])
         return ()
     if getattr(type(node), "apply") is not _node_apply:
         return node.apply(*grads)
@@ -101,7 +134,7 @@ cdef object _apply(NodeBase node, list grads):
         result = backward(node, grads[0])
     else:
         result = backward(node, *grads)
-    cdef Py_ssize_t n = len(<tuple>node.needs_input_grad), i
+    cdef Py_ssize_t n = len(node.needs_input_grad), i
     if type(result) is not tuple:
         if n != 1 or isinstance(result, tuple):
             return node._fit_grads(result)
@@ -169,7 +202,7 @@ cdef object _call_checked(NodeBase node, list grads, bint retain_graph, util):
 
 
 cdef inline list _new_slots(NodeBase node):
-    cdef Py_ssize_t n = len(<tuple>node._output_meta)
+    cdef Py_ssize_t n = len(node._output_meta)
     return [None] * (n if n > 1 else 1)
 
 
@@ -200,7 +233,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         nodes = _collect(roots, targets)
         deps = dict.fromkeys(nodes, 0)
         for node in nodes:
-            for child_obj, _ in <tuple>node.next_functions:
+            for child_obj, _ in _edges(node):
                 if child_obj in deps:
                     deps[child_obj] = <Py_ssize_t>deps[child_obj] + 1
     live = deps
@@ -212,7 +245,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         slots = buffers.get(node)
         if slots is None:
             slots = buffers[node] = _new_slots(node)
-        slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
+        _add_to_slot(node, slots, nr, grad, util.add)
     for node in buffers:
         if <Py_ssize_t>deps[node] == 0:
             heappush(ready, (-node._seq, node))
@@ -232,7 +265,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                 continue
             any_grad = True
             if type(node) is _AccumulateGrad:
-                has_hooks = (<TensorBase?>node.variable)._hooks is not None
+                variable = node.variable
+                has_hooks = not isinstance(variable, TensorBase) or (<TensorBase>variable)._hooks is not None
             else:
                 has_hooks = node._pre_hooks is not None or node._retain_hooks is not None
             if has_hooks:
@@ -242,7 +276,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if capture is not None:
                 for i in capture.get((node, nr), ()):
                     captured[i] = grad
-        edges = <tuple>node.next_functions
+        edges = _edges(node)
         if capture is not None:
             any_live = False
             for child, _ in edges:
@@ -258,23 +292,22 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             grad_inputs = _call_checked(node, grads, retain, util)
         else:
             grad_inputs = _call(node, grads, retain, util)
-        input_meta = <tuple>node._input_meta
+        input_meta = node._input_meta
         for i in range(len(edges)):
             edge = <tuple>edges[i]
             child_obj = edge[0]
             if child_obj is None or child_obj not in live:
                 continue
-            child = <NodeBase>child_obj
-            nr = edge[1]
+            child = <NodeBase>child_obj  # the live nodes are checked ones
             grad = grad_inputs[i]
             if grad is not None:
                 # validate() returns a gradient of the right shape and dtype as it is.
-                if not (isinstance(grad, TensorBase) and _fits(<TensorBase>grad, <tuple>input_meta[i])):
+                if not (isinstance(grad, TensorBase) and _fits(<TensorBase>grad, input_meta, i)):
                     grad = validate(node, i, grad)
                 slots = buffers.get(child)
                 if slots is None:
                     slots = buffers[child] = _new_slots(child)
-                slots[nr] = grad if slots[nr] is None else add(slots[nr], grad)
+                _add_to_slot(child, slots, edge[1], grad, add)
             count = <Py_ssize_t>deps[child] - 1
             deps[child] = count
             if count == 0:
@@ -284,13 +317,17 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     return captured
 
 
-cdef inline bint _fits(TensorBase grad, tuple meta):
-    """The gradient already has the input's shape and dtype."""
+cdef inline bint _fits(TensorBase grad, input_meta, Py_ssize_t i):
+    """The gradient already has the shape and dtype of input ``i`` (False when unsure:
+    ``validate`` then decides, or raises on malformed metadata)."""
     data = grad._data
-    if type(data) is not cnp.ndarray:
+    if type(data) is not cnp.ndarray or type(input_meta) is not tuple or i >= len(<tuple>input_meta):
+        return False
+    meta = (<tuple>input_meta)[i]
+    if type(meta) is not tuple or len(<tuple>meta) != 2 or type((<tuple>meta)[0]) is not tuple:
         return False
     cdef cnp.ndarray array = <cnp.ndarray>data
-    cdef tuple shape = <tuple>meta[0]
+    cdef tuple shape = <tuple>(<tuple>meta)[0]
     cdef int nd = cnp.PyArray_NDIM(array), k
     if nd != len(shape):
         return False
@@ -298,7 +335,7 @@ cdef inline bint _fits(TensorBase grad, tuple meta):
     for k in range(nd):
         if dims[k] != <cnp.npy_intp>shape[k]:
             return False
-    return (<object>array).dtype is meta[1].numpy
+    return (<object>array).dtype is getattr((<tuple>meta)[1], "numpy", None)
 
 
 # -- recording: Function.apply -------------------------------------------------------------
@@ -389,7 +426,10 @@ def apply_function(cls, tuple args, dict kwargs):
     for t in ctx._dirty:
         t._version.value += 1
     if record:
-        outputs = _connect(ctx, args, outputs)
+        try:
+            outputs = _connect(ctx, args, outputs)
+        finally:  # used: kept, a dirty output (whose grad_fn is ctx) would make a reference cycle
+            ctx._dirty = ctx._non_differentiable = ()
         if _anomaly._state.enabled:
             ctx._anomaly_trace = _anomaly.forward_stack()
     elif ctx._to_save is not None:
@@ -449,7 +489,7 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
         PyTuple_SET_ITEM(edges, i, edge)
         Py_INCREF(item)
         PyTuple_SET_ITEM(meta, i, item)
-    node.next_functions = edges
+    node._next_functions = edges
     node._input_meta = meta
 
     nd = node._non_differentiable

@@ -342,10 +342,11 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
             o[i] = (a[i * sa] * (one - y)) * y
     elif op == RELU_B:
         for i in range(n):
-            o[i] = _keep(a[i * sa], b[i * sb] > 0)
+            o[i] = _keep(a[i * sa], not (b[i * sb] <= 0))  # a NaN result passes g, as PyTorch
     elif op == ABS_B:
         for i in range(n):
-            o[i] = a[i * sa] * _sign(b[i * sb])
+            y = b[i * sb]
+            o[i] = a[i * sa] * <floating>((y > 0) - (y < 0))  # sign 0 for NaN, as PyTorch
     elif op == RECIP_B:
         for i in range(n):
             y = b[i * sb]
@@ -668,14 +669,15 @@ def accumulate(dst, src):
         return _pure.accumulate(dst, src)
     if cnp.PyArray_SIZE(d) == 0:
         return dst
-    # In place: the source may overlap the destination only if it is the destination itself.
+    # In place: the source may overlap the destination only if it is the destination itself
+    # (a one-element source inside it would change under the loop: NumPy copies it first).
     data[0] = cnp.PyArray_DATA(d)
     data[1] = cnp.PyArray_DATA(s)
     data[2] = data[3] = data[0]
     steps[0] = 1
     steps[2] = steps[3] = 0
     cdef Py_ssize_t n = cnp.PyArray_SIZE(d)
-    if steps[1] == 1 and data[1] != data[0] and _overlaps(d, s):
+    if (steps[1] == 0 or data[1] != data[0]) and _overlaps(d, s):
         return _pure.accumulate(dst, src)
     if typenum == cnp.NPY_FLOAT:
         with nogil:

@@ -11,6 +11,8 @@ import itertools
 
 import numpy as np
 
+from .._errors import not_writable
+
 _sequence = itertools.count()
 
 
@@ -32,7 +34,7 @@ class NodeBase:
     """Every node gets a creation sequence number; the other fields are class defaults
     (all immutable), so creating a node sets one attribute."""
 
-    next_functions = ()
+    _next_functions = ()  # the edges: (node or None, input number of that node) per input
     needs_input_grad = ()
     _to_save = None
     _saved = None
@@ -54,6 +56,18 @@ class NodeBase:
     @property
     def saved_tensors(self) -> tuple:
         return self._unpack_saved()
+
+    @property
+    def next_functions(self) -> tuple:
+        return self._next_functions
+
+    @next_functions.setter
+    def next_functions(self, value):
+        raise AttributeError(not_writable("next_functions", self))
+
+    @next_functions.deleter
+    def next_functions(self):
+        raise AttributeError(not_writable("next_functions", self))
 
 
 class SavedTensorBase:

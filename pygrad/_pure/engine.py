@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import heapq
 
+from .._errors import no_such_output
+
 
 def _collect(roots, targets):
     """Nodes reachable from ``roots``, in post-order (every node after its next nodes).
@@ -29,16 +31,22 @@ def _collect(roots, targets):
             continue
         seen.add(node)
         stack.append((node, True))
-        for child, _ in node.next_functions:
+        for child, _ in node._next_functions:
             if child is not None and child not in seen:
                 stack.append((child, False))
     if targets is None:
         return order
     needed = set()
     for node in order:  # children come first, so one pass decides
-        if node in targets or any(c in needed for c, _ in node.next_functions if c is not None):
+        if node in targets or any(c in needed for c, _ in node._next_functions if c is not None):
             needed.add(node)
     return [n for n in order if n in needed]
+
+
+def _add_to_slot(node, slots, nr, grad, util):
+    if not 0 <= nr < len(slots):
+        raise RuntimeError(no_such_output(node, nr))
+    slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
 
 
 def _run_hooks(hooks, grad):
@@ -102,7 +110,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     live = set(nodes)
     deps = dict.fromkeys(nodes, 0)
     for node in nodes:
-        for child, _ in node.next_functions:
+        for child, _ in node._next_functions:
             if child in live:
                 deps[child] += 1
 
@@ -114,7 +122,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         slots = buffers.get(node)
         if slots is None:
             slots = buffers[node] = [None] * max(1, len(node._output_meta))
-        slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
+        _add_to_slot(node, slots, nr, grad, util)
     for node in buffers:
         if deps[node] == 0:
             heapq.heappush(ready, (-node._seq, id(node), node))
@@ -134,15 +142,15 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if capture is not None:
                 for i in capture.get((node, nr), ()):
                     captured[i] = grad
-        if capture is not None and not any(c in live for c, _ in node.next_functions):
+        if capture is not None and not any(c in live for c, _ in node._next_functions):
             # Nothing downstream needs this node: run it only to fill a requested leaf's .grad.
             if not (accumulate and is_leaf_node(node)):
                 continue
         if all(g is None for g in grads):
-            grad_inputs = (None,) * len(node.next_functions)
+            grad_inputs = (None,) * len(node._next_functions)
         else:
             grad_inputs = call(node, grads, retain_graph, util)
-        for i, (child, nr) in enumerate(node.next_functions):
+        for i, (child, nr) in enumerate(node._next_functions):
             if child is None or child not in live:
                 continue
             grad = grad_inputs[i]
@@ -151,7 +159,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                 slots = buffers.get(child)
                 if slots is None:
                     slots = buffers[child] = [None] * max(1, len(child._output_meta))
-                slots[nr] = grad if slots[nr] is None else util.add(slots[nr], grad)
+                _add_to_slot(child, slots, nr, grad, util)
             deps[child] -= 1
             if deps[child] == 0:
                 if child not in buffers:

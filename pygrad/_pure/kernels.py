@@ -364,11 +364,13 @@ def sigmoid_backward(g, result):
 
 
 def relu_backward(g, result):
-    return np.where(result > 0, g, g.dtype.type(0))
+    """g except where result <= 0 (a NaN result passes g, as PyTorch)."""
+    return np.where(result <= 0, g.dtype.type(0), g)
 
 
 def abs_backward(g, x):
-    return np.multiply(g, np.sign(x))
+    """g times the sign of x, with 0 as the sign of NaN (as PyTorch)."""
+    return np.multiply(g, np.subtract(x > 0, x < 0, dtype=g.dtype))
 
 
 def reciprocal_backward(g, result):
@@ -482,12 +484,13 @@ def nan_to_num_backward(g, x):
 
 
 def maximum_backward(g, a, b):
-    """The gradient of ``a`` in max(a, b): all of it where a wins, half at ties (as PyTorch)."""
-    return np.where(a > b, g, np.where(a == b, g * g.dtype.type(0.5), g.dtype.type(0)))
+    """The gradient of ``a`` in max(a, b): none where a loses, half at ties, else all of it
+    (so both inputs get it all where either is NaN, as PyTorch)."""
+    return np.where(a == b, g * g.dtype.type(0.5), np.where(a < b, g.dtype.type(0), g))
 
 
 def minimum_backward(g, a, b):
-    return np.where(a < b, g, np.where(a == b, g * g.dtype.type(0.5), g.dtype.type(0)))
+    return np.where(a == b, g * g.dtype.type(0.5), np.where(a > b, g.dtype.type(0), g))
 
 
 def clamp_backward(g, x, lo, hi):

@@ -13,6 +13,7 @@ reference counting alone.
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 
 from . import anomaly_mode, grad_mode
@@ -183,13 +184,19 @@ class Node(_core.NodeBase):
 
 
 class AccumulateGrad(Node):
-    """The node that adds a gradient into a leaf's ``.grad``."""
+    """The node that adds a gradient into a leaf's ``.grad``.
+
+    A leaf has one live AccumulateGrad node, and its lock makes each accumulation (the
+    first gradient's copy included) atomic, so backward passes may run in several threads
+    into shared leaves (Hogwild-style training), as in PyTorch.
+    """
 
     _qualified_name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
         _core.NodeBase.__init__(self)
         self.variable = variable
+        self._lock = threading.RLock()
         data = variable._data
         self._output_meta = ((data.shape, _dtype_of[data.dtype]),)
 
@@ -198,7 +205,8 @@ class AccumulateGrad(Node):
         return tuple(hooks.values()) if hooks else ()
 
     def apply(self, grad):
-        self.variable._accumulate_grad(grad)
+        with self._lock:
+            self.variable._accumulate_grad(grad)
         return ()
 
     def _release(self) -> None:
@@ -272,7 +280,10 @@ def apply_function(cls, args, kwargs):
     for t in ctx._dirty:
         t._version.value += 1
     if record:
-        outputs = _connect(ctx, args, outputs)
+        try:
+            outputs = _connect(ctx, args, outputs)
+        finally:  # used: kept, a dirty output (whose grad_fn is ctx) would make a reference cycle
+            ctx._dirty = ctx._non_differentiable = ()
         if anomaly_mode._state.enabled:
             ctx._anomaly_trace = anomaly_mode.forward_stack()
     elif ctx._to_save is not None:
@@ -296,7 +307,7 @@ def _connect(node, args, outputs):
         else:
             edges.append((None, 0))
             meta.append(None)
-    node.next_functions = tuple(edges)
+    node._next_functions = tuple(edges)
     node._input_meta = tuple(meta)
 
     non_diff = node._non_differentiable
@@ -356,11 +367,19 @@ def once_differentiable(fn):
     return wrapper
 
 
+_new_accumulator = threading.RLock()
+
+
 def accumulate_grad_node(tensor) -> AccumulateGrad:
-    """The leaf's AccumulateGrad node; one per leaf while a graph keeps it alive."""
+    """The leaf's AccumulateGrad node; one per leaf while a graph keeps it alive (threads
+    building graphs on one leaf at once get the same node, so its lock is the leaf's)."""
     ref = tensor._accumulator
     node = ref() if ref is not None else None
     if node is None:
-        node = AccumulateGrad(tensor)
-        tensor._accumulator = weakref.ref(node)
+        with _new_accumulator:
+            ref = tensor._accumulator
+            node = ref() if ref is not None else None
+            if node is None:
+                node = AccumulateGrad(tensor)
+                tensor._accumulator = weakref.ref(node)
     return node

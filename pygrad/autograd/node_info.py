@@ -261,7 +261,11 @@ _RULES = {
     "RoundBackward1": _ZERO,
     "TruncBackward0": _ZERO,
     "SignBackward0": _ZERO,
+    "SgnBackward0": _ZERO,
     "_ZeroGradientBackward": _ZERO,
+    "ThresholdBackwardBackward0": "d(relu'(u) * grad): grad_grad = relu'(u) * grad_out,  grad_u = 0",
+    "LeakyReluBackwardBackward0": ("d(leaky_relu'(u) * grad): grad_grad = leaky_relu'(u) * grad_out,  "
+                                   "grad_u = 0"),
     "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
     "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
     "AddmmBackward0": "d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
@@ -362,7 +366,7 @@ _ELEMENTWISE = frozenset({
     "RemainderBackward1", "EluBackward0", "GeluBackward0", "LeakyReluBackward0", "SiluBackward0",
     "SoftplusBackward0", "AtanBackward0", "ErfBackward0", "Expm1Backward0", "Log1PBackward0",
     "RsqrtBackward0", "TanBackward0", "CeilBackward0", "FloorBackward0", "RoundBackward0",
-    "RoundBackward1", "TruncBackward0", "SignBackward0",
+    "RoundBackward1", "TruncBackward0", "SignBackward0", "SgnBackward0",
     "Exp2Backward0", "Log2Backward0", "Log10Backward0", "SinhBackward0", "CoshBackward0", "AsinBackward0",
     "AcosBackward0", "AsinhBackward0", "AcoshBackward0", "AtanhBackward0", "ErfinvBackward0",
     "NanToNumBackward0", "HypotBackward0", "LogaddexpBackward0", "XlogyBackward0", "XlogyBackward1",

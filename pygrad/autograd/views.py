@@ -168,7 +168,7 @@ class AsStridedBackward0(Node):
         super().__init__()
         self._base_data = base._data  # the array, not the tensor: the base may come to refer to this node
         self._steps = steps
-        self.next_functions = (base._edge() if base._requires_grad else (None, 0),)
+        self._next_functions = (base._edge() if base._requires_grad else (None, 0),)
         self._input_meta = ((base._data.shape, base.dtype),)
         self._output_meta = ((view._data.shape, view.dtype),)
         self.needs_input_grad = (True,)
@@ -209,7 +209,7 @@ class CopySlices(Node):
         self._steps = steps
         self._fn = fn
         edge = base._edge() if base._requires_grad else (None, 0)
-        self.next_functions = (edge,) + tuple(fn.next_functions[1:])
+        self._next_functions = (edge,) + tuple(fn.next_functions[1:])
         meta = (base._data.shape, base.dtype) if base._requires_grad else None
         self._input_meta = (meta,) + tuple(fn._input_meta[1:])
         self._output_meta = ((base._data.shape, base.dtype),)

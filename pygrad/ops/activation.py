@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import building_graph, normalize_dim, wrap
 from .arith import where
+from .piecewise_grads import LeakyReluBackward
 from .unary import erf, relu, sigmoid, tanh
 
 __all__ = ["softmax", "log_softmax", "gelu", "leaky_relu", "elu", "softplus", "silu",
@@ -104,7 +105,7 @@ class LeakyRelu(Function):
         x, = ctx.saved_tensors
         if not building_graph():
             return wrap(kernels.leaky_relu_backward(g._data, x._data, ctx.slope)), None
-        return where(x > 0, g, g * ctx.slope), None
+        return LeakyReluBackward.apply(g, x, ctx.slope), None
 
 
 class Elu(Function):

@@ -535,14 +535,17 @@ class Atan2(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors  # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
         need_a, need_b = ctx.needs_input_grad
+        # As PyTorch: 1 / (a^2 + b^2) is taken as 0 where it is infinite (atan2(0, 0) has gradient 0).
         if not building_graph():
             dt = g._data.dtype
             x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
             with np.errstate(divide="ignore", invalid="ignore"):
-                share = g._data / (x * x + y * y)
-            return (wrap(share * y) if need_a else None), (wrap(-share * x) if need_b else None)
-        share = g / (a * a + b * b)
-        return (share * b if need_a else None), (-share * a if need_b else None)
+                recip = np.reciprocal(x * x + y * y)
+            recip = np.where(np.isinf(recip), dt.type(0), recip)
+            return (wrap(g._data * y * recip) if need_a else None), (wrap(g._data * -x * recip) if need_b else None)
+        recip = (a * a + b * b).reciprocal()
+        recip = where(recip.isinf(), wrap(np.zeros((), recip._data.dtype)), recip)
+        return (g * b * recip if need_a else None), (g * -a * recip if need_b else None)
 
 
 def _three_arrays(x: Tensor, t1: Tensor, t2: Tensor) -> tuple:

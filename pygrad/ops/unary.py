@@ -13,6 +13,7 @@ from .._backend import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import building_graph, float_dtype_of, wrap
+from .piecewise_grads import Sgn, ThresholdBackward
 
 
 def _float_array(x: Tensor) -> np.ndarray:
@@ -161,7 +162,7 @@ class Relu(Function):
         y, = ctx.saved_tensors
         if not building_graph():
             return wrap(kernels.relu_backward(g._data, y._data))
-        return g * (y > 0)
+        return ThresholdBackward.apply(g, y)
 
 
 class Abs(Function):
@@ -177,7 +178,7 @@ class Abs(Function):
         x, = ctx.saved_tensors
         if not building_graph():
             return wrap(kernels.abs_backward(g._data, x._data))
-        return g * wrap(np.sign(x._data))
+        return g * Sgn.apply(x)
 
 
 class Reciprocal(Function):
