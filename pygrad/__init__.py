@@ -40,9 +40,8 @@ from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten
                         moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
                         trace, transpose, tril, triu, unbind, unsqueeze)
 from .ops.sorting import argsort, kthvalue, median, sort, topk, unique  # noqa: E402
-from .ops.unary import (abs, acos, acosh, asin, asinh, atan, atanh, ceil, clone, cos, cosh, erf,  # noqa: E402
-                        erfinv, exp, exp2, expm1, floor, log, log1p, log2, log10, nan_to_num, reciprocal,
-                        relu, round, rsqrt, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc)
+from .ops.unary import clone  # noqa: E402
+from .ops.optable import FUNCTIONS as _TABLE_FUNCTIONS  # noqa: E402
 from . import return_types  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
@@ -57,8 +56,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 multiply = mul
 subtract = sub
 clip = clamp
-arctan = atan
-arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
+globals().update(_TABLE_FUNCTIONS)  # exp, sin, ... with PyTorch's signatures (ops/optable.py)
 
 
 def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names

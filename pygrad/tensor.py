@@ -491,19 +491,6 @@ class Tensor(_core.TensorBase):
         fn, w = _arith.lerp_args(self, end, weight)
         return _inplace.inplace(fn, self, end, w)
 
-    def nan_to_num_(self, nan: float = 0.0, posinf=None, neginf=None):
-        if not self.dtype.is_floating_point:
-            return self
-        return _inplace.inplace(_unary.NanToNum, self, nan, posinf, neginf)
-
-    def exp_(self):
-        return _inplace.inplace(_unary.Exp, self)
-
-    def sqrt_(self):
-        return _inplace.inplace(_unary.Sqrt, self)
-
-    def log_(self):
-        return _inplace.inplace(_unary.Log, self)
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
         return _inplace.uniform_(self, from_, to, generator)
@@ -516,14 +503,6 @@ class Tensor(_core.TensorBase):
 
     negative_ = neg_
 
-    def relu_(self):
-        return _inplace.inplace(_unary.Relu, self)
-
-    def sigmoid_(self):
-        return _inplace.inplace(_unary.Sigmoid, self)
-
-    def tanh_(self):
-        return _inplace.inplace(_unary.Tanh, self)
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -578,7 +557,7 @@ class Tensor(_core.TensorBase):
         return self
 
     def __abs__(self):
-        return _unary.abs(self)
+        return self.abs()
 
     def add(self, other, *, alpha=1):
         return _arith.add(self, other, alpha=alpha)
@@ -682,8 +661,6 @@ class Tensor(_core.TensorBase):
 
     negative = neg
 
-    def reciprocal(self):
-        return _unary.reciprocal(self)
 
     # -- comparisons (no gradient) ----------------------------------------------------------
     def __eq__(self, other):
@@ -775,109 +752,6 @@ class Tensor(_core.TensorBase):
         return _logic.is_nonzero(self)
 
     # -- elementwise functions ----------------------------------------------------------------
-    def exp(self):
-        return _unary.exp(self)
-
-    def log(self):
-        return _unary.log(self)
-
-    def sqrt(self):
-        return _unary.sqrt(self)
-
-    def sin(self):
-        return _unary.sin(self)
-
-    def cos(self):
-        return _unary.cos(self)
-
-    def tanh(self):
-        return _unary.tanh(self)
-
-    def sigmoid(self):
-        return _unary.sigmoid(self)
-
-    def relu(self):
-        return _unary.relu(self)
-
-    def abs(self):
-        return _unary.abs(self)
-
-    def rsqrt(self):
-        return _unary.rsqrt(self)
-
-    def log1p(self):
-        return _unary.log1p(self)
-
-    def expm1(self):
-        return _unary.expm1(self)
-
-    def tan(self):
-        return _unary.tan(self)
-
-    def atan(self):
-        return _unary.atan(self)
-
-    arctan = atan
-
-    def erf(self):
-        return _unary.erf(self)
-
-    def sign(self):
-        return _unary.sign(self)
-
-    def floor(self):
-        return _unary.floor(self)
-
-    def ceil(self):
-        return _unary.ceil(self)
-
-    def round(self, *, decimals: int = 0):
-        return _unary.round(self, decimals=decimals)
-
-    def trunc(self):
-        return _unary.trunc(self)
-
-    def square(self):
-        return _unary.square(self)
-
-    def exp2(self):
-        return _unary.exp2(self)
-
-    def log2(self):
-        return _unary.log2(self)
-
-    def log10(self):
-        return _unary.log10(self)
-
-    def sinh(self):
-        return _unary.sinh(self)
-
-    def cosh(self):
-        return _unary.cosh(self)
-
-    def asin(self):
-        return _unary.asin(self)
-
-    def acos(self):
-        return _unary.acos(self)
-
-    def asinh(self):
-        return _unary.asinh(self)
-
-    def acosh(self):
-        return _unary.acosh(self)
-
-    def atanh(self):
-        return _unary.atanh(self)
-
-    arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
-
-    def erfinv(self):
-        return _unary.erfinv(self)
-
-    def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
-        return _unary.nan_to_num(self, nan, posinf, neginf)
-
     def softmax(self, dim, dtype=None):
         return _activation.softmax(self, dim, dtype=dtype)
 
@@ -1155,4 +1029,4 @@ from .ops import inplace as _inplace  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
 from .ops import sorting as _sorting  # noqa: E402
-from .ops import unary as _unary  # noqa: E402
+from .ops import optable as _optable  # noqa: E402,F401 - installs the table's methods

@@ -11,7 +11,26 @@ import numpy as np
 from .function import AccumulateGrad
 
 __all__ = ["saved_entries", "node_attributes", "derivative_rule", "is_custom", "is_elementwise",
-           "recompute_output"]
+           "recompute_output", "NodeMeta", "register_node"]
+
+
+class NodeMeta:
+    """What the op table declares about a node: the names of its saved tensors, its rule
+    text, whether it is elementwise, and how to recompute its output from saved inputs."""
+
+    __slots__ = ("saved", "rule", "elementwise", "recompute", "recompute_from")
+
+    def __init__(self, saved: tuple, rule, elementwise: bool, recompute=None, recompute_from: tuple = ()):
+        self.saved, self.rule, self.elementwise = saved, rule, elementwise
+        self.recompute, self.recompute_from = recompute, recompute_from
+
+
+# Filled by the op table (pygrad/ops/optable.py) when it builds its nodes.
+_NODES: dict[str, NodeMeta] = {}
+
+
+def register_node(name: str, meta: NodeMeta) -> None:
+    _NODES[name] = meta
 
 # PyTorch's names of the tensors each built-in node saves, in the order pygrad saves them.
 _SAVED_NAMES = {
@@ -20,16 +39,6 @@ _SAVED_NAMES = {
     "PowBackward0": ("self",),
     "PowBackward1": ("self", "exponent", "result"),
     "PowBackward2": ("result", "exponent"),
-    "ExpBackward0": ("result",),
-    "LogBackward0": ("self",),
-    "SqrtBackward0": ("result",),
-    "SinBackward0": ("self",),
-    "CosBackward0": ("self",),
-    "TanhBackward0": ("result",),
-    "SigmoidBackward0": ("result",),
-    "ReluBackward0": ("result",),
-    "AbsBackward0": ("self",),
-    "ReciprocalBackward0": ("result",),
     "MmBackward0": ("self", "mat2"),
     "BmmBackward0": ("self", "mat2"),
     "MvBackward0": ("self", "vec"),
@@ -84,7 +93,8 @@ def saved_entries(node) -> list[SavedEntry]:
 
 
 def _saved_name(node, index: int, count: int) -> str:
-    names = _SAVED_NAMES.get(type(node).__name__)
+    meta = _NODES.get(type(node).__name__)
+    names = meta.saved if meta is not None else _SAVED_NAMES.get(type(node).__name__)
     if names is not None and len(names) == count:
         return names[index]
     return f"saved_tensors[{index}]" if is_custom(node) else f"saved{index}"
@@ -139,8 +149,6 @@ def _rpow_rule(node) -> str:
     return f"d({base}**u)/du = {base}**u * log({base})"
 
 
-_ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
-
 _RULES = {
     "AddBackward0": "d(u + v)/du = 1,  d(u + v)/dv = 1",
     "SubBackward0": "d(u - v)/du = 1,  d(u - v)/dv = -1",
@@ -151,16 +159,6 @@ _RULES = {
     "PowBackward0": _pow_rule,
     "PowBackward1": "d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)",
     "PowBackward2": _rpow_rule,
-    "ExpBackward0": "d(exp(u))/du = exp(u)",
-    "LogBackward0": "d(log(u))/du = 1/u",
-    "SqrtBackward0": "d(sqrt(u))/du = 1/(2*sqrt(u))",
-    "SinBackward0": "d(sin(u))/du = cos(u)",
-    "CosBackward0": "d(cos(u))/du = -sin(u)",
-    "TanhBackward0": "d(tanh(u))/du = 1 - tanh(u)**2",
-    "SigmoidBackward0": "d(sigmoid(u))/du = sigmoid(u)*(1 - sigmoid(u))",
-    "ReluBackward0": "d(relu(u))/du = 1 where u > 0, else 0",
-    "AbsBackward0": "d(|u|)/du = sign(u)",
-    "ReciprocalBackward0": "d(1/u)/du = -1/u**2",
     "CloneBackward0": "d(clone(u))/du = 1",
     "ToCopyBackward0": "d(u.to(dtype))/du = 1 (the gradient is cast back to u's dtype)",
     "WhereBackward0": "d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond",
@@ -226,24 +224,6 @@ _RULES = {
     "StdBackward0": "d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))",
     "VarBackward0": "d(var(u))/du = 2*(u - mean(u)) / (n - correction)",
     "LinalgVectorNormBackward0": "d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)",
-    "EluBackward0": "d(elu(u))/du = 1 where u > 0, else alpha*exp(u)",
-    "GeluBackward0": "d(gelu(u))/du = Phi(u) + u*phi(u) (normal cdf and density)",
-    "LeakyReluBackward0": "d(leaky_relu(u))/du = 1 where u > 0, else negative_slope",
-    "SiluBackward0": "d(u*sigmoid(u))/du = s*(1 + u*(1 - s)),  s = sigmoid(u)",
-    "SoftplusBackward0": "d(softplus(u))/du = sigmoid(beta*u)",
-    "AtanBackward0": "d(atan(u))/du = 1/(1 + u**2)",
-    "ErfBackward0": "d(erf(u))/du = 2/sqrt(pi) * exp(-u**2)",
-    "Expm1Backward0": "d(exp(u) - 1)/du = exp(u)",
-    "Log1PBackward0": "d(log(1 + u))/du = 1/(1 + u)",
-    "RsqrtBackward0": "d(u**-0.5)/du = -0.5*u**-1.5",
-    "TanBackward0": "d(tan(u))/du = 1 + tan(u)**2",
-    "CeilBackward0": _ZERO,
-    "FloorBackward0": _ZERO,
-    "RoundBackward0": _ZERO,
-    "RoundBackward1": _ZERO,
-    "TruncBackward0": _ZERO,
-    "SignBackward0": _ZERO,
-    "_ZeroGradientBackward": _ZERO,
     "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
     "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
     "AddmmBackward0": "d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
@@ -276,18 +256,6 @@ _RULES = {
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
                             "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W",
     "MaxPool2DWithIndicesBackward0": "d max_pool2d: each window's gradient goes to its (first) maximum",
-    "Exp2Backward0": "d(2**u)/du = 2**u * log(2)",
-    "Log2Backward0": "d(log2(u))/du = 1/(u * log(2))",
-    "Log10Backward0": "d(log10(u))/du = 1/(u * log(10))",
-    "SinhBackward0": "d(sinh(u))/du = cosh(u)",
-    "CoshBackward0": "d(cosh(u))/du = sinh(u)",
-    "AsinBackward0": "d(asin(u))/du = 1/sqrt(1 - u**2)",
-    "AcosBackward0": "d(acos(u))/du = -1/sqrt(1 - u**2)",
-    "AsinhBackward0": "d(asinh(u))/du = 1/sqrt(u**2 + 1)",
-    "AcoshBackward0": "d(acosh(u))/du = 1/sqrt(u**2 - 1)",
-    "AtanhBackward0": "d(atanh(u))/du = 1/(1 - u**2)",
-    "ErfinvBackward0": "d(erfinv(u))/du = sqrt(pi)/2 * exp(erfinv(u)**2)",
-    "NanToNumBackward0": "d(nan_to_num(u))/du = 1 where u is finite, else 0",
     "HypotBackward0": "d(hypot(u, v))/du = u/hypot(u, v),  d/dv = v/hypot(u, v)",
     "LogaddexpBackward0": "d(log(exp(u) + exp(v)))/du = 1/(1 + exp(v - u)),  d/dv = 1/(1 + exp(u - v))",
     "XlogyBackward0": "d(u*log(v))/du = log(v) (0 where u == 0),  d/dv = u/v",
@@ -337,17 +305,9 @@ _RULES = {
 # input receives is the incoming gradient times a local derivative that can be shown.
 _ELEMENTWISE = frozenset({
     "AddBackward0", "SubBackward0", "RsubBackward1", "MulBackward0", "DivBackward0",
-    "NegBackward0", "PowBackward0", "PowBackward1", "PowBackward2", "ExpBackward0", "LogBackward0",
-    "SqrtBackward0", "SinBackward0", "CosBackward0", "TanhBackward0", "SigmoidBackward0",
-    "ReluBackward0", "AbsBackward0", "ReciprocalBackward0", "CloneBackward0", "WhereBackward0",
+    "NegBackward0", "PowBackward0", "PowBackward1", "PowBackward2", "CloneBackward0", "WhereBackward0",
     "ClampBackward1", "MaximumBackward0", "ClampBackward0", "MinimumBackward0", "RemainderBackward0",
-    "RemainderBackward1", "EluBackward0", "GeluBackward0", "LeakyReluBackward0", "SiluBackward0",
-    "SoftplusBackward0", "AtanBackward0", "ErfBackward0", "Expm1Backward0", "Log1PBackward0",
-    "RsqrtBackward0", "TanBackward0", "CeilBackward0", "FloorBackward0", "RoundBackward0",
-    "RoundBackward1", "TruncBackward0", "SignBackward0",
-    "Exp2Backward0", "Log2Backward0", "Log10Backward0", "SinhBackward0", "CoshBackward0", "AsinBackward0",
-    "AcosBackward0", "AsinhBackward0", "AcoshBackward0", "AtanhBackward0", "ErfinvBackward0",
-    "NanToNumBackward0", "HypotBackward0", "LogaddexpBackward0", "XlogyBackward0", "XlogyBackward1",
+    "RemainderBackward1", "HypotBackward0", "LogaddexpBackward0", "XlogyBackward0", "XlogyBackward1",
     "XlogyBackward2", "FmodBackward0", "FmodBackward1", "LerpBackward0", "LerpBackward1",
     "ClampMinBackward0", "ClampMaxBackward0", "ClampMinBackward1", "ClampMaxBackward1",
     "MaskedFillBackward0",
@@ -358,7 +318,8 @@ def derivative_rule(node) -> str | None:
     """The local derivative rule of the node's op, or None when pygrad does not know it."""
     if isinstance(node, AccumulateGrad):
         return "adds the incoming gradient into the leaf's .grad"
-    rule = _RULES.get(type(node).__name__)
+    meta = _NODES.get(type(node).__name__)
+    rule = meta.rule if meta is not None and meta.rule is not None else _RULES.get(type(node).__name__)
     if callable(rule):
         try:
             return rule(node)
@@ -368,16 +329,14 @@ def derivative_rule(node) -> str | None:
 
 
 def is_elementwise(node) -> bool:
-    return type(node).__name__ in _ELEMENTWISE
+    name = type(node).__name__
+    meta = _NODES.get(name)
+    return meta.elementwise if meta is not None else name in _ELEMENTWISE
 
 
 # An op's output recomputed from what it saved, for nodes whose output tensor is gone.
 _RECOMPUTE = {
     "PowBackward0": (("self",), lambda node, a: np.power(a, np.asarray(node.exponent, a.dtype))),
-    "LogBackward0": (("self",), lambda node, a: np.log(a)),
-    "SinBackward0": (("self",), lambda node, a: np.sin(a)),
-    "CosBackward0": (("self",), lambda node, a: np.cos(a)),
-    "AbsBackward0": (("self",), lambda node, a: np.abs(a)),
     "MulBackward0": (("self", "other"), lambda node, a, b: np.multiply(a, b)),
     "DivBackward0": (("self", "other"), lambda node, a, b: np.divide(a, b)),
 }
@@ -385,7 +344,11 @@ _RECOMPUTE = {
 
 def recompute_output(node) -> np.ndarray | None:
     """The node's (first) output computed again from its saved tensors, when they suffice."""
-    recipe = _RECOMPUTE.get(type(node).__name__)
+    meta = _NODES.get(type(node).__name__)
+    if meta is not None and meta.recompute is not None:
+        recipe = (meta.recompute_from, meta.recompute)
+    else:
+        recipe = _RECOMPUTE.get(type(node).__name__)
     if recipe is None:
         return None
     names, fn = recipe

@@ -1,8 +1,9 @@
 """``pygrad.nn.functional``: layers and losses as functions, with PyTorch's signatures.
 
-The fused ops live in ``pygrad/ops/nn.py`` and ``pygrad/ops/conv.py``, the activations in
-``pygrad/ops/activation.py`` and ``pygrad/ops/unary.py`` (re-exported here); this module adds
-PyTorch's argument handling and composes the rest.
+The fused ops live in ``pygrad/ops/nn.py`` and ``pygrad/ops/conv.py``, softmax in
+``pygrad/ops/activation.py`` and the elementwise activations in the op table
+(``pygrad/ops/optable.py``, re-exported here); this module adds PyTorch's argument handling and
+composes the rest.
 """
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import numpy as np
 from .. import creation
 from ..ops import conv as _conv
 from ..ops import nn as _nn
-from ..ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, softplus
+from ..ops.activation import log_softmax, softmax
 from ..ops.arith import where
-from ..ops import unary as _unary
+from ..ops.optable import FUNCTIONAL as _TABLE_FUNCTIONAL
 from ..tensor import Tensor
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
@@ -36,16 +37,11 @@ adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
 pad = _conv.pad
 
 
+globals().update(_TABLE_FUNCTIONAL)  # gelu, leaky_relu, elu, softplus, silu, sigmoid, tanh
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return input.relu_() if inplace else _unary.relu(input)
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    return _unary.sigmoid(input)
-
-
-def tanh(input: Tensor) -> Tensor:
-    return _unary.tanh(input)
+    return input.relu_() if inplace else input.relu()
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -733,8 +733,7 @@ def rdiv(x: Tensor, other) -> Tensor:
     """``other / x``: a number times the reciprocal, as PyTorch computes it."""
     if isinstance(other, Tensor) or isinstance(other, np.ndarray):
         return div(as_tensor(other), x)
-    from .unary import reciprocal
-    return mul(reciprocal(x), other)
+    return mul(x.reciprocal(), other)
 
 
 def neg(x: Tensor) -> Tensor:
