@@ -20,9 +20,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        full_like, initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
                        zeros_like)
-from .ops.arith import (add, addcdiv, addcmul, atan2, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
-                        logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, true_divide,
-                        xlogy)
+from .ops.arith import addcdiv, addcmul, clamp, clamp_max, clamp_min, lerp, masked_fill, pow  # noqa: E402
 from .ops.activation import torch_log_softmax as log_softmax, torch_softmax as softmax  # noqa: E402
 from .ops.index import (gather, index_add, index_select, masked_select, narrow, scatter, scatter_add,  # noqa: E402
                         select, tensor_split)
@@ -50,11 +48,7 @@ from . import nn, optim, utils  # noqa: E402
 
 __version__ = "0.1.0"
 
-negative = neg
-divide = div
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-multiply = mul
-subtract = sub
 clip = clamp
 globals().update(_TABLE_FUNCTIONS)  # exp, sin, ... with PyTorch's signatures (ops/optable.py)
 

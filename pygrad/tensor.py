@@ -455,14 +455,11 @@ class Tensor(_core.TensorBase):
 
     def add_(self, other, *, alpha=1):
         _arith.check_alpha(self, other, alpha)
-        return _inplace.inplace_binary(_arith.Add, self, other, alpha)
+        return _inplace.inplace_binary(_optable.ADD.fn, self, other, alpha)
 
     def sub_(self, other, *, alpha=1):
         _arith.check_alpha(self, other, alpha)
-        return _inplace.inplace_binary(_arith.Sub, self, other, alpha)
-
-    def mul_(self, other):
-        return _inplace.inplace_binary(_arith.Mul, self, other)
+        return _inplace.inplace_binary(_optable.SUB.fn, self, other, alpha)
 
     def pow_(self, exponent):
         if isinstance(exponent, (Tensor, np.ndarray)):
@@ -491,18 +488,11 @@ class Tensor(_core.TensorBase):
         fn, w = _arith.lerp_args(self, end, weight)
         return _inplace.inplace(fn, self, end, w)
 
-
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
         return _inplace.uniform_(self, from_, to, generator)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
         return _inplace.normal_(self, mean, std, generator)
-
-    def neg_(self):
-        return _inplace.inplace(_arith.Neg, self)
-
-    negative_ = neg_
-
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -520,29 +510,8 @@ class Tensor(_core.TensorBase):
         return self.pow_(exponent)
 
     # -- arithmetic ---------------------------------------------------------------------------
-    def __add__(self, other):
-        return _arith.add(self, other)
-
-    def __radd__(self, other):
-        return _arith.add(self, other)
-
-    def __sub__(self, other):
-        return _arith.sub(self, other)
-
-    def __rsub__(self, other):
-        return _arith.rsub(self, other)
-
-    def __mul__(self, other):
-        return _arith.mul(self, other)
-
-    def __rmul__(self, other):
-        return _arith.mul(self, other)
-
-    def __truediv__(self, other):
-        return _arith.div(self, other)
-
     def __rtruediv__(self, other):
-        return _arith.rdiv(self, other)
+        return _optable._rdiv(self, other)
 
     def __pow__(self, exponent):
         return _arith.pow(self, exponent)
@@ -550,44 +519,17 @@ class Tensor(_core.TensorBase):
     def __rpow__(self, base):
         return _arith.rpow(self, base)
 
-    def __neg__(self):
-        return _arith.neg(self)
-
     def __pos__(self):
         return self
 
     def __abs__(self):
         return self.abs()
 
-    def add(self, other, *, alpha=1):
-        return _arith.add(self, other, alpha=alpha)
-
-    def sub(self, other, *, alpha=1):
-        return _arith.sub(self, other, alpha=alpha)
-
-    def __floordiv__(self, other):
-        return _arith.floor_divide(self, other)
-
     def __rfloordiv__(self, other):
-        return _arith.floor_divide(_arith.as_tensor(other), self)
-
-    def __mod__(self, other):
-        return _arith.remainder(self, other)
+        return _optable.FUNCTIONS["floor_divide"](_arith.as_tensor(other), self)
 
     def __rmod__(self, other):
-        return _arith.remainder(other, self)
-
-    def floor_divide(self, other):
-        return _arith.floor_divide(self, other)
-
-    def remainder(self, other):
-        return _arith.remainder(self, other)
-
-    def maximum(self, other):
-        return _arith.maximum(self, other)
-
-    def minimum(self, other):
-        return _arith.minimum(self, other)
+        return _optable.FUNCTIONS["remainder"](other, self)
 
     def clamp(self, min=None, max=None):  # noqa: A002
         return _arith.clamp(self, min, max)
@@ -606,12 +548,6 @@ class Tensor(_core.TensorBase):
     def lerp(self, end, weight):
         return _arith.lerp(self, end, weight)
 
-    def hypot(self, other):
-        return _arith.hypot(self, other)
-
-    def atan2(self, other):
-        return _arith.atan2(self, other)
-
     def addcmul(self, tensor1, tensor2, *, value=1):
         return _arith.addcmul(self, tensor1, tensor2, value=value)
 
@@ -624,43 +560,17 @@ class Tensor(_core.TensorBase):
     def addcdiv_(self, tensor1, tensor2, *, value=1):
         return _inplace.inplace(_arith.Addcdiv, self, tensor1, tensor2, value, read=(tensor1, tensor2))
 
-    def logaddexp(self, other):
-        return _arith.logaddexp(self, other)
-
-    def xlogy(self, other):
-        return _arith.xlogy(self, other)
-
-    def fmod(self, other):
-        return _arith.fmod(self, other)
-
     def where(self, condition, other):
         return _arith.where(condition, self, other)
 
-    def mul(self, other):
-        return _arith.mul(self, other)
-
-    def div(self, other, *, rounding_mode=None):
-        return _arith.div(self, other, rounding_mode=rounding_mode)
-
-    divide = div
-
-    def true_divide(self, other):
-        return _arith.div(self, other)
-
     def div_(self, other, *, rounding_mode=None):
         if rounding_mode is None:
-            return _inplace.inplace_binary(_arith.Div, self, other)
+            return _inplace.inplace_binary(_optable.DIV.fn, self, other)
         _arith.check_rounding_mode(rounding_mode)
         return _inplace.inplace(_arith.DivRounding, self, _arith.binary_operands(self, other)[1], rounding_mode)
 
     def pow(self, exponent):
         return _arith.pow(self, exponent)
-
-    def neg(self):
-        return _arith.neg(self)
-
-    negative = neg
-
 
     # -- comparisons (no gradient) ----------------------------------------------------------
     def __eq__(self, other):
@@ -682,17 +592,6 @@ class Tensor(_core.TensorBase):
         return _arith.compare(np.greater_equal, self, other)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
-
-    def __and__(self, other):
-        return _arith.compare(np.bitwise_and, self, other)
-
-    def __or__(self, other):
-        return _arith.compare(np.bitwise_or, self, other)
-
-    def __xor__(self, other):
-        return _arith.compare(np.bitwise_xor, self, other)
-
-    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self):
         if self._data.dtype.kind not in "biu":

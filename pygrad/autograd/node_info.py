@@ -34,8 +34,6 @@ def register_node(name: str, meta: NodeMeta) -> None:
 
 # PyTorch's names of the tensors each built-in node saves, in the order pygrad saves them.
 _SAVED_NAMES = {
-    "MulBackward0": ("self", "other"),
-    "DivBackward0": ("self", "other"),
     "PowBackward0": ("self",),
     "PowBackward1": ("self", "exponent", "result"),
     "PowBackward2": ("result", "exponent"),
@@ -43,7 +41,6 @@ _SAVED_NAMES = {
     "BmmBackward0": ("self", "mat2"),
     "MvBackward0": ("self", "vec"),
     "DotBackward0": ("self", "tensor"),
-    "MaximumBackward0": ("self", "other"),
     "ClampBackward1": ("self",),
     "SoftmaxBackward0": ("result",),
     "LogSoftmaxBackward0": ("result",),
@@ -150,12 +147,6 @@ def _rpow_rule(node) -> str:
 
 
 _RULES = {
-    "AddBackward0": "d(u + v)/du = 1,  d(u + v)/dv = 1",
-    "SubBackward0": "d(u - v)/du = 1,  d(u - v)/dv = -1",
-    "RsubBackward1": "d(s - u)/du = -1",
-    "MulBackward0": "d(u * v)/du = v,  d(u * v)/dv = u",
-    "DivBackward0": "d(u / v)/du = 1/v,  d(u / v)/dv = -u/v**2",
-    "NegBackward0": "d(-u)/du = -1",
     "PowBackward0": _pow_rule,
     "PowBackward1": "d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)",
     "PowBackward2": _rpow_rule,
@@ -185,7 +176,6 @@ _RULES = {
     "MinBackward1": "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0",
     "MaxBackward0": "u.max(dim): the gradient goes to the first maximum along dim",
     "MinBackward0": "u.min(dim): the gradient goes to the first minimum along dim",
-    "MaximumBackward0": "d(maximum(u, v)): 1 to the larger input (half each on ties)",
     "ClampBackward1": "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0",
     "CatBackward0": "cat(tensors): each input gets its slice of the gradient",
     "StackBackward0": "stack(tensors): each input gets its index of the gradient",
@@ -207,9 +197,6 @@ _RULES = {
     "AliasBackward0": "an alias of u: the gradient passes through unchanged",
     "ReshapeAliasBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
     "ClampBackward0": "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites",
-    "MinimumBackward0": "d(minimum(u, v)): 1 to the smaller input (half each on ties)",
-    "RemainderBackward0": "d(u % s)/du = 1",
-    "RemainderBackward1": "d(u % v)/du = 1,  d(u % v)/dv = -floor(u / v)",
     "NotImplemented": "not differentiable: its backward raises an error",
     "FillBackward2": "u.fill_(number): u's old values get no gradient",
     "FillBackward3": "u.fill_(value): value gets the sum of the gradient, u's old values none",
@@ -247,7 +234,6 @@ _RULES = {
     "SmoothL1LossBackward0": "d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
     "MedianBackward0": "d median(u)/du = 1/k at each of the k elements equal to the median, 0 elsewhere",
     "MedianBackward1": "d median(u, dim): each median's gradient goes to the element at its index",
-    "Atan2Backward0": "d atan2(a, b) = (b*da - a*db) / (a**2 + b**2)",
     "AddcmulBackward0": "d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1",
     "AddcdivBackward0": "d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2",
     "CumprodBackward0": "d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)",
@@ -256,13 +242,6 @@ _RULES = {
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
                             "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W",
     "MaxPool2DWithIndicesBackward0": "d max_pool2d: each window's gradient goes to its (first) maximum",
-    "HypotBackward0": "d(hypot(u, v))/du = u/hypot(u, v),  d/dv = v/hypot(u, v)",
-    "LogaddexpBackward0": "d(log(exp(u) + exp(v)))/du = 1/(1 + exp(v - u)),  d/dv = 1/(1 + exp(u - v))",
-    "XlogyBackward0": "d(u*log(v))/du = log(v) (0 where u == 0),  d/dv = u/v",
-    "XlogyBackward1": "d(s*log(v))/dv = s/v",
-    "XlogyBackward2": "d(u*log(s))/du = log(s) (0 where u == 0)",
-    "FmodBackward0": "d(fmod(u, s))/du = 1",
-    "FmodBackward1": "d(fmod(u, v))/du = 1,  d(fmod(u, v))/dv = -trunc(u / v)",
     "LerpBackward0": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w",
     "LerpBackward1": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u",
     "ClampMinBackward0": "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0",
@@ -302,13 +281,11 @@ _RULES = {
 }
 
 # Ops whose derivative is a number per element (same shape in and out), so the gradient an
-# input receives is the incoming gradient times a local derivative that can be shown.
+# input receives is the incoming gradient times a local derivative that can be shown (the
+# op table's nodes say so themselves).
 _ELEMENTWISE = frozenset({
-    "AddBackward0", "SubBackward0", "RsubBackward1", "MulBackward0", "DivBackward0",
-    "NegBackward0", "PowBackward0", "PowBackward1", "PowBackward2", "CloneBackward0", "WhereBackward0",
-    "ClampBackward1", "MaximumBackward0", "ClampBackward0", "MinimumBackward0", "RemainderBackward0",
-    "RemainderBackward1", "HypotBackward0", "LogaddexpBackward0", "XlogyBackward0", "XlogyBackward1",
-    "XlogyBackward2", "FmodBackward0", "FmodBackward1", "LerpBackward0", "LerpBackward1",
+    "PowBackward0", "PowBackward1", "PowBackward2", "CloneBackward0", "WhereBackward0",
+    "ClampBackward1", "ClampBackward0", "LerpBackward0", "LerpBackward1",
     "ClampMinBackward0", "ClampMaxBackward0", "ClampMinBackward1", "ClampMaxBackward1",
     "MaskedFillBackward0",
 })
@@ -337,8 +314,6 @@ def is_elementwise(node) -> bool:
 # An op's output recomputed from what it saved, for nodes whose output tensor is gone.
 _RECOMPUTE = {
     "PowBackward0": (("self",), lambda node, a: np.power(a, np.asarray(node.exponent, a.dtype))),
-    "MulBackward0": (("self", "other"), lambda node, a, b: np.multiply(a, b)),
-    "DivBackward0": (("self", "other"), lambda node, a, b: np.divide(a, b)),
 }
 
 

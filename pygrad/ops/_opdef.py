@@ -31,7 +31,6 @@ from ._util import binary_operands, same_dtype_arrays
 
 _grad_mode = _grad_mode_module._state
 _wrap = Tensor._wrap
-_asarray = np.asarray
 
 
 # -- schemas ------------------------------------------------------------------------------
@@ -162,16 +161,23 @@ ARRAY_NS: dict = {
     "isfinite": np.isfinite, "zeros_like": np.zeros_like, "floor": np.floor, "trunc": np.trunc,
     "reciprocal": np.reciprocal, "rsqrt": lambda a: np.reciprocal(np.sqrt(a)), "abs": np.abs,
     "tanh": np.tanh, "log1p": np.log1p, "expm1": np.expm1, "square": np.square,
-    "maximum": np.maximum, "minimum": np.minimum, "around": np.round, "pi": np.pi,
+    "maximum": np.maximum, "minimum": np.minimum, "around": np.round, "pi": np.pi, "exp2": np.exp2,
+    "logaddexp2": np.logaddexp2, "arctan2": np.arctan2, "copysign": np.copysign, "floor_divide": np.floor_divide,
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+    "invert": np.invert, "asarray": np.asarray, "sinpi": lambda a: np.sin(np.pi * a),
 }
 _NUMPY_NAMES = frozenset(ARRAY_NS)
 
 
+_ARRAY_SCOPES = [ARRAY_NS]  # ARRAY_NS and the generated backwards that inline array expressions
+
+
 def _refresh_kernels() -> None:
-    """Bind the active backend's kernels into ARRAY_NS (again after ``_backend.use``)."""
-    for name, value in vars(_kernels).items():
-        if not name.startswith("_") and callable(value) and name not in _NUMPY_NAMES:
-            ARRAY_NS[name] = value
+    """Bind the active backend's kernels into the array scopes (again after ``_backend.use``)."""
+    kernels = {name: value for name, value in vars(_kernels).items()
+               if not name.startswith("_") and callable(value) and name not in _NUMPY_NAMES}
+    for scope in _ARRAY_SCOPES:
+        scope.update(kernels)
 
 
 _refresh_kernels()
@@ -206,6 +212,9 @@ class Op:
     quiet: bool = False              # silence NumPy's floating-point warnings (log(0) is -inf, as in torch)
     overloads: tuple = ()            # other signatures PyTorch lists in its invalid-combination error
     wrapper_only: tuple = ("inplace",)  # arguments the impl reads and the node does not keep
+    aten: str | None = None          # the name errors give (PyTorch's aten op), when not ``name``
+    operators: tuple = ()            # Tensor dunders: "__mul__" calls the Function on the promoted operands
+                                     # directly; "__sub__=method" is the method itself
 
     name: str = ""
     args: tuple = ()
@@ -270,93 +279,50 @@ def _as(array, like: np.ndarray):
     return array if array.dtype is like.dtype else array.astype(like.dtype, copy=False)
 
 
-def _saved_array(t, g):
-    return None if t is None else _as(t._data, g)
-
-
 def _compile(expr: str, params: tuple, namespace: dict, label: str):
     return eval(compile(f"lambda {', '.join(params)}: {expr}", f"<{label}>", "eval"), namespace)
 
 
 def _build_function(op: Op) -> type:
+    """Generate the op's ``Function``: a forward that calls the kernel and saves what the
+    derivatives read, and a backward that evaluates them (see the module docstring)."""
     inputs = [a.name for a in op.inputs]
     attrs = [a.name for a in op.attrs]
     saved = saved_names(op)
     params = ("grad",) + saved + tuple(attrs)
-    env = {"_wrap": _wrap, "_asarray": _asarray, "_k": _kernels, "np": np, "_float_array": _float_array,
-           "_pair": same_dtype_arrays, "_float_pair": _float_pair, "_grad_mode": _grad_mode,
-           "_saved_array": _saved_array, "ARRAY_NS": ARRAY_NS}
+    env = dict(ARRAY_NS)  # the array forms of the derivatives are inlined: they read these names
+    _ARRAY_SCOPES.append(env)
+    env.update({"_wrap": _wrap, "_k": _kernels, "np": np, "_float_array": _float_array, "_pair": same_dtype_arrays,
+                "_float_pair": _float_pair, "_grad_mode": _grad_mode, "_as": _as})
 
     # forward
     if op.dtype in ("promote", "promote_float"):
-        pair = "_pair" if op.dtype == "promote" else "_float_pair"
-        prep = [f"    _a = {pair}({', '.join(inputs)})"]
-        arrays = [f"_a[{i}]" for i in range(len(inputs))]
+        arrays = ["*" + ("_pair" if op.dtype == "promote" else "_float_pair") + f"({', '.join(inputs)})"]
     else:
-        prep = []
         arrays = [_OPERAND_PREP[op.dtype].format(a=a) for a in inputs]
     if op.kernel:
         call = f"_k.{op.kernel}({', '.join(arrays + attrs)})"
     else:
         env["_forward"] = _compile(op.forward, tuple(inputs + attrs), ARRAY_NS, op.name)
-        call = f"_asarray(_forward({', '.join(arrays + attrs)}))"
-    body = ["def forward(ctx, " + ", ".join(inputs + attrs) + "):"] + prep
+        call = f"_forward({', '.join(arrays + attrs)})"
+    body = ["def forward(ctx, " + ", ".join(inputs + attrs) + "):"]
     if op.quiet:
-        body.append("    with np.errstate(all='ignore'):")
-        body.append(f"        result = _wrap({call})")
+        body += ["    with np.errstate(all='ignore'):", f"        result = _wrap({call})"]
     else:
         body.append(f"    result = _wrap({call})")
-    for a in attrs:
-        body.append(f"    ctx.{a} = {a}")
+    body += [f"    ctx.{a} = {a}" for a in attrs]
     if saved:
+        # An input is saved only when the gradient of an input that needs one reads it.
         users = {name: [i for i, a in enumerate(inputs) if name in _derivative_names(op, a)] for name in saved}
-        items = []
-        for name in saved:
-            if len(users[name]) == len(inputs):
-                items.append(name)
-            else:
-                cond = " or ".join(f"_n[{i}]" for i in users[name]) or "False"
-                items.append(f"({name} if {cond} else None)")
-        if any(len(users[n]) != len(inputs) for n in saved):
+        items = [name if len(users[name]) == len(inputs) else
+                 f"({name} if {' or '.join(f'_n[{i}]' for i in users[name])} else None)" for name in saved]
+        if items != list(saved):
             body.append("    _n = ctx.needs_input_grad")
         body.append(f"    ctx.save_for_backward({', '.join(items)},)")
     body.append("    return result")
 
-    # backward: one expression per input, compiled for arrays and for Tensors
-    nones = ", None" * len(attrs)
     if op.node is not None:
-        for i, a in enumerate(inputs):
-            expr = op.derivatives.get(a)
-            if expr is None:
-                continue
-            env[f"_T{i}"] = _compile(expr, params, TENSOR_NS, f"d{op.name}/d{a}")
-            if a in op.fused:
-                env[f"_A{i}"] = _compile(op.fused[a], params, ARRAY_NS, f"d{op.name}/d{a} fused")
-            else:
-                env[f"_A{i}"] = _compile(expr, params, ARRAY_NS, f"d{op.name}/d{a}")
-        args = ", ".join(params)
-        back = ["def backward(ctx, grad):"]
-        if saved:
-            back.append(f"    {', '.join(saved)}, = ctx.saved_tensors")
-        for a in attrs:
-            back.append(f"    {a} = ctx.{a}")
-        back.append("    _n = ctx.needs_input_grad")
-        tensor_grads = [f"(_T{i}({args}) if _n[{i}] else None)" if a in op.derivatives else "None"
-                        for i, a in enumerate(inputs)]
-        back.append("    if _grad_mode.enabled:")
-        back.append(f"        return ({', '.join(tensor_grads)}{nones},)")
-        back.append("    grad = grad._data")
-        for s in saved:
-            back.append(f"    {s} = _saved_array({s}, grad)")
-        array_grads = [f"(_wrap(_asarray(_A{i}({args}))) if _n[{i}] else None)" if a in op.derivatives else "None"
-                       for i, a in enumerate(inputs)]
-        ret = f"return ({', '.join(array_grads)}{nones},)"
-        if op.quiet or any(a not in op.fused for a in op.derivatives):
-            back.append("    with np.errstate(all='ignore'):")
-            back.append("        " + ret)
-        else:
-            back.append("    " + ret)
-        body += [""] + back
+        body += [""] + _backward_source(op, inputs, attrs, saved, params, env)
     source = "\n".join(body)
     exec(compile(source, f"<optable {op.name}>", "exec"), env)
     namespace = {"forward": staticmethod(env["forward"]), "__module__": "pygrad.ops.optable",
@@ -366,9 +332,47 @@ def _build_function(op: Op) -> type:
         namespace["backward"] = staticmethod(env["backward"])
     else:
         namespace["_backward_name"] = "NotImplemented"
-        namespace["backward"] = staticmethod(_not_differentiable(op.name))
+        namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
     cls_name = "".join(part.title() for part in op.name.split("_"))
     return type(cls_name, (Function,), namespace)
+
+
+def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
+    """``backward(ctx, grad)``: under create_graph the Tensor form of each derivative, else the
+    array form (or its fused kernel) inlined, one gradient per forward argument."""
+    lines = ["def backward(ctx, grad):"]
+    if saved:
+        lines.append(f"    {', '.join(saved)}, = ctx.saved_tensors")
+    lines += [f"    {a} = ctx.{a}" for a in attrs]
+    lines.append("    _n = ctx.needs_input_grad")
+    args = ", ".join(params)
+    tensor_grads, array_grads = [], []
+    for i, a in enumerate(inputs):
+        if a not in op.derivatives:
+            tensor_grads.append("None")
+            array_grads.append("None")
+            continue
+        env[f"_T{i}"] = _compile(op.derivatives[a], params, TENSOR_NS, f"d{op.name}/d{a}")
+        tensor_grads.append(f"(_T{i}({args}) if _n[{i}] else None)")
+        array_grads.append(f"(_wrap({op.fused.get(a, op.derivatives[a])}) if _n[{i}] else None)")
+    nones = ", None" * len(attrs)
+    lines += ["    if _grad_mode.enabled:", f"        return ({', '.join(tensor_grads)}{nones},)",
+              "    grad = grad._data"]
+    for s in saved:
+        if _conditionally_saved(op, s, inputs):
+            lines += [f"    if {s} is not None:", f"        {s} = _as({s}._data, grad)"]
+        else:
+            lines.append(f"    {s} = _as({s}._data, grad)")
+    ret = f"return ({', '.join(array_grads)}{nones},)"
+    if op.quiet or any(a not in op.fused for a in op.derivatives):
+        lines += ["    with np.errstate(all='ignore'):", "        " + ret]
+    else:
+        lines.append("    " + ret)
+    return lines
+
+
+def _conditionally_saved(op: Op, name: str, inputs) -> bool:
+    return sum(name in _derivative_names(op, a) for a in inputs) != len(inputs)
 
 
 def _derivative_names(op: Op, input_name: str) -> set[str]:
@@ -482,6 +486,16 @@ def op_callables(op: Op, inplace_fn) -> dict:
             rest = "".join(f", {n}" for n in names[2:])
             inplace_call = f"_inplace(_Fn, self, _binary(self, {names[1]})[1]{rest}, read=({names[1]},))"
         made["inplace"] = make_wrapper(op.name + "_", args, inplace_call, dict(env), method=True, with_out=False)
+    for spec in op.operators:
+        dunder, _, kind = spec.partition("=")
+        if kind == "method":
+            made[dunder] = made.get("method") or make_wrapper(op.name, args, call("self"), dict(env), method=True,
+                                                              with_out=False)
+        else:  # the common binary case, with no argument handling to do
+            code = f"def {dunder}(self, other):\n    return _Fn.apply(*_binary(self, other))"
+            scope = dict(env)
+            exec(compile(code, f"<optable {dunder}>", "exec"), scope)
+            made[dunder] = scope[dunder]
     return made
 
 
@@ -521,6 +535,9 @@ def install(ops, inplace_fn) -> tuple[dict, dict]:
                 setattr(Tensor, name, made["method"])
             if "inplace" in made:
                 setattr(Tensor, name + "_", made["inplace"])
+        for spec in op.operators:
+            dunder = spec.partition("=")[0]
+            setattr(Tensor, dunder, made[dunder])
         if "functional" in made:
             functional[op.name] = made["functional"]
     TENSOR_NS.update(functions)

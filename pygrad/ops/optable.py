@@ -25,8 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._backend import kernels as _kernels
 from ..tensor import Tensor
-from ._opdef import TENSOR_NS, Op, install
+from . import _special
+from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
+from ._util import as_tensor, binary_operands
+from .arith import (DivRounding, _check_bool_subtraction, _floating_only, _floating_result, check_rounding_mode,
+                    scaled_operand)
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -78,12 +83,13 @@ def _square(Fn, self):
 
 
 def _integral(kernel: str):
-    """Refuse floating inputs (the bitwise ops)."""
+    """Refuse floating operands (the bitwise ops)."""
     def impl(Fn, self, **others):
-        for t in (self,) + tuple(others.values()):
-            if isinstance(t, Tensor) and t.dtype.is_floating_point:
+        tensors = binary_operands(self, *others.values()) if others else (self,)
+        for t in tensors:
+            if t.dtype.is_floating_point:
                 raise _not_implemented_for(t, kernel)
-        return Fn.apply(self, *others.values())
+        return Fn.apply(*tensors)
     return impl
 
 
@@ -226,7 +232,217 @@ _ROUND_DECIMALS = Op("round_decimals(Tensor self, int decimals)", node="RoundBac
                      forward="around(self, decimals)", function=False, method=False,
                      derivatives={"self": "zeros_like(grad)"}, rule=_ZERO)
 
-OPS = UNARY + [_ROUND_DECIMALS]
+
+
+# -- binary ops: argument handling -------------------------------------------------------------
+
+def _add(Fn, self, other, alpha=1):
+    return Fn.apply(*binary_operands(self, scaled_operand(self, other, alpha)))
+
+
+def _sub(Fn, self, other, alpha=1):
+    _check_bool_subtraction(self, other)
+    return Fn.apply(*binary_operands(self, scaled_operand(self, other, alpha)))
+
+
+def _rsub(Fn, self, other, alpha=1):
+    """``other - self`` for a number or array ``other``."""
+    _check_bool_subtraction(self, other)
+    if isinstance(other, (Tensor, np.ndarray)):
+        return _sub(SUB.fn, as_tensor(other), self, alpha)
+    return Fn.apply(*binary_operands(self, scaled_operand(self, other, alpha)))
+
+
+def _div(Fn, self, other, rounding_mode=None):
+    if rounding_mode is None:
+        return Fn.apply(*binary_operands(self, other))
+    check_rounding_mode(rounding_mode)
+    a, b = binary_operands(self, other)
+    if dtypes.result_type(a, b) is dtypes.bool:
+        raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
+    return DivRounding.apply(a, b, rounding_mode)
+
+
+def _rdiv(self, other):
+    """``other / self``: a number times the reciprocal, as PyTorch computes it."""
+    if isinstance(other, (Tensor, np.ndarray)):
+        return DIV.fn.apply(*binary_operands(as_tensor(other), self))
+    return self.reciprocal() * other
+
+
+def _neg(Fn, self):
+    if self.dtype is dtypes.bool:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return Fn.apply(self)
+
+
+def _floating_pair(kernel: str):
+    def impl(Fn, self, other):
+        _floating_only(kernel, self, other)
+        return Fn.apply(self, other)
+    return impl
+
+
+def _xlogy(Fn, self, other):
+    """``self * log(other)`` with ``xlogy(0, other) == 0``; a number on either side has its own node."""
+    if not isinstance(self, Tensor):
+        return _XLOGY_OF_NUMBER.fn.apply(as_tensor(self, _floating_result(other)), other)
+    if not isinstance(other, Tensor):
+        return _XLOGY_NUMBER.fn.apply(self, as_tensor(other, _floating_result(self)))
+    return Fn.apply(self, other)
+
+
+def _nonzero_divisor(x, y) -> None:
+    if x.dtype.kind in "iu" and not np.all(y):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _fmod(Fn, self, other):
+    a, b = binary_operands(self, other)
+    return (Fn if isinstance(other, (Tensor, np.ndarray)) else _FMOD_NUMBER.fn).apply(a, b)
+
+
+def _remainder(Fn, self, other):
+    if not isinstance(self, Tensor):
+        return _REMAINDER_OF_NUMBER.fn.apply(*binary_operands(self, other))
+    a, b = binary_operands(self, other)
+    return (Fn if isinstance(other, (Tensor, np.ndarray)) else _REMAINDER_NUMBER.fn).apply(a, b)
+
+
+def _floor_divide(Fn, self, other):
+    a, b = binary_operands(self, other)
+    if dtypes.result_type(a, b) is dtypes.bool:
+        raise RuntimeError('"div_floor_cpu" not implemented for \'Bool\'')
+    return Fn.apply(a, b)
+
+
+def _copysign(Fn, self, other):
+    if not isinstance(other, Tensor):
+        return _COPYSIGN_NUMBER.fn.apply(*binary_operands(self, other))
+    return Fn.apply(self, other)
+
+
+def _float_power(Fn, self, exponent):
+    """PyTorch's composite: both sides in float64, then pow (PowBackward0/1)."""
+    if isinstance(exponent, Tensor):
+        return self.double() ** exponent.double()
+    return self.double() ** float(exponent)
+
+
+def _checked(kernel: str):
+    """An integer division by zero raises (PyTorch's error), as the CPU would trap."""
+    def forward(a, b):
+        _nonzero_divisor(a, b)
+        return getattr(_kernels, kernel)(a, b)
+    return forward
+
+
+ARRAY_NS.update(fmod_checked=_checked("fmod"), remainder_checked=_checked("remainder"),
+                floor_divide_checked=_checked("floor_divide"), xlogy=lambda a, b: _kernels.xlogy(a, b),
+                div_floor=np.floor_divide, lgamma=_special.lgamma, digamma=_special.digamma, trigamma=_special.trigamma)
+
+
+_ATAN2_SHARE = "grad / (self * self + other * other)"
+_XLOGY_SELF, _XLOGY_OTHER = "grad * xlogy(self != 0, other)", "grad * self / other"
+
+ADD = Op("add(TensorLike self, TensorLike other, *, Scalar alpha=1)", node="AddBackward0", kernel="add", dtype="promote",
+         derivatives={"self": "grad", "other": "grad"}, impl=_add, wrapper_only=("alpha",),
+         operators=("__add__", "__radd__"), rule="d(u + v)/du = 1,  d(u + v)/dv = 1")
+SUB = Op("sub(TensorLike self, TensorLike other, *, Scalar alpha=1)", node="SubBackward0", kernel="sub", dtype="promote",
+         derivatives={"self": "grad", "other": "-grad"}, impl=_sub, wrapper_only=("alpha",), aliases=("subtract",),
+         operators=("__sub__=method",), rule="d(u - v)/du = 1,  d(u - v)/dv = -1")
+RSUB = Op("rsub(Tensor self, TensorLike other, *, Scalar alpha=1)", node="RsubBackward1", forward="sub(other, self)",
+          dtype="promote", derivatives={"self": "-grad"}, impl=_rsub, wrapper_only=("alpha",), method=False,
+          operators=("__rsub__=method",), rule="d(s - u)/du = -1")
+MUL = Op("mul(TensorLike self, TensorLike other)", node="MulBackward0", kernel="mul", dtype="promote", inplace=True,
+         derivatives={"self": "grad * other", "other": "grad * self"}, aliases=("multiply",),
+         fused={"self": "mul_backward(grad, other)", "other": "mul_backward(grad, self)"},
+         operators=("__mul__", "__rmul__"), rule="d(u * v)/du = v,  d(u * v)/dv = u")
+DIV = Op("div(TensorLike self, TensorLike other, *, str? rounding_mode=None)", node="DivBackward0", kernel="div",
+         dtype="promote_float", derivatives={"self": "grad / other", "other": "-grad * self / (other * other)"},
+         fused={"self": "div_backward_a(grad, other)", "other": "div_backward_b(grad, self, other)"},
+         impl=_div, wrapper_only=("rounding_mode",), aliases=("divide", "true_divide"), operators=("__truediv__",),
+         rule="d(u / v)/du = 1/v,  d(u / v)/dv = -u/v**2")
+NEG = Op("neg(Tensor self)", node="NegBackward0", kernel="neg", derivatives={"self": "-grad"}, impl=_neg,
+         inplace=True, aliases=("negative",), operators=("__neg__=method",), rule="d(-u)/du = -1")
+MAXIMUM = Op("maximum(Tensor self, Tensor other)", node="MaximumBackward0", kernel="maximum", dtype="promote",
+             derivatives={"self": "where(self > other, grad, where(self == other, grad * 0.5, 0.0))",
+                          "other": "where(other > self, grad, where(self == other, grad * 0.5, 0.0))"},
+             rule="d(maximum(u, v)): 1 to the larger input (half each on ties)")
+MINIMUM = Op("minimum(Tensor self, Tensor other)", node="MinimumBackward0", kernel="minimum", dtype="promote",
+             derivatives={"self": "where(self < other, grad, where(self == other, grad * 0.5, 0.0))",
+                          "other": "where(other < self, grad, where(self == other, grad * 0.5, 0.0))"},
+             rule="d(minimum(u, v)): 1 to the smaller input (half each on ties)")
+
+BINARY = [
+    ADD, SUB, RSUB, MUL, DIV, NEG, MAXIMUM, MINIMUM,
+    Op("hypot(Tensor self, Tensor other)", node="HypotBackward0", kernel="hypot", dtype="promote", quiet=True,
+       impl=_floating_pair("hypot"), derivatives={"self": "grad * self / result", "other": "grad * other / result"},
+       rule="d(hypot(u, v))/du = u/hypot(u, v),  d/dv = v/hypot(u, v)"),
+    Op("logaddexp(Tensor self, Tensor other)", node="LogaddexpBackward0", kernel="logaddexp", dtype="promote",
+       quiet=True, impl=_floating_pair("logaddexp"),
+       derivatives={"self": "grad / (1 + exp(other - self))", "other": "grad / (1 + exp(self - other))"},
+       rule="d(log(exp(u) + exp(v)))/du = 1/(1 + exp(v - u)),  d/dv = 1/(1 + exp(u - v))"),
+    Op("logaddexp2(Tensor self, Tensor other)", node="Logaddexp2Backward0", forward="logaddexp2(self, other)",
+       dtype="promote", quiet=True, impl=_floating_pair("logaddexp2"),
+       derivatives={"self": "grad / (1 + exp2(other - self))", "other": "grad / (1 + exp2(self - other))"},
+       rule="d(log2(2**u + 2**v))/du = 1/(1 + 2**(v - u)),  d/dv = 1/(1 + 2**(u - v))"),
+    Op("xlogy(TensorLike self, TensorLike other)", node="XlogyBackward0", kernel="xlogy", dtype="promote_float",
+       quiet=True, impl=_xlogy, derivatives={"self": _XLOGY_SELF, "other": _XLOGY_OTHER},
+       rule="d(u*log(v))/du = log(v) (0 where u == 0),  d/dv = u/v"),
+    Op("atan2(Tensor self, Tensor other)", node="Atan2Backward0", forward="arctan2(self, other)",
+       dtype="promote_float", quiet=True, aliases=("arctan2",),
+       derivatives={"self": f"{_ATAN2_SHARE} * other", "other": f"-({_ATAN2_SHARE}) * self"},
+       rule="d atan2(a, b) = (b*da - a*db) / (a**2 + b**2)"),
+    Op("fmod(Tensor self, TensorLike other)", node="FmodBackward1", forward="fmod_checked(self, other)",
+       dtype="promote", quiet=True, impl=_fmod,
+       derivatives={"self": "grad", "other": "-grad * trunc(self / other)"},
+       rule="d(fmod(u, v))/du = 1,  d(fmod(u, v))/dv = -trunc(u / v)"),
+    Op("remainder(TensorLike self, TensorLike other)", node="RemainderBackward1",
+       forward="remainder_checked(self, other)", dtype="promote", quiet=True, impl=_remainder,
+       operators=("__mod__=method",), derivatives={"self": "grad", "other": "-grad * div_floor(self, other)"},
+       rule="d(u % v)/du = 1,  d(u % v)/dv = -floor(u / v)"),
+    Op("floor_divide(Tensor self, TensorLike other)", forward="floor_divide_checked(self, other)", dtype="promote",
+       quiet=True, impl=_floor_divide, operators=("__floordiv__=method",)),
+    Op("copysign(Tensor self, TensorLike other)", node="CopysignBackward0", forward="copysign(self, other)",
+       dtype="promote_float", impl=_copysign,
+       derivatives={"self": "grad * where(self == 0, 0.0, result / self)", "other": "zeros_like(grad)"},
+       rule="d(copysign(u, v))/du = sign(u)*sign(v) (0 where u == 0),  d/dv = 0"),
+    Op("float_power(Tensor self, TensorLike exponent)", impl=_float_power, rule="pow in float64"),
+    Op("bitwise_and(Tensor self, TensorLike other)", forward="bitwise_and(self, other)", dtype="promote",
+       impl=_integral("bitwise_and_cpu"), operators=("__and__=method", "__rand__=method")),
+    Op("bitwise_or(Tensor self, TensorLike other)", forward="bitwise_or(self, other)", dtype="promote",
+       impl=_integral("bitwise_or_cpu"), operators=("__or__=method", "__ror__=method")),
+    Op("bitwise_xor(Tensor self, TensorLike other)", forward="bitwise_xor(self, other)", dtype="promote",
+       impl=_integral("bitwise_xor_cpu"), operators=("__xor__=method", "__rxor__=method")),
+    Op("bitwise_not(Tensor self)", forward="invert(self)", impl=_integral("bitwise_not_cpu")),
+]
+
+# The nodes of a number operand (PyTorch's Scalar overloads): the same derivatives, fewer inputs.
+_XLOGY_OF_NUMBER = Op("xlogy_of_number(Tensor self, Tensor other)", node="XlogyBackward1", kernel="xlogy",
+                      dtype="promote_float", quiet=True, function=False, method=False,
+                      derivatives={"other": _XLOGY_OTHER}, rule="d(s*log(v))/dv = s/v")
+_XLOGY_NUMBER = Op("xlogy_number(Tensor self, Tensor other)", node="XlogyBackward2", kernel="xlogy",
+                   dtype="promote_float", quiet=True, function=False, method=False,
+                   derivatives={"self": _XLOGY_SELF}, rule="d(u*log(s))/du = log(s) (0 where u == 0)")
+_FMOD_NUMBER = Op("fmod_number(Tensor self, Tensor other)", node="FmodBackward0", forward="fmod_checked(self, other)",
+                  dtype="promote", quiet=True, function=False, method=False, derivatives={"self": "grad"},
+                  rule="d(fmod(u, s))/du = 1")
+_REMAINDER_NUMBER = Op("remainder_number(Tensor self, Tensor other)", node="RemainderBackward0",
+                       forward="remainder_checked(self, other)", dtype="promote", quiet=True, function=False,
+                       method=False, derivatives={"self": "grad"}, rule="d(u % s)/du = 1")
+_REMAINDER_OF_NUMBER = Op("remainder_of_number(Tensor self, Tensor other)", aten="remainder",
+                          forward="remainder_checked(self, other)",
+                          dtype="promote", quiet=True, function=False, method=False)
+_COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="CopysignBackward1",
+                      forward="copysign(self, other)", dtype="promote_float", function=False, method=False,
+                      derivatives={"self": "grad * where(self == 0, 0.0, result / self)"},
+                      rule="d(copysign(u, s))/du = sign(u)*sign(s) (0 where u == 0)")
+
+
+OPS = UNARY + [_ROUND_DECIMALS] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
+                                             _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
 
 
 # -- building and installing ----------------------------------------------------------------------
@@ -236,7 +452,8 @@ def _build():
     from .arith import where
     from .inplace import inplace
     from .logic import isfinite
-    TENSOR_NS.update(where=where, isfinite=isfinite, zeros_like=zeros_like)
+    TENSOR_NS.update(where=where, isfinite=isfinite, zeros_like=zeros_like,
+                     div_floor=lambda a, b: TENSOR_NS["div"](a, b, rounding_mode="floor"))
     return install(OPS, inplace)
 
 
