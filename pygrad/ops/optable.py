@@ -197,6 +197,8 @@ UNARY = [
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
     Op("round(Tensor self, *, int decimals=0)", node="RoundBackward0", kernel="round", impl=_round, wrapper_only=("decimals",),
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
+    Op("deg2rad(Tensor self)", node="Deg2RadBackward0", forward="self * 0.017453292519943295", dtype="float",
+       inplace=True, derivatives={"self": "grad * 0.017453292519943295"}, rule="d(u * pi/180)/du = pi/180"),
     Op("square(Tensor self)", impl=_square, kernel="square", rule="d(u**2)/du = 2*u"),
     # -- activations (pygrad.nn.functional) --------------------------------------------------
     Op("gelu(Tensor self, str approximate='none')", node="GeluBackward0", forward="gelu_tanh(self) if approximate == 'tanh' else gelu(self)",
@@ -353,7 +355,7 @@ SUB = Op("sub(TensorLike self, TensorLike other, *, Scalar alpha=1)", node="SubB
          derivatives={"self": "grad", "other": "-grad"}, impl=_sub, wrapper_only=("alpha",), aliases=("subtract",),
          operators=("__sub__=method",), rule="d(u - v)/du = 1,  d(u - v)/dv = -1")
 RSUB = Op("rsub(Tensor self, TensorLike other, *, Scalar alpha=1)", node="RsubBackward1", forward="sub(other, self)",
-          dtype="promote", derivatives={"self": "-grad"}, impl=_rsub, wrapper_only=("alpha",), method=False,
+          dtype="promote", derivatives={"self": "-grad"}, impl=_rsub, wrapper_only=("alpha",), method=False, function=False,
           operators=("__rsub__=method",), rule="d(s - u)/du = -1")
 MUL = Op("mul(TensorLike self, TensorLike other)", node="MulBackward0", kernel="mul", dtype="promote", inplace=True,
          derivatives={"self": "grad * other", "other": "grad * self"}, aliases=("multiply",),
