@@ -199,6 +199,25 @@ UNARY = [
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
     Op("deg2rad(Tensor self)", node="Deg2RadBackward0", forward="self * 0.017453292519943295", dtype="float",
        inplace=True, derivatives={"self": "grad * 0.017453292519943295"}, rule="d(u * pi/180)/du = pi/180"),
+    Op("rad2deg(Tensor self)", node="Rad2DegBackward0", forward="self * 57.29577951308232", dtype="float",
+       inplace=True, derivatives={"self": "grad * 57.29577951308232"}, rule="d(u * 180/pi)/du = 180/pi"),
+    Op("frac(Tensor self)", node="FracBackward0", forward="self - trunc(self)", inplace=True,
+       impl=_floating("frac_cpu"), derivatives={"self": "grad"}, rule="d(u - trunc(u))/du = 1"),
+    Op("sinc(Tensor self)", node="SincBackward0", forward="where(self == 0, 1.0, sin(pi * self) / (pi * self))",
+       dtype="float", quiet=True, inplace=True,
+       derivatives={"self": "grad * where(self == 0, 0.0, (cos(pi * self) * pi * self - sin(pi * self))"
+                            " / (pi * self * self))"},
+       rule="d(sin(pi*u)/(pi*u))/du = (cos(pi*u)*pi*u - sin(pi*u)) / (pi*u**2), 0 at u = 0"),
+    Op("logit(Tensor self, float? eps=None)", node="LogitBackward0", dtype="float", quiet=True, inplace=True,
+       forward="log(self / (1 - self)) if eps is None else"
+               " log(clip(self, eps, 1 - eps) / (1 - clip(self, eps, 1 - eps)))",
+       derivatives={"self": "grad / (self * (1 - self)) if eps is None else"
+                            " where((self < eps) | (self > 1 - eps), 0.0, grad / (self * (1 - self)))"},
+       rule="d(log(u/(1 - u)))/du = 1/(u*(1 - u)) (0 outside [eps, 1 - eps])"),
+    Op("lgamma(Tensor self)", node="LgammaBackward0", forward="lgamma(self)", dtype="float", inplace=True,
+       derivatives={"self": "grad * digamma(self)"}, rule="d(log|Gamma(u)|)/du = digamma(u)"),
+    Op("digamma(Tensor self)", node="DigammaBackward0", forward="digamma(self)", dtype="float", inplace=True,
+       derivatives={"self": "grad * trigamma(self)"}, rule="d(digamma(u))/du = trigamma(u) = polygamma(1, u)"),
     Op("square(Tensor self)", impl=_square, kernel="square", rule="d(u**2)/du = 2*u"),
     # -- activations (pygrad.nn.functional) --------------------------------------------------
     Op("gelu(Tensor self, str approximate='none')", node="GeluBackward0", forward="gelu_tanh(self) if approximate == 'tanh' else gelu(self)",
@@ -229,6 +248,10 @@ UNARY = [
        derivatives={"self": "grad * (sigmoid(self) * (1 + self * (1 - sigmoid(self))))"},
        rule="d(u*sigmoid(u))/du = s*(1 + u*(1 - s)),  s = sigmoid(u)"),
 ]
+
+# polygamma(1, u), for digamma's derivative; its own derivative is not implemented.
+_TRIGAMMA = Op("trigamma(Tensor self)", forward="trigamma(self)", dtype="float", function=False, method=False,
+               aten="polygamma")
 
 _ROUND_DECIMALS = Op("round_decimals(Tensor self, int decimals)", node="RoundBackward1",
                      forward="around(self, decimals)", function=False, method=False,
@@ -443,7 +466,7 @@ _COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="Copysi
                       rule="d(copysign(u, s))/du = sign(u)*sign(s) (0 where u == 0)")
 
 
-OPS = UNARY + [_ROUND_DECIMALS] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
+OPS = UNARY + [_ROUND_DECIMALS, _TRIGAMMA] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
                                              _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
 
 
@@ -455,7 +478,8 @@ def _build():
     from .inplace import inplace
     from .logic import isfinite
     TENSOR_NS.update(where=where, isfinite=isfinite, zeros_like=zeros_like,
-                     div_floor=lambda a, b: TENSOR_NS["div"](a, b, rounding_mode="floor"))
+                     div_floor=lambda a, b: TENSOR_NS["div"](a, b, rounding_mode="floor"),
+                     trigamma=lambda a: _TRIGAMMA.fn.apply(a))
     return install(OPS, inplace)
 
 
