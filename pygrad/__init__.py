@@ -16,12 +16,10 @@ from .dtypes import dtype, finfo, iinfo
 from ._device import cuda, device
 from .size import Size
 from .tensor import Tensor
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
-                       full_like, initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
-                       zeros_like)
-from .ops.arith import addcdiv, addcmul, clamp, clamp_max, clamp_min, lerp, masked_fill, pow  # noqa: E402
-from .ops.activation import torch_log_softmax as log_softmax, torch_softmax as softmax  # noqa: E402
+from .creation import (arange, as_tensor, empty_like, eye, from_dlpack, from_numpy, full_like,  # noqa: E402
+                       initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones_like,
+                       rand_like, randint, randn_like, randperm, seed, tensor, zeros_like)
+from .ops.arith import addcdiv, addcmul, clamp_max, clamp_min, lerp, masked_fill, pow  # noqa: E402
 from .ops.index import (gather, index_add, index_select, masked_select, narrow, scatter, scatter_add,  # noqa: E402
                         select, tensor_split)
 from .ops.logic import eq, ge, gt, le, lt, ne  # noqa: E402
@@ -29,14 +27,11 @@ from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_no
                         isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
                         logical_xor, nonzero)
 from .ops.logic import all, any  # noqa: E402, A004
-from .ops.linalg import addmm, baddbmm, bmm, cross, dot, einsum, ger, matmul, mm, mv, outer  # noqa: E402
-from .ops.reduce import (amax, amin, argmax, argmin, cumprod, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
-                         sum, var)
-from .ops.reduce import max, min  # noqa: E402, A004
+from .ops.linalg import addmm, baddbmm, cross, einsum  # noqa: E402
+from .ops.reduce import norm  # noqa: E402
 from .ops.shape import hstack, tile, vstack  # noqa: E402
-from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
-                        moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
-                        trace, transpose, tril, triu, unbind, unsqueeze)
+from .ops.shape import (chunk, diag, diagonal, flip, movedim, moveaxis, permute, roll, split, t,  # noqa: E402
+                        trace, tril, triu, unbind)
 from .ops.sorting import argsort, kthvalue, median, sort, topk, unique  # noqa: E402
 from .ops.unary import clone  # noqa: E402
 from .ops.optable import FUNCTIONS as _TABLE_FUNCTIONS  # noqa: E402
@@ -49,7 +44,6 @@ from . import nn, optim, utils  # noqa: E402
 __version__ = "0.1.0"
 
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-clip = clamp
 globals().update(_TABLE_FUNCTIONS)  # exp, sin, ... with PyTorch's signatures (ops/optable.py)
 
 

@@ -531,11 +531,6 @@ class Tensor(_core.TensorBase):
     def __rmod__(self, other):
         return _optable.FUNCTIONS["remainder"](other, self)
 
-    def clamp(self, min=None, max=None):  # noqa: A002
-        return _arith.clamp(self, min, max)
-
-    clip = clamp
-
     def clamp_min(self, min):  # noqa: A002
         return _arith.clamp_min(self, min)
 
@@ -658,50 +653,8 @@ class Tensor(_core.TensorBase):
         return _activation.log_softmax(self, dim, dtype=dtype)
 
     # -- reductions -----------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
-        return _reduce.sum(self, dim, keepdim, dtype=dtype)
-
-    def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
-        return _reduce.mean(self, dim, keepdim, dtype=dtype)
-
-    def max(self, dim=None, keepdim: bool = False):
-        return _reduce.max(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim: bool = False):
-        return _reduce.min(self, dim, keepdim)
-
-    def amax(self, dim=(), keepdim: bool = False):
-        return _reduce.amax(self, dim, keepdim)
-
-    def amin(self, dim=(), keepdim: bool = False):
-        return _reduce.amin(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim: bool = False):
-        return _reduce.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim: bool = False):
-        return _reduce.argmin(self, dim, keepdim)
-
-    def prod(self, dim=None, keepdim: bool = False, *, dtype=None):
-        return _reduce.prod(self, dim, keepdim, dtype=dtype)
-
-    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-        return _reduce.var(self, dim, unbiased, keepdim, correction=correction)
-
-    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-        return _reduce.std(self, dim, unbiased, keepdim, correction=correction)
-
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
         return _reduce.norm(self, p, dim, keepdim, dtype)
-
-    def logsumexp(self, dim, keepdim: bool = False):
-        return _reduce.logsumexp(self, dim, keepdim)
-
-    def cumsum(self, dim, *, dtype=None):
-        return _reduce.cumsum(self, dim, dtype=dtype)
-
-    def cumprod(self, dim, *, dtype=None):
-        return _reduce.cumprod(self, dim, dtype=dtype)
 
     # -- sorting ----------------------------------------------------------------------------------
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -753,25 +706,11 @@ class Tensor(_core.TensorBase):
     def expand_as(self, other):
         return _shape.expand_as(self, other)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        return _shape.flatten(self, start_dim, end_dim)
-
     def unflatten(self, dim: int, sizes):
         return _shape.unflatten(self, dim, sizes)
 
-    def transpose(self, dim0: int, dim1: int):
-        return _shape.transpose(self, dim0, dim1)
-
-    swapaxes = swapdims = transpose
-
     def t(self):
         return _shape.t(self)
-
-    def unsqueeze(self, dim: int):
-        return _shape.unsqueeze(self, dim)
-
-    def squeeze(self, dim=None):
-        return _shape.squeeze(self, dim)
 
     def movedim(self, source, destination):
         return _shape.movedim(self, source, destination)
@@ -873,24 +812,6 @@ class Tensor(_core.TensorBase):
         if not isinstance(other, (Tensor, np.ndarray)):
             return NotImplemented
         return _linalg.matmul(_linalg_operand(other), self)
-
-    def matmul(self, other):
-        return _linalg.matmul(self, other)
-
-    def mm(self, other):
-        return _linalg.mm(self, other)
-
-    def mv(self, other):
-        return _linalg.mv(self, other)
-
-    def dot(self, other):
-        return _linalg.dot(self, other)
-
-    def bmm(self, other):
-        return _linalg.bmm(self, other)
-
-    def outer(self, other):
-        return _linalg.outer(self, other)
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)

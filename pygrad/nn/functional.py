@@ -22,7 +22,6 @@ __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "so
            "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
-linear = _nn.linear
 layer_norm = _nn.layer_norm
 conv2d = _conv.conv2d
 
@@ -37,7 +36,7 @@ adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
 pad = _conv.pad
 
 
-globals().update(_TABLE_FUNCTIONAL)  # gelu, leaky_relu, elu, softplus, silu, sigmoid, tanh
+globals().update(_TABLE_FUNCTIONAL)  # linear, softmax, log_softmax, gelu, leaky_relu, elu, softplus, silu, ...
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

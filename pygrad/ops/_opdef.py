@@ -212,6 +212,9 @@ class Op:
     quiet: bool = False              # silence NumPy's floating-point warnings (log(0) is -inf, as in torch)
     overloads: tuple = ()            # other signatures PyTorch lists in its invalid-combination error
     wrapper_only: tuple = ("inplace",)  # arguments the impl reads and the node does not keep
+    calls: object = None             # a hand-written function the wrappers call (ops not built from the
+                                     # table: their schema and metadata only), with the arguments in order
+    env: dict = field(default_factory=dict)  # names the schema's defaults refer to
     aten: str | None = None          # the name errors give (PyTorch's aten op), when not ``name``
     operators: tuple = ()            # Tensor dunders: "__mul__" calls the Function on the promoted operands
                                      # directly; "__sub__=method" is the method itself
@@ -403,6 +406,9 @@ def _exposed(args, first: str) -> list[str]:
 
 def _params(args, names, with_out: bool, extra: bool) -> str:
     parts, star = [], False
+    if _varargs_size(args):  # zeros(2, 3), zeros((2, 3)) and zeros(size=(2, 3))
+        parts, star = ["*_size", "size=_NO"], True
+        args, names = args[1:], names[1:]
     for a, name in zip(args, names):
         if a.kwonly and not star:
             parts.append("*")
@@ -424,10 +430,15 @@ def make_wrapper(name: str, args, call: str, env: dict, *, method: bool, with_ou
     ``axis``/``keepdims`` aliases and the Tensor checks of PyTorch's argument parser."""
     names = _exposed(args, "self" if method else "input")
     lines = [f"def {name}({_params(args, names, with_out, bool(overloads))}):"]
-    if overloads:
-        positional = [n for n, a in zip(names, args) if not a.kwonly]
+    if _varargs_size(args):
+        lines += ["    if size is not _NO:", "        if _size:",
+                  "            raise TypeError(" + repr(f"{name}() got multiple values for argument 'size'") + ")",
+                  "        _size = (size,)"]
+    if overloads:  # PyTorch lists what was passed: the arguments not left at their defaults
+        given = [f"{n}" if a.default is None else f"*(() if {n} is {a.default} else ({n},))"
+                 for n, a in zip(names, args) if not a.kwonly]
         lines.append("    if _extra:")
-        lines.append(f"        raise _invalid({name!r}, _OVERLOADS, ({', '.join(positional)},), _extra)")
+        lines.append(f"        raise _invalid({name!r}, _OVERLOADS, ({', '.join(given)},), _extra)")
         env["_OVERLOADS"] = overloads
     for key, alias in _ALIASES.items():
         if key in names:
@@ -458,13 +469,24 @@ def make_wrapper(name: str, args, call: str, env: dict, *, method: bool, with_ou
     return fn
 
 
+def _varargs_size(args) -> bool:
+    return bool(args) and args[0].name == "size" and args[0].type == "int[]"
+
+
 def op_callables(op: Op, inplace_fn) -> dict:
     """The function, method, in-place method and nn.functional entry of a table op."""
-    env = {"_Fn": op.fn, "_impl": op.impl, "_binary": binary_operands, "_inplace": inplace_fn}
+    env = {"_Fn": op.fn, "_impl": op.impl, "_calls": op.calls, "_binary": binary_operands, "_inplace": inplace_fn,
+           **op.env}
     args = op.args
 
     def call(first: str) -> str:
         names = _exposed(args, first)
+        if op.calls is not None:
+            positional = [n for n, a in zip(names, args) if not a.kwonly]
+            if _varargs_size(args):
+                positional[0] = "*_size"
+            keywords = [f"{n}={n}" for n, a in zip(names, args) if a.kwonly]
+            return f"_calls({', '.join(positional + keywords)})"
         if op.impl is not None:
             return f"_impl(_Fn, {', '.join([names[0]] + [f'{n}={n}' for n in names[1:]])})"
         if len(op.inputs) == 2 and op.dtype in ("promote", "promote_float"):

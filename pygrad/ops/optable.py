@@ -466,6 +466,68 @@ _COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="Copysi
                       rule="d(copysign(u, s))/du = sign(u)*sign(s) (0 where u == 0)")
 
 
+
+# -- ops written by hand: their schema here, their forward and backward in ops/<module>.py -------
+# (reductions, linear algebra, shape, creation and nn keep hand-written code where no
+# elementwise formula fits; the table gives them PyTorch's signatures, out= and the aliases)
+
+def _declared():
+    from .. import creation
+    from . import activation, linalg, nn, reduce, shape
+    from .arith import clamp
+    reduction = "(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None)"
+    sum_overloads = ("(Tensor input, *, torch.dtype dtype = None)",
+                     "(Tensor input, tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None, "
+                     "Tensor out = None)")
+    creation_kw = "*, ScalarType? dtype=None, Device? device=None, bool requires_grad=False"
+    return [
+        Op("sum" + reduction, calls=reduce.sum, overloads=sum_overloads),
+        Op("mean" + reduction, calls=reduce.mean, overloads=sum_overloads),
+        Op("prod(Tensor self, int? dim=None, bool keepdim=False, *, ScalarType? dtype=None)", calls=reduce.prod),
+        Op("max(Tensor self, int? dim=None, bool keepdim=False)", calls=reduce.max, out=False),
+        Op("min(Tensor self, int? dim=None, bool keepdim=False)", calls=reduce.min, out=False),
+        Op("amax(Tensor self, int[1] dim=(), bool keepdim=False)", calls=reduce.amax),
+        Op("amin(Tensor self, int[1] dim=(), bool keepdim=False)", calls=reduce.amin),
+        Op("argmax(Tensor self, int? dim=None, bool keepdim=False)", calls=reduce.argmax),
+        Op("argmin(Tensor self, int? dim=None, bool keepdim=False)", calls=reduce.argmin),
+        Op("std(Tensor self, int[1]? dim=None, bool? unbiased=None, bool keepdim=False, *, Scalar? correction=None)",
+           calls=reduce.std),
+        Op("var(Tensor self, int[1]? dim=None, bool? unbiased=None, bool keepdim=False, *, Scalar? correction=None)",
+           calls=reduce.var),
+        Op("logsumexp(Tensor self, int[1] dim, bool keepdim=False)", calls=reduce.logsumexp),
+        Op("cumsum(Tensor self, int dim, *, ScalarType? dtype=None)", calls=reduce.cumsum),
+        Op("cumprod(Tensor self, int dim, *, ScalarType? dtype=None)", calls=reduce.cumprod),
+        Op("mm(Tensor self, Tensor mat2)", calls=linalg.mm),
+        Op("matmul(Tensor self, Tensor other)", calls=linalg.matmul),
+        Op("bmm(Tensor self, Tensor mat2)", calls=linalg.bmm),
+        Op("mv(Tensor self, Tensor vec)", calls=linalg.mv),
+        Op("dot(Tensor self, Tensor tensor)", calls=linalg.dot),
+        Op("outer(Tensor self, Tensor vec2)", calls=linalg.outer, aliases=("ger",)),
+        Op("transpose(Tensor self, int dim0, int dim1)", calls=shape.transpose, out=False,
+           aliases=("swapaxes", "swapdims")),
+        Op("unsqueeze(Tensor self, int dim)", calls=shape.unsqueeze, out=False),
+        Op("squeeze(Tensor self, int[1]? dim=None)", calls=shape.squeeze, out=False),
+        Op("flatten(Tensor self, int start_dim=0, int end_dim=-1)", calls=shape.flatten, out=False),
+        Op("reshape(Tensor self, int[] shape)", calls=shape.reshape, method=False, out=False),
+        Op("cat(Tensor[] tensors, int dim=0)", calls=shape.cat, method=False, aliases=("concat", "concatenate")),
+        Op("stack(Tensor[] tensors, int dim=0)", calls=shape.stack, method=False),
+        Op("clamp(Tensor self, Scalar? min=None, Scalar? max=None)", calls=clamp, aliases=("clip",)),
+        Op("softmax(Tensor self, int dim=_NO_DIM, ScalarType? dtype=None)", calls=activation.torch_softmax,
+           method=False, out=False, env={"_NO_DIM": activation._NO_DIM}),
+        Op("log_softmax(Tensor self, int dim=_NO_DIM, ScalarType? dtype=None)", calls=activation.torch_log_softmax,
+           method=False, out=False, env={"_NO_DIM": activation._NO_DIM}),
+        Op("softmax(Tensor self, int? dim=None, int _stacklevel=3, ScalarType? dtype=None)",
+           calls=activation.softmax, function=False, method=False, functional=True),
+        Op("log_softmax(Tensor self, int? dim=None, int _stacklevel=3, ScalarType? dtype=None)",
+           calls=activation.log_softmax, function=False, method=False, functional=True),
+        Op("linear(Tensor self, Tensor weight, Tensor? bias=None)", calls=nn.linear, function=False, method=False,
+           functional=True),
+    ] + [Op(f"{name}(int[] size, {creation_kw})", calls=getattr(creation, name), method=False)
+         for name in ("zeros", "ones", "empty", "rand", "randn")] + [
+        Op(f"full(Size size, Scalar fill_value, {creation_kw})", calls=creation.full, method=False),
+    ]
+
+
 OPS = UNARY + [_ROUND_DECIMALS, _TRIGAMMA] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
                                              _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
 
@@ -480,7 +542,7 @@ def _build():
     TENSOR_NS.update(where=where, isfinite=isfinite, zeros_like=zeros_like,
                      div_floor=lambda a, b: TENSOR_NS["div"](a, b, rounding_mode="floor"),
                      trigamma=lambda a: _TRIGAMMA.fn.apply(a))
-    return install(OPS, inplace)
+    return install(OPS + _declared(), inplace)
 
 
 FUNCTIONS, FUNCTIONAL = _build()
