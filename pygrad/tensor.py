@@ -838,15 +838,5 @@ def _rebuild(array, requires_grad):
     return t
 
 
-# The op modules import Tensor, so they are bound after the class exists.
-from . import creation as _creation  # noqa: E402
-from .ops import arith as _arith  # noqa: E402
-from .ops import index as _index  # noqa: E402
-from .ops import linalg as _linalg  # noqa: E402
-from .ops import logic as _logic  # noqa: E402
-from .ops import activation as _activation  # noqa: E402
-from .ops import inplace as _inplace  # noqa: E402
-from .ops import reduce as _reduce  # noqa: E402
-from .ops import shape as _shape  # noqa: E402
-from .ops import sorting as _sorting  # noqa: E402
-from .ops import optable as _optable  # noqa: E402,F401 - installs the table's methods
+# The methods above call the op modules as _arith, _shape, ...: they import this module, so
+# pygrad/ops/__init__.py binds them here (this module imports no op module).
