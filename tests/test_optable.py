@@ -163,3 +163,12 @@ def test_bad_calls_name_the_arguments_as_torch(torch):
 @pytest.fixture
 def torch():
     return pytest.importorskip("torch")
+
+
+def test_the_table_records_the_kernels_it_uses():
+    from pygrad._backend import kernels
+    used = optable.kernels_used()
+    assert used["sin"] == ("sin", "sin_backward") and used["mul"] == ("mul", "mul_backward", "mul_backward")
+    for op, names in used.items():
+        for name in names:
+            assert callable(getattr(kernels, name)), (op, name)

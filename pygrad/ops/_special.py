@@ -30,14 +30,20 @@ _TRIGAMMA_SERIES = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)
 _SHIFT = 10.0  # the series is used for x >= 10
 
 
-def _positive_digamma(x: np.ndarray) -> np.ndarray:
-    shift = np.zeros_like(x)
+def _shift_up(x: np.ndarray, term):
+    """``x`` raised by whole steps to at least _SHIFT, and the sum of ``term(x)`` over the steps
+    (psi(x) = psi(x + 1) - 1/x, psi'(x) = psi'(x + 1) + 1/x**2)."""
+    total = np.zeros_like(x)
     while True:
         small = x < _SHIFT
         if not small.any():
-            break
-        shift = np.where(small, shift - 1 / np.where(small, x, 1.0), shift)
+            return x, total
+        total = np.where(small, total + term(np.where(small, x, 1.0)), total)
         x = np.where(small, x + 1, x)
+
+
+def _positive_digamma(x: np.ndarray) -> np.ndarray:
+    x, shift = _shift_up(x, lambda v: -1 / v)
     inv2 = 1 / (x * x)
     series, power = np.zeros_like(x), inv2
     for c in _DIGAMMA_SERIES:
@@ -63,14 +69,7 @@ def digamma(a: np.ndarray) -> np.ndarray:
 
 
 def _positive_trigamma(x: np.ndarray) -> np.ndarray:
-    shift = np.zeros_like(x)
-    while True:
-        small = x < _SHIFT
-        if not small.any():
-            break
-        safe = np.where(small, x, 1.0)
-        shift = np.where(small, shift + 1 / (safe * safe), shift)
-        x = np.where(small, x + 1, x)
+    x, shift = _shift_up(x, lambda v: 1 / (v * v))
     inv = 1 / x
     inv2 = inv * inv
     series, power = np.zeros_like(x), inv2 * inv

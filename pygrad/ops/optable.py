@@ -218,7 +218,7 @@ UNARY = [
        derivatives={"self": "grad * digamma(self)"}, rule="d(log|Gamma(u)|)/du = digamma(u)"),
     Op("digamma(Tensor self)", node="DigammaBackward0", forward="digamma(self)", dtype="float", inplace=True,
        derivatives={"self": "grad * trigamma(self)"}, rule="d(digamma(u))/du = trigamma(u) = polygamma(1, u)"),
-    Op("square(Tensor self)", impl=_square, kernel="square", rule="d(u**2)/du = 2*u"),
+    Op("square(Tensor self)", impl=_square, rule="x ** 2 (PowBackward0)"),
     # -- activations (pygrad.nn.functional) --------------------------------------------------
     Op("gelu(Tensor self, str approximate='none')", node="GeluBackward0", forward="gelu_tanh(self) if approximate == 'tanh' else gelu(self)",
        function=False, functional=True, impl=_gelu,
@@ -546,3 +546,14 @@ def _build():
 
 
 FUNCTIONS, FUNCTIONAL = _build()
+
+
+def kernels_used() -> dict[str, tuple[str, ...]]:
+    """The backend kernels each table op calls (its forward kernel and the fused kernels of its
+    derivatives), for a check that the compiled backend implements what the table relies on."""
+    used = {}
+    for op in OPS:
+        names = ([op.kernel] if op.kernel else []) + [call.partition("(")[0] for call in op.fused.values()]
+        if names:
+            used[op.name] = tuple(names)
+    return used
