@@ -42,8 +42,6 @@ _SAVED_NAMES = {
     "MvBackward0": ("self", "vec"),
     "DotBackward0": ("self", "tensor"),
     "ClampBackward1": ("self",),
-    "SoftmaxBackward0": ("result",),
-    "LogSoftmaxBackward0": ("result",),
 }
 
 # Attributes every node has: bookkeeping, not something an op chose to keep.
@@ -211,8 +209,6 @@ _RULES = {
     "StdBackward0": "d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))",
     "VarBackward0": "d(var(u))/du = 2*(u - mean(u)) / (n - correction)",
     "LinalgVectorNormBackward0": "d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)",
-    "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
-    "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
     "AddmmBackward0": "d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
                       "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))",
     "MseLossBackward0": "d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du",

@@ -9,8 +9,8 @@ import sys
 
 from .. import creation
 from ..tensor import Tensor
+from . import optable  # installs the table's functions and methods (first: activation reads its ops)
 from . import activation, arith, index, inplace, linalg, logic, reduce, shape, sorting
-from . import optable  # installs the table's functions and methods
 
 _tensor = sys.modules[Tensor.__module__]  # (the name ``pygrad.tensor`` is the creation function)
 for _name, _module in (("creation", creation), ("arith", arith), ("index", index), ("linalg", linalg),

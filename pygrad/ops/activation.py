@@ -1,4 +1,5 @@
-"""softmax and log_softmax along a dim (the elementwise activations are in the op table).
+"""softmax and log_softmax along a dim: PyTorch's argument handling (the ops themselves,
+``_softmax`` and ``_log_softmax``, and their derivatives are entries of the op table).
 
 ``pygrad.nn.functional`` re-exports these.
 """
@@ -9,10 +10,9 @@ import warnings
 import numpy as np
 
 from .. import dtypes
-from .._backend import kernels
-from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, normalize_dim, wrap
+from ._util import normalize_dim
+from .optable import LOG_SOFTMAX, SOFTMAX  # built by the time these functions run
 
 __all__ = ["softmax", "log_softmax", "torch_softmax", "torch_log_softmax"]
 
@@ -20,44 +20,6 @@ __all__ = ["softmax", "log_softmax", "torch_softmax", "torch_log_softmax"]
 def _require_float(x: Tensor, kernel: str) -> None:
     if not x.dtype.is_floating_point:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{x.dtype._tensor_type[:-6]}\'')
-
-
-class Softmax(Function):
-    _backward_name = "SoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        ctx.dim = dim
-        with np.errstate(invalid="ignore", over="ignore"):
-            y = wrap(kernels.softmax(x._data, dim))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.softmax_backward(g._data, y._data, ctx.dim)), None
-        return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
-
-
-class LogSoftmax(Function):
-    _backward_name = "LogSoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        ctx.dim = dim
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            y = wrap(kernels.log_softmax(x._data, dim))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.log_softmax_backward(g._data, y._data, ctx.dim)), None
-        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
 
 
 def _softmax_dim(x: Tensor, dim, name: str) -> int:
@@ -81,14 +43,14 @@ def softmax(x: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed after subtracting the max (no overflow)."""
     dim = _softmax_dim(x, dim, "softmax")
     x = _softmax_input(x, dim, dtype, "softmax")
-    return Softmax.apply(x, dim if x.ndim else None)
+    return SOFTMAX.fn.apply(x, dim if x.ndim else None)
 
 
 def log_softmax(x: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``."""
     dim = _softmax_dim(x, dim, "log_softmax")
     x = _softmax_input(x, dim, dtype, "log_softmax")
-    return LogSoftmax.apply(x, dim if x.ndim else None)
+    return LOG_SOFTMAX.fn.apply(x, dim if x.ndim else None)
 
 
 _NO_DIM = object()

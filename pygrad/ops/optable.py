@@ -249,6 +249,15 @@ UNARY = [
        rule="d(u*sigmoid(u))/du = s*(1 + u*(1 - s)),  s = sigmoid(u)"),
 ]
 
+# softmax along a dim; the argument handling is in ops/activation.py
+SOFTMAX = Op("_softmax(Tensor self, int? dim)", node="SoftmaxBackward0", kernel="softmax", quiet=True,
+             function=False, method=False, derivatives={"self": "result * (grad - sum_keep(grad * result, dim))"},
+             rule="d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)")
+LOG_SOFTMAX = Op("_log_softmax(Tensor self, int? dim)", node="LogSoftmaxBackward0", kernel="log_softmax",
+                 quiet=True, function=False, method=False,
+                 derivatives={"self": "grad - exp(result) * sum_keep(grad, dim)"},
+                 rule="d log_softmax: grad_u = grad - softmax(u) * sum(grad)")
+
 # polygamma(1, u), for digamma's derivative; its own derivative is not implemented.
 _TRIGAMMA = Op("trigamma(Tensor self)", forward="trigamma(self)", dtype="float", function=False, method=False,
                aten="polygamma")
@@ -365,7 +374,8 @@ def _checked(kernel: str):
 
 ARRAY_NS.update(fmod_checked=_checked("fmod"), remainder_checked=_checked("remainder"),
                 floor_divide_checked=_checked("floor_divide"), xlogy=lambda a, b: _kernels.xlogy(a, b),
-                div_floor=np.floor_divide, lgamma=_special.lgamma, digamma=_special.digamma, trigamma=_special.trigamma)
+                div_floor=np.floor_divide, sum_keep=lambda a, dim: np.sum(a, axis=dim, keepdims=True),
+                lgamma=_special.lgamma, digamma=_special.digamma, trigamma=_special.trigamma)
 
 
 _ATAN2_SHARE = "grad / (self * self + other * other)"
@@ -528,7 +538,7 @@ def _declared():
     ]
 
 
-OPS = UNARY + [_ROUND_DECIMALS, _TRIGAMMA] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
+OPS = UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
                                              _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
 
 
@@ -541,7 +551,7 @@ def _build():
     from .logic import isfinite
     TENSOR_NS.update(where=where, isfinite=isfinite, zeros_like=zeros_like,
                      div_floor=lambda a, b: TENSOR_NS["div"](a, b, rounding_mode="floor"),
-                     trigamma=lambda a: _TRIGAMMA.fn.apply(a))
+                     trigamma=lambda a: _TRIGAMMA.fn.apply(a), sum_keep=lambda a, dim: a.sum(dim, keepdim=True))
     return install(OPS + _declared(), inplace)
 
 
