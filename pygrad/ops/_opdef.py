@@ -277,11 +277,6 @@ def _float_pair(a: Tensor, b: Tensor):
     return same_dtype_arrays(a, b, result)
 
 
-def _as(array, like: np.ndarray):
-    """A saved array in the gradient's dtype (an integer input of a floating op)."""
-    return array if array.dtype is like.dtype else array.astype(like.dtype, copy=False)
-
-
 def _compile(expr: str, params: tuple, namespace: dict, label: str):
     return eval(compile(f"lambda {', '.join(params)}: {expr}", f"<{label}>", "eval"), namespace)
 
@@ -296,7 +291,7 @@ def _build_function(op: Op) -> type:
     env = dict(ARRAY_NS)  # the array forms of the derivatives are inlined: they read these names
     _ARRAY_SCOPES.append(env)
     env.update({"_wrap": _wrap, "_k": _kernels, "np": np, "_float_array": _float_array, "_pair": same_dtype_arrays,
-                "_float_pair": _float_pair, "_grad_mode": _grad_mode, "_as": _as})
+                "_float_pair": _float_pair, "_grad_mode": _grad_mode})
 
     # forward
     if op.dtype in ("promote", "promote_float"):
@@ -355,19 +350,30 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
             tensor_grads.append("None")
             array_grads.append("None")
             continue
-        env[f"_T{i}"] = _compile(op.derivatives[a], params, TENSOR_NS, f"d{op.name}/d{a}")
+        expr = op.derivatives[a]
+        if expr == "grad":  # passed on as it is, in both modes
+            tensor_grads.append(f"(_g if _n[{i}] else None)")
+            array_grads.append(f"(_g if _n[{i}] else None)")
+            continue
+        env[f"_T{i}"] = _compile(expr, params, TENSOR_NS, f"d{op.name}/d{a}")
         tensor_grads.append(f"(_T{i}({args}) if _n[{i}] else None)")
-        array_grads.append(f"(_wrap({op.fused.get(a, op.derivatives[a])}) if _n[{i}] else None)")
+        array_grads.append(f"(_wrap({op.fused.get(a, expr)}) if _n[{i}] else None)")
     nones = ", None" * len(attrs)
-    lines += ["    if _grad_mode.enabled:", f"        return ({', '.join(tensor_grads)}{nones},)",
+    if tensor_grads == array_grads:  # nothing to compute: the gradient passes (sign-free ops like add)
+        return lines + ["    _g = grad", f"    return ({', '.join(tensor_grads)}{nones},)"]
+    lines += ["    _g = grad", "    if _grad_mode.enabled:", f"        return ({', '.join(tensor_grads)}{nones},)",
               "    grad = grad._data"]
     for s in saved:
+        # The arrays in the gradient's dtype (an integer input of a floating op; the result has it).
+        indent = "    "
         if _conditionally_saved(op, s, inputs):
-            lines += [f"    if {s} is not None:", f"        {s} = _as({s}._data, grad)"]
-        else:
-            lines.append(f"    {s} = _as({s}._data, grad)")
+            lines.append(f"    if {s} is not None:")
+            indent = "        "
+        lines.append(f"{indent}{s} = {s}._data")
+        if s != "result":
+            lines += [f"{indent}if {s}.dtype is not grad.dtype:", f"{indent}    {s} = {s}.astype(grad.dtype)"]
     ret = f"return ({', '.join(array_grads)}{nones},)"
-    if op.quiet or any(a not in op.fused for a in op.derivatives):
+    if op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives):
         lines += ["    with np.errstate(all='ignore'):", "        " + ret]
     else:
         lines.append("    " + ret)
