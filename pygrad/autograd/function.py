@@ -254,14 +254,16 @@ class Function(metaclass=FunctionMeta):
         return _backend_engine.apply_function(cls, args, kwargs)
 
 
+_Tensor = _core.TensorBase  # what a tensor argument is (Tensor derives from it; autograd sits below tensor.py)
+
+
 def apply_function(cls, args, kwargs):
     """``cls.apply(*args, **kwargs)``: run forward with grad mode off, then record the node."""
-    from ..tensor import Tensor
     ctx = cls._backward_cls()
     record = grad_mode._state.enabled
     if record:
         # A view's state is made current first (its base may have changed in place since).
-        needs = tuple(type(a) is not bool and isinstance(a, Tensor) and
+        needs = tuple(type(a) is not bool and isinstance(a, _Tensor) and
                       (a._requires_grad if a._view is None else a._view.requires_grad(a)) for a in args)
         record = True in needs
     else:
@@ -293,7 +295,7 @@ def apply_function(cls, args, kwargs):
 
 def _connect(node, args, outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
-    from ..tensor import Tensor
+    Tensor = _Tensor
     edges, meta = [], []
     # As in PyTorch, only tensor arguments get an edge ((None, 0) when they don't require grad).
     positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))

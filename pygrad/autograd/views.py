@@ -24,6 +24,7 @@ import re
 import numpy as np
 
 from . import grad_mode
+from .._backend import core as _core
 from .._errors import SECOND_BACKWARD
 from .function import Function, Node
 
@@ -174,9 +175,8 @@ class AsStridedBackward0(Node):
         self.needs_input_grad = (True,)
 
     def apply(self, grad):
-        from ..tensor import Tensor
         contexts = []
-        t = Tensor._wrap(self._base_data)
+        t = _core.wrap(self._base_data)
         for cls, args, index in self._steps:  # rebuild each step's ctx (shapes, keys) on the base
             ctx = cls._backward_cls()
             ctx.needs_input_grad = (True,) + (False,) * len(args)
@@ -188,7 +188,7 @@ class AsStridedBackward0(Node):
             if index is None:
                 grads = cls.backward(ctx, grad)
             else:
-                grads = cls.backward(ctx, *(grad if i == index else Tensor._wrap(np.zeros(s, grad._data.dtype))
+                grads = cls.backward(ctx, *(grad if i == index else _core.wrap(np.zeros(s, grad._data.dtype))
                                             for i, s in enumerate(shapes)))
             grad = grads[0] if isinstance(grads, tuple) else grads
         return (grad,)
@@ -216,13 +216,12 @@ class CopySlices(Node):
         self.needs_input_grad = (edge[0] is not None,) + tuple(fn.needs_input_grad[1:])
 
     def apply(self, grad):
-        from ..tensor import Tensor
         if self._freed:
             raise RuntimeError(SECOND_BACKWARD)
         building = grad_mode._state.enabled
-        result = grad.clone() if building else Tensor._wrap(grad._data.copy())
+        result = grad.clone() if building else _core.wrap(grad._data.copy())
         region = replay(result, self._steps)
-        grad_slice = region.clone() if building else Tensor._wrap(region._data.copy())
+        grad_slice = region.clone() if building else _core.wrap(region._data.copy())
         res = self._fn.apply(grad_slice)
         if res[0] is None:
             region.zero_()

@@ -223,9 +223,8 @@ def _empty_check(x: Tensor, name: str, dims) -> None:
 
 
 def _max_or_min(x: Tensor, dim, keepdim: bool, name: str):
-    from .arith import maximum, minimum
-    if isinstance(dim, Tensor):
-        return (maximum if name == "max" else minimum)(x, dim)
+    if isinstance(dim, Tensor):  # max(x, other): the elementwise op
+        return x.maximum(dim) if name == "max" else x.minimum(dim)
     if dim is None:
         if keepdim:
             raise TypeError(f"{name}() received an invalid combination of arguments - got (keepdim=bool)")
