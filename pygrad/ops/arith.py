@@ -342,7 +342,7 @@ class MaskedFill(Function):
         if mask.shape != data.shape:
             data = np.broadcast_to(data, broadcast_shape(data.shape, mask.shape))
         fill = np.array(value._data if isinstance(value, Tensor) else value).astype(data.dtype)
-        return wrap(np.where(mask, fill, data))
+        return wrap(np.ascontiguousarray(np.where(mask, fill, data)))  # PyTorch: contiguous, whatever x is
 
     @staticmethod
     def backward(ctx, g):

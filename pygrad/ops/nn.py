@@ -7,6 +7,8 @@ Reductions are done inside the op; ``reduction`` is ``"none"``, ``"mean"`` or ``
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -50,7 +52,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         from .linalg import matmul  # what PyTorch does too: UnsafeView / Squeeze around an mm
         return matmul(x, t(weight))
     lead = tuple(x.shape[:-1])
-    x2 = x if x.ndim == 2 else x.reshape(-1, in_features)
+    x2 = x if x.ndim == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
     out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
     if x.ndim == 2:
         return out

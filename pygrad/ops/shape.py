@@ -230,7 +230,7 @@ class Cat(Function):
         ctx.dim = dim
         ctx.sizes = [t._data.shape[dim] if not _skipped_in_cat(t, tensors) else None for t in tensors]
         arrays = [t._data.astype(result.numpy, copy=False) for t in tensors if not _skipped_in_cat(t, tensors)]
-        return wrap(np.concatenate(arrays, axis=dim))
+        return wrap(np.ascontiguousarray(np.concatenate(arrays, axis=dim)))
 
     @staticmethod
     def backward(ctx, g):
@@ -255,7 +255,8 @@ class Stack(Function):
         for t in tensors[1:]:
             result = dtypes.promote_types(result, t.dtype)
         ctx.dim = dim
-        return wrap(np.stack([t._data.astype(result.numpy, copy=False) for t in tensors], axis=dim))
+        stacked = np.stack([t._data.astype(result.numpy, copy=False) for t in tensors], axis=dim)
+        return wrap(np.ascontiguousarray(stacked))
 
     @staticmethod
     def backward(ctx, g):
@@ -320,7 +321,7 @@ class Repeat(Function):
     @staticmethod
     def forward(ctx, x, repeats):
         ctx.shape = x._data.shape
-        return wrap(np.tile(x._data, repeats))
+        return wrap(np.ascontiguousarray(np.tile(x._data, repeats)))  # PyTorch: contiguous, whatever x is
 
     @staticmethod
     def backward(ctx, g):
@@ -739,7 +740,7 @@ class Roll(Function):
     @staticmethod
     def forward(ctx, x, shifts, dims):
         ctx.shifts, ctx.dims = shifts, dims
-        return wrap(np.roll(x._data, shifts, dims))
+        return wrap(np.ascontiguousarray(np.roll(x._data, shifts, dims)))
 
     @staticmethod
     def backward(ctx, g):
