@@ -34,7 +34,7 @@ class Softmax(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         with np.errstate(invalid="ignore", over="ignore"):
-            y = wrap(kernels.softmax(x._data, dim))
+            y = wrap(kernels.softmax(x._data, dim) if x._data.size else x._data.copy())
         ctx.save_for_backward(y)
         return y
 
@@ -53,7 +53,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            y = wrap(kernels.log_softmax(x._data, dim))
+            y = wrap(kernels.log_softmax(x._data, dim) if x._data.size else x._data.copy())
         ctx.save_for_backward(y)
         return y
 

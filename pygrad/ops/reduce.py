@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import builtins
 
+import math
+
 import numpy as np
 
 from .. import dtypes, return_types
@@ -141,12 +143,15 @@ class _EvenlyDistributed(Function):
         value = cls._numpy(data, axis=dims, keepdims=True)
         hit = _ties(data, value)
         ctx.shape, ctx.dims, ctx.keepdim = data.shape, dims, keepdim
+        result = wrap(value if keepdim else value.reshape(_dropped_shape(data.shape, dims)))
         if x.dtype.is_floating_point:
             ctx.weights = hit / np.sum(hit, axis=dims, keepdims=True)
-        return wrap(value if keepdim else value.reshape(_dropped_shape(data.shape, dims)))
+            ctx.save_for_backward(result)  # as PyTorch, which reads it: changing it in place is an error
+        return result
 
     @classmethod
     def backward(cls, ctx, g):
+        ctx.saved_tensors  # the version check of the saved result
         g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
         return _times_mask(g, ctx.weights, ctx.shape), None, None
 
@@ -180,6 +185,11 @@ class MaxDim(Function):
     @classmethod
     def forward(cls, ctx, x, dim, keepdim):
         data = x._data
+        if data.ndim == 0:  # a 0-d tensor is its own max along dim 0 (or -1), as in PyTorch
+            ctx.shape, ctx.dim, ctx.keepdim, ctx.onehot = (), (), True, np.ones((), bool)
+            indices = wrap(np.zeros((), np.int64))
+            ctx.mark_non_differentiable(indices)
+            return wrap(data.copy()), indices
         index = _arg_nan_first(cls._arg, data, dim)
         values = np.take_along_axis(data, index, axis=dim)
         ctx.shape, ctx.dim, ctx.keepdim = data.shape, dim, keepdim
@@ -367,8 +377,11 @@ class Var(Function):
                 data = x._data
                 centered = data - mean_array(data, axis=ctx.dims, keepdims=True)
                 return wrap(g._data * (2 / data.dtype.type(ctx.denominator)) * centered), None, None, None
+            if not ctx.denominator and x.ndim == 0:  # PyTorch: nan (x is its mean), a constant of x
+                return g * wrap(np.array(np.nan, x._data.dtype)), None, None, None
             centered = x - x.mean(ctx.dims, keepdim=True)
-            return g * (2 / ctx.denominator) * centered, None, None, None
+            scale = 2 / ctx.denominator if ctx.denominator else math.inf  # no more elements than the correction
+            return g * scale * centered, None, None, None
 
 
 class Std(Function):
