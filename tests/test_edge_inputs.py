@@ -370,3 +370,75 @@ def test_uint8_index_assignment_like_torch(key, value, torch):
             except Exception as exc:  # noqa: BLE001 - the error itself is compared
                 outcomes.append((type(exc).__name__, str(exc)))
     assert outcomes[0] == outcomes[1]
+
+
+# -- found by the differential fuzzer (tests/test_fuzz_torch.py) ---------------------------------------
+
+FUZZ_FOUND = [
+    "m.tensor(1.5).masked_fill(m.tensor(True), 2.)", "m.tensor(1.5).tile(())",
+    "m.cat([m.zeros(0), m.zeros(0)], -2)", "m.cat([m.zeros(0), m.zeros(0)], 5)", "m.cat([m.zeros(0), m.ones(2)], -2)",
+    "m.ones(1).expand()", "m.ones(1).reshape()", "m.zeros()", "m.ones(1).repeat()",
+    "m.ones(1).permute()", "m.tensor(1.).flip()", "m.tensor(1.).permute(())",
+    "m.zeros(0).softmax(0)", "m.zeros(2, 0).log_softmax(1)", "m.zeros(0, 3).softmax(0)",
+    "m.tensor(2.).index_select(0, m.tensor([], dtype=m.int64))", "m.tensor(2.).index_select(0, m.tensor([0, 0]))",
+    "m.tensor(2.).index_select(0, m.tensor([0]))",
+]
+
+
+@pytest.mark.parametrize("expr", FUZZ_FOUND)
+def test_fuzzer_findings_match_torch(expr, torch):
+    check(torch, expr)
+
+
+def _grads(m, build, upstream=None, order2=True):
+    """First (with create_graph) and second order gradients of ``build(x)`` at x = [1.5, -0.5, 0.25]."""
+    x = m.tensor([1.5, -0.5, 0.25], dtype=m.float64, requires_grad=True)
+    y = build(m, x)
+    seed = m.ones_like(y) if upstream is None else m.tensor(upstream, dtype=m.float64).expand(y.shape) * 1
+    (g,) = m.autograd.grad(y, x, seed, create_graph=True)
+    out = [g.detach().numpy().copy(), g.requires_grad]
+    if order2 and g.requires_grad:
+        (g2,) = m.autograd.grad((g * m.arange(3.0, dtype=m.float64)).sum(), x, allow_unused=True)
+        out.append(None if g2 is None else g2.numpy().copy())
+    return out
+
+
+GRAD_CASES = {
+    "var_0d": (lambda m, x: x[0].var(0), None),
+    "var_1": (lambda m, x: x[:1].var(0), None),
+    "var_empty": (lambda m, x: x[:0].var(0), None),
+    "std_1": (lambda m, x: x[:1].std(0), None),
+    "masked_fill_nan": (lambda m, x: (x * x).masked_fill(x > 0, 2.0), NAN),
+    "clamp_nan": (lambda m, x: (x * x).clamp(0.1, 1.0), NAN),
+    "setitem_nan": (lambda m, x: _setitem_mask(x * x), NAN),
+    "softmax_empty": (lambda m, x: x[:0].softmax(0), None),
+}
+
+
+def _setitem_mask(y):
+    y[y > 1] = 0.0
+    return y
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_CASES))
+def test_fuzzer_gradient_findings_match_torch(name, torch, backend):
+    build, upstream = GRAD_CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, ref = _grads(pygrad, build, upstream), _grads(torch, build, upstream)
+    assert len(ours) == len(ref) and ours[1] == ref[1]
+    for a, b in zip(ours[::2], ref[::2]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("reduce", ["x.amax(0)", "x.max()", "x.amin(0, keepdim=True)", "x.min()"])
+def test_changing_a_saved_extreme_in_place_is_caught(reduce, torch, backend):
+    errors = []
+    for m in (pygrad, torch):
+        x = m.tensor([1.5, 2.0], requires_grad=True)
+        y = eval(reduce)
+        y.add_(1)
+        with pytest.raises(RuntimeError) as info:
+            y.sum().backward()
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
