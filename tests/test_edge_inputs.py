@@ -412,6 +412,7 @@ GRAD_CASES = {
     "clamp_nan": (lambda m, x: (x * x).clamp(0.1, 1.0), NAN),
     "setitem_nan": (lambda m, x: _setitem_mask(x * x), NAN),
     "softmax_empty": (lambda m, x: x[:0].softmax(0), None),
+    "prod_0d": (lambda m, x: (x[0] / 2).prod(0) + (x[1] * 3).prod(), None),
 }
 
 
@@ -431,7 +432,8 @@ def test_fuzzer_gradient_findings_match_torch(name, torch, backend):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("reduce", ["x.amax(0)", "x.max()", "x.amin(0, keepdim=True)", "x.min()"])
+@pytest.mark.parametrize("reduce", ["x.amax(0)", "x.max()", "x.amin(0, keepdim=True)", "x.min()", "x.prod()",
+                                    "x.prod(0)", "x[0].prod(0)"])
 def test_changing_a_saved_extreme_in_place_is_caught(reduce, torch, backend):
     errors = []
     for m in (pygrad, torch):
@@ -442,3 +444,12 @@ def test_changing_a_saved_extreme_in_place_is_caught(reduce, torch, backend):
             y.sum().backward()
         errors.append(str(info.value))
     assert errors[0] == errors[1]
+
+
+def test_repeating_zero_times_gives_a_constant_zero_gradient(torch, backend):
+    outcomes = []
+    for m in (pygrad, torch):
+        x, z = m.ones(2, requires_grad=True), m.ones(0, requires_grad=True)
+        gx, gz = m.autograd.grad((x.repeat(0) * z).sum(), [x, z], create_graph=True)
+        outcomes.append((gx.tolist(), gx.requires_grad, tuple(gz.shape), gz.requires_grad))
+    assert outcomes[0] == outcomes[1]

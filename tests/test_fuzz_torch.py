@@ -172,7 +172,9 @@ op("min_dim_indices", exact=True, ties=True)((_reduce_draw, lambda m, x, d, k: x
 op("prod_dim", exact=True)((_reduce_draw, lambda m, x, d, k: (x / 2).prod(d, keepdim=k)))
 op("logsumexp")((_reduce_draw, lambda m, x, d, k: x.logsumexp(d, keepdim=k)))
 op("norm_dim", ties=True)((_reduce_draw, lambda m, x, d, k: x.norm(dim=d, keepdim=k)))
-op("var_dim")((_reduce_draw, lambda m, x, d, k: x.var(d, keepdim=k)))
+# correction=0: one element with correction 1 makes a NaN gradient, and which masked backward formulas
+# turn an incoming NaN into 0 (as PyTorch's do) is tested elsewhere
+op("var_dim")((_reduce_draw, lambda m, x, d, k: x.var(d, keepdim=k, correction=0)))
 op("cumsum", exact=True)((lambda data, x: (_dim(data, x.ndim),), lambda m, x, d: x.cumsum(d)))
 op("softmax")((lambda data, x: (_dim(data, x.ndim),), lambda m, x, d: x.softmax(d)))
 op("log_softmax")((lambda data, x: (_dim(data, x.ndim),), lambda m, x, d: x.log_softmax(d)))

@@ -302,15 +302,18 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        ctx.save_for_backward(x)
+        result = wrap(np.prod(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
+        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
         ctx.dims, ctx.keepdim = dims, keepdim
-        return wrap(np.prod(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
+        return result
 
     @staticmethod
     def backward(ctx, g):
-        x, = ctx.saved_tensors
+        x, _ = ctx.saved_tensors
         dims, shape = ctx.dims, x._data.shape
         g = _keepdim_grad(g, shape, dims, ctx.keepdim)
+        if x.ndim == 0:  # the product of one number: PyTorch passes the gradient through as is
+            return g, None, None, None
         if not building_graph():
             data = x._data.astype(g._data.dtype, copy=False)
             return wrap(g._data * _prod_of_others(data, dims)), None, None, None

@@ -322,11 +322,13 @@ class Repeat(Function):
 
     @staticmethod
     def forward(ctx, x, repeats):
-        ctx.shape = x._data.shape
+        ctx.shape, ctx.empty = x._data.shape, 0 in repeats
         return wrap(np.asarray(np.tile(x._data, repeats), order="C"))  # PyTorch: contiguous, whatever x is
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.empty:  # no copy of x is left: zeros, a constant (PyTorch's repeat_backward)
+            return wrap(np.zeros(ctx.shape, g._data.dtype)), None
         # Lay each output dim out as (repeat, size) and sum over the repeats.
         shape = (1,) * (g.ndim - len(ctx.shape)) + ctx.shape
         interleaved = []
