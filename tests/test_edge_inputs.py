@@ -433,7 +433,7 @@ def test_fuzzer_gradient_findings_match_torch(name, torch, backend):
 
 
 @pytest.mark.parametrize("reduce", ["x.amax(0)", "x.max()", "x.amin(0, keepdim=True)", "x.min()", "x.prod()",
-                                    "x.prod(0)", "x[0].prod(0)"])
+                                    "x.prod(0)", "x[0].prod(0)", "x.median()", "x.cumprod(0)", "x[0].cumprod(0)"])
 def test_changing_a_saved_extreme_in_place_is_caught(reduce, torch, backend):
     errors = []
     for m in (pygrad, torch):

@@ -571,12 +571,13 @@ class Cumprod(Function):
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim
-        ctx.save_for_backward(x)
-        return wrap(np.cumprod(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
+        result = wrap(np.cumprod(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
+        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
+        return result
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, _ = ctx.saved_tensors
         dim = ctx.dim
         if g.ndim == 0:
             return g, None, None

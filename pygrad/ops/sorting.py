@@ -127,13 +127,14 @@ class Median(Function):
             value = np.array(np.nan, flat.dtype)
         else:  # NaN sorts last, so a NaN anywhere is at the end: the median is NaN, as in PyTorch
             value = flat[_order(flat, 0, False)[-1 if _has_nan(flat) else (flat.size - 1) // 2]]
-        ctx.save_for_backward(x)
+        result = wrap(np.array(value))
+        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
         ctx.value = value
-        return wrap(np.array(value))
+        return result
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, _ = ctx.saved_tensors
         hit = (x._data == ctx.value) if not np.isnan(ctx.value) else np.isnan(x._data)
         share = (hit / hit.sum()).astype(x._data.dtype)
         if building_graph():
