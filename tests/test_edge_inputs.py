@@ -413,6 +413,8 @@ GRAD_CASES = {
     "setitem_nan": (lambda m, x: _setitem_mask(x * x), NAN),
     "softmax_empty": (lambda m, x: x[:0].softmax(0), None),
     "prod_0d": (lambda m, x: (x[0] / 2).prod(0) + (x[1] * 3).prod(), None),
+    "prod_one_zero": (lambda m, x: m.stack([x[0], x[1] + 0.5, x[2] * 2]).prod(), None),  # x[1] + 0.5 == 0
+    "prod_two_zeros": (lambda m, x: m.stack([x[1] + 0.5, x[0], x[1] * 2 + 1, x[2]]).prod(0), None),
 }
 
 

@@ -317,16 +317,29 @@ class Prod(Function):
         if not building_graph():
             data = x._data.astype(g._data.dtype, copy=False)
             return wrap(g._data * _prod_of_others(data, dims)), None, None, None
-        zero = x == 0
-        nonzero_x = where(zero, 1.0, x)
-        rest = Prod.apply(nonzero_x, dims, True, nonzero_x._data.dtype)
-        zeros = wrap(np.sum(zero._data, axis=dims, keepdims=True))
-        others = where(zero, where(zeros == 1, rest, 0.0), where(zeros == 0, rest / nonzero_x, 0.0))
-        return g * others, None, None, None
+        return g * _prod_of_others_graph(x if x.dtype is g.dtype else x.to(g.dtype), dims), None, None, None
 
 
 class ProdAll(Prod):
     _backward_name = "ProdBackward0"
+
+
+def _prod_of_others_graph(x: Tensor, dims: tuple) -> Tensor:
+    """``_prod_of_others`` as differentiable ops: the products of the elements before and after each
+    one (exclusive cumulative products from both ends, PyTorch's prod_safe_zeros_backward), so its
+    own gradient is right with zeros too (a quotient by the element is not)."""
+    kept = [d for d in range(x.ndim) if d not in dims]
+    order = kept + list(dims)
+    moved = x.permute(*order)
+    lead, n = tuple(moved.shape[:len(kept)]), math.prod(x.shape[d] for d in dims)
+    if n == 0:
+        return wrap(np.zeros(x.shape, x._data.dtype))
+    flat = moved.reshape(*lead, n)
+    ones = wrap(np.ones(lead + (1,), x._data.dtype))
+    from .shape import cat
+    before = cat([ones, flat[..., :-1]], -1).cumprod(-1)
+    after = cat([ones, flat.flip(-1)[..., :-1]], -1).cumprod(-1).flip(-1)
+    return (before * after).reshape(*moved.shape).permute(*np.argsort(order).tolist())
 
 
 def _prod_of_others(x: np.ndarray, dims: tuple) -> np.ndarray:
