@@ -448,6 +448,15 @@ def test_changing_a_saved_extreme_in_place_is_caught(reduce, torch, backend):
     assert errors[0] == errors[1]
 
 
+def test_prod_over_an_empty_dim_keeps_the_graph(torch, backend):
+    outcomes = []
+    for m in (pygrad, torch):
+        x = m.ones(0, 0, requires_grad=True)
+        (g,) = m.autograd.grad(x.prod(0).sum(), x, create_graph=True)
+        outcomes.append((tuple(g.shape), g.requires_grad))
+    assert outcomes[0] == outcomes[1]
+
+
 def test_repeating_zero_times_gives_a_constant_zero_gradient(torch, backend):
     outcomes = []
     for m in (pygrad, torch):

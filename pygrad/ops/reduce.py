@@ -332,8 +332,8 @@ def _prod_of_others_graph(x: Tensor, dims: tuple) -> Tensor:
     order = kept + list(dims)
     moved = x.permute(*order)
     lead, n = tuple(moved.shape[:len(kept)]), math.prod(x.shape[d] for d in dims)
-    if n == 0:
-        return wrap(np.zeros(x.shape, x._data.dtype))
+    if n == 0:  # x has no elements; a product with x keeps the graph PyTorch has
+        return x * 0
     flat = moved.reshape(*lead, n)
     ones = wrap(np.ones(lead + (1,), x._data.dtype))
     from .shape import cat
