@@ -86,9 +86,13 @@ def use(backend: str) -> contextlib.AbstractContextManager:
     return restore()
 
 
+def _native_dir() -> Path:
+    return Path(__file__).parent / "_native"
+
+
 def _built_pure() -> bool:
     """True for an install built with PYGRAD_PURE=1 (setup.py leaves a marker in _native)."""
-    return (Path(__file__).parent / "_native" / "PURE_BUILD").is_file()
+    return (_native_dir() / "PURE_BUILD").is_file()
 
 
 def _choose() -> str:
@@ -104,6 +108,15 @@ def _choose() -> str:
                 f"({exc}). Build them with `pip install .` (needs a C compiler), "
                 "or `pip install -e .` in a clone.") from exc
         if _built_pure():
+            return "pure"
+        failed_build = _native_dir() / "NO_COMPILER"
+        if failed_build.is_file():
+            reason = failed_build.read_text().strip()
+            warnings.warn("pygrad was installed without its compiled modules: the build could not "
+                          f"compile them ({reason}). It runs on the pure NumPy backend: the same "
+                          "results, more slowly. To get the compiled modules, install a C compiler "
+                          "(gcc or clang) and reinstall pygrad; to choose the pure backend without "
+                          "this warning, reinstall with PYGRAD_PURE=1.", RuntimeWarning, stacklevel=3)
             return "pure"
         warnings.warn(f"pygrad's compiled modules are not available ({exc}); running on the pure "
                       "NumPy backend. Set PYGRAD_PURE=1 to choose it explicitly.",

@@ -21,6 +21,9 @@ __all__ = ["Tensor"]
 _Version = _core.Version
 
 
+from .autograd import post_accumulate as _post_accumulate  # noqa: E402
+
+
 class Tensor(_core.TensorBase):
     """A multi-dimensional array that can record the operations applied to it.
 
@@ -235,6 +238,12 @@ class Tensor(_core.TensorBase):
         else:
             kernels.accumulate(self._grad._data, grad._data)
             self._grad._version.value += 1
+        if _post_accumulate.hooks:
+            _post_accumulate.run(self)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+        """Run ``hook(tensor)`` after a gradient was accumulated into this leaf's ``.grad``."""
+        return _post_accumulate.register(self, hook)
 
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
@@ -353,31 +362,18 @@ class Tensor(_core.TensorBase):
 
     # -- dtype conversion --------------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
-        """``to(dtype)``, ``to("cpu")``, ``to(other)``; returns self when nothing changes."""
-        dtype = kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        device = kwargs.pop("device", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, _device.device)):
-                device = a
-            elif a is not None:
-                dtype = a
-        if device is not None and str(device) != "cpu":
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other)``; self when nothing changes."""
+        device, dtype, _, copy = _device.parse_to(args, kwargs)
+        if device is not None and device.type != "cpu":
             raise RuntimeError(f"pygrad runs on the CPU only; cannot move a tensor to {str(device)!r}")
-        if dtype is None or dtypes.as_dtype(dtype) is self.dtype:
+        if dtype is None or dtype is self.dtype:
             return self.clone() if copy else self
         from .ops.unary import to_dtype
-        return to_dtype(self, dtypes.as_dtype(dtype))
+        return to_dtype(self, dtype)
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"torch.{self.dtype._tensor_type}"
-        return self.to(dtype)
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        from ._tensortypes import tensor_type
+        return tensor_type(self, dtype, non_blocking, **kwargs)
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
@@ -972,6 +968,18 @@ class Tensor(_core.TensorBase):
     def mT(self):
         return _shape.matrix_transpose(self)
 
+    @property
+    def mH(self):
+        """The conjugate transpose: for real tensors, ``mT``."""
+        return _shape.matrix_transpose(self)
+
+    def adjoint(self):
+        return _shape.matrix_transpose(self)
+
+    def conj(self):
+        """Real tensors are their own conjugate: PyTorch returns the tensor itself."""
+        return self
+
     def view_as(self, other):
         return _shape.view_as(self, other)
 
@@ -1000,6 +1008,32 @@ class Tensor(_core.TensorBase):
 
     def squeeze(self, dim=None):
         return _shape.squeeze(self, dim)
+
+    def unsqueeze_(self, dim: int):
+        from .ops import inplace_shape
+        return inplace_shape.unsqueeze_(self, dim)
+
+    def squeeze_(self, dim=None):
+        from .ops import inplace_shape
+        return inplace_shape.squeeze_(self, dim)
+
+    def t_(self):
+        from .ops import inplace_shape
+        return inplace_shape.t_(self)
+
+    def transpose_(self, dim0: int, dim1: int):
+        from .ops import inplace_shape
+        return inplace_shape.transpose_(self, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def resize_(self, *sizes):
+        from .ops import inplace_shape
+        return inplace_shape.resize_(self, *sizes)
+
+    def resize_as_(self, other):
+        from .ops import inplace_shape
+        return inplace_shape.resize_as_(self, other)
 
     def movedim(self, source, destination):
         return _shape.movedim(self, source, destination)

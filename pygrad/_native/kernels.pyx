@@ -2,13 +2,16 @@
 """Compiled elementwise kernels: the twins of ``pygrad._pure.kernels``.
 
 Same names, same signatures, same results: arithmetic agrees bit for bit with NumPy (same
-operation order, IEEE, no contraction into fma), transcendental functions within rounding.
+operation order, IEEE, no contraction into fma).  Transcendental functions are NumPy's own
+ufuncs, called through NumPy's public API: a kernel that is one ufunc adds only the buffer
+cache for large results; fused kernels (sigmoid, the backward of pow, sin, cos) let the ufunc
+write its part into the result and finish with a compiled loop.
 
 The compiled path takes float32/float64 operands of one dtype where every operand is either
 C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand of
 ``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output).
 Everything else (other dtypes, strided views, real broadcasting) goes to the pure kernel.
-All-one-element operands take a scalar path that never enters a NumPy ufunc.  Loops run
+Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run
 without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on.
 """
 cimport cython
@@ -169,110 +172,14 @@ ctypedef fused floating:
 
 # -- operation codes -----------------------------------------------------------------------
 cdef enum:
-    ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, RELU, ABS, RECIP,
+    ADD, SUB, MUL, DIV, NEG, POW, SQRT, SIGMOID, RELU, ABS, RECIP,
     COPY, DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
 
-# NumPy's own inner loops for the transcendental functions (SIMD, and the very loops the pure
-# kernels run, so both backends agree bit for bit), called straight from C without the ufunc
-# machinery and without the GIL.  Where a loop is not found, libm is used instead.
-ctypedef void (*loop_fn)(char**, cnp.npy_intp*, cnp.npy_intp*, void*) noexcept nogil
-
-cdef enum:
-    L_EXP, L_LOG, L_SIN, L_COS, L_TANH, L_POW, N_LOOPS
-
-cdef loop_fn _loops[N_LOOPS][2]
-cdef void* _loop_data[N_LOOPS][2]
-
-
-cdef void _find_loops(int which, cnp.ufunc uf):
-    cdef int i, k, t, slot
-    for slot, t in enumerate((cnp.NPY_FLOAT, cnp.NPY_DOUBLE)):
-        _loops[which][slot] = NULL
-        for i in range(uf.ntypes):
-            for k in range(uf.nargs):
-                if uf.types[i * uf.nargs + k] != t:
-                    break
-            else:
-                _loops[which][slot] = <loop_fn><void*>uf.functions[i]
-                _loop_data[which][slot] = uf.data[i]
-                break
-
-
-for _which, _ufunc in ((L_EXP, np.exp), (L_LOG, np.log), (L_SIN, np.sin), (L_COS, np.cos),
-                       (L_TANH, np.tanh), (L_POW, np.power)):
-    _find_loops(_which, _ufunc)
-
-
-cdef inline void _loop1(int which, floating* a, Py_ssize_t sa, floating* o,
-                        Py_ssize_t n) noexcept nogil:
-    """``o[i] = f(a[i * sa])`` with NumPy's loop for ``f`` (in place when ``a`` is ``o``)."""
-    cdef int slot = 0 if floating is float else 1
-    cdef loop_fn fn = _loops[which][slot]
-    cdef char* args[2]
-    cdef cnp.npy_intp steps[2]
-    cdef cnp.npy_intp count = n
-    cdef Py_ssize_t i
-    if fn != NULL:
-        args[0] = <char*>a
-        args[1] = <char*>o
-        steps[0] = sa * sizeof(floating)
-        steps[1] = sizeof(floating)
-        fn(args, &count, steps, _loop_data[which][slot])
-        return
-    for i in range(n):
-        if which == L_EXP:
-            o[i] = _exp(a[i * sa])
-        elif which == L_LOG:
-            o[i] = _log(a[i * sa])
-        elif which == L_SIN:
-            o[i] = _sin(a[i * sa])
-        elif which == L_COS:
-            o[i] = _cos(a[i * sa])
-        else:
-            o[i] = _tanh(a[i * sa])
-
-
-cdef inline void _pow_loop(floating* a, Py_ssize_t sa, floating* b, Py_ssize_t sb, floating* o,
-                           Py_ssize_t n) noexcept nogil:
-    """``o[i] = a[i * sa] ** b[i * sb]`` with NumPy's power loop."""
-    cdef int slot = 0 if floating is float else 1
-    cdef loop_fn fn = _loops[L_POW][slot]
-    cdef char* args[3]
-    cdef cnp.npy_intp steps[3]
-    cdef cnp.npy_intp count = n
-    cdef Py_ssize_t i
-    if fn != NULL:
-        args[0] = <char*>a
-        args[1] = <char*>b
-        args[2] = <char*>o
-        steps[0] = sa * sizeof(floating)
-        steps[1] = sb * sizeof(floating)
-        steps[2] = sizeof(floating)
-        fn(args, &count, steps, _loop_data[L_POW][slot])
-        return
-    for i in range(n):
-        o[i] = _pow(a[i * sa], b[i * sb])
-
-
-cdef inline floating _exp(floating x) noexcept nogil:
-    if floating is float:
-        return m.expf(x)
-    else:
-        return m.exp(x)
-
-
-cdef inline floating _log(floating x) noexcept nogil:
-    if floating is float:
-        return m.logf(x)
-    else:
-        return m.log(x)
-
-
-cdef inline floating _pow(floating x, floating y) noexcept nogil:
-    if floating is float:
-        return m.powf(x, y)
-    else:
-        return m.pow(x, y)
+# The transcendental functions (exp, log, sin, cos, tanh, pow) run through NumPy's ufuncs,
+# called by their public Python API with ``out=``: the very loops the pure kernels run, so both
+# backends agree bit for bit, and nothing reads NumPy's private ufunc structures (whose layout
+# changes between NumPy releases).  Such ops run in stages: the ufunc writes its part into the
+# result buffer, then a compiled loop (the op's "tail") combines it with the other operands.
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
@@ -280,27 +187,6 @@ cdef inline floating _sqrt(floating x) noexcept nogil:
         return m.sqrtf(x)
     else:
         return m.sqrt(x)
-
-
-cdef inline floating _sin(floating x) noexcept nogil:
-    if floating is float:
-        return m.sinf(x)
-    else:
-        return m.sin(x)
-
-
-cdef inline floating _cos(floating x) noexcept nogil:
-    if floating is float:
-        return m.cosf(x)
-    else:
-        return m.cos(x)
-
-
-cdef inline floating _tanh(floating x) noexcept nogil:
-    if floating is float:
-        return m.tanhf(x)
-    else:
-        return m.tanh(x)
 
 
 cdef inline floating _fabs(floating x) noexcept nogil:
@@ -324,7 +210,7 @@ cdef inline floating _sign(floating x) noexcept nogil:
 
 cdef inline void _pow_by_uniform(floating* o, floating* a, Py_ssize_t sa, floating y,
                                  Py_ssize_t n) noexcept nogil:
-    """``o[i] = a[i] ** y`` for one exponent, with NumPy's exact shortcuts for it."""
+    """``o[i] = a[i] ** y`` for an exponent that NumPy's power loop computes exactly as this."""
     cdef Py_ssize_t i
     cdef floating one = 1
     if y == 2:
@@ -339,11 +225,13 @@ cdef inline void _pow_by_uniform(floating* o, floating* a, Py_ssize_t sa, floati
     elif y == -1:
         for i in range(n):
             o[i] = one / a[i * sa]
-    elif y == 0:
+    else:  # y == 0
         for i in range(n):
             o[i] = one
-    else:
-        _pow_loop(a, sa, &y, 0, o, n)
+
+
+cdef inline bint _shortcut_exponent(double y) noexcept nogil:
+    return y == 2 or y == 0.5 or y == 1 or y == -1 or y == 0
 
 
 cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
@@ -402,28 +290,12 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
     elif op == NEG:
         for i in range(n):
             o[i] = -a[i * sa]
-    elif op == POW:
-        if sb:
-            _pow_loop(a, sa, b, sb, o, n)
-        else:
-            _pow_by_uniform(o, a, sa, b[0], n)
-    elif op == EXP:
-        _loop1(L_EXP, a, sa, o, n)
-    elif op == LOG:
-        _loop1(L_LOG, a, sa, o, n)
+    elif op == POW:  # only for a uniform shortcut exponent: the others run np.power
+        _pow_by_uniform(o, a, sa, b[0], n)
     elif op == SQRT:
         for i in range(n):
             o[i] = _sqrt(a[i * sa])
-    elif op == SIN:
-        _loop1(L_SIN, a, sa, o, n)
-    elif op == COS:
-        _loop1(L_COS, a, sa, o, n)
-    elif op == TANH:
-        _loop1(L_TANH, a, sa, o, n)
-    elif op == SIGMOID:  # 1 / (1 + exp(-a)), in the pure kernel's order
-        for i in range(n):
-            o[i] = -a[i * sa]
-        _loop1(L_EXP, o, 1, o, n)
+    elif op == SIGMOID:  # o holds exp(-a): 1 / (1 + exp(-a)), in the pure kernel's order
         for i in range(n):
             o[i] = one / (one + o[i])
     elif op == RELU:
@@ -444,36 +316,20 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
         for i in range(n):
             y = c[i * sc]
             o[i] = (-a[i * sa] * b[i * sb]) / (y * y)
-    elif op == POW_B:  # p == 0 ? 0 : g * (p * x**(p-1))
-        if sc:
-            for i in range(n):
-                o[i] = c[i] - one
-            _pow_loop(b, sb, o, 1, o, n)
-            for i in range(n):
-                y = c[i]
-                o[i] = zero if y == 0 else a[i * sa] * (y * o[i])
-        else:
-            y = c[0]
-            if y == 0:
-                for i in range(n):
-                    o[i] = zero
-            else:
-                _pow_by_uniform(o, b, sb, y - one, n)
-                for i in range(n):
-                    o[i] = a[i * sa] * (y * o[i])
-    elif op == POW_B_EXP:  # base == 0 and exponent >= 0 ? 0 : g * (result * log(base))
-        _loop1(L_LOG, c, sc, o, n)
+    elif op == POW_B:  # o holds x**(p-1): p == 0 ? 0 : g * (p * x**(p-1))
+        for i in range(n):
+            y = c[i * sc]
+            o[i] = zero if y == 0 else a[i * sa] * (y * o[i])
+    elif op == POW_B_EXP:  # o holds log(base): base == 0 and exponent >= 0 ? 0 : g * (result * log(base))
         for i in range(n):
             o[i] = zero if (c[i * sc] == 0 and d[i * sd] >= 0) else a[i * sa] * (b[i * sb] * o[i])
     elif op == SQRT_B:
         for i in range(n):
             o[i] = a[i * sa] / (two * b[i * sb])
-    elif op == SIN_B:
-        _loop1(L_COS, b, sb, o, n)
+    elif op == SIN_B:  # o holds cos(x)
         for i in range(n):
             o[i] = a[i * sa] * o[i]
-    elif op == COS_B:
-        _loop1(L_SIN, b, sb, o, n)
+    elif op == COS_B:  # o holds sin(x)
         for i in range(n):
             o[i] = a[i * sa] * (-o[i])
     elif op == TANH_B:
@@ -599,6 +455,8 @@ cdef object _apply(int op, tuple args, object fallback):
         data[k] = data[0]
         steps[k] = 0
     out = _empty(nd, cnp.PyArray_DIMS(shape_of), typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
+    if _ufunc_stage(op, args, out, steps, data, typenum):
+        return out
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     if typenum == cnp.NPY_FLOAT:
@@ -608,6 +466,33 @@ cdef object _apply(int op, tuple args, object fallback):
         with nogil:
             _run_parallel(op, <double*>o, <double**>data, steps, nin, n)
     return out
+
+cdef bint _ufunc_stage(int op, tuple args, object out, Py_ssize_t* steps, void** data,
+                       int typenum) except -1:
+    """Write the transcendental part of ``op`` into ``out`` with NumPy's ufunc; True when that
+    finished the op, False when its compiled tail is still to run (see ``_run``)."""
+    cdef double exponent
+    if op == POW:
+        if steps[1] == 0:
+            exponent = (<float*>data[1])[0] if typenum == cnp.NPY_FLOAT else (<double*>data[1])[0]
+            if _shortcut_exponent(exponent):
+                return False
+        np.power(args[0], args[1], out=out)
+        return True
+    if op == SIGMOID:
+        with np.errstate(over="ignore"):
+            np.exp(np.negative(args[0], out=out), out=out)
+    elif op == POW_B:  # (g, x, p)
+        np.power(args[1], np.subtract(args[2], 1), out=out)
+    elif op == POW_B_EXP:  # (g, result, base, exponent)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.log(args[2], out=out)
+    elif op == SIN_B:  # (g, x)
+        np.cos(args[1], out=out)
+    elif op == COS_B:
+        np.sin(args[1], out=out)
+    return False
+
 
 # -- forward -------------------------------------------------------------------------------
 
@@ -636,12 +521,29 @@ def pow(a, b):  # noqa: A001 - the op's name
     return _apply(POW, (a, b), _pure.pow)
 
 
+cdef object _one_ufunc(object ufunc, object a, object fallback):
+    """A kernel that is one NumPy ufunc: compiled code adds nothing to its loop, only the
+    buffer cache for a large result (the pure kernel, ``fallback``, does the rest)."""
+    cdef cnp.ndarray arr
+    cdef int typenum
+    if type(a) is cnp.ndarray:
+        arr = <cnp.ndarray>a
+        typenum = cnp.PyArray_TYPE(arr)
+        if ((typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE) and cnp.PyArray_IS_C_CONTIGUOUS(arr)
+                and <size_t>cnp.PyArray_NBYTES(arr) >= PYGRAD_CACHE_MIN):
+            out = _empty(cnp.PyArray_NDIM(arr), cnp.PyArray_DIMS(arr), typenum,
+                         cnp.PyArray_ITEMSIZE(arr))
+            ufunc(arr, out)
+            return out
+    return fallback(a)
+
+
 def exp(a):
-    return _apply(EXP, (a,), _pure.exp)
+    return _one_ufunc(np.exp, a, _pure.exp)
 
 
 def log(a):
-    return _apply(LOG, (a,), _pure.log)
+    return _one_ufunc(np.log, a, _pure.log)
 
 
 def sqrt(a):
@@ -649,15 +551,15 @@ def sqrt(a):
 
 
 def sin(a):
-    return _apply(SIN, (a,), _pure.sin)
+    return _one_ufunc(np.sin, a, _pure.sin)
 
 
 def cos(a):
-    return _apply(COS, (a,), _pure.cos)
+    return _one_ufunc(np.cos, a, _pure.cos)
 
 
 def tanh(a):
-    return _apply(TANH, (a,), _pure.tanh)
+    return _one_ufunc(np.tanh, a, _pure.tanh)
 
 
 def sigmoid(a):

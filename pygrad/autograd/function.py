@@ -16,6 +16,7 @@ import itertools
 import weakref
 
 from . import anomaly_mode, grad_mode
+from .op_observers import observed_apply as _observed_apply, observers as _op_observers
 from .._backend import core as _core
 from .._backend import engine as _backend_engine
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
@@ -24,15 +25,22 @@ from ..dtypes import _BY_NUMPY as _dtype_of
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
 
 class RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook (and its entries in
+    ``extra``, the dicts of per-hook flags such as a module hook's ``with_kwargs``)."""
 
-    __slots__ = ("_hooks", "_key")
+    __slots__ = ("_hooks", "_key", "_extra")
 
-    def __init__(self, hooks: dict, key):
-        self._hooks, self._key = hooks, key
+    def __init__(self, hooks: dict, key, extra: tuple = ()):
+        self._hooks, self._key, self._extra = hooks, key, extra
+
+    @property
+    def id(self):
+        return self._key
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
+        for flags in self._extra:
+            flags.pop(self._key, None)
 
     def __enter__(self):
         return self
@@ -44,10 +52,10 @@ class RemovableHandle:
 _hook_ids = itertools.count()
 
 
-def add_hook(hooks: dict, fn) -> RemovableHandle:
+def add_hook(hooks: dict, fn, extra: tuple = ()) -> RemovableHandle:
     key = next(_hook_ids)
     hooks[key] = fn
-    return RemovableHandle(hooks, key)
+    return RemovableHandle(hooks, key, extra)
 
 
 def checked_tensor_hook(hook):
@@ -251,6 +259,8 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _op_observers:  # the profiler or saved-tensor hooks are on (autograd/op_observers.py)
+            return _observed_apply(cls, args, kwargs)
         # The active backend's engine records the node (the compiled one does it in C).
         return _backend_engine.apply_function(cls, args, kwargs)
 
