@@ -2,8 +2,8 @@
 and the errors of bad inputs, against PyTorch: same values, strides, error types and texts."""
 import gc
 import time
-import warnings
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
