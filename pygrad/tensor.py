@@ -12,7 +12,7 @@ from ._backend import kernels
 from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
 from ._printing import format_tensor
 from .autograd import grad_mode
-from .autograd.function import accumulate_grad_node, add_hook
+from .autograd.function import accumulate_grad_node, add_hook, checked_tensor_hook
 from . import _device
 from .size import Size
 
@@ -211,8 +211,8 @@ class Tensor(_core.TensorBase):
         if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = {}
-            return add_hook(self._hooks, hook)
-        return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), hook)
+            return add_hook(self._hooks, checked_tensor_hook(hook))
+        return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), checked_tensor_hook(hook))
 
     def _edge(self):
         if self._view is not None:
@@ -459,6 +459,7 @@ class Tensor(_core.TensorBase):
 
     def pow_(self, exponent):
         if isinstance(exponent, (Tensor, np.ndarray)):
+            _arith.not_both_bool("pow", self, _arith.as_tensor(exponent))
             return _inplace.inplace_binary(_arith.PowTensor, self, exponent)
         return _inplace.inplace(_arith.PowScalar, self, exponent)
 

@@ -298,12 +298,16 @@ def silu(a):
 
 
 def softmax(a, axis):
+    if a.size == 0:  # np.max has no identity to reduce an empty axis with
+        return a.copy()
     shifted = a - np.max(a, axis=axis, keepdims=True)
     e = np.exp(shifted)
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def log_softmax(a, axis):
+    if a.size == 0:
+        return a.copy()
     shifted = a - np.max(a, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -419,15 +423,6 @@ def remainder_backward_b(g, a, b):
     """-g * floor(a / b)."""
     return np.negative(g) * np.floor_divide(a, b)
 
-
-def softmax_backward(g, result, axis):
-    """result * (g - sum(g * result))."""
-    return result * (g - np.sum(g * result, axis=axis, keepdims=True))
-
-
-def log_softmax_backward(g, result, axis):
-    """g - exp(result) * sum(g)."""
-    return g - np.exp(result) * np.sum(g, axis=axis, keepdims=True)
 
 # -- accumulation -------------------------------------------------------------------------
 

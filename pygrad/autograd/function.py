@@ -59,6 +59,25 @@ def add_hook(hooks: dict, fn, extra: tuple = ()) -> RemovableHandle:
     return RemovableHandle(hooks, key, extra)
 
 
+def checked_tensor_hook(hook):
+    """``hook`` as PyTorch runs a tensor hook: a gradient it returns must be a tensor of the
+    same dtype and size as the one it was given."""
+    def run(grad):
+        result = hook(grad)
+        if result is None:
+            return None
+        if not isinstance(result, _core.TensorBase):
+            raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+        name = getattr(hook, "__name__", "<unknown>")
+        if result.dtype is not grad.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was torch."
+                               f"{grad.dtype._tensor_type} got torch.{result.dtype._tensor_type})")
+        if result._data.shape != grad._data.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        return result
+    return run
+
+
 class SavedTensor(_core.SavedTensorBase):
     """A tensor saved for backward, checked against in-place changes when unpacked.
 

@@ -28,7 +28,7 @@ from .._backend import core as _core
 from .._errors import SECOND_BACKWARD
 from .function import Function, Node
 
-__all__ = ["ViewFunction", "ViewRecord"]
+__all__ = ["ViewFunction", "ViewRecord", "ViewSteps"]
 
 # PyTorch's CreationMeta: how a view was made decides whether it may be modified in place.
 DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
@@ -47,10 +47,29 @@ _MULTI_OUTPUT_HINT = (" This view is the output of a function that returns multi
                       "operation by an out-of-place one.")
 
 
+class ViewSteps:
+    """The ``(view Function, args, output index or None)`` steps that rebuild a view from its base,
+    in order.  A view of a view shares its parent's steps and adds one link, so a chain of ``n``
+    views costs ``O(n)`` to build (a tuple copied at every link would cost ``O(n**2)``).
+    """
+
+    __slots__ = ("parent", "step")
+
+    def __init__(self, parent: "ViewSteps | None", step: tuple):
+        self.parent, self.step = parent, step
+
+    def __iter__(self):
+        steps, link = [], self
+        while link is not None:
+            steps.append(link.step)
+            link = link.parent
+        return reversed(steps)
+
+
 class ViewRecord:
     """What a differentiable view remembers: its root ``base`` and how to rebuild it from there.
 
-    ``steps`` is a tuple of ``(view Function, args, output index or None)`` applied in order;
+    ``steps`` is a ``ViewSteps`` chain, iterated in the order the steps are applied;
     ``version`` is the storage version at which the view's ``grad_fn`` was last made.
     """
 
@@ -127,18 +146,18 @@ class ViewFunction(Function):
     def apply(cls, x, *args):
         out = Function.apply.__func__(cls, x, *args)
         parent = x._view
-        base, steps, creation = (x, (), DEFAULT) if parent is None else (parent.base, parent.steps,
-                                                                          parent.creation)
+        base, steps, creation = (x, None, DEFAULT) if parent is None else (parent.base, parent.steps,
+                                                                            parent.creation)
         enabled = grad_mode._state.enabled
         version = x._version.value
         # PyTorch's propagation: a view made now is marked by how it was made, else inherits its parent's mark.
         if type(out) is tuple:
             made = MULTI_OUTPUT_NODE if enabled else NO_GRAD_MODE
             for i, o in enumerate(out):
-                _record(o, base, steps + ((cls, args, i),), made, version)
+                _record(o, base, ViewSteps(steps, (cls, args, i)), made, version)
         else:
             made = creation if enabled else NO_GRAD_MODE
-            _record(out, base, steps + ((cls, args, None),), made, version)
+            _record(out, base, ViewSteps(steps, (cls, args, None)), made, version)
         return out
 
 

@@ -133,6 +133,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight=None) -> Tensor:
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    _nn.check_target_size(input, target)
     return _reduce((input - target).abs(), reduction)
 
 

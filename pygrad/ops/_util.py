@@ -7,6 +7,7 @@ from .. import dtypes
 from .._backend import core as _core
 from .._errors import broadcast_mismatch
 from ..autograd.grad_mode import _state as _grad_mode
+from ..size import size_arguments
 from ..tensor import Tensor
 
 wrap = Tensor._wrap
@@ -26,8 +27,18 @@ def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
         d = dtype or dtypes.scalar_dtype(value)
         return wrap(np.array(value, dtype=d.numpy))
     if isinstance(value, np.ndarray):
+        value = _operand_array(value)
         return wrap(value if dtype is None else value.astype(dtype.numpy, copy=False))
     raise TypeError(f"expected a Tensor or a number as operand, got {type(value).__name__}")
+
+
+def _operand_array(value: np.ndarray) -> np.ndarray:
+    """A NumPy operand of an op, as a tensor's array: in native byte order (converted, as PyTorch's
+    operators do) and of a dtype pygrad has (else PyTorch's ``TypeError``)."""
+    if not value.dtype.isnative:
+        value = value.astype(value.dtype.newbyteorder("="))
+    dtypes.from_numpy(value.dtype)
+    return value
 
 
 def binary_operands(a, b) -> tuple[Tensor, Tensor]:
@@ -175,8 +186,6 @@ def float_dtype_of(t: Tensor) -> dtypes.dtype:
     return d if d.is_floating_point else dtypes.get_default_dtype()
 
 
-def parse_shape(shape) -> tuple:
-    """``view(2, 3)`` and ``view((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+def parse_shape(shape, fn: str, arg: str = "size") -> tuple:
+    """``view(2, 3)`` and ``view((2, 3))`` alike; ints only, with PyTorch's error for ``fn``'s ``arg``."""
+    return size_arguments(shape, fn, arg)

@@ -150,7 +150,7 @@ class ClampScalar(Function):
         if not building_graph():
             return wrap(kernels.clamp_backward(g._data, x._data.astype(dt, copy=False), lo, hi)), None, None
         mask = kernels.clamp_backward(np.ones((), dt), x._data.astype(dt, copy=False), lo, hi)
-        return g * wrap(mask), None, None
+        return gradient_where(g, mask != 0), None, None
 
 
 class ClampTensor(Function):
@@ -202,14 +202,19 @@ class MaskedFill(Function):
         if mask.shape != data.shape:
             data = np.broadcast_to(data, broadcast_shape(data.shape, mask.shape))
         fill = np.array(value._data if isinstance(value, Tensor) else value).astype(data.dtype)
-        return wrap(np.where(mask, fill, data))
+        return wrap(np.asarray(np.where(mask, fill, data), order="C"))  # PyTorch: contiguous, whatever x is
 
     @staticmethod
     def backward(ctx, g):
-        keep = ~ctx.mask
-        if not building_graph():
-            return wrap(np.where(keep, g._data, np.zeros((), g._data.dtype))), None, None
-        return g * wrap(keep.astype(g._data.dtype)), None, None
+        return gradient_where(g, ~ctx.mask), None, None
+
+
+def gradient_where(g: Tensor, keep: np.ndarray) -> Tensor:
+    """``g`` where ``keep``, exact zeros elsewhere, as PyTorch's backward formulas select a gradient
+    (a product with a 0/1 mask would let a NaN or inf of ``g`` through); differentiable."""
+    if building_graph():
+        return MaskedFill.apply(g, ~keep, 0.0)
+    return wrap(np.where(keep, g._data, np.zeros((), g._data.dtype)))
 
 
 class MaskedFillTensor(MaskedFill):
@@ -436,15 +441,22 @@ def pow(x, exponent) -> Tensor:  # noqa: A001
     if not isinstance(x, Tensor):
         return rpow(exponent, x)
     if isinstance(exponent, (Tensor, np.ndarray)):
-        return PowTensor.apply(*binary_operands(x, exponent))
+        return PowTensor.apply(*not_both_bool("pow", *binary_operands(x, exponent)))
     return PowScalar.apply(x, exponent)
 
 
 def rpow(x: Tensor, base) -> Tensor:
     """``base ** x``."""
     if isinstance(base, (Tensor, np.ndarray)):
-        return PowTensor.apply(*binary_operands(base, x))
+        return PowTensor.apply(*not_both_bool("pow", *binary_operands(base, x)))
     return RPowScalar.apply(base, x)
+
+
+def not_both_bool(kernel: str, a: Tensor, b: Tensor) -> tuple:
+    """PyTorch has no bool kernel for ``pow``, ``remainder``, ``fmod``: two bool tensors are refused."""
+    if a.dtype is dtypes.bool and b.dtype is dtypes.bool:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    return a, b
 
 
 def where(condition, a, b) -> Tensor:
@@ -453,6 +465,7 @@ def where(condition, a, b) -> Tensor:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {condition.dtype.name.capitalize()}")
     a, b = binary_operands(a, b)
+    broadcast_shape(broadcast_shape(condition._data.shape, a._data.shape), b._data.shape)  # PyTorch's order
     return Where.apply(condition._data, a, b)
 
 

@@ -31,7 +31,7 @@ from . import _special
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 from ._util import as_tensor, binary_operands
 from .arith import (DivRounding, _check_bool_subtraction, _floating_only, _floating_result, check_rounding_mode,
-                    scaled_operand)
+                    not_both_bool, scaled_operand)
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -334,20 +334,24 @@ def _nonzero_divisor(x, y) -> None:
 
 def _fmod(Fn, self, other):
     a, b = binary_operands(self, other)
-    return (Fn if isinstance(other, (Tensor, np.ndarray)) else _FMOD_NUMBER.fn).apply(a, b)
+    if isinstance(other, (Tensor, np.ndarray)):
+        return Fn.apply(*not_both_bool("fmod_cpu", a, b))
+    return _FMOD_NUMBER.fn.apply(a, b)
 
 
 def _remainder(Fn, self, other):
     if not isinstance(self, Tensor):
         return _REMAINDER_OF_NUMBER.fn.apply(*binary_operands(self, other))
     a, b = binary_operands(self, other)
-    return (Fn if isinstance(other, (Tensor, np.ndarray)) else _REMAINDER_NUMBER.fn).apply(a, b)
+    if isinstance(other, (Tensor, np.ndarray)):
+        return Fn.apply(*not_both_bool("remainder_cpu", a, b))
+    return _REMAINDER_NUMBER.fn.apply(a, b)
 
 
 def _floor_divide(Fn, self, other):
     a, b = binary_operands(self, other)
     if dtypes.result_type(a, b) is dtypes.bool:
-        raise RuntimeError('"div_floor_cpu" not implemented for \'Bool\'')
+        raise NotImplementedError('"div_floor_cpu" not implemented for \'Bool\'')
     return Fn.apply(a, b)
 
 
