@@ -16,14 +16,10 @@ from .dtypes import dtype, finfo, iinfo
 from ._device import cuda, device, get_default_device, set_default_device
 from .size import Size
 from .tensor import Tensor
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
-                       full_like, initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros,
-                       zeros_like)
-from .ops.arith import (add, addcdiv, addcmul, atan2, clamp, clamp_max, clamp_min, div, floor_divide, fmod, hypot, lerp,  # noqa: E402
-                        logaddexp, masked_fill, maximum, minimum, mul, neg, pow, remainder, sub, true_divide,
-                        xlogy)
-from .ops.activation import torch_log_softmax as log_softmax, torch_softmax as softmax  # noqa: E402
+from .creation import (arange, as_tensor, empty_like, eye, from_dlpack, from_numpy, full_like,  # noqa: E402
+                       initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones_like,
+                       rand_like, randint, randn_like, randperm, seed, tensor, zeros_like)
+from .ops.arith import addcdiv, addcmul, clamp_max, clamp_min, lerp, masked_fill, pow  # noqa: E402
 from .ops.index import (gather, index_add, index_select, masked_select, narrow, scatter, scatter_add,  # noqa: E402
                         select, tensor_split)
 from .ops.logic import eq, ge, gt, le, lt, ne  # noqa: E402
@@ -31,18 +27,14 @@ from .ops.logic import (allclose, count_nonzero, equal, is_floating_point, is_no
                         isfinite, isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
                         logical_xor, nonzero)
 from .ops.logic import all, any  # noqa: E402, A004
-from .ops.linalg import addmm, baddbmm, bmm, cross, dot, einsum, ger, matmul, mm, mv, outer  # noqa: E402
-from .ops.reduce import (amax, amin, argmax, argmin, cumprod, cumsum, logsumexp, mean, norm, prod, std,  # noqa: E402
-                         sum, var)
-from .ops.reduce import max, min  # noqa: E402, A004
+from .ops.linalg import addmm, baddbmm, cross, einsum  # noqa: E402
+from .ops.reduce import norm  # noqa: E402
 from .ops.shape import hstack, tile, vstack  # noqa: E402
-from .ops.shape import (cat, chunk, concat, concatenate, diag, diagonal, flatten, flip, movedim,  # noqa: E402
-                        moveaxis, permute, reshape, roll, split, squeeze, stack, swapaxes, swapdims, t,
-                        trace, transpose, tril, triu, unbind, unsqueeze)
+from .ops.shape import (chunk, diag, diagonal, flip, movedim, moveaxis, permute, roll, split, t,  # noqa: E402
+                        trace, tril, triu, unbind)
 from .ops.sorting import argsort, kthvalue, median, sort, topk, unique  # noqa: E402
-from .ops.unary import (abs, acos, acosh, asin, asinh, atan, atanh, ceil, clone, cos, cosh, erf,  # noqa: E402
-                        erfinv, exp, exp2, expm1, floor, log, log1p, log2, log10, nan_to_num, reciprocal,
-                        relu, round, rsqrt, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc)
+from .ops.unary import clone  # noqa: E402
+from .ops.optable import FUNCTIONS as _TABLE_FUNCTIONS  # noqa: E402
 from . import return_types  # noqa: E402
 from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
@@ -59,14 +51,8 @@ from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, Flo
 from ._version import __version__  # noqa: E402
 
 from math import e, inf, nan, pi  # noqa: E402 - torch.pi and friends
-negative = neg
-divide = div
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-multiply = mul
-subtract = sub
-clip = clamp
-arctan = atan
-arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
+globals().update(_TABLE_FUNCTIONS)  # exp, sin, ... with PyTorch's signatures (ops/optable.py)
 
 
 def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names

@@ -80,6 +80,7 @@ def available() -> tuple[str, ...]:
 kernels = types.ModuleType("pygrad.kernels", "The elementwise kernels of the active backend.")
 engine = types.ModuleType("pygrad.engine", "The reverse-mode engine of the active backend.")
 name = ""
+on_switch: list = []  # called after ``use()`` swapped the kernels (for tables that bind them)
 
 
 def _install(backend: str) -> None:
@@ -87,6 +88,8 @@ def _install(backend: str) -> None:
     for proxy, module in zip((kernels, engine), load(backend)):
         proxy.__dict__.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
     name = backend
+    for listener in on_switch:
+        listener()
 
 
 def use(backend: str) -> contextlib.AbstractContextManager:

@@ -64,7 +64,7 @@ def tensor_type_str(array) -> str:
 def version_mismatch(array, grad_fn, output_nr, version: int, expected: int) -> str:
     producer = ""
     if grad_fn is not None:
-        op = re.sub(r"Backward\d*$", "", grad_fn.name())
+        op = re.sub(r"Backward0?$", "", grad_fn.name()).replace("Backward", "")  # MaxBackward1 -> Max1
         producer = f", which is output {output_nr} of {op},"
     return ("one of the variables needed for gradient computation has been modified by an inplace "
             f"operation: {tensor_type_str(array)}{producer} is at version {version}; expected version "

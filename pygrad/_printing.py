@@ -98,12 +98,14 @@ def _format_body(a):
     if summarize and a.ndim and not edge:
         return "[...]"
 
-    # Only the elements that will be shown take part in choosing the format.
+    # Only the elements that will be shown take part in choosing the format.  They are cut out
+    # with basic slices, which copy nothing else (``take`` would first copy the whole array,
+    # gigabytes for a large ``expand`` view).
     cut = [summarize and n > 2 * edge for n in a.shape]
     for axis, is_cut in enumerate(cut):
         if is_cut:
-            n = a.shape[axis]
-            a = a.take(list(range(edge)) + list(range(n - edge, n)), axis=axis)
+            before = (slice(None),) * axis
+            a = np.concatenate((a[before + (slice(None, edge),)], a[before + (slice(-edge, None),)]), axis=axis)
 
     values = a.ravel().tolist()
     if a.dtype.kind == "f":

@@ -8,6 +8,7 @@ import numpy as np
 from . import dtypes
 from ._arrays import checked_array
 from ._errors import INT_REQUIRES_GRAD
+from .size import size_arguments
 from .tensor import Tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full",
@@ -80,10 +81,13 @@ def _check_device(device) -> None:
         raise RuntimeError(f"pygrad runs on the CPU only; got device={device!r}")
 
 
-def _shape(size) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    return tuple(int(s) for s in size)
+def _shape(size: tuple, fn: str) -> tuple:
+    """``fn``'s size arguments (``zeros(2, 3)`` or ``zeros((2, 3))``) as PyTorch checks them."""
+    shape = size_arguments(size, fn)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: [{', '.join(map(str, shape))}]")
+    return shape
 
 
 def _dtype(dtype, default=None) -> np.dtype:
@@ -94,23 +98,23 @@ def _dtype(dtype, default=None) -> np.dtype:
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(np.zeros(_shape(size), _dtype(dtype)), requires_grad)
+    return _finish(np.zeros(_shape(size, "zeros"), _dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(np.ones(_shape(size), _dtype(dtype)), requires_grad)
+    return _finish(np.ones(_shape(size, "ones"), _dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(np.empty(_shape(size), _dtype(dtype)), requires_grad)
+    return _finish(np.empty(_shape(size, "empty"), _dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
     default = dtypes.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
-    return _finish(np.full(_shape((size,)), fill_value, _dtype(dtype, default)), requires_grad)
+    return _finish(np.full(_shape((size,), "full"), fill_value, _dtype(dtype, default)), requires_grad)
 
 
 def _like(t: Tensor, dtype) -> tuple:
@@ -293,19 +297,19 @@ def generator() -> np.random.Generator:
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(_generator.standard_normal(_shape(size)).astype(_dtype(dtype)), requires_grad)
+    return _finish(_generator.standard_normal(_shape(size, "randn")).astype(_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(_generator.random(_shape(size)).astype(_dtype(dtype)), requires_grad)
+    return _finish(_generator.random(_shape(size, "rand")).astype(_dtype(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
     _check_device(device)
     if high is None:
         low, high = 0, low
-    return _finish(_generator.integers(low, high, size=_shape((size,))).astype(_dtype(dtype, dtypes.int64)), False)
+    return _finish(_generator.integers(low, high, size=_shape((size,), "randint")).astype(_dtype(dtype, dtypes.int64)), False)
 
 
 def randperm(n: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -325,7 +329,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
         if size is None:
             raise TypeError("normal() received an invalid combination of arguments - got (float, float), "
                             "size is needed when mean and std are numbers")
-        shape, result = _shape((size,)), _dtype(dtype)
+        shape, result = _shape((size,), "normal"), _dtype(dtype)
     else:
         arrays = [t._data for t in tensors]
         shape = np.broadcast_shapes(*(a.shape for a in arrays))

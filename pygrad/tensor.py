@@ -13,7 +13,7 @@ from ._backend import kernels
 from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
 from ._printing import format_tensor
 from .autograd import grad_mode
-from .autograd.function import accumulate_grad_node, add_hook
+from .autograd.function import accumulate_grad_node, add_hook, checked_tensor_hook
 from . import _device
 from .size import Size
 
@@ -214,8 +214,8 @@ class Tensor(_core.TensorBase):
         if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = {}
-            return add_hook(self._hooks, hook)
-        return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), hook)
+            return add_hook(self._hooks, checked_tensor_hook(hook))
+        return add_hook(self._grad_fn._pre_hooks_for(self._output_nr), checked_tensor_hook(hook))
 
     def _edge(self):
         if self._view is not None:
@@ -454,17 +454,15 @@ class Tensor(_core.TensorBase):
 
     def add_(self, other, *, alpha=1):
         _arith.check_alpha(self, other, alpha)
-        return _inplace.inplace_binary(_arith.Add, self, other, alpha)
+        return _inplace.inplace_binary(_optable.ADD.fn, self, other, alpha)
 
     def sub_(self, other, *, alpha=1):
         _arith.check_alpha(self, other, alpha)
-        return _inplace.inplace_binary(_arith.Sub, self, other, alpha)
-
-    def mul_(self, other):
-        return _inplace.inplace_binary(_arith.Mul, self, other)
+        return _inplace.inplace_binary(_optable.SUB.fn, self, other, alpha)
 
     def pow_(self, exponent):
         if isinstance(exponent, (Tensor, np.ndarray)):
+            _arith.not_both_bool("pow", self, _arith.as_tensor(exponent))
             return _inplace.inplace_binary(_arith.PowTensor, self, exponent)
         return _inplace.inplace(_arith.PowScalar, self, exponent)
 
@@ -490,39 +488,11 @@ class Tensor(_core.TensorBase):
         fn, w = _arith.lerp_args(self, end, weight)
         return _inplace.inplace(fn, self, end, w)
 
-    def nan_to_num_(self, nan: float = 0.0, posinf=None, neginf=None):
-        if not self.dtype.is_floating_point:
-            return self
-        return _inplace.inplace(_unary.NanToNum, self, nan, posinf, neginf)
-
-    def exp_(self):
-        return _inplace.inplace(_unary.Exp, self)
-
-    def sqrt_(self):
-        return _inplace.inplace(_unary.Sqrt, self)
-
-    def log_(self):
-        return _inplace.inplace(_unary.Log, self)
-
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
         return _inplace.uniform_(self, from_, to, generator)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
         return _inplace.normal_(self, mean, std, generator)
-
-    def neg_(self):
-        return _inplace.inplace(_arith.Neg, self)
-
-    negative_ = neg_
-
-    def relu_(self):
-        return _inplace.inplace(_unary.Relu, self)
-
-    def sigmoid_(self):
-        return _inplace.inplace(_unary.Sigmoid, self)
-
-    def tanh_(self):
-        return _inplace.inplace(_unary.Tanh, self)
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -540,29 +510,8 @@ class Tensor(_core.TensorBase):
         return self.pow_(exponent)
 
     # -- arithmetic ---------------------------------------------------------------------------
-    def __add__(self, other):
-        return _arith.add(self, other)
-
-    def __radd__(self, other):
-        return _arith.add(self, other)
-
-    def __sub__(self, other):
-        return _arith.sub(self, other)
-
-    def __rsub__(self, other):
-        return _arith.rsub(self, other)
-
-    def __mul__(self, other):
-        return _arith.mul(self, other)
-
-    def __rmul__(self, other):
-        return _arith.mul(self, other)
-
-    def __truediv__(self, other):
-        return _arith.div(self, other)
-
     def __rtruediv__(self, other):
-        return _arith.rdiv(self, other)
+        return _optable._rdiv(self, other)
 
     def __pow__(self, exponent):
         return _arith.pow(self, exponent)
@@ -570,49 +519,17 @@ class Tensor(_core.TensorBase):
     def __rpow__(self, base):
         return _arith.rpow(self, base)
 
-    def __neg__(self):
-        return _arith.neg(self)
-
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _unary.abs(self)
-
-    def add(self, other, *, alpha=1):
-        return _arith.add(self, other, alpha=alpha)
-
-    def sub(self, other, *, alpha=1):
-        return _arith.sub(self, other, alpha=alpha)
-
-    def __floordiv__(self, other):
-        return _arith.floor_divide(self, other)
+        return self.abs()
 
     def __rfloordiv__(self, other):
-        return _arith.floor_divide(_arith.as_tensor(other), self)
-
-    def __mod__(self, other):
-        return _arith.remainder(self, other)
+        return _optable.FUNCTIONS["floor_divide"](_arith.as_tensor(other), self)
 
     def __rmod__(self, other):
-        return _arith.remainder(other, self)
-
-    def floor_divide(self, other):
-        return _arith.floor_divide(self, other)
-
-    def remainder(self, other):
-        return _arith.remainder(self, other)
-
-    def maximum(self, other):
-        return _arith.maximum(self, other)
-
-    def minimum(self, other):
-        return _arith.minimum(self, other)
-
-    def clamp(self, min=None, max=None):  # noqa: A002
-        return _arith.clamp(self, min, max)
-
-    clip = clamp
+        return _optable.FUNCTIONS["remainder"](other, self)
 
     def clamp_min(self, min):  # noqa: A002
         return _arith.clamp_min(self, min)
@@ -626,12 +543,6 @@ class Tensor(_core.TensorBase):
     def lerp(self, end, weight):
         return _arith.lerp(self, end, weight)
 
-    def hypot(self, other):
-        return _arith.hypot(self, other)
-
-    def atan2(self, other):
-        return _arith.atan2(self, other)
-
     def addcmul(self, tensor1, tensor2, *, value=1):
         return _arith.addcmul(self, tensor1, tensor2, value=value)
 
@@ -644,45 +555,17 @@ class Tensor(_core.TensorBase):
     def addcdiv_(self, tensor1, tensor2, *, value=1):
         return _inplace.inplace(_arith.Addcdiv, self, tensor1, tensor2, value, read=(tensor1, tensor2))
 
-    def logaddexp(self, other):
-        return _arith.logaddexp(self, other)
-
-    def xlogy(self, other):
-        return _arith.xlogy(self, other)
-
-    def fmod(self, other):
-        return _arith.fmod(self, other)
-
     def where(self, condition, other):
         return _arith.where(condition, self, other)
 
-    def mul(self, other):
-        return _arith.mul(self, other)
-
-    def div(self, other, *, rounding_mode=None):
-        return _arith.div(self, other, rounding_mode=rounding_mode)
-
-    divide = div
-
-    def true_divide(self, other):
-        return _arith.div(self, other)
-
     def div_(self, other, *, rounding_mode=None):
         if rounding_mode is None:
-            return _inplace.inplace_binary(_arith.Div, self, other)
+            return _inplace.inplace_binary(_optable.DIV.fn, self, other)
         _arith.check_rounding_mode(rounding_mode)
         return _inplace.inplace(_arith.DivRounding, self, _arith.binary_operands(self, other)[1], rounding_mode)
 
     def pow(self, exponent):
         return _arith.pow(self, exponent)
-
-    def neg(self):
-        return _arith.neg(self)
-
-    negative = neg
-
-    def reciprocal(self):
-        return _unary.reciprocal(self)
 
     # -- comparisons (no gradient) ----------------------------------------------------------
     def __eq__(self, other):
@@ -704,17 +587,6 @@ class Tensor(_core.TensorBase):
         return _arith.compare(np.greater_equal, self, other)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
-
-    def __and__(self, other):
-        return _arith.compare(np.bitwise_and, self, other)
-
-    def __or__(self, other):
-        return _arith.compare(np.bitwise_or, self, other)
-
-    def __xor__(self, other):
-        return _arith.compare(np.bitwise_xor, self, other)
-
-    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self):
         if self._data.dtype.kind not in "biu":
@@ -774,109 +646,6 @@ class Tensor(_core.TensorBase):
         return _logic.is_nonzero(self)
 
     # -- elementwise functions ----------------------------------------------------------------
-    def exp(self):
-        return _unary.exp(self)
-
-    def log(self):
-        return _unary.log(self)
-
-    def sqrt(self):
-        return _unary.sqrt(self)
-
-    def sin(self):
-        return _unary.sin(self)
-
-    def cos(self):
-        return _unary.cos(self)
-
-    def tanh(self):
-        return _unary.tanh(self)
-
-    def sigmoid(self):
-        return _unary.sigmoid(self)
-
-    def relu(self):
-        return _unary.relu(self)
-
-    def abs(self):
-        return _unary.abs(self)
-
-    def rsqrt(self):
-        return _unary.rsqrt(self)
-
-    def log1p(self):
-        return _unary.log1p(self)
-
-    def expm1(self):
-        return _unary.expm1(self)
-
-    def tan(self):
-        return _unary.tan(self)
-
-    def atan(self):
-        return _unary.atan(self)
-
-    arctan = atan
-
-    def erf(self):
-        return _unary.erf(self)
-
-    def sign(self):
-        return _unary.sign(self)
-
-    def floor(self):
-        return _unary.floor(self)
-
-    def ceil(self):
-        return _unary.ceil(self)
-
-    def round(self, *, decimals: int = 0):
-        return _unary.round(self, decimals=decimals)
-
-    def trunc(self):
-        return _unary.trunc(self)
-
-    def square(self):
-        return _unary.square(self)
-
-    def exp2(self):
-        return _unary.exp2(self)
-
-    def log2(self):
-        return _unary.log2(self)
-
-    def log10(self):
-        return _unary.log10(self)
-
-    def sinh(self):
-        return _unary.sinh(self)
-
-    def cosh(self):
-        return _unary.cosh(self)
-
-    def asin(self):
-        return _unary.asin(self)
-
-    def acos(self):
-        return _unary.acos(self)
-
-    def asinh(self):
-        return _unary.asinh(self)
-
-    def acosh(self):
-        return _unary.acosh(self)
-
-    def atanh(self):
-        return _unary.atanh(self)
-
-    arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
-
-    def erfinv(self):
-        return _unary.erfinv(self)
-
-    def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
-        return _unary.nan_to_num(self, nan, posinf, neginf)
-
     def softmax(self, dim, dtype=None):
         return _activation.softmax(self, dim, dtype=dtype)
 
@@ -884,50 +653,8 @@ class Tensor(_core.TensorBase):
         return _activation.log_softmax(self, dim, dtype=dtype)
 
     # -- reductions -----------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
-        return _reduce.sum(self, dim, keepdim, dtype=dtype)
-
-    def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
-        return _reduce.mean(self, dim, keepdim, dtype=dtype)
-
-    def max(self, dim=None, keepdim: bool = False):
-        return _reduce.max(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim: bool = False):
-        return _reduce.min(self, dim, keepdim)
-
-    def amax(self, dim=(), keepdim: bool = False):
-        return _reduce.amax(self, dim, keepdim)
-
-    def amin(self, dim=(), keepdim: bool = False):
-        return _reduce.amin(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim: bool = False):
-        return _reduce.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim: bool = False):
-        return _reduce.argmin(self, dim, keepdim)
-
-    def prod(self, dim=None, keepdim: bool = False, *, dtype=None):
-        return _reduce.prod(self, dim, keepdim, dtype=dtype)
-
-    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-        return _reduce.var(self, dim, unbiased, keepdim, correction=correction)
-
-    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-        return _reduce.std(self, dim, unbiased, keepdim, correction=correction)
-
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
         return _reduce.norm(self, p, dim, keepdim, dtype)
-
-    def logsumexp(self, dim, keepdim: bool = False):
-        return _reduce.logsumexp(self, dim, keepdim)
-
-    def cumsum(self, dim, *, dtype=None):
-        return _reduce.cumsum(self, dim, dtype=dtype)
-
-    def cumprod(self, dim, *, dtype=None):
-        return _reduce.cumprod(self, dim, dtype=dtype)
 
     # -- sorting ----------------------------------------------------------------------------------
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -991,25 +718,11 @@ class Tensor(_core.TensorBase):
     def expand_as(self, other):
         return _shape.expand_as(self, other)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        return _shape.flatten(self, start_dim, end_dim)
-
     def unflatten(self, dim: int, sizes):
         return _shape.unflatten(self, dim, sizes)
 
-    def transpose(self, dim0: int, dim1: int):
-        return _shape.transpose(self, dim0, dim1)
-
-    swapaxes = swapdims = transpose
-
     def t(self):
         return _shape.t(self)
-
-    def unsqueeze(self, dim: int):
-        return _shape.unsqueeze(self, dim)
-
-    def squeeze(self, dim=None):
-        return _shape.squeeze(self, dim)
 
     def unsqueeze_(self, dim: int):
         from .ops import inplace_shape
@@ -1138,24 +851,6 @@ class Tensor(_core.TensorBase):
             return NotImplemented
         return _linalg.matmul(_linalg_operand(other), self)
 
-    def matmul(self, other):
-        return _linalg.matmul(self, other)
-
-    def mm(self, other):
-        return _linalg.mm(self, other)
-
-    def mv(self, other):
-        return _linalg.mv(self, other)
-
-    def dot(self, other):
-        return _linalg.dot(self, other)
-
-    def bmm(self, other):
-        return _linalg.bmm(self, other)
-
-    def outer(self, other):
-        return _linalg.outer(self, other)
-
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
@@ -1182,15 +877,5 @@ def _rebuild(array, requires_grad):
     return t
 
 
-# The op modules import Tensor, so they are bound after the class exists.
-from . import creation as _creation  # noqa: E402
-from .ops import arith as _arith  # noqa: E402
-from .ops import index as _index  # noqa: E402
-from .ops import linalg as _linalg  # noqa: E402
-from .ops import logic as _logic  # noqa: E402
-from .ops import activation as _activation  # noqa: E402
-from .ops import inplace as _inplace  # noqa: E402
-from .ops import reduce as _reduce  # noqa: E402
-from .ops import shape as _shape  # noqa: E402
-from .ops import sorting as _sorting  # noqa: E402
-from .ops import unary as _unary  # noqa: E402
+# The methods above call the op modules as _arith, _shape, ...: they import this module, so
+# pygrad/ops/__init__.py binds them here (this module imports no op module).

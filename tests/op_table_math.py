@@ -11,11 +11,11 @@ S, V, M, T = (), (5,), (3, 4), (2, 3, 4)
 
 
 def _F(m):
-    """``torch.nn.functional`` on torch; pygrad's activations module (what pygrad.nn.functional re-exports)."""
+    """``torch.nn.functional`` on torch; pygrad.nn.functional."""
     if m.__name__ == "torch":
         return m.nn.functional
-    from pygrad.ops import activation
-    return activation
+    from pygrad.nn import functional
+    return functional
 
 
 MATH_OPS = [

@@ -120,8 +120,8 @@ def _clamp_tensor(m):
 
 def _act(m):
     if m is pygrad:
-        from pygrad.ops import activation
-        return activation
+        from pygrad.nn import functional
+        return functional
     return m.nn.functional
 
 

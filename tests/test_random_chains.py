@@ -41,8 +41,8 @@ FINAL = {
 
 
 def _activation():
-    from pygrad.ops import activation
-    return activation
+    from pygrad.nn import functional
+    return functional
 
 
 def _run(m, names, final, data):

@@ -55,6 +55,8 @@ class _EngineUtil:
     @staticmethod
     def validate(node, index: int, grad):
         """Fit ``grad`` to the shape and dtype the input had: the one place broadcasting is undone."""
+        if not isinstance(grad, _backend.core.TensorBase):
+            raise RuntimeError(f"expected Variable or None (got {type(grad).__name__})")
         shape, dtype = node._input_meta[index]
         data = grad._data
         if data.shape != shape:

@@ -59,6 +59,25 @@ def add_hook(hooks: dict, fn, extra: tuple = ()) -> RemovableHandle:
     return RemovableHandle(hooks, key, extra)
 
 
+def checked_tensor_hook(hook):
+    """``hook`` as PyTorch runs a tensor hook: a gradient it returns must be a tensor of the
+    same dtype and size as the one it was given."""
+    def run(grad):
+        result = hook(grad)
+        if result is None:
+            return None
+        if not isinstance(result, _core.TensorBase):
+            raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+        name = getattr(hook, "__name__", "<unknown>")
+        if result.dtype is not grad.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was torch."
+                               f"{grad.dtype._tensor_type} got torch.{result.dtype._tensor_type})")
+        if result._data.shape != grad._data.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        return result
+    return run
+
+
 class SavedTensor(_core.SavedTensorBase):
     """A tensor saved for backward, checked against in-place changes when unpacked.
 
@@ -254,14 +273,16 @@ class Function(metaclass=FunctionMeta):
         return _backend_engine.apply_function(cls, args, kwargs)
 
 
+_Tensor = _core.TensorBase  # what a tensor argument is (Tensor derives from it; autograd sits below tensor.py)
+
+
 def apply_function(cls, args, kwargs):
     """``cls.apply(*args, **kwargs)``: run forward with grad mode off, then record the node."""
-    from ..tensor import Tensor
     ctx = cls._backward_cls()
     record = grad_mode._state.enabled
     if record:
         # A view's state is made current first (its base may have changed in place since).
-        needs = tuple(type(a) is not bool and isinstance(a, Tensor) and
+        needs = tuple(type(a) is not bool and isinstance(a, _Tensor) and
                       (a._requires_grad if a._view is None else a._view.requires_grad(a)) for a in args)
         record = True in needs
     else:
@@ -293,7 +314,7 @@ def apply_function(cls, args, kwargs):
 
 def _connect(node, args, outputs):
     """Make ``node`` the grad_fn of ``outputs`` and link it to the inputs' nodes."""
-    from ..tensor import Tensor
+    Tensor = _Tensor
     edges, meta = [], []
     # As in PyTorch, only tensor arguments get an edge ((None, 0) when they don't require grad).
     positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))

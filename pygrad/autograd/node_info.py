@@ -11,33 +11,37 @@ import numpy as np
 from .function import AccumulateGrad
 
 __all__ = ["saved_entries", "node_attributes", "derivative_rule", "is_custom", "is_elementwise",
-           "recompute_output"]
+           "recompute_output", "NodeMeta", "register_node"]
+
+
+class NodeMeta:
+    """What the op table declares about a node: the names of its saved tensors, its rule
+    text, whether it is elementwise, and how to recompute its output from saved inputs."""
+
+    __slots__ = ("saved", "rule", "elementwise", "recompute", "recompute_from")
+
+    def __init__(self, saved: tuple, rule, elementwise: bool, recompute=None, recompute_from: tuple = ()):
+        self.saved, self.rule, self.elementwise = saved, rule, elementwise
+        self.recompute, self.recompute_from = recompute, recompute_from
+
+
+# Filled by the op table (pygrad/ops/optable.py) when it builds its nodes.
+_NODES: dict[str, NodeMeta] = {}
+
+
+def register_node(name: str, meta: NodeMeta) -> None:
+    _NODES[name] = meta
 
 # PyTorch's names of the tensors each built-in node saves, in the order pygrad saves them.
 _SAVED_NAMES = {
-    "MulBackward0": ("self", "other"),
-    "DivBackward0": ("self", "other"),
     "PowBackward0": ("self",),
     "PowBackward1": ("self", "exponent", "result"),
     "PowBackward2": ("result", "exponent"),
-    "ExpBackward0": ("result",),
-    "LogBackward0": ("self",),
-    "SqrtBackward0": ("result",),
-    "SinBackward0": ("self",),
-    "CosBackward0": ("self",),
-    "TanhBackward0": ("result",),
-    "SigmoidBackward0": ("result",),
-    "ReluBackward0": ("result",),
-    "AbsBackward0": ("self",),
-    "ReciprocalBackward0": ("result",),
     "MmBackward0": ("self", "mat2"),
     "BmmBackward0": ("self", "mat2"),
     "MvBackward0": ("self", "vec"),
     "DotBackward0": ("self", "tensor"),
-    "MaximumBackward0": ("self", "other"),
     "ClampBackward1": ("self",),
-    "SoftmaxBackward0": ("result",),
-    "LogSoftmaxBackward0": ("result",),
 }
 
 # Attributes every node has: bookkeeping, not something an op chose to keep.
@@ -84,7 +88,8 @@ def saved_entries(node) -> list[SavedEntry]:
 
 
 def _saved_name(node, index: int, count: int) -> str:
-    names = _SAVED_NAMES.get(type(node).__name__)
+    meta = _NODES.get(type(node).__name__)
+    names = meta.saved if meta is not None else _SAVED_NAMES.get(type(node).__name__)
     if names is not None and len(names) == count:
         return names[index]
     return f"saved_tensors[{index}]" if is_custom(node) else f"saved{index}"
@@ -139,28 +144,10 @@ def _rpow_rule(node) -> str:
     return f"d({base}**u)/du = {base}**u * log({base})"
 
 
-_ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
-
 _RULES = {
-    "AddBackward0": "d(u + v)/du = 1,  d(u + v)/dv = 1",
-    "SubBackward0": "d(u - v)/du = 1,  d(u - v)/dv = -1",
-    "RsubBackward1": "d(s - u)/du = -1",
-    "MulBackward0": "d(u * v)/du = v,  d(u * v)/dv = u",
-    "DivBackward0": "d(u / v)/du = 1/v,  d(u / v)/dv = -u/v**2",
-    "NegBackward0": "d(-u)/du = -1",
     "PowBackward0": _pow_rule,
     "PowBackward1": "d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)",
     "PowBackward2": _rpow_rule,
-    "ExpBackward0": "d(exp(u))/du = exp(u)",
-    "LogBackward0": "d(log(u))/du = 1/u",
-    "SqrtBackward0": "d(sqrt(u))/du = 1/(2*sqrt(u))",
-    "SinBackward0": "d(sin(u))/du = cos(u)",
-    "CosBackward0": "d(cos(u))/du = -sin(u)",
-    "TanhBackward0": "d(tanh(u))/du = 1 - tanh(u)**2",
-    "SigmoidBackward0": "d(sigmoid(u))/du = sigmoid(u)*(1 - sigmoid(u))",
-    "ReluBackward0": "d(relu(u))/du = 1 where u > 0, else 0",
-    "AbsBackward0": "d(|u|)/du = sign(u)",
-    "ReciprocalBackward0": "d(1/u)/du = -1/u**2",
     "CloneBackward0": "d(clone(u))/du = 1",
     "ToCopyBackward0": "d(u.to(dtype))/du = 1 (the gradient is cast back to u's dtype)",
     "WhereBackward0": "d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond",
@@ -187,7 +174,6 @@ _RULES = {
     "MinBackward1": "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0",
     "MaxBackward0": "u.max(dim): the gradient goes to the first maximum along dim",
     "MinBackward0": "u.min(dim): the gradient goes to the first minimum along dim",
-    "MaximumBackward0": "d(maximum(u, v)): 1 to the larger input (half each on ties)",
     "ClampBackward1": "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0",
     "CatBackward0": "cat(tensors): each input gets its slice of the gradient",
     "StackBackward0": "stack(tensors): each input gets its index of the gradient",
@@ -207,11 +193,12 @@ _RULES = {
     "SqueezeBackward2": "u.squeeze(dims): the gradient is unsqueezed back",
     "SqueezeBackward4": "u.squeeze_(dim): the gradient is unsqueezed back",
     "AliasBackward0": "an alias of u: the gradient passes through unchanged",
+    "SgnBackward0": "piecewise constant: d/du = 0 (no gradient flows)",
+    "ThresholdBackwardBackward0": "d(relu'(u) * grad): grad_grad = relu'(u) * grad_out,  grad_u = 0",
+    "LeakyReluBackwardBackward0": ("d(leaky_relu'(u) * grad): grad_grad = leaky_relu'(u) * grad_out,  "
+                                   "grad_u = 0"),
     "ReshapeAliasBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
     "ClampBackward0": "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites",
-    "MinimumBackward0": "d(minimum(u, v)): 1 to the smaller input (half each on ties)",
-    "RemainderBackward0": "d(u % s)/du = 1",
-    "RemainderBackward1": "d(u % v)/du = 1,  d(u % v)/dv = -floor(u / v)",
     "NotImplemented": "not differentiable: its backward raises an error",
     "FillBackward2": "u.fill_(number): u's old values get no gradient",
     "FillBackward3": "u.fill_(value): value gets the sum of the gradient, u's old values none",
@@ -244,30 +231,6 @@ _RULES = {
     "SqueezeBackward5": "u.squeeze_(dims): the gradient is unsqueezed back",
     "TBackward1": "u.t_(): the gradient is transposed back",
     "TransposeBackward1": "u.transpose_(i, j): the gradient is transposed back",
-    "EluBackward0": "d(elu(u))/du = 1 where u > 0, else alpha*exp(u)",
-    "GeluBackward0": "d(gelu(u))/du = Phi(u) + u*phi(u) (normal cdf and density)",
-    "LeakyReluBackward0": "d(leaky_relu(u))/du = 1 where u > 0, else negative_slope",
-    "SiluBackward0": "d(u*sigmoid(u))/du = s*(1 + u*(1 - s)),  s = sigmoid(u)",
-    "SoftplusBackward0": "d(softplus(u))/du = sigmoid(beta*u)",
-    "AtanBackward0": "d(atan(u))/du = 1/(1 + u**2)",
-    "ErfBackward0": "d(erf(u))/du = 2/sqrt(pi) * exp(-u**2)",
-    "Expm1Backward0": "d(exp(u) - 1)/du = exp(u)",
-    "Log1PBackward0": "d(log(1 + u))/du = 1/(1 + u)",
-    "RsqrtBackward0": "d(u**-0.5)/du = -0.5*u**-1.5",
-    "TanBackward0": "d(tan(u))/du = 1 + tan(u)**2",
-    "CeilBackward0": _ZERO,
-    "FloorBackward0": _ZERO,
-    "RoundBackward0": _ZERO,
-    "RoundBackward1": _ZERO,
-    "TruncBackward0": _ZERO,
-    "SignBackward0": _ZERO,
-    "SgnBackward0": _ZERO,
-    "_ZeroGradientBackward": _ZERO,
-    "ThresholdBackwardBackward0": "d(relu'(u) * grad): grad_grad = relu'(u) * grad_out,  grad_u = 0",
-    "LeakyReluBackwardBackward0": ("d(leaky_relu'(u) * grad): grad_grad = leaky_relu'(u) * grad_out,  "
-                                   "grad_u = 0"),
-    "SoftmaxBackward0": "d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)",
-    "LogSoftmaxBackward0": "d log_softmax: grad_u = grad - softmax(u) * sum(grad)",
     "AddmmBackward0": "d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
                       "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))",
     "MseLossBackward0": "d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du",
@@ -289,7 +252,6 @@ _RULES = {
     "SmoothL1LossBackward0": "d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
     "MedianBackward0": "d median(u)/du = 1/k at each of the k elements equal to the median, 0 elsewhere",
     "MedianBackward1": "d median(u, dim): each median's gradient goes to the element at its index",
-    "Atan2Backward0": "d atan2(a, b) = (b*da - a*db) / (a**2 + b**2)",
     "AddcmulBackward0": "d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1",
     "AddcdivBackward0": "d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2",
     "CumprodBackward0": "d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)",
@@ -298,25 +260,6 @@ _RULES = {
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
                             "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W",
     "MaxPool2DWithIndicesBackward0": "d max_pool2d: each window's gradient goes to its (first) maximum",
-    "Exp2Backward0": "d(2**u)/du = 2**u * log(2)",
-    "Log2Backward0": "d(log2(u))/du = 1/(u * log(2))",
-    "Log10Backward0": "d(log10(u))/du = 1/(u * log(10))",
-    "SinhBackward0": "d(sinh(u))/du = cosh(u)",
-    "CoshBackward0": "d(cosh(u))/du = sinh(u)",
-    "AsinBackward0": "d(asin(u))/du = 1/sqrt(1 - u**2)",
-    "AcosBackward0": "d(acos(u))/du = -1/sqrt(1 - u**2)",
-    "AsinhBackward0": "d(asinh(u))/du = 1/sqrt(u**2 + 1)",
-    "AcoshBackward0": "d(acosh(u))/du = 1/sqrt(u**2 - 1)",
-    "AtanhBackward0": "d(atanh(u))/du = 1/(1 - u**2)",
-    "ErfinvBackward0": "d(erfinv(u))/du = sqrt(pi)/2 * exp(erfinv(u)**2)",
-    "NanToNumBackward0": "d(nan_to_num(u))/du = 1 where u is finite, else 0",
-    "HypotBackward0": "d(hypot(u, v))/du = u/hypot(u, v),  d/dv = v/hypot(u, v)",
-    "LogaddexpBackward0": "d(log(exp(u) + exp(v)))/du = 1/(1 + exp(v - u)),  d/dv = 1/(1 + exp(u - v))",
-    "XlogyBackward0": "d(u*log(v))/du = log(v) (0 where u == 0),  d/dv = u/v",
-    "XlogyBackward1": "d(s*log(v))/dv = s/v",
-    "XlogyBackward2": "d(u*log(s))/du = log(s) (0 where u == 0)",
-    "FmodBackward0": "d(fmod(u, s))/du = 1",
-    "FmodBackward1": "d(fmod(u, v))/du = 1,  d(fmod(u, v))/dv = -trunc(u / v)",
     "LerpBackward0": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w",
     "LerpBackward1": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u",
     "ClampMinBackward0": "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0",
@@ -356,23 +299,13 @@ _RULES = {
 }
 
 # Ops whose derivative is a number per element (same shape in and out), so the gradient an
-# input receives is the incoming gradient times a local derivative that can be shown.
+# input receives is the incoming gradient times a local derivative that can be shown (the
+# op table's nodes say so themselves).
 _ELEMENTWISE = frozenset({
-    "AddBackward0", "SubBackward0", "RsubBackward1", "MulBackward0", "DivBackward0",
-    "NegBackward0", "PowBackward0", "PowBackward1", "PowBackward2", "ExpBackward0", "LogBackward0",
-    "SqrtBackward0", "SinBackward0", "CosBackward0", "TanhBackward0", "SigmoidBackward0",
-    "ReluBackward0", "AbsBackward0", "ReciprocalBackward0", "CloneBackward0", "WhereBackward0",
-    "ClampBackward1", "MaximumBackward0", "ClampBackward0", "MinimumBackward0", "RemainderBackward0",
-    "RemainderBackward1", "EluBackward0", "GeluBackward0", "LeakyReluBackward0", "SiluBackward0",
-    "SoftplusBackward0", "AtanBackward0", "ErfBackward0", "Expm1Backward0", "Log1PBackward0",
-    "RsqrtBackward0", "TanBackward0", "CeilBackward0", "FloorBackward0", "RoundBackward0",
-    "RoundBackward1", "TruncBackward0", "SignBackward0", "SgnBackward0",
-    "Exp2Backward0", "Log2Backward0", "Log10Backward0", "SinhBackward0", "CoshBackward0", "AsinBackward0",
-    "AcosBackward0", "AsinhBackward0", "AcoshBackward0", "AtanhBackward0", "ErfinvBackward0",
-    "NanToNumBackward0", "HypotBackward0", "LogaddexpBackward0", "XlogyBackward0", "XlogyBackward1",
-    "XlogyBackward2", "FmodBackward0", "FmodBackward1", "LerpBackward0", "LerpBackward1",
+    "PowBackward0", "PowBackward1", "PowBackward2", "CloneBackward0", "WhereBackward0",
+    "ClampBackward1", "ClampBackward0", "LerpBackward0", "LerpBackward1",
     "ClampMinBackward0", "ClampMaxBackward0", "ClampMinBackward1", "ClampMaxBackward1",
-    "MaskedFillBackward0",
+    "MaskedFillBackward0", "SgnBackward0",
 })
 
 
@@ -380,7 +313,8 @@ def derivative_rule(node) -> str | None:
     """The local derivative rule of the node's op, or None when pygrad does not know it."""
     if isinstance(node, AccumulateGrad):
         return "adds the incoming gradient into the leaf's .grad"
-    rule = _RULES.get(type(node).__name__)
+    meta = _NODES.get(type(node).__name__)
+    rule = meta.rule if meta is not None and meta.rule is not None else _RULES.get(type(node).__name__)
     if callable(rule):
         try:
             return rule(node)
@@ -390,24 +324,24 @@ def derivative_rule(node) -> str | None:
 
 
 def is_elementwise(node) -> bool:
-    return type(node).__name__ in _ELEMENTWISE
+    name = type(node).__name__
+    meta = _NODES.get(name)
+    return meta.elementwise if meta is not None else name in _ELEMENTWISE
 
 
 # An op's output recomputed from what it saved, for nodes whose output tensor is gone.
 _RECOMPUTE = {
     "PowBackward0": (("self",), lambda node, a: np.power(a, np.asarray(node.exponent, a.dtype))),
-    "LogBackward0": (("self",), lambda node, a: np.log(a)),
-    "SinBackward0": (("self",), lambda node, a: np.sin(a)),
-    "CosBackward0": (("self",), lambda node, a: np.cos(a)),
-    "AbsBackward0": (("self",), lambda node, a: np.abs(a)),
-    "MulBackward0": (("self", "other"), lambda node, a, b: np.multiply(a, b)),
-    "DivBackward0": (("self", "other"), lambda node, a, b: np.divide(a, b)),
 }
 
 
 def recompute_output(node) -> np.ndarray | None:
     """The node's (first) output computed again from its saved tensors, when they suffice."""
-    recipe = _RECOMPUTE.get(type(node).__name__)
+    meta = _NODES.get(type(node).__name__)
+    if meta is not None and meta.recompute is not None:
+        recipe = (meta.recompute_from, meta.recompute)
+    else:
+        recipe = _RECOMPUTE.get(type(node).__name__)
     if recipe is None:
         return None
     names, fn = recipe

@@ -24,10 +24,11 @@ import re
 import numpy as np
 
 from . import grad_mode
+from .._backend import core as _core
 from .._errors import SECOND_BACKWARD
 from .function import Function, Node
 
-__all__ = ["ViewFunction", "ViewRecord"]
+__all__ = ["ViewFunction", "ViewRecord", "ViewSteps"]
 
 # PyTorch's CreationMeta: how a view was made decides whether it may be modified in place.
 DEFAULT, NO_GRAD_MODE, MULTI_OUTPUT_NODE = "default", "no_grad", "multi_output"
@@ -46,10 +47,29 @@ _MULTI_OUTPUT_HINT = (" This view is the output of a function that returns multi
                       "operation by an out-of-place one.")
 
 
+class ViewSteps:
+    """The ``(view Function, args, output index or None)`` steps that rebuild a view from its base,
+    in order.  A view of a view shares its parent's steps and adds one link, so a chain of ``n``
+    views costs ``O(n)`` to build (a tuple copied at every link would cost ``O(n**2)``).
+    """
+
+    __slots__ = ("parent", "step")
+
+    def __init__(self, parent: "ViewSteps | None", step: tuple):
+        self.parent, self.step = parent, step
+
+    def __iter__(self):
+        steps, link = [], self
+        while link is not None:
+            steps.append(link.step)
+            link = link.parent
+        return reversed(steps)
+
+
 class ViewRecord:
     """What a differentiable view remembers: its root ``base`` and how to rebuild it from there.
 
-    ``steps`` is a tuple of ``(view Function, args, output index or None)`` applied in order;
+    ``steps`` is a ``ViewSteps`` chain, iterated in the order the steps are applied;
     ``version`` is the storage version at which the view's ``grad_fn`` was last made.
     """
 
@@ -126,18 +146,18 @@ class ViewFunction(Function):
     def apply(cls, x, *args):
         out = Function.apply.__func__(cls, x, *args)
         parent = x._view
-        base, steps, creation = (x, (), DEFAULT) if parent is None else (parent.base, parent.steps,
-                                                                          parent.creation)
+        base, steps, creation = (x, None, DEFAULT) if parent is None else (parent.base, parent.steps,
+                                                                            parent.creation)
         enabled = grad_mode._state.enabled
         version = x._version.value
         # PyTorch's propagation: a view made now is marked by how it was made, else inherits its parent's mark.
         if type(out) is tuple:
             made = MULTI_OUTPUT_NODE if enabled else NO_GRAD_MODE
             for i, o in enumerate(out):
-                _record(o, base, steps + ((cls, args, i),), made, version)
+                _record(o, base, ViewSteps(steps, (cls, args, i)), made, version)
         else:
             made = creation if enabled else NO_GRAD_MODE
-            _record(out, base, steps + ((cls, args, None),), made, version)
+            _record(out, base, ViewSteps(steps, (cls, args, None)), made, version)
         return out
 
 
@@ -174,9 +194,8 @@ class AsStridedBackward0(Node):
         self.needs_input_grad = (True,)
 
     def apply(self, grad):
-        from ..tensor import Tensor
         contexts = []
-        t = Tensor._wrap(self._base_data)
+        t = _core.wrap(self._base_data)
         for cls, args, index in self._steps:  # rebuild each step's ctx (shapes, keys) on the base
             ctx = cls._backward_cls()
             ctx.needs_input_grad = (True,) + (False,) * len(args)
@@ -188,7 +207,7 @@ class AsStridedBackward0(Node):
             if index is None:
                 grads = cls.backward(ctx, grad)
             else:
-                grads = cls.backward(ctx, *(grad if i == index else Tensor._wrap(np.zeros(s, grad._data.dtype))
+                grads = cls.backward(ctx, *(grad if i == index else _core.wrap(np.zeros(s, grad._data.dtype))
                                             for i, s in enumerate(shapes)))
             grad = grads[0] if isinstance(grads, tuple) else grads
         return (grad,)
@@ -216,13 +235,12 @@ class CopySlices(Node):
         self.needs_input_grad = (edge[0] is not None,) + tuple(fn.needs_input_grad[1:])
 
     def apply(self, grad):
-        from ..tensor import Tensor
         if self._freed:
             raise RuntimeError(SECOND_BACKWARD)
         building = grad_mode._state.enabled
-        result = grad.clone() if building else Tensor._wrap(grad._data.copy())
+        result = grad.clone() if building else _core.wrap(grad._data.copy())
         region = replay(result, self._steps)
-        grad_slice = region.clone() if building else Tensor._wrap(region._data.copy())
+        grad_slice = region.clone() if building else _core.wrap(region._data.copy())
         res = self._fn.apply(grad_slice)
         if res[0] is None:
             region.zero_()

@@ -1,8 +1,9 @@
 """``pygrad.nn.functional``: layers and losses as functions, with PyTorch's signatures.
 
-The fused ops live in ``pygrad/ops/nn.py`` and ``pygrad/ops/conv.py``, the activations in
-``pygrad/ops/activation.py`` and ``pygrad/ops/unary.py`` (re-exported here); this module adds
-PyTorch's argument handling and composes the rest.
+The fused ops live in ``pygrad/ops/nn.py`` and ``pygrad/ops/conv.py``, softmax in
+``pygrad/ops/activation.py`` and the elementwise activations in the op table
+(``pygrad/ops/optable.py``, re-exported here); this module adds PyTorch's argument handling and
+composes the rest.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import numpy as np
 from .. import creation
 from ..ops import conv as _conv
 from ..ops import nn as _nn
-from ..ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, softplus
+from ..ops.activation import log_softmax, softmax
 from ..ops.arith import where
-from ..ops import unary as _unary
+from ..ops.optable import FUNCTIONAL as _TABLE_FUNCTIONAL
 from ..tensor import Tensor
 from ._functional_attention import multi_head_attention_forward, scaled_dot_product_attention
 from ._functional_misc import (bilinear, cosine_similarity, group_norm, instance_norm, interpolate,
@@ -28,7 +29,6 @@ __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "so
            "multi_head_attention_forward", "scaled_dot_product_attention", "bilinear", "cosine_similarity", "group_norm", "instance_norm", "interpolate", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "upsample", "upsample_nearest", "upsample_bilinear", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
-linear = _nn.linear
 layer_norm = _nn.layer_norm
 
 
@@ -42,16 +42,11 @@ adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
 pad = _conv.pad
 
 
+globals().update(_TABLE_FUNCTIONAL)  # linear, softmax, log_softmax, gelu, leaky_relu, elu, softplus, silu, ...
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return input.relu_() if inplace else _unary.relu(input)
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    return _unary.sigmoid(input)
-
-
-def tanh(input: Tensor) -> Tensor:
-    return _unary.tanh(input)
+    return input.relu_() if inplace else input.relu()
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -138,6 +133,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight=None) -> Tensor:
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    _nn.check_target_size(input, target)
     return _reduce((input - target).abs(), reduction)
 
 

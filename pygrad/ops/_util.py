@@ -8,6 +8,7 @@ from .._arrays import checked_array
 from .._backend import core as _core
 from .._errors import broadcast_mismatch
 from ..autograd.grad_mode import _state as _grad_mode
+from ..size import size_arguments
 from ..tensor import Tensor
 
 wrap = Tensor._wrap
@@ -177,8 +178,6 @@ def float_dtype_of(t: Tensor) -> dtypes.dtype:
     return d if d.is_floating_point else dtypes.get_default_dtype()
 
 
-def parse_shape(shape) -> tuple:
-    """``view(2, 3)`` and ``view((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+def parse_shape(shape, fn: str, arg: str = "size") -> tuple:
+    """``view(2, 3)`` and ``view((2, 3))`` alike; ints only, with PyTorch's error for ``fn``'s ``arg``."""
+    return size_arguments(shape, fn, arg)

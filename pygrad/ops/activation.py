@@ -1,8 +1,7 @@
-"""Activation functions: softmax and log_softmax along a dim, and the elementwise nonlinearities.
+"""softmax and log_softmax along a dim: PyTorch's argument handling (the ops themselves,
+``_softmax`` and ``_log_softmax``, and their derivatives are entries of the op table).
 
-``pygrad.nn.functional`` re-exports these.  As everywhere, each backward has a fused kernel
-path and, for ``create_graph=True``, a composite of differentiable ops so that higher-order
-derivatives work.
+``pygrad.nn.functional`` re-exports these.
 """
 from __future__ import annotations
 
@@ -11,154 +10,16 @@ import warnings
 import numpy as np
 
 from .. import dtypes
-from .._backend import kernels
-from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, normalize_dim, wrap
-from .arith import where
-from .piecewise_grads import LeakyReluBackward
-from .unary import erf, relu, sigmoid, tanh
+from ._util import normalize_dim
+from .optable import LOG_SOFTMAX, SOFTMAX  # built by the time these functions run
 
-__all__ = ["softmax", "log_softmax", "gelu", "leaky_relu", "elu", "softplus", "silu",
-           "relu", "sigmoid", "tanh"]
+__all__ = ["softmax", "log_softmax", "torch_softmax", "torch_log_softmax"]
 
 
 def _require_float(x: Tensor, kernel: str) -> None:
     if not x.dtype.is_floating_point:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{x.dtype._tensor_type[:-6]}\'')
-
-
-class Softmax(Function):
-    _backward_name = "SoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        ctx.dim = dim
-        with np.errstate(invalid="ignore", over="ignore"):
-            y = wrap(kernels.softmax(x._data, dim))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.softmax_backward(g._data, y._data, ctx.dim)), None
-        return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
-
-
-class LogSoftmax(Function):
-    _backward_name = "LogSoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        ctx.dim = dim
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            y = wrap(kernels.log_softmax(x._data, dim))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.log_softmax_backward(g._data, y._data, ctx.dim)), None
-        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
-
-
-class Gelu(Function):
-    _backward_name = "GeluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, approximate):
-        ctx.save_for_backward(x)
-        ctx.approximate = approximate
-        return wrap(kernels.gelu_tanh(x._data) if approximate == "tanh" else kernels.gelu(x._data))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        tanh_form = ctx.approximate == "tanh"
-        if not building_graph():
-            kernel = kernels.gelu_tanh_backward if tanh_form else kernels.gelu_backward
-            return wrap(kernel(g._data, x._data)), None
-        if tanh_form:
-            k = 0.7978845608028654
-            t = tanh(k * (x + 0.044715 * x * x * x))
-            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (k * (1 + 3 * 0.044715 * x * x))), None
-        cdf = 0.5 * (1 + erf(x * 0.7071067811865476))
-        pdf = (-0.5 * x * x).exp() * 0.3989422804014327
-        return g * (cdf + x * pdf), None
-
-
-class LeakyRelu(Function):
-    _backward_name = "LeakyReluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, slope):
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return wrap(kernels.leaky_relu(x._data, slope))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.leaky_relu_backward(g._data, x._data, ctx.slope)), None
-        return LeakyReluBackward.apply(g, x, ctx.slope), None
-
-
-class Elu(Function):
-    _backward_name = "EluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, alpha):
-        y = wrap(kernels.elu(x._data, alpha))
-        ctx.save_for_backward(x, y)
-        ctx.alpha = alpha
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.elu_backward(g._data, x._data, y._data, ctx.alpha)), None
-        return where(x > 0, g, g * (ctx.alpha * x.exp())), None
-
-
-class Softplus(Function):
-    _backward_name = "SoftplusBackward0"
-
-    @staticmethod
-    def forward(ctx, x, beta, threshold):
-        ctx.save_for_backward(x)
-        ctx.beta, ctx.threshold = beta, threshold
-        return wrap(kernels.softplus(x._data, beta, threshold))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.softplus_backward(g._data, x._data, ctx.beta, ctx.threshold)), None, None
-        bx = x * ctx.beta
-        return where(bx > ctx.threshold, g, g * sigmoid(bx)), None, None
-
-
-class Silu(Function):
-    _backward_name = "SiluBackward0"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return wrap(kernels.silu(x._data))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        if not building_graph():
-            return wrap(kernels.silu_backward(g._data, x._data))
-        s = sigmoid(x)
-        return g * (s * (1 + x * (1 - s)))
 
 
 def _softmax_dim(x: Tensor, dim, name: str) -> int:
@@ -182,14 +43,14 @@ def softmax(x: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed after subtracting the max (no overflow)."""
     dim = _softmax_dim(x, dim, "softmax")
     x = _softmax_input(x, dim, dtype, "softmax")
-    return Softmax.apply(x, dim if x.ndim else None)
+    return SOFTMAX.fn.apply(x, dim if x.ndim else None)
 
 
 def log_softmax(x: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``."""
     dim = _softmax_dim(x, dim, "log_softmax")
     x = _softmax_input(x, dim, dtype, "log_softmax")
-    return LogSoftmax.apply(x, dim if x.ndim else None)
+    return LOG_SOFTMAX.fn.apply(x, dim if x.ndim else None)
 
 
 _NO_DIM = object()
@@ -216,37 +77,3 @@ def torch_log_softmax(x: Tensor, dim=_NO_DIM, dtype=None) -> Tensor:
     """``torch.log_softmax``: ``log_softmax`` with ``dim`` required and ``dtype`` allowed positionally."""
     _required_dim_and_dtype(dim, dtype, "log_softmax")
     return log_softmax(x, dim, dtype=dtype)
-
-
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    if approximate not in ("none", "tanh"):
-        raise RuntimeError("approximate argument must be either none or tanh.")
-    _require_float(x, "GeluKernelImpl")
-    return Gelu.apply(x, approximate)
-
-
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    _require_float(x, "leaky_relu_cpu")
-    out = LeakyRelu.apply(x, float(negative_slope))
-    return _maybe_inplace(x, out, inplace)
-
-
-def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    _require_float(x, "elu_cpu")
-    return _maybe_inplace(x, Elu.apply(x, float(alpha)), inplace)
-
-
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    _require_float(x, "softplus_cpu")
-    return Softplus.apply(x, float(beta), float(threshold))
-
-
-def silu(x: Tensor, inplace: bool = False) -> Tensor:
-    _require_float(x, "silu_cpu")
-    return _maybe_inplace(x, Silu.apply(x), inplace)
-
-
-def _maybe_inplace(x: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    if not inplace:
-        return out
-    return x.copy_(out)

@@ -16,97 +16,16 @@ from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, broadcast_shape, building_graph, same_dtype_arrays, sum_array, wrap
 
 
-class Add(Function):
-    _backward_name = "AddBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        return wrap(kernels.add(*same_dtype_arrays(a, b)))
-
-    @staticmethod
-    def backward(ctx, g):
-        return g, g
 
 
-class Sub(Function):
-    _backward_name = "SubBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        return wrap(kernels.sub(*same_dtype_arrays(a, b)))
-
-    @staticmethod
-    def backward(ctx, g):
-        return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-class Rsub(Function):
-    """``scalar - x``."""
-
-    _backward_name = "RsubBackward1"
-
-    @staticmethod
-    def forward(ctx, x, scalar):
-        s, y = same_dtype_arrays(scalar, x)
-        return wrap(kernels.sub(s, y))
-
-    @staticmethod
-    def backward(ctx, g):
-        return -g, None
 
 
-class Mul(Function):
-    _backward_name = "MulBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        need_a, need_b = ctx.needs_input_grad
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return wrap(kernels.mul(*same_dtype_arrays(a, b)))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        if not building_graph():
-            dt = g._data.dtype
-            return (None if b is None else wrap(kernels.mul_backward(g._data, b._data.astype(dt, copy=False))),
-                    None if a is None else wrap(kernels.mul_backward(g._data, a._data.astype(dt, copy=False))))
-        return (None if b is None else g * b), (None if a is None else g * a)
 
 
-class Div(Function):
-    _backward_name = "DivBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        result = dtypes.result_type(a, b)
-        if not result.is_floating_point:
-            result = dtypes.get_default_dtype()
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        return wrap(kernels.div(*same_dtype_arrays(a, b, result)))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        if not building_graph():
-            dt = g._data.dtype
-            y = b._data.astype(dt, copy=False)
-            return (wrap(kernels.div_backward_a(g._data, y)) if need_a else None,
-                    wrap(kernels.div_backward_b(g._data, a._data.astype(dt, copy=False), y)) if need_b else None)
-        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
 
-class Neg(Function):
-    _backward_name = "NegBackward0"
-
-    @staticmethod
-    def forward(ctx, x):
-        return wrap(kernels.neg(x._data))
-
-    @staticmethod
-    def backward(ctx, g):
-        return -g
 
 
 class PowScalar(Function):
@@ -207,37 +126,8 @@ class Where(Function):
         return (None, where(c, g, 0.0) if need_a else None, where(c, 0.0, g) if need_b else None)
 
 
-class Maximum(Function):
-    """Elementwise max; at ties each input gets half the gradient (as PyTorch)."""
-
-    _backward_name = "MaximumBackward0"
-    _kernel, _backward_kernel = "maximum", "maximum_backward"
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        x, y = same_dtype_arrays(a, b)
-        ctx.save_for_backward(a, b)
-        return wrap(getattr(kernels, cls._kernel)(x, y))
-
-    @classmethod
-    def backward(cls, ctx, g):
-        a, b = ctx.saved_tensors
-        dt = g._data.dtype
-        x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
-        grad_of = getattr(kernels, cls._backward_kernel)
-        need_a, need_b = ctx.needs_input_grad
-        if not building_graph():
-            return (wrap(grad_of(g._data, x, y)) if need_a else None,
-                    wrap(grad_of(g._data, y, x)) if need_b else None)
-        # Piecewise linear: the gradient is g times a constant mask, which keeps higher orders right.
-        one = np.ones((), dt)
-        return (g * wrap(grad_of(one, x, y)) if need_a else None,
-                g * wrap(grad_of(one, y, x)) if need_b else None)
 
 
-class Minimum(Maximum):
-    _backward_name = "MinimumBackward0"
-    _kernel, _backward_kernel = "minimum", "minimum_backward"
 
 
 class ClampScalar(Function):
@@ -260,7 +150,7 @@ class ClampScalar(Function):
         if not building_graph():
             return wrap(kernels.clamp_backward(g._data, x._data.astype(dt, copy=False), lo, hi)), None, None
         mask = kernels.clamp_backward(np.ones((), dt), x._data.astype(dt, copy=False), lo, hi)
-        return g * wrap(mask), None, None
+        return gradient_where(g, mask != 0), None, None
 
 
 class ClampTensor(Function):
@@ -295,38 +185,8 @@ class ClampTensor(Function):
                      for m, need in zip(masks, ctx.needs_input_grad))
 
 
-class Remainder(Function):
-    """``a % b``, Python's modulo (the sign of the divisor): a - floor(a / b) * b."""
-
-    _backward_name = "RemainderBackward1"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = same_dtype_arrays(a, b)
-        if x.dtype.kind in "iu" and not np.all(y):
-            raise RuntimeError("ZeroDivisionError")
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return wrap(kernels.remainder(x, y))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        if not need_b:
-            return g, None
-        dt = g._data.dtype
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if not building_graph():
-                return (g if need_a else None, wrap(kernels.remainder_backward_b(
-                    g._data, a._data.astype(dt, copy=False), b._data.astype(dt, copy=False))))
-            return (g if need_a else None), -g * wrap(np.floor_divide(a._data.astype(dt), b._data.astype(dt)))
 
 
-class RemainderScalar(Remainder):
-    """``x % number``: the gradient is passed through unchanged."""
-
-    _backward_name = "RemainderBackward0"
 
 
 class MaskedFill(Function):
@@ -342,14 +202,19 @@ class MaskedFill(Function):
         if mask.shape != data.shape:
             data = np.broadcast_to(data, broadcast_shape(data.shape, mask.shape))
         fill = np.array(value._data if isinstance(value, Tensor) else value).astype(data.dtype)
-        return wrap(np.where(mask, fill, data))
+        return wrap(np.asarray(np.where(mask, fill, data), order="C"))  # PyTorch: contiguous, whatever x is
 
     @staticmethod
     def backward(ctx, g):
-        keep = ~ctx.mask
-        if not building_graph():
-            return wrap(np.where(keep, g._data, np.zeros((), g._data.dtype))), None, None
-        return g * wrap(keep.astype(g._data.dtype)), None, None
+        return gradient_where(g, ~ctx.mask), None, None
+
+
+def gradient_where(g: Tensor, keep: np.ndarray) -> Tensor:
+    """``g`` where ``keep``, exact zeros elsewhere, as PyTorch's backward formulas select a gradient
+    (a product with a 0/1 mask would let a NaN or inf of ``g`` through); differentiable."""
+    if building_graph():
+        return MaskedFill.apply(g, ~keep, 0.0)
+    return wrap(np.where(keep, g._data, np.zeros((), g._data.dtype)))
 
 
 class MaskedFillTensor(MaskedFill):
@@ -368,115 +233,18 @@ class MaskedFillTensor(MaskedFill):
         return grad_x, None, (g * wrap(mask.astype(g._data.dtype))).sum()
 
 
-class Hypot(Function):
-    _backward_name = "HypotBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        result = wrap(kernels.hypot(*same_dtype_arrays(a, b)))
-        ctx.save_for_backward(a, b, result)
-        return result
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b, result = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        dt = g._data.dtype
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if not building_graph():
-                r = result._data
-                return (wrap(kernels.hypot_backward(g._data, a._data.astype(dt, copy=False), r)) if need_a else None,
-                        wrap(kernels.hypot_backward(g._data, b._data.astype(dt, copy=False), r)) if need_b else None)
-            return (g * a / result if need_a else None), (g * b / result if need_b else None)
 
 
-class Logaddexp(Function):
-    _backward_name = "LogaddexpBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return wrap(kernels.logaddexp(*same_dtype_arrays(a, b)))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        if not building_graph():
-            dt = g._data.dtype
-            x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
-            return (wrap(kernels.logaddexp_backward(g._data, x, y)) if need_a else None,
-                    wrap(kernels.logaddexp_backward(g._data, y, x)) if need_b else None)
-        return (g / (1 + (b - a).exp()) if need_a else None), (g / (1 + (a - b).exp()) if need_b else None)
 
 
-class Xlogy(Function):
-    """``x * log(y)``, 0 where x == 0: PyTorch's convention for entropies."""
-
-    _backward_name = "XlogyBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return wrap(kernels.xlogy(*same_dtype_arrays(a, b, _floating_result(a, b))))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        dt = g._data.dtype
-        x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if not building_graph():
-                return (wrap(kernels.xlogy_backward_x(g._data, x, y)) if need_a else None,
-                        wrap(kernels.xlogy_backward_y(g._data, x, y)) if need_b else None)
-            nonzero = wrap((x != 0).astype(dt))
-            return (g * xlogy(nonzero, b) if need_a else None), (g * a / b if need_b else None)
 
 
-class XlogyOfScalar(Xlogy):
-    """``xlogy(number, y)``."""
-
-    _backward_name = "XlogyBackward1"
 
 
-class XlogyScalar(Xlogy):
-    """``xlogy(x, number)``."""
-
-    _backward_name = "XlogyBackward2"
 
 
-class Fmod(Function):
-    """C's fmod, ``a - trunc(a / b) * b``: the remainder has the dividend's sign."""
-
-    _backward_name = "FmodBackward1"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = same_dtype_arrays(a, b)
-        if x.dtype.kind in "iu" and not np.all(y):
-            raise RuntimeError("ZeroDivisionError")
-        need_b = ctx.needs_input_grad[1]
-        ctx.save_for_backward(a if need_b else None, b if need_b else None)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return wrap(kernels.fmod(x, y))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        if not need_b:
-            return g, None
-        dt = g._data.dtype
-        x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if not building_graph():
-                return (g if need_a else None), wrap(kernels.fmod_backward_b(g._data, x, y))
-            return (g if need_a else None), -g * wrap(np.trunc(x / y))
 
 
-class FmodScalar(Fmod):
-    _backward_name = "FmodBackward0"
 
 
 class Lerp(Function):
@@ -523,29 +291,6 @@ class LerpTensor(Function):
         return (g * (1 - w) if need_a else None), (g * w if need_b else None), (g * (b - a) if need_w else None)
 
 
-class Atan2(Function):
-    _backward_name = "Atan2Backward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return wrap(np.arctan2(*same_dtype_arrays(a, b)))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors  # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
-        need_a, need_b = ctx.needs_input_grad
-        # As PyTorch: 1 / (a^2 + b^2) is taken as 0 where it is infinite (atan2(0, 0) has gradient 0).
-        if not building_graph():
-            dt = g._data.dtype
-            x, y = a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                recip = np.reciprocal(x * x + y * y)
-            recip = np.where(np.isinf(recip), dt.type(0), recip)
-            return (wrap(g._data * y * recip) if need_a else None), (wrap(g._data * -x * recip) if need_b else None)
-        recip = (a * a + b * b).reciprocal()
-        recip = where(recip.isinf(), wrap(np.zeros((), recip._data.dtype)), recip)
-        return (g * b * recip if need_a else None), (g * -a * recip if need_b else None)
 
 
 def _three_arrays(x: Tensor, t1: Tensor, t2: Tensor) -> tuple:
@@ -614,23 +359,6 @@ class ClampMaxTensor(ClampTensor):
     _backward_name = "ClampMaxBackward1"
 
 
-def _not_implemented(op: str):
-    """A Function whose derivative PyTorch does not implement: backward through it fails."""
-    def forward(ctx, kernel, *tensors):
-        x, y = same_dtype_arrays(*tensors)
-        if x.dtype.kind in "iu" and not np.all(y):
-            raise RuntimeError("ZeroDivisionError")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return wrap(getattr(kernels, kernel)(x, y))
-
-    def backward(ctx, *grads):
-        raise RuntimeError(f"derivative for aten::{op} is not implemented")
-    return type(op.title().replace("_", "") + "NotDifferentiable", (Function,),
-                {"_backward_name": "NotImplemented", "forward": staticmethod(forward),
-                 "backward": staticmethod(backward), "__module__": __name__})
-
-
-FloorDivide = _not_implemented("floor_divide")
 
 
 class DivRounding(Function):
@@ -655,7 +383,6 @@ class DivRounding(Function):
     def backward(ctx, g):
         zeros = wrap(np.zeros_like(g._data))
         return zeros, zeros, None
-RemainderOfScalar = _not_implemented("remainder")
 
 
 # -- the functions Tensor's operators call ---------------------------------------------------
@@ -671,12 +398,9 @@ def scaled_operand(a, b, alpha):
     if type(alpha) is int and alpha == 1:
         return b
     check_alpha(a, b, alpha)
-    return b * alpha if isinstance(b, (bool, int, float)) else mul(b, alpha)
+    return b * alpha if isinstance(b, (bool, int, float)) else as_tensor(b) * alpha
 
 
-def add(a, b, *, alpha=1) -> Tensor:
-    b = scaled_operand(a, b, alpha)
-    return Add.apply(*binary_operands(a, b))
 
 
 def _is_bool(v) -> bool:
@@ -694,33 +418,12 @@ def _check_bool_subtraction(a, b) -> None:
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def sub(a, b, *, alpha=1) -> Tensor:
-    _check_bool_subtraction(a, b)
-    b = scaled_operand(a, b, alpha)
-    return Sub.apply(*binary_operands(a, b))
 
 
-def rsub(x: Tensor, other) -> Tensor:
-    """``other - x`` for a number or array ``other``."""
-    _check_bool_subtraction(x, other)
-    if isinstance(other, Tensor) or isinstance(other, np.ndarray):
-        return sub(as_tensor(other), x)
-    x, s = binary_operands(x, other)
-    return Rsub.apply(x, s)
 
 
-def mul(a, b) -> Tensor:
-    return Mul.apply(*binary_operands(a, b))
 
 
-def div(a, b, *, rounding_mode=None) -> Tensor:
-    if rounding_mode is None:
-        return Div.apply(*binary_operands(a, b))
-    check_rounding_mode(rounding_mode)
-    a, b = binary_operands(a, b)
-    if dtypes.result_type(a, b) is dtypes.bool:
-        raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
-    return DivRounding.apply(a, b, rounding_mode)
 
 
 def check_rounding_mode(mode) -> None:
@@ -728,38 +431,32 @@ def check_rounding_mode(mode) -> None:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
 
 
-def true_divide(a, b) -> Tensor:
-    return div(a, b)
 
 
-def rdiv(x: Tensor, other) -> Tensor:
-    """``other / x``: a number times the reciprocal, as PyTorch computes it."""
-    if isinstance(other, Tensor) or isinstance(other, np.ndarray):
-        return div(as_tensor(other), x)
-    from .unary import reciprocal
-    return mul(reciprocal(x), other)
 
 
-def neg(x: Tensor) -> Tensor:
-    if x.dtype is dtypes.bool:
-        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
-                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
-    return Neg.apply(x)
 
 
 def pow(x, exponent) -> Tensor:  # noqa: A001
     if not isinstance(x, Tensor):
         return rpow(exponent, x)
     if isinstance(exponent, (Tensor, np.ndarray)):
-        return PowTensor.apply(*binary_operands(x, exponent))
+        return PowTensor.apply(*not_both_bool("pow", *binary_operands(x, exponent)))
     return PowScalar.apply(x, exponent)
 
 
 def rpow(x: Tensor, base) -> Tensor:
     """``base ** x``."""
     if isinstance(base, (Tensor, np.ndarray)):
-        return PowTensor.apply(*binary_operands(base, x))
+        return PowTensor.apply(*not_both_bool("pow", *binary_operands(base, x)))
     return RPowScalar.apply(base, x)
+
+
+def not_both_bool(kernel: str, a: Tensor, b: Tensor) -> tuple:
+    """PyTorch has no bool kernel for ``pow``, ``remainder``, ``fmod``: two bool tensors are refused."""
+    if a.dtype is dtypes.bool and b.dtype is dtypes.bool:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    return a, b
 
 
 def where(condition, a, b) -> Tensor:
@@ -768,6 +465,7 @@ def where(condition, a, b) -> Tensor:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {condition.dtype.name.capitalize()}")
     a, b = binary_operands(a, b)
+    broadcast_shape(broadcast_shape(condition._data.shape, a._data.shape), b._data.shape)  # PyTorch's order
     return Where.apply(condition._data, a, b)
 
 
@@ -785,16 +483,8 @@ def _require_tensor(fn: str, value, position: int, name: str) -> None:
                         f"not {type(value).__name__}")
 
 
-def maximum(a: Tensor, b: Tensor) -> Tensor:
-    _require_tensor("maximum", a, 1, "input")
-    _require_tensor("maximum", b, 2, "other")
-    return Maximum.apply(a, b)
 
 
-def minimum(a: Tensor, b: Tensor) -> Tensor:
-    _require_tensor("minimum", a, 1, "input")
-    _require_tensor("minimum", b, 2, "other")
-    return Minimum.apply(a, b)
 
 
 def clamp_args(x: Tensor, min, max) -> tuple:  # noqa: A002 - PyTorch's keyword names
@@ -817,20 +507,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     return fn.apply(x, *bounds)
 
 
-def remainder(a, b) -> Tensor:
-    if not isinstance(a, Tensor):
-        return RemainderOfScalar.apply("remainder", *binary_operands(a, b))
-    a, b_t = binary_operands(a, b)
-    if not isinstance(b, (Tensor, np.ndarray)):
-        return RemainderScalar.apply(a, b_t)
-    return Remainder.apply(a, b_t)
 
-
-def floor_divide(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
-    if dtypes.result_type(a, b) is dtypes.bool:
-        raise RuntimeError('"div_floor_cpu" not implemented for \'Bool\'')
-    return FloorDivide.apply("floor_divide", a, b)
 
 
 
@@ -873,32 +550,12 @@ def _floating_only(name: str, a: Tensor, b: Tensor) -> None:
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'{result._tensor_type.removesuffix("Tensor")}\'')
 
 
-def hypot(a: Tensor, b: Tensor) -> Tensor:
-    _require_tensor("hypot", a, 1, "input")
-    _require_tensor("hypot", b, 2, "other")
-    _floating_only("hypot", a, b)
-    return Hypot.apply(a, b)
 
 
-def logaddexp(a: Tensor, b: Tensor) -> Tensor:
-    _require_tensor("logaddexp", a, 1, "input")
-    _require_tensor("logaddexp", b, 2, "other")
-    _floating_only("logaddexp", a, b)
-    return Logaddexp.apply(a, b)
 
 
-def xlogy(a, b) -> Tensor:
-    """``a * log(b)`` with ``xlogy(0, b) == 0`` (NaN b still gives NaN)."""
-    if not isinstance(a, Tensor):
-        return XlogyOfScalar.apply(as_tensor(a, _floating_result(b)), b)
-    if not isinstance(b, Tensor):
-        return XlogyScalar.apply(a, as_tensor(b, _floating_result(a)))
-    return Xlogy.apply(a, b)
 
 
-def fmod(a: Tensor, b) -> Tensor:
-    a, b_t = binary_operands(a, b)
-    return (Fmod if isinstance(b, (Tensor, np.ndarray)) else FmodScalar).apply(a, b_t)
 
 
 def lerp_args(a: Tensor, b: Tensor, weight) -> tuple:
@@ -943,13 +600,6 @@ def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
     return ClampMaxScalar.apply(x, None, max)
 
 
-def atan2(a: Tensor, b: Tensor) -> Tensor:
-    _require_tensor("atan2", a, 1, "input")
-    _require_tensor("atan2", b, 2, "other")
-    result = _floating_result(a, b)
-    if not dtypes.result_type(a, b).is_floating_point:
-        a, b = a.to(result), b.to(result)
-    return Atan2.apply(a, b)
 
 
 def addcmul(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:

@@ -22,6 +22,63 @@ def _pair(v) -> tuple[int, int]:
     return int(v), int(v)
 
 
+_POOL_ARG_ERRORS = {"kernel_size": "kernel_size must either be a single int, or a tuple of two ints",
+                    "stride": "stride must either be omitted, a single int, or a tuple of two ints",
+                    "padding": "padding must either be a single int, or a tuple of two ints",
+                    "dilation": "dilation must be either a single int, or a tuple of two ints"}
+
+
+def _pool_args(name: str, x: Tensor, kernel_size, stride, padding, dilation=1):
+    """``(kernel, stride, padding, dilation)`` pairs of a 2-d pooling, checked as PyTorch checks them
+    (its order, its words), so a bad argument never reaches the window arithmetic."""
+    pairs = {}
+    for arg, v in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding), ("dilation", dilation)):
+        if arg == "stride" and (v is None or (isinstance(v, (tuple, list)) and len(v) == 0)):
+            pairs[arg] = pairs["kernel_size"]
+            continue
+        if isinstance(v, (tuple, list)):
+            if len(v) not in (1, 2):
+                raise RuntimeError(f"{name}: {_POOL_ARG_ERRORS[arg]}")
+            v = (v[0], v[-1])
+        pairs[arg] = _pair(v)
+    if x.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel, stride, padding, dilation = pairs["kernel_size"], pairs["stride"], pairs["padding"], pairs["dilation"]
+    out_hw = tuple(_pool_out_size(x.shape[x.ndim - 2 + i], kernel[i], stride[i], padding[i], dilation[i])
+                   for i in range(2))
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    if kh <= 0 or kw <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
+    if sh <= 0 or sw <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
+    if dh <= 0 or dw <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}")
+    shape = tuple(x.shape)
+    if 0 in shape[-3:]:  # only the batch may be empty
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
+                           f"but got:{list(shape)}")
+    if kw // 2 < pw or kh // 2 < ph:
+        raise RuntimeError("pad should be smaller than or equal to half of kernel size, but got "
+                           f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}")
+    if min(out_hw) < 1:
+        c, h, w = shape[-3:]
+        raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{out_hw[0]}x"
+                           f"{out_hw[1]}). Output size is too small")
+    return kernel, stride, padding, dilation
+
+
+def _pool_out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    """PyTorch's ``pooling_output_shape`` with its checks (C division truncates toward zero)."""
+    if stride == 0:
+        raise RuntimeError("stride should not be zero")
+    if pad < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
+    if pad > int(((kernel - 1) * dilation + 1) / 2):
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pad}, "
+                           f"kernel_size={kernel} and dilation={dilation}")
+    return _out_size(size, kernel, stride, pad, dilation)
+
+
 def _no_double_backward(name: str) -> None:
     if building_graph():
         raise RuntimeError(f"pygrad does not differentiate the backward of {name} (create_graph=True)")
@@ -150,14 +207,11 @@ class MaxPool2DWithIndices(Function):
             a = a[None]
         n, c, h, w = a.shape
         ph, pw = padding
-        if ph > kernel[0] // 2 or pw > kernel[1] // 2:
-            raise RuntimeError("pad should be at most half of effective kernel size, but got "
-                               f"pad={ph}, kernel_size={kernel[0]} and dilation={dilation[0]}")
         fill = -np.inf
         padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill) if ph or pw else a
         out_hw = (_out_size(h, kernel[0], stride[0], ph, dilation[0]),
                   _out_size(w, kernel[1], stride[1], pw, dilation[1]))
-        win = _windows(padded, kernel, stride, dilation, out_hw).reshape(n, c, out_hw[0], out_hw[1], -1)
+        win = _windows(padded, kernel, stride, dilation, out_hw).reshape(n, c, *out_hw, kernel[0] * kernel[1])
         arg = np.argmax(win, axis=-1)
         out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
         ctx.conf = (arg, kernel, stride, padding, dilation, padded.shape)
@@ -179,11 +233,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
                return_indices: bool = False) -> Tensor:
     if ceil_mode or return_indices:
         raise NotImplementedError("pygrad's max_pool2d supports ceil_mode=False, return_indices=False")
-    if x.ndim not in (3, 4):
-        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    kernel = _pair(kernel_size)
-    stride = kernel if stride is None or stride == [] else _pair(stride)
-    return MaxPool2DWithIndices.apply(x, kernel, stride, _pair(padding), _pair(dilation))
+    return MaxPool2DWithIndices.apply(x, *_pool_args("max_pool2d", x, kernel_size, stride, padding, dilation))
 
 
 # -- padding -----------------------------------------------------------------------------------
@@ -243,9 +293,6 @@ class AvgPool2D(Function):
             a = a[None]
         n, c, h, w = a.shape
         ph, pw = padding
-        if ph > kernel[0] // 2 or pw > kernel[1] // 2:
-            raise RuntimeError("pad should be at most half of effective kernel size, but got "
-                               f"pad={ph}, kernel_size={kernel[0]} and dilation=1")
         padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
         out_hw = (_out_size(h, kernel[0], stride[0], ph, 1), _out_size(w, kernel[1], stride[1], pw, 1))
         total = sum_array(_windows(padded, kernel, stride, (1, 1), out_hw), axis=(4, 5))
@@ -275,11 +322,8 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
     if ceil_mode:
         raise NotImplementedError("pygrad's avg_pool2d supports ceil_mode=False")
-    if x.ndim not in (3, 4):
-        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    kernel = _pair(kernel_size)
-    stride = kernel if stride is None or stride == [] else _pair(stride)
-    return AvgPool2D.apply(x, kernel, stride, _pair(padding), count_include_pad, divisor_override)
+    kernel, stride, padding, _ = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
+    return AvgPool2D.apply(x, kernel, stride, padding, count_include_pad, divisor_override)
 
 
 class AdaptiveAvgPool2D(Function):

@@ -18,6 +18,7 @@ from ..tensor import Tensor
 from . import inplace as _inplace
 from . import shape as _shape
 from ._util import broadcast_shape, building_graph, normalize_dim, wrap
+from .arith import gradient_where
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
           "(got {})")
@@ -164,9 +165,9 @@ class IndexPut(Function):
         needs = ctx.needs_input_grad
         grad_x = grad_value = None
         if needs[0]:
-            keep = np.ones(g._data.shape, g._data.dtype) if building_graph() else g._data.copy()
-            keep[ctx.advanced] = 0
-            grad_x = g * wrap(keep) if building_graph() else wrap(keep)
+            keep = np.ones(g._data.shape, bool)
+            keep[ctx.advanced] = False
+            grad_x = gradient_where(g, keep)
         if needs[1]:
             grad_value = Index.apply(g, ctx.advanced)
         return grad_x, grad_value, None
@@ -202,7 +203,24 @@ def _index_array(k) -> np.ndarray | None:
         return None
     if a.dtype.kind not in "iub":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if a.dtype == np.uint8 and not isinstance(k, (list, tuple)):  # PyTorch reads a byte tensor as a mask
+        warnings.warn(UINT8_INDEX_WARNING, UserWarning, stacklevel=4)
+        a = a.astype(bool)
     return a
+
+
+UINT8_INDEX_WARNING = "indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead."
+
+
+def _byte_mask_fill(key, value) -> bool:
+    """Whether PyTorch would write ``x[key] = value`` with ``masked_fill_`` on a byte mask (which it
+    refuses): one value, and the key's only tensor index a uint8 mask."""
+    keys = key if isinstance(key, tuple) else (key,)
+    arrays = [k for k in keys if isinstance(k, (Tensor, np.ndarray, list))]
+    if len(arrays) != 1 or not isinstance(arrays[0], (Tensor, np.ndarray)):
+        return False
+    mask = arrays[0]._data if isinstance(arrays[0], Tensor) else arrays[0]
+    return mask.dtype == np.uint8 and mask.ndim > 0 and np.size(value._data if isinstance(value, Tensor) else value) == 1
 
 
 def parse_key(shape: tuple, key, setting: bool = False):
@@ -223,7 +241,7 @@ def parse_key(shape: tuple, key, setting: bool = False):
             items.append(k)
         elif isinstance(k, (int, np.integer)):
             items.append(int(k))
-        elif isinstance(k, Tensor) and k.ndim == 0 and k.dtype.name != "bool":
+        elif isinstance(k, Tensor) and k.ndim == 0 and k.dtype.name not in ("bool", "uint8"):
             if not k.dtype.is_floating_point:
                 items.append(int(k.item()))
             else:
@@ -356,6 +374,8 @@ def getitem(x: Tensor, key) -> Tensor:
 
 def setitem(x: Tensor, key, value) -> None:
     steps, advanced = parse_key(x._data.shape, key, setting=True)
+    if _byte_mask_fill(key, value):
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype unsigned char")
     if isinstance(value, str):
         raise TypeError(f"can't assign a str to a torch.{x.dtype._tensor_type}")
     if not isinstance(value, Tensor):
@@ -480,6 +500,9 @@ def _select_key(name: str, x: Tensor, dim: int, index: Tensor) -> tuple:
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     key = _select_key("index_select", x, dim, index)
     if x.ndim == 0:
+        if index._data.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index._data.size} "
+                               "value(s)")
         return IndexSelect.apply(x, ...)
     return IndexSelect.apply(x, key)
 

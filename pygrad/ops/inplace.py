@@ -45,9 +45,10 @@ INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written
 
 
 def check_overlap(target: Tensor) -> None:
-    """PyTorch refuses to compute into a tensor whose elements share memory (an ``expand`` view)."""
+    """PyTorch refuses to compute into a tensor whose elements share memory (an ``expand`` view).
+    An empty tensor has no elements to share (NumPy gives it zero strides)."""
     data = target._data
-    if 0 in data.strides and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
+    if data.size and 0 in data.strides and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
         raise RuntimeError(INTERNAL_OVERLAP)
 
 

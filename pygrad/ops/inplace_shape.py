@@ -79,7 +79,7 @@ def resize_(x: Tensor, *sizes) -> Tensor:
     """New sizes; elements kept in memory order, new ones zero (PyTorch leaves them uninitialised)."""
     if x.requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
-    shape = parse_shape(sizes)
+    shape = parse_shape(sizes, "resize_")
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
     n = int(np.prod(shape))

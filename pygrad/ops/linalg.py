@@ -128,6 +128,12 @@ def _same_dtype_mm(a: Tensor, b: Tensor) -> None:
                            f"{C_TYPE_NAMES[a.dtype.name]} != {C_TYPE_NAMES[b.dtype.name]}")
 
 
+def _no_bool(kernel: str, a: Tensor) -> None:
+    """PyTorch has no bool matrix products (both operands have ``a``'s dtype here)."""
+    if a.dtype is dtypes.bool:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
 def mm(a: Tensor, b: Tensor) -> Tensor:
     _check_tensor(a, "mm")
     _check_tensor(b, "mm")
@@ -138,6 +144,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.shape[1] != b._data.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_size(a.shape)} and {_size(b.shape)})")
     _same_dtype_mm(a, b)
+    _no_bool("addmm_impl_cpu_", a)
     return Mm.apply(a, b)
 
 
@@ -152,6 +159,7 @@ def mv(m: Tensor, v: Tensor) -> Tensor:
     if m._data.dtype != v._data.dtype:
         vec, mat = _scalar_name(v.dtype), _scalar_name(m.dtype)
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got {vec}, {mat}, and {vec}")
+    _no_bool("addmv_impl_cpu", m)
     return Mv.apply(m, v)
 
 
@@ -167,6 +175,7 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError("dot : expected both vectors to have same dtype, but found "
                            f"{_scalar_name(a.dtype)} and {_scalar_name(b.dtype)}")
+    _no_bool("dot", a)
     return Dot.apply(a, b)
 
 
@@ -183,6 +192,7 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
                            f"but got: [{b._data.shape[0]}, {b._data.shape[1]}].")
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected scalar type {_scalar_name(a.dtype)} but found {_scalar_name(b.dtype)}")
+    _no_bool("bmm", a)
     return Bmm.apply(a, b)
 
 

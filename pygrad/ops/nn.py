@@ -7,11 +7,15 @@ Reductions are done inside the op; ``reduction`` is ``"none"``, ``"mean"`` or ``
 """
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
+from .._errors import size_str
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, mean_array, sum_array, wrap
+from ._util import broadcast_shape, building_graph, mean_array, sum_array, wrap
 from .linalg import addmm, mm
 from .shape import t
 
@@ -50,7 +54,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         from .linalg import matmul  # what PyTorch does too: UnsafeView / Squeeze around an mm
         return matmul(x, t(weight))
     lead = tuple(x.shape[:-1])
-    x2 = x if x.ndim == 2 else x.reshape(-1, in_features)
+    x2 = x if x.ndim == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
     out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
     if x.ndim == 2:
         return out
@@ -99,6 +103,16 @@ class MseLoss(Function):
         return (gx if need_x else None), (-gx if need_y else None), None
 
 
+def check_target_size(x: Tensor, y: Tensor) -> None:
+    """PyTorch's checks of a pointwise loss: a warning when the sizes differ, its error when they
+    do not broadcast."""
+    if x._data.shape != y._data.shape:
+        warnings.warn(f"Using a target size ({size_str(y._data.shape)}) that is different to the input size "
+                      f"({size_str(x._data.shape)}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=4)
+        broadcast_shape(x._data.shape, y._data.shape)
+
+
 def _common_dtype(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """Both operands in their promoted dtype, as PyTorch's regression losses compute (float32 input
     and int64 target give float32)."""
@@ -108,6 +122,7 @@ def _common_dtype(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def mse_loss(x: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    check_target_size(x, y)
     return MseLoss.apply(*_common_dtype(x, y), check_reduction(reduction))
 
 
@@ -149,6 +164,7 @@ class SmoothL1Loss(HuberLoss):
 def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    check_target_size(x, y)
     # PyTorch's huber_loss computes in the input's dtype (float32 input, float64 target: float32)
     return HuberLoss.apply(x, y.to(x.dtype), delta, 1, check_reduction(reduction))
 
@@ -156,6 +172,7 @@ def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0
 def smooth_l1_loss(x: Tensor, y: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    check_target_size(x, y)
     return SmoothL1Loss.apply(*_common_dtype(x, y), beta, 1 / beta, check_reduction(reduction))
 
 
@@ -533,11 +550,11 @@ class NativeBatchNorm(Function):
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
-    if x.ndim < 2:
-        raise ValueError(f"Expected 2D or higher input, got {x.ndim}D input")
+    if _check_batch_norm_args(x, running_mean, running_var, weight, bias, training):
+        out = x.clone()  # an empty input, as PyTorch: its arguments are not checked further
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
     if training:
-        if x.numel() // x.shape[1] <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
         axes = (0,) + tuple(range(2, x.ndim))
         a = x._data
         mean = mean_array(a, axis=axes)
@@ -551,7 +568,26 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             running_var._data[...] = (1 - momentum) * running_var._data + momentum * var * (n / (n - 1))
             running_var._version.value += 1
     else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
         mean, var = running_mean._data, running_var._data
     return NativeBatchNorm.apply(x, weight, bias, mean, var, bool(training), eps)
+
+
+def _check_batch_norm_args(x, running_mean, running_var, weight, bias, training) -> bool:
+    """PyTorch's checks of ``batch_norm``'s arguments, in its order and words; True for an empty input."""
+    if x.ndim < 2:
+        raise ValueError(f"Expected 2D or higher input, got {x.ndim}D input")
+    shape = x._data.shape
+    if training and shape[0] * math.prod(shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
+    if x._data.size == 0:
+        return True
+    features = shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t._data.size != features:
+            raise RuntimeError(f"{name} should contain {features} elements not {t._data.size}")
+        if t is None and not training and name.startswith("running"):
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    return False

@@ -15,6 +15,15 @@ from ..autograd.function import Function
 from ._util import wrap
 
 
+def sgn(data: np.ndarray) -> np.ndarray:
+    """-1, 0 or 1 in the array's dtype; 0 for NaN (PyTorch's sgn, unlike NumPy's sign)."""
+    return np.subtract(data > 0, data < 0, dtype=data.dtype)
+
+
+def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x > 0, grad, grad * grad.dtype.type(slope))
+
+
 def _zeros_like(t):
     return wrap(np.zeros(t._data.shape, t._data.dtype))
 
@@ -46,7 +55,7 @@ class LeakyReluBackward(Function):
     def forward(ctx, grad, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = slope
-        return wrap(kernels.leaky_relu_backward(grad._data, x._data.astype(grad._data.dtype, copy=False), slope))
+        return wrap(leaky_relu_backward(grad._data, x._data.astype(grad._data.dtype, copy=False), slope))
 
     @staticmethod
     def backward(ctx, gg):
@@ -63,8 +72,7 @@ class Sgn(Function):
 
     @staticmethod
     def forward(ctx, x):
-        data = x._data
-        return wrap(np.subtract(data > 0, data < 0, dtype=data.dtype))
+        return wrap(sgn(x._data))
 
     @staticmethod
     def backward(ctx, g):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import builtins
 
+import math
+
 import numpy as np
 
 from .. import dtypes, return_types
@@ -141,12 +143,15 @@ class _EvenlyDistributed(Function):
         value = cls._numpy(data, axis=dims, keepdims=True)
         hit = _ties(data, value)
         ctx.shape, ctx.dims, ctx.keepdim = data.shape, dims, keepdim
+        result = wrap(value if keepdim else value.reshape(_dropped_shape(data.shape, dims)))
         if x.dtype.is_floating_point:
             ctx.weights = hit / np.sum(hit, axis=dims, keepdims=True)
-        return wrap(value if keepdim else value.reshape(_dropped_shape(data.shape, dims)))
+            ctx.save_for_backward(result)  # as PyTorch, which reads it: changing it in place is an error
+        return result
 
     @classmethod
     def backward(cls, ctx, g):
+        ctx.saved_tensors  # the version check of the saved result
         g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
         return _times_mask(g, ctx.weights, ctx.shape), None, None
 
@@ -180,6 +185,11 @@ class MaxDim(Function):
     @classmethod
     def forward(cls, ctx, x, dim, keepdim):
         data = x._data
+        if data.ndim == 0:  # a 0-d tensor is its own max along dim 0 (or -1), as in PyTorch
+            ctx.shape, ctx.dim, ctx.keepdim, ctx.onehot = (), (), True, np.ones((), bool)
+            indices = wrap(np.zeros((), np.int64))
+            ctx.mark_non_differentiable(indices)
+            return wrap(data.copy()), indices
         index = _arg_nan_first(cls._arg, data, dim)
         values = np.take_along_axis(data, index, axis=dim)
         ctx.shape, ctx.dim, ctx.keepdim = data.shape, dim, keepdim
@@ -223,9 +233,8 @@ def _empty_check(x: Tensor, name: str, dims) -> None:
 
 
 def _max_or_min(x: Tensor, dim, keepdim: bool, name: str):
-    from .arith import maximum, minimum
-    if isinstance(dim, Tensor):
-        return (maximum if name == "max" else minimum)(x, dim)
+    if isinstance(dim, Tensor):  # max(x, other): the elementwise op
+        return x.maximum(dim) if name == "max" else x.minimum(dim)
     if dim is None:
         if keepdim:
             raise TypeError(f"{name}() received an invalid combination of arguments - got (keepdim=bool)")
@@ -292,28 +301,44 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        ctx.save_for_backward(x)
+        result = wrap(np.prod(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
+        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
         ctx.dims, ctx.keepdim = dims, keepdim
-        return wrap(np.prod(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
+        return result
 
     @staticmethod
     def backward(ctx, g):
-        x, = ctx.saved_tensors
+        x, _ = ctx.saved_tensors
         dims, shape = ctx.dims, x._data.shape
         g = _keepdim_grad(g, shape, dims, ctx.keepdim)
+        if x.ndim == 0:  # the product of one number: PyTorch passes the gradient through as is
+            return g, None, None, None
         if not building_graph():
             data = x._data.astype(g._data.dtype, copy=False)
             return wrap(g._data * _prod_of_others(data, dims)), None, None, None
-        zero = x == 0
-        nonzero_x = where(zero, 1.0, x)
-        rest = Prod.apply(nonzero_x, dims, True, nonzero_x._data.dtype)
-        zeros = wrap(np.sum(zero._data, axis=dims, keepdims=True))
-        others = where(zero, where(zeros == 1, rest, 0.0), where(zeros == 0, rest / nonzero_x, 0.0))
-        return g * others, None, None, None
+        return g * _prod_of_others_graph(x if x.dtype is g.dtype else x.to(g.dtype), dims), None, None, None
 
 
 class ProdAll(Prod):
     _backward_name = "ProdBackward0"
+
+
+def _prod_of_others_graph(x: Tensor, dims: tuple) -> Tensor:
+    """``_prod_of_others`` as differentiable ops: the products of the elements before and after each
+    one (exclusive cumulative products from both ends, PyTorch's prod_safe_zeros_backward), so its
+    own gradient is right with zeros too (a quotient by the element is not)."""
+    kept = [d for d in range(x.ndim) if d not in dims]
+    order = kept + list(dims)
+    moved = x.permute(*order)
+    lead, n = tuple(moved.shape[:len(kept)]), math.prod(x.shape[d] for d in dims)
+    if n == 0:  # x has no elements; a product with x keeps the graph PyTorch has
+        return x * 0
+    flat = moved.reshape(*lead, n)
+    ones = wrap(np.ones(lead + (1,), x._data.dtype))
+    from .shape import cat
+    before = cat([ones, flat[..., :-1]], -1).cumprod(-1)
+    after = cat([ones, flat.flip(-1)[..., :-1]], -1).cumprod(-1).flip(-1)
+    return (before * after).reshape(*moved.shape).permute(*np.argsort(order).tolist())
 
 
 def _prod_of_others(x: np.ndarray, dims: tuple) -> np.ndarray:
@@ -367,8 +392,11 @@ class Var(Function):
                 data = x._data
                 centered = data - mean_array(data, axis=ctx.dims, keepdims=True)
                 return wrap(g._data * (2 / data.dtype.type(ctx.denominator)) * centered), None, None, None
+            if not ctx.denominator and x.ndim == 0:  # PyTorch: nan (x is its mean), a constant of x
+                return g * wrap(np.array(np.nan, x._data.dtype)), None, None, None
             centered = x - x.mean(ctx.dims, keepdim=True)
-            return g * (2 / ctx.denominator) * centered, None, None, None
+            scale = 2 / ctx.denominator if ctx.denominator else math.inf  # no more elements than the correction
+            return g * scale * centered, None, None, None
 
 
 class Std(Function):
@@ -561,12 +589,13 @@ class Cumprod(Function):
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim
-        ctx.save_for_backward(x)
-        return wrap(np.cumprod(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
+        result = wrap(np.cumprod(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
+        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
+        return result
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, _ = ctx.saved_tensors
         dim = ctx.dim
         if g.ndim == 0:
             return g, None, None

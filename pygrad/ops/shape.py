@@ -132,7 +132,7 @@ class Permute(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
-        return g.permute(*np.argsort(ctx.dims).tolist()), None
+        return g.permute(np.argsort(ctx.dims).tolist()), None
 
 
 class Alias(ViewFunction):
@@ -155,6 +155,8 @@ class Transpose(ViewFunction):
     @staticmethod
     def forward(ctx, x, dim0, dim1):
         ctx.dims = (dim0, dim1)
+        if x._data.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap, as in PyTorch
+            return _view_of(x, x._data.view())
         return _view_of(x, np.swapaxes(x._data, dim0, dim1))
 
     @staticmethod
@@ -230,7 +232,7 @@ class Cat(Function):
         ctx.dim = dim
         ctx.sizes = [t._data.shape[dim] if not _skipped_in_cat(t, tensors) else None for t in tensors]
         arrays = [t._data.astype(result.numpy, copy=False) for t in tensors if not _skipped_in_cat(t, tensors)]
-        return wrap(np.concatenate(arrays, axis=dim))
+        return wrap(np.asarray(np.concatenate(arrays, axis=dim), order="C"))
 
     @staticmethod
     def backward(ctx, g):
@@ -255,7 +257,8 @@ class Stack(Function):
         for t in tensors[1:]:
             result = dtypes.promote_types(result, t.dtype)
         ctx.dim = dim
-        return wrap(np.stack([t._data.astype(result.numpy, copy=False) for t in tensors], axis=dim))
+        stacked = np.stack([t._data.astype(result.numpy, copy=False) for t in tensors], axis=dim)
+        return wrap(np.asarray(stacked, order="C"))
 
     @staticmethod
     def backward(ctx, g):
@@ -319,11 +322,13 @@ class Repeat(Function):
 
     @staticmethod
     def forward(ctx, x, repeats):
-        ctx.shape = x._data.shape
-        return wrap(np.tile(x._data, repeats))
+        ctx.shape, ctx.empty = x._data.shape, 0 in repeats
+        return wrap(np.asarray(np.tile(x._data, repeats), order="C"))  # PyTorch: contiguous, whatever x is
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.empty:  # no copy of x is left: zeros, a constant (PyTorch's repeat_backward)
+            return wrap(np.zeros(ctx.shape, g._data.dtype)), None
         # Lay each output dim out as (repeat, size) and sum over the repeats.
         shape = (1,) * (g.ndim - len(ctx.shape)) + ctx.shape
         interleaved = []
@@ -336,11 +341,11 @@ class Repeat(Function):
 
 
 def view(x: Tensor, *shape) -> Tensor:
-    return View.apply(x, infer_shape(parse_shape(shape), x._data.size))
+    return View.apply(x, infer_shape(parse_shape(shape, "view"), x._data.size))
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
-    target = infer_shape(parse_shape(shape), x._data.size)
+    target = infer_shape(parse_shape(shape, "reshape", "shape"), x._data.size)
     try:
         np.reshape(x._data, target, copy=False)
     except ValueError:
@@ -350,7 +355,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
-    sizes = parse_shape(sizes)
+    sizes = parse_shape(sizes, "expand")
     shape = x._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
@@ -387,7 +392,7 @@ def sum_to_size(x: Tensor, shape: tuple) -> Tensor:
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    dims = parse_shape(dims)
+    dims = parse_shape(dims, "permute", "dims")
     if len(dims) != x.ndim:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the "
                            "length of the desired ordering of dimensions i.e. input.dim() = "
@@ -492,6 +497,11 @@ def movedim(x: Tensor, source, destination) -> Tensor:
                            f"contain the same number of dims as destination ({list(destination)} dims)")
     src = [normalize_dim(d, x.ndim) for d in source]
     dst = [normalize_dim(d, x.ndim) for d in destination]
+    for name, given, dims in (("source", source, src), ("destination", destination, dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
+    if x.ndim == 0:  # PyTorch returns an alias of a 0-d tensor
+        return Alias.apply(x)
     order = [d for d in range(x.ndim) if d not in src]
     dims = [None] * x.ndim
     for s, d in zip(src, dst):
@@ -520,6 +530,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
     for i, t in enumerate(tensors):
         if t.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    if all(t._data.shape == (0,) for t in tensors):  # PyTorch checks no dim: nothing to join
+        return Cat.apply(0, *tensors)
     kept = [(i, t) for i, t in enumerate(tensors) if not _skipped_in_cat(t, tensors)]
     first = kept[0][1]._data.shape
     d = normalize_dim(dim, len(first))
@@ -592,15 +604,15 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
 
 
 def flip(x: Tensor, *dims) -> Tensor:
-    dims = tuple(normalize_dim(d, x.ndim) for d in parse_shape(dims))
+    dims = tuple(normalize_dim(d, x.ndim) for d in parse_shape(dims, "flip", "dims"))
     for d in set(dims):
         if dims.count(d) > 1:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    return Flip.apply(x, dims)
+    return Flip.apply(x, dims if x.ndim else ())  # a 0-d tensor takes dim 0 or -1, as in PyTorch
 
 
 def repeat(x: Tensor, *sizes) -> Tensor:
-    sizes = parse_shape(sizes)
+    sizes = parse_shape(sizes, "repeat", "repeats")
     if len(sizes) < x.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions "
                            "of tensor")
@@ -739,7 +751,7 @@ class Roll(Function):
     @staticmethod
     def forward(ctx, x, shifts, dims):
         ctx.shifts, ctx.dims = shifts, dims
-        return wrap(np.roll(x._data, shifts, dims))
+        return wrap(np.asarray(np.roll(x._data, shifts, dims), order="C"))
 
     @staticmethod
     def backward(ctx, g):
@@ -796,6 +808,8 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if x.ndim == 0 and dims:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     return Roll.apply(x, shifts, tuple(normalize_dim(d, x.ndim) for d in dims))
 
 

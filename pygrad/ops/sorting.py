@@ -103,6 +103,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     """The ``k``-th smallest element along ``dim`` (``k`` counts from 1) and its index."""
     d = _dim(x, dim)
+    _check_nonempty("kthvalue", x, d)
     size = x._data.shape[d] if x.ndim else 1
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
@@ -123,15 +124,17 @@ class Median(Function):
     def forward(ctx, x):
         flat = x._data.reshape(-1)
         if flat.size == 0:
-            return wrap(np.array(np.nan, flat.dtype))
-        value = flat[_order(flat, 0, False)[(flat.size - 1) // 2]]
-        ctx.save_for_backward(x)
+            value = np.array(np.nan, flat.dtype)
+        else:  # NaN sorts last, so a NaN anywhere is at the end: the median is NaN, as in PyTorch
+            value = flat[_order(flat, 0, False)[-1 if _has_nan(flat) else (flat.size - 1) // 2]]
+        result = wrap(np.array(value))
+        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
         ctx.value = value
-        return wrap(np.array(value))
+        return result
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, _ = ctx.saved_tensors
         hit = (x._data == ctx.value) if not np.isnan(ctx.value) else np.isnan(x._data)
         share = (hit / hit.sum()).astype(x._data.dtype)
         if building_graph():
@@ -139,12 +142,28 @@ class Median(Function):
         return wrap(g._data * share)
 
 
+def _has_nan(data: np.ndarray) -> bool:
+    return data.dtype.kind in "fc" and bool(np.isnan(data).any())
+
+
+def _check_nonempty(name: str, x: Tensor, d: int) -> None:
+    if x.ndim and x._data.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def median(x: Tensor, dim=None, keepdim: bool = False):
+    """The lower median; NaN where a NaN is present (its index: the first NaN), as PyTorch."""
     if dim is None:
         return Median.apply(x)
     d = _dim(x, dim)
-    size = x._data.shape[d] if x.ndim else 1
-    index = np.take(_order(x._data, d, False), [(size - 1) // 2], axis=d) if x.ndim else None
+    _check_nonempty("median", x, d)
+    index = None
+    if x.ndim:
+        data = x._data
+        index = np.take(_order(data, d, False), [(data.shape[d] - 1) // 2], axis=d)
+        if _has_nan(data):
+            nan = np.isnan(data)
+            index = np.where(nan.any(axis=d, keepdims=True), nan.argmax(axis=d, keepdims=True), index)
     return return_types.median(*MedianDim.apply(x, index, d, keepdim))
 
 

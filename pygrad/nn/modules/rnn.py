@@ -13,13 +13,15 @@ import numbers
 import warnings
 
 from ...ops import shape as _shape
-from ...ops.unary import relu as _relu, sigmoid, tanh
+from ...ops.optable import FUNCTIONS as _TABLE
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .linear import _empty
 from .module import Module
+
+_relu, sigmoid, tanh = _TABLE["relu"], _TABLE["sigmoid"], _TABLE["tanh"]
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
