@@ -20,9 +20,8 @@ PROGRAMS = sorted(f[:-3] for f in os.listdir(os.path.join(CORPUS, "programs")) i
 KNOWN_FAILURES = {
     "d2l_01_ndarray": "type(tensor) prints pygrad's class path (pygrad.tensor.Tensor), a documented difference",
     "d2l_13_parameters": "type(parameter) prints pygrad's class path, a documented difference",
-    "d2l_02_linear_algebra": "NumPy-style keyword aliases (sum(axis=...)) come with the op-table rework",
     "pt_introyt_autograd": "top-level in-place functions (torch.sin_) are not exported",
-    "pt_introyt_tensors": "torch.bitwise_xor is not implemented",
+    "pt_introyt_tensors": "top-level in-place functions (torch.sin_) are not exported",
     "docs_saved_tensor_hooks": "a product's two saved operands are packed self first (PyTorch: other first)",
 }
 

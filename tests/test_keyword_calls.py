@@ -21,6 +21,7 @@ CALLS = [
     "F.cross_entropy(input=x, target=m.tensor([0, 2]))", "F.mse_loss(input=x, target=x * 2, reduction='sum')",
     "m.unsqueeze(input=x, dim=0)", "m.std(input=x, dim=0, keepdim=True)",
     "x.amax(axis=1, keepdims=True)", "m.logsumexp(input=x, dim=1)", "m.cumsum(input=x, dim=1)",
+    "x.cumsum(axis=0)", "m.cumsum(x, axis=1)",
 ]
 
 

@@ -410,16 +410,25 @@ def _exposed(args, first: str) -> list[str]:
     return [first if i == 0 and a.name == "self" else a.name for i, a in enumerate(args)]
 
 
+def _alias_may_replace(args, names, i: int) -> bool:
+    """A required argument with a NumPy-style alias may be left out when the alias is given
+    (only where no required positional argument follows it)."""
+    return names[i] in _ALIASES and all(a.kwonly or a.default is not None for a in args[i + 1:])
+
+
 def _params(args, names, with_out: bool, extra: bool) -> str:
     parts, star = [], False
     if _varargs_size(args):  # zeros(2, 3), zeros((2, 3)) and zeros(size=(2, 3))
         parts, star = ["*_size", "size=_NO"], True
         args, names = args[1:], names[1:]
-    for a, name in zip(args, names):
+    for i, (a, name) in enumerate(zip(args, names)):
         if a.kwonly and not star:
             parts.append("*")
             star = True
-        parts.append(name if a.default is None else f"{name}={a.default}")
+        if a.default is None and _alias_may_replace(args, names, i):
+            parts.append(f"{name}=_NO")  # given as its alias (``cumsum(axis=0)``) or checked as missing
+        else:
+            parts.append(name if a.default is None else f"{name}={a.default}")
     kw = ["out=None"] if with_out else []
     kw += [f"{alias}=_NO" for key, alias in _ALIASES.items() if key in names]
     if kw and not star:
@@ -450,6 +459,11 @@ def make_wrapper(name: str, args, call: str, env: dict, *, method: bool, with_ou
         if key in names:
             lines.append(f"    if {alias} is not _NO:")
             lines.append(f"        {key} = {alias}")
+            i = names.index(key)
+            if args[i].default is None and _alias_may_replace(args, names, i):
+                lines.append(f"    if {key} is _NO:")
+                lines.append("        raise TypeError(" + repr(f"{name}() missing 1 required positional "
+                                                            f"argument: '{key}'") + ")")
     position = 0
     for i, (a, pname) in enumerate(zip(args, names)):
         if a.kwonly or (method and i == 0):
