@@ -29,7 +29,7 @@ def main(out_dir: str) -> str:
         print("(Graphviz's dot program is not installed, so these are DOT text; with it: "
               f"dot -Tsvg {path} -o seed_graph.svg)")
     print()
-    torch.autograd.explain(r)
+    print(torch.autograd.explain(r))
     return path
 
 
