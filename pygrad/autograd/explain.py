@@ -21,6 +21,7 @@ import numpy as np
 
 from .function import AccumulateGrad
 from .grad_mode import no_grad
+from .names import TensorNames
 from .node_info import derivative_rule, is_elementwise, saved_entries
 from .replay import describe, replay_backward
 
@@ -74,7 +75,8 @@ def explain(output, inputs=None, format: str = "text", print: bool = False) -> E
     if format not in ("text", "markdown"):
         raise ValueError(f"explain: format must be 'text' or 'markdown', got {format!r}")
     outputs = tuple(output) if isinstance(output, (tuple, list)) else (output,)
-    names = _Names(inputs, inspect.currentframe().f_back)
+    named = list(inputs.items()) if inputs is not None and hasattr(inputs, "items") else []
+    names = TensorNames(named, inspect.currentframe().f_back)
     try:
         trace = replay_backward(outputs)
     except RuntimeError as exc:
@@ -98,32 +100,6 @@ def _wanted(inputs, trace) -> list:
     return [inputs] if isinstance(inputs, Tensor) else list(inputs)
 
 
-class _Names:
-    """What to call tensors: the names given in ``inputs``, else the caller's variables."""
-
-    def __init__(self, inputs, frame):
-        from ..tensor import Tensor
-        pairs = []
-        if inputs is not None and hasattr(inputs, "items"):
-            pairs += list(inputs.items())
-        if frame is not None:
-            pairs += [(k, v) for k, v in {**frame.f_globals, **frame.f_locals}.items()
-                      if isinstance(v, Tensor) and not k.startswith("_")]
-        self.by_id, self.by_output = {}, {}
-        for name, t in pairs:
-            self.by_id.setdefault(id(t), name)
-            if t.grad_fn is not None:
-                self.by_output.setdefault((t.grad_fn, t.output_nr), name)
-
-    def leaf(self, tensor, number: int) -> str:
-        return self.by_id.get(id(tensor)) or f"leaf{number}"
-
-    def output(self, node, nr: int = 0) -> str | None:
-        if isinstance(node, AccumulateGrad):
-            return self.by_id.get(id(node.variable))
-        return self.by_output.get((node, nr))
-
-
 class _Block:
     """One paragraph of the explanation: a title and ``(label, text)`` lines."""
 
@@ -142,7 +118,7 @@ def _small(*arrays) -> bool:
 class _Story:
     """Turns a replayed backward pass into blocks of explanation."""
 
-    def __init__(self, trace, names: _Names, wanted: list):
+    def __init__(self, trace, names: TensorNames, wanted: list):
         self.trace, self.names, self.wanted = trace, names, wanted
         self.number = {step.node: i + 1 for i, step in enumerate(trace.steps)}
         self.leaf_names = {}
