@@ -255,7 +255,7 @@ class Tensor(_core.TensorBase):
         return self
 
     # -- conversion ----------------------------------------------------------------------------
-    def item(self):
+    def item(self) -> int | float | bool:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item() if self._data.ndim == 0 else self._data.reshape(()).item()
@@ -954,7 +954,7 @@ class Tensor(_core.TensorBase):
     def view(self, *shape):
         return _shape.view(self, *shape)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> Tensor:
         return _shape.reshape(self, *shape)
 
     def expand(self, *sizes):
@@ -991,7 +991,7 @@ class Tensor(_core.TensorBase):
 
     swapaxes = swapdims = transpose
 
-    def t(self):
+    def t(self) -> Tensor:
         return _shape.t(self)
 
     def unsqueeze(self, dim: int):
