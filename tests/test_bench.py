@@ -205,3 +205,20 @@ def test_pure_backend_is_timed_in_its_own_process():
     assert [(r["label"], r["library"]) for r in merged["records"]] == [
         ("1", "pygrad-native"), ("1", "pygrad-pure"), ("1", "torch"), ("1", "copy floor"),
         ("2", "pygrad-pure"), ("2", "torch")]
+
+
+def test_kernel_comparison_covers_every_compiled_kernel():
+    pytest.importorskip("pygrad._native.kernels")
+    from pygrad.bench import kernels as kbench
+
+    found = kbench.compiled_kernels()
+    assert {"add", "mul", "sigmoid", "pow_backward", "exp", "accumulate"} <= set(found)
+    assert all(getattr(fn, "__module__", "") == "pygrad._native.kernels" for fn, _, _ in found.values())
+    import io
+    out = io.StringIO()
+    over = kbench.run(sizes=(1, 8), repeats=1, budget=1e-4, limit=None, out=out)
+    rows = out.getvalue().splitlines()[1:]
+    assert over == []
+    # Every kernel, both dtypes, size 1 contiguous plus size 8 in each layout it takes.
+    assert {row.split()[0] for row in rows} == set(found)
+    assert any(" strided " in row for row in rows) and any(" broadcast " in row for row in rows)

@@ -2,13 +2,16 @@
 """Compiled elementwise kernels: the twins of ``pygrad._pure.kernels``.
 
 Same names, same signatures, same results: arithmetic agrees bit for bit with NumPy (same
-operation order, IEEE, no contraction into fma), transcendental functions within rounding.
+operation order, IEEE, no contraction into fma).  Transcendental functions are NumPy's own
+ufuncs, called through NumPy's public API: a kernel that is one ufunc adds only the buffer
+cache for large results; fused kernels (sigmoid, the backward of pow, sin, cos) let the ufunc
+write its part into the result and finish with a compiled loop.
 
 The compiled path takes float32/float64 operands of one dtype where every operand is either
 C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand of
 ``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output).
 Everything else (other dtypes, strided views, real broadcasting) goes to the pure kernel.
-All-one-element operands take a scalar path that never enters a NumPy ufunc.  Loops run
+Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run
 without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on.
 """
 cimport cython
@@ -169,7 +172,7 @@ ctypedef fused floating:
 
 # -- operation codes -----------------------------------------------------------------------
 cdef enum:
-    ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, RELU, ABS, RECIP,
+    ADD, SUB, MUL, DIV, NEG, POW, SQRT, SIGMOID, RELU, ABS, RECIP,
     COPY, DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
 
 # The transcendental functions (exp, log, sin, cos, tanh, pow) run through NumPy's ufuncs,
@@ -177,7 +180,6 @@ cdef enum:
 # backends agree bit for bit, and nothing reads NumPy's private ufunc structures (whose layout
 # changes between NumPy releases).  Such ops run in stages: the ufunc writes its part into the
 # result buffer, then a compiled loop (the op's "tail") combines it with the other operands.
-_ufunc_of = {EXP: np.exp, LOG: np.log, SIN: np.sin, COS: np.cos, TANH: np.tanh}
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
@@ -470,9 +472,6 @@ cdef bint _ufunc_stage(int op, tuple args, object out, Py_ssize_t* steps, void**
     """Write the transcendental part of ``op`` into ``out`` with NumPy's ufunc; True when that
     finished the op, False when its compiled tail is still to run (see ``_run``)."""
     cdef double exponent
-    if op == EXP or op == LOG or op == SIN or op == COS or op == TANH:
-        _ufunc_of[op](args[0], out=out)
-        return True
     if op == POW:
         if steps[1] == 0:
             exponent = (<float*>data[1])[0] if typenum == cnp.NPY_FLOAT else (<double*>data[1])[0]
@@ -522,12 +521,29 @@ def pow(a, b):  # noqa: A001 - the op's name
     return _apply(POW, (a, b), _pure.pow)
 
 
+cdef object _one_ufunc(object ufunc, object a, object fallback):
+    """A kernel that is one NumPy ufunc: compiled code adds nothing to its loop, only the
+    buffer cache for a large result (the pure kernel, ``fallback``, does the rest)."""
+    cdef cnp.ndarray arr
+    cdef int typenum
+    if type(a) is cnp.ndarray:
+        arr = <cnp.ndarray>a
+        typenum = cnp.PyArray_TYPE(arr)
+        if ((typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE) and cnp.PyArray_IS_C_CONTIGUOUS(arr)
+                and <size_t>cnp.PyArray_NBYTES(arr) >= PYGRAD_CACHE_MIN):
+            out = _empty(cnp.PyArray_NDIM(arr), cnp.PyArray_DIMS(arr), typenum,
+                         cnp.PyArray_ITEMSIZE(arr))
+            ufunc(arr, out)
+            return out
+    return fallback(a)
+
+
 def exp(a):
-    return _apply(EXP, (a,), _pure.exp)
+    return _one_ufunc(np.exp, a, _pure.exp)
 
 
 def log(a):
-    return _apply(LOG, (a,), _pure.log)
+    return _one_ufunc(np.log, a, _pure.log)
 
 
 def sqrt(a):
@@ -535,15 +551,15 @@ def sqrt(a):
 
 
 def sin(a):
-    return _apply(SIN, (a,), _pure.sin)
+    return _one_ufunc(np.sin, a, _pure.sin)
 
 
 def cos(a):
-    return _apply(COS, (a,), _pure.cos)
+    return _one_ufunc(np.cos, a, _pure.cos)
 
 
 def tanh(a):
-    return _apply(TANH, (a,), _pure.tanh)
+    return _one_ufunc(np.tanh, a, _pure.tanh)
 
 
 def sigmoid(a):
