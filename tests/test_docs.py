@@ -68,5 +68,5 @@ def test_pages_include_the_readme_and_the_tutorial(site):
     tutorial = (site / "tutorial" / "index.html").read_text(encoding="utf-8")
     assert "Understanding requires_grad" in tutorial and "layout: single" not in tutorial
     for page in site.rglob("*.html"):
-        assert "--8&lt;--" not in page.read_text(encoding="utf-8"), page  # every include resolved
+        assert "<p>--8&lt;--" not in page.read_text(encoding="utf-8"), page  # every include resolved
     assert not (site / "README").exists()  # docs/README.md is for people building the site
