@@ -48,9 +48,14 @@ from .ops import arith as _arith  # noqa: E402
 from . import autograd  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import nn, optim, utils  # noqa: E402
+from . import linalg  # noqa: E402
+from . import profiler  # noqa: E402
+from .ops.linalg_ops import cdist, det, dist, logdet, slogdet, torch_svd as svd  # noqa: E402
+from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa: E402
 
 from ._version import __version__  # noqa: E402
 
+from math import e, inf, nan, pi  # noqa: E402 - torch.pi and friends
 negative = neg
 divide = div
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["max", "min", "sort", "topk", "kthvalue", "median"]
+__all__ = ["max", "min", "sort", "topk", "kthvalue", "median", "svd", "linalg_svd", "linalg_slogdet", "linalg_qr",
+           "linalg_eigh", "linalg_lstsq"]
 
 
 def _result_type(name: str, fields: tuple):
@@ -24,3 +25,9 @@ sort = _result_type("sort", ("values", "indices"))
 topk = _result_type("topk", ("values", "indices"))
 kthvalue = _result_type("kthvalue", ("values", "indices"))
 median = _result_type("median", ("values", "indices"))
+svd = _result_type("svd", ("U", "S", "V"))
+linalg_svd = _result_type("linalg_svd", ("U", "S", "Vh"))
+linalg_slogdet = _result_type("linalg_slogdet", ("sign", "logabsdet"))
+linalg_qr = _result_type("linalg_qr", ("Q", "R"))
+linalg_eigh = _result_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+linalg_lstsq = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))

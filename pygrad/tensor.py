@@ -21,6 +21,9 @@ __all__ = ["Tensor"]
 _Version = _core.Version
 
 
+from .autograd import post_accumulate as _post_accumulate  # noqa: E402
+
+
 class Tensor(_core.TensorBase):
     """A multi-dimensional array that can record the operations applied to it.
 
@@ -235,6 +238,12 @@ class Tensor(_core.TensorBase):
         else:
             kernels.accumulate(self._grad._data, grad._data)
             self._grad._version.value += 1
+        if _post_accumulate.hooks:
+            _post_accumulate.run(self)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+        """Run ``hook(tensor)`` after a gradient was accumulated into this leaf's ``.grad``."""
+        return _post_accumulate.register(self, hook)
 
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
@@ -971,6 +980,18 @@ class Tensor(_core.TensorBase):
     def mT(self):
         return _shape.matrix_transpose(self)
 
+    @property
+    def mH(self):
+        """The conjugate transpose: for real tensors, ``mT``."""
+        return _shape.matrix_transpose(self)
+
+    def adjoint(self):
+        return _shape.matrix_transpose(self)
+
+    def conj(self):
+        """Real tensors are their own conjugate: PyTorch returns the tensor itself."""
+        return self
+
     def view_as(self, other):
         return _shape.view_as(self, other)
 
@@ -999,6 +1020,32 @@ class Tensor(_core.TensorBase):
 
     def squeeze(self, dim=None):
         return _shape.squeeze(self, dim)
+
+    def unsqueeze_(self, dim: int):
+        from .ops import inplace_shape
+        return inplace_shape.unsqueeze_(self, dim)
+
+    def squeeze_(self, dim=None):
+        from .ops import inplace_shape
+        return inplace_shape.squeeze_(self, dim)
+
+    def t_(self):
+        from .ops import inplace_shape
+        return inplace_shape.t_(self)
+
+    def transpose_(self, dim0: int, dim1: int):
+        from .ops import inplace_shape
+        return inplace_shape.transpose_(self, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def resize_(self, *sizes):
+        from .ops import inplace_shape
+        return inplace_shape.resize_(self, *sizes)
+
+    def resize_as_(self, other):
+        from .ops import inplace_shape
+        return inplace_shape.resize_as_(self, other)
 
     def movedim(self, source, destination):
         return _shape.movedim(self, source, destination)

@@ -14,3 +14,4 @@ __all__ = ["backward", "grad", "explain", "Function", "FunctionCtx", "once_diffe
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
            "functional"]
 from . import functional  # noqa: E402
+from . import graph, profiler  # noqa: E402

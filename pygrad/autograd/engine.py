@@ -119,6 +119,32 @@ def _roots(outputs, grad_outputs, create_graph: bool):
     return edges, root_grads
 
 
+_final_callbacks: list = []  # one list per backward pass running (a hook may start a nested one)
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` when the backward pass that is running has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``): after every node, before ``backward``
+    returns.  Callbacks run in the order queued; one may queue another."""
+    if not _final_callbacks:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks[-1].append(callback)
+
+
+def _run_backward(*args):
+    callbacks = []
+    _final_callbacks.append(callbacks)
+    try:
+        result = _backend.engine.run_backward(*args)
+        i = 0
+        while i < len(callbacks):
+            callbacks[i]()
+            i += 1
+    finally:
+        _final_callbacks.pop()
+    return result
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
              inputs=None) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the graph's leaves."""
@@ -136,7 +162,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
         wanted = [t._edge() for t in inputs]
     with grad_mode.set_grad_enabled(create_graph), _quiet_float_errors():
-        _backend.engine.run_backward(edges, grads, retain_graph, create_graph, wanted, True, _EngineUtil)
+        _run_backward(edges, grads, retain_graph, create_graph, wanted, True, _EngineUtil)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
@@ -152,8 +178,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     edges, grads = _roots(outputs, grad_outputs, create_graph)
     wanted = [t._edge() for t in inputs_t]
     with grad_mode.set_grad_enabled(create_graph), _quiet_float_errors():
-        result = _backend.engine.run_backward(edges, grads, retain_graph, create_graph, wanted, False,
-                                              _EngineUtil)
+        result = _run_backward(edges, grads, retain_graph, create_graph, wanted, False, _EngineUtil)
     out = []
     for i, (t, g) in enumerate(zip(inputs_t, result)):
         if g is None:

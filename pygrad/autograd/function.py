@@ -16,6 +16,7 @@ import itertools
 import weakref
 
 from . import anomaly_mode, grad_mode
+from .op_observers import observed_apply as _observed_apply, observers as _op_observers
 from .._backend import core as _core
 from .._backend import engine as _backend_engine
 from .._errors import LEAF_INPLACE, SECOND_BACKWARD, version_mismatch
@@ -232,6 +233,8 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _op_observers:  # the profiler or saved-tensor hooks are on (autograd/op_observers.py)
+            return _observed_apply(cls, args, kwargs)
         # The active backend's engine records the node (the compiled one does it in C).
         return _backend_engine.apply_function(cls, args, kwargs)
 

@@ -5,6 +5,8 @@ Sections run in the order of ``SECTIONS``; ``--section NAME`` runs one of them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ SECTIONS = [
     ("pictures", "Loss curves", "section_pictures", True),
     ("graph", "Seeing the graph and its chain rule", "section_graph", True),
     ("tutorial", "The autograd tutorial, example by example", "section_tutorial", False),
+    ("distributed", "Data-parallel training on several processes (mpiexec -n 2 ...)", "section_distributed", False),
 ]
 
 
@@ -29,8 +32,13 @@ def section_graph(ctx) -> None:
     graph(str(ctx.out_dir))
 
 
+def section_distributed(ctx) -> None:
+    from .distributed import section_distributed as distributed
+    distributed(ctx)
+
+
 def _function(name: str):
-    if name in ("section_tutorial", "section_graph"):
+    if name in ("section_tutorial", "section_graph", "section_distributed"):
         return globals()[name]
     from . import training
     return getattr(training, name)
@@ -68,6 +76,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    from pygrad.distributed._mpi import launcher_rank
+    if launcher_rank() > 0:  # started by mpiexec: rank 0 speaks for all
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> dict:
     import pygrad
     if args.backend is not None and args.backend != pygrad.backend():
         pygrad._backend.use(args.backend)

@@ -66,11 +66,15 @@ def accuracy(model: nn.Module, x, y) -> float:
     return acc
 
 
-def fit(model, loader, optimizer, loss_fn, epochs: int, desc: str, show: bool, scheduler=None) -> list[float]:
-    """The usual loop: zero_grad, forward, loss, backward, step; returns the mean loss per epoch."""
+def fit(model, loader, optimizer, loss_fn, epochs: int, desc: str, show: bool, scheduler=None,
+        before_epoch=None) -> list[float]:
+    """The usual loop: zero_grad, forward, loss, backward, step; returns the mean loss per epoch.
+    ``before_epoch(epoch)`` runs at the start of each epoch (``DistributedSampler.set_epoch``)."""
     history = []
     bar = Progress(epochs, desc, enabled=show)
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if before_epoch is not None:
+            before_epoch(epoch)
         total, batches = 0.0, 0
         for xb, yb in loader:
             optimizer.zero_grad()

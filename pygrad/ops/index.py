@@ -191,6 +191,8 @@ def _index_array(k) -> np.ndarray | None:
         a = k._data
     elif isinstance(k, np.ndarray):
         a = k
+    elif isinstance(k, range):
+        a = np.arange(k.start, k.stop, k.step, dtype=np.int64)
     elif isinstance(k, (list, tuple)):
         a = np.asarray([int(v) if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.name != "bool" else
                         (v._data if isinstance(v, Tensor) else v) for v in k])

@@ -479,6 +479,12 @@ class VectorNorm(Function):
             return where(norm == 0, 0.0, g * x * x.abs() ** (p - 2) / norm ** (p - 1)), None, None, None
 
 
+class _Dist(VectorNorm):
+    """``torch.dist(a, b)``: the norm of the difference, under PyTorch's node name for it."""
+
+    _backward_name = "DistBackward0"
+
+
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
     if dtype is not None:
         x = x.to(dtype)

@@ -176,3 +176,34 @@ def _params_with_grad(group) -> list[Tensor]:
 
 def _bump(t: Tensor) -> None:
     t._version.value += 1
+
+
+def _init_state(state: dict, x: np.ndarray, *buffers: str) -> None:
+    """On a parameter's first step: PyTorch's float32 ``step`` counter, then zero buffers like ``x``."""
+    if not state:
+        state["step"] = _step_tensor()
+        for name in buffers:
+            state[name] = Tensor._wrap(np.zeros_like(x))
+
+
+def _decayed_grad(p: Tensor, group: dict) -> np.ndarray:
+    """The gradient the update uses: negated under ``maximize``, plus ``weight_decay * p`` (L2), or,
+    with ``decoupled_weight_decay``, the parameter shrunk in place instead."""
+    grad = p.grad._data
+    if group["maximize"]:
+        grad = -grad
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if group.get("decoupled_weight_decay"):
+            np.multiply(p._data, 1 - group["lr"] * weight_decay, out=p._data, casting="same_kind")
+        else:
+            grad = grad + weight_decay * p._data
+    return grad
+
+
+def _bump_all(p: Tensor, state: dict) -> None:
+    """The parameter and its state tensors were written in place: bump their version counters."""
+    for value in state.values():
+        if isinstance(value, Tensor):
+            _bump(value)
+    _bump(p)

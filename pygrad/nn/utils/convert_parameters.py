@@ -7,8 +7,10 @@ from ...tensor import Tensor
 
 
 def parameters_to_vector(parameters) -> Tensor:
-    """One 1-D tensor holding every parameter's values, in order (a copy, outside the graph)."""
-    return Tensor._wrap(np.concatenate([p._data.reshape(-1) for p in parameters]))
+    """One 1-D tensor holding every parameter's values, in order: ``cat`` of their flat views, so,
+    as in PyTorch, it is part of the graph (``CatBackward0``)."""
+    from ...ops.shape import cat
+    return cat([p.view(-1) for p in parameters])
 
 
 def vector_to_parameters(vec: Tensor, parameters) -> None:

@@ -8,7 +8,8 @@ import numpy as np
 
 from ... import creation
 from ...tensor import Tensor
-from .dataset import Dataset, TensorDataset
+from .dataset import Dataset, IterableDataset, TensorDataset
+from .sampler import BatchSampler
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -56,18 +57,23 @@ class DataLoader:
 
     ``shuffle=True`` draws a new order each epoch from ``generator`` (a NumPy ``Generator``)
     or, by default, from pygrad's generator, so ``pygrad.manual_seed`` makes it repeatable.
-    Loading runs in this process (``num_workers`` must be 0).
+    Loading always runs in this process: ``num_workers > 0`` gives the same batches in the same
+    order as PyTorch's worker processes would (an iterable dataset is read once, not once per worker).
     """
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool = False, sampler=None,
                  batch_sampler=None, num_workers: int = 0, collate_fn: Callable | None = None,
                  pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
                  worker_init_fn=None, generator=None, **kwargs):
-        if num_workers != 0:
-            raise ValueError("pygrad's DataLoader loads in the calling process; use num_workers=0")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
+                             "multiprocessing.")
         if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
                                        or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if isinstance(dataset, IterableDataset) and shuffle:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
+                             f"shuffle={shuffle}")
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
@@ -107,7 +113,21 @@ class DataLoader:
                 return
             yield batch
 
+    def _iterable_batches(self):
+        """Samples of an iterable dataset, as lists of ``batch_size`` (or one by one without batching)."""
+        if self.batch_size is None:
+            yield from self.dataset
+        else:
+            yield from BatchSampler(self.dataset, self.batch_size, self.drop_last)
+
     def __iter__(self) -> Iterator[Any]:
+        if isinstance(self.dataset, IterableDataset):
+            for samples in self._iterable_batches():
+                if self.batch_size is None:
+                    yield samples if self.collate_fn is None else self.collate_fn(samples)
+                else:
+                    yield (self.collate_fn or default_collate)(samples)
+            return
         fast = self.collate_fn is None and type(self.dataset) is TensorDataset
         for indices in self._batches():
             if self.batch_size is None and self.batch_sampler is None:
@@ -121,6 +141,11 @@ class DataLoader:
                 yield collate([self.dataset[i] for i in indices])
 
     def __len__(self) -> int:
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.sampler) if self.sampler is not None else len(self.dataset)

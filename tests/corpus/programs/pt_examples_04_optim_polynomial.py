@@ -1,0 +1,36 @@
+# Source: https://pytorch.org/tutorials/beginner/examples_nn/polynomial_optim.html
+# Changes: fixed initial weights instead of the random initialisation; 300 iterations, loss printed
+#   every 50.
+import math
+
+import torch
+
+x = torch.linspace(-math.pi, math.pi, 2000)
+y = torch.sin(x)
+
+p = torch.tensor([1, 2, 3])
+xx = x.unsqueeze(-1).pow(p)
+
+model = torch.nn.Sequential(
+    torch.nn.Linear(3, 1),
+    torch.nn.Flatten(0, 1)
+)
+with torch.no_grad():
+    model[0].weight.copy_(torch.tensor([[0.2, -0.1, 0.05]]))
+    model[0].bias.fill_(0.1)
+loss_fn = torch.nn.MSELoss(reduction='sum')
+
+learning_rate = 1e-3
+optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)
+for t in range(300):
+    y_pred = model(xx)
+    loss = loss_fn(y_pred, y)
+    if t % 50 == 49:
+        print(t, round(loss.item(), 3))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+linear_layer = model[0]
+print(f'Result: y = {linear_layer.bias.item():.4f} + {linear_layer.weight[:, 0].item():.4f} x + '
+      f'{linear_layer.weight[:, 1].item():.4f} x^2 + {linear_layer.weight[:, 2].item():.4f} x^3')
