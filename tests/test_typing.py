@@ -18,9 +18,11 @@ TYPING = ROOT / "tests" / "typing"
 # The modules that are part of pygrad's namespace.  Other modules become attributes of pygrad
 # once imported (the implementation's, whose public names are exported one by one, and tools
 # such as pygrad.viz, pygrad.bench, pygrad.demo), so they are not listed.
-PUBLIC_SUBMODULES = {"autograd", "cuda", "nn", "optim", "return_types", "utils"}
+PUBLIC_SUBMODULES = {"autograd", "cuda", "linalg", "nn", "optim", "profiler", "return_types", "utils"}
 PUBLIC_MODULES = ["pygrad.nn", "pygrad.nn.functional", "pygrad.nn.init", "pygrad.optim",
-                  "pygrad.optim.lr_scheduler", "pygrad.autograd", "pygrad.utils", "pygrad.utils.data"]
+                  "pygrad.optim.lr_scheduler", "pygrad.autograd", "pygrad.autograd.functional", "pygrad.utils",
+                  "pygrad.utils.data", "pygrad.nn.utils", "pygrad.nn.parallel", "pygrad.linalg", "pygrad.profiler",
+                  "pygrad.distributed"]
 
 
 def test_pygrad_all_lists_every_public_name_and_only_those():
