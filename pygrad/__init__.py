@@ -13,7 +13,7 @@ from .dtypes import (bool, double, float, float16, float32, float64, get_default
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short,
                      uint8)
 from .dtypes import dtype, finfo, iinfo
-from ._device import cuda, device
+from ._device import cuda, device, get_default_device, set_default_device
 from .size import Size
 from .tensor import Tensor
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,  # noqa: E402
@@ -52,6 +52,9 @@ from . import linalg  # noqa: E402
 from . import profiler  # noqa: E402
 from .ops.linalg_ops import cdist, det, dist, logdet, slogdet, torch_svd as svd  # noqa: E402
 from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa: E402
+from . import accelerator, functional  # noqa: E402
+from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
+                           IntTensor, LongTensor, ShortTensor)
 
 from ._version import __version__  # noqa: E402
 

@@ -159,10 +159,34 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         d = dtypes.as_dtype(dtype)
     start, end, step = values
     count = max(0, int(np.ceil((end - start) / step)))
-    # Computed in double and then cast, as PyTorch does, so float32 values are start + i*step rounded once.
-    array = (start + np.arange(count, dtype=np.float64) * step).astype(d.numpy) if d.is_floating_point \
+    array = _arange_float(start, step, count, d.numpy) if d.is_floating_point \
         else np.arange(start, end, step, dtype=d.numpy)
     return _finish(array, requires_grad)
+
+
+_VECTOR_BYTES = 32  # AVX2, the vector width PyTorch's CPU kernels use on most x86 machines
+
+
+def _arange_float(start, step, count: int, np_dtype) -> np.ndarray:
+    """The values of PyTorch's CPU ``arange`` kernel, bit for bit (AVX2 build, up to 32768 values).
+
+    The kernel works in double and its compiled arithmetic uses fused multiply-adds.  Full pairs
+    of vectors of ``W`` lanes are filled from ``base = T(fma(step, i, start))`` (``i`` the first index
+    of the vector) as ``T(fma(lane, step, base))``; the remaining tail is ``T(fma(step, i, start))``.
+    Longer ranges are split between threads, which can move a vector's start (last-ulp changes).
+    """
+    index = np.arange(count, dtype=np.float64)
+    start, step = np.float64(start), np.float64(step)
+    out = _fused_multiply_add(index, step, start)
+    if np_dtype not in (np.float32, np.float64):
+        return out.astype(np_dtype)
+    lanes = _VECTOR_BYTES // np.dtype(np_dtype).itemsize
+    vectorised = count // (2 * lanes) * 2 * lanes
+    if vectorised:
+        lane = index[:vectorised] % lanes
+        base = _fused_multiply_add(index[:vectorised] - lane, step, start).astype(np_dtype).astype(np.float64)
+        out[:vectorised] = _fused_multiply_add(lane, step, base)
+    return out.astype(np_dtype)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -362,31 +362,18 @@ class Tensor(_core.TensorBase):
 
     # -- dtype conversion --------------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
-        """``to(dtype)``, ``to("cpu")``, ``to(other)``; returns self when nothing changes."""
-        dtype = kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        device = kwargs.pop("device", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, _device.device)):
-                device = a
-            elif a is not None:
-                dtype = a
-        if device is not None and str(device) != "cpu":
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other)``; self when nothing changes."""
+        device, dtype, _, copy = _device.parse_to(args, kwargs)
+        if device is not None and device.type != "cpu":
             raise RuntimeError(f"pygrad runs on the CPU only; cannot move a tensor to {str(device)!r}")
-        if dtype is None or dtypes.as_dtype(dtype) is self.dtype:
+        if dtype is None or dtype is self.dtype:
             return self.clone() if copy else self
         from .ops.unary import to_dtype
-        return to_dtype(self, dtypes.as_dtype(dtype))
+        return to_dtype(self, dtype)
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"torch.{self.dtype._tensor_type}"
-        return self.to(dtype)
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        from ._tensortypes import tensor_type
+        return tensor_type(self, dtype, non_blocking, **kwargs)
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)

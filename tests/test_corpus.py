@@ -24,17 +24,8 @@ KNOWN_FAILURES = {
     "d2l_06_softmax_scratch": "NumPy-style keyword aliases (sum(keepdims=...)) come with the op-table rework",
     "zero_to_hero_02_bigram": "NumPy-style keyword aliases (sum(keepdims=...)) come with the op-table rework",
     "zero_to_hero_03_mlp": "NumPy-style keyword aliases (sum(keepdims=...)) come with the op-table rework",
-    "pt_examples_mnist": "Tensor.to(torch.device(...)) comes with the device work on the nn-layer branch",
     "d2l_17_padding_strides": "ones(size=...) keyword comes with the op-table rework",
     "d2l_20_lenet_shapes": "ones(size=...) keyword comes with the op-table rework",
-    "d2l_05_linreg_concise": "DataLoader gives tuple samples' batches as tuples (PyTorch: lists); fixed with the "
-                             "nn-layer work",
-    "d2l_08_numerical_stability": "arange with a float step differs from PyTorch in the last ulp; fixed with the "
-                                  "nn-layer work",
-    "d2l_12_lazy_layers": "nn.LazyLinear comes with the nn-layer work",
-    "docs_module_hooks": "module forward/backward hooks come with the nn-layer work",
-    "pt_nlp_lstm_tagger": "nn.LSTM comes with the nn-layer work",
-    "pt_nlp_bow_classifier": "torch.LongTensor and the other legacy constructors come with the nn-layer work",
     "pt_introyt_autograd": "top-level in-place functions (torch.sin_) are not exported",
     "pt_introyt_tensors": "torch.bitwise_xor is not implemented",
     "docs_saved_tensor_hooks": "a product's two saved operands are packed self first (PyTorch: other first)",

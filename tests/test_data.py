@@ -80,3 +80,12 @@ def test_default_collate_matches_torch(torch):
     ours, theirs = default_collate(batch(pygrad)), torch_collate(batch(torch))
     assert type(ours) is type(theirs) is list
     assert repr(ours) == repr(theirs)
+
+
+def test_tensor_dataset_batches_are_lists_as_in_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (pygrad, torch):
+        dataset = lib.utils.data.TensorDataset(lib.arange(6.0).reshape(3, 2), lib.arange(3))
+        batch = next(iter(lib.utils.data.DataLoader(dataset, batch_size=2)))
+        assert type(batch) is list and len(batch) == 2
+        assert batch[0].tolist() == [[0.0, 1.0], [2.0, 3.0]] and batch[1].tolist() == [0, 1]

@@ -74,8 +74,6 @@ VALUES = {
                                repr(m.tensor([True, False]).sign()), repr(m.tensor([1, -2]).round())),
     "square": lambda m: (repr(m.tensor([1, 2]).square()), repr(m.tensor([True, False]).square()),
                          _grad_of(m, [1.5, -2.0], lambda x: x.square())),
-    "unary_values": lambda m: tuple(repr(f(m.tensor([0.5, 2.0, 4.0]))) for f in
-                                    (m.rsqrt, m.log1p, m.expm1, m.tan, m.atan, m.erf)),
     "unary_int_input": lambda m: tuple(repr(f(m.tensor([1, 2]))) for f in (m.rsqrt, m.log1p, m.atan, m.erf)),
     "floor_divide": lambda m: (repr(m.tensor([5, -3]) // 2), repr(m.tensor([5.0, -3.0]) // 2),
                                repr(m.tensor([5, -3]) // m.tensor(2.0)), repr(m.tensor([3.0, 1.0]) // 0),
@@ -136,6 +134,18 @@ def _activations(m):
 @pytest.mark.parametrize("name", list(VALUES))
 def test_matches_torch(name, torch):
     assert VALUES[name](pygrad) == VALUES[name](torch)
+
+
+def test_unary_values_match_torch_to_the_last_ulp(torch):
+    """Float32 results of these functions may differ in the last bit between CPUs (``expm1(4.)``
+    is 53.598148 or 53.598152 by the vector library): values must be within one ulp of torch's,
+    and pygrad must print torch's values as torch prints them."""
+    for name in ("rsqrt", "log1p", "expm1", "tan", "atan", "erf"):
+        ours = getattr(pygrad, name)(pygrad.tensor([0.5, 2.0, 4.0]))
+        theirs = getattr(torch, name)(torch.tensor([0.5, 2.0, 4.0]))
+        assert ours.dtype == pygrad.float32 and theirs.dtype == torch.float32 and ours.shape == theirs.shape
+        np.testing.assert_array_max_ulp(ours.numpy(), theirs.numpy(), maxulp=1)
+        assert repr(pygrad.tensor(theirs.numpy())) == repr(theirs)
 
 
 def test_documented_examples():

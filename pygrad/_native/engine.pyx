@@ -149,6 +149,7 @@ cdef object _call(NodeBase node, list grads, bint retain_graph, util):
             node._release()
     post_hooks = node._post_hooks
     if post_hooks:
+        grad_inputs = util.fit_for_post_hooks(node, grad_inputs)
         for hook in tuple(post_hooks.values()):
             result = hook(grad_inputs, tuple(grads))
             if result is not None:

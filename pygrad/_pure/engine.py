@@ -64,6 +64,7 @@ def _call(node, grads, retain_graph, util):
     if not retain_graph:
         node._release()
     if node._post_hooks:
+        grad_inputs = util.fit_for_post_hooks(node, grad_inputs)
         for hook in tuple(node._post_hooks.values()):
             result = hook(grad_inputs, tuple(grads))
             if result is not None:

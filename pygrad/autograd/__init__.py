@@ -5,6 +5,7 @@ from .engine import backward, grad
 from .explain import explain
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .variable import Variable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
                         no_grad, set_grad_enabled)
 
@@ -12,6 +13,6 @@ __all__ = ["backward", "grad", "explain", "Function", "FunctionCtx", "once_diffe
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
            "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "GradcheckError",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
-           "functional"]
+           "functional", "Variable"]
 from . import functional  # noqa: E402
 from . import graph, profiler  # noqa: E402

@@ -47,6 +47,12 @@ class _EngineUtil:
         anomaly_mode.report(node)
 
     @staticmethod
+    def fit_for_post_hooks(node, grad_inputs) -> tuple:
+        """The gradients a node's post hooks see: already fitted to the inputs, as in PyTorch."""
+        return tuple(g if g is None or edge[0] is None else _EngineUtil.validate(node, i, g)
+                     for i, (g, edge) in enumerate(zip(grad_inputs, node.next_functions)))
+
+    @staticmethod
     def validate(node, index: int, grad):
         """Fit ``grad`` to the shape and dtype the input had: the one place broadcasting is undone."""
         shape, dtype = node._input_meta[index]

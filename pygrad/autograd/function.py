@@ -25,15 +25,22 @@ from ..dtypes import _BY_NUMPY as _dtype_of
 __all__ = ["Function", "Node", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
 
 class RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook (and its entries in
+    ``extra``, the dicts of per-hook flags such as a module hook's ``with_kwargs``)."""
 
-    __slots__ = ("_hooks", "_key")
+    __slots__ = ("_hooks", "_key", "_extra")
 
-    def __init__(self, hooks: dict, key):
-        self._hooks, self._key = hooks, key
+    def __init__(self, hooks: dict, key, extra: tuple = ()):
+        self._hooks, self._key, self._extra = hooks, key, extra
+
+    @property
+    def id(self):
+        return self._key
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
+        for flags in self._extra:
+            flags.pop(self._key, None)
 
     def __enter__(self):
         return self
@@ -45,10 +52,10 @@ class RemovableHandle:
 _hook_ids = itertools.count()
 
 
-def add_hook(hooks: dict, fn) -> RemovableHandle:
+def add_hook(hooks: dict, fn, extra: tuple = ()) -> RemovableHandle:
     key = next(_hook_ids)
     hooks[key] = fn
-    return RemovableHandle(hooks, key)
+    return RemovableHandle(hooks, key, extra)
 
 
 class SavedTensor(_core.SavedTensorBase):

@@ -6,6 +6,8 @@ PyTorch's argument handling and composes the rest.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import creation
@@ -15,15 +17,19 @@ from ..ops.activation import elu, gelu, leaky_relu, log_softmax, silu, softmax, 
 from ..ops.arith import where
 from ..ops import unary as _unary
 from ..tensor import Tensor
+from ._functional_attention import multi_head_attention_forward, scaled_dot_product_attention
+from ._functional_misc import (bilinear, cosine_similarity, group_norm, instance_norm, interpolate,
+                               pairwise_distance, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear,
+                               upsample_nearest)
+from ._functional_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
-           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "batch_norm", "embedding", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
-           "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
+           "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "batch_norm", "embedding", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+           "multi_head_attention_forward", "scaled_dot_product_attention", "bilinear", "cosine_similarity", "group_norm", "instance_norm", "interpolate", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "upsample", "upsample_nearest", "upsample_bilinear", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
 linear = _nn.linear
 layer_norm = _nn.layer_norm
-conv2d = _conv.conv2d
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
@@ -87,13 +93,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
 
 
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """``reduction`` from the deprecated ``size_average``/``reduce`` pair, with PyTorch's warning."""
     if size_average is None and reduce is None:
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.")
+    return reduction
 
 
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",

@@ -99,8 +99,16 @@ class MseLoss(Function):
         return (gx if need_x else None), (-gx if need_y else None), None
 
 
+def _common_dtype(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Both operands in their promoted dtype, as PyTorch's regression losses compute (float32 input
+    and int64 target give float32)."""
+    from ..dtypes import promote_types
+    common = promote_types(x.dtype, y.dtype)
+    return x.to(common), y.to(common)
+
+
 def mse_loss(x: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
-    return MseLoss.apply(x, y, check_reduction(reduction))
+    return MseLoss.apply(*_common_dtype(x, y), check_reduction(reduction))
 
 
 class HuberLoss(Function):
@@ -141,13 +149,14 @@ class SmoothL1Loss(HuberLoss):
 def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    return HuberLoss.apply(x, y, delta, 1, check_reduction(reduction))
+    # PyTorch's huber_loss computes in the input's dtype (float32 input, float64 target: float32)
+    return HuberLoss.apply(x, y.to(x.dtype), delta, 1, check_reduction(reduction))
 
 
 def smooth_l1_loss(x: Tensor, y: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    return SmoothL1Loss.apply(x, y, beta, 1 / beta, check_reduction(reduction))
+    return SmoothL1Loss.apply(*_common_dtype(x, y), beta, 1 / beta, check_reduction(reduction))
 
 
 # -- classification losses ------------------------------------------------------------------

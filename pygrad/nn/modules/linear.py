@@ -20,6 +20,35 @@ def _empty(*shape, dtype=None) -> Tensor:
     return Tensor._wrap(np.empty(shape, d.numpy))
 
 
+def reset_kaiming_uniform(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default for Linear and convolutions: ``kaiming_uniform_(a=sqrt(5))`` for the weight,
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
+def add_weight_and_bias(module: Module, weight_shape: tuple, bias_size: int, bias: bool, dtype) -> None:
+    """Register an uninitialised ``weight`` and ``bias`` (None unless ``bias``), in that order."""
+    module.register_parameter("weight", Parameter(_empty(*weight_shape, dtype=dtype)))
+    module.register_parameter("bias", Parameter(_empty(bias_size, dtype=dtype)) if bias else None)
+
+
+def add_affine_parameters(module: Module, shape: tuple, affine: bool, bias: bool, dtype) -> None:
+    """The ``weight`` and ``bias`` of a normalisation layer (registered as None when absent)."""
+    module.register_parameter("weight", Parameter(_empty(*shape, dtype=dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(_empty(*shape, dtype=dtype)) if affine and bias else None)
+
+
+def reset_affine_parameters(module: Module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -39,19 +68,11 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_empty(out_features, in_features, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in_features), out_features, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_kaiming_uniform(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -168,22 +189,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_empty(*self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_empty(*self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)

@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 from typing import Callable, Iterator
 
+import warnings
+
 import numpy as np
 
 from ...autograd import grad_mode
+from ...autograd.function import add_hook
 from ...tensor import Tensor
-from ..parameter import Parameter
+from ..parameter import Parameter, is_lazy
 from ..utils.grads import zero_grads
+from . import hooks
+from .hooks import (register_module_backward_hook, register_module_forward_hook,  # noqa: F401 - torch's home
+                    register_module_forward_pre_hook, register_module_full_backward_hook,
+                    register_module_full_backward_pre_hook)
 
 __all__ = ["Module"]
 
@@ -44,6 +51,10 @@ def _tensor_type_name(value) -> str:
     return type(value).__name__
 
 
+_HOOK_REGISTRIES = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+                    "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks", "_backward_pre_hooks")
+
+
 class Module:
     """Base class of every layer and model: subclasses set attributes in ``__init__`` and
     define ``forward``; calling the module runs ``forward``."""
@@ -61,32 +72,143 @@ class Module:
         set_(self, "_buffers", {})
         set_(self, "_non_persistent_buffers_set", set())
         set_(self, "_modules", {})
-        set_(self, "_forward_hooks", OrderedDict())
-        set_(self, "_forward_pre_hooks", OrderedDict())
+        for registry in _HOOK_REGISTRIES:
+            set_(self, registry, OrderedDict())
+        set_(self, "_is_full_backward_hook", None)
 
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        for hook in tuple(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_hooks.values()):
-            result = hook(self, args, out)
-            if result is not None:
-                out = result
-        return out
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks or hooks.any_global_hooks()):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
 
-    def register_forward_hook(self, hook: Callable):
-        from ...autograd.function import add_hook
-        return add_hook(self._forward_hooks, hook)
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """PyTorch's ``Module._call_impl``: pre hooks, forward, hooks, backward hook plumbing."""
+        result, called = None, set()
+        try:
+            for key, hook in (*hooks.global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                if key in self._forward_pre_hooks_with_kwargs:
+                    new = hook(self, args, kwargs)
+                    if new is not None:
+                        if not (isinstance(new, tuple) and len(new) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {new}.")
+                        args, kwargs = new
+                else:
+                    new = hook(self, args)
+                    if new is not None:
+                        args = new if isinstance(new, tuple) else (new,)
+            full, legacy = self._backward_hooks_by_kind()
+            pre = [*hooks.global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+            backward_hook = hooks.BackwardHook(self, full, pre) if full or pre else None
+            if backward_hook is not None:
+                args = backward_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for key, hook in (*hooks.global_forward_hooks.items(), *self._forward_hooks.items()):
+                if key in self._forward_hooks_always_called or key in hooks.global_forward_hooks_always_called:
+                    called.add(key)
+                if key in self._forward_hooks_with_kwargs or key in hooks.global_forward_hooks_with_kwargs:
+                    new = hook(self, args, kwargs, result)
+                else:
+                    new = hook(self, args, result)
+                if new is not None:
+                    result = new
+            if backward_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple "
+                                  f"of Tensors but received {type(result)}")
+                result = backward_hook.setup_output_hook(result)
+            if legacy:
+                var = result
+                while not isinstance(var, Tensor):
+                    var = next(v for v in var.values() if isinstance(v, Tensor)) if isinstance(var, dict) \
+                        else var[0]
+                if var.grad_fn is not None:
+                    for hook in legacy:
+                        var.grad_fn.register_hook(hooks.WrappedLegacyHook(hook, self))
+                    hooks.warn_legacy_backward_hook(args, result, var.grad_fn)
+            return result
+        except Exception:
+            self._run_always_called_hooks(args, kwargs, result, called)
+            raise
 
-    def register_forward_pre_hook(self, hook: Callable):
-        from ...autograd.function import add_hook
-        return add_hook(self._forward_pre_hooks, hook)
+    def _run_always_called_hooks(self, args, kwargs, result, called: set) -> None:
+        for key, hook in hooks.global_forward_hooks.items():
+            if key in hooks.global_forward_hooks_always_called and key not in called:
+                try:
+                    new = hook(self, args, result)
+                    result = result if new is None else new
+                except Exception as e:
+                    warnings.warn("global module forward hook with ``always_call=True`` raised an exception that "
+                                  f"was silenced as another error was raised in forward: {e}")
+        for key, hook in self._forward_hooks.items():
+            if key in self._forward_hooks_always_called and key not in called:
+                try:
+                    new = hook(self, args, kwargs, result) if key in self._forward_hooks_with_kwargs \
+                        else hook(self, args, result)
+                    result = result if new is None else new
+                except Exception as e:
+                    warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
+                                  f"silenced as another error was raised in forward: {e}")
+
+    def _backward_hooks_by_kind(self) -> tuple[list, list]:
+        full, legacy = hooks.global_full_backward_hooks()
+        own = list(self._backward_hooks.values())
+        if self._is_full_backward_hook is True:
+            full = full + own
+        elif self._is_full_backward_hook is False:
+            legacy = legacy + own
+        return full, legacy
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False):
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)``) before ``forward``."""
+        handle = add_hook(self._forward_pre_hooks, hook, (self._forward_pre_hooks_with_kwargs,))
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
+        """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) after ``forward``."""
+        handle = add_hook(self._forward_hooks, hook,
+                          (self._forward_hooks_with_kwargs, self._forward_hooks_always_called))
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(module, grad_output)`` when the gradients of the outputs are known."""
+        handle = add_hook(self._backward_pre_hooks, hook)
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(module, grad_input, grad_output)`` when the gradients of the inputs are known."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError(hooks.MIXED_BACKWARD_HOOKS)
+        object.__setattr__(self, "_is_full_backward_hook", True)
+        handle = add_hook(self._backward_hooks, hook)
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook: Callable):
+        """The legacy backward hook, attached to the last node of ``forward``."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError(hooks.MIXED_BACKWARD_HOOKS)
+        object.__setattr__(self, "_is_full_backward_hook", False)
+        return add_hook(self._backward_hooks, hook)
 
     # -- registration -----------------------------------------------------------------------
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -333,25 +455,16 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> "Module":
-        from ... import dtypes
-        dtype = kwargs.get("dtype")
-        device = kwargs.get("device")
-        for a in args:
-            if isinstance(a, str):
-                device = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif a is not None:
-                dtype = a
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a module to {device!r}")
+        from ..._device import parse_to
+        device, dtype, _, _ = parse_to(args, kwargs)
+        if device is not None and device.type != "cpu":
+            raise RuntimeError(f"pygrad runs on the CPU only; cannot move a module to {str(device)!r}")
         if dtype is None:
             return self
-        target = dtypes.as_dtype(dtype)
-        if not target.is_floating_point:
+        if not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                            f"dtype={target}")
-        return self._apply_to_tensors(lambda a: a.astype(target.numpy) if a.dtype.kind == "f" else a)
+                            f"dtype={dtype}")
+        return self._apply_to_tensors(lambda a: a.astype(dtype.numpy) if a.dtype.kind == "f" else a)
 
     def double(self) -> "Module":
         from ... import dtypes
@@ -401,6 +514,8 @@ class Module:
                     missing.append(key)
                     continue
                 value = state_dict[key]
+                if is_lazy(current) and isinstance(value, Tensor) and not is_lazy(value):
+                    current.materialize(value.shape)
                 if not isinstance(value, Tensor):
                     errors.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
                                   f"Tensor-like object from checkpoint but received {type(value)}")
@@ -468,3 +583,6 @@ class Module:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        for registry in _HOOK_REGISTRIES:  # pickled before these existed
+            self.__dict__.setdefault(registry, OrderedDict())
+        self.__dict__.setdefault("_is_full_backward_hook", None)

@@ -133,9 +133,9 @@ class DataLoader:
             if self.batch_size is None and self.batch_sampler is None:
                 sample = self.dataset[indices]
                 yield sample if self.collate_fn is None else self.collate_fn(sample)
-            elif fast:  # one fancy-indexing per tensor instead of stacking rows
+            elif fast:  # one fancy-indexing per tensor instead of stacking rows; a list, as collated
                 idx = np.asarray(indices, dtype=np.int64)
-                yield tuple(Tensor._wrap(t._data[idx]) for t in self.dataset.tensors)
+                yield [Tensor._wrap(t._data[idx]) for t in self.dataset.tensors]
             else:
                 collate = self.collate_fn or default_collate
                 yield collate([self.dataset[i] for i in indices])
