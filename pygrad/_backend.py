@@ -17,6 +17,7 @@ import os
 import sys
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 import warnings
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -148,5 +149,8 @@ def _choose() -> str:
 # ``use()`` switches kernels and engine only.  (Bound before the engines load: the pure
 # engine imports the autograd classes, which derive from it.)
 _chosen = _choose()
-core = importlib.import_module(f"pygrad._{_chosen}.core")
+if TYPE_CHECKING:  # both layouts declare the same fields; the compiled one's stub types them
+    from ._native import core
+else:
+    core = importlib.import_module(f"pygrad._{_chosen}.core")
 _install(_chosen)

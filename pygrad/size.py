@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import operator
+from typing import SupportsIndex, overload
 
 from ._printing import format_size
 
 
-class Size(tuple):
+class Size(tuple[int, ...]):
     """The shape of a tensor."""
 
     __slots__ = ()
@@ -22,9 +23,16 @@ class Size(tuple):
 
     __str__ = __repr__
 
-    def __getitem__(self, item):
-        result = tuple.__getitem__(self, item)
-        return Size(result) if isinstance(item, slice) else result
+    @overload
+    def __getitem__(self, item: SupportsIndex) -> int: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> Size: ...
+
+    def __getitem__(self, item: SupportsIndex | slice) -> int | Size:
+        if isinstance(item, slice):
+            return Size(tuple.__getitem__(self, item))
+        return tuple.__getitem__(self, item)
 
     def __add__(self, other):
         return Size(tuple.__add__(self, other))

@@ -267,7 +267,7 @@ class Tensor(_core.TensorBase):
         return self
 
     # -- conversion ----------------------------------------------------------------------------
-    def item(self):
+    def item(self) -> int | float | bool:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item() if self._data.ndim == 0 else self._data.reshape(()).item()
@@ -680,7 +680,7 @@ class Tensor(_core.TensorBase):
     def view(self, *shape):
         return _shape.view(self, *shape)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> Tensor:
         return _shape.reshape(self, *shape)
 
     def expand(self, *sizes):
@@ -721,7 +721,7 @@ class Tensor(_core.TensorBase):
     def unflatten(self, dim: int, sizes):
         return _shape.unflatten(self, dim, sizes)
 
-    def t(self):
+    def t(self) -> Tensor:
         return _shape.t(self)
 
     def unsqueeze_(self, dim: int):

@@ -3,9 +3,12 @@
 ``make_dot(r)`` draws one grey box per backward node (``AddBackward0``, ``MulBackward0``,
 ``AccumulateGrad``...), a light blue box per leaf tensor, the outputs in green, and with
 ``show_saved`` the saved tensors in orange: the same DOT text torchviz writes for the same
-PyTorch program, up to node ids.  Beyond torchviz, ``annotate=True`` writes each node's
-forward value and the gradient that flows back along each edge, ``collapse`` folds long
-chains of one op into a single box and ``max_nodes`` caps the size of the picture.
+PyTorch program, up to node ids.  Its arrows point the way the forward pass went: from
+the leaves at the top to the outputs at the bottom.  Beyond torchviz, ``annotate=True``
+writes each tensor's forward value (named after the caller's variables) and draws the
+gradients as red arrows pointing the way they flow, from the outputs back to the leaves,
+with a legend; ``collapse`` folds long chains of one op into a single box and
+``max_nodes`` caps the size of the picture.
 
 The result is a ``graphviz.Digraph`` when the ``graphviz`` package is installed, else a
 ``DotGraph`` holding the same DOT text.  Both render through the Graphviz ``dot`` program
@@ -14,6 +17,7 @@ The result is a ``graphviz.Digraph`` when the ``graphviz`` package is installed,
 """
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import shutil
@@ -21,6 +25,7 @@ import subprocess
 from collections import Counter
 
 from .autograd.function import AccumulateGrad
+from .autograd.names import TensorNames
 from .autograd.node_info import is_custom, node_attributes, saved_entries
 from .autograd.replay import describe, forward_values, graph_nodes, replay_backward, shape_str
 
@@ -38,6 +43,7 @@ BASE_COLOR = "darkolivegreen3"  # the base of an output that is a view
 LEAF_COLOR = "lightblue"
 SAVED_COLOR = "orange"
 GRAD_COLOR = "firebrick"
+FONT = NODE_ATTR["fontname"]  # every text pygrad adds to the picture uses the boxes' font
 
 
 def make_dot(var, params=None, show_attrs: bool = False, show_saved: bool = False,
@@ -52,17 +58,22 @@ def make_dot(var, params=None, show_attrs: bool = False, show_saved: bool = Fals
         show_saved: draw the tensors each built-in op saved for backward (orange).  Saved
             tensors of custom ``autograd.Function``s are always drawn, as in torchviz.
         max_attr_chars: the widest attribute value ``show_attrs`` writes.
-        annotate: write each node's forward value and, on each edge, the gradient that flows
-            back along it.  The gradients come from replaying backward on the graph (it must
-            not have been freed by a ``backward()`` without ``retain_graph``); ``.grad`` is
-            not touched.  Non-scalar outputs start from a gradient of ones (as ``out.sum()``).
+        annotate: write each node's forward value, named after the caller's variable that
+            holds it when there is one (``y = [2.]``; outputs and leaves are named the same
+            way), and draw the gradient that flows back along each edge as a red arrow
+            pointing the way it flows, towards the inputs; a legend says what the colours
+            mean.  The gradients come from replaying backward on the graph (it must not have
+            been freed by a ``backward()`` without ``retain_graph``); ``.grad`` is not
+            touched.  Non-scalar outputs start from a gradient of ones (as ``out.sum()``).
         collapse: ``True`` (runs of 3 or more) or a minimum run length: draw a chain of nodes
             of one type, each the only consumer of the next, as one box ``MulBackward0 ×500``.
         max_nodes: draw at most this many boxes (nearest the outputs first); one dashed box
             says how many nodes, of which types, were left out.
     """
     outputs = tuple(var) if isinstance(var, (tuple, list)) else (var,)
-    names = {id(t): name for name, t in _param_items(params)}
+    named = _param_items(params)
+    # torchviz names only what params names; annotate also names the caller's variables.
+    names = TensorNames(named, inspect.currentframe().f_back if annotate else None)
     threshold = 3 if collapse is True else int(collapse or 0)
     if collapse is not False and collapse is not None and threshold < 2:
         raise ValueError(f"collapse must be True or a run length of at least 2, got {collapse!r}")
@@ -73,8 +84,10 @@ def make_dot(var, params=None, show_attrs: bool = False, show_saved: bool = Fals
     writer = _Writer(layout, names, show_attrs, show_saved, max_attr_chars, notes)
     for out in outputs:
         writer.add_output(out)
-    if notes is not None and notes.message:
-        writer.body.append(f"\tlabel={_quote(notes.message)}\n")
+    if notes is not None:
+        if notes.message:
+            writer.body.append(f"\tlabel={_quote(notes.message)} fontname={FONT} fontsize=10\n")
+        writer.body.append(_legend(writer.body, gradients=notes.trace is not None))
     return _graph(writer.body)
 
 
@@ -244,9 +257,12 @@ class _Annotations:
         if any(out.numel() != 1 for out in differentiable):
             self.message = "gradients of the sum of the outputs (backward starts from ones)"
 
-    def value(self, node, output_nr: int = 0) -> str:
+    def value(self, node, output_nr: int = 0, name: str | None = None) -> str:
+        """The box's value line: ``y = [2.]`` (``= [2.]`` when the tensor has no name)."""
         array = self.values.get((node, output_nr))
-        return "" if array is None else "\n= " + describe(array)
+        if array is None:
+            return ""
+        return f"\n{name} = {describe(array)}" if name else f"\n= {describe(array)}"
 
     def edge_grad(self, node, index: int):
         return None if self.trace is None else self.trace.edge_grad(node, index)
@@ -264,9 +280,32 @@ class _Annotations:
 
 
 def _grad_attrs(grad) -> dict:
-    if grad is None:
-        return {}
-    return {"label": "grad " + describe(grad._data), "fontcolor": GRAD_COLOR, "fontsize": "9"}
+    """A gradient on an edge: red, labelled, its arrowhead turned to point the way the gradient
+    flows (from the consumer back to its input, against the forward direction of the edge)."""
+    return {} if grad is None else _gradient_edge("grad " + describe(grad._data))
+
+
+def _gradient_edge(label: str) -> dict:
+    return {"label": label, "color": GRAD_COLOR, "fontcolor": GRAD_COLOR, "fontsize": "9",
+            "fontname": FONT, "dir": "back"}
+
+
+def _legend(body: list[str], gradients: bool) -> str:
+    """A DOT node (an HTML-like table) saying what the colours and arrows of ``body`` mean."""
+    rows = [(LEAF_COLOR, "leaf tensor: its name, shape and value"),
+            ("lightgray", "backward node, named as PyTorch names it,<br align=\"left\"/>and the value its op computed<br align=\"left\"/>"),
+            (OUTPUT_COLOR, "output: its name, shape and value")]
+    if any(line.endswith(f"fillcolor={SAVED_COLOR}]\n") for line in body):
+        rows.append((SAVED_COLOR, "tensor saved for backward"))
+    cells = [f'<tr><td bgcolor="{color}" width="24"></td><td align="left">{text}</td></tr>' for color, text in rows]
+    if gradients:
+        cells.append(f'<tr><td><font color="{GRAD_COLOR}" point-size="14">&#8593;</font></td><td align="left">'
+                     f'<font color="{GRAD_COLOR}">gradient flowing back, towards the inputs</font></td></tr>')
+    if any(" -> " in line and "dir=" not in line and "style=" not in line for line in body):
+        cells.append('<tr><td><font point-size="14">&#8595;</font></td><td align="left">forward: from an input to the op that used it</td></tr>')
+    table = ('<<table border="1" color="gray50" cellborder="0" cellspacing="3" cellpadding="2" style="dashed">'
+             + "".join(cells) + "</table>>")
+    return f"\tlegend{_attr_list(table, {'fillcolor': 'white', 'fontsize': '9', 'shape': 'plaintext'})}\n"
 
 
 # -- DOT text -----------------------------------------------------------------------------------
@@ -290,7 +329,7 @@ class _Writer:
 
     def tensor_label(self, tensor, name: str | None = None) -> str:
         if not name:
-            name = self.names.get(id(tensor), "")
+            name = self.names.tensor(tensor) or ""
         return "%s\n %s" % (name, shape_str(tensor._data.shape))
 
     def add_output(self, var, color: str = OUTPUT_COLOR) -> None:
@@ -324,7 +363,7 @@ class _Writer:
             child, sender, index, count = item
             attrs = {}
             if count > 1:
-                attrs = {"label": f"\u00d7{count}"}
+                attrs = {"label": f"\u00d7{count}", "fontname": FONT}
             elif self.notes is not None:
                 attrs = _grad_attrs(self.notes.edge_grad(sender, index))
             if isinstance(child, _Hidden):
@@ -342,7 +381,7 @@ class _Writer:
         if isinstance(box, _Chain):
             label = box.label()
             if self.notes is not None:
-                label += self.notes.value(box.members[0])
+                label += self.notes.value(box.members[0], 0, self.names.output(box.members[0]))
             self.node(id(box), label)
             stack.append((box, self.layout.edges(box)))
             return
@@ -376,7 +415,7 @@ class _Writer:
 
     def saved_label(self, entry, name) -> str:
         if not name:
-            name = self.names.get(id(entry.key), "")
+            name = self.names.tensor(entry.key) or ""
         return "%s\n %s" % (name, shape_str(entry.array.shape))
 
     def fn_label(self, node) -> str:
@@ -384,7 +423,7 @@ class _Writer:
         if self.show_attrs:
             name = _with_attrs(name, _shown_attrs(node), self.max_attr_chars)
         if self.notes is not None and not isinstance(node, AccumulateGrad):
-            name += self.notes.value(node)
+            name += self.notes.value(node, 0, self.names.output(node))
         return name
 
 

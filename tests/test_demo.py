@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import pygrad
 from pygrad.demo.__main__ import SECTIONS, main
@@ -51,3 +52,14 @@ def test_spirals_are_seeded_and_balanced():
     assert 200 < y.sum() < 300
     assert not np.array_equal(x, spirals(500, seed=5)[0])
     assert pygrad.tensor(x).shape == pygrad.Size([500, 2])
+
+
+def test_loss_plot_gives_each_kind_of_loss_its_own_axis(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    from pygrad.demo.training import plot_losses
+    losses = {"training": [0.7, 0.5, 0.3], "transfer": [0.6, 0.2]}
+    one = plot_losses({"cross-entropy": losses}, tmp_path / "one.png")
+    two = plot_losses({"cross-entropy": losses, "focal loss": {"focal": [0.2, 0.1]}}, tmp_path / "two.png")
+    assert one.startswith("loss-curve picture written") and two.endswith("two.png")
+    width_one, width_two = image.imread(tmp_path / "one.png").shape[1], image.imread(tmp_path / "two.png").shape[1]
+    assert width_two == 2 * width_one  # two axes side by side

@@ -23,7 +23,7 @@ def test_seed_chain_rule_c_equals_x2_plus_1_squared():
     a = x**2
     b = a+1
     c = b**2
-    text = explain(c, print=False)
+    text = str(explain(c))
     assert text.startswith("Backward pass of c\n")
     steps = [line for line in _lines(text) if line.startswith("[")]
     assert steps == ["[1] PowBackward0  ->  c", "[2] AddBackward0  ->  b", "[3] PowBackward0  ->  a"]
@@ -42,7 +42,7 @@ def test_accumulation_when_a_tensor_is_used_twice():
     y = 2*x
     z = 3+x
     r = y+z
-    text = explain(r, print=False)
+    text = str(explain(r))
     # z was made after y, so its node is newer and runs first.
     steps = [line for line in _lines(text) if line.startswith("[")]
     assert steps == ["[1] AddBackward0  ->  r", "[2] AddBackward0  ->  z", "[3] MulBackward0  ->  y"]
@@ -55,7 +55,7 @@ def test_product_rule_y_times_x_squared():
     x = pygrad.tensor([1.], requires_grad=True)
     y = pygrad.tensor([1.], requires_grad=True)
     z = y*x**2
-    text = explain(z, print=False)
+    text = str(explain(z))
     assert "rule:" in text and "d(u * v)/du = v,  d(u * v)/dv = u" in text
     assert "    y.grad: [1.] from [1] MulBackward0 (z)" in text
     assert "    x.grad: [2.] from [2] PowBackward0" in text
@@ -65,7 +65,7 @@ def test_accumulation_inside_the_graph():
     x = pygrad.tensor([2.], requires_grad=True)
     h = x.exp()
     out = h * h.sin()
-    text = explain(out, print=False)
+    text = str(explain(out))
     block = text[text.index("ExpBackward0"):]
     assert "(used 2 times: the gradients add up)" in block
     (expected,) = pygrad.autograd.grad(out, x, retain_graph=True)
@@ -76,7 +76,7 @@ def test_inputs_names_and_non_leaf_inputs():
     x = pygrad.tensor([1.], requires_grad=True)
     b = x**2 + 1
     c = b**2
-    text = explain(c, inputs={"weight": x, "hidden": b}, print=False)
+    text = str(explain(c, inputs={"weight": x, "hidden": b}))
     assert "    weight.grad: [8.]" in text
     assert "    d/dhidden:   [4.]" in text
 
@@ -84,24 +84,42 @@ def test_inputs_names_and_non_leaf_inputs():
 def test_markdown_format():
     x = pygrad.tensor([1.], requires_grad=True)
     c = (x**2 + 1)**2
-    md = explain(c, format="markdown", print=False)
-    assert md.startswith("### Backward pass of c\n")
-    assert "**[1] PowBackward0  ->  c**" in md
-    assert "- rule: `d(u**2)/du = 2*u`" in md
-    assert "- to x: `[4.] * [2.] = [8.]`" in md
+    md = explain(c, format="markdown")
+    assert str(md).startswith("### Backward pass of c\n")
+    assert "**[1] PowBackward0  ->  c**" in str(md)
+    assert "- rule: `d(u**2)/du = 2*u`" in str(md)
+    assert "- to x: `[4.] * [2.] = [8.]`" in str(md)
     assert md._repr_markdown_() == str(md)
-    assert explain(c, print=False)._repr_markdown_() is None
+    assert explain(c)._repr_markdown_() is None
     with pytest.raises(ValueError, match="format"):
         explain(c, format="html")
 
 
-def test_prints_what_it_returns(capsys):
+def test_prints_only_when_asked(capsys):
     x = pygrad.tensor([1.], requires_grad=True)
     c = (x**2 + 1)**2
-    text = explain(c)
-    assert capsys.readouterr().out == text
-    explain(c, print=False)
+    shown = explain(c)
     assert capsys.readouterr().out == ""
+    text = str(shown)
+    assert text.startswith("Backward pass of c\n") and text.endswith("x.grad: [8.] from [3] PowBackward0")
+    assert str(explain(c, print=True)) == text
+    assert capsys.readouterr().out == text + "\n"
+    print(shown)
+    assert capsys.readouterr().out == text + "\n"
+
+
+def test_repl_and_ipython_show_the_text_once():
+    x = pygrad.tensor([1.], requires_grad=True)
+    c = (x**2 + 1)**2
+    shown = explain(c)
+    text = str(shown)
+    assert repr(shown) == text  # the REPL echoes repr(): the text itself, not a quoted string
+    formatters = pytest.importorskip("IPython.core.formatters")
+    bundle, _ = formatters.DisplayFormatter().format(shown)
+    assert bundle == {"text/plain": text}  # IPython and Jupyter: plain text, once
+    md = explain(c, format="markdown")
+    bundle, _ = formatters.DisplayFormatter().format(md)
+    assert bundle == {"text/plain": str(md), "text/markdown": str(md)}  # Jupyter renders the markdown
 
 
 def _random_graph(rng, n_ops=25):
@@ -142,7 +160,7 @@ def test_numbers_match_autograd_on_a_random_graph(seed):
                 np.testing.assert_allclose(sum(p[2]._data for p in parts), received._data, rtol=1e-12)
 
     named = {f"leaf{i}": t for i, t in enumerate(leaves)}
-    text = explain(out, inputs=named, print=False)
+    text = str(explain(out, inputs=named))
     for i, g in enumerate(expected):
         line = next(line for line in _lines(text) if line.startswith(f"    leaf{i}.grad: "))
         if g is None:
@@ -158,7 +176,7 @@ def test_numbers_match_autograd_on_a_random_graph(seed):
 def test_fits_80_columns_with_long_names_and_big_tensors():
     a_rather_long_variable_name = pygrad.randn(30, 40, requires_grad=True)
     another_quite_long_name = (a_rather_long_variable_name.tanh() * a_rather_long_variable_name).mean()
-    text = explain(another_quite_long_name, print=False)
+    text = str(explain(another_quite_long_name))
     assert all(len(line) <= 80 for line in _lines(text)), max(_lines(text), key=len)
     assert "(30, 40) min" in text
 
@@ -168,7 +186,7 @@ def test_grad_untouched_and_graph_still_usable():
     h = x * 3
     h.retain_grad()
     out = (h ** 2).sum()
-    explain(out, print=False)
+    explain(out)
     assert x.grad is None and h._grad is None
     out.backward()  # the graph was retained: a real backward still works, once
     assert x.grad.tolist() == [18.0, 36.0]
@@ -179,9 +197,9 @@ def test_freed_graph_error():
     c = (x**2 + 1)**2
     c.backward()
     with pytest.raises(RuntimeError, match="explain\\(\\) needs the graph that backward\\(\\) already freed"):
-        explain(c, print=False)
+        explain(c)
     with pytest.raises(RuntimeError, match="does not require grad"):
-        explain(pygrad.tensor([1.]), print=False)
+        explain(pygrad.tensor([1.]))
 
 
 def test_unknown_node_shows_numbers_without_a_rule():
@@ -198,7 +216,7 @@ def test_unknown_node_shows_numbers_without_a_rule():
 
     x = pygrad.tensor([2.], requires_grad=True)
     y = Cube.apply(x)
-    text = explain(y, print=False)
+    text = str(explain(y))
     assert "[1] CubeBackward  ->  y" in text
     assert "rule:     (no rule known for this node: numbers only)" in text
     assert "to x:     [12.]" in text
@@ -207,7 +225,7 @@ def test_unknown_node_shows_numbers_without_a_rule():
 def test_non_scalar_output_starts_from_ones():
     x = pygrad.tensor([1., 2.], requires_grad=True)
     y = x * x
-    text = explain(y, print=False)
+    text = str(explain(y))
     assert "receives: [1., 1.]  (the start: dy/dy = ones)" in text
     assert "= [2., 4.] (used 2 times: the gradients add up)" in _flat(text)
 

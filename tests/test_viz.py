@@ -342,16 +342,53 @@ def test_annotate_seed_values_and_edge_gradients():
     r = y+z
     nodes, edges = parse(make_dot(r, params={"x": x}, annotate=True).source)
     mul, acc = node_id(nodes, "MulBackward0"), node_id(nodes, "AccumulateGrad")
-    leaf, out = node_id(nodes, "x\n"), node_id(nodes, "\n (1)")
-    assert nodes[mul]["label"] == "MulBackward0\n= [2.]"
+    leaf, out = node_id(nodes, "x\n"), node_id(nodes, "r\n (1)")
+    # each box names the caller's variable that holds its value
+    assert nodes[mul]["label"] == "MulBackward0\ny = [2.]"
     assert nodes[leaf]["label"] == "x\n (1)\n= [1.]"
-    assert nodes[out]["label"] == "\n (1)\n= [6.]"
+    assert nodes[out]["label"] == "r\n (1)\n= [6.]"
     assert sorted(a["label"] for a in nodes.values() if a["label"].startswith("AddBackward0")) == [
-        "AddBackward0\n= [4.]", "AddBackward0\n= [6.]"]
+        "AddBackward0\nr = [6.]", "AddBackward0\nz = [4.]"]
     grads = {(t, h): a.get("label") for t, h, a in edges}
     assert grads[(acc, mul)] == "grad [2.]"     # d r / d x through y = 2*x
     assert grads[(leaf, acc)] == "grad [3.]"    # both paths added up: x.grad would be 3
     assert x.grad is None
+
+
+def test_annotate_draws_gradients_the_way_they_flow_with_a_legend():
+    x = pygrad.tensor([1.], requires_grad=True)
+    r = 2*x + (3+x)
+    source = make_dot(r, annotate=True).source
+    _, edges = parse(source)
+    assert len(edges) == 6
+    for _, _, attrs in edges:  # drawn from input to consumer, the arrowhead turned back
+        assert attrs["dir"] == "back" and attrs["color"] == attrs["fontcolor"] == viz.GRAD_COLOR
+        assert attrs["fontname"] == "monospace" and attrs["label"].startswith("grad ")
+    (legend,) = [line for line in source.splitlines() if line.startswith("\tlegend ")]
+    for color in ("lightblue", "lightgray", "darkolivegreen1"):
+        assert f'bgcolor="{color}"' in legend
+    assert "gradient flowing back, towards the inputs" in legend and "orange" not in legend
+    assert "forward: from an input" not in legend  # every edge carries a gradient here
+    assert "saved for backward" in make_dot(r, annotate=True, show_saved=True).source
+    r.backward()
+    freed = make_dot(r, annotate=True).source
+    assert "forward: from an input" in freed and "gradient flowing back" not in freed
+    assert "fontname=monospace" in freed.split("label=\"gradients not shown")[1].splitlines()[0]
+    # the torchviz-compatible picture has none of this
+    plain = make_dot(r).source
+    assert "legend" not in plain and "dir=back" not in plain and "fontname=monospace fontsize=9" not in plain
+
+
+def test_annotate_names_outputs_after_the_callers_variables_params_first():
+    w = pygrad.tensor([2.], requires_grad=True)
+    loss = (w * 3).sum()
+    nodes, _ = parse(make_dot(loss, annotate=True).source)
+    assert {a["label"] for a in nodes.values() if a.get("fillcolor") == "darkolivegreen1"} == {"loss\n ()\n= 6."}
+    assert node_id(nodes, "w\n (1)")
+    nodes, _ = parse(make_dot(loss, params={"weight": w, "total": loss}, annotate=True).source)
+    assert node_id(nodes, "total\n ()") and node_id(nodes, "weight\n (1)")
+    nodes, _ = parse(make_dot(loss).source)  # torchviz names only what params names
+    assert node_id(nodes, "\n ()")
 
 
 def test_annotate_values_of_intermediates_that_are_gone():
@@ -360,7 +397,7 @@ def test_annotate_values_of_intermediates_that_are_gone():
     nodes, _ = parse(make_dot(c, annotate=True).source)
     labels = sorted(a["label"] for a in nodes.values())
     assert "AddBackward0\n= [2.]" in labels
-    assert sorted(lb for lb in labels if lb.startswith("Pow")) == ["PowBackward0\n= [1.]", "PowBackward0\n= [4.]"]
+    assert sorted(lb for lb in labels if lb.startswith("Pow")) == ["PowBackward0\n= [1.]", "PowBackward0\nc = [4.]"]
 
 
 def test_annotate_large_tensors_are_summarised():
@@ -369,7 +406,7 @@ def test_annotate_large_tensors_are_summarised():
     out = doubled.sum()
     nodes, edges = parse(make_dot(out, annotate=True).source)
     mul = node_id(nodes, "MulBackward0")
-    assert nodes[mul]["label"] == "MulBackward0\n= (3, 4) min 0 max 22 mean 11"
+    assert nodes[mul]["label"] == "MulBackward0\ndoubled = (3, 4) min 0 max 22 mean 11"
     acc = node_id(nodes, "AccumulateGrad")
     assert {a["label"] for t, h, a in edges if (t, h) == (acc, mul)} == {"grad (3, 4) min 2 max 2 mean 2"}
 
@@ -441,6 +478,7 @@ def test_collapse_repeated_chains():
     chain = node_id(nodes, "MulBackward0")
     into_chain = sorted(a.get("label", "") for t, h, a in edges if h == chain)
     assert into_chain == ["", "\u00d720"]  # exp once, w's AccumulateGrad 20 times
+    assert [a["fontname"] for t, h, a in edges if a.get("label") == "\u00d720"] == ["monospace"]
     # below the threshold nothing is collapsed
     nodes, _ = parse(make_dot(x.exp() * 2 * 3, collapse=True).source)
     assert sum(a["label"] == "MulBackward0" for a in nodes.values()) == 2

@@ -2,9 +2,9 @@
 
     >>> x = pygrad.tensor([1.], requires_grad=True)
     >>> c = (x**2 + 1)**2
-    >>> pygrad.autograd.explain(c)
+    >>> print(pygrad.autograd.explain(c))
 
-prints each backward node in the order the engine runs it (a node runs once every
+shows each backward node in the order the engine runs it (a node runs once every
 consumer of its output has sent its gradient; among ready nodes the newest goes first),
 with its local derivative rule, the gradient it received (and, where a tensor was used
 more than once, the contributions that were added up), and what it sent to each input,
@@ -21,6 +21,7 @@ import numpy as np
 
 from .function import AccumulateGrad
 from .grad_mode import no_grad
+from .names import TensorNames
 from .node_info import derivative_rule, is_elementwise, saved_entries
 from .replay import describe, replay_backward
 
@@ -30,19 +31,32 @@ WIDTH = 80
 _SMALL = 6  # arrays up to this many elements are written out in full
 
 
-class Explanation(str):
-    """The text ``explain`` returns; notebooks render the markdown format."""
+class Explanation:
+    """What ``explain`` returns: the explanation's text, shown once wherever it is displayed.
 
-    format = "text"
+    ``print(e)`` and ``str(e)`` give the text; the REPL and IPython show the text itself (not
+    a quoted string); Jupyter renders the markdown format as markdown and the text format as
+    plain text.
+    """
 
-    def _repr_markdown_(self):
-        return str(self) if self.format == "markdown" else None
+    def __init__(self, text: str, format: str = "text"):  # noqa: A002
+        self.text = text
+        self.format = format
 
-    def _repr_pretty_(self, printer, cycle):
-        printer.text(str(self))
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(self.text)
+
+    def _repr_markdown_(self) -> str | None:
+        return self.text if self.format == "markdown" else None
 
 
-def explain(output, inputs=None, format: str = "text", print: bool = True) -> Explanation:  # noqa: A002
+def explain(output, inputs=None, format: str = "text", print: bool = False) -> Explanation:  # noqa: A002
     """Explain how backward computes the gradients of ``output``, step by step.
 
     Args:
@@ -52,14 +66,17 @@ def explain(output, inputs=None, format: str = "text", print: bool = True) -> Ex
             graph), as a list, or as ``{name: tensor}`` to name them.  Without names, tensors
             are named after the caller's variables that hold them.
         format: ``"text"`` (fits an 80-column terminal) or ``"markdown"``.
-        print: write the explanation to stdout as well as returning it.
+        print: write the explanation to stdout as well as returning it.  Without it nothing
+            is printed: ``print(explain(c))`` in a script; in a REPL or a notebook the
+            returned ``Explanation`` displays itself.
 
     The graph must not have been freed by a ``backward()`` without ``retain_graph=True``.
     """
     if format not in ("text", "markdown"):
         raise ValueError(f"explain: format must be 'text' or 'markdown', got {format!r}")
     outputs = tuple(output) if isinstance(output, (tuple, list)) else (output,)
-    names = _Names(inputs, inspect.currentframe().f_back)
+    named = list(inputs.items()) if inputs is not None and hasattr(inputs, "items") else []
+    names = TensorNames(named, inspect.currentframe().f_back)
     try:
         trace = replay_backward(outputs)
     except RuntimeError as exc:
@@ -68,11 +85,10 @@ def explain(output, inputs=None, format: str = "text", print: bool = True) -> Ex
                                "or call backward(retain_graph=True) before explaining") from None
         raise
     blocks = _Story(trace, names, _wanted(inputs, trace)).blocks()
-    text = Explanation(_render_markdown(blocks) if format == "markdown" else _render_text(blocks))
-    text.format = format
+    text = (_render_markdown(blocks) if format == "markdown" else _render_text(blocks)).rstrip("\n")
     if print:
-        sys.stdout.write(text)
-    return text
+        sys.stdout.write(text + "\n")
+    return Explanation(text, format)
 
 
 def _wanted(inputs, trace) -> list:
@@ -82,32 +98,6 @@ def _wanted(inputs, trace) -> list:
         return list(inputs.values())
     from ..tensor import Tensor
     return [inputs] if isinstance(inputs, Tensor) else list(inputs)
-
-
-class _Names:
-    """What to call tensors: the names given in ``inputs``, else the caller's variables."""
-
-    def __init__(self, inputs, frame):
-        from ..tensor import Tensor
-        pairs = []
-        if inputs is not None and hasattr(inputs, "items"):
-            pairs += list(inputs.items())
-        if frame is not None:
-            pairs += [(k, v) for k, v in {**frame.f_globals, **frame.f_locals}.items()
-                      if isinstance(v, Tensor) and not k.startswith("_")]
-        self.by_id, self.by_output = {}, {}
-        for name, t in pairs:
-            self.by_id.setdefault(id(t), name)
-            if t.grad_fn is not None:
-                self.by_output.setdefault((t.grad_fn, t.output_nr), name)
-
-    def leaf(self, tensor, number: int) -> str:
-        return self.by_id.get(id(tensor)) or f"leaf{number}"
-
-    def output(self, node, nr: int = 0) -> str | None:
-        if isinstance(node, AccumulateGrad):
-            return self.by_id.get(id(node.variable))
-        return self.by_output.get((node, nr))
 
 
 class _Block:
@@ -128,7 +118,7 @@ def _small(*arrays) -> bool:
 class _Story:
     """Turns a replayed backward pass into blocks of explanation."""
 
-    def __init__(self, trace, names: _Names, wanted: list):
+    def __init__(self, trace, names: TensorNames, wanted: list):
         self.trace, self.names, self.wanted = trace, names, wanted
         self.number = {step.node: i + 1 for i, step in enumerate(trace.steps)}
         self.leaf_names = {}

@@ -4,6 +4,9 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from typing import Any, Callable, Literal, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "inference_mode", "is_inference_mode_enabled"]
@@ -28,34 +31,34 @@ def is_inference_mode_enabled() -> bool:
 class _DecoratorContextManager:
     """A context manager that also works as a decorator, with or without parentheses."""
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         # ``@no_grad`` without parentheses hands the function straight to the class.
         if cls is not set_grad_enabled and len(args) == 1 and not kwargs and callable(args[0]):
             return cls()(args[0])
         return super().__new__(cls)
 
-    def __call__(self, func):
+    def __call__(self, func: _F) -> _F:
         if inspect.isgeneratorfunction(func):
             raise TypeError(f"{type(self).__name__} cannot decorate a generator function")
 
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self.clone():
                 return func(*args, **kwargs)
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature
 
-    def clone(self):
+    def clone(self) -> _DecoratorContextManager:
         return type(self)()
 
 
 class no_grad(_DecoratorContextManager):
     """Disable graph recording: results have ``requires_grad=False`` and no ``grad_fn``."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._prev = _state.enabled
         _state.enabled = False
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state.enabled = self._prev
         return False
 
@@ -63,11 +66,11 @@ class no_grad(_DecoratorContextManager):
 class enable_grad(_DecoratorContextManager):
     """Re-enable graph recording inside ``no_grad``."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._prev = _state.enabled
         _state.enabled = True
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state.enabled = self._prev
         return False
 
@@ -75,43 +78,43 @@ class enable_grad(_DecoratorContextManager):
 class set_grad_enabled(_DecoratorContextManager):
     """``set_grad_enabled(False)`` switches grad mode at once; as a context it restores it on exit."""
 
-    def __init__(self, mode: bool):
+    def __init__(self, mode: bool) -> None:
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled() expects a bool, got {type(mode).__name__}")
         self._prev = _state.enabled
         self.mode = mode
         _state.enabled = mode
 
-    def __call__(self, func):
+    def __call__(self, func: _F) -> _F:
         # Used as a decorator the switch must wait for the call, so undo it now.
         _state.enabled = self._prev
         return super().__call__(func)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         pass
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state.enabled = self._prev
         return False
 
-    def clone(self):
+    def clone(self) -> _DecoratorContextManager:
         return set_grad_enabled(self.mode)
 
 
 class inference_mode(_DecoratorContextManager):
     """Like ``no_grad`` (pygrad has no separate inference tensors)."""
 
-    def __init__(self, mode: bool = True):
+    def __init__(self, mode: bool = True) -> None:
         self.mode = mode
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._prev = (_state.enabled, _state.inference)
         if self.mode:
             _state.enabled, _state.inference = False, True
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state.enabled, _state.inference = self._prev
         return False
 
-    def clone(self):
+    def clone(self) -> _DecoratorContextManager:
         return inference_mode(self.mode)

@@ -21,15 +21,17 @@ def main(out_dir: str) -> str:
     z = 3+x
     r = y+z
     os.makedirs(out_dir, exist_ok=True)
-    path = _write(make_dot(r, params={"x": x}), out_dir, "seed_graph")
-    print(f"The graph, as torchviz draws it: {path}")
-    annotated = _write(make_dot(r, params={"x": x}, annotate=True), out_dir, "seed_graph_annotated")
-    print(f"With each node's value and the gradient along each edge: {annotated}")
+    path = _write(make_dot(r, params={"x": x, "r": r}), out_dir, "seed_graph")
+    print(f"The graph, as torchviz draws it (arrows point the way the forward pass went, "
+          f"from x at the top to r at the bottom): {path}")
+    annotated = _write(make_dot(r, annotate=True), out_dir, "seed_graph_annotated")
+    print("With each tensor's value, and the gradients as red arrows pointing the way they flow "
+          f"in the backward pass, from r up to x: {annotated}")
     if not shutil.which("dot"):
         print("(Graphviz's dot program is not installed, so these are DOT text; with it: "
               f"dot -Tsvg {path} -o seed_graph.svg)")
     print()
-    torch.autograd.explain(r)
+    print(torch.autograd.explain(r))
     return path
 
 

@@ -115,22 +115,25 @@ def decision_map(model: nn.Module, x: np.ndarray, y: np.ndarray, cols: int = 56,
     return "\n".join("    " + "".join(row) for row in canvas)
 
 
-def plot_losses(curves: dict[str, list[float]], path: Path) -> str:
-    """Write a loss-curve picture if matplotlib is installed; say how to get one otherwise."""
+def plot_losses(panels: dict[str, dict[str, list[float]]], path: Path) -> str:
+    """Write a loss-curve picture, one axis per kind of loss (``{axis title: {label: losses}}``),
+    if matplotlib is installed; say how to get one otherwise."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return "loss-curve picture skipped: matplotlib is not installed (pip install matplotlib)"
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
-    for label, values in curves.items():
-        ax.plot(range(1, len(values) + 1), values, label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean training loss")
-    ax.set_title("pygrad: two spirals")
-    ax.legend()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), dpi=110, squeeze=False)
+    for ax, (title, curves) in zip(axes[0], panels.items()):
+        for label, values in curves.items():
+            ax.plot(range(1, len(values) + 1), values, label=label)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"mean training {title}")
+        ax.set_title(title)
+        ax.legend()
+    fig.suptitle("pygrad: two spirals")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -255,8 +258,12 @@ def section_custom_loss(ctx: Context) -> None:
 
 
 def section_pictures(ctx: Context) -> None:
-    curves = {name: ctx.results[key] for name, key in
-              (("cross-entropy", "train_loss"), ("transfer (frozen layer 0)", "transfer_loss"),
-               ("focal loss", "focal_loss")) if key in ctx.results}
-    if curves:
-        print(plot_losses(curves, ctx.out_dir / "loss_curve.png"))
+    # Losses of different kinds have different scales: each kind gets its own axis.
+    panels = {}
+    for axis, label, key in (("cross-entropy", "training", "train_loss"),
+                             ("cross-entropy", "transfer (frozen layer 0)", "transfer_loss"),
+                             ("focal loss", "focal loss (gamma=2)", "focal_loss")):
+        if key in ctx.results:
+            panels.setdefault(axis, {})[label] = ctx.results[key]
+    if panels:
+        print(plot_losses(panels, ctx.out_dir / "loss_curve.png"))

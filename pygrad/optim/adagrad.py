@@ -1,6 +1,8 @@
 """Adagrad: steps scaled by the root of each element's summed squared gradients."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -33,7 +35,7 @@ class Adagrad(Optimizer):
                 state["step"] = _step_tensor()
                 state["sum"] = Tensor._wrap(np.full_like(p._data, initial_accumulator_value))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, lr_decay, eps, weight_decay = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]

@@ -86,7 +86,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
 
     def _closure_loss(self, closure):

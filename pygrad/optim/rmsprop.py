@@ -1,6 +1,8 @@
 """RMSprop, with momentum and the centered variant."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -29,7 +31,7 @@ class RMSprop(Optimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]

@@ -1,0 +1,43 @@
+"""``python -m pygrad``: version, backend, compiled modules, threads and where to start."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pygrad
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(**env) -> str:
+    full_env = {k: v for k, v in os.environ.items() if k != "PYGRAD_PURE"}
+    full_env.update(PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, "-m", "pygrad"], capture_output=True, text=True, env=full_env,
+                          cwd=ROOT, check=True).stdout
+
+
+def test_reports_version_backend_modules_threads_and_where_to_start():
+    out = run(OMP_NUM_THREADS="3")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"pygrad {pygrad.__version__} (the pygrad-autodiff distribution) from ")
+    assert str(ROOT / "pygrad") in lines[0]
+    assert f"NumPy {__import__('numpy').__version__}" in lines[1]
+    if "native" in pygrad._backend.available():
+        assert "backend:           native (the compiled Cython modules)" in lines
+        assert "compiled modules:  core, engine, kernels" in lines
+        from pygrad.__main__ import built_with_openmp
+        if built_with_openmp():
+            assert "OpenMP threads:    OMP_NUM_THREADS=3; OMP_WAIT_POLICY=PASSIVE" in lines
+            from pygrad._native.kernels import PARALLEL_MIN_SIZE
+            assert f"parallel from:     {PARALLEL_MIN_SIZE:,} elements" in out
+        else:
+            assert "built without OpenMP" in out
+    for start in ("python -m pygrad.demo", "--section tutorial", "README.md", "import pygrad as torch"):
+        assert start in out
+
+
+def test_pure_backend_says_why_and_loads_no_compiled_module():
+    out = run(PYGRAD_PURE="1")
+    assert "backend:           pure (the NumPy fallback; chosen with PYGRAD_PURE=1)" in out
+    assert "compiled modules:  none loaded" in out
+    assert "threads:           none of pygrad's own" in out
