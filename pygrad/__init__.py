@@ -49,10 +49,13 @@ from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, Flo
                            IntTensor, LongTensor, ShortTensor)
 
 from ._version import __version__  # noqa: E402
+from typing import TYPE_CHECKING as _TYPE_CHECKING  # noqa: E402
 
 from math import e, inf, nan, pi  # noqa: E402 - torch.pi and friends
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 globals().update(_TABLE_FUNCTIONS)  # exp, sin, ... with PyTorch's signatures (ops/optable.py)
+if _TYPE_CHECKING:  # the same functions as type checkers see them
+    from ._table_api import *  # noqa: F401,F403
 
 
 def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names
@@ -78,36 +81,37 @@ def numel(t: Tensor) -> int:
 # Every public name, for `from pygrad import *` and for type checkers (tests/test_typing.py
 # checks that it stays complete: a new public name goes here too).
 __all__ = [
-    "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin",
-    "any", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "argmax",
-    "argmin", "argsort", "as_tensor", "asin", "asinh", "atan", "atan2", "atanh", "autograd",
-    "backend", "baddbmm", "bmm", "bool", "BoolTensor", "ByteTensor", "cat", "cdist", "ceil",
-    "CharTensor", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "concat",
-    "concatenate", "cos", "cosh", "count_nonzero", "cross", "cuda", "cumprod", "cumsum", "det",
-    "device", "diag", "diagonal", "dist", "div", "divide", "dot", "double", "DoubleTensor", "dtype",
-    "e", "einsum", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "erfinv", "exp",
-    "exp2", "expm1", "eye", "finfo", "flatten", "flip", "float", "float16", "float32", "float64",
-    "FloatTensor", "floor", "floor_divide", "fmod", "from_dlpack", "from_numpy", "full",
-    "full_like", "gather", "ge", "ger", "get_default_device", "get_default_dtype", "greater",
-    "greater_equal", "gt", "half", "HalfTensor", "hstack", "hypot", "iinfo", "index_add",
+    "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+    "IntTensor", "LongTensor", "ShortTensor", "Size", "Tensor", "abs", "acos", "acosh", "add",
+    "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin", "any", "arange", "arccos",
+    "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort",
+    "as_tensor", "asin", "asinh", "atan", "atan2", "atanh", "autograd", "backend", "baddbmm",
+    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "bmm", "bool", "cat", "cdist",
+    "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "concat", "concatenate",
+    "copysign", "cos", "cosh", "count_nonzero", "cross", "cuda", "cumprod", "cumsum", "deg2rad",
+    "det", "device", "diag", "diagonal", "digamma", "dist", "div", "divide", "dot", "double",
+    "dtype", "e", "einsum", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "erfinv",
+    "exp", "exp2", "expm1", "eye", "finfo", "flatten", "flip", "float", "float16", "float32",
+    "float64", "float_power", "floor", "floor_divide", "fmod", "frac", "from_dlpack", "from_numpy",
+    "full", "full_like", "gather", "ge", "ger", "get_default_device", "get_default_dtype",
+    "greater", "greater_equal", "gt", "half", "hstack", "hypot", "iinfo", "index_add",
     "index_select", "inf", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
-    "int8", "IntTensor", "inverse", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
-    "is_floating_point", "is_grad_enabled", "is_nonzero", "is_tensor", "isclose", "isfinite",
-    "isinf", "isnan", "isneginf", "isposinf", "kthvalue", "le", "lerp", "less", "less_equal",
-    "linalg", "linspace", "load", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp",
-    "logdet", "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "logsumexp",
-    "long", "LongTensor", "lt", "manual_seed", "masked_fill", "masked_select", "matmul",
+    "int8", "inverse", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_floating_point",
+    "is_grad_enabled", "is_nonzero", "is_tensor", "isclose", "isfinite", "isinf", "isnan",
+    "isneginf", "isposinf", "kthvalue", "le", "lerp", "less", "less_equal", "lgamma", "linalg",
+    "linspace", "load", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2",
+    "logdet", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logspace",
+    "logsumexp", "long", "lt", "manual_seed", "masked_fill", "masked_select", "matmul",
     "matrix_exp", "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mm",
     "moveaxis", "movedim", "mul", "multinomial", "multiply", "mv", "nan", "nan_to_num", "narrow",
     "ne", "neg", "negative", "nn", "no_grad", "nonzero", "norm", "normal", "not_equal", "numel",
     "ones", "ones_like", "optim", "outer", "permute", "pi", "pinverse", "pow", "prod", "profiler",
-    "promote_types", "rand", "rand_like", "randint", "randn", "randn_like", "randperm",
+    "promote_types", "rad2deg", "rand", "rand_like", "randint", "randn", "randn_like", "randperm",
     "reciprocal", "relu", "remainder", "reshape", "return_types", "roll", "round", "rsqrt", "save",
     "scatter", "scatter_add", "seed", "select", "set_default_device", "set_default_dtype",
-    "set_grad_enabled", "set_printoptions", "short", "ShortTensor", "sigmoid", "sign", "sin",
-    "sinh", "Size", "slogdet", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack",
-    "std", "sub", "subtract", "sum", "svd", "swapaxes", "swapdims", "t", "tan", "tanh", "tensor",
-    "Tensor", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide",
-    "trunc", "uint8", "unbind", "unique", "unsqueeze", "utils", "var", "vstack", "where", "xlogy",
-    "zeros", "zeros_like",
+    "set_grad_enabled", "set_printoptions", "short", "sigmoid", "sign", "sin", "sinc", "sinh",
+    "slogdet", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "sub",
+    "subtract", "sum", "svd", "swapaxes", "swapdims", "t", "tan", "tanh", "tensor", "tensor_split",
+    "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind",
+    "unique", "unsqueeze", "utils", "var", "vstack", "where", "xlogy", "zeros", "zeros_like",
 ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -25,7 +25,13 @@ _Version = _core.Version
 from .autograd import post_accumulate as _post_accumulate  # noqa: E402
 
 
-class Tensor(_core.TensorBase):
+if TYPE_CHECKING:  # the methods the op table installs, as type checkers see them
+    from ._table_api import TableMethods as _TableMethods
+else:
+    _TableMethods = object
+
+
+class Tensor(_core.TensorBase, _TableMethods):
     """A multi-dimensional array that can record the operations applied to it.
 
     ``Tensor(data)`` builds a float32 tensor like ``torch.Tensor``; ``pygrad.tensor`` infers

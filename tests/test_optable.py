@@ -172,3 +172,11 @@ def test_the_table_records_the_kernels_it_uses():
     for op, names in used.items():
         for name in names:
             assert callable(getattr(kernels, name)), (op, name)
+
+
+def test_type_declarations_of_the_table_functions_are_current():
+    from pathlib import Path
+
+    from pygrad.ops.optable import type_stub
+    stub = Path(pygrad.__file__).with_name("_table_api.pyi").read_text()
+    assert stub == type_stub(), "regenerate pygrad/_table_api.pyi as optable.type_stub's docstring says"

@@ -22,7 +22,7 @@ class TensorBase:
 
 class NodeBase:
     _seq: int
-    next_functions: tuple[tuple[Any, int], ...]
+    _next_functions: tuple[tuple[Any, int], ...]
     needs_input_grad: tuple[bool, ...]
     _to_save: Any
     _saved: Any
@@ -38,6 +38,8 @@ class NodeBase:
     _anomaly_trace: Any
     materialize_grads: bool
     def __init__(self) -> None: ...
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]: ...
     @property
     def saved_tensors(self) -> tuple[Any, ...]: ...
 

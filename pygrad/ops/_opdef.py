@@ -563,6 +563,9 @@ def register(op: Op) -> None:
                                     recompute=recompute, recompute_from=tuple(a.name for a in op.inputs)))
 
 
+METHODS: list[str] = []  # the Tensor methods the table installs (for the type declarations)
+
+
 def install(ops, inplace_fn) -> tuple[dict, dict]:
     """Build every op of ``ops``, install its methods on Tensor, and return its public functions
     (``pygrad.*``, ``pygrad.nn.functional.*``) by name."""
@@ -575,11 +578,14 @@ def install(ops, inplace_fn) -> tuple[dict, dict]:
                 functions[name] = made["function"]
             if "method" in made:
                 setattr(Tensor, name, made["method"])
+                METHODS.append(name)
             if "inplace" in made:
                 setattr(Tensor, name + "_", made["inplace"])
+                METHODS.append(name + "_")
         for spec in op.operators:
             dunder = spec.partition("=")[0]
             setattr(Tensor, dunder, made[dunder])
+            METHODS.append(dunder)
         if "functional" in made:
             functional[op.name] = made["functional"]
     TENSOR_NS.update(functions)
