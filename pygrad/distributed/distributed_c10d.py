@@ -137,6 +137,9 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
     if pg is not None and not issubclass(exc_type, KeyboardInterrupt):
         print(f"pygrad.distributed: rank {pg.rank} of {pg.size} failed with {exc_type.__name__} (above); "
               "stopping all ranks", file=sys.stderr, flush=True)
+        # mpiexec forwards each rank's output through a pipe; aborting at once can kill the
+        # forwarder before it has passed on the traceback above.
+        time.sleep(0.5)
         pg.comm.Abort(1)
 
 
