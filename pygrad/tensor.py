@@ -470,7 +470,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         if isinstance(exponent, (Tensor, np.ndarray)):
             _arith.not_both_bool("pow", self, _arith.as_tensor(exponent))
             return _inplace.inplace_binary(_arith.PowTensor, self, exponent)
-        return _inplace.inplace(_arith.PowScalar, self, exponent)
+        return _inplace.inplace(_optable.POW_SCALAR.fn, self, exponent)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
         fn, bounds = _arith.clamp_args(self, min, max)

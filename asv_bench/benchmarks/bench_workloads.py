@@ -1,4 +1,4 @@
-"""The workloads W1-W5 of ``pygrad.bench.workloads`` on each backend, and native's speedup on each.
+"""The workloads W1-W6 of ``pygrad.bench.workloads`` on each backend, and native's speedup on each.
 
 ``track_speedup_*`` times both backends in one process and returns pure time / native time.
 """
@@ -125,4 +125,20 @@ class SpeedupW5(_Speedup):
     params = [grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
 
     def track_speedup_W5(self, size):
+        return self.speedup()
+
+
+class W6(_Workload):
+    key = "W6"
+    params = [BACKENDS, grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
+
+    def peakmem_step(self, backend, size):
+        self.workload.step(pygrad, self.state)
+
+
+class SpeedupW6(_Speedup):
+    key = "W6"
+    params = [grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
+
+    def track_speedup_W6(self, size):
         return self.speedup()

@@ -1,4 +1,4 @@
-"""``python -m pygrad.bench``: W1-W5 on pygrad (native and pure), PyTorch and NumPy in one run.
+"""``python -m pygrad.bench``: W1-W6 on pygrad (native and pure), PyTorch and NumPy in one run.
 
 For each thread count the harness re-runs itself in a subprocess whose BLAS/OpenMP thread
 variables are set before NumPy or PyTorch is imported; that worker checks every library's
@@ -38,7 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pygrad.bench",
         description="Benchmark pygrad (native and pure backends) against PyTorch and hand-written NumPy "
-                    "on the workloads W1-W5, after checking every library's gradients.")
+                    "on the workloads W1-W6, after checking every library's gradients.")
     parser.add_argument("--quick", action="store_true", help="smoke run: small sizes, few samples")
     parser.add_argument("--workloads", type=_list, default=list(WORKLOADS),
                         help="comma-separated subset of " + ",".join(WORKLOADS) + " (default: all)")

@@ -26,6 +26,7 @@ from .._backend import kernels as _kernels
 from ..autograd import grad_mode as _grad_mode_module
 from ..autograd.function import Function
 from ..autograd.node_info import NodeMeta, register_node
+from ..fusion import table as _fusion
 from ..tensor import Tensor
 from ._util import binary_operands, same_dtype_arrays
 
@@ -304,10 +305,16 @@ def _build_function(op: Op) -> type:
         env["_forward"] = _compile(op.forward, tuple(inputs + attrs), ARRAY_NS, op.name)
         call = f"_forward({', '.join(arrays + attrs)})"
     body = ["def forward(ctx, " + ", ".join(inputs + attrs) + "):"]
+    compute = [f"result = _wrap({call})"]
     if op.quiet:
-        body += ["    with np.errstate(all='ignore'):", f"        result = _wrap({call})"]
-    else:
-        body.append(f"    result = _wrap({call})")
+        compute = ["with np.errstate(all='ignore'):", f"    result = _wrap({call})"]
+    fuse = _fusion.install(op, env)
+    if fuse:  # a large input: a lazy result, computed with its chain (pygrad/fusion)
+        body.append(f"    result = _lazy(ctx, ({''.join(a + ', ' for a in inputs)}), "
+                    f"({''.join(a + ', ' for a in attrs)})) if _fz.on else None")
+        body.append("    if result is None:")
+        compute = ["    " + line for line in compute]
+    body += ["    " + line for line in compute]
     body += [f"    ctx.{a} = {a}" for a in attrs]
     if saved:
         # An input is saved only when the gradient of an input that needs one reads it.
@@ -320,7 +327,7 @@ def _build_function(op: Op) -> type:
     body.append("    return result")
 
     if op.node is not None:
-        body += [""] + _backward_source(op, inputs, attrs, saved, params, env)
+        body += [""] + _backward_source(op, inputs, attrs, saved, params, env, fuse)
     source = "\n".join(body)
     exec(compile(source, f"<optable {op.name}>", "exec"), env)
     namespace = {"forward": staticmethod(env["forward"]), "__module__": "pygrad.ops.optable",
@@ -332,13 +339,22 @@ def _build_function(op: Op) -> type:
         namespace["_backward_name"] = "NotImplemented"
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
     cls_name = "".join(part.title() for part in op.name.split("_"))
-    return type(cls_name, (Function,), namespace)
+    fn = type(cls_name, (Function,), namespace)
+    if fuse:
+        _fusion.register(fn)
+    return fn
 
 
-def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
+def _backward_source(op: Op, inputs, attrs, saved, params, env, fuse=False) -> list[str]:
     """``backward(ctx, grad)``: under create_graph the Tensor form of each derivative, else the
-    array form (or its fused kernel) inlined, one gradient per forward argument."""
+    array form (or its fused kernel) inlined, one gradient per forward argument.  A fusible op
+    first offers a large gradient to the fused backward (pygrad/fusion/backward.py)."""
     lines = ["def backward(ctx, grad):"]
+    if fuse:
+        lines += ["    if _fz.on and (type(grad) is _Fwd or grad._data.size >= _fz.min_numel):",
+                  "        _f = _fused_backward(ctx, grad)",
+                  "        if _f is not None:",
+                  "            return _f"]
     if saved:
         lines.append(f"    {', '.join(saved)}, = ctx.saved_tensors")
     lines += [f"    {a} = ctx.{a}" for a in attrs]
@@ -373,11 +389,16 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
         if s != "result":
             lines += [f"{indent}if {s}.dtype is not grad.dtype:", f"{indent}    {s} = {s}.astype(grad.dtype)"]
     ret = f"return ({', '.join(array_grads)}{nones},)"
-    if op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives):
+    if backward_quiet(op):
         lines += ["    with np.errstate(all='ignore'):", "        " + ret]
     else:
         lines.append("    " + ret)
     return lines
+
+
+def backward_quiet(op: Op) -> bool:
+    """The array derivatives run with floating-point warnings silenced (an expression, not a kernel)."""
+    return op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives)
 
 
 def _conditionally_saved(op: Op, name: str, inputs) -> bool:

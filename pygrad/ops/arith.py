@@ -28,28 +28,13 @@ from ._util import as_tensor, binary_operands, broadcast_shape, building_graph, 
 
 
 
-class PowScalar(Function):
-    """``x ** p`` with a Python number exponent."""
-
-    _backward_name = "PowBackward0"
-
-    @staticmethod
-    def forward(ctx, x, p):
-        base, exponent = same_dtype_arrays(x, as_tensor(p, dtypes.result_type(x, p)))
-        ctx.save_for_backward(x)
-        ctx.exponent = p
-        return wrap(kernels.pow(base, exponent))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        p = ctx.exponent
-        if not building_graph():
-            dt = g._data.dtype
-            return wrap(kernels.pow_backward(g._data, x._data.astype(dt, copy=False), np.array(p, dt))), None
-        if p == 0:
-            return g * 0, None
-        return g * (p * x ** (p - 1)), None
+def pow_operands(base: np.ndarray, exponent):
+    """``base ** exponent`` for a number exponent: both arrays in the result dtype (the forward
+    of the table's scalar pow, PowBackward0)."""
+    if base.dtype.kind == "f" and type(exponent) in (int, float):  # a number keeps a float dtype
+        return base, np.asarray(exponent, base.dtype)
+    x = wrap(base)
+    return same_dtype_arrays(x, as_tensor(exponent, dtypes.result_type(x, exponent)))
 
 
 class PowTensor(Function):
@@ -442,7 +427,8 @@ def pow(x, exponent) -> Tensor:  # noqa: A001
         return rpow(exponent, x)
     if isinstance(exponent, (Tensor, np.ndarray)):
         return PowTensor.apply(*not_both_bool("pow", *binary_operands(x, exponent)))
-    return PowScalar.apply(x, exponent)
+    from .optable import POW_SCALAR
+    return POW_SCALAR.fn.apply(x, exponent)
 
 
 def rpow(x: Tensor, base) -> Tensor:

@@ -32,7 +32,8 @@ from . import _opdef
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 from ._util import as_tensor, binary_operands
 from .arith import (DivRounding, _check_bool_subtraction, _floating_only, _floating_result, check_rounding_mode,
-                    not_both_bool, scaled_operand)
+                    not_both_bool, pow_operands, scaled_operand)
+from ..autograd.node_info import _pow_rule
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -263,6 +264,13 @@ LOG_SOFTMAX = Op("_log_softmax(Tensor self, int? dim)", node="LogSoftmaxBackward
 _TRIGAMMA = Op("trigamma(Tensor self)", forward="trigamma(self)", dtype="float", function=False, method=False,
                aten="polygamma")
 
+# ``x ** p`` with a number ``p`` (``pygrad.pow`` and ``**`` pick it; a tensor exponent is PowBackward1).
+POW_SCALAR = Op("pow_scalar(Tensor self, Scalar exponent)", node="PowBackward0", aten="pow",
+                forward="pow(*pow_operands(self, exponent))", function=False, method=False, out=False,
+                derivatives={"self": "grad * 0 if exponent == 0 else grad * (exponent * self ** (exponent - 1))"},
+                fused={"self": "pow_backward(grad, self, asarray(exponent, grad.dtype))"},
+                rule=_pow_rule)
+
 _ROUND_DECIMALS = Op("round_decimals(Tensor self, int decimals)", node="RoundBackward1",
                      forward="around(self, decimals)", function=False, method=False,
                      derivatives={"self": "zeros_like(grad)"}, rule=_ZERO)
@@ -377,7 +385,7 @@ def _checked(kernel: str):
     return forward
 
 
-ARRAY_NS.update(fmod_checked=_checked("fmod"), remainder_checked=_checked("remainder"),
+ARRAY_NS.update(pow_operands=pow_operands, fmod_checked=_checked("fmod"), remainder_checked=_checked("remainder"),
                 floor_divide_checked=_checked("floor_divide"), xlogy=lambda a, b: _kernels.xlogy(a, b),
                 div_floor=np.floor_divide, sum_keep=lambda a, dim: np.sum(a, axis=dim, keepdims=True),
                 lgamma=_special.lgamma, digamma=_special.digamma, trigamma=_special.trigamma)
@@ -544,7 +552,7 @@ def _declared():
     ]
 
 
-OPS = UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
+OPS = UNARY + [POW_SCALAR, _ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
                                              _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
 
 

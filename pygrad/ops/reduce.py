@@ -13,6 +13,7 @@ from ..tensor import Tensor
 from ._util import building_graph, cumsum_array, mean_array, normalize_dim, normalize_dims, sum_array, wrap
 from .arith import where
 from .shape import expand_to
+from .. import fusion as _fusion
 
 builtins_max = builtins.max
 
@@ -20,7 +21,8 @@ builtins_max = builtins.max
 def _reduced_dtype(x: Tensor, dtype) -> np.dtype:
     if dtype is not None:
         return dtypes.as_dtype(dtype).numpy
-    return x._data.dtype if x.dtype.is_floating_point else np.dtype(np.int64)
+    dtype = x.dtype
+    return dtype.numpy if dtype.is_floating_point else np.dtype(np.int64)
 
 
 def _kept_shape(shape: tuple, dims: tuple) -> tuple:
@@ -36,6 +38,9 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, dtype):
+        if _fusion.is_pending(x):  # reduced in the pass that computes the chain
+            ctx.shape = tuple(x.shape)
+            return wrap(_fusion.reduce(x, "sum", dtype))
         ctx.shape = x._data.shape
         return wrap(sum_array(x._data, dtype=dtype))
 
@@ -64,6 +69,9 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, dtype):
+        if _fusion.is_pending(x):
+            ctx.shape = tuple(x.shape)
+            return wrap(_fusion.reduce(x, "mean", dtype))
         ctx.shape = x._data.shape
         return wrap(mean_array(x._data, dtype=dtype))
 
@@ -96,7 +104,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  #
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    out = x._data.dtype if dtype is None else dtypes.as_dtype(dtype).numpy
+    out = x.dtype.numpy if dtype is None else dtypes.as_dtype(dtype).numpy
     if out.kind != "f":
         name = {"i": "Long", "b": "Bool", "u": "Byte"}.get(out.kind, str(out))
         if out == np.int32:
@@ -628,3 +636,6 @@ def cumprod(x: Tensor, dim, *, dtype=None) -> Tensor:
 def cumsum(x: Tensor, dim, *, dtype=None) -> Tensor:
     d = normalize_dim(dim, x.ndim)
     return Cumsum.apply(x, d, _reduced_dtype(x, dtype))
+
+
+_fusion.consumes(Sum, Mean)  # they reduce a pending chain in its own pass

@@ -1,0 +1,48 @@
+"""The switch and settings of fusion, and what is pending (read by the hooks in shared modules)."""
+from __future__ import annotations
+
+import os
+import weakref
+
+
+class _State:
+    __slots__ = ("on", "min_numel", "block", "in_backward", "counters")
+
+    def __init__(self):
+        self.on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
+        # Below this many elements an elementwise op runs eagerly: recording costs more than a pass.
+        self.min_numel = int(os.environ.get("PYGRAD_FUSION_MIN_NUMEL", 1 << 16))
+        # Elements per block: every intermediate of a fused pass lives in a buffer this size.
+        self.block = int(os.environ.get("PYGRAD_FUSION_BLOCK", 1 << 14))
+        # One entry per backward pass running (a hook may start another): True for a plain pass
+        # of the engine with no intermediate gradient asked for (it may fuse, and writes only .grad).
+        self.in_backward = []
+        self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0}
+
+
+state = _State()
+
+class _Pending:
+    """The lazy tensors not yet computed, held weakly (by identity: tensors compare elementwise)."""
+
+    __slots__ = ("_refs",)
+
+    def __init__(self):
+        self._refs = {}
+
+    def add(self, tensor) -> None:
+        key = id(tensor)
+        self._refs[key] = weakref.ref(tensor, lambda _, key=key, refs=self._refs: refs.pop(key, None))
+
+    def discard(self, tensor) -> None:
+        self._refs.pop(id(tensor), None)
+
+    def __bool__(self) -> bool:
+        return bool(self._refs)
+
+    def __iter__(self):
+        return iter([t for t in (r() for r in list(self._refs.values())) if t is not None])
+
+
+# Anything that may write storage computes these first.
+pending = _Pending()
