@@ -272,3 +272,16 @@ def test_small_tensors_and_mixed_dtypes_run_eagerly():
     assert not fusion.is_pending(ints * 2)
     broadcast = leaf(data()[:10].reshape(10, 1), requires_grad=False) * leaf(data()[:100].reshape(1, 100))
     assert not fusion.is_pending(broadcast)
+
+
+def test_optimizer_step_and_grad_accumulation_compute_pending_results_first(mode):
+    w = leaf(data())
+    w.grad = leaf(data(5), requires_grad=False)
+    with pygrad.no_grad():
+        doubled = w * 2
+        grad_twice = w.grad * 2
+    before_w, before_g = w.detach().numpy().copy(), w.grad.numpy().copy()
+    pygrad.optim.SGD([w], lr=0.5).step()   # writes w in place
+    (w * 3).sum().backward()               # adds into w.grad in place
+    np.testing.assert_array_equal(doubled.numpy(), before_w * 2)
+    np.testing.assert_array_equal(grad_twice.numpy(), before_g * 2)

@@ -174,20 +174,13 @@ def _others_observe() -> bool:
 
 
 def recorder(step):
-    """The forward hook of one table op: ``lazy(ctx, tensors, attrs)`` returns a LazyTensor, or
-    None when the op should run eagerly (small, mixed dtypes, broadcasting, shared storage...)."""
-    min_numel = state
-
+    """The forward hook of one table op (called when its first input is large or pending):
+    ``lazy(ctx, tensors, attrs)`` returns a LazyTensor, or None when the op should run eagerly
+    (small, mixed dtypes, broadcasting, shared storage, a profiler or anomaly mode on...)."""
     def lazy(ctx, tensors, attrs):
-        limit = min_numel.min_numel
-        for t in tensors:  # the common small case leaves here
-            if type(t) is LazyTensor or t._data.size >= limit:
-                break
-        else:
-            return None
         if (_observers and _others_observe()) or _anomaly._state.enabled:
             return None
-        out = _record(step, tensors, attrs, limit)
+        out = _record(step, tensors, attrs, state.min_numel)
         if out is not None:
             ctx._fz = _raw(out).record.usage  # what the fused backward asks of this node's output
         return out

@@ -65,7 +65,7 @@ def install(op, env: dict) -> bool:
     from . import backward, lazy
     step = forward_step(op)
     env["_fz"], env["type"] = state, type  # the generated code has no builtins
-    env["_lazy"] = lazy.recorder(step)
+    env["_lazy"], env["_Lazy"] = lazy.recorder(step), lazy.LazyTensor
     env["_Fwd"] = backward.Forwarded
     env["_fused_backward"] = backward.runner(op)
     return True

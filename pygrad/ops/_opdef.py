@@ -310,8 +310,10 @@ def _build_function(op: Op) -> type:
         compute = ["with np.errstate(all='ignore'):", f"    result = _wrap({call})"]
     fuse = _fusion.install(op, env)
     if fuse:  # a large input: a lazy result, computed with its chain (pygrad/fusion)
+        # Only the first input is looked at here (the cheap test that keeps small ops fast).
         body.append(f"    result = _lazy(ctx, ({''.join(a + ', ' for a in inputs)}), "
-                    f"({''.join(a + ', ' for a in attrs)})) if _fz.on else None")
+                    f"({''.join(a + ', ' for a in attrs)})) if _fz.on and (type({inputs[0]}) is _Lazy "
+                    f"or {inputs[0]}._data.size >= _fz.min_numel) else None")
         body.append("    if result is None:")
         compute = ["    " + line for line in compute]
     body += ["    " + line for line in compute]
