@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 
 
 class _State:
-    __slots__ = ("on", "min_numel", "block", "in_backward", "counters")
+    __slots__ = ("on", "min_numel", "block", "_local", "counters")
 
     def __init__(self):
         self.on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
@@ -14,10 +15,18 @@ class _State:
         self.min_numel = int(os.environ.get("PYGRAD_FUSION_MIN_NUMEL", 1 << 16))
         # Elements per block: every intermediate of a fused pass lives in a buffer this size.
         self.block = int(os.environ.get("PYGRAD_FUSION_BLOCK", 1 << 14))
-        # One entry per backward pass running (a hook may start another): True for a plain pass
-        # of the engine with no intermediate gradient asked for (it may fuse, and writes only .grad).
-        self.in_backward = []
+        self._local = threading.local()
         self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0}
+
+    @property
+    def in_backward(self) -> list:
+        """One entry per backward pass running in this thread (a hook may start another): True
+        for a plain pass of the engine with no intermediate gradient asked for (it may fuse, and
+        writes only .grad buffers)."""
+        modes = getattr(self._local, "modes", None)
+        if modes is None:
+            modes = self._local.modes = []
+        return modes
 
 
 state = _State()

@@ -65,7 +65,8 @@ def runner(op):
         if (not modes or not modes[-1] or _grad_mode._state.enabled or _anomaly._state.enabled
                 or _op_observers.observers and lazy._others_observe() or ctx._post_hooks):
             return None
-        return _run_chain(ctx, grad)
+        with lazy.lock:
+            return _run_chain(ctx, grad)
     return fused_backward
 
 

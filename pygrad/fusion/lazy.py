@@ -21,6 +21,7 @@ rather than return a stale value.
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 
@@ -77,9 +78,10 @@ class LazyTensor(Tensor):
 
     @_data.setter
     def _data(self, value):
-        pending.discard(self)
-        _set_raw(self, value)
-        self.__class__ = Tensor
+        with lock:
+            pending.discard(self)
+            _set_raw(self, value)
+            self.__class__ = Tensor
 
     # Metadata, without computing anything.
     @property
@@ -108,11 +110,17 @@ class LazyTensor(Tensor):
         return True
 
 
+# Recording, computing and reading records hold this lock: a tensor may be computed by another
+# thread between a test of its type and a read of its slot.
+lock = threading.RLock()
+
+
 def record_of(t):
     """The pending record of ``t``, or None when ``t`` holds its values."""
-    if type(t) is LazyTensor:
-        return _raw(t).record
-    return None
+    with lock:
+        if type(t) is LazyTensor:
+            return _raw(t).record
+        return None
 
 
 def _keep(roots) -> list:
@@ -122,6 +130,8 @@ def _keep(roots) -> list:
     ids = {id(r) for r in roots}
     out = []
     for t in pending:
+        if type(t) is not LazyTensor:
+            continue
         r = _raw(t).record
         if id(r) in below and id(r) not in ids and program.expensive(r):
             out.append(r)
@@ -131,33 +141,39 @@ def _keep(roots) -> list:
 
 def materialize(t) -> np.ndarray:
     """Compute ``t`` (a LazyTensor), store the array in it and make it a plain Tensor."""
-    record = _raw(t).record
-    if record.value is None:
-        program.run([record], keep=_keep([record]))
-    pending.discard(t)
-    _set_raw(t, record.value)
-    t.__class__ = Tensor
-    return record.value
+    with lock:
+        if type(t) is not LazyTensor:  # another thread computed it meanwhile
+            return _raw(t)
+        record = _raw(t).record
+        if record.value is None:
+            program.run([record], keep=_keep([record]))
+        pending.discard(t)
+        _set_raw(t, record.value)
+        t.__class__ = Tensor
+        return record.value
 
 
 def flush() -> None:
     """Compute every pending result (in one pass for all of them)."""
-    tensors = list(pending)
-    if not tensors:
-        return
-    records = [_raw(t).record for t in tensors]
-    todo = [r for r in records if r.value is None]
-    if todo:
-        program.run(todo)  # every pending record is a root here
-    for t in tensors:
-        materialize(t)
+    with lock:
+        tensors = [t for t in pending if type(t) is LazyTensor]
+        if not tensors:
+            return
+        records = [_raw(t).record for t in tensors]
+        todo = [r for r in records if r.value is None]
+        if todo:
+            program.run(todo)  # every pending record is a root here
+        for t in tensors:
+            materialize(t)
 
 
 def _observe(cls, args, kwargs, call):
     """Runs around every op while results are pending: ops that are not fusion's consumers may
     write storage, so the pending results are computed before them."""
     if not pending:
-        _op_observers.remove(_observe)
+        with lock:
+            if not pending and any(o is _observe for o in _observers):
+                _op_observers.remove(_observe)
     elif cls not in CONSUMERS and not (state.in_backward and state.in_backward[-1]):
         flush()
     return call()
@@ -180,9 +196,10 @@ def recorder(step):
     def lazy(ctx, tensors, attrs):
         if (_observers and _others_observe()) or _anomaly._state.enabled:
             return None
-        out = _record(step, tensors, attrs, state.min_numel)
-        if out is not None:
-            ctx._fz = _raw(out).record.usage  # what the fused backward asks of this node's output
+        with lock:
+            out = _record(step, tensors, attrs, state.min_numel)
+            if out is not None:
+                ctx._fz = _raw(out).record.usage  # what the fused backward asks of this node's output
         return out
     return lazy
 
@@ -232,7 +249,7 @@ def _record(step, tensors, attrs, limit):
     out = Tensor._wrap(np.empty(0, dtype))
     _set_raw(out, ph)
     out.__class__ = LazyTensor
-    if not pending:
+    if not any(o is _observe for o in _observers):
         _op_observers.add(_observe)
     pending.add(out)
     state.counters["recorded"] += 1
@@ -246,10 +263,14 @@ def _size(shape) -> int:
     return n
 
 
-def reduce(t, kind: str, dtype) -> np.ndarray:
-    """``sum``/``mean`` of a pending ``t`` over all elements, in the same pass as its chain."""
-    record = _raw(t).record
-    return program.run([record], reduce=kind, out_dtype=dtype, keep=_keep([record]))
+def reduce(t, kind: str, dtype):
+    """``sum``/``mean`` of a pending ``t`` over all elements, in the same pass as its chain, as
+    a 0-d array (None when ``t`` was computed meanwhile)."""
+    with lock:
+        if type(t) is not LazyTensor:  # computed meanwhile by another thread
+            return None
+        record = _raw(t).record
+        return program.run([record], reduce=kind, out_dtype=dtype, keep=_keep([record]))
 
 
 def is_pending(t) -> bool:

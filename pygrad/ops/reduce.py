@@ -38,9 +38,10 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, dtype):
-        if _fusion.is_pending(x):  # reduced in the pass that computes the chain
+        value = _fusion.reduce(x, "sum", dtype) if _fusion.is_pending(x) else None
+        if value is not None:  # reduced in the pass that computes the chain
             ctx.shape = tuple(x.shape)
-            return wrap(_fusion.reduce(x, "sum", dtype))
+            return wrap(value)
         ctx.shape = x._data.shape
         return wrap(sum_array(x._data, dtype=dtype))
 
@@ -69,9 +70,10 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, dtype):
-        if _fusion.is_pending(x):
+        value = _fusion.reduce(x, "mean", dtype) if _fusion.is_pending(x) else None
+        if value is not None:
             ctx.shape = tuple(x.shape)
-            return wrap(_fusion.reduce(x, "mean", dtype))
+            return wrap(value)
         ctx.shape = x._data.shape
         return wrap(mean_array(x._data, dtype=dtype))
 
