@@ -469,30 +469,25 @@ class Tensor(_core.TensorBase, _TableMethods):
     def pow_(self, exponent):
         if isinstance(exponent, (Tensor, np.ndarray)):
             _arith.not_both_bool("pow", self, _arith.as_tensor(exponent))
-            return _inplace.inplace_binary(_arith.PowTensor, self, exponent)
-        return _inplace.inplace(_arith.PowScalar, self, exponent)
+            return _inplace.inplace_binary(_optable.POW_TENSOR.fn, self, exponent)
+        return _inplace.inplace(_optable.POW_NUMBER.fn, self, exponent)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        fn, bounds = _arith.clamp_args(self, min, max)
-        return _inplace.inplace(fn, self, *bounds)
+        return _optable._clamp_(self, min, max)
 
     clip_ = clamp_
 
     def clamp_min_(self, min):  # noqa: A002
-        fn = _arith.ClampMinTensor if isinstance(min, Tensor) else _arith.ClampMinScalar
-        return _inplace.inplace(fn, self, min, None)
+        return _optable._clamp_min_(self, min)
 
     def clamp_max_(self, max):  # noqa: A002
-        fn = _arith.ClampMaxTensor if isinstance(max, Tensor) else _arith.ClampMaxScalar
-        return _inplace.inplace(fn, self, None, max)
+        return _optable._clamp_max_(self, max)
 
     def masked_fill_(self, mask, value):
-        fn, args = _arith.masked_fill_args(self, mask, value)
-        return _inplace.inplace(fn, self, *args, read=(mask,))  # a tensor value is used as a number
+        return _optable._masked_fill_(self, mask, value)
 
     def lerp_(self, end, weight):
-        fn, w = _arith.lerp_args(self, end, weight)
-        return _inplace.inplace(fn, self, end, w)
+        return _optable._lerp_(self, end, weight)
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
         return _inplace.uniform_(self, from_, to, generator)
@@ -520,10 +515,10 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _optable._rdiv(self, other)
 
     def __pow__(self, exponent):
-        return _arith.pow(self, exponent)
+        return _optable._pow(None, self, exponent)
 
     def __rpow__(self, base):
-        return _arith.rpow(self, base)
+        return _optable._number_pow(self, base)
 
     def __pos__(self):
         return self
@@ -537,41 +532,14 @@ class Tensor(_core.TensorBase, _TableMethods):
     def __rmod__(self, other):
         return _optable.FUNCTIONS["remainder"](other, self)
 
-    def clamp_min(self, min):  # noqa: A002
-        return _arith.clamp_min(self, min)
-
-    def clamp_max(self, max):  # noqa: A002
-        return _arith.clamp_max(self, max)
-
-    def masked_fill(self, mask, value):
-        return _arith.masked_fill(self, mask, value)
-
-    def lerp(self, end, weight):
-        return _arith.lerp(self, end, weight)
-
-    def addcmul(self, tensor1, tensor2, *, value=1):
-        return _arith.addcmul(self, tensor1, tensor2, value=value)
-
-    def addcdiv(self, tensor1, tensor2, *, value=1):
-        return _arith.addcdiv(self, tensor1, tensor2, value=value)
-
-    def addcmul_(self, tensor1, tensor2, *, value=1):
-        return _inplace.inplace(_arith.Addcmul, self, tensor1, tensor2, value, read=(tensor1, tensor2))
-
-    def addcdiv_(self, tensor1, tensor2, *, value=1):
-        return _inplace.inplace(_arith.Addcdiv, self, tensor1, tensor2, value, read=(tensor1, tensor2))
-
     def where(self, condition, other):
-        return _arith.where(condition, self, other)
+        return _optable.where(condition, self, other)
 
     def div_(self, other, *, rounding_mode=None):
         if rounding_mode is None:
             return _inplace.inplace_binary(_optable.DIV.fn, self, other)
         _arith.check_rounding_mode(rounding_mode)
-        return _inplace.inplace(_arith.DivRounding, self, _arith.binary_operands(self, other)[1], rounding_mode)
-
-    def pow(self, exponent):
-        return _arith.pow(self, exponent)
+        return _inplace.inplace(_optable.DIV_ROUNDING.fn, self, _arith.binary_operands(self, other)[1], rounding_mode)
 
     # -- comparisons (no gradient) ----------------------------------------------------------
     def __eq__(self, other):

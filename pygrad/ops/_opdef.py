@@ -200,7 +200,8 @@ class Op:
     forward: str | None = None       # or: the forward as an expression over the arrays
     fused: dict = field(default_factory=dict)         # argument -> compiled kernel call computing the same
     dtype: str = "same"              # "same", "float" (integers compute in the default float), "promote",
-                                     # "promote_float", "bool" (a logical result)
+                                     # "promote_float", "bool" (a logical result), "tensor" (the forward
+                                     # expression gets the input Tensors themselves and casts as it must)
     rule: str | None = None          # what explain prints
     method: bool = True              # Tensor.<name>
     inplace: bool = False            # Tensor.<name>_
@@ -218,6 +219,9 @@ class Op:
     aten: str | None = None          # the name errors give (PyTorch's aten op), when not ``name``
     operators: tuple = ()            # Tensor dunders: "__mul__" calls the Function on the promoted operands
                                      # directly; "__sub__=method" is the method itself
+    keeps: dict = field(default_factory=dict)  # what else the node keeps (PyTorch's ``self_sym_sizes``):
+                                     # name -> expression over the forward's Tensors and attributes
+    elementwise: bool = True         # the derivative is a number per element (explain shows it so)
 
     name: str = ""
     args: tuple = ()
@@ -249,7 +253,7 @@ def saved_names(op: Op) -> tuple[str, ...]:
         used |= _names_in(expr)
     for call in op.fused.values():
         used |= _names_in(call)
-    names = [a.name for a in op.inputs if a.name in used]
+    names = [a.name for a in op.inputs if a.name in used]  # (an input the keeps read is not saved)
     return tuple(names + (["result"] if "result" in used else []))
 
 
@@ -287,7 +291,7 @@ def _build_function(op: Op) -> type:
     inputs = [a.name for a in op.inputs]
     attrs = [a.name for a in op.attrs]
     saved = saved_names(op)
-    params = ("grad",) + saved + tuple(attrs)
+    params = ("grad",) + saved + tuple(attrs) + tuple(op.keeps)
     env = dict(ARRAY_NS)  # the array forms of the derivatives are inlined: they read these names
     _ARRAY_SCOPES.append(env)
     env.update({"_wrap": _wrap, "_k": _kernels, "np": np, "_float_array": _float_array, "_pair": same_dtype_arrays,
@@ -296,6 +300,8 @@ def _build_function(op: Op) -> type:
     # forward
     if op.dtype in ("promote", "promote_float"):
         arrays = ["*" + ("_pair" if op.dtype == "promote" else "_float_pair") + f"({', '.join(inputs)})"]
+    elif op.dtype == "tensor":
+        arrays = list(inputs)
     else:
         arrays = [_OPERAND_PREP[op.dtype].format(a=a) for a in inputs]
     if op.kernel:
@@ -309,6 +315,9 @@ def _build_function(op: Op) -> type:
     else:
         body.append(f"    result = _wrap({call})")
     body += [f"    ctx.{a} = {a}" for a in attrs]
+    for name, expr in op.keeps.items():
+        env[f"_keep_{name}"] = _compile(expr, tuple(inputs + attrs), ARRAY_NS, f"{op.name} keeps {name}")
+        body.append(f"    ctx.{name} = _keep_{name}({', '.join(inputs + attrs)})")
     if saved:
         # An input is saved only when the gradient of an input that needs one reads it.
         users = {name: [i for i, a in enumerate(inputs) if name in _derivative_names(op, a)] for name in saved}
@@ -320,7 +329,7 @@ def _build_function(op: Op) -> type:
     body.append("    return result")
 
     if op.node is not None:
-        body += [""] + _backward_source(op, inputs, attrs, saved, params, env)
+        body += [""] + _backward_source(op, inputs, attrs + list(op.keeps), saved, params, env)
     source = "\n".join(body)
     exec(compile(source, f"<optable {op.name}>", "exec"), env)
     namespace = {"forward": staticmethod(env["forward"]), "__module__": "pygrad.ops.optable",
@@ -358,7 +367,7 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
         env[f"_T{i}"] = _compile(expr, params, TENSOR_NS, f"d{op.name}/d{a}")
         tensor_grads.append(f"(_T{i}({args}) if _n[{i}] else None)")
         array_grads.append(f"(_wrap({op.fused.get(a, expr)}) if _n[{i}] else None)")
-    nones = ", None" * len(attrs)
+    nones = ", None" * (len(attrs) - len(op.keeps))
     if tensor_grads == array_grads:  # nothing to compute: the gradient passes (sign-free ops like add)
         return lines + ["    _g = grad", f"    return ({', '.join(tensor_grads)}{nones},)"]
     lines += ["    _g = grad", "    if _grad_mode.enabled:", f"        return ({', '.join(tensor_grads)}{nones},)",
@@ -366,7 +375,7 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
     for s in saved:
         # The arrays in the gradient's dtype (an integer input of a floating op; the result has it).
         indent = "    "
-        if _conditionally_saved(op, s, inputs):
+        if _conditionally_saved(op, s, inputs) or _optional(op, s):
             lines.append(f"    if {s} is not None:")
             indent = "        "
         lines.append(f"{indent}{s} = {s}._data")
@@ -378,6 +387,10 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
     else:
         lines.append("    " + ret)
     return lines
+
+
+def _optional(op: Op, name: str) -> bool:
+    return any(a.name == name and a.type == "Tensor?" for a in op.args)
 
 
 def _conditionally_saved(op: Op, name: str, inputs) -> bool:
@@ -559,7 +572,7 @@ def register(op: Op) -> None:
             if op.dtype == "float":
                 arrays = [a if a.dtype.kind == "f" else a.astype(dtypes.get_default_dtype().numpy) for a in arrays]
             return getattr(_kernels, _kernel)(*arrays[:_n], *(getattr(node, a.name) for a in op.attrs))
-    register_node(op.node, NodeMeta(saved=saved, rule=op.rule, elementwise=True,
+    register_node(op.node, NodeMeta(saved=saved, rule=op.rule, elementwise=op.elementwise,
                                     recompute=recompute, recompute_from=tuple(a.name for a in op.inputs)))
 
 

@@ -18,7 +18,7 @@ from ..tensor import Tensor
 from . import inplace as _inplace
 from . import shape as _shape
 from ._util import broadcast_shape, building_graph, normalize_dim, wrap
-from .arith import gradient_where
+from .optable import gradient_where
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
           "(got {})")

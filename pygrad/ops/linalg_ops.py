@@ -226,7 +226,7 @@ def slogdet(A: Tensor):
 
 def logdet(A: Tensor) -> Tensor:
     """``torch.logdet``: log of the determinant, nan for a negative one."""
-    from .arith import where
+    from .optable import where
     _square_check(A, "logdet")
     sign, logabs = Slogdet.apply(A)
     return where(sign < 0, float("nan"), logabs)
@@ -637,7 +637,7 @@ class Cdist(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from .arith import where
+        from .optable import where
         x1, x2, D = ctx.saved_tensors
         p = ctx.p
         diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)

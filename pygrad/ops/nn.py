@@ -293,7 +293,7 @@ class BinaryCrossEntropy(Function):
                     gy = scale * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
             return (None if gp is None else wrap(gp.astype(x.dtype, copy=False)),
                     None if gy is None else wrap(gy.astype(x.dtype, copy=False)), None, None)
-        from .arith import where
+        from .optable import where
         scale = _grad_scale(g, shape, ctx.reduction)
         if weight is not None:
             scale = scale * weight

@@ -22,6 +22,8 @@ Adding an elementwise op is adding an entry here (and its rows in the test table
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -30,9 +32,13 @@ from ..tensor import Tensor
 from . import _special
 from . import _opdef
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
-from ._util import as_tensor, binary_operands
-from .arith import (DivRounding, _check_bool_subtraction, _floating_only, _floating_result, check_rounding_mode,
-                    not_both_bool, scaled_operand)
+_wrap = Tensor._wrap
+from ._util import as_tensor, binary_operands, sum_array
+from . import arith
+from ._util import broadcast_shape
+from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
+                    check_rounding_mode, clamp_args, lerp_args, masked_fill_args, not_both_bool, scaled_operand)
+from .inplace import inplace
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -295,7 +301,7 @@ def _div(Fn, self, other, rounding_mode=None):
     a, b = binary_operands(self, other)
     if dtypes.result_type(a, b) is dtypes.bool:
         raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
-    return DivRounding.apply(a, b, rounding_mode)
+    return DIV_ROUNDING.fn.apply(a, b, rounding_mode)
 
 
 def _rdiv(self, other):
@@ -483,6 +489,251 @@ _COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="Copysi
 
 
 
+# -- pow, where, masked_fill, clamp, lerp, addcmul/addcdiv, div with rounding --------------------
+# Several nodes per op, as in PyTorch (a number or a tensor operand); the public function picks one.
+
+def _num(value) -> str:
+    """A number as a person writes it: 2 rather than 2.0."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _pow_rule(node) -> str:
+    p = float(node.exponent)
+    if p in (0, 1, 2):
+        return ("d(u**0)/du = 0", "d(u**1)/du = 1", "d(u**2)/du = 2*u")[int(p)]
+    return f"d(u**{_num(p)})/du = {_num(p)}*u**{_num(p - 1)}"
+
+
+def _rpow_rule(node) -> str:
+    base = _num(node.base)
+    return f"d({base}**u)/du = {base}**u * log({base})"
+
+
+POW_NUMBER = Op("_pow_number(Tensor self, Scalar exponent)", node="PowBackward0", rule=_pow_rule, aten="pow",
+                forward="pow_number(self, exponent)", dtype="tensor", function=False, method=False,
+                derivatives={"self": "grad * 0 if exponent == 0 else grad * (exponent * self ** (exponent - 1))"},
+                fused={"self": "pow_backward(grad, self, asarray(exponent, grad.dtype))"})
+POW_TENSOR = Op("_pow_tensor(Tensor self, Tensor exponent)", node="PowBackward1", rule="d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)", aten="pow", kernel="pow",
+                dtype="promote", function=False, method=False,
+                derivatives={"self": "where(exponent == 0, 0.0, grad * (exponent * self ** (exponent - 1)))",
+                             "exponent": "where((self == 0) & (exponent >= 0), 0.0, grad * (result * log(self)))"},
+                fused={"self": "pow_backward(grad, self, exponent)",
+                       "exponent": "pow_backward_exponent(grad, result, self, exponent)"})
+NUMBER_POW = Op("_number_pow(Tensor exponent, Scalar base)", node="PowBackward2", rule=_rpow_rule, aten="pow",
+                forward="number_pow(exponent, base)", dtype="tensor", function=False, method=False,
+                derivatives={"exponent": "where(exponent >= 0, 0.0, grad * (result * -inf)) if base == 0 else"
+                                         " grad * (result * log_of_number(base))"},
+                fused={"exponent": "pow_backward_exponent(grad, result, asarray(base, grad.dtype), exponent)"})
+
+
+def _pow(Fn, self, exponent):
+    if not isinstance(self, Tensor):
+        return _number_pow(exponent, self)
+    if isinstance(exponent, (Tensor, np.ndarray)):
+        return POW_TENSOR.fn.apply(*not_both_bool("pow", *binary_operands(self, exponent)))
+    return POW_NUMBER.fn.apply(self, exponent)
+
+
+def _number_pow(x: Tensor, base) -> Tensor:
+    """``base ** x``."""
+    if isinstance(base, (Tensor, np.ndarray)):
+        return POW_TENSOR.fn.apply(*not_both_bool("pow", *binary_operands(base, x)))
+    return NUMBER_POW.fn.apply(x, base)
+
+
+# ``condition`` and ``mask`` are arrays: like PyTorch's, the nodes have edges for the tensors only.
+WHERE = Op("_where(Tensor self, Tensor other, Any condition)", node="WhereBackward0", rule="d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond", aten="where",
+           forward="where(condition, self, other)", dtype="promote", function=False, method=False,
+           derivatives={"self": "where(condition, grad, 0.0)", "other": "where(condition, 0.0, grad)"})
+
+
+def where(condition, input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+    condition = as_tensor(condition)
+    if condition.dtype is not dtypes.bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
+                           f"dtype {condition.dtype.name.capitalize()}")
+    a, b = binary_operands(input, other)
+    broadcast_shape(broadcast_shape(condition._data.shape, a._data.shape), b._data.shape)  # PyTorch's order
+    return WHERE.fn.apply(a, b, condition._data)
+
+
+MASKED_FILL = Op("_masked_fill(Tensor self, Any mask, Scalar value)", node="MaskedFillBackward0", rule="u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere",
+                 aten="masked_fill", forward="masked_fill_forward(self, mask, value)", dtype="tensor",
+                 function=False, method=False, derivatives={"self": "masked_zero(grad, mask)"})
+MASKED_FILL_TENSOR = Op("_masked_fill_tensor(Tensor self, Tensor value, Any mask)", node="MaskedFillBackward1", rule="u.masked_fill(mask, v): u gets the gradient where the mask is false, " "v the sum of it where the mask is true", elementwise=False,
+                        aten="masked_fill", forward="masked_fill_forward(self, mask, value)", dtype="tensor",
+                        function=False, method=False,
+                        derivatives={"self": "masked_zero(grad, mask)", "value": "masked_sum(grad, mask)"})
+
+
+def gradient_where(g: Tensor, keep: np.ndarray) -> Tensor:
+    """``g`` where ``keep``, exact zeros elsewhere, as PyTorch's backward formulas select a gradient
+    (a product with a 0/1 mask would let a NaN or inf of ``g`` through); differentiable."""
+    return MASKED_FILL.fn.apply(g, ~keep, 0.0)
+
+
+def _masked_fill_op(x: Tensor, mask, value) -> tuple:
+    """The masked_fill node and its arguments, checked as PyTorch does."""
+    tensor_value, mask, value = masked_fill_args(x, mask, value)
+    if tensor_value:
+        return MASKED_FILL_TENSOR.fn, (value, mask)
+    return MASKED_FILL.fn, (mask, value)
+
+
+def _masked_fill(Fn, self, mask, value):
+    fn, args = _masked_fill_op(self, mask, value)
+    broadcast_shape(np.shape(mask._data if isinstance(mask, Tensor) else mask), self._data.shape)
+    return fn.apply(self, *args)
+
+
+def _masked_fill_(self, mask, value):
+    fn, args = _masked_fill_op(self, mask, value)
+    return inplace(fn, self, *args, read=(mask,))  # a tensor value is used as a number
+
+
+def _clamp_op(schema: str, node: str, rule: str) -> Op:
+    """A clamp node of number bounds: the gradient passes where min <= x <= max."""
+    return Op(schema, node=node, rule=rule, aten="clamp", forward="clamp_numbers(self, min, max)", dtype="tensor",
+              function=False, method=False, derivatives={"self": "clamp_grad(grad, self, min, max)"})
+
+
+def _clamp_tensor_op(schema: str, node: str, rule: str) -> Op:
+    """A clamp node with tensor bounds: x's gradient passes inside, a bound's where it bites."""
+    return Op(schema, node=node, rule=rule, aten="clamp", forward="clamp_tensors(self, min, max)", dtype="tensor",
+              function=False, method=False,
+              derivatives={"self": "grad * clamp_masks(self, min, max, grad)[0]",
+                           "min": "grad * clamp_masks(self, min, max, grad)[1]",
+                           "max": "grad * clamp_masks(self, min, max, grad)[2]"})
+
+
+CLAMP = _clamp_op("_clamp(Tensor self, Scalar? min, Scalar? max)", "ClampBackward1",
+                   "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0")
+CLAMP_MIN = _clamp_op("_clamp_min(Tensor self, Scalar? min, Scalar? max)", "ClampMinBackward0",
+                   "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0")
+CLAMP_MAX = _clamp_op("_clamp_max(Tensor self, Scalar? min, Scalar? max)", "ClampMaxBackward0",
+                   "d(clamp_max(u, hi))/du = 1 where u <= hi, else 0")
+CLAMP_TENSOR = _clamp_tensor_op("_clamp_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampBackward0",
+                   "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites")
+CLAMP_MIN_TENSOR = _clamp_tensor_op("_clamp_min_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampMinBackward1",
+                   "d(clamp_min(u, lo)): u gets 1 where u >= lo, lo gets 1 where u < lo")
+CLAMP_MAX_TENSOR = _clamp_tensor_op("_clamp_max_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampMaxBackward1",
+                   "d(clamp_max(u, hi)): u gets 1 where u <= hi, hi gets 1 where u > hi")
+
+
+def _clamp_fn(x: Tensor, min, max):  # noqa: A002 - PyTorch's names
+    tensors, bounds = clamp_args(x, min, max)
+    return (CLAMP_TENSOR if tensors else CLAMP).fn, bounds
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """min(max(x, min), max); the gradient passes where min <= x <= max."""
+    fn, bounds = _clamp_fn(x, min, max)
+    return fn.apply(x, *bounds)
+
+
+def _clamp_(self, min=None, max=None):  # noqa: A002
+    fn, bounds = _clamp_fn(self, min, max)
+    return inplace(fn, self, *bounds)
+
+
+def _clamp_min(Fn, self, min):  # noqa: A002
+    return (CLAMP_MIN_TENSOR if bound_is_tensor(min) else CLAMP_MIN).fn.apply(self, min, None)
+
+
+def _clamp_max(Fn, self, max):  # noqa: A002
+    return (CLAMP_MAX_TENSOR if bound_is_tensor(max) else CLAMP_MAX).fn.apply(self, None, max)
+
+
+def _clamp_min_(self, min):  # noqa: A002
+    return inplace((CLAMP_MIN_TENSOR if isinstance(min, Tensor) else CLAMP_MIN).fn, self, min, None)
+
+
+def _clamp_max_(self, max):  # noqa: A002
+    return inplace((CLAMP_MAX_TENSOR if isinstance(max, Tensor) else CLAMP_MAX).fn, self, None, max)
+
+
+LERP = Op("_lerp(Tensor self, Tensor end, Scalar weight)", node="LerpBackward0", rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w", aten="lerp",
+          forward="lerp(self, end, asarray(weight, self.dtype))", dtype="promote", function=False, method=False,
+          derivatives={"self": "grad * (1 - weight)", "end": "grad * weight"})
+LERP_TENSOR = Op("_lerp_tensor(Tensor self, Tensor end, Tensor weight)", node="LerpBackward1", rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u", aten="lerp",
+                 forward="lerp_tensor_weight(self, end, weight)", dtype="tensor", function=False, method=False,
+                 derivatives={"self": "grad * (1 - weight)", "end": "grad * weight", "weight": "grad * (end - self)"})
+
+
+def _lerp(Fn, self, end, weight):
+    """``input + weight * (end - input)``."""
+    return (LERP_TENSOR if lerp_args(self, end, weight) else LERP).fn.apply(self, end, weight)
+
+
+def _lerp_(self, end, weight):
+    return inplace((LERP_TENSOR if lerp_args(self, end, weight) else LERP).fn, self, end, weight)
+
+
+def _addcdiv(Fn, self, tensor1, tensor2, value=1):
+    check_addcdiv(tensor1, tensor2)
+    return Fn.apply(self, tensor1, tensor2, value)
+
+
+ADDCMUL = Op("addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcmulBackward0", rule="d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1", elementwise=False,
+             forward="addcmul_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True,
+             derivatives={"self": "grad", "tensor1": "grad * tensor2 * value", "tensor2": "grad * tensor1 * value"})
+ADDCDIV = Op("addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcdivBackward0", rule="d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2", elementwise=False,
+             forward="addcdiv_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, impl=_addcdiv,
+             derivatives={"self": "grad", "tensor1": "grad * value / tensor2",
+                          "tensor2": "-grad * value * tensor1 / (tensor2 * tensor2)"})
+# A step function: its gradient is zero.
+DIV_ROUNDING = Op("_div_rounding(Tensor self, Tensor other, str rounding_mode)", node="DivBackward2", rule="div(u, v, rounding_mode=...) is a step function: its gradient is 0", elementwise=False, aten="div",
+                  forward="div_rounding(self, other, rounding_mode)", dtype="tensor", function=False, method=False,
+                  derivatives={"self": "zeros_like(grad)", "other": "zeros_like(grad)"})
+
+
+
+def _typed(bound, dtype):
+    return None if bound is None else dtype.type(bound)
+
+
+def _data(t):
+    return None if t is None else t._data
+
+
+def _clamp_grad_tensor(g, x, lo, hi):
+    dt = g._data.dtype
+    keep = _kernels.clamp_backward(np.ones((), dt), x._data.astype(dt, copy=False), _typed(lo, dt), _typed(hi, dt))
+    return gradient_where(g, keep != 0)
+
+
+def _clamp_masks_tensor(x, lo, hi, g):
+    return tuple(None if m is None else _wrap(m)
+                 for m in arith.clamp_masks(x._data, _data(lo), _data(hi), g._data.dtype))
+
+
+# The helpers these entries' derivatives call, on arrays (plain backward) and on Tensors (create_graph).
+ARRAY_NS.update(
+    pow_number=arith.pow_number, number_pow=arith.number_pow, clamp_numbers=arith.clamp_numbers,
+    clamp_tensors=arith.clamp_tensors, masked_fill_forward=arith.masked_fill_forward,
+    lerp_tensor_weight=arith.lerp_tensor_weight, addcmul_forward=arith.addcmul_forward,
+    addcdiv_forward=arith.addcdiv_forward, div_rounding=arith.div_rounding, inf=math.inf,
+    log_of_number=lambda b: float(np.log(b)),
+    masked_zero=lambda g, mask: np.where(mask, g.dtype.type(0), g),
+    masked_sum=lambda g, mask: sum_array(g[np.broadcast_to(mask, g.shape)]),
+    clamp_grad=lambda g, x, lo, hi: _kernels.clamp_backward(g, x, _typed(lo, g.dtype), _typed(hi, g.dtype)),
+    clamp_masks=lambda x, lo, hi, g: arith.clamp_masks(x, lo, hi, g.dtype))
+TENSOR_NS.update(
+    inf=math.inf, log_of_number=lambda b: float(np.log(b)),
+    masked_zero=lambda g, mask: MASKED_FILL.fn.apply(g, mask, 0.0),
+    masked_sum=lambda g, mask: (g * _wrap(np.broadcast_to(mask, g.shape).astype(g._data.dtype))).sum(),
+    clamp_grad=_clamp_grad_tensor, clamp_masks=_clamp_masks_tensor)
+
+ARITH = [POW_NUMBER, POW_TENSOR, NUMBER_POW, WHERE, MASKED_FILL, MASKED_FILL_TENSOR, CLAMP, CLAMP_MIN, CLAMP_MAX,
+         CLAMP_TENSOR, CLAMP_MIN_TENSOR, CLAMP_MAX_TENSOR, LERP, LERP_TENSOR, ADDCMUL, ADDCDIV, DIV_ROUNDING,
+         Op("pow(TensorLike self, TensorLike exponent)", impl=_pow),
+         Op("masked_fill(Tensor self, Tensor mask, TensorLike value)", function=True, impl=_masked_fill, out=False),
+         Op("clamp_min(Tensor self, TensorLike min)", impl=_clamp_min),
+         Op("clamp_max(Tensor self, TensorLike max)", impl=_clamp_max),
+         Op("lerp(Tensor self, Tensor end, TensorLike weight)", impl=_lerp)]
+
+
 # -- ops written by hand: their schema here, their forward and backward in ops/<module>.py -------
 # (reductions, linear algebra, shape, creation and nn keep hand-written code where no
 # elementwise formula fits; the table gives them PyTorch's signatures, out= and the aliases)
@@ -490,7 +741,6 @@ _COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="Copysi
 def _declared():
     from .. import creation
     from . import activation, linalg, nn, reduce, shape
-    from .arith import clamp
     reduction = "(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None)"
     sum_overloads = ("(Tensor input, *, torch.dtype dtype = None)",
                      "(Tensor input, tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None, "
@@ -544,8 +794,9 @@ def _declared():
     ]
 
 
-OPS = UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
-                                             _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
+OPS = (UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY
+       + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER, _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
+       + ARITH)
 
 
 # -- building and installing ----------------------------------------------------------------------
@@ -564,8 +815,6 @@ def _atan2_recip_tensor(a, b):
 
 def _build():
     from ..creation import zeros_like
-    from .arith import where
-    from .inplace import inplace
     from .logic import isfinite
     from .piecewise_grads import LeakyReluBackward, Sgn, ThresholdBackward, leaky_relu_backward, sgn
     # The gradients of relu, leaky_relu and abs are ops of their own (their own derivative is

@@ -11,7 +11,7 @@ from .. import dtypes, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import building_graph, cumsum_array, mean_array, normalize_dim, normalize_dims, sum_array, wrap
-from .arith import where
+from .optable import where
 from .shape import expand_to
 
 builtins_max = builtins.max
