@@ -19,7 +19,7 @@ from .._errors import LEAF_INPLACE
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import as_tensor, building_graph, sum_array, wrap
+from ._util import as_tensor, wrap
 
 __all__ = ["inplace", "zero_", "fill_", "copy_"]
 
@@ -203,7 +203,7 @@ class FillTensor(Function):
         zeros = wrap(np.zeros_like(g._data))
         if not ctx.needs_input_grad[1]:
             return zeros, None
-        return zeros, (wrap(sum_array(g._data)) if not building_graph() else g.sum())
+        return zeros, g.sum()
 
 
 class Copy(Function):

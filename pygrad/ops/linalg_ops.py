@@ -682,9 +682,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
     """``torch.dist``: the p-norm of ``a - b`` (broadcast), recorded as one ``DistBackward0`` node."""
-    from .reduce import _Dist
+    from .optable import DIST
     diff = a - b
-    return _Dist.apply(diff, float(p), tuple(range(diff.ndim)), False)
+    return DIST.fn.apply(diff, float(p), tuple(range(diff.ndim)), False)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002

@@ -33,7 +33,7 @@ from . import _special
 from . import _opdef
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 _wrap = Tensor._wrap
-from ._util import as_tensor, binary_operands, sum_array
+from ._util import as_tensor, binary_operands, cumsum_array, mean_array, sum_array
 from . import arith
 from ._util import broadcast_shape
 from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
@@ -734,6 +734,186 @@ ARITH = [POW_NUMBER, POW_TENSOR, NUMBER_POW, WHERE, MASKED_FILL, MASKED_FILL_TEN
          Op("lerp(Tensor self, Tensor end, TensorLike weight)", impl=_lerp)]
 
 
+# -- reductions ------------------------------------------------------------------------------
+# ``dims`` is a normalized tuple; ``unreduce`` puts the reduced dims back as size 1 (a no-op with
+# keepdim); ``shape`` is the input's shape (PyTorch's ``self_sym_sizes``).  The argument
+# handling (dims, dtypes, errors) is in ops/reduce.py.
+
+_SHAPE = {"shape": "sizes(self)"}
+SUM = Op("_sum(Tensor self, Any dtype)", node="SumBackward0", aten="sum", forward="sum_array(self, None, False, dtype)",
+         keeps=_SHAPE, forward_only=("dtype",), function=False, method=False, elementwise=False,
+         derivatives={"self": "expand_to(grad, shape)"}, rule="d(sum(u))/du[i] = 1: each element gets the gradient")
+SUM_DIM = Op("_sum_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="SumBackward1", aten="sum",
+             forward="sum_array(self, dims, keepdim, dtype)", keeps=_SHAPE, forward_only=("dtype",), function=False,
+             method=False, elementwise=False, derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim), shape)"},
+             rule="d(u.sum(dim))/du = 1: the gradient is copied along the summed dims")
+MEAN = Op("_mean(Tensor self, Any dtype)", node="MeanBackward0", aten="mean", forward="mean_array(self, None, False, dtype)",
+          keeps=_SHAPE, forward_only=("dtype",), function=False, method=False, elementwise=False,
+          derivatives={"self": "expand_to(grad / count(shape, tuple(range(len(shape)))), shape)"},
+          rule="d(mean(u))/du[i] = 1/n, n = number of elements of u")
+MEAN_DIM = Op("_mean_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="MeanBackward1", aten="mean",
+              forward="mean_array(self, dims, keepdim, dtype)", keeps=_SHAPE, forward_only=("dtype",), function=False,
+              method=False, elementwise=False,
+              derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim) / count(shape, dims), shape)"},
+              rule="d(u.mean(dim))/du = 1/n along the averaged dims, n = their size")
+
+
+def _extreme(name: str, node: str, reduce: str, rule: str) -> Op:
+    """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
+    return Op(f"_{name}(Tensor self, int[] dims, bool keepdim)", node=node, aten=name,
+              forward=f"extreme({reduce}, self, dims, keepdim)", function=False, method=False, elementwise=False,
+              derivatives={"self": "evenly_distributed(grad, self, result, dims, keepdim)"}, rule=rule)
+
+
+MAX = _extreme("max", "MaxBackward1", "np_max", "d(max(u))/du = 1 at the maximum (shared evenly among ties), else 0")
+MIN = _extreme("min", "MinBackward1", "np_min", "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0")
+AMAX = _extreme("amax", "AmaxBackward0", "np_max", "d(u.amax(dim)): shared evenly among the tied maxima, 0 elsewhere")
+AMIN = _extreme("amin", "AminBackward0", "np_min", "d(u.amin(dim)): shared evenly among the tied minima, 0 elsewhere")
+# Each gradient is the product of the *other* elements, which stays exact with zeros.
+PROD = Op("_prod(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward0", aten="prod",
+          forward="prod(self, axis=dims, keepdims=keepdim, dtype=dtype)", forward_only=("dtype",), function=False,
+          method=False, elementwise=False, derivatives={"self": "prod_grad(grad, self, dims, keepdim)"}, saves=("result",),
+          rule="d(prod(u))/du[i] = the product of the other elements")
+PROD_DIM = Op("_prod_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward1", aten="prod",
+              forward="prod(self, axis=dims, keepdims=keepdim, dtype=dtype)", forward_only=("dtype",),
+              function=False, method=False, elementwise=False,
+              derivatives={"self": "prod_grad(grad, self, dims, keepdim)"}, saves=("result",),
+              rule="d(u.prod(dim))/du[i] = the product of the other elements along dim")
+_CENTERED = "(self - mean_keep(self, dims))"
+VAR = Op("_var(Tensor self, int[] dims, float correction, bool keepdim)", node="VarBackward0", aten="var",
+         forward="variance(self, dims, correction, keepdim)", function=False, method=False, elementwise=False,
+         keeps={"shape": "sizes(self)", "denominator": "denominator(self._data, dims, correction)"},
+         # A 0-d input with nothing left after the correction: nan, a constant (x is its own mean), as in PyTorch.
+         derivatives={"self": "grad * nan if not denominator and not shape else"
+                              f" unreduce(grad, shape, dims, keepdim) * ratio(2, denominator) * {_CENTERED}"},
+         rule="d(var(u))/du = 2*(u - mean(u)) / (n - correction)")
+STD = Op("_std(Tensor self, int[] dims, float correction, bool keepdim)", node="StdBackward0", aten="std",
+         forward="sqrt(variance(self, dims, correction, keepdim))", function=False, method=False, elementwise=False,
+         keeps={"shape": "sizes(self)", "denominator": "denominator(self._data, dims, correction)"},
+         derivatives={"self": "where(unreduce(result, shape, dims, keepdim) == 0, 0.0, unreduce(grad, shape, dims, keepdim)"
+                              f" * {_CENTERED} / (unreduce(result, shape, dims, keepdim) * denominator))"},
+         rule="d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))")
+LOGSUMEXP = Op("_logsumexp(Tensor self, int[] dims, bool keepdim)", node="LogsumexpBackward0", aten="logsumexp",
+               forward="logsumexp_forward(self, dims, keepdim)", keeps=_SHAPE, function=False, method=False,
+               elementwise=False,
+               derivatives={"self": "unreduce(grad, shape, dims, keepdim) * exp(self - unreduce(result, shape, dims, keepdim))"},
+               rule="d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)")
+CUMSUM = Op("_cumsum(Tensor self, int dim, Any dtype)", node="CumsumBackward0", aten="cumsum",
+            forward="cumsum_forward(self, dim, dtype)", forward_only=("dtype",), function=False, method=False,
+            elementwise=False, derivatives={"self": "reverse_cumsum(grad, dim)"},
+            rule="d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...")
+CUMPROD = Op("_cumprod(Tensor self, int dim, Any dtype)", node="CumprodBackward0", aten="cumprod",
+             forward="cumprod_forward(self, dim, dtype)", forward_only=("dtype",), function=False, method=False,
+             elementwise=False, derivatives={"self": "cumprod_grad(grad, self, dim)"}, saves=("result",),
+             rule="d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)")
+_NORM = dict(forward="vector_norm_forward(self, p, dims, keepdim)", function=False, method=False, elementwise=False,
+             derivatives={"self": "norm_grad(grad, self, result, p, dims, keepdim)"})
+VECTOR_NORM = Op("_vector_norm(Tensor self, float p, int[] dims, bool keepdim)", node="LinalgVectorNormBackward0",
+                 aten="linalg_vector_norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
+DIST = Op("_dist(Tensor self, float p, int[] dims, bool keepdim)", node="DistBackward0", aten="dist",
+          rule="d(||u - v||_p)/du = sign(u-v)*|u-v|**(p-1) / ||u - v||_p**(p-1)", **_NORM)
+
+REDUCTIONS = [SUM, SUM_DIM, MEAN, MEAN_DIM, MAX, MIN, AMAX, AMIN, PROD, PROD_DIM, VAR, STD, LOGSUMEXP, CUMSUM, CUMPROD,
+              VECTOR_NORM, DIST]
+
+
+# -- matrix products (the checks and matmul's decomposition are in ops/linalg.py) -------------
+# mm's gradients are made in the memory layout of the operand they are for (see linalg.py).
+
+_MM = dict(function=False, method=False, elementwise=False, keeps={"transposed": "transposed_layouts(self, mat2)"},
+           derivatives={"self": "mm_mat1_backward(grad, mat2, transposed[0])",
+                        "mat2": "mm_mat2_backward(grad, self, transposed[1])"})
+MM = Op("_mm(Tensor self, Tensor mat2)", node="MmBackward0", aten="mm", forward="matmul(self, mat2)",
+        rule="d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad", **_MM)
+MV = Op("_mv(Tensor self, Tensor vec)", node="MvBackward0", aten="mv", forward="matmul(self, vec)",
+        function=False, method=False, elementwise=False,
+        derivatives={"self": "outer(grad, vec)", "vec": "mv(t(self), grad)"},
+        rule="d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad")
+DOT = Op("_dot(Tensor self, Tensor tensor)", node="DotBackward0", aten="dot", forward="asarray(dot(self, tensor))",
+         function=False, method=False, elementwise=False,
+         derivatives={"self": "grad * tensor", "tensor": "grad * self"}, rule="d(u . v)/du = v,  d(u . v)/dv = u")
+BMM = Op("_bmm(Tensor self, Tensor mat2)", node="BmmBackward0", aten="bmm", forward="matmul(self, mat2)",
+         function=False, method=False, elementwise=False,
+         derivatives={"self": "bmm(grad, mT(mat2))", "mat2": "bmm(mT(self), grad)"},
+         rule="d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad")
+_SCALED = "(grad if alpha == 1 else grad * alpha)"
+ADDMM = Op("_addmm(Tensor self, Tensor mat1, Tensor mat2, Scalar beta, Scalar alpha)", node="AddmmBackward0",
+           aten="addmm", forward="addmm_forward(self, mat1, mat2, beta, alpha)", function=False, method=False,
+           elementwise=False, keeps={"transposed": "transposed_layouts(mat1, mat2)"},
+           derivatives={"self": "grad if beta == 1 else grad * beta",
+                        "mat1": f"mm_mat1_backward({_SCALED}, mat2, transposed[0])",
+                        "mat2": f"mm_mat2_backward({_SCALED}, mat1, transposed[1])"},
+           rule="d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))")
+BADDBMM = Op("_baddbmm(Tensor self, Tensor batch1, Tensor batch2, Scalar beta, Scalar alpha)", node="BaddbmmBackward0",
+             aten="baddbmm", forward="addmm_forward(self, batch1, batch2, beta, alpha)", function=False, method=False,
+             elementwise=False,
+             derivatives={"self": "grad if beta == 1 else grad * beta",
+                          "batch1": f"bmm({_SCALED}, mT(batch2))", "batch2": f"bmm(mT(batch1), {_SCALED})"},
+             rule="d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                  "grad_B = alpha*A^T @ grad")
+PRODUCTS = [MM, MV, DOT, BMM, ADDMM, BADDBMM]
+
+
+# -- losses (the argument checks are in ops/nn.py) --------------------------------------------
+# ``loss_scale`` is the upstream gradient per element: divided by the count for "mean", times
+# ``weight`` when one is given.
+
+_LOSS_SCALE = "loss_scale(grad, broadcast_shapes(self.shape, target.shape), reduction)"
+MSE_LOSS = Op("_mse_loss(Tensor self, Tensor target, str reduction)", node="MseLossBackward0", aten="mse_loss",
+              forward="mse_forward(self, target, reduction)", function=False, method=False, elementwise=False,
+              derivatives={"self": f"{_LOSS_SCALE} * 2 * (self - target)",
+                           "target": f"-({_LOSS_SCALE} * 2 * (self - target))"},
+              rule="d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du")
+_HUBER = dict(forward="huber_forward(self, target, delta, scale, reduction)", function=False, method=False,
+              elementwise=False, derivatives={"self": f"{_LOSS_SCALE} * clip(self - target, -delta, delta) * scale",
+                                              "target": f"-({_LOSS_SCALE} * clip(self - target, -delta, delta) * scale)"})
+HUBER_LOSS = Op("_huber_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
+                node="HuberLossBackward0", aten="huber_loss",
+                rule="d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du", **_HUBER)
+SMOOTH_L1_LOSS = Op("_smooth_l1_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
+                    node="SmoothL1LossBackward0", aten="smooth_l1_loss",
+                    rule="d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du", **_HUBER)
+_WEIGHTED_SCALE = "loss_scale(grad, self.shape, reduction, weight)"
+BINARY_CROSS_ENTROPY = Op(
+    "_binary_cross_entropy(Tensor self, Tensor target, Tensor? weight, str reduction)",
+    node="BinaryCrossEntropyBackward0", aten="binary_cross_entropy", forward="bce_forward(self, target, weight, reduction)",
+    dtype="tensor", function=False, method=False, elementwise=False,
+    derivatives={"self": f"{_WEIGHTED_SCALE} * (self - target) / at_least(1e-12, (1 - self) * self)",
+                 "target": f"{_WEIGHTED_SCALE} * bce_target_grad(self)"},
+    rule="d bce(p, t)/dp = w*(p - t) / max(p*(1 - p), 1e-12)")
+BINARY_CROSS_ENTROPY_WITH_LOGITS = Op(
+    "_binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight, Tensor? pos_weight, str reduction)",
+    node="BinaryCrossEntropyWithLogitsBackward0", aten="binary_cross_entropy_with_logits",
+    forward="bce_logits_forward(self, target, weight, pos_weight, reduction)", dtype="tensor", function=False,
+    method=False, elementwise=False,
+    derivatives={"self": f"{_WEIGHTED_SCALE} * (sigmoid(self) - target) if pos_weight is None else"
+                         f" {_WEIGHTED_SCALE} * ((1 - target) - ((pos_weight - 1) * target + 1) * (1 - sigmoid(self)))",
+                 "target": f"{_WEIGHTED_SCALE} * -self if pos_weight is None else"
+                           f" {_WEIGHTED_SCALE} * ((pos_weight - 1) * softplus_neg(self) - self)"},
+    rule="d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) (with pos_weight: w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))")
+# layer and batch norm: their forwards return xhat and rstd too, which plain backward reads
+NATIVE_LAYER_NORM = Op(
+    "_native_layer_norm(Tensor self, Tensor? weight, Tensor? bias, int ndims, float eps)",
+    node="NativeLayerNormBackward0", aten="native_layer_norm", forward="layer_norm_forward(self, weight, bias, ndims, eps)",
+    dtype="tensor", intermediates=("xhat", "rstd"), function=False, method=False, elementwise=False,
+    derivatives={"self": "layer_norm_grad_input(grad, self, weight, ndims, eps, xhat, rstd)",
+                 "weight": "layer_norm_grad_weight(grad, self, ndims, eps, xhat)",
+                 "bias": "sum_over(grad, tuple(range(len(grad.shape) - ndims)))"},
+    rule="d layer_norm: grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), g = grad*weight")
+NATIVE_BATCH_NORM = Op(
+    "_native_batch_norm(Tensor self, Tensor? weight, Tensor? bias, Any mean, Any var, bool training, float eps)",
+    node="NativeBatchNormBackward0", aten="native_batch_norm",
+    forward="batch_norm_forward(self, weight, bias, mean, var, training, eps)", dtype="tensor",
+    intermediates=("xhat", "rstd"), function=False, method=False, elementwise=False,
+    derivatives={"self": "batch_norm_grad_input(grad, self, weight, mean, training, eps, xhat, rstd)",
+                 "weight": "batch_norm_grad_weight(grad, self, mean, training, eps, xhat, rstd)",
+                 "bias": "sum_over(grad, channel_axes(grad))"},
+    rule="d batch_norm per channel: training grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), eval grad_u = rstd*g, "
+         "g = grad*weight; grad_w = sum(grad*xhat), grad_b = sum(grad)")
+LOSSES = [NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS]
+
+
 # -- ops written by hand: their schema here, their forward and backward in ops/<module>.py -------
 # (reductions, linear algebra, shape, creation and nn keep hand-written code where no
 # elementwise formula fits; the table gives them PyTorch's signatures, out= and the aliases)
@@ -796,7 +976,7 @@ def _declared():
 
 OPS = (UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY
        + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER, _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
-       + ARITH)
+       + ARITH + REDUCTIONS + PRODUCTS + LOSSES)
 
 
 # -- building and installing ----------------------------------------------------------------------
@@ -813,7 +993,73 @@ def _atan2_recip_tensor(a, b):
     return TENSOR_NS["where"](r.isinf(), Tensor._wrap(np.zeros((), r._data.dtype)), r)
 
 
+def _reduction_helpers():
+    """The helpers of the reductions' derivatives, on arrays and on Tensors."""
+    from . import reduce
+    from .shape import expand_to
+    ARRAY_NS.update(
+        sizes=lambda t: t._data.shape, np_max=np.max, np_min=np.min, prod=np.prod, sum_array=sum_array,
+        mean_array=mean_array, extreme=reduce.extreme, variance=reduce.variance, denominator=reduce.denominator,
+        logsumexp_forward=reduce.logsumexp_forward, vector_norm_forward=reduce.vector_norm_forward,
+        cumsum_forward=lambda x, dim, dtype: cumsum_array(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype),
+        cumprod_forward=lambda x, dim, dtype: np.cumprod(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype))
+    both = dict(nan=math.nan, unreduce=reduce.unreduce, count=reduce.count, ratio=reduce.ratio, tuple=tuple, range=range, len=len)
+    ARRAY_NS.update(both, expand_to=lambda g, shape: g if g.shape == shape else np.broadcast_to(g, shape),
+                    evenly_distributed=reduce.evenly_distributed, prod_grad=reduce.prod_grad,
+                    mean_keep=lambda x, dims: mean_array(x, axis=dims, keepdims=True),
+                    reverse_cumsum=reduce.reverse_cumsum, cumprod_grad=reduce.cumprod_grad, norm_grad=reduce.norm_grad)
+    TENSOR_NS.update(both, expand_to=expand_to, prod_grad=reduce.prod_grad_tensor,
+                     evenly_distributed=reduce.evenly_distributed_tensor,
+                     mean_keep=lambda x, dims: x.mean(dims, keepdim=True),
+                     reverse_cumsum=reduce.reverse_cumsum_tensor,
+                     cumprod_grad=lambda g, x, dim: reduce.cumprod_grad(g, x, dim, reduce.reverse_cumsum_tensor),
+                     norm_grad=reduce.norm_grad_tensor)
+
+
+def _addmm_forward(c: np.ndarray, a: np.ndarray, b: np.ndarray, beta, alpha) -> np.ndarray:
+    product = np.matmul(a, b)
+    if alpha != 1:
+        product = product * product.dtype.type(alpha)
+    if beta == 0:  # input is ignored, NaN and inf in it included (as PyTorch)
+        return product
+    return product + (c if beta == 1 else c * c.dtype.type(beta))
+
+
+def _product_helpers():
+    from . import linalg
+    from .shape import t
+    ARRAY_NS.update(matmul=np.matmul, dot=np.dot, outer=np.outer, mv=np.matmul, bmm=np.matmul, t=np.transpose,
+                    mT=lambda a: np.swapaxes(a, -1, -2), addmm_forward=_addmm_forward,
+                    transposed_layouts=lambda a, b: (linalg.transposed(a._data), linalg.transposed(b._data)),
+                    mm_mat1_backward=linalg.mm_mat1_backward, mm_mat2_backward=linalg.mm_mat2_backward)
+    TENSOR_NS.update(t=t, mT=lambda a: a.mT, mm_mat1_backward=lambda g, b, _: linalg.mm(g, b.t()),
+                     mm_mat2_backward=lambda g, a, _: linalg.mm(a.t(), g), bmm=linalg.bmm, mv=linalg.mv)
+
+
+def _loss_helpers():
+    from . import nn
+    both = dict(loss_scale=nn.loss_scale, broadcast_shapes=np.broadcast_shapes, sum_over=nn.sum_over,
+                channel_axes=nn.channel_axes)
+    ARRAY_NS.update(both, mse_forward=nn.mse_forward, huber_forward=nn.huber_forward, bce_forward=nn.bce_forward,
+                    bce_logits_forward=nn.bce_logits_forward, softplus_neg=nn.softplus_neg,
+                    layer_norm_forward=nn.layer_norm_forward, batch_norm_forward=nn.batch_norm_forward,
+                    layer_norm_grad_input=nn.layer_norm_grad_input, layer_norm_grad_weight=nn.layer_norm_grad_weight,
+                    batch_norm_grad_input=nn.batch_norm_grad_input, batch_norm_grad_weight=nn.batch_norm_grad_weight,
+                    at_least=lambda low, a: np.maximum(a, a.dtype.type(low)),
+                    bce_target_grad=lambda x: np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+    TENSOR_NS.update(both, at_least=lambda low, a: where(a > low, a, low),
+                     layer_norm_grad_input=nn.layer_norm_grad_input_tensor,
+                     layer_norm_grad_weight=nn.layer_norm_grad_weight_tensor,
+                     batch_norm_grad_input=nn.batch_norm_grad_input_tensor,
+                     batch_norm_grad_weight=nn.batch_norm_grad_weight_tensor,
+                     softplus_neg=lambda x: -(x.sigmoid().log()),  # softplus(-x) == -log(sigmoid(x))
+                     bce_target_grad=lambda p: (1 - p).log() - p.log())
+
+
 def _build():
+    _reduction_helpers()
+    _product_helpers()
+    _loss_helpers()
     from ..creation import zeros_like
     from .logic import isfinite
     from .piecewise_grads import LeakyReluBackward, Sgn, ThresholdBackward, leaky_relu_backward, sgn
