@@ -13,6 +13,7 @@ from ._backend import kernels
 from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
 from ._printing import format_tensor
 from .autograd import grad_mode
+from .autograd.engine import backward as _backward, expandable as _expandable
 from .autograd.function import accumulate_grad_node, add_hook, checked_tensor_hook
 from . import _device
 from .size import Size
@@ -89,8 +90,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def size(self, dim: int | None = None):
         if dim is None:
             return Size(self._data.shape)
-        from .ops._util import normalize_dim
-        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+        return self._data.shape[_util.normalize_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> dtypes.dtype:
@@ -257,8 +257,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of the leaves."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """A new leaf on the same storage that does not require grad."""
@@ -377,8 +376,7 @@ class Tensor(_core.TensorBase, _TableMethods):
             raise RuntimeError(f"pygrad runs on the CPU only; cannot move a tensor to {str(device)!r}")
         if dtype is None or dtype is self.dtype:
             return self.clone() if copy else self
-        from .ops.unary import to_dtype
-        return to_dtype(self, dtype)
+        return _unary.to_dtype(self, dtype)
 
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
         from ._tensortypes import tensor_type
@@ -436,14 +434,20 @@ class Tensor(_core.TensorBase, _TableMethods):
                               requires_grad=requires_grad)
 
     def clone(self) -> "Tensor":
-        from .ops.unary import clone
-        return clone(self)
+        return _unary.clone(self)
+
+    def sum_to_size(self, *size) -> "Tensor":
+        """The sum of this tensor's broadcast dims, down to ``size`` (which must expand to its shape)."""
+        size = _util.parse_shape(size, "sum_to_size")
+        if not _expandable(size, self._data.shape):
+            raise RuntimeError(f"size {{[{', '.join(map(str, size))}]}} is not expandable to size "
+                               f"{{[{', '.join(map(str, self._data.shape))}]}}.")
+        return _shape.sum_to_size(self, size)
 
     def contiguous(self) -> "Tensor":
         if self._data.flags.c_contiguous:
             return self
-        from .ops.unary import clone
-        return clone(self, contiguous=True)
+        return _unary.clone(self, contiguous=True)
 
     # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:

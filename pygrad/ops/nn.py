@@ -17,7 +17,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import optable as _table
 from ._util import broadcast_shape, mean_array, sum_array, wrap
-from .linalg import addmm, mm
+from ..dtypes import promote_types
+from .linalg import addmm, matmul, mm
 from .shape import t
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -52,8 +53,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
                            f"{weight.shape[1]}x{weight.shape[0]})")
     if bias is None and x.ndim != 2:
-        from .linalg import matmul  # what PyTorch does too: UnsafeView / Squeeze around an mm
-        return matmul(x, t(weight))
+        return matmul(x, t(weight))  # what PyTorch does too: UnsafeView / Squeeze around an mm
     lead = tuple(x.shape[:-1])
     x2 = x if x.ndim == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
     out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
@@ -105,7 +105,6 @@ def check_target_size(x: Tensor, y: Tensor) -> None:
 def _common_dtype(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """Both operands in their promoted dtype, as PyTorch's regression losses compute (float32 input
     and int64 target give float32)."""
-    from ..dtypes import promote_types
     common = promote_types(x.dtype, y.dtype)
     return x.to(common), y.to(common)
 

@@ -13,7 +13,7 @@ from ..tensor import Tensor
 from . import optable as _table
 from ._util import cumsum_array, mean_array, normalize_dim, normalize_dims, sum_array, wrap
 from .optable import where
-from .shape import expand_to, stack
+from .shape import cat, expand_to, stack
 
 builtins_max = builtins.max
 
@@ -237,7 +237,6 @@ def _prod_of_others_graph(x: Tensor, dims: tuple) -> Tensor:
         return x * 0
     flat = moved.reshape(*lead, n)
     ones = wrap(np.ones(lead + (1,), x._data.dtype))
-    from .shape import cat
     before = cat([ones, flat[..., :-1]], -1).cumprod(-1)
     after = cat([ones, flat.flip(-1)[..., :-1]], -1).cumprod(-1).flip(-1)
     return (before * after).reshape(*moved.shape).permute(*np.argsort(order).tolist())
