@@ -1,4 +1,4 @@
-"""The op table: each elementwise op declared once.
+"""The op table: each op declared once.
 
 An entry reads like a line of PyTorch's ``native_functions.yaml`` joined to its
 ``derivatives.yaml`` line:
@@ -7,18 +7,42 @@ An entry reads like a line of PyTorch's ``native_functions.yaml`` joined to its
        derivatives={"self": "grad * cos(self)"}, fused={"self": "sin_backward(grad, self)"},
        rule="d(sin(u))/du = cos(u)")
 
+The data model (the fields of ``_opdef.Op``; other work reads it, so it stays stable):
+
 - ``schema``: PyTorch's signature.  ``self`` is the first argument (exposed as ``input`` by
   ``pygrad.sin``), ``*`` starts the keyword-only ones; ``out=`` is added unless ``out=False``.
+  ``Tensor``/``Tensor?``/``TensorLike`` arguments are the node's inputs (its edges), in order;
+  every other argument is an attribute the node keeps (``ctx.<name>``) unless listed in
+  ``wrapper_only`` (read by ``impl`` only) or ``forward_only`` (read by the forward only).
 - ``node``: the grad_fn name.  ``derivatives``: the gradient of each input, one expression over
-  the argument names, ``result`` and ``grad``; what it names is what the node saves.
+  the argument names, ``result``, ``grad`` and the names ``keeps``/``intermediates`` add.  It is
+  compiled twice: over ``_opdef.ARRAY_NS`` (NumPy arrays, for a plain ``backward()``) and over
+  ``_opdef.TENSOR_NS`` (pygrad's functions, under ``create_graph``), so a helper a derivative
+  calls exists in both (``unreduce``, ``expand_to``, ``mm_mat1_backward``...: see the
+  ``_*_helpers`` functions below).  The tensors a derivative names are what the node saves
+  (``saves`` adds more, as PyTorch saves ``result`` of prod).
 - ``kernel`` (the backend kernel computing the forward) or ``forward`` (an expression over the
-  arrays).  ``fused``: a compiled kernel computing a derivative in one pass for plain backward.
-- ``dtype``: "float" (integers compute in the default float), "same", "promote" (binary
-  promotion), "promote_float" (and integers give the default float).
-- ``method``/``inplace``/``function``/``functional``: which variants exist; ``impl(Fn, ...)``
-  holds argument handling that does not fit a schema (dtype checks, shortcuts).
+  arrays, evaluated in ``ARRAY_NS``).  ``fused``: a compiled kernel computing a derivative in one
+  pass for plain backward (checked against the expression by tests/test_optable.py).
+- ``dtype``: how the forward gets its operands: "float" (integers compute in the default float),
+  "same", "promote" (binary promotion), "promote_float" (and integers give the default float),
+  "bool", or "tensor" (the forward expression gets the Tensors themselves and casts as it must).
+- ``keeps``: name -> expression (over the forward's Tensors, attributes and ``result``) of a
+  value the node keeps for the derivatives, such as the input's shape (PyTorch's
+  ``self_sym_sizes``).  ``intermediates``: names of values the forward returns after its
+  result and the node keeps (layer norm's ``xhat`` and ``rstd``).
+- ``rule``: the text ``autograd.explain`` prints (a string, or a function of the node);
+  ``elementwise``: whether explain may show the derivative as a number per element.
+- ``method``/``inplace``/``function``/``functional``/``aliases``/``operators``: which variants
+  exist; ``impl(Fn, ...)`` holds argument handling that does not fit a schema (dtype checks,
+  choosing between the nodes of a number and of a tensor operand).  ``calls``: a hand-written
+  function the wrappers call (the op's schema and signature only, for ops not built here).
 
-Adding an elementwise op is adding an entry here (and its rows in the test tables).
+Elementwise ops are declared first; then the ops whose derivative needs more than an
+elementwise expression (pow, where, clamp, reductions, matrix products, norms, losses), whose
+argument handling stays in their modules (ops/reduce.py, ops/linalg.py, ops/nn.py ...) and
+picks the table's node to apply.  Adding an elementwise op is adding an entry here (and its
+rows in the test tables).
 """
 from __future__ import annotations
 
@@ -492,6 +516,12 @@ _COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="Copysi
 # -- pow, where, masked_fill, clamp, lerp, addcmul/addcdiv, div with rounding --------------------
 # Several nodes per op, as in PyTorch (a number or a tensor operand); the public function picks one.
 
+def _node(schema: str, elementwise: bool = False, **fields) -> Op:
+    """A node of the table that has no function or method of its own: the argument handling of
+    a public function picks one of several (a number or a tensor operand) and applies it."""
+    return Op(schema, function=False, method=False, elementwise=elementwise, **fields)
+
+
 def _num(value) -> str:
     """A number as a person writes it: 2 rather than 2.0."""
     value = float(value)
@@ -510,21 +540,22 @@ def _rpow_rule(node) -> str:
     return f"d({base}**u)/du = {base}**u * log({base})"
 
 
-POW_NUMBER = Op("_pow_number(Tensor self, Scalar exponent)", node="PowBackward0", rule=_pow_rule, aten="pow",
-                forward="pow_number(self, exponent)", dtype="tensor", function=False, method=False,
-                derivatives={"self": "grad * 0 if exponent == 0 else grad * (exponent * self ** (exponent - 1))"},
-                fused={"self": "pow_backward(grad, self, asarray(exponent, grad.dtype))"})
-POW_TENSOR = Op("_pow_tensor(Tensor self, Tensor exponent)", node="PowBackward1", rule="d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)", aten="pow", kernel="pow",
-                dtype="promote", function=False, method=False,
-                derivatives={"self": "where(exponent == 0, 0.0, grad * (exponent * self ** (exponent - 1)))",
-                             "exponent": "where((self == 0) & (exponent >= 0), 0.0, grad * (result * log(self)))"},
-                fused={"self": "pow_backward(grad, self, exponent)",
-                       "exponent": "pow_backward_exponent(grad, result, self, exponent)"})
-NUMBER_POW = Op("_number_pow(Tensor exponent, Scalar base)", node="PowBackward2", rule=_rpow_rule, aten="pow",
-                forward="number_pow(exponent, base)", dtype="tensor", function=False, method=False,
-                derivatives={"exponent": "where(exponent >= 0, 0.0, grad * (result * -inf)) if base == 0 else"
-                                         " grad * (result * log_of_number(base))"},
-                fused={"exponent": "pow_backward_exponent(grad, result, asarray(base, grad.dtype), exponent)"})
+POW_NUMBER = _node("_pow_number(Tensor self, Scalar exponent)", node="PowBackward0", aten="pow", elementwise=True,
+                   forward="pow_number(self, exponent)", dtype="tensor", rule=_pow_rule,
+                   derivatives={"self": "grad * 0 if exponent == 0 else grad * (exponent * self ** (exponent - 1))"},
+                   fused={"self": "pow_backward(grad, self, asarray(exponent, grad.dtype))"})
+POW_TENSOR = _node("_pow_tensor(Tensor self, Tensor exponent)", node="PowBackward1", aten="pow", elementwise=True,
+                   kernel="pow", dtype="promote",
+                   derivatives={"self": "where(exponent == 0, 0.0, grad * (exponent * self ** (exponent - 1)))",
+                                "exponent": "where((self == 0) & (exponent >= 0), 0.0, grad * (result * log(self)))"},
+                   fused={"self": "pow_backward(grad, self, exponent)",
+                          "exponent": "pow_backward_exponent(grad, result, self, exponent)"},
+                   rule="d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)")
+NUMBER_POW = _node("_number_pow(Tensor exponent, Scalar base)", node="PowBackward2", aten="pow", elementwise=True,
+                   forward="number_pow(exponent, base)", dtype="tensor", rule=_rpow_rule,
+                   derivatives={"exponent": "where(exponent >= 0, 0.0, grad * (result * -inf)) if base == 0 else"
+                                            " grad * (result * log_of_number(base))"},
+                   fused={"exponent": "pow_backward_exponent(grad, result, asarray(base, grad.dtype), exponent)"})
 
 
 def _pow(Fn, self, exponent):
@@ -543,9 +574,10 @@ def _number_pow(x: Tensor, base) -> Tensor:
 
 
 # ``condition`` and ``mask`` are arrays: like PyTorch's, the nodes have edges for the tensors only.
-WHERE = Op("_where(Tensor self, Tensor other, Any condition)", node="WhereBackward0", rule="d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond", aten="where",
-           forward="where(condition, self, other)", dtype="promote", function=False, method=False,
-           derivatives={"self": "where(condition, grad, 0.0)", "other": "where(condition, 0.0, grad)"})
+WHERE = _node("_where(Tensor self, Tensor other, Any condition)", node="WhereBackward0", aten="where", elementwise=True,
+              forward="where(condition, self, other)", dtype="promote",
+              derivatives={"self": "where(condition, grad, 0.0)", "other": "where(condition, 0.0, grad)"},
+              rule="d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond")
 
 
 def where(condition, input, other) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -558,13 +590,15 @@ def where(condition, input, other) -> Tensor:  # noqa: A002 - PyTorch's names
     return WHERE.fn.apply(a, b, condition._data)
 
 
-MASKED_FILL = Op("_masked_fill(Tensor self, Any mask, Scalar value)", node="MaskedFillBackward0", rule="u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere",
-                 aten="masked_fill", forward="masked_fill_forward(self, mask, value)", dtype="tensor",
-                 function=False, method=False, derivatives={"self": "masked_zero(grad, mask)"})
-MASKED_FILL_TENSOR = Op("_masked_fill_tensor(Tensor self, Tensor value, Any mask)", node="MaskedFillBackward1", rule="u.masked_fill(mask, v): u gets the gradient where the mask is false, " "v the sum of it where the mask is true", elementwise=False,
-                        aten="masked_fill", forward="masked_fill_forward(self, mask, value)", dtype="tensor",
-                        function=False, method=False,
-                        derivatives={"self": "masked_zero(grad, mask)", "value": "masked_sum(grad, mask)"})
+MASKED_FILL = _node("_masked_fill(Tensor self, Any mask, Scalar value)", node="MaskedFillBackward0",
+                    aten="masked_fill", elementwise=True, forward="masked_fill_forward(self, mask, value)",
+                    dtype="tensor", derivatives={"self": "masked_zero(grad, mask)"},
+                    rule="u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere")
+MASKED_FILL_TENSOR = _node("_masked_fill_tensor(Tensor self, Tensor value, Any mask)", node="MaskedFillBackward1",
+                           aten="masked_fill", forward="masked_fill_forward(self, mask, value)", dtype="tensor",
+                           derivatives={"self": "masked_zero(grad, mask)", "value": "masked_sum(grad, mask)"},
+                           rule="u.masked_fill(mask, v): u gets the gradient where the mask is false, "
+                                "v the sum of it where the mask is true")
 
 
 def gradient_where(g: Tensor, keep: np.ndarray) -> Tensor:
@@ -594,31 +628,30 @@ def _masked_fill_(self, mask, value):
 
 def _clamp_op(schema: str, node: str, rule: str) -> Op:
     """A clamp node of number bounds: the gradient passes where min <= x <= max."""
-    return Op(schema, node=node, rule=rule, aten="clamp", forward="clamp_numbers(self, min, max)", dtype="tensor",
-              function=False, method=False, derivatives={"self": "clamp_grad(grad, self, min, max)"})
+    return _node(schema, node=node, rule=rule, aten="clamp", elementwise=True, forward="clamp_numbers(self, min, max)",
+                 dtype="tensor", derivatives={"self": "clamp_grad(grad, self, min, max)"})
 
 
 def _clamp_tensor_op(schema: str, node: str, rule: str) -> Op:
     """A clamp node with tensor bounds: x's gradient passes inside, a bound's where it bites."""
-    return Op(schema, node=node, rule=rule, aten="clamp", forward="clamp_tensors(self, min, max)", dtype="tensor",
-              function=False, method=False,
-              derivatives={"self": "grad * clamp_masks(self, min, max, grad)[0]",
-                           "min": "grad * clamp_masks(self, min, max, grad)[1]",
-                           "max": "grad * clamp_masks(self, min, max, grad)[2]"})
+    return _node(schema, node=node, rule=rule, aten="clamp", elementwise=True, forward="clamp_tensors(self, min, max)",
+                 dtype="tensor", derivatives={"self": "grad * clamp_masks(self, min, max, grad)[0]",
+                                              "min": "grad * clamp_masks(self, min, max, grad)[1]",
+                                              "max": "grad * clamp_masks(self, min, max, grad)[2]"})
 
 
 CLAMP = _clamp_op("_clamp(Tensor self, Scalar? min, Scalar? max)", "ClampBackward1",
-                   "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0")
+                  "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0")
 CLAMP_MIN = _clamp_op("_clamp_min(Tensor self, Scalar? min, Scalar? max)", "ClampMinBackward0",
-                   "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0")
+                      "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0")
 CLAMP_MAX = _clamp_op("_clamp_max(Tensor self, Scalar? min, Scalar? max)", "ClampMaxBackward0",
-                   "d(clamp_max(u, hi))/du = 1 where u <= hi, else 0")
+                      "d(clamp_max(u, hi))/du = 1 where u <= hi, else 0")
 CLAMP_TENSOR = _clamp_tensor_op("_clamp_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampBackward0",
-                   "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites")
+                                "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites")
 CLAMP_MIN_TENSOR = _clamp_tensor_op("_clamp_min_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampMinBackward1",
-                   "d(clamp_min(u, lo)): u gets 1 where u >= lo, lo gets 1 where u < lo")
+                                    "d(clamp_min(u, lo)): u gets 1 where u >= lo, lo gets 1 where u < lo")
 CLAMP_MAX_TENSOR = _clamp_tensor_op("_clamp_max_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampMaxBackward1",
-                   "d(clamp_max(u, hi)): u gets 1 where u <= hi, hi gets 1 where u > hi")
+                                    "d(clamp_max(u, hi)): u gets 1 where u <= hi, hi gets 1 where u > hi")
 
 
 def _clamp_fn(x: Tensor, min, max):  # noqa: A002 - PyTorch's names
@@ -653,12 +686,15 @@ def _clamp_max_(self, max):  # noqa: A002
     return inplace((CLAMP_MAX_TENSOR if isinstance(max, Tensor) else CLAMP_MAX).fn, self, None, max)
 
 
-LERP = Op("_lerp(Tensor self, Tensor end, Scalar weight)", node="LerpBackward0", rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w", aten="lerp",
-          forward="lerp(self, end, asarray(weight, self.dtype))", dtype="promote", function=False, method=False,
-          derivatives={"self": "grad * (1 - weight)", "end": "grad * weight"})
-LERP_TENSOR = Op("_lerp_tensor(Tensor self, Tensor end, Tensor weight)", node="LerpBackward1", rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u", aten="lerp",
-                 forward="lerp_tensor_weight(self, end, weight)", dtype="tensor", function=False, method=False,
-                 derivatives={"self": "grad * (1 - weight)", "end": "grad * weight", "weight": "grad * (end - self)"})
+LERP = _node("_lerp(Tensor self, Tensor end, Scalar weight)", node="LerpBackward0", aten="lerp", elementwise=True,
+             forward="lerp(self, end, asarray(weight, self.dtype))", dtype="promote",
+             derivatives={"self": "grad * (1 - weight)", "end": "grad * weight"},
+             rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w")
+LERP_TENSOR = _node("_lerp_tensor(Tensor self, Tensor end, Tensor weight)", node="LerpBackward1", aten="lerp",
+                    elementwise=True, forward="lerp_tensor_weight(self, end, weight)", dtype="tensor",
+                    derivatives={"self": "grad * (1 - weight)", "end": "grad * weight",
+                                 "weight": "grad * (end - self)"},
+                    rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u")
 
 
 def _lerp(Fn, self, end, weight):
@@ -675,18 +711,19 @@ def _addcdiv(Fn, self, tensor1, tensor2, value=1):
     return Fn.apply(self, tensor1, tensor2, value)
 
 
-ADDCMUL = Op("addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcmulBackward0", rule="d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1", elementwise=False,
-             forward="addcmul_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True,
-             derivatives={"self": "grad", "tensor1": "grad * tensor2 * value", "tensor2": "grad * tensor1 * value"})
-ADDCDIV = Op("addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcdivBackward0", rule="d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2", elementwise=False,
-             forward="addcdiv_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, impl=_addcdiv,
-             derivatives={"self": "grad", "tensor1": "grad * value / tensor2",
-                          "tensor2": "-grad * value * tensor1 / (tensor2 * tensor2)"})
-# A step function: its gradient is zero.
-DIV_ROUNDING = Op("_div_rounding(Tensor self, Tensor other, str rounding_mode)", node="DivBackward2", rule="div(u, v, rounding_mode=...) is a step function: its gradient is 0", elementwise=False, aten="div",
-                  forward="div_rounding(self, other, rounding_mode)", dtype="tensor", function=False, method=False,
-                  derivatives={"self": "zeros_like(grad)", "other": "zeros_like(grad)"})
-
+ADDCMUL = Op("addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcmulBackward0",
+             forward="addcmul_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, elementwise=False,
+             derivatives={"self": "grad", "tensor1": "grad * tensor2 * value", "tensor2": "grad * tensor1 * value"},
+             rule="d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1")
+ADDCDIV = Op("addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcdivBackward0",
+             forward="addcdiv_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, elementwise=False,
+             impl=_addcdiv, derivatives={"self": "grad", "tensor1": "grad * value / tensor2",
+                                         "tensor2": "-grad * value * tensor1 / (tensor2 * tensor2)"},
+             rule="d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2")
+DIV_ROUNDING = _node("_div_rounding(Tensor self, Tensor other, str rounding_mode)", node="DivBackward2", aten="div",
+                     forward="div_rounding(self, other, rounding_mode)", dtype="tensor",
+                     derivatives={"self": "zeros_like(grad)", "other": "zeros_like(grad)"},
+                     rule="div(u, v, rounding_mode=...) is a step function: its gradient is 0")
 
 
 def _typed(bound, dtype):
@@ -740,78 +777,76 @@ ARITH = [POW_NUMBER, POW_TENSOR, NUMBER_POW, WHERE, MASKED_FILL, MASKED_FILL_TEN
 # handling (dims, dtypes, errors) is in ops/reduce.py.
 
 _SHAPE = {"shape": "sizes(self)"}
-SUM = Op("_sum(Tensor self, Any dtype)", node="SumBackward0", aten="sum", forward="sum_array(self, None, False, dtype)",
-         keeps=_SHAPE, forward_only=("dtype",), function=False, method=False, elementwise=False,
-         derivatives={"self": "expand_to(grad, shape)"}, rule="d(sum(u))/du[i] = 1: each element gets the gradient")
-SUM_DIM = Op("_sum_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="SumBackward1", aten="sum",
-             forward="sum_array(self, dims, keepdim, dtype)", keeps=_SHAPE, forward_only=("dtype",), function=False,
-             method=False, elementwise=False, derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim), shape)"},
-             rule="d(u.sum(dim))/du = 1: the gradient is copied along the summed dims")
-MEAN = Op("_mean(Tensor self, Any dtype)", node="MeanBackward0", aten="mean", forward="mean_array(self, None, False, dtype)",
-          keeps=_SHAPE, forward_only=("dtype",), function=False, method=False, elementwise=False,
-          derivatives={"self": "expand_to(grad / count(shape, tuple(range(len(shape)))), shape)"},
-          rule="d(mean(u))/du[i] = 1/n, n = number of elements of u")
-MEAN_DIM = Op("_mean_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="MeanBackward1", aten="mean",
-              forward="mean_array(self, dims, keepdim, dtype)", keeps=_SHAPE, forward_only=("dtype",), function=False,
-              method=False, elementwise=False,
-              derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim) / count(shape, dims), shape)"},
-              rule="d(u.mean(dim))/du = 1/n along the averaged dims, n = their size")
+SUM = _node("_sum(Tensor self, Any dtype)", node="SumBackward0", aten="sum",
+            forward="sum_array(self, None, False, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+            derivatives={"self": "expand_to(grad, shape)"},
+            rule="d(sum(u))/du[i] = 1: each element gets the gradient")
+SUM_DIM = _node("_sum_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="SumBackward1", aten="sum",
+                forward="sum_array(self, dims, keepdim, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+                derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim), shape)"},
+                rule="d(u.sum(dim))/du = 1: the gradient is copied along the summed dims")
+MEAN = _node("_mean(Tensor self, Any dtype)", node="MeanBackward0", aten="mean",
+             forward="mean_array(self, None, False, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+             derivatives={"self": "expand_to(grad / count(shape, tuple(range(len(shape)))), shape)"},
+             rule="d(mean(u))/du[i] = 1/n, n = number of elements of u")
+MEAN_DIM = _node("_mean_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="MeanBackward1", aten="mean",
+                 forward="mean_array(self, dims, keepdim, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+                 derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim) / count(shape, dims), shape)"},
+                 rule="d(u.mean(dim))/du = 1/n along the averaged dims, n = their size")
 
 
 def _extreme(name: str, node: str, reduce: str, rule: str) -> Op:
     """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
-    return Op(f"_{name}(Tensor self, int[] dims, bool keepdim)", node=node, aten=name,
-              forward=f"extreme({reduce}, self, dims, keepdim)", function=False, method=False, elementwise=False,
-              derivatives={"self": "evenly_distributed(grad, self, result, dims, keepdim)"}, rule=rule)
+    return _node(f"_{name}(Tensor self, int[] dims, bool keepdim)", node=node, aten=name,
+                 forward=f"extreme({reduce}, self, dims, keepdim)",
+                 derivatives={"self": "evenly_distributed(grad, self, result, dims, keepdim)"}, rule=rule)
 
 
 MAX = _extreme("max", "MaxBackward1", "np_max", "d(max(u))/du = 1 at the maximum (shared evenly among ties), else 0")
 MIN = _extreme("min", "MinBackward1", "np_min", "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0")
 AMAX = _extreme("amax", "AmaxBackward0", "np_max", "d(u.amax(dim)): shared evenly among the tied maxima, 0 elsewhere")
 AMIN = _extreme("amin", "AminBackward0", "np_min", "d(u.amin(dim)): shared evenly among the tied minima, 0 elsewhere")
-# Each gradient is the product of the *other* elements, which stays exact with zeros.
-PROD = Op("_prod(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward0", aten="prod",
-          forward="prod(self, axis=dims, keepdims=keepdim, dtype=dtype)", forward_only=("dtype",), function=False,
-          method=False, elementwise=False, derivatives={"self": "prod_grad(grad, self, dims, keepdim)"}, saves=("result",),
-          rule="d(prod(u))/du[i] = the product of the other elements")
-PROD_DIM = Op("_prod_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward1", aten="prod",
-              forward="prod(self, axis=dims, keepdims=keepdim, dtype=dtype)", forward_only=("dtype",),
-              function=False, method=False, elementwise=False,
-              derivatives={"self": "prod_grad(grad, self, dims, keepdim)"}, saves=("result",),
-              rule="d(u.prod(dim))/du[i] = the product of the other elements along dim")
+# Each gradient is the product of the *other* elements, which stays exact with zeros.  PyTorch
+# saves the result too: changing it in place before backward is an error.
+_PROD = dict(forward="prod(self, axis=dims, keepdims=keepdim, dtype=dtype)", forward_only=("dtype",),
+             saves=("result",), derivatives={"self": "prod_grad(grad, self, dims, keepdim)"})
+PROD = _node("_prod(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward0", aten="prod",
+             rule="d(prod(u))/du[i] = the product of the other elements", **_PROD)
+PROD_DIM = _node("_prod_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward1", aten="prod",
+                 rule="d(u.prod(dim))/du[i] = the product of the other elements along dim", **_PROD)
+_VARIANCE = {"shape": "sizes(self)", "denominator": "denominator(self, dims, correction)"}
 _CENTERED = "(self - mean_keep(self, dims))"
-VAR = Op("_var(Tensor self, int[] dims, float correction, bool keepdim)", node="VarBackward0", aten="var",
-         forward="variance(self, dims, correction, keepdim)", function=False, method=False, elementwise=False,
-         keeps={"shape": "sizes(self)", "denominator": "denominator(self._data, dims, correction)"},
-         # A 0-d input with nothing left after the correction: nan, a constant (x is its own mean), as in PyTorch.
-         derivatives={"self": "grad * nan if not denominator and not shape else"
-                              f" unreduce(grad, shape, dims, keepdim) * ratio(2, denominator) * {_CENTERED}"},
-         rule="d(var(u))/du = 2*(u - mean(u)) / (n - correction)")
-STD = Op("_std(Tensor self, int[] dims, float correction, bool keepdim)", node="StdBackward0", aten="std",
-         forward="sqrt(variance(self, dims, correction, keepdim))", function=False, method=False, elementwise=False,
-         keeps={"shape": "sizes(self)", "denominator": "denominator(self._data, dims, correction)"},
-         derivatives={"self": "where(unreduce(result, shape, dims, keepdim) == 0, 0.0, unreduce(grad, shape, dims, keepdim)"
-                              f" * {_CENTERED} / (unreduce(result, shape, dims, keepdim) * denominator))"},
-         rule="d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))")
-LOGSUMEXP = Op("_logsumexp(Tensor self, int[] dims, bool keepdim)", node="LogsumexpBackward0", aten="logsumexp",
-               forward="logsumexp_forward(self, dims, keepdim)", keeps=_SHAPE, function=False, method=False,
-               elementwise=False,
-               derivatives={"self": "unreduce(grad, shape, dims, keepdim) * exp(self - unreduce(result, shape, dims, keepdim))"},
-               rule="d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)")
-CUMSUM = Op("_cumsum(Tensor self, int dim, Any dtype)", node="CumsumBackward0", aten="cumsum",
-            forward="cumsum_forward(self, dim, dtype)", forward_only=("dtype",), function=False, method=False,
-            elementwise=False, derivatives={"self": "reverse_cumsum(grad, dim)"},
-            rule="d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...")
-CUMPROD = Op("_cumprod(Tensor self, int dim, Any dtype)", node="CumprodBackward0", aten="cumprod",
-             forward="cumprod_forward(self, dim, dtype)", forward_only=("dtype",), function=False, method=False,
-             elementwise=False, derivatives={"self": "cumprod_grad(grad, self, dim)"}, saves=("result",),
-             rule="d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)")
-_NORM = dict(forward="vector_norm_forward(self, p, dims, keepdim)", function=False, method=False, elementwise=False,
+VAR = _node("_var(Tensor self, int[] dims, float correction, bool keepdim)", node="VarBackward0", aten="var",
+            forward="variance(self, dims, correction, keepdim)", keeps=_VARIANCE,
+            # A 0-d input with nothing left after the correction: nan, a constant (x is its own mean), as PyTorch.
+            derivatives={"self": "grad * nan if not denominator and not shape else"
+                                 f" unreduce(grad, shape, dims, keepdim) * ratio(2, denominator) * {_CENTERED}"},
+            rule="d(var(u))/du = 2*(u - mean(u)) / (n - correction)")
+STD = _node("_std(Tensor self, int[] dims, float correction, bool keepdim)", node="StdBackward0", aten="std",
+            forward="sqrt(variance(self, dims, correction, keepdim))", keeps=_VARIANCE,
+            derivatives={"self": "where(unreduce(result, shape, dims, keepdim) == 0, 0.0,"
+                                 f" unreduce(grad, shape, dims, keepdim) * {_CENTERED}"
+                                 " / (unreduce(result, shape, dims, keepdim) * denominator))"},
+            rule="d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))")
+LOGSUMEXP = _node("_logsumexp(Tensor self, int[] dims, bool keepdim)", node="LogsumexpBackward0", aten="logsumexp",
+                  forward="logsumexp_forward(self, dims, keepdim)", keeps=_SHAPE,
+                  derivatives={"self": "unreduce(grad, shape, dims, keepdim)"
+                                       " * exp(self - unreduce(result, shape, dims, keepdim))"},
+                  rule="d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)")
+CUMSUM = _node("_cumsum(Tensor self, int dim, Any dtype)", node="CumsumBackward0", aten="cumsum",
+               forward="cumsum_forward(self, dim, dtype)", forward_only=("dtype",),
+               derivatives={"self": "reverse_cumsum(grad, dim)"},
+               rule="d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...")
+CUMPROD = _node("_cumprod(Tensor self, int dim, Any dtype)", node="CumprodBackward0", aten="cumprod",
+                forward="cumprod_forward(self, dim, dtype)", forward_only=("dtype",), saves=("result",),
+                derivatives={"self": "cumprod_grad(grad, self, dim)"},
+                rule="d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)")
+_NORM = dict(forward="vector_norm_forward(self, p, dims, keepdim)",
              derivatives={"self": "norm_grad(grad, self, result, p, dims, keepdim)"})
-VECTOR_NORM = Op("_vector_norm(Tensor self, float p, int[] dims, bool keepdim)", node="LinalgVectorNormBackward0",
-                 aten="linalg_vector_norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
-DIST = Op("_dist(Tensor self, float p, int[] dims, bool keepdim)", node="DistBackward0", aten="dist",
-          rule="d(||u - v||_p)/du = sign(u-v)*|u-v|**(p-1) / ||u - v||_p**(p-1)", **_NORM)
+VECTOR_NORM = _node("_vector_norm(Tensor self, float p, int[] dims, bool keepdim)", node="LinalgVectorNormBackward0",
+                    aten="linalg_vector_norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
+DIST = _node("_dist(Tensor self, float p, int[] dims, bool keepdim)", node="DistBackward0", aten="dist",
+             rule="d(||u - v||_p)/du = sign(u-v)*|u-v|**(p-1) / ||u - v||_p**(p-1)", **_NORM)
 
 REDUCTIONS = [SUM, SUM_DIM, MEAN, MEAN_DIM, MAX, MIN, AMAX, AMIN, PROD, PROD_DIM, VAR, STD, LOGSUMEXP, CUMSUM, CUMPROD,
               VECTOR_NORM, DIST]
@@ -820,98 +855,95 @@ REDUCTIONS = [SUM, SUM_DIM, MEAN, MEAN_DIM, MAX, MIN, AMAX, AMIN, PROD, PROD_DIM
 # -- matrix products (the checks and matmul's decomposition are in ops/linalg.py) -------------
 # mm's gradients are made in the memory layout of the operand they are for (see linalg.py).
 
-_MM = dict(function=False, method=False, elementwise=False, keeps={"transposed": "transposed_layouts(self, mat2)"},
+MM = _node("_mm(Tensor self, Tensor mat2)", node="MmBackward0", aten="mm", forward="matmul(self, mat2)",
+           keeps={"transposed": "transposed_layouts(self, mat2)"},
            derivatives={"self": "mm_mat1_backward(grad, mat2, transposed[0])",
-                        "mat2": "mm_mat2_backward(grad, self, transposed[1])"})
-MM = Op("_mm(Tensor self, Tensor mat2)", node="MmBackward0", aten="mm", forward="matmul(self, mat2)",
-        rule="d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad", **_MM)
-MV = Op("_mv(Tensor self, Tensor vec)", node="MvBackward0", aten="mv", forward="matmul(self, vec)",
-        function=False, method=False, elementwise=False,
-        derivatives={"self": "outer(grad, vec)", "vec": "mv(t(self), grad)"},
-        rule="d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad")
-DOT = Op("_dot(Tensor self, Tensor tensor)", node="DotBackward0", aten="dot", forward="asarray(dot(self, tensor))",
-         function=False, method=False, elementwise=False,
-         derivatives={"self": "grad * tensor", "tensor": "grad * self"}, rule="d(u . v)/du = v,  d(u . v)/dv = u")
-BMM = Op("_bmm(Tensor self, Tensor mat2)", node="BmmBackward0", aten="bmm", forward="matmul(self, mat2)",
-         function=False, method=False, elementwise=False,
-         derivatives={"self": "bmm(grad, mT(mat2))", "mat2": "bmm(mT(self), grad)"},
-         rule="d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad")
+                        "mat2": "mm_mat2_backward(grad, self, transposed[1])"},
+           rule="d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad")
+MV = _node("_mv(Tensor self, Tensor vec)", node="MvBackward0", aten="mv", forward="matmul(self, vec)",
+           derivatives={"self": "outer(grad, vec)", "vec": "mv(t(self), grad)"},
+           rule="d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad")
+DOT = _node("_dot(Tensor self, Tensor tensor)", node="DotBackward0", aten="dot", forward="asarray(dot(self, tensor))",
+            derivatives={"self": "grad * tensor", "tensor": "grad * self"},
+            rule="d(u . v)/du = v,  d(u . v)/dv = u")
+BMM = _node("_bmm(Tensor self, Tensor mat2)", node="BmmBackward0", aten="bmm", forward="matmul(self, mat2)",
+            derivatives={"self": "bmm(grad, mT(mat2))", "mat2": "bmm(mT(self), grad)"},
+            rule="d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad")
 _SCALED = "(grad if alpha == 1 else grad * alpha)"
-ADDMM = Op("_addmm(Tensor self, Tensor mat1, Tensor mat2, Scalar beta, Scalar alpha)", node="AddmmBackward0",
-           aten="addmm", forward="addmm_forward(self, mat1, mat2, beta, alpha)", function=False, method=False,
-           elementwise=False, keeps={"transposed": "transposed_layouts(mat1, mat2)"},
-           derivatives={"self": "grad if beta == 1 else grad * beta",
-                        "mat1": f"mm_mat1_backward({_SCALED}, mat2, transposed[0])",
-                        "mat2": f"mm_mat2_backward({_SCALED}, mat1, transposed[1])"},
-           rule="d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
-                "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))")
-BADDBMM = Op("_baddbmm(Tensor self, Tensor batch1, Tensor batch2, Scalar beta, Scalar alpha)", node="BaddbmmBackward0",
-             aten="baddbmm", forward="addmm_forward(self, batch1, batch2, beta, alpha)", function=False, method=False,
-             elementwise=False,
-             derivatives={"self": "grad if beta == 1 else grad * beta",
-                          "batch1": f"bmm({_SCALED}, mT(batch2))", "batch2": f"bmm(mT(batch1), {_SCALED})"},
-             rule="d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
-                  "grad_B = alpha*A^T @ grad")
+_BETA_GRAD = "grad if beta == 1 else grad * beta"
+ADDMM = _node("_addmm(Tensor self, Tensor mat1, Tensor mat2, Scalar beta, Scalar alpha)", node="AddmmBackward0",
+              aten="addmm", forward="addmm_forward(self, mat1, mat2, beta, alpha)",
+              keeps={"transposed": "transposed_layouts(mat1, mat2)"},
+              derivatives={"self": _BETA_GRAD, "mat1": f"mm_mat1_backward({_SCALED}, mat2, transposed[0])",
+                           "mat2": f"mm_mat2_backward({_SCALED}, mat1, transposed[1])"},
+              rule="d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                   "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))")
+BADDBMM = _node("_baddbmm(Tensor self, Tensor batch1, Tensor batch2, Scalar beta, Scalar alpha)",
+                node="BaddbmmBackward0", aten="baddbmm", forward="addmm_forward(self, batch1, batch2, beta, alpha)",
+                derivatives={"self": _BETA_GRAD, "batch1": f"bmm({_SCALED}, mT(batch2))",
+                             "batch2": f"bmm(mT(batch1), {_SCALED})"},
+                rule="d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                     "grad_B = alpha*A^T @ grad")
 PRODUCTS = [MM, MV, DOT, BMM, ADDMM, BADDBMM]
 
 
-# -- losses (the argument checks are in ops/nn.py) --------------------------------------------
-# ``loss_scale`` is the upstream gradient per element: divided by the count for "mean", times
-# ``weight`` when one is given.
+# -- normalization and losses (the argument checks are in ops/nn.py) -------------------------
+# The norms' forwards return xhat and rstd too, which plain backward reads.  ``loss_scale`` is
+# the upstream gradient per element: divided by the count for "mean", times ``weight`` if given.
 
-_LOSS_SCALE = "loss_scale(grad, broadcast_shapes(self.shape, target.shape), reduction)"
-MSE_LOSS = Op("_mse_loss(Tensor self, Tensor target, str reduction)", node="MseLossBackward0", aten="mse_loss",
-              forward="mse_forward(self, target, reduction)", function=False, method=False, elementwise=False,
-              derivatives={"self": f"{_LOSS_SCALE} * 2 * (self - target)",
-                           "target": f"-({_LOSS_SCALE} * 2 * (self - target))"},
-              rule="d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du")
-_HUBER = dict(forward="huber_forward(self, target, delta, scale, reduction)", function=False, method=False,
-              elementwise=False, derivatives={"self": f"{_LOSS_SCALE} * clip(self - target, -delta, delta) * scale",
-                                              "target": f"-({_LOSS_SCALE} * clip(self - target, -delta, delta) * scale)"})
-HUBER_LOSS = Op("_huber_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
-                node="HuberLossBackward0", aten="huber_loss",
-                rule="d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du", **_HUBER)
-SMOOTH_L1_LOSS = Op("_smooth_l1_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
-                    node="SmoothL1LossBackward0", aten="smooth_l1_loss",
-                    rule="d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du", **_HUBER)
-_WEIGHTED_SCALE = "loss_scale(grad, self.shape, reduction, weight)"
-BINARY_CROSS_ENTROPY = Op(
-    "_binary_cross_entropy(Tensor self, Tensor target, Tensor? weight, str reduction)",
-    node="BinaryCrossEntropyBackward0", aten="binary_cross_entropy", forward="bce_forward(self, target, weight, reduction)",
-    dtype="tensor", function=False, method=False, elementwise=False,
-    derivatives={"self": f"{_WEIGHTED_SCALE} * (self - target) / at_least(1e-12, (1 - self) * self)",
-                 "target": f"{_WEIGHTED_SCALE} * bce_target_grad(self)"},
-    rule="d bce(p, t)/dp = w*(p - t) / max(p*(1 - p), 1e-12)")
-BINARY_CROSS_ENTROPY_WITH_LOGITS = Op(
-    "_binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight, Tensor? pos_weight, str reduction)",
-    node="BinaryCrossEntropyWithLogitsBackward0", aten="binary_cross_entropy_with_logits",
-    forward="bce_logits_forward(self, target, weight, pos_weight, reduction)", dtype="tensor", function=False,
-    method=False, elementwise=False,
-    derivatives={"self": f"{_WEIGHTED_SCALE} * (sigmoid(self) - target) if pos_weight is None else"
-                         f" {_WEIGHTED_SCALE} * ((1 - target) - ((pos_weight - 1) * target + 1) * (1 - sigmoid(self)))",
-                 "target": f"{_WEIGHTED_SCALE} * -self if pos_weight is None else"
-                           f" {_WEIGHTED_SCALE} * ((pos_weight - 1) * softplus_neg(self) - self)"},
-    rule="d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) (with pos_weight: w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))")
-# layer and batch norm: their forwards return xhat and rstd too, which plain backward reads
-NATIVE_LAYER_NORM = Op(
+NATIVE_LAYER_NORM = _node(
     "_native_layer_norm(Tensor self, Tensor? weight, Tensor? bias, int ndims, float eps)",
-    node="NativeLayerNormBackward0", aten="native_layer_norm", forward="layer_norm_forward(self, weight, bias, ndims, eps)",
-    dtype="tensor", intermediates=("xhat", "rstd"), function=False, method=False, elementwise=False,
+    node="NativeLayerNormBackward0", aten="native_layer_norm", dtype="tensor",
+    forward="layer_norm_forward(self, weight, bias, ndims, eps)", intermediates=("xhat", "rstd"),
     derivatives={"self": "layer_norm_grad_input(grad, self, weight, ndims, eps, xhat, rstd)",
                  "weight": "layer_norm_grad_weight(grad, self, ndims, eps, xhat)",
                  "bias": "sum_over(grad, tuple(range(len(grad.shape) - ndims)))"},
     rule="d layer_norm: grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), g = grad*weight")
-NATIVE_BATCH_NORM = Op(
+NATIVE_BATCH_NORM = _node(
     "_native_batch_norm(Tensor self, Tensor? weight, Tensor? bias, Any mean, Any var, bool training, float eps)",
-    node="NativeBatchNormBackward0", aten="native_batch_norm",
-    forward="batch_norm_forward(self, weight, bias, mean, var, training, eps)", dtype="tensor",
-    intermediates=("xhat", "rstd"), function=False, method=False, elementwise=False,
+    node="NativeBatchNormBackward0", aten="native_batch_norm", dtype="tensor",
+    forward="batch_norm_forward(self, weight, bias, mean, var, training, eps)", intermediates=("xhat", "rstd"),
     derivatives={"self": "batch_norm_grad_input(grad, self, weight, mean, training, eps, xhat, rstd)",
                  "weight": "batch_norm_grad_weight(grad, self, mean, training, eps, xhat, rstd)",
                  "bias": "sum_over(grad, channel_axes(grad))"},
     rule="d batch_norm per channel: training grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), eval grad_u = rstd*g, "
          "g = grad*weight; grad_w = sum(grad*xhat), grad_b = sum(grad)")
-LOSSES = [NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS]
+_LOSS_SCALE = "loss_scale(grad, broadcast_shapes(self.shape, target.shape), reduction)"
+MSE_LOSS = _node("_mse_loss(Tensor self, Tensor target, str reduction)", node="MseLossBackward0", aten="mse_loss",
+                 forward="mse_forward(self, target, reduction)",
+                 derivatives={"self": f"{_LOSS_SCALE} * 2 * (self - target)",
+                              "target": f"-({_LOSS_SCALE} * 2 * (self - target))"},
+                 rule="d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du")
+_HUBER_GRAD = f"{_LOSS_SCALE} * clip(self - target, -delta, delta) * scale"
+_HUBER = dict(forward="huber_forward(self, target, delta, scale, reduction)",
+              derivatives={"self": _HUBER_GRAD, "target": f"-({_HUBER_GRAD})"})
+HUBER_LOSS = _node("_huber_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
+                   node="HuberLossBackward0", aten="huber_loss",
+                   rule="d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du", **_HUBER)
+SMOOTH_L1_LOSS = _node("_smooth_l1_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
+                       node="SmoothL1LossBackward0", aten="smooth_l1_loss",
+                       rule="d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
+                       **_HUBER)
+_WEIGHTED = "loss_scale(grad, self.shape, reduction, weight)"
+BINARY_CROSS_ENTROPY = _node(
+    "_binary_cross_entropy(Tensor self, Tensor target, Tensor? weight, str reduction)",
+    node="BinaryCrossEntropyBackward0", aten="binary_cross_entropy", dtype="tensor",
+    forward="bce_forward(self, target, weight, reduction)",
+    derivatives={"self": f"{_WEIGHTED} * (self - target) / at_least(1e-12, (1 - self) * self)",
+                 "target": f"{_WEIGHTED} * bce_target_grad(self)"},
+    rule="d bce(p, t)/dp = w*(p - t) / max(p*(1 - p), 1e-12)")
+BINARY_CROSS_ENTROPY_WITH_LOGITS = _node(
+    "_binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight, Tensor? pos_weight, str reduction)",
+    node="BinaryCrossEntropyWithLogitsBackward0", aten="binary_cross_entropy_with_logits", dtype="tensor",
+    forward="bce_logits_forward(self, target, weight, pos_weight, reduction)",
+    derivatives={"self": f"{_WEIGHTED} * (sigmoid(self) - target) if pos_weight is None else"
+                         f" {_WEIGHTED} * ((1 - target) - ((pos_weight - 1) * target + 1) * (1 - sigmoid(self)))",
+                 "target": f"{_WEIGHTED} * -self if pos_weight is None else"
+                           f" {_WEIGHTED} * ((pos_weight - 1) * softplus_neg(self) - self)"},
+    rule="d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) "
+         "(with pos_weight: w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))")
+NN = [NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
+      BINARY_CROSS_ENTROPY_WITH_LOGITS]
 
 
 # -- ops written by hand: their schema here, their forward and backward in ops/<module>.py -------
@@ -976,7 +1008,7 @@ def _declared():
 
 OPS = (UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY
        + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER, _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
-       + ARITH + REDUCTIONS + PRODUCTS + LOSSES)
+       + ARITH + REDUCTIONS + PRODUCTS + NN)
 
 
 # -- building and installing ----------------------------------------------------------------------
@@ -1003,7 +1035,8 @@ def _reduction_helpers():
         logsumexp_forward=reduce.logsumexp_forward, vector_norm_forward=reduce.vector_norm_forward,
         cumsum_forward=lambda x, dim, dtype: cumsum_array(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype),
         cumprod_forward=lambda x, dim, dtype: np.cumprod(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype))
-    both = dict(nan=math.nan, unreduce=reduce.unreduce, count=reduce.count, ratio=reduce.ratio, tuple=tuple, range=range, len=len)
+    both = dict(nan=math.nan, unreduce=reduce.unreduce, count=reduce.count, ratio=reduce.ratio, tuple=tuple,
+                range=range, len=len)
     ARRAY_NS.update(both, expand_to=lambda g, shape: g if g.shape == shape else np.broadcast_to(g, shape),
                     evenly_distributed=reduce.evenly_distributed, prod_grad=reduce.prod_grad,
                     mean_keep=lambda x, dims: mean_array(x, axis=dims, keepdims=True),

@@ -272,7 +272,8 @@ def _correction(unbiased, correction) -> float:
 def variance(x: np.ndarray, dims: tuple, correction: float, keepdim: bool) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         centered = x - mean_array(x, axis=dims, keepdims=True)
-        var = sum_array(centered * centered, axis=dims, keepdims=keepdim) / x.dtype.type(denominator(x, dims, correction))
+        squares = sum_array(centered * centered, axis=dims, keepdims=keepdim)
+        var = squares / x.dtype.type(denominator(x, dims, correction))
     return np.asarray(var, x.dtype)
 
 
