@@ -1,0 +1,406 @@
+"""Batched tensors: what a function under ``vmap`` receives.
+
+A ``BatchedTensor`` stands for one sample of a batch.  It keeps the whole batch as ``_value``
+(a physical tensor, or for nested vmaps a batched tensor of an outer level) with the batch at
+``_bdim``, and presents the shape of one sample, so argument checks and shape arithmetic in op
+code read the per-sample (logical) shape.  Its ``_data`` holds that shape and dtype but no
+values: op code that reads values directly raises instead of computing on nothing.
+
+Every op reaches ``Function.apply``.  While a vmap runs, ``dispatch`` observes those calls
+(``autograd/op_observers.py``, so ops cost nothing extra otherwise): a call with batched
+arguments is rewritten by the op's batching rule (``_rules.py``) into the same op on the
+physical tensors, whose results are batched again; autograd records the physical ops as
+usual.  An op without a rule runs once per sample and its results are stacked, with
+PyTorch's performance warning.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+import warnings
+
+from ..autograd import op_observers
+from ..tensor import Tensor
+
+_MISSING_RULE = ("There is a performance drop because we have not yet implemented the batching rule for "
+                 "aten::{}. Please file us an issue on GitHub so that we can prioritize its implementation.")
+_DYNAMIC_SHAPE = ("vmap: We do not support batching operators that can output dynamic shape. Attempted to vmap "
+                  "over aten::{}. Please file an issue at https://github.com/pytorch/pytorch/issues if you need "
+                  "this feature.")
+_NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+_ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over calling .item() on "
+         "a Tensor, please try to rewrite what you're doing with other operations. If error is occurring "
+         "somewhere inside PyTorch internals, please file a bug report.")
+_CONTROL_FLOW = ("vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow. "
+                 "We don't support that yet, please file an issue at https://github.com/pytorch/pytorch/issues .")
+
+
+class NoStorage(RuntimeError):
+    """Op code read the values of a batched tensor (which has none): the op runs per sample."""
+
+
+# -- the vmap levels ----------------------------------------------------------------------------
+
+class Level:
+    __slots__ = ("id", "size", "randomness")
+
+    def __init__(self, id: int, size: int, randomness: str):
+        self.id, self.size, self.randomness = id, size, randomness
+
+
+class _Levels(threading.local):
+    def __init__(self):
+        self.stack: list[Level] = []
+        self.count = 0
+
+
+_levels = _Levels()
+
+
+def active_levels() -> list[Level]:
+    return _levels.stack
+
+
+def level_size(level: int) -> int:
+    for lv in _levels.stack:
+        if lv.id == level:
+            return lv.size
+    raise RuntimeError("vmap: a batched tensor was used outside the vmap that created it")
+
+
+class vmap_level:
+    """``with vmap_level(size, randomness) as level:`` a new innermost vmap level; batched ops
+    are observed while any level is open."""
+
+    def __init__(self, size: int, randomness: str):
+        self.size, self.randomness = size, randomness
+
+    def __enter__(self) -> int:
+        state = _levels
+        state.count += 1
+        if not state.stack:
+            op_observers.add(dispatch)
+        state.stack.append(Level(state.count, self.size, self.randomness))
+        return state.count
+
+    def __exit__(self, *exc):
+        state = _levels
+        state.stack.pop()
+        if not state.stack:
+            op_observers.remove(dispatch)
+            state.count = 0
+
+
+# -- the batched tensor ---------------------------------------------------------------------------
+
+class LogicalData:
+    """A batched tensor's ``_data``: the per-sample shape and dtype, and no values."""
+
+    __slots__ = ("shape", "dtype", "owner")
+    __array_ufunc__ = None  # NumPy ufuncs on it raise TypeError
+
+    class flags:
+        c_contiguous = True
+        f_contiguous = False
+        writeable = False
+
+    def __init__(self, shape: tuple, dtype, owner=None):
+        self.shape, self.dtype, self.owner = shape, dtype, owner  # owner: a weak reference to the tensor
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def strides(self) -> tuple:
+        strides, step = [], self.dtype.itemsize
+        for s in reversed(self.shape):
+            strides.append(step)
+            step *= max(s, 1)
+        return tuple(reversed(strides))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def reshape(self, *shape, copy=None, order="C"):
+        """The shape check of ``reshape`` (every sample is contiguous)."""
+        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        if -1 in shape:
+            known = 1
+            for s in shape:
+                known *= s if s != -1 else 1
+            shape = tuple(self.size // known if s == -1 else s for s in shape)
+        return LogicalData(shape, self.dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        raise NoStorage(_NO_STORAGE)
+
+    def __getattr__(self, name):
+        raise AttributeError(f"{_NO_STORAGE} (a batched tensor's data has no {name!r})")
+
+
+class BatchedTensor(Tensor):
+    """One sample of the batch ``_value`` (batched along ``_bdim``) at vmap level ``_level``."""
+
+    def __repr__(self) -> str:
+        inner = repr(self._value).replace("\n", "\n    ")
+        return f"BatchedTensor(lvl={self._level}, bdim={self._bdim}, value=\n    {inner}\n)"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return object.__format__(self, spec)
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._value.requires_grad
+
+    @property
+    def grad_fn(self):
+        return self._value.grad_fn
+
+    @property
+    def data(self):
+        return batched(self._value.data, self._bdim, self._level)
+
+    def detach(self):
+        return batched(self._value.detach(), self._bdim, self._level)
+
+    def _alias(self):
+        return batched(self._value._alias(), self._bdim, self._level)
+
+    def item(self):
+        raise RuntimeError(_ITEM)
+
+    def __bool__(self):
+        raise RuntimeError(_CONTROL_FLOW)
+
+    __float__ = __int__ = __index__ = __bool__
+
+    def tolist(self):
+        raise RuntimeError(_NO_STORAGE)
+
+    def numpy(self, *, force: bool = False):
+        raise RuntimeError(_NO_STORAGE)
+
+    # Comparisons and logic compute on the arrays without a Function: they map over the value.
+    def __eq__(self, other):
+        return elementwise_map(Tensor.__eq__, self, other)
+
+    def __ne__(self, other):
+        return elementwise_map(Tensor.__ne__, self, other)
+
+    def __lt__(self, other):
+        return elementwise_map(Tensor.__lt__, self, other)
+
+    def __le__(self, other):
+        return elementwise_map(Tensor.__le__, self, other)
+
+    def __gt__(self, other):
+        return elementwise_map(Tensor.__gt__, self, other)
+
+    def __ge__(self, other):
+        return elementwise_map(Tensor.__ge__, self, other)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    __hash__ = Tensor.__hash__
+
+    def __invert__(self):
+        return elementwise_map(Tensor.__invert__, self)
+
+    def logical_not(self):
+        return elementwise_map(Tensor.logical_not, self)
+
+    def isnan(self):
+        return elementwise_map(Tensor.isnan, self)
+
+    def isfinite(self):
+        return elementwise_map(Tensor.isfinite, self)
+
+    def isinf(self):
+        return elementwise_map(Tensor.isinf, self)
+
+
+def _per_sample_on_failure(name: str, method):
+    """``method`` as a BatchedTensor method: where its code reads values, it runs per sample."""
+    def run(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except NoStorage:
+            level = top_level(list(args) + list(kwargs.values()))
+            return map_samples(name, method, args, kwargs, level, level_size(level))
+    run.__name__ = name
+    return run
+
+
+for _name in dir(Tensor):
+    _method = getattr(Tensor, _name)
+    if (_name in ("__getitem__", "__setitem__") or not _name.startswith("_") and callable(_method) and _name not in BatchedTensor.__dict__
+            and not isinstance(Tensor.__dict__.get(_name), (property, staticmethod, classmethod))):
+        setattr(BatchedTensor, _name, _per_sample_on_failure(_name, _method))
+del _name, _method
+
+
+def batched(value: Tensor, bdim: int, level: int) -> BatchedTensor:
+    """``value`` seen as a batch along ``bdim`` at vmap ``level``."""
+    t = Tensor.__new__(BatchedTensor)
+    shape = tuple(value.shape)
+    t._init(LogicalData(shape[:bdim] + shape[bdim + 1:], value.dtype.numpy, weakref.ref(t)))
+    t._value, t._bdim, t._level = value, bdim, level
+    return t
+
+
+def is_batched_at(x, level: int) -> bool:
+    return type(x) is BatchedTensor and x._level == level
+
+
+def front(x: BatchedTensor) -> Tensor:
+    """The value with the batch first."""
+    return x._value if x._bdim == 0 else x._value.movedim(x._bdim, 0)
+
+
+def unwrap(x, level: int, size: int | None = None):
+    """``x`` as a tensor with the batch of ``level`` first; an unbatched ``x`` is expanded to
+    ``size`` when one is given."""
+    if is_batched_at(x, level):
+        return front(x)
+    if size is None:
+        return x
+    return x.unsqueeze(0).expand(size, *x.shape)
+
+
+def top_level(values) -> int | None:
+    """The innermost vmap level among ``values``' batched tensors."""
+    best = None
+    for v in values:
+        if type(v) is BatchedTensor and (best is None or v._level > best):
+            best = v._level
+    return best
+
+
+def elementwise_map(op, *args):
+    """``op`` (a function of tensors that maps elementwise) over batched arguments."""
+    level = top_level(args)
+    size = level_size(level)
+    physical = align(args, level, size)
+    return batched(op(*physical), 0, level)
+
+
+def logical_ndim(x, level: int) -> int:
+    return x.dim() - 1 if is_batched_at(x, level) else x.dim()
+
+
+def align(args, level: int, size: int) -> list:
+    """The arguments with the batch first and each batched tensor padded with size-1 dims so
+    that the batch broadcasts against the unbatched operands."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    n = max([a.dim() for a in tensors], default=0)
+    out = []
+    for a in args:
+        if is_batched_at(a, level):
+            v = front(a)
+            k = v.dim() - 1
+            if k < n:
+                v = v.reshape((size,) + (1,) * (n - k) + tuple(v.shape[1:]))
+            out.append(v)
+        else:
+            out.append(a)
+    return out
+
+
+# -- dispatch -----------------------------------------------------------------------------------------
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_DYNAMIC = frozenset({"masked_select", "nonzero", "unique"})
+
+
+def aten_name(cls) -> str:
+    op = getattr(cls, "_op", None)
+    if op is not None:
+        return op.aten or op.name
+    name = re.sub(r"Backward\d*$", "", getattr(cls, "_backward_name", cls.__name__))
+    return _CAMEL.sub("_", name).lower()
+
+
+class _RawArrays:
+    """``cls`` called with the arrays of the tensors at ``positions`` (an op given ``x._data``
+    where a batched ``x`` was meant: its rule sees the tensor)."""
+
+    def __init__(self, cls, positions):
+        self.cls, self.positions = cls, positions
+        self._op = getattr(cls, "_op", None)
+
+    def apply(self, *args):
+        return self.cls.apply(*[a._data if i in self.positions else a for i, a in enumerate(args)])
+
+
+def dispatch(cls, args, kwargs, call):
+    """The op observer: batched calls of ``cls`` go through its batching rule."""
+    raw = [i for i, a in enumerate(args) if type(a) is LogicalData]
+    if raw:
+        args = tuple(a.owner() if type(a) is LogicalData else a for a in args)
+    level = top_level(args)
+    if level is None:
+        level = top_level(kwargs.values())
+        if level is None:
+            return call()
+    size = level_size(level)
+    from ._rules import rule_for
+    rule = rule_for(cls)
+    if rule is not None and not kwargs:
+        ins = [front(a) if is_batched_at(a, level) else a for a in args]
+        flags = [is_batched_at(a, level) for a in args]
+        out = rule(_RawArrays(cls, raw) if raw else cls, ins, flags, size)
+        if out is not NotImplemented:
+            return _rebatch(out, level)
+    return per_sample(_RawArrays(cls, raw) if raw else cls, args, kwargs, level, size)
+
+
+def _rebatch(out, level: int):
+    if isinstance(out, tuple):
+        return tuple(batched(o, 0, level) if isinstance(o, Tensor) else o for o in out)
+    return batched(out, 0, level)
+
+
+def per_sample(cls, args, kwargs, level: int, size: int):
+    """Run ``cls`` once per sample and stack the results (PyTorch's fallback)."""
+    name = aten_name(getattr(cls, "cls", cls))
+
+    return map_samples(name, cls.apply, args, kwargs, level, size)
+
+
+def map_samples(name: str, fn, args, kwargs, level: int, size: int):
+    """``fn`` once per sample of ``level``, its results stacked (PyTorch's fallback)."""
+    if name in _DYNAMIC:
+        raise RuntimeError(_DYNAMIC_SHAPE.format(name))
+    warnings.warn(_MISSING_RULE.format(name), UserWarning, stacklevel=4)
+
+    def sample(x, i):
+        return x._value.select(x._bdim, i) if is_batched_at(x, level) else x
+
+    results = [fn(*[sample(a, i) for a in args], **{k: sample(v, i) for k, v in kwargs.items()})
+               for i in range(size)]
+    from ..ops.shape import stack
+    first = results[0]
+    if isinstance(first, tuple):
+        parts = [batched(stack(list(p)), 0, level) if isinstance(p[0], Tensor) else p[0] for p in zip(*results)]
+        return type(first)(*parts) if hasattr(type(first), "_fields") else type(first)(parts)
+    if not isinstance(first, Tensor):
+        return first
+    return batched(stack(results), 0, level)
