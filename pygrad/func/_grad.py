@@ -1,0 +1,276 @@
+"""Reverse-mode transforms: ``grad``, ``grad_and_value``, ``vjp`` and ``jacrev``.
+
+The differentiated arguments become fresh tensors that require grad, and the function's
+output is differentiated with respect to them by the ordinary backward pass.  Under ``vmap``
+those tensors are batched over every open vmap level (expanded where the argument was not),
+so one backward pass gives every sample its own gradient.  Inside another transform (or when
+an argument already has a history) the backward pass builds a graph, so transforms compose.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+from ..autograd import engine as _engine
+from ..autograd import grad_mode
+from ..tensor import Tensor
+from ._batched import active_levels, batched, unwrap
+from ._pytree import tree_flatten, tree_unflatten
+
+
+class _Depth(threading.local):
+    value = 0
+
+
+_depth = _Depth()
+
+
+# -- arguments -----------------------------------------------------------------------------------
+
+def _check_argnums(argnums, nargs: int) -> None:
+    if isinstance(argnums, int) and not isinstance(argnums, bool):
+        numbers = (argnums,)
+    elif isinstance(argnums, tuple) and all(isinstance(a, int) for a in argnums):
+        if not argnums:
+            raise RuntimeError("argnums must be non-empty")
+        numbers = argnums
+    else:
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
+    for a in numbers:
+        if not -nargs <= a < nargs:
+            raise RuntimeError(f"Got argnum={a}, but only {nargs} positional inputs")
+    normalized = [a % nargs for a in numbers]
+    if len(set(normalized)) != len(normalized):
+        raise RuntimeError(f"argnums elements must be unique, got {argnums}")
+
+
+def _selected(args, argnums):
+    return args[argnums] if isinstance(argnums, int) else tuple(args[a] for a in argnums)
+
+
+def _replaced(args, argnums, values):
+    args = list(args)
+    if isinstance(argnums, int):
+        args[argnums] = values
+    else:
+        for a, v in zip(argnums, values):
+            args[a] = v
+    return tuple(args)
+
+
+def _physical(x, levels):
+    """``x`` with the batch of every open vmap level in front, in level order (expanded where
+    ``x`` is not batched at a level)."""
+    for level in reversed(levels):
+        x = unwrap(x, level.id, level.size)
+    return x
+
+
+def _rebatched(x, levels):
+    for level in levels:
+        x = batched(x, 0, level.id)
+    return x
+
+
+class _Tracked:
+    """The differentiated arguments as tensors that require grad (physical, batched over the
+    open vmap levels) and the logical tensors the function receives."""
+
+    def __init__(self, primals):
+        leaves, self.spec = tree_flatten(primals)
+        self.levels = list(active_levels())
+        self.physical = []
+        for leaf in leaves:
+            if not isinstance(leaf, Tensor):
+                raise ValueError(f"Thing passed to transform API must be Tensor, got {type(leaf)}")
+            if not leaf.dtype.is_floating_point:
+                raise RuntimeError("only Tensors of floating point dtype can require gradients")
+            p = _physical(leaf, self.levels)
+            self.physical.append(p.clone() if p.requires_grad else p.detach().requires_grad_())
+        self.has_history = any(leaf.requires_grad for leaf in leaves)
+        self.logical = tree_unflatten([_rebatched(p, self.levels) for p in self.physical], self.spec)
+
+    def create_graph(self) -> bool:
+        return grad_mode.is_grad_enabled() and (self.has_history or _depth.value > 0)
+
+    def gradients(self, outputs, cotangents, create_graph: bool):
+        """d(outputs . cotangents)/d(arguments), batched like the arguments, as their pytree."""
+        outs = [_physical(o, self.levels) for o in outputs]
+        cts = [_physical(c, self.levels) for c in cotangents]
+        pairs = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
+        if pairs:
+            grads = _engine.grad([o for o, _ in pairs], self.physical, [c for _, c in pairs], retain_graph=True,
+                                 create_graph=create_graph, allow_unused=True)
+        else:
+            grads = [None] * len(self.physical)
+        grads = [g if g is not None else p.detach() * 0 for g, p in zip(grads, self.physical)]
+        if not create_graph:
+            grads = [g.detach() for g in grads]
+        return tree_unflatten([_rebatched(g, self.levels) for g in grads], self.spec)
+
+    def call(self, func, args, argnums, kwargs):
+        _depth.value += 1
+        try:
+            with grad_mode.enable_grad():
+                return func(*_replaced(args, argnums, self.logical), **kwargs)
+        finally:
+            _depth.value -= 1
+
+
+def _detached(tree, keep: bool):
+    return tree if keep else _tree_map_tensors(lambda t: t.detach(), tree)
+
+
+def _tree_map_tensors(fn, tree):
+    leaves, spec = tree_flatten(tree)
+    return tree_unflatten([fn(x) if isinstance(x, Tensor) else x for x in leaves], spec)
+
+
+# -- grad ----------------------------------------------------------------------------------------------
+
+def grad_and_value(func, argnums=0, has_aux: bool = False):
+    """``func``'s gradient with respect to the arguments at ``argnums``, and its value."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        _check_argnums(argnums, len(args))
+        tracked = _Tracked(_selected(args, argnums))
+        output = tracked.call(func, args, argnums, kwargs)
+        aux = None
+        if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
+                                   "(output, aux) if has_aux is True")
+            output, aux = output
+        if not isinstance(output, Tensor):
+            raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
+                               f"{type(output)}")
+        if output.dim() != 0:
+            raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor "
+                               f"with {output.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
+        create_graph = tracked.create_graph()
+        from ..creation import ones_like
+        grads = tracked.gradients([output], [ones_like(output)], create_graph)
+        value = _detached(output, create_graph)
+        if has_aux:
+            return grads, (value, _detached(aux, create_graph))
+        return grads, value
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux: bool = False):
+    """``func``'s gradient with respect to the arguments at ``argnums`` (``func`` returns a scalar)."""
+    with_value = grad_and_value(func, argnums, has_aux)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        grads, value = with_value(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+    return wrapper
+
+
+# -- vjp -----------------------------------------------------------------------------------------------
+
+def vjp(func, *primals, has_aux: bool = False):
+    """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)`` is the vector-Jacobian product."""
+    argnums = tuple(range(len(primals)))
+    tracked = _Tracked(primals)
+    output = tracked.call(func, primals, argnums, {})
+    aux = None
+    if has_aux:
+        if not (isinstance(output, tuple) and len(output) == 2):
+            raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
+                               "if has_aux is True")
+        output, aux = output
+    out_leaves, out_spec = tree_flatten(output)
+    for leaf in out_leaves:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"vjp(f, *primals): expected f(*primals) to return only tensors, got unsupported "
+                               f"type {type(leaf)}")
+    create_graph = tracked.create_graph()
+
+    def vjp_fn(cotangents, retain_graph: bool = True, create_graph: bool | None = None):
+        ct_leaves, ct_spec = tree_flatten(cotangents)
+        if ct_spec != out_spec:
+            raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree structure of "
+                               f"outputs to the function. cotangents: {ct_spec}, primal output: {out_spec}")
+        for o, c in zip(out_leaves, ct_leaves):
+            if tuple(o.shape) != tuple(c.shape):
+                raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] "
+                                   f"has a shape of {o.shape}.")
+        graph = tracked.create_graph() if create_graph is None else create_graph
+        grads = tracked.gradients(out_leaves, ct_leaves, graph or _new_levels(tracked))
+        return _detached(grads, graph)
+
+    value = _detached(output, create_graph)
+    if has_aux:
+        return value, vjp_fn, _detached(aux, create_graph)
+    return value, vjp_fn
+
+
+def _new_levels(tracked) -> bool:
+    """Cotangents batched by a vmap opened after the vjp: their batch is a level the forward
+    did not see, so the backward pass runs on batched gradients through a graph."""
+    known = {level.id for level in tracked.levels}
+    return any(level.id not in known for level in active_levels())
+
+
+# -- jacrev --------------------------------------------------------------------------------------------
+
+def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
+    """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by reverse mode:
+    one backward pass over a batch of the output's basis vectors."""
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from ..creation import eye
+        from ._vmap import vmap
+        _check_argnums(argnums, len(args))
+        with grad_mode.no_grad():
+            output = func(*args, **kwargs)
+        aux = None
+        if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise RuntimeError("jacrev(f, ...)(*args): output of function f should be a tuple: (output, aux) "
+                                   "if has_aux is True")
+            output, aux = output
+        out_leaves, out_spec = tree_flatten(output)
+        for leaf in out_leaves:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(f"jacrev(f, ...)(*args): expected f(*args) to return only tensors, got "
+                                   f"unsupported type {type(leaf)}")
+        sizes = [leaf.numel() for leaf in out_leaves]
+        total = sum(sizes)
+
+        def contracted(*inner):
+            *inner_args, basis = inner
+            result = func(*inner_args, **kwargs)
+            result = result[0] if has_aux else result
+            flat = [leaf.reshape(-1) for leaf in tree_flatten(result)[0]]
+            from ..ops.shape import cat
+            return (cat(flat) * basis).sum() if len(flat) > 1 else (flat[0] * basis).sum()
+
+        positive = argnums % len(args) if isinstance(argnums, int) else tuple(a % len(args) for a in argnums)
+
+        def row(*inner):
+            return grad(contracted, positive)(*inner)
+
+        basis = eye(total, dtype=out_leaves[0].dtype)
+        in_dims = (None,) * len(args) + (0,)
+        rows = vmap(row, in_dims=in_dims, chunk_size=chunk_size)(*args, basis)
+        jac = _split_rows(rows, out_leaves, sizes)
+        result = tree_unflatten(jac, out_spec)
+        return (result, aux) if has_aux else result
+    return wrapper
+
+
+def _split_rows(rows, out_leaves, sizes):
+    """Per output, the Jacobian rows reshaped to ``output.shape + input.shape``."""
+    row_leaves, row_spec = tree_flatten(rows)
+    out, start = [], 0
+    for leaf, n in zip(out_leaves, sizes):
+        parts = [r.narrow(0, start, n).reshape(*leaf.shape, *r.shape[1:]) for r in row_leaves]
+        out.append(tree_unflatten(parts, row_spec))
+        start += n
+    return out
