@@ -15,9 +15,12 @@ PyTorch's performance warning.
 """
 from __future__ import annotations
 
+import operator
 import re
 import threading
 import weakref
+
+import numpy as np
 import warnings
 
 from ..autograd import op_observers
@@ -98,7 +101,6 @@ class LogicalData:
     """A batched tensor's ``_data``: the per-sample shape and dtype, and no values."""
 
     __slots__ = ("shape", "dtype", "owner")
-    __array_ufunc__ = None  # NumPy ufuncs on it raise TypeError
 
     class flags:
         c_contiguous = True
@@ -148,7 +150,22 @@ class LogicalData:
             shape = tuple(self.size // known if s == -1 else s for s in shape)
         return LogicalData(shape, self.dtype)
 
+    def swapaxes(self, a: int, b: int):
+        shape = list(self.shape)
+        shape[a], shape[b] = shape[b], shape[a]
+        return LogicalData(tuple(shape), self.dtype)
+
     def __array__(self, dtype=None, copy=None):
+        raise NoStorage(_NO_STORAGE)
+
+    def __array_ufunc__(self, *args, **kwargs):
+        raise NoStorage(_NO_STORAGE)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.reshape:
+            return self.reshape(args[1] if len(args) > 1 else kwargs["shape"])
+        if func is np.swapaxes:
+            return self.swapaxes(*args[1:])
         raise NoStorage(_NO_STORAGE)
 
     def __getattr__(self, name):
@@ -201,40 +218,40 @@ class BatchedTensor(Tensor):
 
     # Comparisons and logic compute on the arrays without a Function: they map over the value.
     def __eq__(self, other):
-        return elementwise_map(Tensor.__eq__, self, other)
+        return elementwise_map(operator.eq, self, other)
 
     def __ne__(self, other):
-        return elementwise_map(Tensor.__ne__, self, other)
+        return elementwise_map(operator.ne, self, other)
 
     def __lt__(self, other):
-        return elementwise_map(Tensor.__lt__, self, other)
+        return elementwise_map(operator.lt, self, other)
 
     def __le__(self, other):
-        return elementwise_map(Tensor.__le__, self, other)
+        return elementwise_map(operator.le, self, other)
 
     def __gt__(self, other):
-        return elementwise_map(Tensor.__gt__, self, other)
+        return elementwise_map(operator.gt, self, other)
 
     def __ge__(self, other):
-        return elementwise_map(Tensor.__ge__, self, other)
+        return elementwise_map(operator.ge, self, other)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
     __hash__ = Tensor.__hash__
 
     def __invert__(self):
-        return elementwise_map(Tensor.__invert__, self)
+        return elementwise_map(operator.invert, self)
 
     def logical_not(self):
-        return elementwise_map(Tensor.logical_not, self)
+        return elementwise_map(Tensor.logical_not.__name__, self)
 
     def isnan(self):
-        return elementwise_map(Tensor.isnan, self)
+        return elementwise_map(Tensor.isnan.__name__, self)
 
     def isfinite(self):
-        return elementwise_map(Tensor.isfinite, self)
+        return elementwise_map(Tensor.isfinite.__name__, self)
 
     def isinf(self):
-        return elementwise_map(Tensor.isinf, self)
+        return elementwise_map(Tensor.isinf.__name__, self)
 
 
 def _per_sample_on_failure(name: str, method):
@@ -295,11 +312,13 @@ def top_level(values) -> int | None:
 
 
 def elementwise_map(op, *args):
-    """``op`` (a function of tensors that maps elementwise) over batched arguments."""
+    """``op`` (a function of tensors that maps elementwise, or the name of such a method)
+    over batched arguments."""
     level = top_level(args)
     size = level_size(level)
     physical = align(args, level, size)
-    return batched(op(*physical), 0, level)
+    result = getattr(physical[0], op)(*physical[1:]) if isinstance(op, str) else op(*physical)
+    return batched(result, 0, level)
 
 
 def logical_ndim(x, level: int) -> int:

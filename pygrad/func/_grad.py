@@ -15,7 +15,7 @@ from ..autograd import engine as _engine
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._batched import active_levels, batched, unwrap
-from ._pytree import tree_flatten, tree_unflatten
+from ._pytree import tree_flatten, tree_unflatten, treespec_pprint
 
 
 class _Depth(threading.local):
@@ -192,7 +192,8 @@ def vjp(func, *primals, has_aux: bool = False):
         ct_leaves, ct_spec = tree_flatten(cotangents)
         if ct_spec != out_spec:
             raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree structure of "
-                               f"outputs to the function. cotangents: {ct_spec}, primal output: {out_spec}")
+                               f"outputs to the function. cotangents: {treespec_pprint(ct_spec)}, primal output: "
+                               f"{treespec_pprint(out_spec)}")
         for o, c in zip(out_leaves, ct_leaves):
             if tuple(o.shape) != tuple(c.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] "

@@ -30,6 +30,20 @@ class TreeSpec:
 LEAF = TreeSpec(None, None, ())
 
 
+def treespec_pprint(spec: TreeSpec | None) -> str:
+    """The structure as Python literal text: ``(*, {'a': *})``."""
+    if spec is None or spec.kind is None:
+        return "*"
+    items = [treespec_pprint(c) for c in spec.children]
+    if spec.kind is dict:
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(spec.context, items)) + "}"
+    if spec.kind is list:
+        return "[" + ", ".join(items) + "]"
+    if spec.kind is tuple:
+        return "(" + ", ".join(items) + (",)" if len(items) == 1 else ")")
+    return f"{spec.kind.__name__}(" + ", ".join(items) + ")"
+
+
 def _is_namedtuple(x) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
