@@ -475,7 +475,8 @@ class PerSampleGradients(Workload):
                 "per_sample": m.func.vmap(m.func.grad(lambda p, x, y: self.loss(m, p, x, y)), in_dims=(None, 0, 0))}
 
     def forward_backward(self, m, state):
-        state["out"] = [state["per_sample"](state["params"], state["x"], state["y"])[k] for k in self.names]
+        grads = state["per_sample"](state["params"], state["x"], state["y"])
+        state["out"] = [grads[k] for k in self.names]
 
     def grads(self, state) -> list[np.ndarray]:
         return [g.detach().numpy() for g in state["out"]]
