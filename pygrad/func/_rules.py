@@ -7,10 +7,14 @@ or ``NotImplemented`` to run the op once per sample.  Rules call public ops (or 
 Function on the physical tensors), so autograd records the physical computation, and values
 batched at an outer level dispatch again at theirs.
 
-The op table's Functions are elementwise unless their schema has a ``dim``: those get the
-elementwise rule without a line here, so an op moved into the table is batched for free.
+The op table's Functions get their rule from their declaration, with no line here: an op whose
+non-tensor arguments are all numbers, strings or masks broadcasts elementwise; one with a
+``dim`` has the dim shifted past the batch.  So an op moved into the table is batched for free
+(anything else in the table runs per sample, which is slow but right).
 """
 from __future__ import annotations
+
+import numpy as np
 
 from .. import ops as _ops  # noqa: F401 - the op modules are bound
 from ..ops import arith, index, linalg, nn, piecewise_grads, reduce, shape, unary
@@ -18,11 +22,22 @@ from ..tensor import Tensor
 
 RULES: dict = {}
 
+# Non-tensor arguments of a table op that leave it elementwise (``Any``: a mask or a condition).
+_SCALAR_ATTRS = frozenset({"Scalar", "Scalar?", "float", "float?", "bool", "str", "str?", "Any", "ScalarType?"})
+_SCALAR_INT_ATTRS = frozenset({"decimals"})
+# Table ops that broadcast elementwise though their derivative is not one number per element.
+_BROADCASTING = frozenset({"addcmul", "addcdiv", "_masked_fill", "_masked_fill_tensor", "_where", "_div_rounding"})
+
 
 def rule(*classes):
+    """Register a rule for Function classes (given as ``module, "ClassName"`` pairs or classes;
+    a class that no longer exists, its op having moved into the table, is skipped)."""
     def register(fn):
         for cls in classes:
-            RULES[cls] = fn
+            if isinstance(cls, tuple):
+                cls = getattr(*cls, None)
+            if cls is not None:
+                RULES[cls] = fn
         return fn
     return register
 
@@ -34,10 +49,11 @@ def rule_for(cls):
     op = getattr(cls, "_op", None)
     if op is None:
         return None
-    names = {a.name for a in op.attrs}
-    if "dim" in names:
+    if any(a.name == "dim" for a in op.attrs):
         return _table_dim if len(op.inputs) == 1 else None
-    return elementwise
+    if not all(a.type in _SCALAR_ATTRS or a.name in _SCALAR_INT_ATTRS for a in op.attrs):
+        return None
+    return elementwise if getattr(op, "elementwise", True) or op.name in _BROADCASTING else None
 
 
 def _ndim(x, is_batched: bool) -> int:
@@ -46,7 +62,8 @@ def _ndim(x, is_batched: bool) -> int:
 
 def _pad(args, flags, size: int) -> list:
     """Batched tensors padded with size-1 dims after the batch, so all broadcast together."""
-    n = max([_ndim(a, f) for a, f in zip(args, flags) if isinstance(a, Tensor)], default=0)
+    n = max([_ndim(a, f) for a, f in zip(args, flags) if isinstance(a, Tensor)]
+            + [a.ndim for a in args if isinstance(a, np.ndarray)], default=0)
     out = []
     for a, f in zip(args, flags):
         if f and a.dim() - 1 < n:
@@ -70,9 +87,9 @@ def _shift(dims, n: int):
 
 # -- elementwise ----------------------------------------------------------------------------------
 
-@rule(arith.Addcdiv, arith.Addcmul, arith.ClampMaxScalar, arith.ClampMaxTensor, arith.ClampMinScalar,
-      arith.ClampMinTensor, arith.ClampScalar, arith.ClampTensor, arith.DivRounding, arith.Lerp, arith.LerpTensor,
-      arith.MaskedFill, arith.MaskedFillTensor, arith.PowScalar, arith.PowTensor, arith.RPowScalar, arith.Where,
+@rule(*[(arith, name) for name in ("Addcdiv", "Addcmul", "ClampMaxScalar", "ClampMaxTensor", "ClampMinScalar",
+                                   "ClampMinTensor", "ClampScalar", "ClampTensor", "DivRounding", "Lerp", "LerpTensor",
+                                   "MaskedFill", "MaskedFillTensor", "PowScalar", "PowTensor", "RPowScalar", "Where")],
       unary.Clone, unary.ContiguousClone, unary.ToCopy, piecewise_grads.Sgn, piecewise_grads.LeakyReluBackward,
       piecewise_grads.ThresholdBackward)
 def elementwise(cls, args, flags, size):
