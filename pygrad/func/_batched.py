@@ -24,6 +24,7 @@ import numpy as np
 import warnings
 
 from ..autograd import op_observers
+from ..ops import _opdef
 from ..tensor import Tensor
 
 _MISSING_RULE = ("There is a performance drop because we have not yet implemented the batching rule for "
@@ -272,6 +273,20 @@ for _name in dir(Tensor):
             and not isinstance(Tensor.__dict__.get(_name), (property, staticmethod, classmethod))):
         setattr(BatchedTensor, _name, _per_sample_on_failure(_name, _method))
 del _name, _method
+
+
+def _run_function(name: str, fn, arguments: dict):
+    """A generated op function whose code read a batched tensor's values, once per sample."""
+    values = list(arguments.values())
+    values += [v for seq in values if isinstance(seq, (list, tuple)) for v in seq]
+    level = top_level(values)
+    if level is None:
+        raise NoStorage(_NO_STORAGE)
+    return map_samples(name, fn, (), arguments, level, level_size(level))
+
+
+_opdef.per_sample.errors = (NoStorage,)
+_opdef.per_sample.run = staticmethod(_run_function)
 
 
 def batched(value: Tensor, bdim: int, level: int) -> BatchedTensor:
