@@ -321,3 +321,43 @@ def test_ops_outside_vmap_are_unaffected_after_an_error():
 def dispatch_not_installed(op_observers):
     from pygrad.func._batched import dispatch
     return dispatch not in op_observers.observers
+
+
+INPLACE = {
+    "methods": lambda T, x: (lambda y: (y.mul_(x), y.add_(1), y.clamp_(max=2.0), y)[-1])(x.clone()),
+    "setitem": lambda T, x: (lambda y: (y.__setitem__(0, 5.0), y.__setitem__(slice(1, 3), x[2:] * 10), y)[-1])(
+        x.clone()),
+    "fill_zero": lambda T, x: (lambda y: (y[1:].zero_(), y[:1].fill_(3.0), y)[-1])(x.clone()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_ops_on_batched_tensors(torch, backend, rng, name):
+    f = INPLACE[name]
+    x = rng.standard_normal((3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = func.vmap(lambda t: f(pygrad, t))(pygrad.tensor(x))
+    _close(got, torch.func.vmap(lambda t: f(torch, t))(torch.tensor(x)), "float64")
+    # and through grad: the in-place ops are recorded on the physical tensors
+    _close(func.vmap(func.grad(lambda t: f(pygrad, t).sin().sum()))(pygrad.tensor(x)),
+           torch.func.vmap(torch.func.grad(lambda t: f(torch, t).sin().sum()))(torch.tensor(x)), "float64")
+
+
+def test_inplace_into_an_unbatched_tensor_is_refused_as_in_torch(torch):
+    def f(T):
+        return lambda x: T.zeros(4, dtype=x.dtype).copy_(x)
+
+    def g(T):
+        return lambda x: (lambda y: (y.__setitem__(slice(0, 2), x[2:]), y)[1])(T.zeros(4, dtype=x.dtype))
+    for fn in (f, g):
+        theirs = _error(lambda: torch.func.vmap(fn(torch))(torch.ones(3, 4)))
+        assert theirs[1].startswith("vmap: inplace arithmetic")
+        assert _error(lambda: func.vmap(fn(pygrad))(pygrad.ones(3, 4))) == theirs
+
+
+def test_table_functions_whose_code_reads_values_run_per_sample(torch, backend, rng):
+    x = rng.standard_normal((3, 5))
+    with pytest.warns(UserWarning, match="batching rule for aten::argmax"):
+        got = func.vmap(lambda t: pygrad.argmax(t, 0))(pygrad.tensor(x))
+    _close(got, torch.func.vmap(lambda t: torch.argmax(t, 0))(torch.tensor(x)), "float64")

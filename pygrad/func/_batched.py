@@ -36,6 +36,11 @@ _NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
 _ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over calling .item() on "
          "a Tensor, please try to rewrite what you're doing with other operations. If error is occurring "
          "somewhere inside PyTorch internals, please file a bug report.")
+_INPLACE_INTO_UNBATCHED = (
+    "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor `other` in "
+    "extra_args that has more elements than `self`. This happened due to `other` being vmapped over but `self` not "
+    "being vmapped over in a vmap. Please try to use out-of-place operators instead of inplace arithmetic. If said "
+    "operator is being called inside the PyTorch framework, please file a bug report instead.")
 _CONTROL_FLOW = ("vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow. "
                  "We don't support that yet, please file an issue at https://github.com/pytorch/pytorch/issues .")
 
@@ -156,6 +161,12 @@ class LogicalData:
         shape[a], shape[b] = shape[b], shape[a]
         return LogicalData(tuple(shape), self.dtype)
 
+    def __getitem__(self, key):
+        raise NoStorage(_NO_STORAGE)
+
+    def __setitem__(self, key, value):
+        raise NoStorage(_NO_STORAGE)
+
     def __array__(self, dtype=None, copy=None):
         raise NoStorage(_NO_STORAGE)
 
@@ -167,6 +178,8 @@ class LogicalData:
             return self.reshape(args[1] if len(args) > 1 else kwargs["shape"])
         if func is np.swapaxes:
             return self.swapaxes(*args[1:])
+        if func in (np.may_share_memory, np.shares_memory):
+            return False  # a batched tensor's storage is its value's (the op on the values writes there)
         raise NoStorage(_NO_STORAGE)
 
     def __getattr__(self, name):
@@ -254,6 +267,22 @@ class BatchedTensor(Tensor):
     def isinf(self):
         return elementwise_map(Tensor.isinf.__name__, self)
 
+    def __setitem__(self, key, value):
+        """Written into the value with the batch dim in front of the key (a key holding tensors
+        is written sample by sample)."""
+        keys = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(k, (Tensor, np.ndarray, list)) for k in keys):
+            return map_samples("index_put_", Tensor.__setitem__, (self, key, value), {}, self._level,
+                               level_size(self._level))
+        physical = front(self)
+        key = (slice(None),) + keys
+        if is_batched_at(value, self._level):
+            value = front(value)
+            region = physical[key].dim()
+            if value.dim() < region:
+                value = value.reshape((value.shape[0],) + (1,) * (region - value.dim()) + tuple(value.shape[1:]))
+        physical[key] = value
+
 
 def _per_sample_on_failure(name: str, method):
     """``method`` as a BatchedTensor method: where its code reads values, it runs per sample."""
@@ -269,8 +298,8 @@ def _per_sample_on_failure(name: str, method):
 
 for _name in dir(Tensor):
     _method = getattr(Tensor, _name)
-    if (_name in ("__getitem__", "__setitem__") or not _name.startswith("_") and callable(_method) and _name not in BatchedTensor.__dict__
-            and not isinstance(Tensor.__dict__.get(_name), (property, staticmethod, classmethod))):
+    if ((_name in ("__getitem__", "__setitem__") or not _name.startswith("_")) and callable(_method)
+            and _name not in BatchedTensor.__dict__ and not isinstance(Tensor.__dict__.get(_name), (property, staticmethod, classmethod))):
         setattr(BatchedTensor, _name, _per_sample_on_failure(_name, _method))
 del _name, _method
 
@@ -395,7 +424,9 @@ def dispatch(cls, args, kwargs, call):
         if level is None:
             return call()
     size = level_size(level)
-    from ._rules import rule_for
+    from ._rules import is_inplace, rule_for
+    if not is_batched_at(args[0], level) and is_inplace(cls):
+        raise RuntimeError(_INPLACE_INTO_UNBATCHED)
     rule = rule_for(cls)
     if rule is not None and not kwargs:
         ins = [front(a) if is_batched_at(a, level) else a for a in args]

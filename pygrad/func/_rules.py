@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops as _ops  # noqa: F401 - the op modules are bound
-from ..ops import arith, index, linalg, nn, piecewise_grads, reduce, shape, unary
+from ..ops import arith, index, inplace, linalg, nn, piecewise_grads, reduce, shape, unary
 from ..tensor import Tensor
 
 RULES: dict = {}
@@ -42,10 +42,29 @@ def rule(*classes):
     return register
 
 
+_WRITERS = (index.IndexPut, inplace.Copy, inplace.FillTensor, inplace.FillScalar, inplace.Zero)
+
+
+def _inplace_base(cls):
+    """The out-of-place op of an in-place variant (``add_``'s ``add``), or None."""
+    for op, variant in inplace._VARIANTS.items():
+        if variant is cls:
+            return op
+    return None
+
+
+def is_inplace(cls) -> bool:
+    """Whether ``cls`` writes into its first argument."""
+    return cls in _WRITERS or _inplace_base(cls) is not None
+
+
 def rule_for(cls):
     found = RULES.get(cls)
     if found is not None:
         return found
+    base = _inplace_base(cls)
+    if base is not None:
+        return rule_for(base)  # the rule applies the variant it is given to the physical tensors
     op = getattr(cls, "_op", None)
     if op is None:
         return None
@@ -389,3 +408,18 @@ def _embedding(cls, args, flags, size):
     if flags[0]:
         return NotImplemented
     return cls.apply(weight, indices, padding_idx)
+
+
+# -- writes -------------------------------------------------------------------------------------------
+
+@rule(inplace.Zero, inplace.FillScalar, inplace.Copy)
+def _write(cls, args, flags, size):
+    return cls.apply(*_pad(args, flags, size))
+
+
+@rule(inplace.FillTensor)
+def _fill_tensor(cls, args, flags, size):
+    target, value = args
+    if not flags[1]:
+        return cls.apply(target, value)
+    return inplace.Copy.apply(*_pad([target, value], [True, True], size))
