@@ -361,3 +361,16 @@ def test_table_functions_whose_code_reads_values_run_per_sample(torch, backend, 
     with pytest.warns(UserWarning, match="batching rule for aten::argmax"):
         got = func.vmap(lambda t: pygrad.argmax(t, 0))(pygrad.tensor(x))
     _close(got, torch.func.vmap(lambda t: torch.argmax(t, 0))(torch.tensor(x)), "float64")
+
+
+def test_gradients_stay_differentiable_in_closed_over_parameters(torch, backend):
+    def run(T):
+        w = T.tensor([1.0, 2.0, -0.5], dtype=T.float64, requires_grad=True)
+        g = T.func.grad(lambda t: (t * w).sin().sum())(T.tensor([0.5, -1.0, 2.0], dtype=T.float64))
+        g.pow(2).sum().backward()
+        return g, w.grad
+    got, want = run(pygrad), run(torch)
+    assert got[0].grad_fn.name() == want[0].grad_fn.name()
+    _close(got, want, "float64")
+    # with nothing to differentiate further, the result has no history
+    assert not func.grad(lambda t: t.sin().sum())(pygrad.ones(2)).requires_grad

@@ -90,8 +90,28 @@ class _Tracked:
         self.has_history = any(leaf.requires_grad for leaf in leaves)
         self.logical = tree_unflatten([_rebatched(p, self.levels) for p in self.physical], self.spec)
 
-    def create_graph(self) -> bool:
-        return grad_mode.is_grad_enabled() and (self.has_history or _depth.value > 0)
+    def create_graph(self, outputs=()) -> bool:
+        """Whether the gradients must be differentiable: inside another transform, for an
+        argument with a history, or when the outputs also depend on other tensors that require
+        grad (parameters the function closes over)."""
+        if not grad_mode.is_grad_enabled():
+            return False
+        return self.has_history or _depth.value > 0 or self._reaches_other_leaves(outputs)
+
+    def _reaches_other_leaves(self, outputs) -> bool:
+        ours = {id(p) for p in self.physical}
+        stack = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
+        seen = set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            variable = getattr(node, "variable", None)
+            if variable is not None and id(variable) not in ours:
+                return True
+            stack.extend(n for n, _ in node.next_functions if n is not None)
+        return False
 
     def gradients(self, outputs, cotangents, create_graph: bool):
         """d(outputs . cotangents)/d(arguments), batched like the arguments, as their pytree."""
@@ -147,7 +167,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         if output.dim() != 0:
             raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor "
                                f"with {output.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
-        create_graph = tracked.create_graph()
+        create_graph = tracked.create_graph([output])
         from ..creation import ones_like
         grads = tracked.gradients([output], [ones_like(output)], create_graph)
         value = _detached(output, create_graph)
@@ -186,7 +206,7 @@ def vjp(func, *primals, has_aux: bool = False):
         if not isinstance(leaf, Tensor):
             raise RuntimeError(f"vjp(f, *primals): expected f(*primals) to return only tensors, got unsupported "
                                f"type {type(leaf)}")
-    create_graph = tracked.create_graph()
+    create_graph = tracked.create_graph(out_leaves)
 
     def vjp_fn(cotangents, retain_graph: bool = True, create_graph: bool | None = None):
         ct_leaves, ct_spec = tree_flatten(cotangents)
@@ -198,7 +218,7 @@ def vjp(func, *primals, has_aux: bool = False):
             if tuple(o.shape) != tuple(c.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] "
                                    f"has a shape of {o.shape}.")
-        graph = tracked.create_graph() if create_graph is None else create_graph
+        graph = tracked.create_graph(out_leaves) if create_graph is None else create_graph
         grads = tracked.gradients(out_leaves, ct_leaves, graph or _new_levels(tracked))
         return _detached(grads, graph)
 
