@@ -35,6 +35,12 @@ def _scalar(m, value, dtype: str, requires_grad: bool = False):
     return m.tensor(float(value), dtype=getattr(m, dtype), requires_grad=requires_grad)
 
 
+def _with_labels(state: dict, arrays) -> dict:
+    """A NumPy state whose class labels ``y`` stay integers."""
+    state["y"] = np.asarray(arrays["y"], np.int64)
+    return state
+
+
 def _clear(params) -> None:
     for p in params:
         p.grad = None
@@ -348,9 +354,7 @@ class MLPTrainingStep(Workload):
                 p -= self.lr * p.grad
 
     def numpy_build(self, arrays, dtype) -> dict:
-        state = super().numpy_build(arrays, dtype)
-        state["y"] = np.asarray(arrays["y"], np.int64)
-        return state
+        return _with_labels(super().numpy_build(arrays, dtype), arrays)
 
     def numpy_forward_backward(self, state) -> list[np.ndarray]:
         x, y, w1, b1, w2, b2 = (state[k] for k in ("x", "y", "w1", "b1", "w2", "b2"))
@@ -482,9 +486,7 @@ class PerSampleGradients(Workload):
         return [g.detach().numpy() for g in state["out"]]
 
     def numpy_build(self, arrays, dtype) -> dict:
-        state = super().numpy_build(arrays, dtype)
-        state["y"] = np.asarray(arrays["y"], np.int64)
-        return state
+        return _with_labels(super().numpy_build(arrays, dtype), arrays)
 
     def numpy_forward_backward(self, state) -> list[np.ndarray]:
         x, y, w1, b1, w2, b2 = (state[k] for k in ("x", "y", "w1", "b1", "w2", "b2"))

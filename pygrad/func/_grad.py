@@ -137,6 +137,24 @@ class _Tracked:
             _depth.value -= 1
 
 
+def _split_aux(output, has_aux: bool, call: str):
+    """``(output, aux)`` of a function called with ``has_aux`` (``call`` names the API in errors)."""
+    if not has_aux:
+        return output, None
+    if not (isinstance(output, tuple) and len(output) == 2):
+        raise RuntimeError(f"{call}: output of function f should be a tuple: (output, aux) if has_aux is True")
+    return output
+
+
+def _tensor_leaves(output, call: str, inputs: str):
+    leaves, spec = tree_flatten(output)
+    for leaf in leaves:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"{call}: expected f({inputs}) to return only tensors, got unsupported type "
+                               f"{type(leaf)}")
+    return leaves, spec
+
+
 def _detached(tree, keep: bool):
     return tree if keep else _tree_map_tensors(lambda t: t.detach(), tree)
 
@@ -154,13 +172,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     def wrapper(*args, **kwargs):
         _check_argnums(argnums, len(args))
         tracked = _Tracked(_selected(args, argnums))
-        output = tracked.call(func, args, argnums, kwargs)
-        aux = None
-        if has_aux:
-            if not (isinstance(output, tuple) and len(output) == 2):
-                raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
-                                   "(output, aux) if has_aux is True")
-            output, aux = output
+        output, aux = _split_aux(tracked.call(func, args, argnums, kwargs), has_aux, "grad_and_value(f)(*args)")
         if not isinstance(output, Tensor):
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
                                f"{type(output)}")
@@ -194,18 +206,8 @@ def vjp(func, *primals, has_aux: bool = False):
     """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)`` is the vector-Jacobian product."""
     argnums = tuple(range(len(primals)))
     tracked = _Tracked(primals)
-    output = tracked.call(func, primals, argnums, {})
-    aux = None
-    if has_aux:
-        if not (isinstance(output, tuple) and len(output) == 2):
-            raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
-                               "if has_aux is True")
-        output, aux = output
-    out_leaves, out_spec = tree_flatten(output)
-    for leaf in out_leaves:
-        if not isinstance(leaf, Tensor):
-            raise RuntimeError(f"vjp(f, *primals): expected f(*primals) to return only tensors, got unsupported "
-                               f"type {type(leaf)}")
+    output, aux = _split_aux(tracked.call(func, primals, argnums, {}), has_aux, "vjp(f, *primals)")
+    out_leaves, out_spec = _tensor_leaves(output, "vjp(f, *primals)", "*primals")
     create_graph = tracked.create_graph(out_leaves)
 
     def vjp_fn(cotangents, retain_graph: bool = True, create_graph: bool | None = None):
@@ -249,18 +251,8 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
         from ._vmap import vmap
         _check_argnums(argnums, len(args))
         with grad_mode.no_grad():
-            output = func(*args, **kwargs)
-        aux = None
-        if has_aux:
-            if not (isinstance(output, tuple) and len(output) == 2):
-                raise RuntimeError("jacrev(f, ...)(*args): output of function f should be a tuple: (output, aux) "
-                                   "if has_aux is True")
-            output, aux = output
-        out_leaves, out_spec = tree_flatten(output)
-        for leaf in out_leaves:
-            if not isinstance(leaf, Tensor):
-                raise RuntimeError(f"jacrev(f, ...)(*args): expected f(*args) to return only tensors, got "
-                                   f"unsupported type {type(leaf)}")
+            output, aux = _split_aux(func(*args, **kwargs), has_aux, "jacrev(f, ...)(*args)")
+        out_leaves, out_spec = _tensor_leaves(output, "jacrev(f, ...)(*args)", "*args")
         sizes = [leaf.numel() for leaf in out_leaves]
         total = sum(sizes)
 

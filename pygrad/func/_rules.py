@@ -137,41 +137,23 @@ def _reduce_all(cls, args, flags, size):
     return dim_cls.apply(x, _shift(None, x.dim() - 1), False, dtype)
 
 
-@rule(reduce.SumDim, reduce.MeanDim, reduce.Amax, reduce.Amin, reduce.Logsumexp, reduce.MaxAll, reduce.MinAll,
-      reduce.Prod, reduce.ProdAll)
-def _reduce_dims(cls, args, flags, size):
-    x, dims, *rest = args
-    n = x.dim() - 1
-    if n == 0:
-        return NotImplemented
-    return cls.apply(x, _shift(dims, n), *rest)
+def _dims_at(position: int):
+    """The rule of an op of one tensor whose argument at ``position`` holds its dim(s)."""
+    def shifted(cls, args, flags, size):
+        x = args[0]
+        n = x.dim() - 1
+        if n == 0:
+            return NotImplemented
+        args = list(args)
+        args[position] = _shift(args[position], n)
+        return cls.apply(*args)
+    return shifted
 
 
-@rule(reduce.Var, reduce.Std)
-def _reduce_var(cls, args, flags, size):
-    x, dims, correction, keepdim = args
-    n = x.dim() - 1
-    if n == 0:
-        return NotImplemented
-    return cls.apply(x, _shift(dims, n), correction, keepdim)
-
-
-@rule(reduce.VectorNorm)
-def _vector_norm(cls, args, flags, size):
-    x, p, dims, keepdim = args
-    n = x.dim() - 1
-    if n == 0:
-        return NotImplemented
-    return cls.apply(x, p, _shift(dims, n), keepdim)
-
-
-@rule(reduce.MaxDim, reduce.MinDim, reduce.Cumsum, reduce.Cumprod, shape.Unbind)
-def _one_dim(cls, args, flags, size):
-    x, dim, *rest = args
-    n = x.dim() - 1
-    if n == 0:
-        return NotImplemented
-    return cls.apply(x, _shift(dim, n), *rest)
+rule(reduce.SumDim, reduce.MeanDim, reduce.Amax, reduce.Amin, reduce.Logsumexp, reduce.MaxAll, reduce.MinAll,
+     reduce.Prod, reduce.ProdAll, reduce.Var, reduce.Std, reduce.MaxDim, reduce.MinDim, reduce.Cumsum,
+     reduce.Cumprod, shape.Unbind)(_dims_at(1))
+rule(reduce.VectorNorm)(_dims_at(2))
 
 
 # -- shapes ----------------------------------------------------------------------------------------
