@@ -337,13 +337,23 @@ def front(x: BatchedTensor) -> Tensor:
 
 
 def unwrap(x, level: int, size: int | None = None):
-    """``x`` as a tensor with the batch of ``level`` first; an unbatched ``x`` is expanded to
-    ``size`` when one is given."""
+    """``x`` with the batch of ``level`` as its first (logical) dim, still batched at the levels
+    above; an ``x`` not batched at ``level`` is expanded to ``size`` when one is given."""
+    if type(x) is BatchedTensor and x._level > level:
+        return batched(unwrap(front(x), level, size), 1, x._level)
     if is_batched_at(x, level):
         return front(x)
     if size is None:
         return x
     return x.unsqueeze(0).expand(size, *x.shape)
+
+
+def rewrap(x, level: int):
+    """The inverse of ``unwrap``: ``x``'s first (logical) dim becomes the batch of ``level``,
+    beneath the levels above it."""
+    if type(x) is BatchedTensor and x._level > level:
+        return batched(rewrap(front(x).movedim(1, 0), level), 0, x._level)
+    return batched(x, 0, level)
 
 
 def top_level(values) -> int | None:

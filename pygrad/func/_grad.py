@@ -14,7 +14,7 @@ import threading
 from ..autograd import engine as _engine
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from ._batched import active_levels, batched, unwrap
+from ._batched import active_levels, rewrap, unwrap
 from ._pytree import tree_flatten, tree_unflatten, treespec_pprint
 
 
@@ -68,7 +68,7 @@ def _physical(x, levels):
 
 def _rebatched(x, levels):
     for level in levels:
-        x = batched(x, 0, level.id)
+        x = rewrap(x, level.id)
     return x
 
 
@@ -208,6 +208,10 @@ def vjp(func, *primals, has_aux: bool = False):
     tracked = _Tracked(primals)
     output, aux = _split_aux(tracked.call(func, primals, argnums, {}), has_aux, "vjp(f, *primals)")
     out_leaves, out_spec = _tensor_leaves(output, "vjp(f, *primals)", "*primals")
+    for leaf in out_leaves:
+        if not leaf.dtype.is_floating_point:
+            raise RuntimeError("vjp(f, ...): All outputs of f must be floating-point or complex Tensors, got Tensor "
+                               f"with dtype {leaf.dtype}")
     create_graph = tracked.create_graph(out_leaves)
 
     def vjp_fn(cotangents, retain_graph: bool = True, create_graph: bool | None = None):
@@ -241,7 +245,8 @@ def _new_levels(tracked) -> bool:
 
 def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by reverse mode:
-    one backward pass over a batch of the output's basis vectors."""
+    one forward pass, then the vector-Jacobian products of the output's basis vectors, batched
+    by ``vmap`` into one backward pass (``chunk_size`` of them at a time)."""
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
 
@@ -250,31 +255,26 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
         from ..creation import eye
         from ._vmap import vmap
         _check_argnums(argnums, len(args))
-        with grad_mode.no_grad():
-            output, aux = _split_aux(func(*args, **kwargs), has_aux, "jacrev(f, ...)(*args)")
-        out_leaves, out_spec = _tensor_leaves(output, "jacrev(f, ...)(*args)", "*args")
+        primals = (args[argnums],) if isinstance(argnums, int) else _selected(args, argnums)
+
+        def selected_only(*values):
+            return func(*_replaced(args, argnums, values[0] if isinstance(argnums, int) else values), **kwargs)
+        output, vjp_fn, *aux = vjp(selected_only, *primals, has_aux=has_aux)
+        out_leaves, out_spec = tree_flatten(output)
         sizes = [leaf.numel() for leaf in out_leaves]
-        total = sum(sizes)
 
-        def contracted(*inner):
-            *inner_args, basis = inner
-            result = func(*inner_args, **kwargs)
-            result = result[0] if has_aux else result
-            flat = [leaf.reshape(-1) for leaf in tree_flatten(result)[0]]
-            from ..ops.shape import cat
-            return (cat(flat) * basis).sum() if len(flat) > 1 else (flat[0] * basis).sum()
+        def cotangent(basis_row):
+            parts, start = [], 0
+            for leaf, n in zip(out_leaves, sizes):
+                parts.append(basis_row.narrow(0, start, n).reshape(leaf.shape))
+                start += n
+            return vjp_fn(tree_unflatten(parts, out_spec))
 
-        positive = argnums % len(args) if isinstance(argnums, int) else tuple(a % len(args) for a in argnums)
-
-        def row(*inner):
-            return grad(contracted, positive)(*inner)
-
-        basis = eye(total, dtype=out_leaves[0].dtype)
-        in_dims = (None,) * len(args) + (0,)
-        rows = vmap(row, in_dims=in_dims, chunk_size=chunk_size)(*args, basis)
-        jac = _split_rows(rows, out_leaves, sizes)
-        result = tree_unflatten(jac, out_spec)
-        return (result, aux) if has_aux else result
+        basis = eye(sum(sizes), dtype=out_leaves[0].dtype)
+        rows = vmap(cotangent, chunk_size=chunk_size)(basis)
+        rows = rows[0] if isinstance(argnums, int) else rows
+        result = tree_unflatten(_split_rows(rows, out_leaves, sizes), out_spec)
+        return (result, aux[0]) if has_aux else result
     return wrapper
 
 

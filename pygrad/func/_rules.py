@@ -297,6 +297,25 @@ def _index(cls, args, flags, size):
     return cls.apply(x, key)
 
 
+@rule(index.Embed)
+def _embed(cls, args, flags, size):
+    """The gradient of an index: the batch in front of the shape and of the key."""
+    g, shape_, key, accumulate = args
+    if flags[1:].count(True) or not flags[0]:
+        return NotImplemented
+    key = _batch_key(key)
+    if key is None:
+        return NotImplemented
+    return cls.apply(g, (size,) + tuple(shape_), key, accumulate)
+
+
+@rule(shape.DiagonalScatter)
+def _diagonal_scatter(cls, args, flags, size):
+    g, shape_, offset, d1, d2 = args
+    n = len(shape_)
+    return cls.apply(g, (size,) + tuple(shape_), offset, _shift(d1, n), _shift(d2, n))
+
+
 # -- linear algebra -------------------------------------------------------------------------------------
 
 @rule(linalg.Mm, linalg.Bmm)
