@@ -384,3 +384,21 @@ def test_gradients_stay_differentiable_in_closed_over_parameters(torch, backend)
     _close(got, want, "float64")
     # with nothing to differentiate further, the result has no history
     assert not func.grad(lambda t: t.sin().sum())(pygrad.ones(2)).requires_grad
+
+
+def _print_inside_transforms(T):
+    x = T.tensor([1.0, 2.0])
+    T.func.grad(lambda t: print(t * 2) or t.sum())(x)
+    T.func.vmap(T.func.grad(lambda t: print(t) or t.sum()))(T.ones(2, 2))
+    T.func.grad(lambda t: T.func.vmap(lambda u: print(u) or u)(t.reshape(2, 1)).sum())(x)
+    T.func.vjp(lambda t: print(t) or t, x)
+    T.func.jacrev(lambda t: print(t) or t)(x)
+    T.func.grad(lambda t: T.func.grad(lambda u: print(u, t) or (u * t).sum())(t).sum())(x)
+    print(x, T.func.grad(lambda t: t.sum())(x))
+
+
+def test_printing_inside_grad_transforms(torch, capsys):
+    _print_inside_transforms(pygrad)
+    ours = capsys.readouterr().out
+    _print_inside_transforms(torch)
+    assert ours == capsys.readouterr().out

@@ -23,6 +23,8 @@ import weakref
 import numpy as np
 import warnings
 
+from .. import _printing
+from .._printing import format_tensor
 from ..autograd import op_observers
 from ..ops import _opdef
 from ..tensor import Tensor
@@ -58,10 +60,36 @@ class Level:
         self.id, self.size, self.randomness = id, size, randomness
 
 
+class GradLevel:
+    """A grad-family transform (grad, vjp, jacrev) while its function runs: the tensors it
+    differentiates with respect to, by id (leaves) and by the id of their node (non-leaves)."""
+
+    __slots__ = ("id", "tensors", "nodes")
+
+    def __init__(self, id: int, tensors):
+        self.id = id
+        self.tensors = {id_(t) for t in tensors if t.grad_fn is None}
+        self.nodes = {id_(t.grad_fn) for t in tensors if t.grad_fn is not None}
+
+
+id_ = id
+
+
 class _Levels(threading.local):
+    """The open transforms, numbered in one sequence as PyTorch numbers them."""
+
     def __init__(self):
         self.stack: list[Level] = []
+        self.grads: list[GradLevel] = []
         self.count = 0
+
+    def next_id(self) -> int:
+        self.count += 1
+        return self.count
+
+    def closed(self) -> None:
+        if not self.stack and not self.grads:
+            self.count = 0
 
 
 _levels = _Levels()
@@ -87,18 +115,79 @@ class vmap_level:
 
     def __enter__(self) -> int:
         state = _levels
-        state.count += 1
+        level = state.next_id()
         if not state.stack:
             op_observers.add(dispatch)
-        state.stack.append(Level(state.count, self.size, self.randomness))
-        return state.count
+        state.stack.append(Level(level, self.size, self.randomness))
+        return level
 
     def __exit__(self, *exc):
         state = _levels
         state.stack.pop()
         if not state.stack:
             op_observers.remove(dispatch)
-            state.count = 0
+        state.closed()
+
+
+class grad_level:
+    """``with grad_level(tensors):`` a grad-family transform differentiating ``tensors`` runs."""
+
+    def __init__(self, tensors):
+        self.tensors = tensors
+
+    def __enter__(self):
+        _levels.grads.append(GradLevel(_levels.next_id(), self.tensors))
+
+    def __exit__(self, *exc):
+        _levels.grads.pop()
+        _levels.closed()
+
+
+# -- printing --------------------------------------------------------------------------------------
+
+def _tracking_levels(t) -> list[int]:
+    """The open grad levels whose tensors ``t`` was computed from."""
+    found = []
+    for level in _levels.grads:
+        if id(t) in level.tensors or (t.grad_fn is not None and _reaches(t.grad_fn, level)):
+            found.append(level.id)
+    return found
+
+
+def _reaches(node, level: GradLevel) -> bool:
+    stack, seen = [node], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in level.nodes or id(getattr(node, "variable", None)) in level.tensors:
+            return True
+        stack.extend(n for n, _ in node.next_functions if n is not None)
+    return False
+
+
+def _wrapped_text(head: str, inner: str) -> str:
+    inner = inner.replace("\n", "\n    ")
+    return f"{head}value=\n    {inner}\n)"
+
+
+def transform_repr(t) -> str | None:
+    """What PyTorch prints for a tensor inside transforms: its batched and grad-tracking
+    wrappers, innermost level last; None for a tensor no open transform wraps."""
+    vmapped = []
+    while type(t) is BatchedTensor:
+        vmapped.append((t._level, t._bdim))
+        t = t._value
+    tracking = _tracking_levels(t) if _levels.grads and t.requires_grad else []
+    if not vmapped and not tracking:
+        return None
+    text = format_tensor(t._data) if tracking else repr(t)
+    heads = [(level, f"BatchedTensor(lvl={level}, bdim={bdim}, ") for level, bdim in vmapped]
+    heads += [(level, f"GradTrackingTensor(lvl={level}, ") for level in tracking]
+    for _, head in sorted(heads):
+        text = _wrapped_text(head, text)
+    return text
 
 
 # -- the batched tensor ---------------------------------------------------------------------------
@@ -190,8 +279,7 @@ class BatchedTensor(Tensor):
     """One sample of the batch ``_value`` (batched along ``_bdim``) at vmap level ``_level``."""
 
     def __repr__(self) -> str:
-        inner = repr(self._value).replace("\n", "\n    ")
-        return f"BatchedTensor(lvl={self._level}, bdim={self._bdim}, value=\n    {inner}\n)"
+        return transform_repr(self)
 
     __str__ = __repr__
 
@@ -314,6 +402,7 @@ def _run_function(name: str, fn, arguments: dict):
     return map_samples(name, fn, (), arguments, level, level_size(level))
 
 
+_printing.transform_repr = transform_repr
 _opdef.per_sample.errors = (NoStorage,)
 _opdef.per_sample.run = staticmethod(_run_function)
 

@@ -14,7 +14,7 @@ import threading
 from ..autograd import engine as _engine
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from ._batched import active_levels, rewrap, unwrap
+from ._batched import active_levels, grad_level, rewrap, unwrap
 from ._pytree import tree_flatten, tree_unflatten, treespec_pprint
 
 
@@ -131,7 +131,7 @@ class _Tracked:
     def call(self, func, args, argnums, kwargs):
         _depth.value += 1
         try:
-            with grad_mode.enable_grad():
+            with grad_mode.enable_grad(), grad_level(self.physical):
                 return func(*_replaced(args, argnums, self.logical), **kwargs)
         finally:
             _depth.value -= 1
