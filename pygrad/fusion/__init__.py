@@ -78,14 +78,3 @@ def flush() -> None:
     from .lazy import flush as run
     run()
 
-
-def reduce(tensor, kind: str, dtype):
-    """``sum``/``mean`` (``kind``) of a pending ``tensor`` over all its elements, as a 0-d array."""
-    from .lazy import reduce as run
-    return run(tensor, kind, dtype)
-
-
-def consumes(*functions) -> None:
-    """Declare Function classes that read pending results without writing any storage."""
-    from .lazy import CONSUMERS
-    CONSUMERS.update(functions)

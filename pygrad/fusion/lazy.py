@@ -204,6 +204,17 @@ def recorder(step):
     return lazy
 
 
+def reducer(kind: str):
+    """The forward hook of ``sum``/``mean`` over all elements: of a pending input, the reduction
+    computed in the pass of its chain (a 0-d Tensor); otherwise None (the op runs as usual)."""
+    def lazy(ctx, tensors, attrs):
+        if type(tensors[0]) is not LazyTensor:
+            return None
+        value = reduce(tensors[0], kind, attrs[0])
+        return None if value is None else Tensor._wrap(value)
+    return lazy
+
+
 def _record(step, tensors, attrs, limit):
     shape = dtype = None
     inputs, guards, records = [], [], []

@@ -5,10 +5,13 @@ from __future__ import annotations
 from ._state import state
 from .program import Step
 
-# Results of these dtype rules have the inputs' float dtype, which fused chains keep.
-_DTYPES = ("same", "float", "promote", "promote_float")
-# Names an elementwise derivative may not use (they reduce along a dim).
-_NOT_ELEMENTWISE = frozenset({"sum_keep"})
+# Results of these dtype rules have the inputs' float dtype, which fused chains keep ("tensor":
+# the forward takes the Tensors, wrapped around each block).
+_DTYPES = ("same", "float", "promote", "promote_float", "tensor")
+# Names an elementwise derivative may not use (they reduce or reshape).
+_NOT_ELEMENTWISE = frozenset({"sum_keep", "unreduce", "expand_to", "sum_over", "sum_to_size", "count"})
+# The reductions over all elements that consume a pending chain in its own pass.
+REDUCTIONS = {"_sum": "sum", "_mean": "mean"}
 
 
 def fusible(op) -> bool:
@@ -16,6 +19,8 @@ def fusible(op) -> bool:
     derivatives read only the inputs (a saved ``result`` is an array the node must keep)."""
     from ..ops._opdef import _names_in, saved_names
     if op.node is None or (op.kernel is None and op.forward is None) or op.dtype not in _DTYPES:
+        return False
+    if not op.elementwise or op.keeps or op.intermediates or op.saves or op.forward_only:
         return False
     if "result" in saved_names(op) or any(a.type not in ("Tensor", "TensorLike") for a in op.inputs):
         return False
@@ -31,7 +36,19 @@ def forward_step(op) -> Step:
     if op.kernel:
         return Step(kernel_call(op.kernel), op.quiet, op.name, op.kernel)
     fn = _compile(op.forward, tuple(a.name for a in op.inputs) + tuple(a.name for a in op.attrs), ARRAY_NS, op.name)
+    if op.dtype == "tensor":
+        fn = _on_tensors(fn, len(op.inputs))
     return Step(fn, op.quiet, op.name)
+
+
+def _on_tensors(forward, n: int):
+    """A forward over Tensors as a function of arrays (each block wrapped, no copy)."""
+    from ..tensor import Tensor
+    wrap = Tensor._wrap
+
+    def call(*args):
+        return forward(*[wrap(a) for a in args[:n]], *args[n:])
+    return call
 
 
 class Derivatives:
@@ -60,15 +77,23 @@ class Derivatives:
 def install(op, env: dict) -> bool:
     """Bind the names the generated forward and backward of a fusible ``op`` call; False when
     ``op`` does not fuse."""
+    from . import backward, lazy
+    env["_fz"], env["type"] = state, type  # the generated code has no builtins
+    env["_Lazy"] = lazy.LazyTensor
+    if op.name in REDUCTIONS:
+        env["_lazy"], env["_Fwd"] = lazy.reducer(REDUCTIONS[op.name]), backward.Forwarded
+        env["_fused_backward"] = _never
+        return True
     if not fusible(op):
         return False
-    from . import backward, lazy
-    step = forward_step(op)
-    env["_fz"], env["type"] = state, type  # the generated code has no builtins
-    env["_lazy"], env["_Lazy"] = lazy.recorder(step), lazy.LazyTensor
+    env["_lazy"] = lazy.recorder(forward_step(op))
     env["_Fwd"] = backward.Forwarded
     env["_fused_backward"] = backward.runner(op)
     return True
+
+
+def _never(ctx, grad):
+    return None
 
 
 def register(fn) -> None:
@@ -76,4 +101,5 @@ def register(fn) -> None:
     from .backward import NODES
     from .lazy import CONSUMERS
     CONSUMERS.add(fn)
-    NODES[fn._backward_cls] = fn._op
+    if fn._op.name not in REDUCTIONS:
+        NODES[fn._backward_cls] = fn._op
