@@ -26,7 +26,6 @@ import threading
 import numpy as np
 
 from .._backend import core as _core
-from .._backend import kernels as _kernels
 from ..autograd import anomaly_mode as _anomaly
 from ..autograd import op_observers as _op_observers
 from ..tensor import Tensor
@@ -108,6 +107,11 @@ class LazyTensor(Tensor):
 
     def is_floating_point(self):
         return True
+
+
+# Printed and pickled by reference as the class it turns into when computed.
+LazyTensor.__name__ = LazyTensor.__qualname__ = Tensor.__name__
+LazyTensor.__module__ = Tensor.__module__
 
 
 # Recording, computing and reading records hold this lock: a tensor may be computed by another
@@ -288,11 +292,3 @@ def is_pending(t) -> bool:
     """True while ``t`` is a lazy result not computed yet."""
     return type(t) is LazyTensor
 
-
-def kernel_call(name):
-    """The backend kernel ``name`` as the eager forward calls it (looked up at each call, so a
-    backend switch is seen)."""
-    def call(*args):
-        return getattr(_kernels, name)(*args)
-    call.__name__ = name
-    return call

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _backend
 from ._state import state
 
 
@@ -91,7 +92,22 @@ class Program:
             yield start, stop, run(leaves, start, stop)
 
     def _compile(self, outputs):
-        """The program as one Python function of a block (no interpretation per block)."""
+        """The program as one Python function of a block (no interpretation per block), reused
+        for programs of the same shape (a training loop runs the same chains every step)."""
+        whole = tuple(isinstance(a, np.ndarray) and a.ndim > 0 for a in self.leaves)
+        try:
+            key = (whole, tuple((id(step), args, attrs) for step, args, attrs in self.steps), tuple(outputs))
+            hash(key)
+        except TypeError:  # an attribute that is not hashable: compiled for this program only
+            return self._source(outputs)
+        run = _COMPILED.get(key)
+        if run is None:
+            if len(_COMPILED) > 512:
+                _COMPILED.clear()
+            run = _COMPILED[key] = self._source(outputs)
+        return run
+
+    def _source(self, outputs):
         env = {"_errstate": np.errstate}
         lines = ["def run(L, s, e):"]
         for i, a in enumerate(self.leaves):
@@ -109,6 +125,16 @@ class Program:
         lines.append(f"    return ({''.join(n + ', ' for n in names)})")
         exec(compile("\n".join(lines), "<fused block>", "exec"), env)
         return env["run"]
+
+
+_COMPILED: dict = {}  # program shape -> its block function (binding the active backend's kernels)
+
+
+def _forget_compiled() -> None:
+    _COMPILED.clear()
+
+
+_backend.on_switch.append(_forget_compiled)
 
 
 def check_guards(record) -> None:
