@@ -167,6 +167,14 @@ cdef object _empty(int nd, cnp.npy_intp* dims, int typenum, Py_ssize_t itemsize)
         PyDataMem_SetHandler(previous)
 
 
+def empty(shape, dtype):
+    """An uninitialized C-ordered array (a fused pass fills it); large ones come from the buffer
+    cache, as the kernels' results do."""
+    cdef cnp.ndarray like = np.broadcast_to(np.empty((), dtype), shape)
+    return _empty(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), cnp.PyArray_TYPE(like),
+                  cnp.PyArray_ITEMSIZE(like))
+
+
 ctypedef fused floating:
     float
     double

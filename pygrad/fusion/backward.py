@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _backend
 from ..autograd import anomaly_mode as _anomaly
 from ..autograd import grad_mode as _grad_mode
 from ..autograd import op_observers as _op_observers
@@ -160,7 +161,7 @@ def _run_chain(top, grad):
                 exits.append((node, j, reg))
         results[node] = out
 
-    arrays = [np.empty(shape, dtype) for _ in exits]
+    arrays = [_backend.kernels.empty(shape, dtype) for _ in exits]
     flats = [a.reshape(-1) for a in arrays]
     n = int(np.prod(shape, dtype=np.int64))
     for start, stop, values in prog.blocks(n, [reg for _, _, reg in exits]):
