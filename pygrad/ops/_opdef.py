@@ -218,6 +218,11 @@ class Op:
     aten: str | None = None          # the name errors give (PyTorch's aten op), when not ``name``
     operators: tuple = ()            # Tensor dunders: "__mul__" calls the Function on the promoted operands
                                      # directly; "__sub__=method" is the method itself
+    jvp: str | None = None           # the forward-mode rule (PyTorch's ``result:`` line): "auto_element_wise"
+                                     # (the default for a differentiable op: each derivative with ``grad``
+                                     # replaced by that input's tangent, summed), "auto_linear" (the op applied
+                                     # to the tangents), or an expression over the arguments, ``result`` and
+                                     # the tangents ``<input>_t``
 
     name: str = ""
     args: tuple = ()
@@ -328,6 +333,7 @@ def _build_function(op: Op) -> type:
     if op.node is not None:
         namespace["_backward_name"] = op.node
         namespace["backward"] = staticmethod(env["backward"])
+        namespace["jvp"] = staticmethod(_build_jvp(op, inputs, attrs))
     else:
         namespace["_backward_name"] = "NotImplemented"
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
@@ -378,6 +384,57 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
     else:
         lines.append("    " + ret)
     return lines
+
+
+def _build_jvp(op: Op, inputs, attrs):
+    """``jvp(ctx, *tangents)``: the outputs' tangent from the inputs' (None where an input has none),
+    evaluated with pygrad's functions, so it is differentiable like the create_graph backward."""
+    rule = op.jvp or "auto_element_wise"
+    n = len(inputs)
+    if rule == "auto_linear":
+        def jvp(ctx, *tangents):
+            args = ctx._fw_args
+            parts = [_zeros_of(a) if t is None else t for a, t in zip(args[:n], tangents)]
+            return _fit_tangent(ctx, ctx._forward_cls.apply(*parts, *args[n:]))
+        return jvp
+    params = tuple(inputs) + ("result",) + tuple(attrs)
+    if rule == "auto_element_wise":
+        terms = [(i, _compile(op.derivatives[a], ("grad",) + params, TENSOR_NS, f"jvp {op.name}/{a}"))
+                 for i, a in enumerate(inputs) if a in op.derivatives]
+
+        def jvp(ctx, *tangents):
+            args = ctx._fw_args + (ctx._fw_outputs[0],)
+            values = args[:n] + args[-1:] + args[n:-1]  # inputs, result, attributes
+            total = None
+            for i, term in terms:
+                if tangents[i] is not None:
+                    t = term(tangents[i], *values)
+                    total = t if total is None else total + t
+            return _fit_tangent(ctx, total)
+        return jvp
+    rule_fn = _compile(rule, tuple(f"{a}_t" for a in inputs) + params, TENSOR_NS, f"jvp {op.name}")
+
+    def jvp(ctx, *tangents):
+        args = ctx._fw_args
+        filled = [_zeros_of(a) if t is None else t for a, t in zip(args[:n], tangents)]
+        return _fit_tangent(ctx, rule_fn(*filled, *args[:n], ctx._fw_outputs[0], *args[n:]))
+    return jvp
+
+
+def _zeros_of(t: Tensor) -> Tensor:
+    return _wrap(np.zeros(t._data.shape, t._data.dtype))
+
+
+def _fit_tangent(ctx, tangent):
+    """A tangent in its output's shape and dtype (a term may have had an input's shape: ``zeros_like``)."""
+    if tangent is None:
+        return None
+    out = ctx._fw_outputs[0]._data
+    if tangent._data.shape != out.shape:
+        tangent = tangent.expand(out.shape)
+    if tangent._data.dtype != out.dtype:
+        tangent = tangent.to(dtypes.from_numpy(out.dtype))
+    return tangent
 
 
 def _conditionally_saved(op: Op, name: str, inputs) -> bool:

@@ -11,6 +11,7 @@ import numpy as np
 from .. import dtypes
 from .._errors import C_TYPE_NAMES
 from .._backend import kernels
+from ..autograd.forward_ad import linear_jvp, tangent_sum, zero_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, broadcast_shape, building_graph, same_dtype_arrays, sum_array, wrap
@@ -51,6 +52,11 @@ class PowScalar(Function):
             return g * 0, None
         return g * (p * x ** (p - 1)), None
 
+    @staticmethod
+    def jvp(ctx, t, _):
+        x, p = ctx._fw_args
+        return t * 0 if p == 0 else t * (p * x ** (p - 1))
+
 
 class PowTensor(Function):
     """``x ** y`` with a tensor exponent."""
@@ -76,6 +82,12 @@ class PowTensor(Function):
         gx = where(y == 0, 0.0, g * (y * x ** (y - 1))) if need_x else None
         gy = where((x == 0) & (y >= 0), 0.0, g * (result * x.log())) if need_y else None
         return gx, gy
+
+    @staticmethod
+    def jvp(ctx, tx, ty):
+        (x, y), result = ctx._fw_args, ctx._fw_outputs[0]
+        return tangent_sum(None if tx is None else where(y == 0, 0.0, tx * (y * x ** (y - 1))),
+                           None if ty is None else where((x == 0) & (y >= 0), 0.0, ty * (result * x.log())))
 
 
 class RPowScalar(Function):
@@ -103,6 +115,13 @@ class RPowScalar(Function):
             return None, where(x >= 0, 0.0, g * (result * float("-inf")))
         return None, g * (result * float(np.log(base)))
 
+    @staticmethod
+    def jvp(ctx, _, t):
+        base, result = ctx._fw_args[0], ctx._fw_outputs[0]
+        if base == 0:
+            return where(ctx._fw_args[1] >= 0, 0.0, t * (result * float("-inf")))
+        return t * (result * float(np.log(base)))
+
 
 class Where(Function):
     _backward_name = "WhereBackward0"
@@ -125,9 +144,7 @@ class Where(Function):
         c = wrap(cond)
         return (None, where(c, g, 0.0) if need_a else None, where(c, 0.0, g) if need_b else None)
 
-
-
-
+    jvp = staticmethod(linear_jvp)
 
 
 class ClampScalar(Function):
@@ -151,6 +168,13 @@ class ClampScalar(Function):
             return wrap(kernels.clamp_backward(g._data, x._data.astype(dt, copy=False), lo, hi)), None, None
         mask = kernels.clamp_backward(np.ones((), dt), x._data.astype(dt, copy=False), lo, hi)
         return gradient_where(g, mask != 0), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x, dt = ctx._fw_args[0], t._data.dtype
+        lo, hi = ((None if v is None else dt.type(v)) for v in ctx.bounds)
+        mask = kernels.clamp_backward(np.ones((), dt), x._data.astype(dt, copy=False), lo, hi)
+        return gradient_where(t, np.broadcast_to(mask != 0, t._data.shape))
 
 
 class ClampTensor(Function):
@@ -208,6 +232,10 @@ class MaskedFill(Function):
     def backward(ctx, g):
         return gradient_where(g, ~ctx.mask), None, None
 
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return None if t is None else MaskedFill.apply(t, ctx.mask, 0.0)
+
 
 def gradient_where(g: Tensor, keep: np.ndarray) -> Tensor:
     """``g`` where ``keep``, exact zeros elsewhere, as PyTorch's backward formulas select a gradient
@@ -264,6 +292,11 @@ class Lerp(Function):
         need_a, need_b = ctx.needs_input_grad[:2]
         return (g * (1 - w) if need_a else None), (g * w if need_b else None), None
 
+    @staticmethod
+    def jvp(ctx, ta, tb, _):
+        w = ctx.weight
+        return tangent_sum(None if ta is None else ta * (1 - w), None if tb is None else tb * w)
+
 
 class LerpTensor(Function):
     """``a + w * (b - a)`` with a tensor weight, which gets ``g * (b - a)``."""
@@ -290,7 +323,11 @@ class LerpTensor(Function):
                     wrap(kernels.mul_backward(g._data, y - x)) if need_w else None)
         return (g * (1 - w) if need_a else None), (g * w if need_b else None), (g * (b - a) if need_w else None)
 
-
+    @staticmethod
+    def jvp(ctx, ta, tb, tw):
+        a, b, w = ctx._fw_args
+        return tangent_sum(None if ta is None else ta * (1 - w), None if tb is None else tb * w,
+                           None if tw is None else tw * (b - a))
 
 
 def _three_arrays(x: Tensor, t1: Tensor, t2: Tensor) -> tuple:
@@ -321,6 +358,11 @@ class Addcmul(Function):
         v = ctx.value
         return ((g if need_x else None), (g * t2 * v if need_1 else None), (g * t1 * v if need_2 else None), None)
 
+    @staticmethod
+    def jvp(ctx, tx, t1, t2, _):
+        x, a, b, v = ctx._fw_args
+        return tangent_sum(tx, None if t1 is None else t1 * b * v, None if t2 is None else t2 * a * v)
+
 
 class Addcdiv(Function):
     """``x + value * t1 / t2``."""
@@ -341,6 +383,11 @@ class Addcdiv(Function):
         v = ctx.value
         return ((g if need_x else None), (g * v / t2 if need_1 else None),
                 (-g * v * t1 / (t2 * t2) if need_2 else None), None)
+
+    @staticmethod
+    def jvp(ctx, tx, t1, t2, _):
+        x, a, b, v = ctx._fw_args
+        return tangent_sum(tx, None if t1 is None else t1 * v / b, None if t2 is None else -t2 * v * a / (b * b))
 
 
 class ClampMinScalar(ClampScalar):
@@ -383,6 +430,8 @@ class DivRounding(Function):
     def backward(ctx, g):
         zeros = wrap(np.zeros_like(g._data))
         return zeros, zeros, None
+
+    jvp = staticmethod(zero_jvp)
 
 
 # -- the functions Tensor's operators call ---------------------------------------------------

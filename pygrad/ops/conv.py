@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import building_graph, sum_array, wrap
@@ -283,6 +284,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
 # -- average pooling ---------------------------------------------------------------------------
 
 class AvgPool2D(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "AvgPool2DBackward0"
 
     @staticmethod
@@ -328,6 +330,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
 
 class AdaptiveAvgPool2D(Function):
     """Output cell (i, j) averages rows floor(i*H/OH)..ceil((i+1)*H/OH) and likewise for columns."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "AdaptiveAvgPool2DBackward0"
 

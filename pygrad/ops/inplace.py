@@ -137,6 +137,7 @@ def _variant(op: type) -> type:
         "forward": staticmethod(forward),
         "backward": staticmethod(lambda ctx, *grads: op.backward(ctx, *grads)),
         "__module__": __name__,
+        "_inplace_of": op,
     })
     _VARIANTS[op] = cls
     return cls

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.forward_ad import multilinear_jvp, tangent_sum
 from .. import dtypes
 from .._errors import C_TYPE_NAMES
 from ..autograd.function import Function
@@ -32,6 +33,7 @@ def _check_tensor(x, name: str) -> None:
 
 
 class Mm(Function):
+    jvp = staticmethod(multilinear_jvp)
     _backward_name = "MmBackward0"
 
     @staticmethod
@@ -68,6 +70,7 @@ def _matrix_grads(ctx, g: np.ndarray, a, b, need_a: bool, need_b: bool):
 
 
 class Mv(Function):
+    jvp = staticmethod(multilinear_jvp)
     _backward_name = "MvBackward0"
 
     @staticmethod
@@ -86,6 +89,7 @@ class Mv(Function):
 
 
 class Dot(Function):
+    jvp = staticmethod(multilinear_jvp)
     _backward_name = "DotBackward0"
 
     @staticmethod
@@ -104,6 +108,7 @@ class Dot(Function):
 
 
 class Bmm(Function):
+    jvp = staticmethod(multilinear_jvp)
     _backward_name = "BmmBackward0"
 
     @staticmethod
@@ -324,6 +329,15 @@ class Addmm(Function):
                 cls._product(scaled, b.mT) if need_a else None,
                 cls._product(a.mT, scaled) if need_b else None, None, None)
 
+    @classmethod
+    def jvp(cls, ctx, tc, ta, tb, *_):
+        c, a, b, beta, alpha = ctx._fw_args
+        out = ctx._fw_outputs[0]
+        total = tangent_sum(None if tc is None or beta == 0 else (tc * beta).expand(out.shape),
+                            None if ta is None else cls._product(ta, b) * alpha,
+                            None if tb is None else cls._product(a, tb) * alpha)
+        return total
+
 
 class Baddbmm(Addmm):
     _backward_name = "BaddbmmBackward0"
@@ -367,6 +381,7 @@ def baddbmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
 # -- cross product ----------------------------------------------------------------------------------
 
 class Cross(Function):
+    jvp = staticmethod(multilinear_jvp)
     _backward_name = "LinalgCrossBackward0"
 
     @staticmethod
@@ -477,6 +492,7 @@ class Einsum(Function):
     """``einsum`` as one op; the gradient of each operand is another einsum (of the output gradient,
     the other operands, ones for the letters only that operand has, and identity tensors that put
     the gradient back on the diagonal of a repeated letter), so it is differentiable to any order."""
+    jvp = staticmethod(multilinear_jvp)
 
     _backward_name = "EinsumBackward0"
 

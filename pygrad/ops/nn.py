@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp
 from .._errors import size_str
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -450,6 +451,7 @@ class Embedding(Function):
 
 class EmbeddingDenseBackward(Function):
     """Scatter-add of the rows' gradients; its own backward gathers them again."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "EmbeddingDenseBackward0"
 

@@ -253,10 +253,12 @@ UNARY = [
 # softmax along a dim; the argument handling is in ops/activation.py
 SOFTMAX = Op("_softmax(Tensor self, int? dim)", node="SoftmaxBackward0", kernel="softmax", quiet=True,
              function=False, method=False, derivatives={"self": "result * (grad - sum_keep(grad * result, dim))"},
+             jvp="result * (self_t - sum_keep(self_t * result, dim))",
              rule="d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)")
 LOG_SOFTMAX = Op("_log_softmax(Tensor self, int? dim)", node="LogSoftmaxBackward0", kernel="log_softmax",
                  quiet=True, function=False, method=False,
                  derivatives={"self": "grad - exp(result) * sum_keep(grad, dim)"},
+                 jvp="self_t - sum_keep(exp(result) * self_t, dim)",
                  rule="d log_softmax: grad_u = grad - softmax(u) * sum(grad)")
 
 # polygamma(1, u), for digamma's derivative; its own derivative is not implemented.

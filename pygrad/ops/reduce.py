@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp, reduction_jvp
 from .. import dtypes, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -32,6 +33,7 @@ def _dropped_shape(shape: tuple, dims: tuple) -> tuple:
 
 
 class Sum(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "SumBackward0"
 
     @staticmethod
@@ -45,6 +47,7 @@ class Sum(Function):
 
 
 class SumDim(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "SumBackward1"
 
     @staticmethod
@@ -60,6 +63,7 @@ class SumDim(Function):
 
 
 class Mean(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "MeanBackward0"
 
     @staticmethod
@@ -73,6 +77,7 @@ class Mean(Function):
 
 
 class MeanDim(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "MeanBackward1"
 
     @staticmethod
@@ -134,6 +139,7 @@ def _ties(x: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 class _EvenlyDistributed(Function):
     """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
+    jvp = staticmethod(reduction_jvp)
 
     _numpy = None
 
@@ -178,6 +184,7 @@ class Amin(_EvenlyDistributed):
 
 class MaxDim(Function):
     """max over one dim: (values, indices); the gradient goes to the returned (first) index."""
+    jvp = staticmethod(reduction_jvp)
 
     _backward_name = "MaxBackward0"
     _arg = staticmethod(np.argmax)
@@ -296,6 +303,7 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 class Prod(Function):
     """The product over dims.  Each gradient is the product of the *other* elements, which stays
     exact with zeros: one zero in a slice gets the product of the rest, the others get 0."""
+    jvp = staticmethod(reduction_jvp)
 
     _backward_name = "ProdBackward1"
 
@@ -369,6 +377,7 @@ def _correction(unbiased, correction) -> float:
 
 
 class Var(Function):
+    jvp = staticmethod(reduction_jvp)
     _backward_name = "VarBackward0"
 
     @staticmethod
@@ -400,6 +409,7 @@ class Var(Function):
 
 
 class Std(Function):
+    jvp = staticmethod(reduction_jvp)
     _backward_name = "StdBackward0"
 
     @staticmethod
@@ -454,6 +464,7 @@ class VectorNorm(Function):
 
     Unlike sum/mean, PyTorch's norm adds float32 sequentially over an outer dim, as ``np.sum``
     does, so it keeps ``np.sum`` to print the same values."""
+    jvp = staticmethod(reduction_jvp)
 
     _backward_name = "LinalgVectorNormBackward0"
 
@@ -534,6 +545,7 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
 # -- logsumexp and cumsum --------------------------------------------------------------------
 
 class Logsumexp(Function):
+    jvp = staticmethod(reduction_jvp)
     _backward_name = "LogsumexpBackward0"
 
     @staticmethod
@@ -565,6 +577,7 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 
 
 class Cumsum(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "CumsumBackward0"
 
     @staticmethod
