@@ -191,7 +191,7 @@ def apply(cls, args, kwargs, call):
         with _no_tangents():
             out = call()
         if tangent is not None:
-            level.set(out, tangent)
+            _write_tangent(level, out, tangent)
         return out
     jvp = cls.jvp
     builtin = cls.__module__.startswith("pygrad.")
@@ -225,9 +225,31 @@ def apply(cls, args, kwargs, call):
         if t is None or not isinstance(o, _Tensor) or not o.dtype.is_floating_point:
             continue
         _check_tangent_size(o, t)
-        level.set(o, t)
+        if any(o is a for a in args):  # written in place
+            _write_tangent(level, o, t)
+        else:
+            level.set(o, t)
     _keep_saved_tangents(ctx, outs, level)
     return outputs
+
+
+def _write_tangent(level, target, tangent) -> None:
+    """An in-place op's new tangent, written into the tangent ``target`` has, as PyTorch does: the
+    tangent of a view is a view of its base's tangent, so writing through a view updates the base's."""
+    old = level.get(target)
+    if old is None and target._view is not None:
+        base = target._view.base
+        base_tangent = level.get(base)
+        if base_tangent is None:
+            base_tangent = _zeros_like(base)
+            level.set(base, base_tangent)
+        with _no_tangents():
+            old = _views.replay(base_tangent, target._view.steps)
+        level.set(target, old)
+    if old is None or old._data.shape != target._data.shape or not old._data.flags.writeable:
+        level.set(target, tangent)
+        return
+    np.copyto(old._data, tangent._data, casting="unsafe")
 
 
 def _keep_saved_tangents(ctx, outs, level) -> None:
@@ -263,7 +285,7 @@ def forward_name(cls) -> str:
     return _CAMEL.sub("_", node).lower()
 
 
-from . import function as _function  # noqa: E402  (function.py imports nothing from here at import time)
+from . import function as _function, views as _views  # noqa: E402  (function.py imports nothing from here at import time)
 
 _no_jvp = _function.Function.jvp
 
@@ -333,10 +355,10 @@ def tangent_sum(*terms):
     return total
 
 
-def reduction_jvp(ctx, *tangents):
-    """The tangent of a reduction or an elementwise loss, whose backward scales the output gradient
-    by a local derivative ``w`` per input element: ``sum(w * t)`` over the reduced dims, with ``w``
-    from the op's own backward of ones (so the derivative is written once, in backward)."""
+def weighted_jvp(ctx, *tangents):
+    """The tangent of an op whose backward scales the output gradient by a local derivative ``w``
+    per input element (elementwise ops, reductions, elementwise losses): ``w * t`` summed over the
+    reduced dims, with ``w`` from the op's own backward of ones (the derivative is written once)."""
     outs = ctx._fw_outputs
     out = outs[0]
     ones = type(out)._wrap(np.ones(out._data.shape, out._data.dtype))
@@ -346,10 +368,12 @@ def reduction_jvp(ctx, *tangents):
         weights = ctx._forward_cls.backward(ctx, ones, *(None,) * (len(outs) - 1))
     finally:
         ctx.needs_input_grad = kept
+    if not isinstance(weights, tuple):
+        weights = (weights,)
     total = tangent_sum(*(w * t for w, t in zip(weights, tangents) if t is not None and w is not None))
-    if total is None or total._data.shape == out._data.shape:
-        return total
-    if out._data.ndim == 0:
-        return total.sum()
-    dims = ctx.dims if hasattr(ctx, "dims") else (ctx.dim,)
-    return total.sum(dims, keepdim=ctx.keepdim)
+    if total is not None and total._data.shape != out._data.shape:
+        if out._data.ndim == 0:
+            total = total.sum()
+        else:
+            total = total.sum(ctx.dims if hasattr(ctx, "dims") else (ctx.dim,), keepdim=ctx.keepdim)
+    return (total,) + (None,) * (len(outs) - 1) if len(outs) > 1 else total

@@ -11,7 +11,7 @@ import numpy as np
 from .. import dtypes
 from .._errors import C_TYPE_NAMES
 from .._backend import kernels
-from ..autograd.forward_ad import linear_jvp, tangent_sum, zero_jvp
+from ..autograd.forward_ad import linear_jvp, tangent_sum, weighted_jvp, zero_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, broadcast_shape, building_graph, same_dtype_arrays, sum_array, wrap
@@ -208,9 +208,7 @@ class ClampTensor(Function):
         return tuple(None if m is None or not need else (wrap(m * g._data) if not building_graph() else g * wrap(m))
                      for m, need in zip(masks, ctx.needs_input_grad))
 
-
-
-
+    jvp = staticmethod(weighted_jvp)
 
 
 class MaskedFill(Function):
@@ -260,19 +258,14 @@ class MaskedFillTensor(MaskedFill):
             return grad_x, None, wrap(sum_array(g._data[mask]))
         return grad_x, None, (g * wrap(mask.astype(g._data.dtype))).sum()
 
-
-
-
-
-
-
-
-
-
-
-
-
-
+    @staticmethod
+    def jvp(ctx, tx, _, tv):
+        x, value = ctx._fw_args[0], ctx._fw_args[2]
+        out = ctx._fw_outputs[0]
+        filled = MaskedFill.apply(_zeros_like_tensor(x) if tx is None else tx, ctx.mask, 0.0)
+        if tv is None:
+            return filled
+        return filled + where(wrap(np.broadcast_to(ctx.mask, out.shape)), tv, 0.0)
 
 
 class Lerp(Function):
@@ -664,3 +657,7 @@ def addcdiv(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
                            "inputs. The future addcdiv behavior is just the latter implementation: (input + value "
                            "* tensor1 / tensor2), for all dtypes.")
     return Addcdiv.apply(x, tensor1, tensor2, value)
+
+
+def _zeros_like_tensor(x: Tensor) -> Tensor:
+    return wrap(np.zeros(x._data.shape, x._data.dtype))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..autograd.forward_ad import linear_jvp
+from ..autograd.forward_ad import linear_jvp, tangent_sum
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import building_graph, sum_array, wrap
@@ -173,6 +173,16 @@ class Convolution(Function):
             gb = wrap(sum_array(gd, axis=(0, 2, 3)))
         return gx, gw, gb, None, None, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        x, w, b, *config = ctx._fw_args
+        out = ctx._fw_outputs[0]
+        total = tangent_sum(None if tx is None else Convolution.apply(tx, w, None, *config),
+                            None if tw is None else Convolution.apply(x, tw, None, *config))
+        if tb is not None:
+            tb = tb.reshape((1, -1) + (1,) * (out.ndim - 2)).expand(out.shape)
+        return tangent_sum(total, tb)
+
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
@@ -229,6 +239,17 @@ class MaxPool2DWithIndices(Function):
         gx = _unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding)
         return wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)), None, None, None, None
 
+    @staticmethod
+    def jvp(ctx, t, *_):
+        """The tangent at each window's maximum (a gather by the indices forward found)."""
+        arg, kernel, stride, padding, dilation, padded_shape = ctx.conf
+        a = t._data[None] if ctx.unbatched else t._data
+        ph, pw = padding
+        padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
+        win = _windows(padded, kernel, stride, dilation, arg.shape[2:]).reshape(arg.shape + (kernel[0] * kernel[1],))
+        out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
+        return wrap(np.ascontiguousarray(out[0] if ctx.unbatched else out))
+
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False) -> Tensor:
@@ -265,6 +286,10 @@ class ConstantPadNd(Function):
     @staticmethod
     def backward(ctx, g):
         return ConstantPadNd.apply(g, tuple((-lo, -hi) for lo, hi in ctx.pads), 0), None, None
+
+    @staticmethod
+    def jvp(ctx, t, pads, value):
+        return ConstantPadNd.apply(t, ctx._fw_args[1], 0.0)
 
 
 def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd.forward_ad import linear_jvp
+from ..autograd.forward_ad import linear_jvp, weighted_jvp, tangent_sum
 from .._errors import size_str
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -103,6 +103,8 @@ class MseLoss(Function):
         gx = _grad_scale(g, shape, ctx.reduction) * 2 * (x - y)
         return (gx if need_x else None), (-gx if need_y else None), None
 
+    jvp = staticmethod(weighted_jvp)
+
 
 def check_target_size(x: Tensor, y: Tensor) -> None:
     """PyTorch's checks of a pointwise loss: a warning when the sizes differ, its error when they
@@ -156,6 +158,8 @@ class HuberLoss(Function):
             return (wrap(gx) if need_x else None), (wrap(-gx) if need_y else None), None, None, None
         gx = _grad_scale(g, shape, ctx.reduction) * (x - y).clamp(-delta, delta) * scale
         return (gx if need_x else None), (-gx if need_y else None), None, None, None
+
+    jvp = staticmethod(weighted_jvp)
 
 
 class SmoothL1Loss(HuberLoss):
@@ -236,6 +240,8 @@ class NllLoss(Function):
             return wrap(pattern * g._data), None, None, None, None
         return g * wrap(pattern), None, None, None, None
 
+    jvp = staticmethod(weighted_jvp)
+
 
 class NllLoss2d(NllLoss):
     """The same op on (N, C, H, W) input, under PyTorch's name for it."""
@@ -303,6 +309,8 @@ class BinaryCrossEntropy(Function):
         gy = scale * ((1 - p).log() - p.log()) if need_y else None
         return gp, gy, None, None
 
+    jvp = staticmethod(weighted_jvp)
+
 
 def binary_cross_entropy(p: Tensor, y: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
     check_reduction(reduction)
@@ -363,6 +371,8 @@ class BinaryCrossEntropyWithLogits(Function):
             gy = scale * -x
         return (gx if need_x else None), (gy if need_y else None), None, None, None
 
+    jvp = staticmethod(weighted_jvp)
+
 
 def binary_cross_entropy_with_logits(x: Tensor, y: Tensor, weight: Tensor | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
@@ -420,6 +430,11 @@ class NativeLayerNorm(Function):
         gb = (g.sum(batch_axes) if batch_axes else g) if need_b else None
         return gx, gw, gb, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        weight = ctx._fw_args[1]
+        return _normalized_tangent(ctx, tx, tw, tb, weight, ctx.axes, True, lambda p: p)
+
 
 def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
@@ -447,6 +462,8 @@ class Embedding(Function):
     @staticmethod
     def backward(ctx, g):
         return EmbeddingDenseBackward.apply(g, ctx.indices, ctx.rows, ctx.padding_idx), None, None
+
+    jvp = staticmethod(linear_jvp)
 
 
 class EmbeddingDenseBackward(Function):
@@ -548,6 +565,13 @@ class NativeBatchNorm(Function):
         gb = g.sum(axes) if need_b else None
         return (gx, gw, gb) + (None,) * 4
 
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        x, weight = ctx._fw_args[:2]
+        shape = _channel_shape(x)
+        return _normalized_tangent(ctx, tx, tw, tb, weight, (0,) + tuple(range(2, x.ndim)), ctx.training,
+                                   lambda p: p.reshape(shape))
+
 
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
@@ -593,3 +617,22 @@ def _check_batch_norm_args(x, running_mean, running_var, weight, bias, training)
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     return False
+
+
+def _normalized_tangent(ctx, tx, tw, tb, weight, axes, batch_statistics: bool, per_feature):
+    """The tangent of ``xhat * weight + bias``, ``xhat = (x - mean) * rstd``: with the statistics
+    of ``x`` itself they move with it (their tangents subtract the mean and the projection on xhat)."""
+    xhat, rstd = wrap(ctx.xhat), wrap(ctx.rstd)
+    xhat_t = None
+    if tx is not None:
+        if batch_statistics:
+            centered = tx - tx.mean(axes, keepdim=True)
+            xhat_t = rstd * (centered - xhat * (xhat * centered).mean(axes, keepdim=True))
+        else:
+            xhat_t = tx * rstd
+        if weight is not None:
+            xhat_t = xhat_t * per_feature(weight)
+    total = tangent_sum(xhat_t, None if tw is None else xhat * per_feature(tw))
+    if tb is not None:
+        tb = per_feature(tb).expand(ctx._fw_outputs[0].shape)
+    return tangent_sum(total, tb)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..autograd.forward_ad import linear_jvp, reduction_jvp
+from ..autograd.forward_ad import linear_jvp, weighted_jvp
 from .. import dtypes, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -139,7 +139,7 @@ def _ties(x: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 class _EvenlyDistributed(Function):
     """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
-    jvp = staticmethod(reduction_jvp)
+    jvp = staticmethod(weighted_jvp)
 
     _numpy = None
 
@@ -184,7 +184,7 @@ class Amin(_EvenlyDistributed):
 
 class MaxDim(Function):
     """max over one dim: (values, indices); the gradient goes to the returned (first) index."""
-    jvp = staticmethod(reduction_jvp)
+    jvp = staticmethod(weighted_jvp)
 
     _backward_name = "MaxBackward0"
     _arg = staticmethod(np.argmax)
@@ -303,7 +303,7 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 class Prod(Function):
     """The product over dims.  Each gradient is the product of the *other* elements, which stays
     exact with zeros: one zero in a slice gets the product of the rest, the others get 0."""
-    jvp = staticmethod(reduction_jvp)
+    jvp = staticmethod(weighted_jvp)
 
     _backward_name = "ProdBackward1"
 
@@ -377,7 +377,7 @@ def _correction(unbiased, correction) -> float:
 
 
 class Var(Function):
-    jvp = staticmethod(reduction_jvp)
+    jvp = staticmethod(weighted_jvp)
     _backward_name = "VarBackward0"
 
     @staticmethod
@@ -409,7 +409,7 @@ class Var(Function):
 
 
 class Std(Function):
-    jvp = staticmethod(reduction_jvp)
+    jvp = staticmethod(weighted_jvp)
     _backward_name = "StdBackward0"
 
     @staticmethod
@@ -464,7 +464,7 @@ class VectorNorm(Function):
 
     Unlike sum/mean, PyTorch's norm adds float32 sequentially over an outer dim, as ``np.sum``
     does, so it keeps ``np.sum`` to print the same values."""
-    jvp = staticmethod(reduction_jvp)
+    jvp = staticmethod(weighted_jvp)
 
     _backward_name = "LinalgVectorNormBackward0"
 
@@ -545,7 +545,7 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
 # -- logsumexp and cumsum --------------------------------------------------------------------
 
 class Logsumexp(Function):
-    jvp = staticmethod(reduction_jvp)
+    jvp = staticmethod(weighted_jvp)
     _backward_name = "LogsumexpBackward0"
 
     @staticmethod
@@ -631,6 +631,21 @@ class Cumprod(Function):
             grads.append((g * without_i.cumprod(dim) * later).sum(dim))
         result = stack(grads, dim)
         return (result if building_graph() else wrap(result._data)), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        """out_k is linear in each x_j (j <= k) separately: the sum over j of the cumulative product
+        with x_j replaced by its tangent, kept where k >= j (exact with zeros, n products of length n)."""
+        x, result = ctx._fw_args[0], ctx._fw_outputs[0]
+        if x.ndim == 0:
+            return t.to(result.dtype)
+        xs, ts = x.to(result.dtype).movedim(ctx.dim, -1), t.to(result.dtype).movedim(ctx.dim, -1)
+        n = xs.shape[-1]
+        lead = (n,) + (1,) * (xs.ndim - 1)
+        from .arith import where
+        replaced = where(wrap(np.eye(n, dtype=bool).reshape(lead + (n,))), ts.unsqueeze(0), xs.unsqueeze(0))
+        kept = wrap(np.triu(np.ones((n, n), result._data.dtype)).reshape(lead + (n,)))
+        return (replaced.cumprod(-1) * kept).sum(0).movedim(-1, ctx.dim)
 
 
 def cumprod(x: Tensor, dim, *, dtype=None) -> Tensor:

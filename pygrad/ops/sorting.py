@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import return_types
+from ..autograd.forward_ad import linear_jvp, weighted_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import building_graph, normalize_dim, wrap
@@ -59,6 +60,8 @@ class _Pick(Function):
         out = np.zeros(ctx.shape, g._data.dtype)
         out[ctx.key] = g._data
         return wrap(out), None, None, None
+
+    jvp = staticmethod(linear_jvp)
 
 
 class Sort(_Pick):
@@ -140,6 +143,8 @@ class Median(Function):
         if building_graph():
             return g * wrap(share)
         return wrap(g._data * share)
+
+    jvp = staticmethod(weighted_jvp)
 
 
 def _has_nan(data: np.ndarray) -> bool:
