@@ -44,7 +44,7 @@ from . import linalg  # noqa: E402
 from . import profiler  # noqa: E402
 from .ops.linalg_ops import cdist, det, dist, logdet, slogdet, torch_svd as svd  # noqa: E402
 from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa: E402
-from . import accelerator, functional  # noqa: E402
+from . import accelerator, func, functional  # noqa: E402
 from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
                            IntTensor, LongTensor, ShortTensor)
 

@@ -15,4 +15,4 @@ __all__ = ["backward", "grad", "explain", "Function", "FunctionCtx", "once_diffe
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
            "functional", "Variable"]
 from . import functional  # noqa: E402
-from . import graph, profiler  # noqa: E402
+from . import forward_ad, graph, profiler  # noqa: E402
