@@ -429,5 +429,58 @@ class ScalarChain(Workload):
         return [np.asarray(g)]
 
 
+# -- Jacobians: forward against reverse mode --------------------------------------------------
+
+
+class Jacobian(Workload):
+    """The Jacobian of ``tanh(W @ x)`` (``n`` inputs, ``m`` outputs) by ``func.jacfwd``: a pass per
+    input (column), so it is cheap for a tall Jacobian (few inputs, many outputs) and dear for a
+    wide one; ``JACREV`` takes a pass per output and is the reverse."""
+
+    key = "JACFWD"
+    title = "Jacobian of tanh(W x) by func.jacfwd"
+    transform = "jacfwd"
+    unit = "Jacobian"
+    dtype = "float64"
+    sizes = quick_sizes = ((4, 256), (256, 4))   # (inputs, outputs): tall, wide
+
+    def label(self, size) -> str:
+        n, m = size
+        return f"{'tall' if m > n else 'wide'} {n} -> {m}"
+
+    def count(self, size) -> int:
+        return 1
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        n, m = size
+        rng = np.random.default_rng(seed)
+        return {"x": rng.uniform(-1, 1, n), "w": rng.standard_normal((m, n)) / np.sqrt(n)}
+
+    def missing(self, m) -> list[str]:
+        return [] if hasattr(getattr(m, "func", None), self.transform) else [f"func.{self.transform}"]
+
+    def build(self, m, arrays) -> dict:
+        w = m.tensor(np.asarray(arrays["w"], dtype=self.dtype))
+        return {"x": m.tensor(np.asarray(arrays["x"], dtype=self.dtype)),
+                "jacobian": getattr(m.func, self.transform)(lambda x: m.tanh(w @ x))}
+
+    def forward_backward(self, m, state):
+        state["out"] = state["jacobian"](state["x"])
+        return state["out"]
+
+    def grads(self, state) -> list[np.ndarray]:
+        return [state["out"].detach().numpy()]
+
+    def numpy_forward_backward(self, state) -> list[np.ndarray]:
+        y = np.tanh(state["w"] @ state["x"])
+        return [(1 - y * y)[:, None] * state["w"]]
+
+
+class JacobianReverse(Jacobian):
+    key = "JACREV"
+    title = "Jacobian of tanh(W x) by func.jacrev"
+    transform = "jacrev"
+
+
 WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(),
-                                 MLPTrainingStep(), ScalarChain())}
+                                 MLPTrainingStep(), ScalarChain(), Jacobian(), JacobianReverse())}
