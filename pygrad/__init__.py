@@ -93,7 +93,7 @@ __all__ = [
     "dtype", "e", "einsum", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "erfinv",
     "exp", "exp2", "expm1", "eye", "finfo", "flatten", "flip", "float", "float16", "float32",
     "float64", "float_power", "floor", "floor_divide", "fmod", "frac", "from_dlpack", "from_numpy",
-    "full", "full_like", "gather", "ge", "ger", "get_default_device", "get_default_dtype",
+    "full", "full_like", "func", "gather", "ge", "ger", "get_default_device", "get_default_dtype",
     "greater", "greater_equal", "gt", "half", "hstack", "hypot", "iinfo", "index_add",
     "index_select", "inf", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
     "int8", "inverse", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_floating_point",

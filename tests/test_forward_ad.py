@@ -91,9 +91,22 @@ def test_errors_have_pytorch_text(torch):
 def test_an_op_without_a_forward_rule_names_itself():
     with fwAD.dual_level():
         d = fwAD.make_dual(pygrad.eye(2, dtype=pygrad.float64), pygrad.ones(2, 2, dtype=pygrad.float64))
-        with pytest.raises(NotImplementedError, match=r"^Trying to use forward AD with linalg_det that does not support "
-                                                      r"it because it has not been implemented yet\.\nPlease file"):
-            pygrad.linalg.det(d)
+        with pytest.raises(NotImplementedError, match=r"^Trying to use forward AD with linalg_cholesky_ex that does "
+                                                      r"not support it because it has not been implemented yet\.\n"
+                                                      r"Please file"):
+            pygrad.linalg.cholesky(d)
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "slogdet"])
+def test_linear_algebra_tangents(name, torch, backend):
+    import torch.autograd.forward_ad as tfw
+    a, t = np.array([[2.0, 1.0, 0.1], [0.5, 3.0, -1.0], [0.2, 0.3, 1.5]]), np.arange(9.0).reshape(3, 3) / 7 - 0.5
+    tangents = []
+    for m, ad in ((pygrad, fwAD), (torch, tfw)):
+        with ad.dual_level():
+            out = getattr(m.linalg, name)(ad.make_dual(m.tensor(a), m.tensor(t)))
+            tangents.append(ad.unpack_dual(out[1] if name == "slogdet" else out).tangent.numpy())
+    np.testing.assert_allclose(tangents[0], tangents[1], rtol=1e-10)
 
 
 def test_custom_function_jvp_and_save_for_forward(torch, backend):

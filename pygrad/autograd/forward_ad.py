@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import weakref
 from typing import NamedTuple
 
@@ -83,8 +84,15 @@ class _Level:
         table[key] = (weakref.ref(t, drop), tangent)
 
 
-_levels: list = []  # the open level (PyTorch allows one at a time)
-_suspended = [False]  # while a tangent rule runs, the ops it calls compute no tangents of their own
+_levels: list = []  # the open level (PyTorch allows one at a time, for every thread)
+
+
+class _Suspended(threading.local):
+    """While a thread runs an op's forward and tangent rule, the ops they call compute no tangents."""
+    on = False
+
+
+_suspended = _Suspended()
 
 
 def _current(level=None) -> _Level:
@@ -160,25 +168,25 @@ def unpack_dual(tensor, *, level=None) -> UnpackedDualTensor:
 
 def tangent_of(tensor):
     """The tangent ``tensor`` carries in the open level, or None (for printing and the transforms)."""
-    if not _levels or _suspended[0]:
+    if not _levels or _suspended.on:
         return None
     return _levels[-1].get(tensor)
 
 
 @contextlib.contextmanager
 def _no_tangents():
-    prev, _suspended[0] = _suspended[0], True
+    prev, _suspended.on = _suspended.on, True
     try:
         yield
     finally:
-        _suspended[0] = prev
+        _suspended.on = prev
 
 
 # -- the op path -----------------------------------------------------------------------------
 
 def apply(cls, args, kwargs, call):
     """The op observer of an open level: run the op, then set its outputs' tangents."""
-    if _suspended[0]:
+    if _suspended.on:
         return call()
     level = _levels[-1]
     tangents = [level.get(a) if isinstance(a, _Tensor) else None for a in args]

@@ -219,10 +219,10 @@ class Op:
     operators: tuple = ()            # Tensor dunders: "__mul__" calls the Function on the promoted operands
                                      # directly; "__sub__=method" is the method itself
     jvp: str | None = None           # the forward-mode rule (PyTorch's ``result:`` line): "auto_element_wise"
-                                     # (the default for a differentiable op: each derivative with ``grad``
-                                     # replaced by that input's tangent, summed), "auto_linear" (the op applied
-                                     # to the tangents), or an expression over the arguments, ``result`` and
-                                     # the tangents ``<input>_t``
+                                     # (the default for an elementwise op: each derivative with ``grad``
+                                     # replaced by that input's tangent, summed; J is diagonal), "auto_linear"
+                                     # (the op applied to the tangents), or an expression over the arguments,
+                                     # ``result`` and the tangents ``<input>_t`` (needed where J^T != J)
 
     name: str = ""
     args: tuple = ()
@@ -333,7 +333,9 @@ def _build_function(op: Op) -> type:
     if op.node is not None:
         namespace["_backward_name"] = op.node
         namespace["backward"] = staticmethod(env["backward"])
-        namespace["jvp"] = staticmethod(_build_jvp(op, inputs, attrs))
+        jvp = _build_jvp(op, inputs, attrs)
+        if jvp is not None:  # else forward mode names the op as lacking a rule
+            namespace["jvp"] = staticmethod(jvp)
     else:
         namespace["_backward_name"] = "NotImplemented"
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
@@ -389,7 +391,9 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
 def _build_jvp(op: Op, inputs, attrs):
     """``jvp(ctx, *tangents)``: the outputs' tangent from the inputs' (None where an input has none),
     evaluated with pygrad's functions, so it is differentiable like the create_graph backward."""
-    rule = op.jvp or "auto_element_wise"
+    rule = op.jvp or ("auto_element_wise" if getattr(op, "elementwise", True) else None)
+    if rule is None:
+        return None
     n = len(inputs)
     if rule == "auto_linear":
         def jvp(ctx, *tangents):

@@ -147,6 +147,11 @@ class Inv(Function):
         (Y,) = ctx.saved_tensors
         return -(Y.mT @ g @ Y.mT)
 
+    @staticmethod
+    def jvp(ctx, t):
+        result = ctx._fw_outputs[0]
+        return -(result @ t @ result)
+
 
 def _zero_pivot(a: np.ndarray) -> np.ndarray:
     """Per matrix, the index of the first zero pivot of LU with partial pivoting, or -1."""
@@ -195,6 +200,11 @@ class Det(Function):
         cof = (U * prods.unsqueeze(-2)) @ Vh * sign.unsqueeze(-1).unsqueeze(-1)
         return g.unsqueeze(-1).unsqueeze(-1) * cof
 
+    @staticmethod
+    def jvp(ctx, t):
+        A, result = ctx._fw_args[0], ctx._fw_outputs[0]
+        return result * (inv(A).mT * t).sum((-2, -1))
+
 
 def det(A: Tensor) -> Tensor:
     _square_check(A, "det")
@@ -216,6 +226,11 @@ class Slogdet(Function):
     def backward(ctx, g_sign, g_logabs):
         (A,) = ctx.saved_tensors
         return g_logabs.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+    @staticmethod
+    def jvp(ctx, t):
+        sign = ctx._fw_outputs[0]
+        return wrap(np.zeros_like(sign._data)), (inv(ctx._fw_args[0]).mT * t).sum((-2, -1))
 
 
 def slogdet(A: Tensor):
