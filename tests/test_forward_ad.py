@@ -97,14 +97,16 @@ def test_an_op_without_a_forward_rule_names_itself():
             pygrad.linalg.cholesky(d)
 
 
-@pytest.mark.parametrize("name", ["inv", "det", "slogdet"])
+@pytest.mark.parametrize("name", ["inv", "det", "slogdet", "solve"])
 def test_linear_algebra_tangents(name, torch, backend):
     import torch.autograd.forward_ad as tfw
     a, t = np.array([[2.0, 1.0, 0.1], [0.5, 3.0, -1.0], [0.2, 0.3, 1.5]]), np.arange(9.0).reshape(3, 3) / 7 - 0.5
     tangents = []
     for m, ad in ((pygrad, fwAD), (torch, tfw)):
         with ad.dual_level():
-            out = getattr(m.linalg, name)(ad.make_dual(m.tensor(a), m.tensor(t)))
+            d = ad.make_dual(m.tensor(a), m.tensor(t))
+            out = m.linalg.solve(d, ad.make_dual(m.tensor(a[0]), m.tensor(t[1]))) if name == "solve" else \
+                getattr(m.linalg, name)(d)
             tangents.append(ad.unpack_dual(out[1] if name == "slogdet" else out).tangent.numpy())
     np.testing.assert_allclose(tangents[0], tangents[1], rtol=1e-10)
 

@@ -99,6 +99,21 @@ class Solve(Function):
         gA = _shape.sum_to_size(gA, A._data.shape) if needs[0] else None
         return gA, (_shape.sum_to_size(gB, ctx.b_shape) if needs[1] else None), None, None
 
+    @staticmethod
+    def jvp(ctx, tA, tB, *_):
+        """dX = A⁻¹ (dB - dA X) (left), (dB - X dA) A⁻¹ (right)."""
+        A, X = ctx._fw_args[0], ctx._fw_outputs[0]
+        rhs = tB
+        if tA is not None:
+            if not ctx.left:
+                moved = X @ tA
+            elif ctx.vector:
+                moved = (tA @ X.unsqueeze(-1)).squeeze(-1)
+            else:
+                moved = tA @ X
+            rhs = -moved if rhs is None else rhs - moved
+        return Solve.apply(A, rhs, ctx.vector, ctx.left)
+
 
 def _system(a: np.ndarray, b: np.ndarray, vector: bool) -> tuple[np.ndarray, np.ndarray]:
     """The matrices and right-hand sides of ``A X = B``, batch dims broadcast, vectors as columns."""
