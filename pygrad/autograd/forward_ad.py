@@ -254,7 +254,8 @@ def _write_tangent(level, target, tangent) -> None:
         with _no_tangents():
             old = _views.replay(base_tangent, target._view.steps)
         level.set(target, old)
-    if old is None or old._data.shape != target._data.shape or not old._data.flags.writeable:
+    if (old is None or type(old) is not type(tangent) or old._data.shape != target._data.shape
+            or not old._data.flags.writeable):  # (a tangent batched by vmap holds no values to write)
         level.set(target, tangent)
         return
     np.copyto(old._data, tangent._data, casting="unsafe")
