@@ -199,3 +199,47 @@ def test_tangents_leave_with_the_level_and_with_their_tensor():
     fwAD.exit_dual_level()
     with pytest.raises(RuntimeError, match="Trying to exit a forward AD level"):
         fwAD.exit_dual_level()
+
+
+def _nn_cases():
+    """(name, fn(m, F, x, w), x shape, w shape): the layers and losses written by hand."""
+    return [
+        ("conv2d", lambda m, F, x, w: F.conv2d(x, w, w[:, 0, 0, 0], padding=1), (2, 3, 5, 5), (4, 3, 3, 3)),
+        ("conv2d_stride_groups", lambda m, F, x, w: F.conv2d(x, w, stride=2, groups=3), (1, 3, 6, 6), (3, 1, 2, 2)),
+        ("max_pool2d", lambda m, F, x, w: F.max_pool2d(x * w.sum(), 2, padding=1), (2, 3, 5, 5), (2,)),
+        ("avg_pool2d", lambda m, F, x, w: F.avg_pool2d(x, 2) * w.sum(), (2, 3, 4, 4), (2,)),
+        ("adaptive_avg_pool2d", lambda m, F, x, w: F.adaptive_avg_pool2d(x, (2, 3)) * w[0], (2, 3, 5, 7), (2,)),
+        ("pad", lambda m, F, x, w: F.pad(x * w[0], (1, 2, 0, 1), value=0.5), (2, 3), (2,)),
+        ("layer_norm", lambda m, F, x, w: F.layer_norm(x, (4,), w, w * 0.5), (3, 4), (4,)),
+        ("batch_norm_train", lambda m, F, x, w: F.batch_norm(x, None, None, w, w + 1, training=True), (5, 3), (3,)),
+        ("batch_norm_eval", lambda m, F, x, w: F.batch_norm(x, m.zeros(3, dtype=m.float64), m.ones(3, dtype=m.float64),
+                                                            w, w, training=False), (5, 3), (3,)),
+        ("embedding", lambda m, F, x, w: F.embedding(m.tensor([[0, 2], [1, 0]]), x) * w.sum(), (3, 4), (2,)),
+        ("mse_loss", lambda m, F, x, w: F.mse_loss(x, w), (4,), (4,)),
+        ("huber_loss", lambda m, F, x, w: F.huber_loss(x * 3, w, reduction="sum"), (4,), (4,)),
+        ("smooth_l1_loss", lambda m, F, x, w: F.smooth_l1_loss(x * 3, w, reduction="none"), (4,), (4,)),
+        ("cross_entropy", lambda m, F, x, w: F.cross_entropy(x * w, m.tensor([2, 0, 1])), (3, 4), (4,)),
+        ("nll_loss_weighted", lambda m, F, x, w: F.nll_loss(F.log_softmax(x, 1), m.tensor([2, 0, 1]), weight=w),
+         (3, 4), (4,)),
+        ("binary_cross_entropy", lambda m, F, x, w: F.binary_cross_entropy(m.sigmoid(x), m.sigmoid(w)), (4,), (4,)),
+        ("bce_with_logits", lambda m, F, x, w: F.binary_cross_entropy_with_logits(x, m.sigmoid(w), pos_weight=w.detach()),
+         (4,), (4,)),
+        ("einsum", lambda m, F, x, w: m.einsum("ij,j->i", x, w), (3, 4), (4,)),
+        ("linear", lambda m, F, x, w: F.linear(x, w.reshape(1, 4), w[:1]), (3, 4), (4,)),
+    ]
+
+
+@pytest.mark.parametrize("case", _nn_cases(), ids=[c[0] for c in _nn_cases()])
+def test_layer_and_loss_tangents_match_torch(case, rng, torch, backend):
+    import torch.autograd.forward_ad as tfw
+    name, fn, x_shape, w_shape = case
+    x, w = rng.uniform(-1, 1, x_shape), rng.uniform(0.2, 1, w_shape)
+    tx, tw = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    results = []
+    for m, ad in ((pygrad, fwAD), (torch, tfw)):
+        with ad.dual_level():
+            out = fn(m, m.nn.functional, ad.make_dual(m.tensor(x), m.tensor(tx)), ad.make_dual(m.tensor(w), m.tensor(tw)))
+            primal, tangent = ad.unpack_dual(out)
+            results.append((primal.detach().numpy(), tangent.detach().numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
