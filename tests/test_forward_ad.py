@@ -197,8 +197,14 @@ def test_tangents_leave_with_the_level_and_with_their_tensor():
     assert fwAD.unpack_dual(d).tangent is None
     fwAD.enter_dual_level()
     fwAD.exit_dual_level()
-    with pytest.raises(RuntimeError, match="Trying to exit a forward AD level"):
+    with pytest.raises(RuntimeError, match="^Dual level must be a positive number.$"):
         fwAD.exit_dual_level()
+    with fwAD.dual_level():
+        with pytest.raises(RuntimeError, match="^Invalid level given to _make_dual$"):
+            fwAD.make_dual(pygrad.ones(2), pygrad.ones(2), level=3)
+        assert fwAD.unpack_dual(d, level=3).tangent is None
+        with pytest.raises(RuntimeError, match="^Trying to exit a forward AD level that was not the last one"):
+            fwAD.exit_dual_level(level=3)
 
 
 def _nn_cases():

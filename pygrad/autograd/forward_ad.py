@@ -95,11 +95,10 @@ class _Suspended(threading.local):
 _suspended = _Suspended()
 
 
-def _current(level=None) -> _Level:
-    if not _levels:
+def _current(level=None) -> _Level | None:
+    """The open level, if ``level`` (None: the current one) names it."""
+    if not _levels or (level is not None and level != _levels[-1].index):
         return None
-    if level is not None and level != _levels[-1].index:
-        raise RuntimeError("Trying to access a forward AD level that does not exist.")  # noqa: only one level
     return _levels[-1]
 
 
@@ -114,7 +113,9 @@ def enter_dual_level() -> int:
 
 def exit_dual_level(*, level=None) -> None:
     """Close the level: every tangent it holds is dropped."""
-    if not _levels or (level is not None and level != _levels[-1].index):
+    if not _levels:
+        raise RuntimeError("Dual level must be a positive number.")
+    if level is not None and level != _levels[-1].index:
         raise RuntimeError("Trying to exit a forward AD level that was not the last one that was created. This "
                            "is not supported.")
     _levels.pop()
@@ -140,7 +141,7 @@ def make_dual(tensor, tangent, *, level=None):
     """A tensor with ``tensor``'s value (a view of it) carrying ``tangent`` in the current level."""
     lvl = _current(level)
     if lvl is None:
-        raise RuntimeError(NO_LEVEL)
+        raise RuntimeError(NO_LEVEL if level is None else "Invalid level given to _make_dual")
     if not (isinstance(tensor, _Tensor) and isinstance(tangent, _Tensor)):
         raise TypeError("make_dual(): expected Tensor arguments, got "
                         f"{type(tensor).__name__} and {type(tangent).__name__}")
