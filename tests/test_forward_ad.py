@@ -231,6 +231,7 @@ def _nn_cases():
         ("bce_with_logits", lambda m, F, x, w: F.binary_cross_entropy_with_logits(x, m.sigmoid(w), pos_weight=w.detach()),
          (4,), (4,)),
         ("einsum", lambda m, F, x, w: m.einsum("ij,j->i", x, w), (3, 4), (4,)),
+        ("dist", lambda m, F, x, w: m.dist(x, w, 3) + m.dist(x, w * 2), (4,), (4,)),
         ("linear", lambda m, F, x, w: F.linear(x, w.reshape(1, 4), w[:1]), (3, 4), (4,)),
     ]
 

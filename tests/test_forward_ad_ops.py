@@ -10,6 +10,7 @@ from pygrad.autograd import op_observers
 from pygrad.autograd.functional import jacobian
 from pygrad.ops import optable
 
+from test_forward_ad import _nn_cases
 from test_ops_gradients import CASES, IDS
 from test_optable import CASES as TABLE_OPS, NO_GRADCHECK, _inputs, _pygrad_fn, _torch_fn
 
@@ -97,12 +98,16 @@ def test_every_differentiable_table_entry_is_run_in_forward_mode(rng):
                 _pygrad_fn(op)(*map(pygrad.tensor, _inputs(op, rng)))
             for fn in NUMBER_OPERANDS:
                 fn(pygrad, pygrad.tensor(rng.uniform(0.3, 2.0, 5)))
+            for _, fn, x_shape, w_shape in NN_CASES:
+                fn(pygrad, pygrad.nn.functional, pygrad.tensor(rng.uniform(-1, 1, x_shape)),
+                   pygrad.tensor(rng.uniform(0.2, 1, w_shape)))
     finally:
         op_observers.remove(record)
     missing = [op.name for op in optable.OPS if op.fn is not None and op.node is not None and op.fn not in seen]
     assert not missing, missing
 
 
+NN_CASES = _nn_cases()
 NUMBER_OPERANDS = [
     lambda m, a: m.round(a, decimals=1),
     lambda m, a: m.xlogy(2.0, a),

@@ -300,6 +300,8 @@ def apply_function(cls, args, kwargs, ctx=None):
         record = True in needs
     else:
         needs = tuple(False for _ in args)
+    if reads_ctx:  # forward mode's rules may run backward's formulas: save what every input's gradient reads
+        needs = tuple(n or isinstance(a, _Tensor) for n, a in zip(needs, args))
     ctx.needs_input_grad = needs
 
     state = grad_mode._state

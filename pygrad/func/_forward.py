@@ -19,50 +19,10 @@ from ..autograd import forward_ad as fwAD
 from ..autograd import grad_mode
 from ..autograd.engine import grad as _autograd_grad
 from ..tensor import Tensor
+from ._grad import _check_argnums
+from ._pytree import TreeSpec, tree_flatten, tree_unflatten
 
 __all__ = ["jvp", "jacfwd", "hessian"]
-
-
-# -- nested containers (PyTorch's pytrees, for tuples, lists and dicts) ----------------------------
-
-def tree_flatten(value) -> tuple[list, object]:
-    """The leaves of ``value`` in order, and its structure (for ``tree_unflatten``)."""
-    if isinstance(value, (tuple, list)):
-        leaves, specs = [], []
-        for v in value:
-            sub, spec = tree_flatten(v)
-            leaves += sub
-            specs.append(spec)
-        return leaves, (type(value), None, specs)
-    if isinstance(value, dict):
-        leaves, specs = [], []
-        for v in value.values():
-            sub, spec = tree_flatten(v)
-            leaves += sub
-            specs.append(spec)
-        return leaves, (dict, list(value), specs)
-    return [value], None
-
-
-def tree_unflatten(leaves, spec):
-    it = iter(leaves)
-
-    def build(spec):
-        if spec is None:
-            return next(it)
-        kind, keys, children = spec
-        values = [build(c) for c in children]
-        return dict(zip(keys, values)) if kind is dict else kind(values)
-    return build(spec)
-
-
-def spec_text(spec, indent: int = 0) -> str:
-    """A structure as PyTorch prints its TreeSpec: ``TreeSpec(tuple, None, [*,\\n  *])``."""
-    if spec is None:
-        return "*"
-    kind, keys, children = spec
-    inner = (",\n" + " " * (indent + 2)).join(spec_text(c, indent + 2) for c in children)
-    return f"TreeSpec({kind.__name__}, {keys!r}, [{inner}])"
 
 
 # -- jvp -------------------------------------------------------------------------------------------
@@ -82,7 +42,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     if primals_spec != tangents_spec:
         raise _jvp_error("Expected primals and tangents to have the same python structure. For example, if "
                          "primals is a tuple of 3 tensors, tangents also must be. Got primals with structure "
-                         f"{spec_text(primals_spec)} and tangents with structure {spec_text(tangents_spec)}")
+                         f"{primals_spec!r} and tangents with structure {tangents_spec!r}")
     if not flat_primals:
         raise _jvp_error("Expected primals to contain at least one Tensor.")
     for name, values in (("primals", flat_primals), ("tangents", flat_tangents)):
@@ -131,29 +91,16 @@ def _zeros(t: Tensor) -> Tensor:
 _RANDOMNESS = ("error", "different", "same")
 
 
-def _check_argnums(argnums, n: int) -> tuple[int, ...]:
-    numbers = argnums if isinstance(argnums, tuple) else (argnums,)
-    if isinstance(argnums, tuple) and not argnums:
-        raise RuntimeError("argnums must be non-empty")
-    for a in numbers:
-        if not isinstance(a, int):
-            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
-        if not -n <= a < n:
-            raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
-    return tuple(a % n for a in numbers)
-
-
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """The Jacobian of ``func`` with respect to the arguments ``argnums``, by forward mode: one
-    Jacobian-vector product per input element (the columns)."""
+    Jacobian-vector product per input element (a column each)."""
     if randomness not in _RANDOMNESS:
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}")
 
     @functools.wraps(func)
     def wrapper(*args):
-        numbers = _check_argnums(argnums, len(args))
-        diff = [args[i] for i in numbers]
-        flat_diff, diff_spec = tree_flatten(tuple(diff))
+        numbers = _positions(argnums, len(args))
+        flat_diff, diff_spec = tree_flatten(tuple(args[i] for i in numbers))
         for x in flat_diff:
             if not isinstance(x, Tensor):
                 raise RuntimeError(f"jacfwd: Expected all differentiable inputs to be Tensors, got {type(x)}")
@@ -164,30 +111,21 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
                 full[i] = x
             return func(*full)
 
-        # "same": every column sees the random numbers the first one drew
-        state = creation.generator().bit_generator.state if randomness == "same" else None
-        columns = []  # per input: the output tangents of each of its unit tangents
-        out = aux = None
-        for k, x in enumerate(flat_diff):
-            cols = []
-            for j in range(x._data.size):
-                if state is not None:
-                    creation.generator().bit_generator.state = state
-                unit = [_zeros(y) for y in flat_diff]
-                unit[k]._data.reshape(-1)[j] = 1
-                out, tangents, aux = _dual_call(call, flat_diff, unit, _flat_spec(len(flat_diff)), has_aux)
-                cols.append(tree_flatten(tangents)[0])
-            columns.append(cols)
-        if out is None:  # no input elements: one plain call gives the outputs' shapes
-            result = call(*tree_unflatten(flat_diff, diff_spec))
-            out, aux = (result if has_aux else (result, None))
+        result = call(*flat_diff)
+        out, aux = result if has_aux else (result, None)
         flat_out, out_spec = tree_flatten(out)
+        sizes = [x._data.size for x in flat_diff]
+        columns = _columns(call, flat_diff, sizes, has_aux, randomness) if sum(sizes) else None
         blocks = []
         for m, o in enumerate(flat_out):
-            per_input = []
-            for k, x in enumerate(flat_diff):
-                cols = [c[m] for c in columns[k]]
-                per_input.append(_assemble(o, x, cols))
+            per_input, start = [], 0
+            for x, n in zip(flat_diff, sizes):
+                shape = o._data.shape + x._data.shape
+                if columns is None:
+                    per_input.append(Tensor._wrap(np.zeros(shape, o._data.dtype)))
+                else:
+                    per_input.append(columns[m].narrow(0, start, n).movedim(0, -1).reshape(shape))
+                start += n
             per_input = tree_unflatten(per_input, diff_spec)
             blocks.append(per_input if isinstance(argnums, tuple) else per_input[0])
         jac = tree_unflatten(blocks, out_spec)
@@ -195,17 +133,26 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
     return wrapper
 
 
-def _flat_spec(n: int):
-    return (tuple, None, [None] * n)
+def _positions(argnums, nargs: int) -> tuple[int, ...]:
+    _check_argnums(argnums, nargs)
+    return tuple(a % nargs for a in ((argnums,) if isinstance(argnums, int) else argnums))
 
 
-def _assemble(out: Tensor, x: Tensor, cols) -> Tensor:
-    """d out / d x shaped ``out.shape + x.shape`` from its columns (differentiably when they carry
-    a graph or a tangent, so jacfwd composes with itself and with reverse mode)."""
+def _columns(call, flat_inputs, sizes, has_aux: bool, randomness: str) -> list:
+    """Per output, its tangents along every unit tangent of the inputs (their elements in order),
+    stacked on a leading dim: one forward-mode pass per input element."""
     from ..ops.shape import stack
-    if not cols:
-        return Tensor._wrap(np.zeros(out._data.shape + x._data.shape, out._data.dtype))
-    return stack([c.reshape(-1) for c in cols], -1).reshape(out._data.shape + x._data.shape)
+    spec = TreeSpec(tuple, None, [None] * len(flat_inputs))
+    state = creation.generator().bit_generator.state if randomness == "same" else None
+    per_column = []
+    for k, (x, n) in enumerate(zip(flat_inputs, sizes)):
+        for j in range(n):
+            if state is not None:  # "same": every column sees the random numbers the first one drew
+                creation.generator().bit_generator.state = state
+            units = [Tensor._wrap(np.zeros(y._data.shape, y._data.dtype)) for y in flat_inputs]
+            units[k]._data.reshape(-1)[j] = 1
+            per_column.append(tree_flatten(_dual_call(call, flat_inputs, units, spec, has_aux)[1])[0])
+    return [stack(list(tangents)) for tangents in zip(*per_column)]
 
 
 # -- hessian ---------------------------------------------------------------------------------------
@@ -220,7 +167,7 @@ def _jacrev(func, argnums):
     keeping the inputs' tangents, so forward mode can run over it."""
     @functools.wraps(func)
     def wrapper(*args):
-        numbers = _check_argnums(argnums, len(args))
+        numbers = _positions(argnums, len(args))
         full = list(args)
         with grad_mode.enable_grad():
             inputs = []

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import _backend, dtypes
 from .._backend import kernels as _kernels
+from ..autograd import forward_ad
 from ..autograd import grad_mode as _grad_mode_module
 from ..autograd.function import Function
 from ..autograd.node_info import NodeMeta, register_node
@@ -200,7 +201,8 @@ class Op:
     forward: str | None = None       # or: the forward as an expression over the arrays
     fused: dict = field(default_factory=dict)         # argument -> compiled kernel call computing the same
     dtype: str = "same"              # "same", "float" (integers compute in the default float), "promote",
-                                     # "promote_float", "bool" (a logical result)
+                                     # "promote_float", "bool" (a logical result), "tensor" (the forward
+                                     # expression gets the input Tensors themselves and casts as it must)
     rule: str | None = None          # what explain prints
     method: bool = True              # Tensor.<name>
     inplace: bool = False            # Tensor.<name>_
@@ -218,11 +220,22 @@ class Op:
     aten: str | None = None          # the name errors give (PyTorch's aten op), when not ``name``
     operators: tuple = ()            # Tensor dunders: "__mul__" calls the Function on the promoted operands
                                      # directly; "__sub__=method" is the method itself
+    keeps: dict = field(default_factory=dict)  # what else the node keeps (PyTorch's ``self_sym_sizes``):
+                                     # name -> expression over the forward's Tensors, attributes and result
+    forward_only: tuple = ()         # attributes the forward reads and the node does not keep (a dtype)
+    intermediates: tuple = ()        # what the forward returns after its result, kept for the derivatives
+                                     # (layer_norm's xhat and rstd)
+    saves: tuple = ()                # saved though no derivative reads it (PyTorch saves ``result`` of prod,
+                                     # so changing it in place before backward is an error)
+    elementwise: bool = True         # the derivative is a number per element (explain shows it so)
     jvp: str | None = None           # the forward-mode rule (PyTorch's ``result:`` line): "auto_element_wise"
                                      # (the default for an elementwise op: each derivative with ``grad``
                                      # replaced by that input's tangent, summed; J is diagonal), "auto_linear"
-                                     # (the op applied to the tangents), or an expression over the arguments,
-                                     # ``result`` and the tangents ``<input>_t`` (needed where J^T != J)
+                                     # (the op applied to the tangents), "multilinear" (the op with one input
+                                     # replaced by its tangent, summed over inputs: matmul), "weighted" (the
+                                     # tangent times the backward of ones, summed over the reduced dims:
+                                     # reductions, losses), or an expression over the arguments, ``result``,
+                                     # what the node keeps and the tangents ``<input>_t`` (where J^T != J)
 
     name: str = ""
     args: tuple = ()
@@ -249,12 +262,12 @@ def _names_in(expr: str) -> set[str]:
 def saved_names(op: Op) -> tuple[str, ...]:
     """What the node keeps for backward: the inputs and ``result`` its derivatives read, in
     argument order (PyTorch's ``self``, ``other``, ``result``)."""
-    used = set()
+    used = set(op.saves)
     for expr in op.derivatives.values():
         used |= _names_in(expr)
     for call in op.fused.values():
         used |= _names_in(call)
-    names = [a.name for a in op.inputs if a.name in used]
+    names = [a.name for a in op.inputs if a.name in used]  # (an input the keeps read is not saved)
     return tuple(names + (["result"] if "result" in used else []))
 
 
@@ -292,7 +305,8 @@ def _build_function(op: Op) -> type:
     inputs = [a.name for a in op.inputs]
     attrs = [a.name for a in op.attrs]
     saved = saved_names(op)
-    params = ("grad",) + saved + tuple(attrs)
+    kept = [a for a in attrs if a not in op.forward_only] + list(op.keeps) + list(op.intermediates)
+    params = ("grad",) + saved + tuple(kept)
     env = dict(ARRAY_NS)  # the array forms of the derivatives are inlined: they read these names
     _ARRAY_SCOPES.append(env)
     env.update({"_wrap": _wrap, "_k": _kernels, "np": np, "_float_array": _float_array, "_pair": same_dtype_arrays,
@@ -301,6 +315,8 @@ def _build_function(op: Op) -> type:
     # forward
     if op.dtype in ("promote", "promote_float"):
         arrays = ["*" + ("_pair" if op.dtype == "promote" else "_float_pair") + f"({', '.join(inputs)})"]
+    elif op.dtype == "tensor":
+        arrays = list(inputs)
     else:
         arrays = [_OPERAND_PREP[op.dtype].format(a=a) for a in inputs]
     if op.kernel:
@@ -309,11 +325,18 @@ def _build_function(op: Op) -> type:
         env["_forward"] = _compile(op.forward, tuple(inputs + attrs), ARRAY_NS, op.name)
         call = f"_forward({', '.join(arrays + attrs)})"
     body = ["def forward(ctx, " + ", ".join(inputs + attrs) + "):"]
+    if op.intermediates:
+        call = f"_kept_from_forward(ctx, {op.intermediates!r}, {call})"
+        env["_kept_from_forward"] = _kept_from_forward
     if op.quiet:
         body += ["    with np.errstate(all='ignore'):", f"        result = _wrap({call})"]
     else:
         body.append(f"    result = _wrap({call})")
-    body += [f"    ctx.{a} = {a}" for a in attrs]
+    body += [f"    ctx.{a} = {a}" for a in attrs if a not in op.forward_only]
+    for name, expr in op.keeps.items():
+        keep_params = tuple(inputs + attrs) + ("result",)
+        env[f"_keep_{name}"] = _compile(expr, keep_params, ARRAY_NS, f"{op.name} keeps {name}")
+        body.append(f"    ctx.{name} = _keep_{name}({', '.join(keep_params)})")
     if saved:
         # An input is saved only when the gradient of an input that needs one reads it.
         users = {name: [i for i, a in enumerate(inputs) if name in _derivative_names(op, a)] for name in saved}
@@ -325,7 +348,7 @@ def _build_function(op: Op) -> type:
     body.append("    return result")
 
     if op.node is not None:
-        body += [""] + _backward_source(op, inputs, attrs, saved, params, env)
+        body += [""] + _backward_source(op, inputs, kept, len(attrs), saved, params, env)
     source = "\n".join(body)
     exec(compile(source, f"<optable {op.name}>", "exec"), env)
     namespace = {"forward": staticmethod(env["forward"]), "__module__": "pygrad.ops.optable",
@@ -333,7 +356,7 @@ def _build_function(op: Op) -> type:
     if op.node is not None:
         namespace["_backward_name"] = op.node
         namespace["backward"] = staticmethod(env["backward"])
-        jvp = _build_jvp(op, inputs, attrs)
+        jvp = _build_jvp(op, inputs, kept)
         if jvp is not None:  # else forward mode names the op as lacking a rule
             namespace["jvp"] = staticmethod(jvp)
     else:
@@ -343,13 +366,20 @@ def _build_function(op: Op) -> type:
     return type(cls_name, (Function,), namespace)
 
 
-def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
+def _kept_from_forward(ctx, names: tuple, returned: tuple):
+    """Keep the intermediates a forward returned after its result on the node."""
+    for name, value in zip(names, returned[1:]):
+        setattr(ctx, name, value)
+    return returned[0]
+
+
+def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env) -> list[str]:
     """``backward(ctx, grad)``: under create_graph the Tensor form of each derivative, else the
     array form (or its fused kernel) inlined, one gradient per forward argument."""
     lines = ["def backward(ctx, grad):"]
     if saved:
         lines.append(f"    {', '.join(saved)}, = ctx.saved_tensors")
-    lines += [f"    {a} = ctx.{a}" for a in attrs]
+    lines += [f"    {a} = ctx.{a}" for a in kept]
     lines.append("    _n = ctx.needs_input_grad")
     args = ", ".join(params)
     tensor_grads, array_grads = [], []
@@ -366,7 +396,7 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
         env[f"_T{i}"] = _compile(expr, params, TENSOR_NS, f"d{op.name}/d{a}")
         tensor_grads.append(f"(_T{i}({args}) if _n[{i}] else None)")
         array_grads.append(f"(_wrap({op.fused.get(a, expr)}) if _n[{i}] else None)")
-    nones = ", None" * len(attrs)
+    nones = ", None" * n_attrs
     if tensor_grads == array_grads:  # nothing to compute: the gradient passes (sign-free ops like add)
         return lines + ["    _g = grad", f"    return ({', '.join(tensor_grads)}{nones},)"]
     lines += ["    _g = grad", "    if _grad_mode.enabled:", f"        return ({', '.join(tensor_grads)}{nones},)",
@@ -374,7 +404,7 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
     for s in saved:
         # The arrays in the gradient's dtype (an integer input of a floating op; the result has it).
         indent = "    "
-        if _conditionally_saved(op, s, inputs):
+        if _conditionally_saved(op, s, inputs) or _optional(op, s):
             lines.append(f"    if {s} is not None:")
             indent = "        "
         lines.append(f"{indent}{s} = {s}._data")
@@ -388,41 +418,50 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
     return lines
 
 
-def _build_jvp(op: Op, inputs, attrs):
+def _build_jvp(op: Op, inputs, kept):
     """``jvp(ctx, *tangents)``: the outputs' tangent from the inputs' (None where an input has none),
-    evaluated with pygrad's functions, so it is differentiable like the create_graph backward."""
-    rule = op.jvp or ("auto_element_wise" if getattr(op, "elementwise", True) else None)
+    evaluated with pygrad's functions, so it is differentiable like the create_graph backward.
+    Its expressions read what the derivatives read: the inputs, ``result`` and what the node keeps."""
+    rule = op.jvp or ("auto_element_wise" if op.elementwise else None)
     if rule is None:
         return None
     n = len(inputs)
+    if rule in _SHARED_RULES:
+        return _SHARED_RULES[rule]
     if rule == "auto_linear":
         def jvp(ctx, *tangents):
             args = ctx._fw_args
             parts = [_zeros_of(a) if t is None else t for a, t in zip(args[:n], tangents)]
             return _fit_tangent(ctx, ctx._forward_cls.apply(*parts, *args[n:]))
         return jvp
-    params = tuple(inputs) + ("result",) + tuple(attrs)
+    params = tuple(inputs) + ("result",) + tuple(kept)
+
+    def values(ctx):
+        return ctx._fw_args[:n] + (ctx._fw_outputs[0],) + tuple(getattr(ctx, k) for k in kept)
     if rule == "auto_element_wise":
         terms = [(i, _compile(op.derivatives[a], ("grad",) + params, TENSOR_NS, f"jvp {op.name}/{a}"))
                  for i, a in enumerate(inputs) if a in op.derivatives]
 
         def jvp(ctx, *tangents):
-            args = ctx._fw_args + (ctx._fw_outputs[0],)
-            values = args[:n] + args[-1:] + args[n:-1]  # inputs, result, attributes
+            args = values(ctx)
             total = None
             for i, term in terms:
                 if tangents[i] is not None:
-                    t = term(tangents[i], *values)
+                    t = term(tangents[i], *args)
                     total = t if total is None else total + t
             return _fit_tangent(ctx, total)
         return jvp
     rule_fn = _compile(rule, tuple(f"{a}_t" for a in inputs) + params, TENSOR_NS, f"jvp {op.name}")
 
     def jvp(ctx, *tangents):
-        args = ctx._fw_args
-        filled = [_zeros_of(a) if t is None else t for a, t in zip(args[:n], tangents)]
-        return _fit_tangent(ctx, rule_fn(*filled, *args[:n], ctx._fw_outputs[0], *args[n:]))
+        args = values(ctx)
+        filled = [_zeros_of(a) if t is None and a is not None else t for a, t in zip(args[:n], tangents)]
+        return _fit_tangent(ctx, rule_fn(*filled, *args))
     return jvp
+
+
+# Rules written once in autograd/forward_ad.py for the ops of a kind (the hand-written ones use them too).
+_SHARED_RULES = {"multilinear": forward_ad.multilinear_jvp, "weighted": forward_ad.weighted_jvp}
 
 
 def _zeros_of(t: Tensor) -> Tensor:
@@ -441,12 +480,16 @@ def _fit_tangent(ctx, tangent):
     return tangent
 
 
+def _optional(op: Op, name: str) -> bool:
+    return any(a.name == name and a.type == "Tensor?" for a in op.args)
+
+
 def _conditionally_saved(op: Op, name: str, inputs) -> bool:
     return sum(name in _derivative_names(op, a) for a in inputs) != len(inputs)
 
 
 def _derivative_names(op: Op, input_name: str) -> set[str]:
-    names = set()
+    names = set(op.saves)
     if input_name in op.derivatives:
         names |= _names_in(op.derivatives[input_name])
     if input_name in op.fused:
@@ -533,21 +576,33 @@ def make_wrapper(name: str, args, call: str, env: dict, *, method: bool, with_ou
         if a.type == "Tensor":
             lines.append(f"    if not isinstance({pname}, Tensor):")
             lines.append(f"        raise _must_be({name.rstrip('_')!r}, {pname!r}, {position}, {pname})")
+    lines += ["    try:", f"        _r = {call}", "    except _per_sample.errors:"]
+    if _varargs_size(args):
+        lines.append("        raise")
+    else:  # under vmap, an op whose code reads a batched tensor's values runs once per sample
+        given = ", ".join(f"{n!r}: {n}" for n in names + (["out"] if with_out else []))
+        lines.append(f"        return _per_sample.run({name!r}, {name}, {{{given}}})")
     if with_out:
-        lines.append(f"    _r = {call}")
         lines.append("    if out is not None:")
         lines.append(f"        return _write_out(out, _r, {name!r})")
-        lines.append("    return _r")
-    else:
-        lines.append(f"    return {call}")
+    lines.append("    return _r")
     source = "\n".join(lines)
     env.update({"Tensor": Tensor, "_must_be": must_be_tensor, "_write_out": write_out, "_NO": _NO,
-                "_invalid": invalid_combination})
+                "_invalid": invalid_combination, "_per_sample": per_sample})
     exec(compile(source, f"<optable wrapper {name}>", "exec"), env)
     fn = env[name]
     fn.__module__ = "pygrad"
     fn._source = source
     return fn
+
+
+class per_sample:
+    """What the generated functions do when op code reads the values of a tensor that has none
+    (a batched tensor under ``vmap``): ``pygrad.func`` sets the errors that mean it and
+    ``run(name, fn, arguments)``, which calls ``fn`` once per sample."""
+
+    errors: tuple = ()
+    run = None
 
 
 def _varargs_size(args) -> bool:
@@ -620,7 +675,7 @@ def register(op: Op) -> None:
             if op.dtype == "float":
                 arrays = [a if a.dtype.kind == "f" else a.astype(dtypes.get_default_dtype().numpy) for a in arrays]
             return getattr(_kernels, _kernel)(*arrays[:_n], *(getattr(node, a.name) for a in op.attrs))
-    register_node(op.node, NodeMeta(saved=saved, rule=op.rule, elementwise=True,
+    register_node(op.node, NodeMeta(saved=saved, rule=op.rule, elementwise=op.elementwise,
                                     recompute=recompute, recompute_from=tuple(a.name for a in op.inputs)))
 
 
