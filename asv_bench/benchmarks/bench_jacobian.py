@@ -1,5 +1,5 @@
-"""Forward against reverse mode: the Jacobian of ``tanh(W x)`` by ``func.jacfwd`` and
-``func.jacrev``, tall (4 inputs, 256 outputs) and wide (256 inputs, 4 outputs).
+"""Forward against reverse mode: the Jacobian of a tanh MLP ``W2 tanh(W1 x)`` by ``func.jacfwd``
+and ``func.jacrev``, tall (8 inputs, 512 outputs) and wide (512 inputs, 8 outputs).
 
 jacfwd takes a pass per input and jacrev a pass per output, so each should win on one shape:
 ``pygrad.bench.workloads.Jacobian`` holds the function, its sizes and its NumPy reference.
@@ -9,7 +9,7 @@ from pygrad.bench.workloads import WORKLOADS
 
 from .common import BACKENDS, use_backend
 
-SHAPES = {"tall": (4, 256), "wide": (256, 4)}
+SHAPES = {"tall": (8, 512), "wide": (512, 8)}
 
 
 class JacobianModes:
