@@ -107,7 +107,10 @@ def enter_dual_level() -> int:
     if _levels:
         raise RuntimeError(NESTED)
     _levels.append(_Level(len(_levels)))
-    op_observers.add(apply)
+    # First in the chain: an op on dual tensors is seen as the caller wrote it, before a transform
+    # opened earlier (vmap) rewrites it, and its forward runs here (a batched primal, which has no
+    # values of its own, then fails loudly instead of losing its tangent).
+    op_observers.observers.insert(0, apply)
     return _levels[-1].index
 
 
@@ -150,8 +153,12 @@ def make_dual(tensor, tangent, *, level=None):
     if not tangent.dtype.is_floating_point:
         raise ValueError(f"Expected tangent to be floating point or complex, but got: {tangent.dtype}")
     _check_tangent_size(tensor, tangent)
-    with _no_tangents():
-        dual = tensor.view_as(tensor) if tensor.requires_grad else tensor._alias()
+    if hasattr(tensor, "_bdim"):  # a sample of a vmap batch: its ops are rewritten before a tangent is seen
+        raise NotImplementedError("make_dual: forward-mode AD of a tensor batched by vmap is not supported "
+                                  "(vmap over jvp or jacfwd with batched primals); batch the tangents only, or "
+                                  "call jvp/jacfwd outside vmap")
+    with _no_tangents():  # a view (an op, so a batched tensor under vmap stays one)
+        dual = tensor.view_as(tensor)
     lvl.set(dual, tangent)
     return dual
 
@@ -163,7 +170,7 @@ def unpack_dual(tensor, *, level=None) -> UnpackedDualTensor:
     if tangent is None:
         return UnpackedDualTensor(tensor, None)
     with _no_tangents():
-        primal = tensor.view_as(tensor) if tensor.requires_grad else tensor._alias()
+        primal = tensor.view_as(tensor)
     return UnpackedDualTensor(primal, tangent)
 
 

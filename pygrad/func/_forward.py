@@ -63,8 +63,6 @@ def _dual_call(func, flat_primals, flat_tangents, primals_spec, has_aux: bool):
             if not (isinstance(result, tuple) and len(result) == 2):
                 raise _jvp_error("output of function with has_aux=True must be a tuple of (output, aux)")
             result, aux = result
-            aux = tree_unflatten([_plain(a) if isinstance(a, Tensor) else a for a in tree_flatten(aux)[0]],
-                                 tree_flatten(aux)[1])
         flat_out, out_spec = tree_flatten(result)
         for o in flat_out:
             if not isinstance(o, Tensor):
@@ -72,14 +70,9 @@ def _dual_call(func, flat_primals, flat_tangents, primals_spec, has_aux: bool):
         primals_out, tangents_out = [], []
         for o in flat_out:
             primal, tangent = fwAD.unpack_dual(o)
-            primals_out.append(_plain(primal))
+            primals_out.append(primal)
             tangents_out.append(_zeros(o) if tangent is None else tangent)
     return tree_unflatten(primals_out, out_spec), tree_unflatten(tangents_out, out_spec), aux
-
-
-def _plain(t: Tensor) -> Tensor:
-    """An output without the dual's view history (the primal a transform returns)."""
-    return t if t.requires_grad else t._alias()
 
 
 def _zeros(t: Tensor) -> Tensor:
