@@ -11,6 +11,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import optable as _table
 from ._util import building_graph, sum_array, wrap
 
 
@@ -114,63 +115,55 @@ def _unpad(array: np.ndarray, padding) -> np.ndarray:
     return array[:, :, ph:array.shape[2] - ph, pw:array.shape[3] - pw]
 
 
-class Convolution(Function):
-    _backward_name = "ConvolutionBackward0"
+def _padded(a: np.ndarray, padding) -> np.ndarray:
+    ph, pw = padding
+    return np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
 
-    @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups):
-        a, k = x._data, w._data
-        n, c, h, width = a.shape
-        o, cg, kh, kw = k.shape
-        ph, pw = padding
-        padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
-        out_hw = (_out_size(h, kh, stride[0], ph, dilation[0]), _out_size(width, kw, stride[1], pw, dilation[1]))
-        if out_hw[0] <= 0 or out_hw[1] <= 0:
-            raise RuntimeError(f"Calculated padded input size per channel: ({h + 2 * ph} x {width + 2 * pw}). "
-                               f"Kernel size: ({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). "
-                               "Kernel size can't be greater than actual input size")
-        win = _windows(padded, (kh, kw), stride, dilation, out_hw)  # N, C, OH, OW, KH, KW
-        og = o // groups
-        outs = []
-        for gi in range(groups):
-            wg = win[:, gi * cg:(gi + 1) * cg]
-            kg = k[gi * og:(gi + 1) * og]
-            outs.append(np.einsum("nchwij,ocij->nohw", wg, kg, optimize=True))
-        out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
-        if b is not None:
-            out = out + b._data.reshape(1, -1, 1, 1)
-        ctx.save_for_backward(x, w)
-        ctx.conf = (stride, padding, dilation, groups, padded.shape, out_hw)
-        return wrap(np.ascontiguousarray(out, dtype=a.dtype))
 
-    @staticmethod
-    def backward(ctx, g):
-        _no_double_backward("conv2d")
-        x, w = ctx.saved_tensors
-        stride, padding, dilation, groups, padded_shape, out_hw = ctx.conf
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gd, k = g._data, w._data
-        o, cg, kh, kw = k.shape
-        og = o // groups
-        gx = gw = gb = None
-        if need_w:
-            a = x._data
-            ph, pw = padding
-            padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
-            win = _windows(padded, (kh, kw), stride, dilation, out_hw)
-            gw = np.concatenate([np.einsum("nohw,nchwij->ocij", gd[:, gi * og:(gi + 1) * og],
-                                           win[:, gi * cg:(gi + 1) * cg], optimize=True)
-                                 for gi in range(groups)], axis=0)
-            gw = wrap(gw.astype(k.dtype, copy=False))
-        if need_x:
-            gwin = np.concatenate([np.einsum("nohw,ocij->nchwij", gd[:, gi * og:(gi + 1) * og],
-                                             k[gi * og:(gi + 1) * og], optimize=True)
-                                   for gi in range(groups)], axis=1)
-            gx = wrap(np.ascontiguousarray(_unpad(_scatter_windows(gwin, padded_shape, stride, dilation),
-                                                  padding)))
-        if need_b:
-            gb = wrap(sum_array(gd, axis=(0, 2, 3)))
-        return gx, gw, gb, None, None, None, None
+def _conv_out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple:
+    return tuple(_out_size(x_shape[2 + i], w_shape[2 + i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+
+
+# The convolution and its two gradients, on arrays.  Each gradient is linear in each of its
+# operands, so the derivatives of all three are these three again (the table's entries).
+
+def convolution(a: np.ndarray, k: np.ndarray, b, stride, padding, dilation, groups: int) -> np.ndarray:
+    n, c, h, width = a.shape
+    o, cg, kh, kw = k.shape
+    ph, pw = padding
+    out_hw = _conv_out_hw(a.shape, k.shape, stride, padding, dilation)
+    if out_hw[0] <= 0 or out_hw[1] <= 0:
+        raise RuntimeError(f"Calculated padded input size per channel: ({h + 2 * ph} x {width + 2 * pw}). "
+                           f"Kernel size: ({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). "
+                           "Kernel size can't be greater than actual input size")
+    win = _windows(_padded(a, padding), (kh, kw), stride, dilation, out_hw)  # N, C, OH, OW, KH, KW
+    og = o // groups
+    outs = [np.einsum("nchwij,ocij->nohw", win[:, gi * cg:(gi + 1) * cg], k[gi * og:(gi + 1) * og], optimize=True)
+            for gi in range(groups)]
+    out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+    if b is not None:
+        out = out + b.reshape(1, -1, 1, 1)
+    return np.ascontiguousarray(out, dtype=a.dtype)
+
+
+def conv_input_backward(g: np.ndarray, k: np.ndarray, x_shape, stride, padding, dilation, groups: int):
+    """The gradient of the convolution's input: each window's gradient times the weight, added back."""
+    o, cg, kh, kw = k.shape
+    og = o // groups
+    gwin = np.concatenate([np.einsum("nohw,ocij->nchwij", g[:, gi * og:(gi + 1) * og], k[gi * og:(gi + 1) * og],
+                                     optimize=True) for gi in range(groups)], axis=1)
+    padded_shape = tuple(x_shape[:2]) + (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    return np.ascontiguousarray(_unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding), g.dtype)
+
+
+def conv_weight_backward(g: np.ndarray, a: np.ndarray, w_shape, stride, padding, dilation, groups: int):
+    """The gradient of the convolution's weight: the sum over windows of the gradient times the window."""
+    o, cg, kh, kw = w_shape
+    og = o // groups
+    win = _windows(_padded(a, padding), (kh, kw), stride, dilation, (g.shape[2], g.shape[3]))
+    gw = np.concatenate([np.einsum("nohw,nchwij->ocij", g[:, gi * og:(gi + 1) * og], win[:, gi * cg:(gi + 1) * cg],
+                                   optimize=True) for gi in range(groups)], axis=0)
+    return gw.astype(g.dtype, copy=False)
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -192,7 +185,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
                            f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
                            f"{x.shape[1]} channels instead")
-    out = Convolution.apply(x, weight, bias, _pair(stride), _pair(padding), _pair(dilation), int(groups))
+    out = _table.CONVOLUTION.fn.apply(x, weight, bias, _pair(stride), _pair(padding), _pair(dilation), int(groups))
     return out.squeeze(0) if unbatched else out
 
 
