@@ -44,6 +44,7 @@ from . import profiler  # noqa: E402
 from .ops.linalg_ops import cdist, det, dist, logdet, slogdet, torch_svd as svd  # noqa: E402
 from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa: E402
 from . import accelerator, functional  # noqa: E402
+from . import func  # noqa: E402
 from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
                            IntTensor, LongTensor, ShortTensor)
 
@@ -92,7 +93,7 @@ __all__ = [
     "dtype", "e", "einsum", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "erfinv",
     "exp", "exp2", "expm1", "eye", "finfo", "flatten", "flip", "float", "float16", "float32",
     "float64", "float_power", "floor", "floor_divide", "fmod", "frac", "from_dlpack", "from_numpy",
-    "full", "full_like", "gather", "ge", "ger", "get_default_device", "get_default_dtype",
+    "full", "full_like", "func", "gather", "ge", "ger", "get_default_device", "get_default_dtype",
     "greater", "greater_equal", "gt", "half", "hstack", "hypot", "iinfo", "index_add",
     "index_select", "inf", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
     "int8", "inverse", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_floating_point",

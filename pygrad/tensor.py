@@ -11,6 +11,7 @@ from ._arrays import checked_array
 from ._backend import core as _core
 from ._backend import kernels
 from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
+from . import _printing
 from ._printing import format_tensor
 from .autograd import grad_mode
 from .autograd.engine import backward as _backward, expandable as _expandable
@@ -332,6 +333,10 @@ class Tensor(_core.TensorBase, _TableMethods):
         return (self[i] for i in range(self._data.shape[0]))
 
     def __repr__(self) -> str:
+        if self._requires_grad and _printing.transform_repr is not None:
+            text = _printing.transform_repr(self)  # inside torch.func transforms
+            if text is not None:
+                return text
         if self._view is not None:
             try:
                 self._view.sync(self)

@@ -503,21 +503,33 @@ def make_wrapper(name: str, args, call: str, env: dict, *, method: bool, with_ou
         if a.type == "Tensor":
             lines.append(f"    if not isinstance({pname}, Tensor):")
             lines.append(f"        raise _must_be({name.rstrip('_')!r}, {pname!r}, {position}, {pname})")
+    lines += ["    try:", f"        _r = {call}", "    except _per_sample.errors:"]
+    if _varargs_size(args):
+        lines.append("        raise")
+    else:  # under vmap, an op whose code reads a batched tensor's values runs once per sample
+        given = ", ".join(f"{n!r}: {n}" for n in names + (["out"] if with_out else []))
+        lines.append(f"        return _per_sample.run({name!r}, {name}, {{{given}}})")
     if with_out:
-        lines.append(f"    _r = {call}")
         lines.append("    if out is not None:")
         lines.append(f"        return _write_out(out, _r, {name!r})")
-        lines.append("    return _r")
-    else:
-        lines.append(f"    return {call}")
+    lines.append("    return _r")
     source = "\n".join(lines)
     env.update({"Tensor": Tensor, "_must_be": must_be_tensor, "_write_out": write_out, "_NO": _NO,
-                "_invalid": invalid_combination})
+                "_invalid": invalid_combination, "_per_sample": per_sample})
     exec(compile(source, f"<optable wrapper {name}>", "exec"), env)
     fn = env[name]
     fn.__module__ = "pygrad"
     fn._source = source
     return fn
+
+
+class per_sample:
+    """What the generated functions do when op code reads the values of a tensor that has none
+    (a batched tensor under ``vmap``): ``pygrad.func`` sets the errors that mean it and
+    ``run(name, fn, arguments)``, which calls ``fn`` once per sample."""
+
+    errors: tuple = ()
+    run = None
 
 
 def _varargs_size(args) -> bool:
