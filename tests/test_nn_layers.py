@@ -209,6 +209,23 @@ def test_conv_double_backward_matches_torch_and_gradgradcheck(stride, padding, d
     assert pygrad.autograd.gradgradcheck(lambda x, w, b: conv(pygrad, x, w, b), inputs)
 
 
+@pytest.mark.parametrize("name,options", [("max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+                                          ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+                                          ("adaptive_avg_pool2d", dict(output_size=(3, 4)))])
+def test_pooling_double_backward_matches_torch_and_gradgradcheck(name, options):
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(1).standard_normal((2, 3, 7, 6))
+    results = []
+    for m in (pygrad, torch):
+        x = m.tensor(a, requires_grad=True)
+        gx, = m.autograd.grad((getattr(m.nn.functional, name)(x, **options) ** 2).sum(), x, create_graph=True)
+        results.append((gx.grad_fn.name(), m.autograd.grad((gx ** 3).sum(), x)[0].numpy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
+    x = pygrad.tensor(a[:1, :1], requires_grad=True)
+    assert pygrad.autograd.gradgradcheck(lambda x: getattr(pygrad.nn.functional, name)(x, **options), [x])
+
+
 def test_linear_default_init_bounds():
     pygrad.manual_seed(0)
     layer = pygrad.nn.Linear(100, 300)

@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import optable as _table
-from ._util import building_graph, sum_array, wrap
+from ._util import sum_array, wrap
 
 
 def _pair(v) -> tuple[int, int]:
@@ -78,11 +78,6 @@ def _pool_out_size(size: int, kernel: int, stride: int, pad: int, dilation: int)
         raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pad}, "
                            f"kernel_size={kernel} and dilation={dilation}")
     return _out_size(size, kernel, stride, pad, dilation)
-
-
-def _no_double_backward(name: str) -> None:
-    if building_graph():
-        raise RuntimeError(f"pygrad does not differentiate the backward of {name} (create_graph=True)")
 
 
 def _windows(x: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
@@ -212,14 +207,52 @@ class MaxPool2DWithIndices(Function):
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("max_pool2d")
-        arg, kernel, stride, padding, dilation, padded_shape = ctx.conf
-        gd = g._data[None] if ctx.unbatched else g._data
+        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched), None, None, None, None
+
+
+# Each pooling's gradient is linear in the output gradient: an op of its own whose derivative is
+# the pooling read the other way (max pool: the gradient read back at each window's maximum;
+# average pools: the pooling itself), so create_graph works through them as in PyTorch.
+
+class MaxPool2DBackward(Function):
+    """Each window's gradient to its (first) maximum."""
+
+    _backward_name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, conf, unbatched):
+        arg, kernel, stride, padding, dilation, padded_shape = conf
+        ctx.conf, ctx.unbatched = conf, unbatched
+        gd = g._data[None] if unbatched else g._data
         onehot = np.zeros(arg.shape + (kernel[0] * kernel[1],), gd.dtype)
         np.put_along_axis(onehot, arg[..., None], gd[..., None], -1)
         gwin = onehot.reshape(arg.shape + tuple(kernel))
         gx = _unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding)
-        return wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)), None, None, None, None
+        return wrap(np.ascontiguousarray(gx[0] if unbatched else gx))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaxPool2DGather.apply(gg, ctx.conf, ctx.unbatched), None, None
+
+
+class MaxPool2DGather(Function):
+    """The values at each window's maximum (the derivative of ``MaxPool2DBackward``)."""
+
+    _backward_name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, gg, conf, unbatched):
+        arg, kernel, stride, padding, dilation, padded_shape = conf
+        ctx.conf, ctx.unbatched = conf, unbatched
+        a = gg._data[None] if unbatched else gg._data
+        padded = _padded(a, padding)
+        win = _windows(padded, kernel, stride, dilation, arg.shape[2:]).reshape(arg.shape + (kernel[0] * kernel[1],))
+        out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
+        return wrap(np.ascontiguousarray(out[0] if unbatched else out))
+
+    @staticmethod
+    def backward(ctx, g):
+        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched), None, None
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -298,17 +331,32 @@ class AvgPool2D(Function):
             divisor = sum_array(_windows(mask, kernel, stride, (1, 1), out_hw), axis=(4, 5))
         out = (total / divisor).astype(a.dtype, copy=False)
         ctx.conf = (divisor, kernel, stride, padding, padded.shape)
+        ctx.options = (kernel, stride, padding, count_include_pad, divisor_override)
         return wrap(np.ascontiguousarray(out[0] if ctx.unbatched else out))
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("avg_pool2d")
-        divisor, kernel, stride, padding, padded_shape = ctx.conf
-        gd = g._data[None] if ctx.unbatched else g._data
+        return (AvgPool2DBackward.apply(g, ctx.conf, ctx.unbatched, ctx.options),) + (None,) * 5
+
+
+class AvgPool2DBackward(Function):
+    """Each window's gradient shared among its cells; its derivative is the average pool again."""
+
+    _backward_name = "AvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, conf, unbatched, options):
+        divisor, kernel, stride, padding, padded_shape = conf
+        ctx.options = options
+        gd = g._data[None] if unbatched else g._data
         share = (gd / divisor).astype(gd.dtype, copy=False)
         gwin = np.broadcast_to(share[..., None, None], share.shape + tuple(kernel))
         gx = _unpad(_scatter_windows(gwin, padded_shape, stride, (1, 1)), padding)
-        return (wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)),) + (None,) * 5
+        return wrap(np.ascontiguousarray(gx[0] if unbatched else gx))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AvgPool2D.apply(gg, *ctx.options), None, None, None
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -334,19 +382,34 @@ class AdaptiveAvgPool2D(Function):
         for i, (r0, r1) in enumerate(rows):
             for j, (c0, c1) in enumerate(cols):
                 out[..., i, j] = a[..., r0:r1, c0:c1].mean(axis=(-2, -1))
-        ctx.cells, ctx.in_shape = (rows, cols), a.shape
+        ctx.cells, ctx.in_shape, ctx.out_hw = (rows, cols), a.shape, out_hw
         return wrap(out)
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("adaptive_avg_pool2d")
-        rows, cols = ctx.cells
+        return AdaptiveAvgPool2DBackward.apply(g, ctx.cells, ctx.in_shape, ctx.out_hw), None
+
+
+class AdaptiveAvgPool2DBackward(Function):
+    """Each output cell's gradient shared among the input cells it averaged; its derivative is
+    the adaptive average pool again."""
+
+    _backward_name = "AdaptiveAvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, cells, in_shape, out_hw):
+        rows, cols = cells
+        ctx.out_hw = out_hw
         gd = g._data
-        gx = np.zeros(ctx.in_shape, gd.dtype)
+        gx = np.zeros(in_shape, gd.dtype)
         for i, (r0, r1) in enumerate(rows):
             for j, (c0, c1) in enumerate(cols):
                 gx[..., r0:r1, c0:c1] += (gd[..., i, j] / ((r1 - r0) * (c1 - c0)))[..., None, None]
-        return wrap(gx), None
+        return wrap(gx)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AdaptiveAvgPool2D.apply(gg, ctx.out_hw), None, None, None
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
