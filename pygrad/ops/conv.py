@@ -207,7 +207,7 @@ class MaxPool2DWithIndices(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched), None, None, None, None
+        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched, True), None, None, None, None
 
 
 # Each pooling's gradient is linear in the output gradient: an op of its own whose derivative is
@@ -215,44 +215,30 @@ class MaxPool2DWithIndices(Function):
 # average pools: the pooling itself), so create_graph works through them as in PyTorch.
 
 class MaxPool2DBackward(Function):
-    """Each window's gradient to its (first) maximum."""
+    """Each window's gradient to its (first) maximum (``scatter``), or the values at the maxima
+    (not ``scatter``): each is the other's derivative."""
 
     _backward_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, conf, unbatched):
+    def forward(ctx, t, conf, unbatched, scatter):
         arg, kernel, stride, padding, dilation, padded_shape = conf
-        ctx.conf, ctx.unbatched = conf, unbatched
-        gd = g._data[None] if unbatched else g._data
-        onehot = np.zeros(arg.shape + (kernel[0] * kernel[1],), gd.dtype)
-        np.put_along_axis(onehot, arg[..., None], gd[..., None], -1)
-        gwin = onehot.reshape(arg.shape + tuple(kernel))
-        gx = _unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding)
-        return wrap(np.ascontiguousarray(gx[0] if unbatched else gx))
-
-    @staticmethod
-    def backward(ctx, gg):
-        return MaxPool2DGather.apply(gg, ctx.conf, ctx.unbatched), None, None
-
-
-class MaxPool2DGather(Function):
-    """The values at each window's maximum (the derivative of ``MaxPool2DBackward``)."""
-
-    _backward_name = "MaxPool2DWithIndicesBackwardBackward0"
-
-    @staticmethod
-    def forward(ctx, gg, conf, unbatched):
-        arg, kernel, stride, padding, dilation, padded_shape = conf
-        ctx.conf, ctx.unbatched = conf, unbatched
-        a = gg._data[None] if unbatched else gg._data
-        padded = _padded(a, padding)
-        win = _windows(padded, kernel, stride, dilation, arg.shape[2:]).reshape(arg.shape + (kernel[0] * kernel[1],))
-        out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
+        ctx.conf, ctx.unbatched, ctx.scatter = conf, unbatched, scatter
+        a = t._data[None] if unbatched else t._data
+        cells = arg.shape + (kernel[0] * kernel[1],)
+        if scatter:
+            onehot = np.zeros(cells, a.dtype)
+            np.put_along_axis(onehot, arg[..., None], a[..., None], -1)
+            out = _unpad(_scatter_windows(onehot.reshape(arg.shape + tuple(kernel)), padded_shape, stride, dilation),
+                         padding)
+        else:
+            win = _windows(_padded(a, padding), kernel, stride, dilation, arg.shape[2:]).reshape(cells)
+            out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
         return wrap(np.ascontiguousarray(out[0] if unbatched else out))
 
     @staticmethod
     def backward(ctx, g):
-        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched), None, None
+        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched, not ctx.scatter), None, None, None
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
