@@ -78,3 +78,10 @@ def test_integers_and_real_broadcasting_still_run_the_pure_kernel(monkeypatch):
     row = np.ones(3)
     assert native.add(np.zeros((2, 3)), row).tolist() == [[1.0] * 3] * 2
     assert len(calls) == 2
+
+
+def test_the_native_module_compiles_what_the_kernel_table_lists():
+    from pygrad._native import kernel_table
+    listed = set(kernel_table.LOOPS) | set(kernel_table.UFUNCS)
+    assert all(callable(getattr(pure, name)) for name in listed)  # every compiled kernel has its pure twin
+    assert {name for name in listed if _compiled(name)} == listed
