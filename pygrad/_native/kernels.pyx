@@ -10,8 +10,9 @@ write its part into the result and finish with a compiled loop.
 The compiled path takes float32/float64 operands of one dtype.  Its loop reads operands that
 are either C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand
 of ``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output);
-a strided or really broadcast operand is first copied into that layout.  Other dtypes go to the
-pure kernel (``tests/test_native_coverage.py`` checks that no float case does).
+a strided operand is first copied into that layout (``tests/test_native_coverage.py`` checks
+that these float cases all run compiled).  Other dtypes and operands of another shape than the
+result's (real broadcasting, as a bias row added to a batch) go to the pure kernel.
 Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run
 without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on.
 """
@@ -397,27 +398,55 @@ cdef inline bint _same_shape(cnp.ndarray x, cnp.ndarray y) noexcept:
     return True
 
 
+cdef object _broadcast_shape(tuple args):
+    """The shape the operands broadcast to, or None when they do not."""
+    cdef int nd = 0, n, k, i
+    cdef cnp.npy_intp* dims
+    cdef cnp.ndarray arr
+    for a in args:
+        n = cnp.PyArray_NDIM(<cnp.ndarray>a)
+        if n > nd:
+            nd = n
+    shape = [1] * nd
+    for a in args:
+        arr = <cnp.ndarray>a
+        n = cnp.PyArray_NDIM(arr)
+        dims = cnp.PyArray_DIMS(arr)
+        for i in range(n):
+            k = nd - n + i
+            if dims[i] != 1:
+                if shape[k] == 1:
+                    shape[k] = dims[i]
+                elif shape[k] != dims[i]:
+                    return None
+    return tuple(shape)
+
+
 cdef object _dense(tuple args):
     """The operands as the compiled loop takes them: each one element, or C-contiguous (or
-    stride 0) with the result's shape.  A strided or really broadcast operand is copied into
-    that layout; operands that do not broadcast give None (NumPy's error comes from the fallback)."""
-    try:
-        shape = np.broadcast_shapes(*[(<object>a).shape for a in args])
-    except ValueError:
+    stride 0) with the result's shape.  A strided operand is copied into that layout; None when
+    an operand has another shape (real broadcasting, or operands that do not broadcast)."""
+    shape = _broadcast_shape(args)
+    if shape is None:
         return None
     dense = []
     cdef bint has_shape = False  # an operand the result takes its shape from (C-contiguous, not uniform)
+    cdef cnp.ndarray arr
     for a in args:
         arr = <cnp.ndarray>a
-        if not ((cnp.PyArray_SIZE(arr) == 1 and cnp.PyArray_NDIM(arr) <= len(shape))
-                or ((<object>arr).shape == shape and (cnp.PyArray_IS_C_CONTIGUOUS(arr) or _all_strides_zero(arr)))):
-            arr = np.ascontiguousarray(np.broadcast_to(arr, shape))
+        if cnp.PyArray_SIZE(arr) == 1 and cnp.PyArray_NDIM(arr) <= len(shape):
+            pass
+        elif (<object>arr).shape == shape:
+            if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) or _all_strides_zero(arr)):
+                arr = np.ascontiguousarray(arr)
+        else:  # really broadcast (a bias row against a batch): NumPy's broadcasting loop, no copy
+            return None
         if cnp.PyArray_SIZE(arr) != 1 and cnp.PyArray_IS_C_CONTIGUOUS(arr) and not _all_strides_zero(arr):
             has_shape = True
         dense.append(arr)
     if not has_shape:  # all uniform (stride 0) with more than one element: one of them laid out in full
         for k, arr in enumerate(dense):
-            if cnp.PyArray_SIZE(<cnp.ndarray>arr) != 1:
+            if cnp.PyArray_SIZE(arr) != 1:
                 dense[k] = np.ascontiguousarray(arr)
                 break
     return tuple(dense)

@@ -309,7 +309,8 @@ def _build_function(op: Op) -> type:
     elif op.dtype == "tensor":
         arrays = list(inputs)
     else:
-        arrays = [_OPERAND_PREP[op.dtype].format(a=a) for a in inputs]
+        arrays = [_OPERAND_PREP[op.dtype].format(a=a.name) if a.type != "Tensor?" else
+                  f"(None if {a.name} is None else {_OPERAND_PREP[op.dtype].format(a=a.name)})" for a in op.inputs]
     if op.kernel:
         call = f"_k.{op.kernel}({', '.join(arrays + attrs)})"
     else:

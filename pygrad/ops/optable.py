@@ -942,7 +942,33 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = _node(
                            f" {_WEIGHTED} * ((pos_weight - 1) * softplus_neg(self) - self)"},
     rule="d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) "
          "(with pos_weight: w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))")
-NN = [NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
+# The convolution's gradients are convolutions too (each is linear in each operand), so they are
+# the table's nodes again: differentiable to any order.
+_CONF = "stride, padding, dilation, groups"
+_CONV_ATTRS = "int[] stride, int[] padding, int[] dilation, int groups"
+CONVOLUTION = _node(f"_convolution(Tensor self, Tensor weight, Tensor? bias, {_CONV_ATTRS})",
+                    node="ConvolutionBackward0", aten="convolution", forward=f"convolution(self, weight, bias, {_CONF})",
+                    keeps={"x_shape": "sizes(self)", "w_shape": "sizes(weight)"},
+                    derivatives={"self": f"conv_input_backward(grad, weight, x_shape, {_CONF})",
+                                 "weight": f"conv_weight_backward(grad, self, w_shape, {_CONF})",
+                                 "bias": "sum_over(grad, (0, 2, 3))"},
+                    rule="d conv2d: grad_x = the gradient scattered back through each window times W,  "
+                         "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W")
+CONV_INPUT_BACKWARD = _node(
+    f"_conv_input_backward(Tensor grad_output, Tensor weight, int[] x_shape, {_CONV_ATTRS})",
+    node="ConvolutionBackwardBackward0", aten="convolution_backward",
+    forward=f"conv_input_backward(grad_output, weight, x_shape, {_CONF})", keeps={"w_shape": "sizes(weight)"},
+    derivatives={"grad_output": f"convolution(grad, weight, None, {_CONF})",
+                 "weight": f"conv_weight_backward(grad_output, grad, w_shape, {_CONF})"},
+    rule="the input gradient of conv2d differentiated: grad_grad = conv2d(grad, W), grad_W = its weight gradient")
+CONV_WEIGHT_BACKWARD = _node(
+    f"_conv_weight_backward(Tensor grad_output, Tensor self, int[] w_shape, {_CONV_ATTRS})",
+    node="ConvolutionBackwardBackward0", aten="convolution_backward",
+    forward=f"conv_weight_backward(grad_output, self, w_shape, {_CONF})", keeps={"x_shape": "sizes(self)"},
+    derivatives={"grad_output": f"convolution(self, grad, None, {_CONF})",
+                 "self": f"conv_input_backward(grad_output, grad, x_shape, {_CONF})"},
+    rule="the weight gradient of conv2d differentiated: grad_grad = conv2d(x, grad), grad_x = its input gradient")
+NN = [CONVOLUTION, CONV_INPUT_BACKWARD, CONV_WEIGHT_BACKWARD, NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
       BINARY_CROSS_ENTROPY_WITH_LOGITS]
 
 
@@ -1070,7 +1096,12 @@ def _product_helpers():
 
 
 def _loss_helpers():
-    from . import nn
+    from . import conv, nn
+    ARRAY_NS.update(convolution=conv.convolution, conv_input_backward=conv.conv_input_backward,
+                    conv_weight_backward=conv.conv_weight_backward)
+    TENSOR_NS.update(convolution=lambda *args: CONVOLUTION.fn.apply(*args),
+                     conv_input_backward=lambda *args: CONV_INPUT_BACKWARD.fn.apply(*args),
+                     conv_weight_backward=lambda *args: CONV_WEIGHT_BACKWARD.fn.apply(*args))
     both = dict(loss_scale=nn.loss_scale, broadcast_shapes=np.broadcast_shapes, sum_over=nn.sum_over,
                 channel_axes=nn.channel_axes)
     ARRAY_NS.update(both, mse_forward=nn.mse_forward, huber_forward=nn.huber_forward, bce_forward=nn.bce_forward,
