@@ -115,3 +115,11 @@ __all__ = [
     "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind",
     "unique", "unsqueeze", "utils", "var", "vstack", "where", "xlogy", "zeros", "zeros_like",
 ]
+# The in-place functions (pygrad.sin_(x) is x.sin_()), where PyTorch has them (ops/optable.py).
+__all__ += [
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_",
+    "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clip_", "cos_", "cosh_", "deg2rad_", "erf_", "exp2_",
+    "exp_", "expm1_", "floor_", "frac_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_",
+    "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_",
+    "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_",
+]

@@ -472,6 +472,10 @@ class Tensor(_core.TensorBase, _TableMethods):
             return _inplace.inplace_binary(_arith.PowTensor, self, exponent)
         return _inplace.inplace(_arith.PowScalar, self, exponent)
 
+    def square_(self):
+        """``x.square_()`` is ``x.pow_(2)`` (PowBackward0), as in PyTorch."""
+        return self.pow_(2)
+
     def clamp_(self, min=None, max=None):  # noqa: A002
         fn, bounds = _arith.clamp_args(self, min, max)
         return _inplace.inplace(fn, self, *bounds)
@@ -569,6 +573,24 @@ class Tensor(_core.TensorBase, _TableMethods):
             return _inplace.inplace_binary(_optable.DIV.fn, self, other)
         _arith.check_rounding_mode(rounding_mode)
         return _inplace.inplace(_arith.DivRounding, self, _arith.binary_operands(self, other)[1], rounding_mode)
+
+    true_divide_ = divide_ = div_
+
+    def subtract_(self, other, *, alpha=1):
+        return self.sub_(other, alpha=alpha)
+
+    def float_power_(self, exponent):
+        """``pow_`` computed in float64, so only a float64 tensor can hold the result (PyTorch's rule)."""
+        if self.dtype is not dtypes.float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype._tensor_type[:-6]} but the "
+                               "operation's result requires dtype Double")
+        return self.pow_(exponent.double() if isinstance(exponent, Tensor) else float(exponent))
+
+    def cumsum_(self, dim, *, dtype=None):
+        return _inplace.inplace(_reduce.Cumsum, self, *_reduce.cumulative_args(self, dim, dtype))
+
+    def cumprod_(self, dim, *, dtype=None):
+        return _inplace.inplace(_reduce.Cumprod, self, *_reduce.cumulative_args(self, dim, dtype))
 
     def pow(self, exponent):
         return _arith.pow(self, exponent)

@@ -620,11 +620,14 @@ class Cumprod(Function):
         return (result if building_graph() else wrap(result._data)), None, None
 
 
+def cumulative_args(x: Tensor, dim, dtype) -> tuple:
+    """The dim and the dtype ``cumsum``/``cumprod`` compute in."""
+    return normalize_dim(dim, x.ndim), _reduced_dtype(x, dtype)
+
+
 def cumprod(x: Tensor, dim, *, dtype=None) -> Tensor:
-    d = normalize_dim(dim, x.ndim)
-    return Cumprod.apply(x, d, _reduced_dtype(x, dtype))
+    return Cumprod.apply(x, *cumulative_args(x, dim, dtype))
 
 
 def cumsum(x: Tensor, dim, *, dtype=None) -> Tensor:
-    d = normalize_dim(dim, x.ndim)
-    return Cumsum.apply(x, d, _reduced_dtype(x, dtype))
+    return Cumsum.apply(x, *cumulative_args(x, dim, dtype))
