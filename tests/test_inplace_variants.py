@@ -158,3 +158,17 @@ def test_bool_input_is_refused_as_in_torch(name):
         outcomes.append((info.type, str(info.value)))
     assert outcomes[0] == outcomes[1]
     assert pygrad.floor(pygrad.tensor([3, -2])).tolist() == [3, -2]  # integers are kept
+
+
+HAND_WRITTEN = {
+    "mm": lambda m, a, b: a.mm(b), "matmul": lambda m, a, b: a @ b, "bmm": lambda m, a, b: a[None].bmm(b[None]),
+    "pow_tensor": lambda m, a, b: a ** b, "rpow": lambda m, a, b: 2 ** a + b, "lerp": lambda m, a, b: m.lerp(a, b, m.full_like(a, 0.3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_hand_written_ops_pack_in_torchs_order(name):
+    arrays = [np.linspace(0.5, 2.0, 9).reshape(3, 3), np.linspace(2.0, 0.7, 9).reshape(3, 3)]
+    fn = HAND_WRITTEN[name]
+    assert (_pack_order(pygrad, lambda *t: fn(pygrad, *t), arrays)
+            == _pack_order(torch, lambda *t: fn(torch, *t), arrays))

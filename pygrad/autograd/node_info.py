@@ -35,10 +35,10 @@ def register_node(name: str, meta: NodeMeta) -> None:
 # PyTorch's names of the tensors each built-in node saves, in the order pygrad saves them.
 _SAVED_NAMES = {
     "PowBackward0": ("self",),
-    "PowBackward1": ("self", "exponent", "result"),
-    "PowBackward2": ("result", "exponent"),
-    "MmBackward0": ("self", "mat2"),
-    "BmmBackward0": ("self", "mat2"),
+    "PowBackward1": ("exponent", "self", "result"),
+    "PowBackward2": ("exponent", "result"),
+    "MmBackward0": ("mat2", "self"),
+    "BmmBackward0": ("mat2", "self"),
     "MvBackward0": ("self", "vec"),
     "DotBackward0": ("self", "tensor"),
     "ClampBackward1": ("self",),

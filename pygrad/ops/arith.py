@@ -61,12 +61,12 @@ class PowTensor(Function):
     def forward(ctx, x, y):
         base, exponent = same_dtype_arrays(x, y)
         result = wrap(kernels.pow(base, exponent))
-        ctx.save_for_backward(x, y, result)
+        ctx.save_for_backward(y, x, result)  # PyTorch's order: exponent, self, result
         return result
 
     @staticmethod
     def backward(ctx, g):
-        x, y, result = ctx.saved_tensors
+        y, x, result = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
         if not building_graph():
             dt = g._data.dtype
@@ -87,13 +87,13 @@ class RPowScalar(Function):
     def forward(ctx, base, x):
         b, exponent = same_dtype_arrays(as_tensor(base, dtypes.result_type(base, x)), x)
         result = wrap(kernels.pow(b, exponent))
-        ctx.save_for_backward(result, x)
+        ctx.save_for_backward(x, result)  # PyTorch's order: exponent, result
         ctx.base = base
         return result
 
     @staticmethod
     def backward(ctx, g):
-        result, x = ctx.saved_tensors
+        x, result = ctx.saved_tensors
         base = ctx.base
         if not building_graph():
             dt = g._data.dtype
@@ -272,7 +272,7 @@ class LerpTensor(Function):
 
     @staticmethod
     def forward(ctx, a, b, w):
-        ctx.save_for_backward(a, b, w)
+        ctx.save_for_backward(b, a, w)  # PyTorch's order: end, self, weight
         x, y = same_dtype_arrays(a, b)
         weight = w._data.astype(x.dtype, copy=False)
         shape = broadcast_shape(broadcast_shape(x.shape, y.shape), weight.shape)
@@ -280,7 +280,7 @@ class LerpTensor(Function):
 
     @staticmethod
     def backward(ctx, g):
-        a, b, w = ctx.saved_tensors
+        b, a, w = ctx.saved_tensors
         need_a, need_b, need_w = ctx.needs_input_grad
         if not building_graph():
             dt = g._data.dtype

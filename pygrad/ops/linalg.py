@@ -37,13 +37,13 @@ class Mm(Function):
     @staticmethod
     def forward(ctx, a, b):
         needs = ctx.needs_input_grad
-        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+        ctx.save_for_backward(b if needs[0] else None, a if needs[1] else None)  # PyTorch's order: mat2, self
         ctx.transposed = (_transposed(a._data), _transposed(b._data))
         return wrap(np.matmul(a._data, b._data))
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        b, a = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if building_graph():
             return (mm(g, b.t()) if needs[0] else None), (mm(a.t(), g) if needs[1] else None)
@@ -109,12 +109,12 @@ class Bmm(Function):
     @staticmethod
     def forward(ctx, a, b):
         needs = ctx.needs_input_grad
-        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+        ctx.save_for_backward(b if needs[0] else None, a if needs[1] else None)  # PyTorch's order: mat2, self
         return wrap(np.matmul(a._data, b._data))
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        b, a = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if building_graph():
             return (bmm(g, b.mT) if needs[0] else None), (bmm(a.mT, g) if needs[1] else None)
