@@ -29,7 +29,7 @@ from .. import dtypes
 from .._backend import kernels as _kernels
 from ..tensor import Tensor
 from . import _special
-from . import _opdef
+from . import _opdef, _opdocs
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 from ._util import as_tensor, binary_operands
 from .arith import (DivRounding, _check_bool_subtraction, _floating_only, _floating_result, check_rounding_mode,
@@ -624,10 +624,12 @@ def _build():
     TENSOR_NS.update(where=where, isfinite=isfinite, zeros_like=zeros_like,
                      div_floor=lambda a, b: TENSOR_NS["div"](a, b, rounding_mode="floor"),
                      trigamma=lambda a: _TRIGAMMA.fn.apply(a), sum_keep=lambda a, dim: a.sum(dim, keepdim=True))
-    return install(OPS + _declared(), inplace)
+    return install(ALL_OPS, inplace)
 
 
+ALL_OPS = OPS + _declared()  # the table's ops and the hand-written ones it declares
 FUNCTIONS, FUNCTIONAL = _build()
+_opdocs.attach(ALL_OPS, FUNCTIONS, FUNCTIONAL)  # docstrings with examples (ops/_opdocs.py)
 
 
 def kernels_used() -> dict[str, tuple[str, ...]]:
