@@ -49,6 +49,7 @@ from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, Flo
                            IntTensor, LongTensor, ShortTensor)
 
 from ._version import __version__  # noqa: E402
+import builtins as _builtins  # noqa: E402 - bool, int and float are dtypes here
 from typing import TYPE_CHECKING as _TYPE_CHECKING  # noqa: E402
 
 from math import e, inf, nan, pi  # noqa: E402 - torch.pi and friends
@@ -70,18 +71,18 @@ def backend() -> str:
     return _backend.name
 
 
-def is_tensor(obj) -> bool:
+def is_tensor(obj: object) -> _builtins.bool:
     return isinstance(obj, Tensor)
 
 
-def numel(t: Tensor) -> int:
+def numel(t: Tensor) -> _builtins.int:
     return t.numel()
 
 
 # Every public name, for `from pygrad import *` and for type checkers (tests/test_typing.py
 # checks that it stays complete: a new public name goes here too).
 __all__ = [
-    "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+    "__version__", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
     "IntTensor", "LongTensor", "ShortTensor", "Size", "Tensor", "abs", "acos", "acosh", "add",
     "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin", "any", "arange", "arccos",
     "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort",

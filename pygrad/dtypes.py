@@ -26,7 +26,7 @@ class dtype:
 
     __slots__ = ("name", "numpy", "category", "is_floating_point", "itemsize", "_tensor_type")
 
-    def __init__(self, name: str, numpy_dtype, category: int, tensor_type: str):
+    def __init__(self, name: str, numpy_dtype, category: builtins.int, tensor_type: str):
         self.name = name
         self.numpy = np.dtype(numpy_dtype)
         self.category = category

@@ -1,8 +1,9 @@
 """``Tensor``: a NumPy array with PyTorch's autograd, operators and printing."""
 from __future__ import annotations
 
+import builtins
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 import numpy as np
 
@@ -27,6 +28,11 @@ from .autograd import post_accumulate as _post_accumulate  # noqa: E402
 
 if TYPE_CHECKING:  # the methods the op table installs, as type checkers see them
     from ._table_api import TableMethods as _TableMethods
+    # The op modules the methods call, bound here by pygrad/ops/__init__.py at import.
+    from . import creation as _creation
+    from .ops import (activation as _activation, arith as _arith, index as _index, inplace as _inplace,
+                      linalg as _linalg, logic as _logic, optable as _optable, reduce as _reduce, shape as _shape,
+                      sorting as _sorting)
 else:
     _TableMethods = object
 
@@ -39,6 +45,8 @@ class Tensor(_core.TensorBase, _TableMethods):
     """
 
     __slots__ = ()  # the fields are declared by the base (C members when compiled)
+    if TYPE_CHECKING:
+        _wrap: ClassVar[Callable[[np.ndarray], Tensor]]  # a new leaf around an array (set below the class)
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
     __array_priority__ = 1000
     __hash__ = object.__hash__
@@ -278,7 +286,7 @@ class Tensor(_core.TensorBase, _TableMethods):
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item() if self._data.ndim == 0 else self._data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -408,27 +416,27 @@ class Tensor(_core.TensorBase, _TableMethods):
     def cpu(self) -> "Tensor":
         return self
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device=None, non_blocking: builtins.bool = False) -> "Tensor":
         raise RuntimeError("pygrad runs on the CPU only: there is no CUDA device to move this tensor to")
 
     # -- new tensors of this one's dtype (creation.py) -------------------------------------------
-    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
         if isinstance(data, Tensor):
             warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
                           "or sourceTensor.detach().clone().requires_grad_(True), rather than "
                           "tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
         return _creation.tensor(data, dtype or self.dtype, device, requires_grad)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
         return _creation.zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
         return _creation.ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
         return _creation.empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
         if not isinstance(size, (tuple, list)):
             raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, "
                             f"not {type(size).__name__}")
@@ -455,7 +463,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def fill_(self, value) -> "Tensor":
         return _inplace.fill_(self, value)
 
-    def copy_(self, src, non_blocking: bool = False) -> "Tensor":
+    def copy_(self, src, non_blocking: builtins.bool = False) -> "Tensor":
         return _inplace.copy_(self, src)
 
     def add_(self, other, *, alpha=1):
@@ -498,10 +506,10 @@ class Tensor(_core.TensorBase, _TableMethods):
         fn, w = _arith.lerp_args(self, end, weight)
         return _inplace.inplace(fn, self, end, w)
 
-    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
+    def uniform_(self, from_: builtins.float = 0.0, to: builtins.float = 1.0, *, generator=None):
         return _inplace.uniform_(self, from_, to, generator)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, *, generator=None):
         return _inplace.normal_(self, mean, std, generator)
 
     def __iadd__(self, other):
@@ -622,10 +630,10 @@ class Tensor(_core.TensorBase, _TableMethods):
         return Tensor._wrap(np.invert(self._data))
 
     # -- predicates and logic (no gradient; ops/logic.py) -----------------------------------------
-    def all(self, dim=None, keepdim: bool = False):
+    def all(self, dim=None, keepdim: builtins.bool = False):
         return _logic.all(self, dim, keepdim)
 
-    def any(self, dim=None, keepdim: bool = False):
+    def any(self, dim=None, keepdim: builtins.bool = False):
         return _logic.any(self, dim, keepdim)
 
     def isnan(self):
@@ -643,13 +651,13 @@ class Tensor(_core.TensorBase, _TableMethods):
     def isneginf(self):
         return _logic.isneginf(self)
 
-    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    def isclose(self, other, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08, equal_nan: builtins.bool = False):
         return _logic.isclose(self, other, rtol, atol, equal_nan)
 
-    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    def allclose(self, other, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08, equal_nan: builtins.bool = False) -> builtins.bool:
         return _logic.allclose(self, other, rtol, atol, equal_nan)
 
-    def equal(self, other) -> bool:
+    def equal(self, other) -> builtins.bool:
         return _logic.equal(self, other)
 
     def logical_not(self):
@@ -664,13 +672,13 @@ class Tensor(_core.TensorBase, _TableMethods):
     def logical_xor(self, other):
         return _logic.logical_xor(self, other)
 
-    def nonzero(self, *, as_tuple: bool = False):
+    def nonzero(self, *, as_tuple: builtins.bool = False):
         return _logic.nonzero(self, as_tuple=as_tuple)
 
     def count_nonzero(self, dim=None):
         return _logic.count_nonzero(self, dim)
 
-    def is_nonzero(self) -> bool:
+    def is_nonzero(self) -> builtins.bool:
         return _logic.is_nonzero(self)
 
     # -- elementwise functions ----------------------------------------------------------------
@@ -681,26 +689,26 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _activation.log_softmax(self, dim, dtype=dtype)
 
     # -- reductions -----------------------------------------------------------------------------
-    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    def norm(self, p="fro", dim=None, keepdim: builtins.bool = False, dtype=None):
         return _reduce.norm(self, p, dim, keepdim, dtype)
 
     # -- sorting ----------------------------------------------------------------------------------
-    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+    def sort(self, dim: builtins.int = -1, descending: builtins.bool = False, stable: builtins.bool = False):
         return _sorting.sort(self, dim, descending, stable)
 
-    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+    def argsort(self, dim: builtins.int = -1, descending: builtins.bool = False, stable: builtins.bool = False):
         return _sorting.argsort(self, dim, descending, stable)
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    def topk(self, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True, sorted: builtins.bool = True):  # noqa: A002
         return _sorting.topk(self, k, dim, largest, sorted)
 
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+    def kthvalue(self, k: builtins.int, dim: builtins.int = -1, keepdim: builtins.bool = False):
         return _sorting.kthvalue(self, k, dim, keepdim)
 
-    def median(self, dim=None, keepdim: bool = False):
+    def median(self, dim=None, keepdim: builtins.bool = False):
         return _sorting.median(self, dim, keepdim)
 
-    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+    def unique(self, sorted: builtins.bool = True, return_inverse: builtins.bool = False, return_counts: builtins.bool = False,  # noqa: A002
                dim=None):
         return _sorting.unique(self, sorted, return_inverse, return_counts, dim)
 
@@ -746,13 +754,13 @@ class Tensor(_core.TensorBase, _TableMethods):
     def expand_as(self, other):
         return _shape.expand_as(self, other)
 
-    def unflatten(self, dim: int, sizes):
+    def unflatten(self, dim: builtins.int, sizes):
         return _shape.unflatten(self, dim, sizes)
 
     def t(self) -> Tensor:
         return _shape.t(self)
 
-    def unsqueeze_(self, dim: int):
+    def unsqueeze_(self, dim: builtins.int):
         from .ops import inplace_shape
         return inplace_shape.unsqueeze_(self, dim)
 
@@ -764,7 +772,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         from .ops import inplace_shape
         return inplace_shape.t_(self)
 
-    def transpose_(self, dim0: int, dim1: int):
+    def transpose_(self, dim0: builtins.int, dim1: builtins.int):
         from .ops import inplace_shape
         return inplace_shape.transpose_(self, dim0, dim1)
 
@@ -783,16 +791,16 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     moveaxis = movedim
 
-    def split(self, split_size, dim: int = 0):
+    def split(self, split_size, dim: builtins.int = 0):
         return _shape.split(self, split_size, dim)
 
-    def split_with_sizes(self, split_sizes, dim: int = 0):
+    def split_with_sizes(self, split_sizes, dim: builtins.int = 0):
         return _shape.split_with_sizes(self, split_sizes, dim)
 
-    def chunk(self, chunks: int, dim: int = 0):
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0):
         return _shape.chunk(self, chunks, dim)
 
-    def unbind(self, dim: int = 0):
+    def unbind(self, dim: builtins.int = 0):
         return _shape.unbind(self, dim)
 
     def flip(self, *dims):
@@ -804,16 +812,16 @@ class Tensor(_core.TensorBase, _TableMethods):
     def tile(self, *dims):
         return _shape.tile(self, dims[0] if len(dims) == 1 else dims)
 
-    def tril(self, diagonal: int = 0):
+    def tril(self, diagonal: builtins.int = 0):
         return _shape.tril(self, diagonal)
 
-    def triu(self, diagonal: int = 0):
+    def triu(self, diagonal: builtins.int = 0):
         return _shape.triu(self, diagonal)
 
-    def diag(self, diagonal: int = 0):
+    def diag(self, diagonal: builtins.int = 0):
         return _shape.diag(self, diagonal)
 
-    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    def diagonal(self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1):
         return _shape.diagonal(self, offset, dim1, dim2)
 
     def trace(self):
@@ -822,7 +830,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def roll(self, shifts, dims=None):
         return _shape.roll(self, shifts, dims)
 
-    def tensor_split(self, indices_or_sections, dim: int = 0):
+    def tensor_split(self, indices_or_sections, dim: builtins.int = 0):
         return _index.tensor_split(self, indices_or_sections, dim)
 
     # -- indexing ---------------------------------------------------------------------------------
@@ -832,39 +840,39 @@ class Tensor(_core.TensorBase, _TableMethods):
     def __setitem__(self, key, value) -> None:
         _index.setitem(self, key, value)
 
-    def gather(self, dim: int, index):
+    def gather(self, dim: builtins.int, index):
         return _index.gather(self, dim, index)
 
-    def narrow(self, dim: int, start, length: int):
+    def narrow(self, dim: builtins.int, start, length: builtins.int):
         return _index.narrow(self, dim, start, length)
 
-    def select(self, dim: int, index: int):
+    def select(self, dim: builtins.int, index: builtins.int):
         return _index.select(self, dim, index)
 
-    def index_select(self, dim: int, index):
+    def index_select(self, dim: builtins.int, index):
         return _index.index_select(self, dim, index)
 
     def masked_select(self, mask):
         return _index.masked_select(self, mask)
 
-    def scatter(self, dim: int, index, src=None, *, value=None):
+    def scatter(self, dim: builtins.int, index, src=None, *, value=None):
         return _index.scatter(self, dim, index, src, value=value)
 
-    def scatter_(self, dim: int, index, src=None, *, value=None):
+    def scatter_(self, dim: builtins.int, index, src=None, *, value=None):
         fn, args = _index.scatter_function(self, dim, index, src, value)
         return _inplace.inplace(fn, self, *args)
 
-    def scatter_add(self, dim: int, index, src):
+    def scatter_add(self, dim: builtins.int, index, src):
         return _index.scatter_add(self, dim, index, src)
 
-    def scatter_add_(self, dim: int, index, src):
+    def scatter_add_(self, dim: builtins.int, index, src):
         fn, args = _index.scatter_add_function(self, dim, index, src)
         return _inplace.inplace(fn, self, *args)
 
-    def index_add(self, dim: int, index, source, *, alpha=1):
+    def index_add(self, dim: builtins.int, index, source, *, alpha=1):
         return _index.index_add(self, dim, index, source, alpha=alpha)
 
-    def index_add_(self, dim: int, index, source, *, alpha=1):
+    def index_add_(self, dim: builtins.int, index, source, *, alpha=1):
         fn, args = _index.index_add_function(self, dim, index, source, alpha)
         return _inplace.inplace(fn, self, *args)
 

@@ -8,6 +8,7 @@ composes the rest.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,6 +44,8 @@ pad = _conv.pad
 
 
 globals().update(_TABLE_FUNCTIONAL)  # linear, softmax, log_softmax, gelu, leaky_relu, elu, softplus, silu, ...
+if TYPE_CHECKING:  # the same functions as type checkers see them
+    from ._table_functional import *  # noqa: F401,F403
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
