@@ -271,6 +271,9 @@ def attach(ops, functions: dict, functional: dict) -> None:
             obj = _callable(op, kind, functions, functional)
             if obj is not None and hasattr(obj, "_source"):
                 obj.__doc__ = docstring(op, kind, examples)
+        if op.inplace_function:  # each alias has its own function (torch.arcsin_ calls x.arcsin_())
+            for alias in op.aliases:
+                functions[alias + "_"].__doc__ = functions[op.name + "_"].__doc__
 
 
 def _callable(op, kind: str, functions: dict, functional: dict):
