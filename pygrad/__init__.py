@@ -72,10 +72,12 @@ def backend() -> str:
 
 
 def is_tensor(obj: object) -> _builtins.bool:
+    """Whether ``obj`` is a pygrad tensor."""
     return isinstance(obj, Tensor)
 
 
 def numel(t: Tensor) -> _builtins.int:
+    """The number of elements of ``t``."""
     return t.numel()
 
 

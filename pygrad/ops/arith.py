@@ -438,6 +438,7 @@ def check_rounding_mode(mode) -> None:
 
 
 def pow(x, exponent) -> Tensor:  # noqa: A001
+    """``input ** exponent`` (numbers or tensors on either side)."""
     if not isinstance(x, Tensor):
         return rpow(exponent, x)
     if isinstance(exponent, (Tensor, np.ndarray)):
@@ -533,6 +534,7 @@ def masked_fill_args(x: Tensor, mask, value) -> tuple:
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
+    """A copy of ``input`` with ``value`` where ``mask`` is True."""
     fn, args = masked_fill_args(x, mask, value)
     broadcast_shape(args[0].shape, x._data.shape)
     return fn.apply(x, *args)
@@ -589,12 +591,14 @@ def _bound_operand(x: Tensor, bound):
 
 
 def clamp_min(x: Tensor, min) -> Tensor:  # noqa: A002 - PyTorch's keyword name
+    """Each element clamped to at least ``min``."""
     if _bound_operand(x, min) is not None:
         return ClampMinTensor.apply(x, min, None)
     return ClampMinScalar.apply(x, min, None)
 
 
 def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
+    """Each element clamped to at most ``max``."""
     if _bound_operand(x, max) is not None:
         return ClampMaxTensor.apply(x, None, max)
     return ClampMaxScalar.apply(x, None, max)
@@ -603,10 +607,12 @@ def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
 
 
 def addcmul(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
     return Addcmul.apply(x, tensor1, tensor2, value)
 
 
 def addcdiv(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value * tensor1 / tensor2``."""
     if not dtypes.result_type(tensor1, tensor2).is_floating_point:
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release "
                            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "

@@ -32,10 +32,12 @@ class LazyModuleMixin:
         self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters, with_kwargs=True)
 
     def has_uninitialized_params(self) -> bool:
+        """Whether a parameter or buffer is still uninitialised."""
         return any(is_lazy(p) for p in self._parameters.values()) or \
             any(is_lazy(b) for b in self._buffers.values())
 
     def initialize_parameters(self, *args, **kwargs) -> None:
+        """Materialise the weight and bias from the first input's last dimension."""
         raise NotImplementedError(f"initialize_parameters is not implemented for {type(self).__name__}")
 
     @staticmethod
@@ -93,6 +95,7 @@ class _LazyConvMixin(LazyModuleMixin):
             super().reset_parameters()
 
     def initialize_parameters(self, input, *args, **kwargs) -> None:
+        """Materialise the weight and bias from the first input's channel count."""
         if self.has_uninitialized_params():
             self.in_channels = self._get_in_channels(input)
             if self.in_channels % self.groups != 0:
@@ -154,10 +157,12 @@ class _LazyBatchNorm(LazyModuleMixin):
             self.num_batches_tracked = Tensor._wrap(np.array(0, np.int64))
 
     def reset_parameters(self) -> None:
+        """Reset once the parameters are materialised."""
         if not self.has_uninitialized_params() and self.num_features != 0:
             super().reset_parameters()
 
     def initialize_parameters(self, input) -> None:
+        """Materialise the parameters and buffers from the first input's channel count."""
         if self.has_uninitialized_params():
             self.num_features = input.shape[1]
             for name in ("weight", "bias", "running_mean", "running_var"):
@@ -168,8 +173,10 @@ class _LazyBatchNorm(LazyModuleMixin):
 
 
 class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
+    """``BatchNorm1d`` whose ``num_features`` is read from its first input."""
     cls_to_become = BatchNorm1d
 
 
 class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
+    """``BatchNorm2d`` whose ``num_features`` is read from its first input."""
     cls_to_become = BatchNorm2d
