@@ -66,11 +66,11 @@ def test_ops_table_lists_every_public_op_with_its_columns():
     table = _opdocs.ops_table_markdown(optable.ALL_OPS)
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in table.splitlines()[2:]}
-    assert rows["`sin`"] == ["`torch.sin`, `Tensor.sin`, `Tensor.sin_`, `torch.sin_`", "yes (`SinBackward0`)", "no", "yes",
-                             "d/dself"]
-    assert rows["`mul`, `multiply`"][1:] == ["yes (`MulBackward0`)", "no", "yes", "d/dself, d/dother"]
+    assert rows["`sin`"] == ["`torch.sin`, `Tensor.sin`, `Tensor.sin_`, `torch.sin_`", "yes (`SinBackward0`)", "no",
+                             "NumPy ufunc", "d/dself"]
+    assert rows["`mul`, `multiply`"][1:] == ["yes (`MulBackward0`)", "no", "compiled loop", "d/dself, d/dother"]
     assert rows["`bitwise_and`"][1] == "no"
     assert rows["`sum`"][1] == "yes (`SumBackward1`)" and rows["`sum`"][3] == "hand-written"
-    assert rows["`expm1`"][3] == "NumPy"  # the compiled backend uses the NumPy kernel
+    assert rows["`expm1`"][3] == "NumPy"  # both backends call the NumPy kernel
     assert len(rows) == len({op.name for op in _opdocs.public_ops(optable.ALL_OPS)})
     assert rows["`softmax`"][0] == "`torch.softmax`, `F.softmax`"

@@ -114,6 +114,13 @@ DESCRIPTIONS = {
     "cat": "The tensors joined along an existing dimension.",
     "stack": "The tensors stacked along a new dimension.",
     "clamp": "Each element clamped into [min, max].",
+    "clamp_min": "Each element clamped to at least ``min``.",
+    "clamp_max": "Each element clamped to at most ``max``.",
+    "addcmul": "input + value * tensor1 * tensor2, broadcast.",
+    "addcdiv": "input + value * tensor1 / tensor2, broadcast.",
+    "pow": "input ** exponent, with numbers or tensors on either side.",
+    "masked_fill": "A copy of input with ``value`` where ``mask`` is True.",
+    "lerp": "The linear interpolation input + weight * (end - input).",
     "softmax": "exp(x) / sum(exp(x)) along ``dim``.",
     "log_softmax": "log(softmax(x)) along ``dim``, computed without overflow.",
     "linear": "input @ weight.T + bias.",
@@ -144,8 +151,8 @@ EXAMPLE_INPUTS = {  # the elementwise ops' first input (default [0.5, 1.0, 2.0])
 _BINARY_DEFAULT = ("[1.0, 2.0, 3.0]", "[0.5, 1.5, 2.0]")
 
 _MATRIX = "x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)"
-# Ops written by hand: (setup lines, the arguments after the tensor ``x``); a string is the
-# function's whole example.
+# Ops written by hand, and table ops of three inputs or more than one node: (setup lines, the
+# arguments after the tensor ``x``); a list is the function's whole example.
 CALL_EXAMPLES = {
     "sum": ([_MATRIX], "dim=0"), "mean": ([_MATRIX], "dim=1"), "prod": ([_MATRIX], "1"),
     "max": ([_MATRIX], "dim=1"), "min": ([_MATRIX], "dim=1"), "amax": ([_MATRIX], "dim=0"),
@@ -160,6 +167,10 @@ CALL_EXAMPLES = {
     "transpose": ([_MATRIX], "0, 1"), "unsqueeze": ([_MATRIX], "0"), "squeeze": ([_MATRIX + "[None]"], ""),
     "flatten": ([_MATRIX], ""), "reshape": ([_MATRIX], "(3, 2)"), "clamp": ([_MATRIX], "min=2.0, max=5.0"),
     "softmax": ([_MATRIX], "dim=1"), "log_softmax": ([_MATRIX], "dim=1"),
+    "clamp_min": ([_MATRIX], "2.0"), "clamp_max": ([_MATRIX], "4.0"), "pow": ([_MATRIX], "2"),
+    "addcmul": ([_MATRIX], "torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0.5, 0.5, 2.0]), value=2"),
+    "addcdiv": ([_MATRIX], "torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0.5, 0.5, 2.0]), value=2"),
+    "masked_fill": ([_MATRIX], "torch.tensor([True, False, True]), 0.0"), "lerp": ([_MATRIX], "torch.zeros(2, 3), 0.25"),
     "linear": ([_MATRIX], "torch.tensor([[1.0, 0.0, -1.0]]), torch.tensor([0.5])"),
     "cat": [_MATRIX, "torch.cat([x, x], dim=0)"], "stack": [_MATRIX, "torch.stack([x, x]).shape"],
     "zeros": ["torch.zeros(2, 3)"], "ones": ["torch.ones(2, dtype=torch.int64)"],
@@ -202,7 +213,7 @@ def _call(op, kind: str, args: str) -> str:
 
 def example_lines(op, kind: str) -> list[str]:
     """The example's statements, in order (an expression statement shows its value)."""
-    if op.calls is not None:
+    if op.calls is not None or op.name in CALL_EXAMPLES:
         spec = CALL_EXAMPLES[op.name]
         if isinstance(spec, list):
             return list(spec)
@@ -288,10 +299,16 @@ def _callable(op, kind: str, functions: dict, functional: dict):
 
 # -- the table of supported ops (docs/api/ops.md) --------------------------------------------------
 
-def _compiled_kernels() -> set[str]:
-    """The kernels the compiled backend implements in Cython (the others are its NumPy fallbacks)."""
-    source = Path(__file__).resolve().parent.parent / "_native" / "kernels.pyx"
-    return set(re.findall(r"^(?:c?p?def) (\w+)\(", source.read_text(encoding="utf-8"), re.M))
+def _compiled_kernels() -> dict[str, str]:
+    """kernel name -> how the compiled backend runs it: a loop of its own (``kernels.pyx`` and
+    ``LOOPS`` of ``_native/kernel_table.py``) or NumPy's ufunc with its buffer cache (``UFUNCS``)."""
+    from .._native import kernel_table
+    source = (Path(__file__).resolve().parent.parent / "_native" / "kernels.pyx").read_text(encoding="utf-8")
+    found = {name: "compiled loop" for name in re.findall(r"^c?p?def (\w+)\(", source, re.M)
+             if not name.startswith("_")}
+    found.update({name: "compiled loop" for name in kernel_table.LOOPS})
+    found.update({name: "NumPy ufunc" for name in kernel_table.UFUNCS})
+    return found
 
 
 def _forward_mode_ops() -> set[str]:
@@ -319,8 +336,7 @@ def ops_table_markdown(ops) -> str:
             found = [re.search(r"grad_fn=<(\w+)>", examples.get(f"{e.name}:{k}", "")) for e in entries for k in kinds(e)]
             nodes = sorted({m.group(1) for m in found if m})
             grad = f"yes (`{'`, `'.join(nodes)}`)" if nodes else "no"
-        kernel = ("yes" if op.kernel in compiled else "NumPy") if op.kernel else (
-            "NumPy" if op.forward else "hand-written")
+        kernel = compiled.get(op.kernel, "NumPy") if op.kernel else ("NumPy" if op.forward else "hand-written")
         fused = ", ".join(f"d/d{arg}" for arg in op.fused) if op.fused else "no"
         rows.append(f"| {names} | {variants} | {grad} | {'yes' if name in forward_mode else 'no'} | "
                     f"{kernel} | {fused} |")

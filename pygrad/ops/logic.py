@@ -7,6 +7,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._util import broadcast_shape, normalize_dims, wrap
+from .arith import compare as elementwise
 
 __all__ = ["all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
            "equal", "logical_not", "logical_and", "logical_or", "logical_xor", "nonzero", "count_nonzero",
@@ -175,7 +176,6 @@ def _comparison(name: str, ufunc):
         """Elementwise ``input == other`` (a bool tensor)."""
         """Elementwise ``input > other`` (``gt``)."""
         """Elementwise ``input >= other`` (a bool tensor)."""
-        from .arith import compare as elementwise
         result = elementwise(ufunc, input, other) if isinstance(input, Tensor) else NotImplemented
         if result is NotImplemented:
             got = ", ".join("Tensor" if isinstance(v, Tensor) else type(v).__name__ for v in (input, other))
