@@ -311,15 +311,18 @@ def _compiled_kernels() -> dict[str, str]:
     return found
 
 
-def _forward_mode_ops() -> set[str]:
-    """The ops with a forward-mode derivative (none until pygrad has forward-mode AD)."""
-    return set()
+def _forward_mode(op) -> bool:
+    """Whether the op's node has a forward-mode (JVP) rule, once pygrad has forward-mode AD."""
+    import importlib.util
+    if importlib.util.find_spec("pygrad.autograd.forward_ad") is None:
+        return False
+    return op.fn is not None and vars(op.fn).get("jvp") is not None
 
 
 def ops_table_markdown(ops) -> str:
     """A Markdown table of the public ops: name, variants, differentiable (``grad_fn``), forward mode,
     compiled forward kernel, fused backward kernel."""
-    compiled, forward_mode, examples = _compiled_kernels(), _forward_mode_ops(), _op_examples()
+    compiled, examples = _compiled_kernels(), _op_examples()
     rows = ["| op | variants | differentiable (`grad_fn`) | forward mode | compiled kernel | fused backward |",
             "|---|---|---|---|---|---|"]
     by_name: dict = {}
@@ -338,7 +341,8 @@ def ops_table_markdown(ops) -> str:
             grad = f"yes (`{'`, `'.join(nodes)}`)" if nodes else "no"
         kernel = compiled.get(op.kernel, "NumPy") if op.kernel else ("NumPy" if op.forward else "hand-written")
         fused = ", ".join(f"d/d{arg}" for arg in op.fused) if op.fused else "no"
-        rows.append(f"| {names} | {variants} | {grad} | {'yes' if name in forward_mode else 'no'} | "
+        forward = "yes" if any(_forward_mode(entry) for entry in entries) else "no"
+        rows.append(f"| {names} | {variants} | {grad} | {forward} | "
                     f"{kernel} | {fused} |")
     return "\n".join(rows) + "\n"
 
