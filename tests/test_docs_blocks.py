@@ -7,8 +7,6 @@ python block on it must be one that ``tests/test_readme.py`` runs and checks (a 
 a page's own is run here, in order, in one namespace per page."""
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import textwrap
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 
 from seed_blocks import seed_blocks
 from test_readme import BLOCKS as README_BLOCKS
-from test_readme import _check, checked, readme_blocks
+from test_readme import _check, readme_blocks, run_block
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -68,11 +66,7 @@ def test_every_python_block_of_the_page_runs(page, tmp_path, monkeypatch):
     blocks = readme_blocks(expand(page.read_text(encoding="utf-8")))
     for block in blocks:
         if block.run:
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                exec(compile(checked(block.code), f"{page.name}:{block.line}", "exec"), scope)
-            if block.output is not None:
-                assert out.getvalue().rstrip() == block.output.rstrip()
+            run_block(block, scope, f"{page.name}:{block.line}")
 
 
 def test_expand_resolves_sections_and_line_ranges():
