@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 MODULES = ["pygrad", "pygrad.utils", "pygrad.nn", "pygrad.nn.functional", "pygrad.nn.init", "pygrad.nn.utils",
            "pygrad.optim", "pygrad.optim.lr_scheduler", "pygrad.autograd", "pygrad.autograd.functional",
            "pygrad.autograd.graph", "pygrad.utils.data", "pygrad.viz", "pygrad.return_types", "pygrad.cuda",
-           "pygrad.linalg", "pygrad.profiler", "pygrad.distributed", "pygrad.nn.parallel", "pygrad.utils.checkpoint"]
+           "pygrad.linalg", "pygrad.profiler", "pygrad.distributed", "pygrad.nn.parallel", "pygrad.utils.checkpoint",
+           "pygrad.func"]
 
 
 def _module(name: str) -> types.ModuleType:
