@@ -48,7 +48,7 @@ from . import func  # noqa: E402
 from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
                            IntTensor, LongTensor, ShortTensor)
 
-from ._version import __version__  # noqa: E402
+from ._version import __version__ as __version__  # noqa: E402 - (re-exported for type checkers)
 import builtins as _builtins  # noqa: E402 - bool, int and float are dtypes here
 from typing import TYPE_CHECKING as _TYPE_CHECKING  # noqa: E402
 
@@ -84,7 +84,7 @@ def numel(t: Tensor) -> _builtins.int:
 # Every public name, for `from pygrad import *` and for type checkers (tests/test_typing.py
 # checks that it stays complete: a new public name goes here too).
 __all__ = [
-    "__version__", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+    "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
     "IntTensor", "LongTensor", "ShortTensor", "Size", "Tensor", "abs", "acos", "acosh", "add",
     "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin", "any", "arange", "arccos",
     "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort",

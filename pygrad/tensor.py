@@ -32,9 +32,9 @@ if TYPE_CHECKING:  # the methods the op table installs, as type checkers see the
     from ._table_api import TableMethods as _TableMethods
     # The op modules the methods call, bound here by pygrad/ops/__init__.py at import.
     from . import creation as _creation
-    from .ops import (activation as _activation, arith as _arith, index as _index, inplace as _inplace,
+    from .ops import (_util, activation as _activation, arith as _arith, index as _index, inplace as _inplace,
                       linalg as _linalg, logic as _logic, optable as _optable, reduce as _reduce, shape as _shape,
-                      sorting as _sorting)
+                      sorting as _sorting, unary as _unary)
 else:
     _TableMethods = object
 
