@@ -243,6 +243,7 @@ class MaxPool2DBackward(Function):
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False) -> Tensor:
+    """2-D max pooling over windows."""
     if ceil_mode or return_indices:
         raise NotImplementedError("pygrad's max_pool2d supports ceil_mode=False, return_indices=False")
     return MaxPool2DWithIndices.apply(x, *_pool_args("max_pool2d", x, kernel_size, stride, padding, dilation))
@@ -347,6 +348,7 @@ class AvgPool2DBackward(Function):
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """2-D average pooling over windows."""
     if ceil_mode:
         raise NotImplementedError("pygrad's avg_pool2d supports ceil_mode=False")
     kernel, stride, padding, _ = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
@@ -399,6 +401,7 @@ class AdaptiveAvgPool2DBackward(Function):
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size."""
     if x.ndim not in (3, 4):
         raise RuntimeError("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " + str(list(x.shape)))
     size = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
