@@ -69,6 +69,13 @@ def set_parallel_min_size(Py_ssize_t n):
     PARALLEL_MIN_SIZE = n
 
 
+def set_ufunc_min_size(Py_ssize_t n):
+    """Change the size from which single-ufunc ops run NumPy's loop (benchmarks and tests)."""
+    global _ufunc_min, UFUNC_MIN_SIZE
+    _ufunc_min = n
+    UFUNC_MIN_SIZE = n
+
+
 # -- a cache of large result buffers ------------------------------------------------------------
 # Writing a freshly mapped 4 KiB page costs ~3.5 us here (a page fault), several times the cost
 # of the write itself, and glibc maps every large allocation afresh.  Results of 1 MiB or more
@@ -173,7 +180,7 @@ ctypedef fused floating:
 # -- operation codes -----------------------------------------------------------------------
 cdef enum:
     ADD, SUB, MUL, DIV, NEG, POW, SQRT, SIGMOID, RELU, ABS, RECIP,
-    COPY, DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
+    COPY, ACC, DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
 
 # The transcendental functions (exp, log, sin, cos, tanh, pow) run through NumPy's ufuncs,
 # called by their public Python API with ``out=``: the very loops the pure kernels run, so both
@@ -312,6 +319,14 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
     elif op == COPY:
         for i in range(n):
             o[i] = a[i * sa]
+    elif op == ACC:  # o += b, o being a: the loops name o alone, so the compiler vectorizes
+        if sb:       # them without an overlap check that o == a would fail
+            for i in range(n):
+                o[i] += b[i]
+        else:
+            y = b[0]
+            for i in range(n):
+                o[i] += y
     elif op == DIV_B:  # (-g * a) / (b * b)
         for i in range(n):
             y = c[i * sc]
@@ -398,6 +413,19 @@ cdef inline bint _same_shape(cnp.ndarray x, cnp.ndarray y) noexcept:
     return True
 
 
+# NumPy's own loops for these single-ufunc ops are SIMD code chosen for the CPU at run time,
+# faster than this module's portable build once an array is large enough to pay for the
+# ufunc call; where the loop would run on several threads, the threads win instead.
+UFUNC_MIN_SIZE = 16384
+cdef Py_ssize_t _ufunc_min = UFUNC_MIN_SIZE
+cdef dict _SINGLE_UFUNC = {ADD: np.add, SUB: np.subtract, MUL: np.multiply, DIV: np.true_divide,
+                           NEG: np.negative, SQRT: np.sqrt, ABS: np.absolute, RECIP: np.reciprocal}
+
+
+cdef inline bint _numpy_loop_faster(Py_ssize_t n) noexcept nogil:
+    return n >= _ufunc_min and (n < _parallel_min or pygrad_max_threads() < 2)
+
+
 cdef object _apply(int op, tuple args, object fallback):
     """Run ``op`` compiled when the operands allow it, else ``fallback(*args)``."""
     cdef int nin = len(args), k, typenum = -1
@@ -456,9 +484,15 @@ cdef object _apply(int op, tuple args, object fallback):
         data[k] = data[0]
         steps[k] = 0
     out = _empty(nd, cnp.PyArray_DIMS(shape_of), typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    if _numpy_loop_faster(n) and (op in _SINGLE_UFUNC or op == COPY):
+        if op == COPY:
+            np.copyto(out, args[0])
+        else:
+            _SINGLE_UFUNC[op](*args, out=out)
+        return out
     if _ufunc_stage(op, args, out, steps, data, typenum):
         return out
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     if typenum == cnp.NPY_FLOAT:
         with nogil:
@@ -679,12 +713,15 @@ def accumulate(dst, src):
     cdef Py_ssize_t n = cnp.PyArray_SIZE(d)
     if (steps[1] == 0 or data[1] != data[0]) and _overlaps(d, s):
         return _pure.accumulate(dst, src)
+    if _numpy_loop_faster(n):
+        np.add(d, s, out=d)
+        return dst
     if typenum == cnp.NPY_FLOAT:
         with nogil:
-            _run_parallel(ADD, <float*>data[0], <float**>data, steps, 2, n)
+            _run_parallel(ACC, <float*>data[0], <float**>data, steps, 2, n)
     else:
         with nogil:
-            _run_parallel(ADD, <double*>data[0], <double**>data, steps, 2, n)
+            _run_parallel(ACC, <double*>data[0], <double**>data, steps, 2, n)
     return dst
 
 
