@@ -11,6 +11,10 @@ import numpy as np
 
 __all__ = ["set_printoptions", "get_printoptions", "format_tensor", "format_size"]
 
+# What a tensor that requires grad prints inside function transforms (set by pygrad.func): a
+# function returning the text, or None for the ordinary one.
+transform_repr = None
+
 _PROFILES = {
     "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
     "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},

@@ -7,10 +7,11 @@ ufuncs, called through NumPy's public API: a kernel that is one ufunc adds only 
 cache for large results; fused kernels (sigmoid, the backward of pow, sin, cos) let the ufunc
 write its part into the result and finish with a compiled loop.
 
-The compiled path takes float32/float64 operands of one dtype where every operand is either
-C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand of
-``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output).
-Everything else (other dtypes, strided views, real broadcasting) goes to the pure kernel.
+The compiled path takes float32/float64 operands of one dtype.  Its loop reads operands that
+are either C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand
+of ``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output);
+a strided or really broadcast operand is first copied into that layout.  Other dtypes go to the
+pure kernel (``tests/test_native_coverage.py`` checks that no float case does).
 Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run
 without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on.
 """
@@ -67,13 +68,6 @@ def set_parallel_min_size(Py_ssize_t n):
     global _parallel_min, PARALLEL_MIN_SIZE
     _parallel_min = n
     PARALLEL_MIN_SIZE = n
-
-
-def set_ufunc_min_size(Py_ssize_t n):
-    """Change the size from which single-ufunc ops run NumPy's loop (benchmarks and tests)."""
-    global _ufunc_min, UFUNC_MIN_SIZE
-    _ufunc_min = n
-    UFUNC_MIN_SIZE = n
 
 
 # -- a cache of large result buffers ------------------------------------------------------------
@@ -178,9 +172,7 @@ ctypedef fused floating:
     double
 
 # -- operation codes -----------------------------------------------------------------------
-cdef enum:
-    ADD, SUB, MUL, DIV, NEG, POW, SQRT, SIGMOID, RELU, ABS, RECIP,
-    COPY, ACC, DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
+include "_opcodes.pxi"  # the operation codes, generated from kernel_table.py by setup.py
 
 # The transcendental functions (exp, log, sin, cos, tanh, pow) run through NumPy's ufuncs,
 # called by their public Python API with ``out=``: the very loops the pure kernels run, so both
@@ -319,14 +311,6 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
     elif op == COPY:
         for i in range(n):
             o[i] = a[i * sa]
-    elif op == ACC:  # o += b, o being a: the loops name o alone, so the compiler vectorizes
-        if sb:       # them without an overlap check that o == a would fail
-            for i in range(n):
-                o[i] += b[i]
-        else:
-            y = b[0]
-            for i in range(n):
-                o[i] += y
     elif op == DIV_B:  # (-g * a) / (b * b)
         for i in range(n):
             y = c[i * sc]
@@ -413,38 +397,40 @@ cdef inline bint _same_shape(cnp.ndarray x, cnp.ndarray y) noexcept:
     return True
 
 
-# NumPy's own loops for these single-ufunc ops are SIMD code chosen for the CPU at run time,
-# faster than this module's portable build once an array is large enough to pay for the
-# ufunc call; where the loop would run on several threads, the threads win instead.
-UFUNC_MIN_SIZE = 16384
-cdef Py_ssize_t _ufunc_min = UFUNC_MIN_SIZE
-cdef dict _SINGLE_UFUNC = {ADD: np.add, SUB: np.subtract, MUL: np.multiply, DIV: np.true_divide,
-                           NEG: np.negative, SQRT: np.sqrt, ABS: np.absolute, RECIP: np.reciprocal}
+cdef object _dense(tuple args):
+    """The operands as the compiled loop takes them: each one element, or C-contiguous (or
+    stride 0) with the result's shape.  A strided or really broadcast operand is copied into
+    that layout; operands that do not broadcast give None (NumPy's error comes from the fallback)."""
+    try:
+        shape = np.broadcast_shapes(*[(<object>a).shape for a in args])
+    except ValueError:
+        return None
+    dense = []
+    cdef bint has_shape = False  # an operand the result takes its shape from (C-contiguous, not uniform)
+    for a in args:
+        arr = <cnp.ndarray>a
+        if not ((cnp.PyArray_SIZE(arr) == 1 and cnp.PyArray_NDIM(arr) <= len(shape))
+                or ((<object>arr).shape == shape and (cnp.PyArray_IS_C_CONTIGUOUS(arr) or _all_strides_zero(arr)))):
+            arr = np.ascontiguousarray(np.broadcast_to(arr, shape))
+        if cnp.PyArray_SIZE(arr) != 1 and cnp.PyArray_IS_C_CONTIGUOUS(arr) and not _all_strides_zero(arr):
+            has_shape = True
+        dense.append(arr)
+    if not has_shape:  # all uniform (stride 0) with more than one element: one of them laid out in full
+        for k, arr in enumerate(dense):
+            if cnp.PyArray_SIZE(<cnp.ndarray>arr) != 1:
+                dense[k] = np.ascontiguousarray(arr)
+                break
+    return tuple(dense)
 
 
-cdef inline bint _numpy_loop_faster(Py_ssize_t n) noexcept nogil:
-    return n >= _ufunc_min and (n < _parallel_min or pygrad_max_threads() < 2)
-
-
-cdef object _apply(int op, tuple args, object fallback):
-    """Run ``op`` compiled when the operands allow it, else ``fallback(*args)``."""
-    cdef int nin = len(args), k, typenum = -1
+cdef cnp.ndarray _result_layout(tuple args, int nin, Py_ssize_t* steps, void** data):
+    """The operand whose shape the result takes, with each operand's data and step (1, or 0 for
+    a uniform one); None when an operand's layout is not one the loop takes."""
+    cdef int k
     cdef cnp.ndarray arr, shape_of = None
-    cdef Py_ssize_t steps[4]
-    cdef void* data[4]
     cdef bint all_single = True
     for k in range(nin):
-        a = args[k]
-        if type(a) is not cnp.ndarray:
-            return fallback(*args)
-        arr = <cnp.ndarray>a
-        if k == 0:
-            typenum = cnp.PyArray_TYPE(arr)
-            if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
-                return fallback(*args)
-        elif cnp.PyArray_TYPE(arr) != typenum:
-            return fallback(*args)
-        if cnp.PyArray_SIZE(arr) != 1:
+        if cnp.PyArray_SIZE(<cnp.ndarray>args[k]) != 1:
             all_single = False
     # The result's shape: that of the first operand that is neither one element nor stride 0.
     for k in range(nin):
@@ -454,7 +440,7 @@ cdef object _apply(int op, tuple args, object fallback):
             break
     if shape_of is None:
         if not all_single:
-            return fallback(*args)
+            return None
         # All one element: the result has the most dimensions (all of them 1).
         shape_of = <cnp.ndarray>args[0]
         for k in range(1, nin):
@@ -469,7 +455,7 @@ cdef object _apply(int op, tuple args, object fallback):
             steps[k] = 1
         elif cnp.PyArray_SIZE(arr) == 1:
             if cnp.PyArray_NDIM(arr) > nd:
-                return fallback(*args)  # a (1, 1) operand would add dimensions
+                return None  # a (1, 1) operand would add dimensions
             steps[k] = 0
         elif _same_shape(arr, shape_of):
             if _all_strides_zero(arr):
@@ -477,22 +463,117 @@ cdef object _apply(int op, tuple args, object fallback):
             elif cnp.PyArray_IS_C_CONTIGUOUS(arr):
                 steps[k] = 1
             else:
-                return fallback(*args)
+                return None
         else:
-            return fallback(*args)
+            return None
     for k in range(nin, 4):
         data[k] = data[0]
         steps[k] = 0
+    return shape_of
+
+
+# NumPy's own loops for the single-ufunc ops are SIMD code chosen for the CPU at run time,
+# faster than this module's portable build once an array is large enough to pay for the ufunc
+# call (any layout: no copy into a dense one); where the loop would run on several threads,
+# the threads win instead.
+UFUNC_MIN_SIZE = 16384
+cdef Py_ssize_t _ufunc_min = UFUNC_MIN_SIZE
+
+
+def set_ufunc_min_size(Py_ssize_t n):
+    """Change the size from which single-ufunc ops run NumPy's loop (benchmarks and tests)."""
+    global _ufunc_min, UFUNC_MIN_SIZE
+    _ufunc_min = n
+    UFUNC_MIN_SIZE = n
+
+
+cdef inline bint _numpy_loop_faster(Py_ssize_t n) noexcept nogil:
+    return n >= _ufunc_min and (n < _parallel_min or pygrad_max_threads() < 2)
+
+
+cdef object _single_ufunc(int op):
+    if op == ADD:
+        return np.add
+    if op == SUB:
+        return np.subtract
+    if op == MUL:
+        return np.multiply
+    if op == DIV:
+        return np.true_divide
+    if op == NEG:
+        return np.negative
+    if op == SQRT:
+        return np.sqrt
+    if op == ABS:
+        return np.absolute
+    if op == RECIP:
+        return np.reciprocal
+    if op == COPY:
+        return np.positive
+    return None
+
+
+cdef object _by_numpy_loop(int op, tuple args, int typenum):
+    """The op by NumPy's loop into a new (cached when large) buffer; None when it is not one
+    ufunc or the operands are small."""
+    cdef Py_ssize_t big = 0
+    cdef cnp.npy_intp dims[32]
+    cdef int k
+    for a in args:
+        big = max(big, cnp.PyArray_SIZE(<cnp.ndarray>a))
+    if not _numpy_loop_faster(big):
+        return None
+    ufunc = _single_ufunc(op)
+    if ufunc is None:
+        return None
+    try:
+        shape = np.broadcast_shapes(*[(<object>a).shape for a in args])
+    except ValueError:
+        return None
+    if len(shape) > 32:
+        return None
+    for k in range(len(shape)):
+        dims[k] = shape[k]
+    out = _empty(len(shape), dims, typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
+    ufunc(*args, out=out)
+    return out
+
+
+cdef object _apply(int op, tuple args, object fallback):
+    """Run ``op`` compiled on float32/float64 operands of one dtype (any layout: see ``_dense``),
+    else ``fallback(*args)``."""
+    cdef int nin = len(args), k, typenum = -1
+    cdef cnp.ndarray arr, shape_of
+    cdef Py_ssize_t steps[4]
+    cdef void* data[4]
+    for k in range(nin):
+        a = args[k]
+        if type(a) is not cnp.ndarray:
+            return fallback(*args)
+        arr = <cnp.ndarray>a
+        if k == 0:
+            typenum = cnp.PyArray_TYPE(arr)
+            if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
+                return fallback(*args)
+        elif cnp.PyArray_TYPE(arr) != typenum:
+            return fallback(*args)
+    result = _by_numpy_loop(op, args, typenum)
+    if result is not None:
+        return result
+    shape_of = _result_layout(args, nin, steps, data)
+    if shape_of is None:
+        dense = _dense(args)
+        if dense is None:
+            return fallback(*args)
+        args = dense
+        shape_of = _result_layout(args, nin, steps, data)
+        if shape_of is None:
+            return fallback(*args)
+    cdef int nd = cnp.PyArray_NDIM(shape_of)
     out = _empty(nd, cnp.PyArray_DIMS(shape_of), typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
-    if _numpy_loop_faster(n) and (op in _SINGLE_UFUNC or op == COPY):
-        if op == COPY:
-            np.copyto(out, args[0])
-        else:
-            _SINGLE_UFUNC[op](*args, out=out)
-        return out
     if _ufunc_stage(op, args, out, steps, data, typenum):
         return out
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     if typenum == cnp.NPY_FLOAT:
         with nogil:
@@ -529,36 +610,10 @@ cdef bint _ufunc_stage(int op, tuple args, object out, Py_ssize_t* steps, void**
     return False
 
 
-# -- forward -------------------------------------------------------------------------------
-
-
-def add(a, b):
-    return _apply(ADD, (a, b), _pure.add)
-
-
-def sub(a, b):
-    return _apply(SUB, (a, b), _pure.sub)
-
-
-def mul(a, b):
-    return _apply(MUL, (a, b), _pure.mul)
-
-
-def div(a, b):
-    return _apply(DIV, (a, b), _pure.div)
-
-
-def neg(a):
-    return _apply(NEG, (a,), _pure.neg)
-
-
-def pow(a, b):  # noqa: A001 - the op's name
-    return _apply(POW, (a, b), _pure.pow)
-
-
 cdef object _one_ufunc(object ufunc, object a, object fallback):
     """A kernel that is one NumPy ufunc: compiled code adds nothing to its loop, only the
-    buffer cache for a large result (the pure kernel, ``fallback``, does the rest)."""
+    buffer cache for a large result.  Float arrays of any layout go to the ufunc itself (the
+    loop the pure kernel runs too); anything else to the pure kernel, ``fallback``."""
     cdef cnp.ndarray arr
     cdef int typenum
     if type(a) is cnp.ndarray:
@@ -570,112 +625,15 @@ cdef object _one_ufunc(object ufunc, object a, object fallback):
                          cnp.PyArray_ITEMSIZE(arr))
             ufunc(arr, out)
             return out
+        if typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE:
+            return ufunc(arr)
     return fallback(a)
 
 
-def exp(a):
-    return _one_ufunc(np.exp, a, _pure.exp)
+# The Python-level kernels: ``_apply`` of a loop's operation code, or ``_one_ufunc``, generated
+# from kernel_table.py by setup.py.
+include "_kernels.pxi"
 
-
-def log(a):
-    return _one_ufunc(np.log, a, _pure.log)
-
-
-def sqrt(a):
-    return _apply(SQRT, (a,), _pure.sqrt)
-
-
-def sin(a):
-    return _one_ufunc(np.sin, a, _pure.sin)
-
-
-def cos(a):
-    return _one_ufunc(np.cos, a, _pure.cos)
-
-
-def tanh(a):
-    return _one_ufunc(np.tanh, a, _pure.tanh)
-
-
-def sigmoid(a):
-    return _apply(SIGMOID, (a,), _pure.sigmoid)
-
-
-def relu(a):
-    return _apply(RELU, (a,), _pure.relu)
-
-
-def abs(a):  # noqa: A001
-    return _apply(ABS, (a,), _pure.abs)
-
-
-def reciprocal(a):
-    return _apply(RECIP, (a,), _pure.reciprocal)
-
-# -- fused backward ------------------------------------------------------------------------
-
-
-def mul_backward(g, other):
-    return _apply(MUL, (g, other), _pure.mul_backward)
-
-
-def div_backward_a(g, b):
-    return _apply(DIV, (g, b), _pure.div_backward_a)
-
-
-def div_backward_b(g, a, b):
-    return _apply(DIV_B, (g, a, b), _pure.div_backward_b)
-
-
-def pow_backward(g, x, p):
-    return _apply(POW_B, (g, x, p), _pure.pow_backward)
-
-
-def pow_backward_exponent(g, result, base, exponent):
-    return _apply(POW_B_EXP, (g, result, base, exponent), _pure.pow_backward_exponent)
-
-
-def exp_backward(g, result):
-    return _apply(MUL, (g, result), _pure.exp_backward)
-
-
-def log_backward(g, x):
-    return _apply(DIV, (g, x), _pure.log_backward)
-
-
-def sqrt_backward(g, result):
-    return _apply(SQRT_B, (g, result), _pure.sqrt_backward)
-
-
-def sin_backward(g, x):
-    return _apply(SIN_B, (g, x), _pure.sin_backward)
-
-
-def cos_backward(g, x):
-    return _apply(COS_B, (g, x), _pure.cos_backward)
-
-
-def tanh_backward(g, result):
-    return _apply(TANH_B, (g, result), _pure.tanh_backward)
-
-
-def sigmoid_backward(g, result):
-    return _apply(SIGMOID_B, (g, result), _pure.sigmoid_backward)
-
-
-def relu_backward(g, result):
-    return _apply(RELU_B, (g, result), _pure.relu_backward)
-
-
-def abs_backward(g, x):
-    return _apply(ABS_B, (g, x), _pure.abs_backward)
-
-
-def reciprocal_backward(g, result):
-    return _apply(RECIP_B, (g, result), _pure.reciprocal_backward)
-
-def copy(a):
-    return _apply(COPY, (a,), _pure.copy)
 
 # -- accumulation -------------------------------------------------------------------------
 
@@ -718,11 +676,37 @@ def accumulate(dst, src):
         return dst
     if typenum == cnp.NPY_FLOAT:
         with nogil:
-            _run_parallel(ACC, <float*>data[0], <float**>data, steps, 2, n)
+            _accumulate_parallel(<float*>data[0], <float*>data[1], steps[1], n)
     else:
         with nogil:
-            _run_parallel(ACC, <double*>data[0], <double**>data, steps, 2, n)
+            _accumulate_parallel(<double*>data[0], <double*>data[1], steps[1], n)
     return dst
+
+
+cdef void _accumulate_loop(floating* d, floating* s, Py_ssize_t step, Py_ssize_t n) noexcept nogil:
+    """``d[i] += s[i * step]``.  Not the ADD loop with the result being an operand: there the
+    compiler's overlap check fails and the loop runs unvectorized."""
+    cdef Py_ssize_t i
+    cdef floating y
+    if step:
+        for i in range(n):
+            d[i] += s[i]
+    else:
+        y = s[0]
+        for i in range(n):
+            d[i] += y
+
+
+cdef void _accumulate_parallel(floating* d, floating* s, Py_ssize_t step, Py_ssize_t n) noexcept nogil:
+    cdef int chunks = pygrad_max_threads(), c
+    cdef Py_ssize_t lo, hi
+    if n < _parallel_min or chunks < 2:
+        _accumulate_loop(d, s, step, n)
+        return
+    for c in prange(chunks, schedule="static", chunksize=1, num_threads=chunks):
+        lo = n * c // chunks
+        hi = n * (c + 1) // chunks
+        _accumulate_loop(d + lo, s + lo * step, step, hi - lo)
 
 
 cdef bint _overlaps(cnp.ndarray d, cnp.ndarray s):

@@ -35,6 +35,12 @@ def _scalar(m, value, dtype: str, requires_grad: bool = False):
     return m.tensor(float(value), dtype=getattr(m, dtype), requires_grad=requires_grad)
 
 
+def _with_labels(state: dict, arrays) -> dict:
+    """A NumPy state whose class labels ``y`` stay integers."""
+    state["y"] = np.asarray(arrays["y"], np.int64)
+    return state
+
+
 def _clear(params) -> None:
     for p in params:
         p.grad = None
@@ -358,9 +364,7 @@ class MLPTrainingStep(Workload):
                 p -= self.lr * p.grad
 
     def numpy_build(self, arrays, dtype) -> dict:
-        state = super().numpy_build(arrays, dtype)
-        state["y"] = np.asarray(arrays["y"], np.int64)
-        return state
+        return _with_labels(super().numpy_build(arrays, dtype), arrays)
 
     def numpy_forward_backward(self, state) -> list[np.ndarray]:
         x, y, w1, b1, w2, b2 = (state[k] for k in ("x", "y", "w1", "b1", "w2", "b2"))
@@ -515,5 +519,97 @@ class NNTrainingStep(MLPTrainingStep):
             state[key] -= (lr / (one - b1 ** t)) * m1 / denom
 
 
+# -- per-sample gradients ------------------------------------------------------------------
+
+
+class PerSampleGradients(Workload):
+    """The gradient of each sample's loss (a tanh MLP, cross-entropy) on its own, by
+    ``vmap(grad(loss))``: one batched forward and backward for the whole batch."""
+
+    key = "PSG"
+    title = "per-sample gradients, vmap(grad) of an MLP"
+    unit = "sample"
+    dtype = "float32"
+    sizes = quick_sizes = ((64, 32, 64, 10),)   # batch, inputs, hidden, classes
+    tolerance = {"float32": 2e-4, "float64": 1e-10}
+    names = ("w1", "b1", "w2", "b2")
+
+    def label(self, size) -> str:
+        return "batch {} MLP {}-{}-{}".format(*size)
+
+    def count(self, size) -> int:
+        return size[0]
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        batch, n_in, hidden, classes = size
+        rng = np.random.default_rng(seed)
+        return {"x": rng.standard_normal((batch, n_in)), "y": rng.integers(0, classes, batch),
+                "w1": rng.standard_normal((hidden, n_in)) / np.sqrt(n_in), "b1": rng.uniform(-0.1, 0.1, hidden),
+                "w2": rng.standard_normal((classes, hidden)) / np.sqrt(hidden),
+                "b2": rng.uniform(-0.1, 0.1, classes)}
+
+    def missing(self, m) -> list[str]:
+        return [] if hasattr(m, "func") and hasattr(m.func, "vmap") else ["func.vmap"]
+
+    @staticmethod
+    def loss(m, params, x, y):
+        """One sample's loss."""
+        F = m.nn.functional
+        h = m.tanh(F.linear(x.unsqueeze(0), params["w1"], params["b1"]))
+        return F.cross_entropy(F.linear(h, params["w2"], params["b2"]), y.unsqueeze(0))
+
+    def build(self, m, arrays) -> dict:
+        params = {k: m.tensor(np.asarray(arrays[k], dtype=self.dtype)) for k in self.names}
+        return {"params": params, "x": m.tensor(np.asarray(arrays["x"], dtype=self.dtype)),
+                "y": m.tensor(np.asarray(arrays["y"], np.int64)),
+                "per_sample": m.func.vmap(m.func.grad(lambda p, x, y: self.loss(m, p, x, y)), in_dims=(None, 0, 0))}
+
+    def forward_backward(self, m, state):
+        grads = state["per_sample"](state["params"], state["x"], state["y"])
+        state["out"] = [grads[k] for k in self.names]
+
+    def grads(self, state) -> list[np.ndarray]:
+        return [g.detach().numpy() for g in state["out"]]
+
+    def numpy_build(self, arrays, dtype) -> dict:
+        return _with_labels(super().numpy_build(arrays, dtype), arrays)
+
+    def numpy_forward_backward(self, state) -> list[np.ndarray]:
+        x, y, w1, b1, w2, b2 = (state[k] for k in ("x", "y", "w1", "b1", "w2", "b2"))
+        rows = np.arange(len(y))
+        h = np.tanh(x @ w1.T + b1)
+        logits = h @ w2.T + b2
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[rows, y] -= 1                                    # each sample's d loss / d logits
+        g_z1 = (p @ w2) * (1 - h * h)
+        return [g_z1[:, :, None] * x[:, None, :], g_z1, p[:, :, None] * h[:, None, :], p]
+
+
+class PerSampleGradientsLoop(PerSampleGradients):
+    """The same per-sample gradients by a Python loop: one forward and backward per sample."""
+
+    key = "PSG-loop"
+    title = "per-sample gradients, a loop of backward passes"
+
+    def missing(self, m) -> list[str]:
+        return []
+
+    def build(self, m, arrays) -> dict:
+        params = {k: _leaf(m, arrays[k], self.dtype) for k in self.names}
+        return {"params": params, "x": m.tensor(np.asarray(arrays["x"], dtype=self.dtype)),
+                "y": m.tensor(np.asarray(arrays["y"], np.int64))}
+
+    def forward_backward(self, m, state):
+        params, x, y = state["params"], state["x"], state["y"]
+        rows = []
+        for i in range(len(x)):
+            _clear(params.values())
+            self.loss(m, params, x[i], y[i]).backward()
+            rows.append([params[k].grad.clone() for k in self.names])
+        state["out"] = [m.stack(list(parts)) for parts in zip(*rows)]
+
+
 WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(), LargeElementwise64(),
-                                 MLPTrainingStep(), ScalarChain(), NNTrainingStep())}
+                                 MLPTrainingStep(), ScalarChain(), NNTrainingStep(), PerSampleGradients(),
+                                 PerSampleGradientsLoop())}

@@ -1,0 +1,426 @@
+"""Batching rules: each rewrites one op on batched arguments into ops on the physical tensors.
+
+A rule is ``rule(cls, args, batched, size)``: ``args`` are the op's arguments with every tensor
+batched at the current level replaced by its physical tensor (batch first), ``batched`` says
+which ones those are, ``size`` is the batch size.  It returns the physical result (batch first),
+or ``NotImplemented`` to run the op once per sample.  Rules call public ops (or the op's own
+Function on the physical tensors), so autograd records the physical computation, and values
+batched at an outer level dispatch again at theirs.
+
+The op table's Functions get their rule from their declaration, with no line here: an op whose
+non-tensor arguments are all numbers, strings or masks broadcasts elementwise; one with a
+``dim`` has the dim shifted past the batch.  So an op moved into the table is batched for free
+(anything else in the table runs per sample, which is slow but right).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops as _ops  # noqa: F401 - the op modules are bound
+from ..ops import arith, index, inplace, linalg, nn, piecewise_grads, reduce, shape, unary
+from ..tensor import Tensor
+
+RULES: dict = {}
+
+# Non-tensor arguments of a table op that leave it elementwise (``Any``: a mask or a condition).
+_SCALAR_ATTRS = frozenset({"Scalar", "Scalar?", "float", "float?", "bool", "str", "str?", "Any", "ScalarType?"})
+_SCALAR_INT_ATTRS = frozenset({"decimals"})
+# Table ops that broadcast elementwise though their derivative is not one number per element.
+_BROADCASTING = frozenset({"addcmul", "addcdiv", "_masked_fill", "_masked_fill_tensor", "_where", "_div_rounding"})
+
+
+def rule(*classes):
+    """Register a rule for Function classes (given as ``module, "ClassName"`` pairs or classes;
+    a class that no longer exists, its op having moved into the table, is skipped)."""
+    def register(fn):
+        for cls in classes:
+            if isinstance(cls, tuple):
+                cls = getattr(*cls, None)
+            if cls is not None:
+                RULES[cls] = fn
+        return fn
+    return register
+
+
+_WRITERS = (index.IndexPut, inplace.Copy, inplace.FillTensor, inplace.FillScalar, inplace.Zero)
+
+
+def _inplace_base(cls):
+    """The out-of-place op of an in-place variant (``add_``'s ``add``), or None."""
+    for op, variant in inplace._VARIANTS.items():
+        if variant is cls:
+            return op
+    return None
+
+
+def is_inplace(cls) -> bool:
+    """Whether ``cls`` writes into its first argument."""
+    return cls in _WRITERS or _inplace_base(cls) is not None
+
+
+def rule_for(cls):
+    found = RULES.get(cls)
+    if found is not None:
+        return found
+    base = _inplace_base(cls)
+    if base is not None:
+        return rule_for(base)  # the rule applies the variant it is given to the physical tensors
+    op = getattr(cls, "_op", None)
+    if op is None:
+        return None
+    if any(a.name == "dim" for a in op.attrs):
+        return _table_dim if len(op.inputs) == 1 else None
+    if not all(a.type in _SCALAR_ATTRS or a.name in _SCALAR_INT_ATTRS for a in op.attrs):
+        return None
+    return elementwise if getattr(op, "elementwise", True) or op.name in _BROADCASTING else None
+
+
+def _ndim(x, is_batched: bool) -> int:
+    return x.dim() - 1 if is_batched else x.dim()
+
+
+def _pad(args, flags, size: int) -> list:
+    """Batched tensors padded with size-1 dims after the batch, so all broadcast together."""
+    n = max([_ndim(a, f) for a, f in zip(args, flags) if isinstance(a, Tensor)]
+            + [a.ndim for a in args if isinstance(a, np.ndarray)], default=0)
+    out = []
+    for a, f in zip(args, flags):
+        if f and a.dim() - 1 < n:
+            a = a.reshape((size,) + (1,) * (n - a.dim() + 1) + tuple(a.shape[1:]))
+        out.append(a)
+    return out
+
+
+def _expanded(x, is_batched: bool, size: int):
+    return x if is_batched else x.unsqueeze(0).expand(size, *x.shape)
+
+
+def _shift(dims, n: int):
+    """Logical dims (an int, a tuple, or None for all) as physical ones."""
+    if dims is None:
+        return tuple(range(1, n + 1))
+    if isinstance(dims, int):
+        return (dims % n if n else 0) + 1
+    return tuple((d % n if n else 0) + 1 for d in dims)
+
+
+# -- elementwise ----------------------------------------------------------------------------------
+
+@rule(*[(arith, name) for name in ("Addcdiv", "Addcmul", "ClampMaxScalar", "ClampMaxTensor", "ClampMinScalar",
+                                   "ClampMinTensor", "ClampScalar", "ClampTensor", "DivRounding", "Lerp", "LerpTensor",
+                                   "MaskedFill", "MaskedFillTensor", "PowScalar", "PowTensor", "RPowScalar", "Where")],
+      unary.Clone, unary.ContiguousClone, unary.ToCopy, piecewise_grads.Sgn, piecewise_grads.LeakyReluBackward,
+      piecewise_grads.ThresholdBackward)
+def elementwise(cls, args, flags, size):
+    return cls.apply(*_pad(args, flags, size))
+
+
+def _table_dim(cls, args, flags, size):
+    """A table op over one dim of one tensor (softmax, log_softmax)."""
+    x = args[0]
+    n = x.dim() - 1
+    attrs = [a.name for a in cls._op.attrs]
+    rest = list(args[1:])
+    i = attrs.index("dim")
+    if rest[i] is None:
+        return NotImplemented
+    rest[i] = _shift(rest[i], n)
+    return cls.apply(x, *rest)
+
+
+# -- reductions --------------------------------------------------------------------------------------
+
+@rule(reduce.Sum, reduce.Mean)
+def _reduce_all(cls, args, flags, size):
+    x, dtype = args
+    dim_cls = reduce.SumDim if cls is reduce.Sum else reduce.MeanDim
+    return dim_cls.apply(x, _shift(None, x.dim() - 1), False, dtype)
+
+
+def _dims_at(position: int):
+    """The rule of an op of one tensor whose argument at ``position`` holds its dim(s)."""
+    def shifted(cls, args, flags, size):
+        x = args[0]
+        n = x.dim() - 1
+        if n == 0:
+            return NotImplemented
+        args = list(args)
+        args[position] = _shift(args[position], n)
+        return cls.apply(*args)
+    return shifted
+
+
+rule(reduce.SumDim, reduce.MeanDim, reduce.Amax, reduce.Amin, reduce.Logsumexp, reduce.MaxAll, reduce.MinAll,
+     reduce.Prod, reduce.ProdAll, reduce.Var, reduce.Std, reduce.MaxDim, reduce.MinDim, reduce.Cumsum,
+     reduce.Cumprod, shape.Unbind)(_dims_at(1))
+rule(reduce.VectorNorm)(_dims_at(2))
+
+
+# -- shapes ----------------------------------------------------------------------------------------
+
+@rule(shape.View, shape.UnsafeView, shape.ReshapeAlias)
+def _view(cls, args, flags, size):
+    x, target = args
+    return x.reshape((size,) + tuple(target))
+
+
+@rule(shape.Expand)
+def _expand(cls, args, flags, size):
+    x, target = args
+    x, = _pad([x], [True], size) if x.dim() - 1 >= len(target) else [
+        x.reshape((size,) + (1,) * (len(target) - x.dim() + 1) + tuple(x.shape[1:]))]
+    return cls.apply(x, (size,) + tuple(target))
+
+
+@rule(shape.SumToSize)
+def _sum_to_size(cls, args, flags, size):
+    x, target = args
+    n = x.dim() - 1
+    lead = n - len(target)
+    dims = tuple(range(1, lead + 1)) + tuple(lead + 1 + i for i, s in enumerate(target)
+                                             if s == 1 and x.shape[lead + 1 + i] != 1)
+    out = x.sum(dims, keepdim=True) if dims else x
+    return out.reshape((size,) + tuple(target))
+
+
+@rule(shape.Permute)
+def _permute(cls, args, flags, size):
+    x, dims = args
+    return cls.apply(x, (0,) + _shift(tuple(dims), x.dim() - 1))
+
+
+@rule(shape.Transpose)
+def _transpose(cls, args, flags, size):
+    x, d0, d1 = args
+    n = x.dim() - 1
+    return cls.apply(x, _shift(d0, n), _shift(d1, n))
+
+
+@rule(shape.T)
+def _t(cls, args, flags, size):
+    x, = args
+    return shape.Alias.apply(x) if x.dim() < 3 else shape.Transpose.apply(x, 1, 2)
+
+
+@rule(shape.Alias)
+def _alias(cls, args, flags, size):
+    return cls.apply(args[0])
+
+
+@rule(shape.Unsqueeze)
+def _unsqueeze(cls, args, flags, size):
+    x, dim = args
+    return cls.apply(x, _shift(dim, x.dim()))
+
+
+@rule(shape.Squeeze, shape.SqueezeDim, shape.SqueezeDims, shape.SqueezeInplaceDim, shape.Flip)
+def _dims_tuple(cls, args, flags, size):
+    x, dims = args
+    return cls.apply(x, _shift(tuple(dims), x.dim() - 1))
+
+
+@rule(shape.Roll)
+def _roll(cls, args, flags, size):
+    x, shifts, dims = args
+    if dims is None:
+        return NotImplemented
+    return cls.apply(x, shifts, _shift(tuple(dims), x.dim() - 1))
+
+
+@rule(shape.Repeat)
+def _repeat(cls, args, flags, size):
+    x, repeats = args
+    x, = _pad_to([x], len(repeats), size)
+    return cls.apply(x, (1,) + tuple(repeats))
+
+
+def _pad_to(xs, n: int, size: int):
+    return [x if x.dim() - 1 >= n else x.reshape((size,) + (1,) * (n - x.dim() + 1) + tuple(x.shape[1:]))
+            for x in xs]
+
+
+@rule(shape.Split, shape.SplitWithSizes)
+def _split(cls, args, flags, size):
+    x, sizes, dim = args
+    return cls.apply(x, sizes, _shift(dim, x.dim() - 1))
+
+
+@rule(shape.Cat)
+def _cat(cls, args, flags, size):
+    dim, *tensors = args
+    tensors = [_expanded(t, f, size) for t, f in zip(tensors, flags[1:])]
+    return cls.apply(dim + 1, *tensors)
+
+
+@rule(shape.Stack)
+def _stack(cls, args, flags, size):
+    dim, *tensors = args
+    tensors = [_expanded(t, f, size) for t, f in zip(tensors, flags[1:])]
+    return cls.apply(dim + 1, *tensors)
+
+
+@rule(shape.Diagonal, shape.DiagonalCopy)
+def _diagonal(cls, args, flags, size):
+    x, offset, d1, d2 = args
+    n = x.dim() - 1
+    return cls.apply(x, offset, _shift(d1, n), _shift(d2, n))
+
+
+@rule(shape.Tril, shape.Triu)
+def _last_two(cls, args, flags, size):
+    return cls.apply(*args)
+
+
+@rule(shape.Trace)
+def _trace(cls, args, flags, size):
+    return shape.Diagonal.apply(args[0], 0, 1, 2).sum(-1)
+
+
+# -- indexing ------------------------------------------------------------------------------------
+
+def _batch_key(key):
+    """An index key over the sample's dims as one over the batch's (None when the advanced
+    indices are apart: NumPy would move their dims before the batch)."""
+    key = key if isinstance(key, tuple) else (key,)
+    advanced = [i for i, k in enumerate(key) if not isinstance(k, (int, slice, type(None), type(Ellipsis)))]
+    if advanced and advanced[-1] - advanced[0] + 1 != len(advanced):
+        return None
+    return (slice(None),) + key
+
+
+@rule(index.Select, index.Slice, index.Index, index.Gather, index.IndexSelect)
+def _index(cls, args, flags, size):
+    x, key = args
+    key = _batch_key(key)
+    if key is None:
+        return NotImplemented
+    return cls.apply(x, key)
+
+
+@rule(index.Embed)
+def _embed(cls, args, flags, size):
+    """The gradient of an index: the batch in front of the shape and of the key."""
+    g, shape_, key, accumulate = args
+    if flags[1:].count(True) or not flags[0]:
+        return NotImplemented
+    key = _batch_key(key)
+    if key is None:
+        return NotImplemented
+    return cls.apply(g, (size,) + tuple(shape_), key, accumulate)
+
+
+@rule(shape.DiagonalScatter)
+def _diagonal_scatter(cls, args, flags, size):
+    g, shape_, offset, d1, d2 = args
+    n = len(shape_)
+    return cls.apply(g, (size,) + tuple(shape_), offset, _shift(d1, n), _shift(d2, n))
+
+
+# -- linear algebra -------------------------------------------------------------------------------------
+
+@rule(linalg.Mm, linalg.Bmm)
+def _mm(cls, args, flags, size):
+    a, b = args
+    return linalg.matmul(a, b)
+
+
+@rule(linalg.Mv)
+def _mv(cls, args, flags, size):
+    m, v = args
+    fm, fv = flags
+    if not fv:
+        return linalg.matmul(m, v)
+    return linalg.matmul(m, v.unsqueeze(-1)).squeeze(-1)
+
+
+@rule(linalg.Dot)
+def _dot(cls, args, flags, size):
+    a, b = args
+    return (a * b).sum(-1)
+
+
+@rule(linalg.Addmm, linalg.Baddbmm)
+def _addmm(cls, args, flags, size):
+    c, a, b, beta, alpha = args
+    product = linalg.matmul(a, b)
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return _expanded(product, flags[1] or flags[2], size)
+    if beta != 1:
+        c = c * beta
+    rank = a.dim() - flags[1]
+    if flags[0]:
+        c, = _pad_to([c], rank, size)
+    result = product + c
+    return _expanded(result, True, size) if result.dim() == rank else result
+
+
+# -- nn ------------------------------------------------------------------------------------------------
+
+def _reduce_loss(loss, reduction: str, size: int):
+    if reduction == "none":
+        return loss
+    dims = tuple(range(1, loss.dim()))
+    if not dims:
+        return loss
+    return loss.sum(dims) if reduction == "sum" else loss.mean(dims)
+
+
+@rule(nn.MseLoss)
+def _mse(cls, args, flags, size):
+    x, y, reduction = args
+    x, y = _pad([x, y], flags[:2], size)
+    loss = nn.MseLoss.apply(x, y, "none")
+    return _reduce_loss(_expanded(loss, True, size) if loss.dim() == 0 else loss, reduction, size)
+
+
+@rule(nn.HuberLoss, nn.SmoothL1Loss)
+def _huber(cls, args, flags, size):
+    x, y, delta, scale, reduction = args
+    x, y = _pad([x, y], flags[:2], size)
+    return _reduce_loss(cls.apply(x, y, delta, scale, "none"), reduction, size)
+
+
+@rule(nn.NllLoss)
+def _nll(cls, args, flags, size):
+    logp, target, weight, reduction, ignore_index = args
+    if weight is not None:
+        return NotImplemented
+    logp, target = _expanded(logp, flags[0], size), _expanded(target, flags[1], size)
+    classes = logp.shape[1] if logp.dim() == 2 else logp.shape[2]
+    flat = logp.reshape(-1, *logp.shape[2:]) if logp.dim() > 2 else logp.reshape(size, classes)
+    loss = nn.NllLoss.apply(flat, target.reshape(-1, *target.shape[2:]) if target.dim() > 1 else target,
+                            None, "none", ignore_index)
+    loss = loss.reshape(target.shape)
+    if reduction == "none" or loss.dim() == 1:
+        if reduction == "mean" and loss.dim() == 1:
+            return loss * (target != ignore_index).to(loss.dtype) / (target != ignore_index).to(loss.dtype)
+        return loss
+    dims = tuple(range(1, loss.dim()))
+    if reduction == "sum":
+        return loss.sum(dims)
+    return loss.sum(dims) / (target != ignore_index).sum(dims).to(loss.dtype)
+
+
+@rule(nn.Embedding)
+def _embedding(cls, args, flags, size):
+    weight, indices, padding_idx = args
+    if flags[0]:
+        return NotImplemented
+    return cls.apply(weight, indices, padding_idx)
+
+
+# -- writes -------------------------------------------------------------------------------------------
+
+@rule(inplace.Zero, inplace.FillScalar, inplace.Copy)
+def _write(cls, args, flags, size):
+    return cls.apply(*_pad(args, flags, size))
+
+
+@rule(inplace.FillTensor)
+def _fill_tensor(cls, args, flags, size):
+    target, value = args
+    if not flags[1]:
+        return cls.apply(target, value)
+    return inplace.Copy.apply(*_pad([target, value], [True, True], size))
