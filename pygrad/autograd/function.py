@@ -413,4 +413,5 @@ def accumulate_grad_node(tensor) -> AccumulateGrad:
             if node is None:
                 node = AccumulateGrad(tensor)
                 tensor._accumulator = weakref.ref(node)
+                _core.settle(node)
     return node
