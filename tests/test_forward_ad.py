@@ -250,3 +250,22 @@ def test_layer_and_loss_tangents_match_torch(case, rng, torch, backend):
             results.append((primal.detach().numpy(), tangent.detach().numpy()))
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def conv_hvp(m, ad, x, w, tx, tw):
+    """The tangent of conv2d's gradient (forward over reverse): it runs the convolution's gradient
+    entries themselves in forward mode."""
+    with ad.dual_level():
+        dx, dw = ad.make_dual(m.tensor(x, requires_grad=True), m.tensor(tx)), ad.make_dual(
+            m.tensor(w, requires_grad=True), m.tensor(tw))
+        loss = (m.nn.functional.conv2d(dx, dw, padding=1) ** 2).sum()
+        gx, gw = m.autograd.grad(loss, (dx, dw), create_graph=True)
+        return [ad.unpack_dual(g).tangent.detach().numpy() for g in (gx, gw)]
+
+
+def test_forward_over_reverse_through_conv2d(rng, torch, backend):
+    import torch.autograd.forward_ad as tfw
+    x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3))
+    tx, tw = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    for ours, theirs in zip(conv_hvp(pygrad, fwAD, x, w, tx, tw), conv_hvp(torch, tfw, x, w, tx, tw)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)

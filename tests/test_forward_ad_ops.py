@@ -10,7 +10,7 @@ from pygrad.autograd import op_observers
 from pygrad.autograd.functional import jacobian
 from pygrad.ops import optable
 
-from test_forward_ad import _nn_cases
+from test_forward_ad import _nn_cases, conv_hvp
 from test_ops_gradients import CASES, IDS
 from test_optable import CASES as TABLE_OPS, NO_GRADCHECK, _inputs, _pygrad_fn, _torch_fn
 
@@ -101,6 +101,7 @@ def test_every_differentiable_table_entry_is_run_in_forward_mode(rng):
             for _, fn, x_shape, w_shape in NN_CASES:
                 fn(pygrad, pygrad.nn.functional, pygrad.tensor(rng.uniform(-1, 1, x_shape)),
                    pygrad.tensor(rng.uniform(0.2, 1, w_shape)))
+        conv_hvp(pygrad, fwAD, *(rng.standard_normal(s) for s in ((1, 2, 4, 4), (3, 2, 3, 3)) * 2))
     finally:
         op_observers.remove(record)
     missing = [op.name for op in optable.OPS if op.fn is not None and op.node is not None and op.fn not in seen]

@@ -124,6 +124,7 @@ def _system(a: np.ndarray, b: np.ndarray, vector: bool) -> tuple[np.ndarray, np.
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """The solution X of A X = B."""
     _square_check(A, "solve")
     _float_check(B, "solve")
     if A.dtype is not B.dtype:
@@ -185,6 +186,7 @@ def _zero_pivot(a: np.ndarray) -> np.ndarray:
 
 
 def inv(A: Tensor) -> Tensor:
+    """The inverse of a square matrix (or batch)."""
     _square_check(A, "inv")
     return Inv.apply(A)
 
@@ -222,6 +224,7 @@ class Det(Function):
 
 
 def det(A: Tensor) -> Tensor:
+    """The determinant of a square matrix (or batch)."""
     _square_check(A, "det")
     return Det.apply(A)
 
@@ -249,6 +252,7 @@ class Slogdet(Function):
 
 
 def slogdet(A: Tensor):
+    """The sign and the log of the absolute value of the determinant."""
     from .. import return_types
     _square_check(A, "slogdet")
     return return_types.linalg_slogdet(*Slogdet.apply(A))
@@ -311,6 +315,7 @@ def _first_non_pd(a: np.ndarray) -> tuple[int, int]:
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """The lower-triangular Cholesky factor L of a symmetric positive-definite matrix (A = L L^T)."""
     _square_check(A, "cholesky")
     return Cholesky.apply(A, upper)
 
@@ -348,6 +353,7 @@ class Qr(Function):
 
 
 def qr(A: Tensor, mode: str = "reduced"):
+    """The QR decomposition (``mode='reduced'``, ``'complete'`` or ``'r'``)."""
     from .. import return_types
     _matrix_check(A, "qr")
     if mode not in ("reduced", "complete", "r"):
@@ -389,6 +395,7 @@ class Eigh(Function):
 
 
 def eigh(A: Tensor, UPLO: str = "L"):
+    """The eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
     from .. import return_types
     _square_check(A, "eigh")
     _uplo_check(UPLO)
@@ -396,6 +403,7 @@ def eigh(A: Tensor, UPLO: str = "L"):
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The eigenvalues (ascending) of a symmetric matrix."""
     _square_check(A, "eigvalsh")
     _uplo_check(UPLO)
     return Eigh.apply(A, UPLO, False)
@@ -461,12 +469,14 @@ class Svd(Function):
 
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
+    """The singular value decomposition U, S, Vh."""
     from .. import return_types
     _matrix_check(A, "svd")
     return return_types.linalg_svd(*Svd.apply(A, full_matrices, True))
 
 
 def svdvals(A: Tensor, *, driver=None) -> Tensor:
+    """The singular values, descending."""
     _matrix_check(A, "svd")
     return Svd.apply(A, False, False)
 
@@ -524,6 +534,7 @@ class Pinv(Function):
 
 
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of a matrix."""
     _matrix_check(A, "pinv")
     return Pinv.apply(A, atol, rtol, hermitian)
 
@@ -637,6 +648,7 @@ class MatrixExp(Function):
 
 
 def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential of a square matrix (or batch)."""
     _square_check(A, "matrix_exp")
     return MatrixExp.apply(A)
 
@@ -691,6 +703,7 @@ class Cdist(Function):
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """The ``p``-norm distance between each pair of rows of two (batches of) matrices."""
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
     if x1._data.shape[-1] != x2._data.shape[-1]:
@@ -706,6 +719,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 # -- norms -------------------------------------------------------------------------------------
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """The ``ord``-norm of the elements (along ``dim``), as a vector norm."""
     from .reduce import vector_norm as _vector_norm
     return _vector_norm(x, ord, dim, keepdim, dtype=dtype)
 
@@ -718,6 +732,7 @@ def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """A matrix norm ('fro', 'nuc', 1, -1, 2, -2, inf, -inf) over two dimensions."""
     from ._util import normalize_dim
     if dtype is not None:
         A = A.to(dtype)
@@ -744,6 +759,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """A vector or matrix norm, by the dimensions and ``ord`` given."""
     if dim is not None and not isinstance(dim, (tuple, list)):
         dim = (dim,)
     if ord is None:
@@ -760,11 +776,13 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
 
 
 def cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim``."""
     from .linalg import cross as _cross
     return _cross(a, b, dim)
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A square matrix to the integer power ``n`` (negative powers invert)."""
     _square_check(A, "matrix_power")
     if n < 0:
         return matrix_power(inv(A), -n)
@@ -782,10 +800,12 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim``."""
     return (x * y).sum(dim)
 
 
 def multi_dot(tensors) -> Tensor:
+    """The product of a list of matrices, in the cheapest order."""
     result = tensors[0]
     for t in tensors[1:]:
         result = result @ t
@@ -793,6 +813,7 @@ def multi_dot(tensors) -> Tensor:
 
 
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, tol=None) -> Tensor:
+    """The number of singular values above the tolerance."""
     s = np.linalg.svd(A._data, compute_uv=False)
     m, n = A._data.shape[-2:]
     if tol is not None:
