@@ -18,6 +18,7 @@ from .autograd import grad_mode
 from .autograd.engine import backward as _backward, expandable as _expandable
 from .autograd.function import accumulate_grad_node, add_hook, checked_tensor_hook
 from . import _device
+from .autograd import forward_ad as _forward_ad
 from .size import Size
 
 __all__ = ["Tensor"]
@@ -381,7 +382,8 @@ class Tensor(_core.TensorBase, _TableMethods):
             suffix = "requires_grad=True"
         else:
             suffix = None
-        return format_tensor(self._data, suffix)
+        tangent = _forward_ad.tangent_of(self) if _forward_ad._levels else None
+        return format_tensor(self._data, suffix, None if tangent is None else repr(tangent))
 
     __str__ = __repr__
 

@@ -610,6 +610,61 @@ class PerSampleGradientsLoop(PerSampleGradients):
         state["out"] = [m.stack(list(parts)) for parts in zip(*rows)]
 
 
+# -- Jacobians: forward against reverse mode --------------------------------------------------
+
+
+class Jacobian(Workload):
+    """The Jacobian of a tanh MLP ``W2 @ tanh(W1 @ x)`` (``n`` inputs, ``m`` outputs, 256 hidden) by
+    ``func.jacfwd``: a pass per input (a column), so it is cheap for a tall Jacobian (few inputs,
+    many outputs) and dear for a wide one; ``JACREV`` takes a pass per output and is the reverse."""
+
+    key = "JACFWD"
+    title = "Jacobian of W2 tanh(W1 x) by func.jacfwd"
+    transform = "jacfwd"
+    unit = "Jacobian"
+    dtype = "float64"
+    hidden = 256
+    sizes = quick_sizes = ((8, 512), (512, 8))   # (inputs, outputs): tall, wide
+
+    def label(self, size) -> str:
+        n, m = size
+        return f"{'tall' if m > n else 'wide'} {n} -> {m}"
+
+    def count(self, size) -> int:
+        return 1
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        n, m = size
+        rng = np.random.default_rng(seed)
+        return {"x": rng.uniform(-1, 1, n), "w1": rng.standard_normal((self.hidden, n)) / np.sqrt(n),
+                "w2": rng.standard_normal((m, self.hidden)) / np.sqrt(self.hidden)}
+
+    def missing(self, m) -> list[str]:
+        return [] if hasattr(getattr(m, "func", None), self.transform) else [f"func.{self.transform}"]
+
+    def build(self, m, arrays) -> dict:
+        w1, w2 = (m.tensor(np.asarray(arrays[k], dtype=self.dtype)) for k in ("w1", "w2"))
+        return {"x": m.tensor(np.asarray(arrays["x"], dtype=self.dtype)),
+                "jacobian": getattr(m.func, self.transform)(lambda x: w2 @ m.tanh(w1 @ x))}
+
+    def forward_backward(self, m, state):
+        state["out"] = state["jacobian"](state["x"])
+        return state["out"]
+
+    def grads(self, state) -> list[np.ndarray]:
+        return [state["out"].detach().numpy()]
+
+    def numpy_forward_backward(self, state) -> list[np.ndarray]:
+        h = np.tanh(state["w1"] @ state["x"])
+        return [state["w2"] @ ((1 - h * h)[:, None] * state["w1"])]
+
+
+class JacobianReverse(Jacobian):
+    key = "JACREV"
+    title = "Jacobian of W2 tanh(W1 x) by func.jacrev"
+    transform = "jacrev"
+
+
 WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(), LargeElementwise64(),
                                  MLPTrainingStep(), ScalarChain(), NNTrainingStep(), PerSampleGradients(),
-                                 PerSampleGradientsLoop())}
+                                 PerSampleGradientsLoop(), Jacobian(), JacobianReverse())}

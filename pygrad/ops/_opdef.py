@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import _backend, dtypes
 from .._backend import kernels as _kernels
+from ..autograd import forward_ad
 from ..autograd import grad_mode as _grad_mode_module
 from ..autograd.function import Function
 from ..autograd.node_info import NodeMeta, register_node
@@ -228,6 +229,14 @@ class Op:
     saves: tuple = ()                # saved though no derivative reads it (PyTorch saves ``result`` of prod,
                                      # so changing it in place before backward is an error)
     elementwise: bool = True         # the derivative is a number per element (explain shows it so)
+    jvp: str | None = None           # the forward-mode rule (PyTorch's ``result:`` line): "auto_element_wise"
+                                     # (the default for an elementwise op: each derivative with ``grad``
+                                     # replaced by that input's tangent, summed; J is diagonal), "auto_linear"
+                                     # (the op applied to the tangents), "multilinear" (the op with one input
+                                     # replaced by its tangent, summed over inputs: matmul), "weighted" (the
+                                     # tangent times the backward of ones, summed over the reduced dims:
+                                     # reductions, losses), or an expression over the arguments, ``result``,
+                                     # what the node keeps and the tangents ``<input>_t`` (where J^T != J)
 
     name: str = ""
     args: tuple = ()
@@ -350,6 +359,9 @@ def _build_function(op: Op) -> type:
     if op.node is not None:
         namespace["_backward_name"] = op.node
         namespace["backward"] = staticmethod(env["backward"])
+        jvp = _build_jvp(op, inputs, kept)
+        if jvp is not None:  # else forward mode names the op as lacking a rule
+            namespace["jvp"] = staticmethod(jvp)
     else:
         namespace["_backward_name"] = "NotImplemented"
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
@@ -407,6 +419,68 @@ def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env) -> 
     else:
         lines.append("    " + ret)
     return lines
+
+
+def _build_jvp(op: Op, inputs, kept):
+    """``jvp(ctx, *tangents)``: the outputs' tangent from the inputs' (None where an input has none),
+    evaluated with pygrad's functions, so it is differentiable like the create_graph backward.
+    Its expressions read what the derivatives read: the inputs, ``result`` and what the node keeps."""
+    rule = op.jvp or ("auto_element_wise" if op.elementwise else None)
+    if rule is None:
+        return None
+    n = len(inputs)
+    if rule in _SHARED_RULES:
+        return _SHARED_RULES[rule]
+    if rule == "auto_linear":
+        def jvp(ctx, *tangents):
+            args = ctx._fw_args
+            parts = [_zeros_of(a) if t is None else t for a, t in zip(args[:n], tangents)]
+            return _fit_tangent(ctx, ctx._forward_cls.apply(*parts, *args[n:]))
+        return jvp
+    params = tuple(inputs) + ("result",) + tuple(kept)
+
+    def values(ctx):
+        return ctx._fw_args[:n] + (ctx._fw_outputs[0],) + tuple(getattr(ctx, k) for k in kept)
+    if rule == "auto_element_wise":
+        terms = [(i, _compile(op.derivatives[a], ("grad",) + params, TENSOR_NS, f"jvp {op.name}/{a}"))
+                 for i, a in enumerate(inputs) if a in op.derivatives]
+
+        def jvp(ctx, *tangents):
+            args = values(ctx)
+            total = None
+            for i, term in terms:
+                if tangents[i] is not None:
+                    t = term(tangents[i], *args)
+                    total = t if total is None else total + t
+            return _fit_tangent(ctx, total)
+        return jvp
+    rule_fn = _compile(rule, tuple(f"{a}_t" for a in inputs) + params, TENSOR_NS, f"jvp {op.name}")
+
+    def jvp(ctx, *tangents):
+        args = values(ctx)
+        filled = [_zeros_of(a) if t is None and a is not None else t for a, t in zip(args[:n], tangents)]
+        return _fit_tangent(ctx, rule_fn(*filled, *args))
+    return jvp
+
+
+# Rules written once in autograd/forward_ad.py for the ops of a kind (the hand-written ones use them too).
+_SHARED_RULES = {"multilinear": forward_ad.multilinear_jvp, "weighted": forward_ad.weighted_jvp}
+
+
+def _zeros_of(t: Tensor) -> Tensor:
+    return _wrap(np.zeros(t._data.shape, t._data.dtype))
+
+
+def _fit_tangent(ctx, tangent):
+    """A tangent in its output's shape and dtype (a term may have had an input's shape: ``zeros_like``)."""
+    if tangent is None:
+        return None
+    out = ctx._fw_outputs[0]._data
+    if tangent._data.shape != out.shape:
+        tangent = tangent.expand(out.shape)
+    if tangent._data.dtype != out.dtype:
+        tangent = tangent.to(dtypes.from_numpy(out.dtype))
+    return tangent
 
 
 def _optional(op: Op, name: str) -> bool:
