@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 API_MODULES = ["pygrad", "pygrad.utils", "pygrad.nn", "pygrad.nn.functional", "pygrad.nn.init", "pygrad.nn.utils",
-               "pygrad.optim", "pygrad.optim.lr_scheduler", "pygrad.autograd", "pygrad.autograd.functional", "pygrad.func",
+               "pygrad.optim", "pygrad.optim.lr_scheduler", "pygrad.autograd", "pygrad.autograd.functional",
+               "pygrad.autograd.forward_ad", "pygrad.func",
                "pygrad.utils.data", "pygrad.viz", "pygrad.return_types", "pygrad.cuda", "pygrad.linalg",
                "pygrad.profiler", "pygrad.distributed", "pygrad.nn.parallel", "pygrad.utils.checkpoint"]
 
@@ -71,3 +72,13 @@ def test_pages_include_the_readme_and_the_tutorial(site):
     for page in site.rglob("*.html"):
         assert "<p>--8&lt;--" not in page.read_text(encoding="utf-8"), page  # every include resolved
     assert not (site / "README").exists()  # docs/README.md is for people building the site
+
+
+def test_ops_page_has_the_table_generated_from_the_op_table(site):
+    page = (site / "api" / "ops" / "index.html").read_text(encoding="utf-8")
+    assert "<!-- ops-table -->" not in page
+    from pygrad.ops import _opdocs, optable
+    for op in _opdocs.public_ops(optable.ALL_OPS):
+        assert f"<code>{op.name}</code>" in page, op.name
+    assert "SinBackward0" in page and "fused backward" in page
+    assert not (site / "ops_table_hook.py").exists()

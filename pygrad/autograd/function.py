@@ -112,15 +112,23 @@ class Node(_core.NodeBase):
 
     # -- the ctx interface of autograd.Function -------------------------------------------
     def save_for_backward(self, *tensors) -> None:
+        """Keep tensors for ``backward`` (read them back as ``ctx.saved_tensors``; in-place changes are detected)."""
         self._to_save = tensors
 
+    def save_for_forward(self, *tensors) -> None:
+        """Tensors ``jvp`` reads as ``ctx.saved_tensors`` (forward-mode AD, autograd/forward_ad.py)."""
+        self._saved_for_forward = tensors
+
     def mark_non_differentiable(self, *tensors) -> None:
+        """Declare outputs that get no gradient (they will not require grad)."""
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors) -> None:
+        """Declare the tensors ``forward`` modified in place (their version counters advance)."""
         self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
+        """Whether ``backward`` gets zero tensors (True, the default) or None for outputs without gradient."""
         self.materialize_grads = value
 
     # ``saved_tensors`` is a property of the base, which calls this (the compiled base first
@@ -166,6 +174,7 @@ class Node(_core.NodeBase):
         return hooks
 
     def apply(self, *grad_outputs):
+        """Call the node's backward on output gradients (as the engine does)."""
         if self._freed:
             raise RuntimeError(SECOND_BACKWARD)
         return self._fit_grads(self._forward_cls.backward(self, *grad_outputs))
@@ -256,17 +265,28 @@ class Function(metaclass=FunctionMeta):
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
+        """The computation, on tensors with grad mode off; ``ctx`` keeps what ``backward`` needs."""
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
+        """The gradients of the inputs given those of the outputs (one per ``forward`` input; None for no
+        gradient)."""
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
 
     vjp = backward
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """The tangents of the outputs from the inputs' tangents (forward-mode AD), one per output."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
+        """Run ``forward`` and record a node whose backward is this class's ``backward`` (call this, not
+        ``forward``)."""
         if _op_observers:  # the profiler or saved-tensor hooks are on (autograd/op_observers.py)
             return _observed_apply(cls, args, kwargs)
         # The active backend's engine records the node (the compiled one does it in C).
@@ -278,9 +298,12 @@ _Tensor = _core.TensorBase  # what a tensor argument is (Tensor derives from it;
 _array_of = _core.TensorBase.__dict__["_data"].__get__
 
 
-def apply_function(cls, args, kwargs):
-    """``cls.apply(*args, **kwargs)``: run forward with grad mode off, then record the node."""
-    ctx = cls._backward_cls()
+def apply_function(cls, args, kwargs, ctx=None):
+    """``cls.apply(*args, **kwargs)``: run forward with grad mode off, then record the node
+    (``ctx``: the node to use, when the caller reads it afterwards, as forward-mode AD does)."""
+    reads_ctx = ctx is not None  # what forward saved stays readable when no node is recorded
+    if ctx is None:
+        ctx = cls._backward_cls()
     record = grad_mode._state.enabled
     if record:
         # A view's state is made current first (its base may have changed in place since).
@@ -289,6 +312,8 @@ def apply_function(cls, args, kwargs):
         record = True in needs
     else:
         needs = tuple(False for _ in args)
+    if reads_ctx:  # forward mode's rules may run backward's formulas: save what every input's gradient reads
+        needs = tuple(n or isinstance(a, _Tensor) for n, a in zip(needs, args))
     ctx.needs_input_grad = needs
 
     state = grad_mode._state
@@ -309,7 +334,7 @@ def apply_function(cls, args, kwargs):
             ctx._dirty = ctx._non_differentiable = ()
         if anomaly_mode._state.enabled:
             ctx._anomaly_trace = anomaly_mode.forward_stack()
-    elif ctx._to_save is not None:
+    elif ctx._to_save is not None and not reads_ctx:
         ctx._to_save = None
     return outputs[0] if single else outputs
 
@@ -405,4 +430,5 @@ def accumulate_grad_node(tensor) -> AccumulateGrad:
             if node is None:
                 node = AccumulateGrad(tensor)
                 tensor._accumulator = weakref.ref(node)
+                _core.settle(node)
     return node

@@ -1,4 +1,4 @@
-"""The benchmark workloads W1-W6, defined once for the asv suite, the harness and the tests.
+"""The benchmark workloads W1-W7, defined once for the asv suite, the harness and the tests.
 
 Each workload is written once against a module ``m`` that is ``pygrad`` or ``torch`` and once
 by hand in NumPy (forward and manual backward).  The NumPy version run in float64 is the
@@ -294,6 +294,16 @@ class LargeElementwise(Workload):
         return [a]
 
 
+class LargeElementwise64(LargeElementwise):
+    """W3 in float64, where the compiled kernels must not fall behind NumPy's loops either."""
+
+    key = "W3f64"
+    title = "(((x**2+1)**2)*0.5).sum() vs copy floor, float64"
+    dtype = "float64"
+    sizes = (10**7,)
+    quick_sizes = (10**5,)
+
+
 # -- W4 ------------------------------------------------------------------------------------
 
 
@@ -492,6 +502,82 @@ class ElementwiseLoss(Workload):
         return [g_pred, g_head]
 
 
+# -- W7 ------------------------------------------------------------------------------------
+
+
+class NNTrainingStep(MLPTrainingStep):
+    """One training step written with ``nn`` and ``optim``: ``Sequential(Linear(784, 128), ReLU(),
+    Linear(128, 10))``, ``CrossEntropyLoss``, then an SGD or Adam step (W4's math, through layers)."""
+
+    key = "W7"
+    title = "nn.Sequential 784-128-10, CrossEntropyLoss, optimizer step, float32"
+    layers = (784, 128, 10)
+    lr = {"SGD": 0.01, "Adam": 1e-3}
+    betas, eps = (0.9, 0.999), 1e-8
+    sizes = quick_sizes = (("SGD", 64), ("Adam", 64))
+
+    def label(self, size) -> str:
+        return f"{size[0]}, batch {size[1]}"
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        optimizer, batch = size
+        return {**super().inputs(batch, seed), "optimizer": optimizer}
+
+    def missing(self, m) -> list[str]:
+        needed = ["nn.Sequential", "nn.Linear", "nn.ReLU", "nn.CrossEntropyLoss", "optim.SGD", "optim.Adam"]
+        return [n for n in needed if not hasattr(getattr(m, n.split(".")[0], None), n.split(".")[1])]
+
+    def build(self, m, arrays) -> dict:
+        n_in, n_hidden, n_out = self.layers
+        model = m.nn.Sequential(m.nn.Linear(n_in, n_hidden), m.nn.ReLU(), m.nn.Linear(n_hidden, n_out))
+        model.to(getattr(m, self.dtype))
+        params = list(model.parameters())
+        with m.no_grad():
+            for p, key in zip(params, ("w1", "b1", "w2", "b2")):
+                p.copy_(m.tensor(np.asarray(arrays[key], self.dtype)))
+        name = arrays["optimizer"]
+        optimizer = getattr(m.optim, name)(params, lr=self.lr[name])
+        return {"model": model, "optimizer": optimizer, "loss_fn": m.nn.CrossEntropyLoss(), "params": params,
+                "x": m.tensor(np.asarray(arrays["x"], self.dtype)), "y": m.tensor(np.asarray(arrays["y"], np.int64))}
+
+    def forward_backward(self, m, state):
+        state["optimizer"].zero_grad()
+        loss = state["loss_fn"](state["model"](state["x"]), state["y"])
+        loss.backward()
+        return loss
+
+    def step(self, m, state) -> None:
+        self.forward_backward(m, state)
+        state["optimizer"].step()
+
+    def numpy_build(self, arrays, dtype) -> dict:
+        state = {k: v for k, v in arrays.items() if k != "optimizer"}
+        state = super().numpy_build(state, dtype)
+        state["optimizer"], state["t"] = arrays["optimizer"], 0
+        return state
+
+    def numpy_step(self, state) -> None:
+        grads = self.numpy_forward_backward(state)
+        keys = ("w1", "b1", "w2", "b2")
+        one = state["w1"].dtype.type(1)
+        lr = state["w1"].dtype.type(self.lr[state["optimizer"]])
+        if state["optimizer"] == "SGD":
+            for key, g in zip(keys, grads):
+                state[key] -= lr * g
+            return
+        b1, b2 = (state["w1"].dtype.type(b) for b in self.betas)
+        state["t"] += 1
+        t = state["t"]
+        for key, g in zip(keys, grads):  # PyTorch's Adam, one tensor at a time
+            m1 = state.setdefault("m_" + key, np.zeros_like(g))
+            m2 = state.setdefault("v_" + key, np.zeros_like(g))
+            m1 += (one - b1) * (g - m1)
+            m2 *= b2
+            m2 += (one - b2) * g * g
+            denom = np.sqrt(m2) / np.sqrt(one - b2 ** t) + self.eps
+            state[key] -= (lr / (one - b1 ** t)) * m1 / denom
+
+
 # -- per-sample gradients ------------------------------------------------------------------
 
 
@@ -583,5 +669,61 @@ class PerSampleGradientsLoop(PerSampleGradients):
         state["out"] = [m.stack(list(parts)) for parts in zip(*rows)]
 
 
-WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(), MLPTrainingStep(),
-                                 ScalarChain(), ElementwiseLoss(), PerSampleGradients(), PerSampleGradientsLoop())}
+# -- Jacobians: forward against reverse mode --------------------------------------------------
+
+
+class Jacobian(Workload):
+    """The Jacobian of a tanh MLP ``W2 @ tanh(W1 @ x)`` (``n`` inputs, ``m`` outputs, 256 hidden) by
+    ``func.jacfwd``: a pass per input (a column), so it is cheap for a tall Jacobian (few inputs,
+    many outputs) and dear for a wide one; ``JACREV`` takes a pass per output and is the reverse."""
+
+    key = "JACFWD"
+    title = "Jacobian of W2 tanh(W1 x) by func.jacfwd"
+    transform = "jacfwd"
+    unit = "Jacobian"
+    dtype = "float64"
+    hidden = 256
+    sizes = quick_sizes = ((8, 512), (512, 8))   # (inputs, outputs): tall, wide
+
+    def label(self, size) -> str:
+        n, m = size
+        return f"{'tall' if m > n else 'wide'} {n} -> {m}"
+
+    def count(self, size) -> int:
+        return 1
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        n, m = size
+        rng = np.random.default_rng(seed)
+        return {"x": rng.uniform(-1, 1, n), "w1": rng.standard_normal((self.hidden, n)) / np.sqrt(n),
+                "w2": rng.standard_normal((m, self.hidden)) / np.sqrt(self.hidden)}
+
+    def missing(self, m) -> list[str]:
+        return [] if hasattr(getattr(m, "func", None), self.transform) else [f"func.{self.transform}"]
+
+    def build(self, m, arrays) -> dict:
+        w1, w2 = (m.tensor(np.asarray(arrays[k], dtype=self.dtype)) for k in ("w1", "w2"))
+        return {"x": m.tensor(np.asarray(arrays["x"], dtype=self.dtype)),
+                "jacobian": getattr(m.func, self.transform)(lambda x: w2 @ m.tanh(w1 @ x))}
+
+    def forward_backward(self, m, state):
+        state["out"] = state["jacobian"](state["x"])
+        return state["out"]
+
+    def grads(self, state) -> list[np.ndarray]:
+        return [state["out"].detach().numpy()]
+
+    def numpy_forward_backward(self, state) -> list[np.ndarray]:
+        h = np.tanh(state["w1"] @ state["x"])
+        return [state["w2"] @ ((1 - h * h)[:, None] * state["w1"])]
+
+
+class JacobianReverse(Jacobian):
+    key = "JACREV"
+    title = "Jacobian of W2 tanh(W1 x) by func.jacrev"
+    transform = "jacrev"
+
+
+WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(), LargeElementwise64(),
+                                 MLPTrainingStep(), ScalarChain(), ElementwiseLoss(), NNTrainingStep(), PerSampleGradients(),
+                                 PerSampleGradientsLoop(), Jacobian(), JacobianReverse())}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops as _ops  # noqa: F401 - the op modules are bound
-from ..ops import arith, index, inplace, linalg, nn, piecewise_grads, reduce, shape, unary
+from ..ops import index, inplace, linalg, nn, optable, piecewise_grads, reduce, shape, unary
 from ..tensor import Tensor
 
 RULES: dict = {}
@@ -106,10 +106,7 @@ def _shift(dims, n: int):
 
 # -- elementwise ----------------------------------------------------------------------------------
 
-@rule(*[(arith, name) for name in ("Addcdiv", "Addcmul", "ClampMaxScalar", "ClampMaxTensor", "ClampMinScalar",
-                                   "ClampMinTensor", "ClampScalar", "ClampTensor", "DivRounding", "Lerp", "LerpTensor",
-                                   "MaskedFill", "MaskedFillTensor", "PowScalar", "PowTensor", "RPowScalar", "Where")],
-      unary.Clone, unary.ContiguousClone, unary.ToCopy, piecewise_grads.Sgn, piecewise_grads.LeakyReluBackward,
+@rule(unary.Clone, unary.ContiguousClone, unary.ToCopy, piecewise_grads.Sgn, piecewise_grads.LeakyReluBackward,
       piecewise_grads.ThresholdBackward)
 def elementwise(cls, args, flags, size):
     return cls.apply(*_pad(args, flags, size))
@@ -130,10 +127,10 @@ def _table_dim(cls, args, flags, size):
 
 # -- reductions --------------------------------------------------------------------------------------
 
-@rule(reduce.Sum, reduce.Mean)
+@rule(optable.SUM.fn, optable.MEAN.fn)
 def _reduce_all(cls, args, flags, size):
     x, dtype = args
-    dim_cls = reduce.SumDim if cls is reduce.Sum else reduce.MeanDim
+    dim_cls = optable.SUM_DIM.fn if cls is optable.SUM.fn else optable.MEAN_DIM.fn
     return dim_cls.apply(x, _shift(None, x.dim() - 1), False, dtype)
 
 
@@ -150,10 +147,11 @@ def _dims_at(position: int):
     return shifted
 
 
-rule(reduce.SumDim, reduce.MeanDim, reduce.Amax, reduce.Amin, reduce.Logsumexp, reduce.MaxAll, reduce.MinAll,
-     reduce.Prod, reduce.ProdAll, reduce.Var, reduce.Std, reduce.MaxDim, reduce.MinDim, reduce.Cumsum,
-     reduce.Cumprod, shape.Unbind)(_dims_at(1))
-rule(reduce.VectorNorm)(_dims_at(2))
+rule(*[op.fn for op in (optable.SUM_DIM, optable.MEAN_DIM, optable.AMAX, optable.AMIN, optable.LOGSUMEXP, optable.MAX,
+                         optable.MIN, optable.PROD, optable.PROD_DIM, optable.VAR, optable.STD, optable.CUMSUM,
+                         optable.CUMPROD)],
+     reduce.MaxDim, reduce.MinDim, shape.Unbind)(_dims_at(1))
+rule(optable.VECTOR_NORM.fn)(_dims_at(2))
 
 
 # -- shapes ----------------------------------------------------------------------------------------
@@ -318,13 +316,13 @@ def _diagonal_scatter(cls, args, flags, size):
 
 # -- linear algebra -------------------------------------------------------------------------------------
 
-@rule(linalg.Mm, linalg.Bmm)
+@rule(optable.MM.fn, optable.BMM.fn)
 def _mm(cls, args, flags, size):
     a, b = args
     return linalg.matmul(a, b)
 
 
-@rule(linalg.Mv)
+@rule(optable.MV.fn)
 def _mv(cls, args, flags, size):
     m, v = args
     fm, fv = flags
@@ -333,13 +331,13 @@ def _mv(cls, args, flags, size):
     return linalg.matmul(m, v.unsqueeze(-1)).squeeze(-1)
 
 
-@rule(linalg.Dot)
+@rule(optable.DOT.fn)
 def _dot(cls, args, flags, size):
     a, b = args
     return (a * b).sum(-1)
 
 
-@rule(linalg.Addmm, linalg.Baddbmm)
+@rule(optable.ADDMM.fn, optable.BADDBMM.fn)
 def _addmm(cls, args, flags, size):
     c, a, b, beta, alpha = args
     product = linalg.matmul(a, b)
@@ -367,15 +365,15 @@ def _reduce_loss(loss, reduction: str, size: int):
     return loss.sum(dims) if reduction == "sum" else loss.mean(dims)
 
 
-@rule(nn.MseLoss)
+@rule(optable.MSE_LOSS.fn)
 def _mse(cls, args, flags, size):
     x, y, reduction = args
     x, y = _pad([x, y], flags[:2], size)
-    loss = nn.MseLoss.apply(x, y, "none")
+    loss = cls.apply(x, y, "none")
     return _reduce_loss(_expanded(loss, True, size) if loss.dim() == 0 else loss, reduction, size)
 
 
-@rule(nn.HuberLoss, nn.SmoothL1Loss)
+@rule(optable.HUBER_LOSS.fn, optable.SMOOTH_L1_LOSS.fn)
 def _huber(cls, args, flags, size):
     x, y, delta, scale, reduction = args
     x, y = _pad([x, y], flags[:2], size)

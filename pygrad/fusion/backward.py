@@ -161,7 +161,7 @@ def _run_chain(top, grad):
                 exits.append((node, j, reg))
         results[node] = out
 
-    arrays = [_backend.kernels.empty(shape, dtype) for _ in exits]
+    arrays = [_backend.kernels._empty_buffer(shape, dtype) for _ in exits]
     flats = [a.reshape(-1) for a in arrays]
     n = int(np.prod(shape, dtype=np.int64))
     for start, stop, values in prog.blocks(n, [reg for _, _, reg in exits]):

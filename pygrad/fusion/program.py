@@ -157,7 +157,7 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
     shape, dtype = records[0].shape, records[0].dtype
     n = int(np.prod(shape, dtype=np.int64))
     stored = list(keep) if reduce is not None else list(records) + list(keep)
-    outs = [_backend.kernels.empty(shape, dtype) for _ in stored]
+    outs = [_backend.kernels._empty_buffer(shape, dtype) for _ in stored]
     flats = [o.reshape(-1) for o in outs]
     partials = []
     if reduce is not None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import _backend, dtypes
 from .._backend import kernels as _kernels
+from ..autograd import forward_ad
 from ..autograd import grad_mode as _grad_mode_module
 from ..autograd.function import Function
 from ..autograd.node_info import NodeMeta, register_node
@@ -206,6 +207,7 @@ class Op:
     rule: str | None = None          # what explain prints
     method: bool = True              # Tensor.<name>
     inplace: bool = False            # Tensor.<name>_
+    inplace_function: bool = False   # pygrad.<name>_ as well (PyTorch has it for most unary ops)
     function: bool = True            # pygrad.<name>
     functional: bool = False         # pygrad.nn.functional.<name>
     out: bool = True                 # accepts out=
@@ -228,6 +230,14 @@ class Op:
     saves: tuple = ()                # saved though no derivative reads it (PyTorch saves ``result`` of prod,
                                      # so changing it in place before backward is an error)
     elementwise: bool = True         # the derivative is a number per element (explain shows it so)
+    jvp: str | None = None           # the forward-mode rule (PyTorch's ``result:`` line): "auto_element_wise"
+                                     # (the default for an elementwise op: each derivative with ``grad``
+                                     # replaced by that input's tangent, summed; J is diagonal), "auto_linear"
+                                     # (the op applied to the tangents), "multilinear" (the op with one input
+                                     # replaced by its tangent, summed over inputs: matmul), "weighted" (the
+                                     # tangent times the backward of ones, summed over the reduced dims:
+                                     # reductions, losses), or an expression over the arguments, ``result``,
+                                     # what the node keeps and the tangents ``<input>_t`` (where J^T != J)
 
     name: str = ""
     args: tuple = ()
@@ -252,14 +262,15 @@ def _names_in(expr: str) -> set[str]:
 
 
 def saved_names(op: Op) -> tuple[str, ...]:
-    """What the node keeps for backward: the inputs and ``result`` its derivatives read, in
-    argument order (PyTorch's ``self``, ``other``, ``result``)."""
+    """What the node keeps for backward: the inputs its derivatives (and ``saves``) read, then
+    ``result``.  The inputs are in the order PyTorch's generated nodes save them, which saved-tensor
+    hooks see: sorted by name (``mul`` packs ``other``, then ``self``; ``pow`` ``exponent``, then ``self``)."""
     used = set(op.saves)
-    for expr in op.derivatives.values():
-        used |= _names_in(expr)
+    for arg in op.derivatives:
+        used |= _derivative_names(op, arg)
     for call in op.fused.values():
         used |= _names_in(call)
-    names = [a.name for a in op.inputs if a.name in used]  # (an input the keeps read is not saved)
+    names = sorted(a.name for a in op.inputs if a.name in used)  # (an input the keeps read is not saved)
     return tuple(names + (["result"] if "result" in used else []))
 
 
@@ -310,7 +321,8 @@ def _build_function(op: Op) -> type:
     elif op.dtype == "tensor":
         arrays = list(inputs)
     else:
-        arrays = [_OPERAND_PREP[op.dtype].format(a=a) for a in inputs]
+        arrays = [_OPERAND_PREP[op.dtype].format(a=a.name) if a.type != "Tensor?" else
+                  f"(None if {a.name} is None else {_OPERAND_PREP[op.dtype].format(a=a.name)})" for a in op.inputs]
     if op.kernel:
         call = f"_k.{op.kernel}({', '.join(arrays + attrs)})"
     else:
@@ -356,6 +368,9 @@ def _build_function(op: Op) -> type:
     if op.node is not None:
         namespace["_backward_name"] = op.node
         namespace["backward"] = staticmethod(env["backward"])
+        jvp = _build_jvp(op, inputs, kept)
+        if jvp is not None:  # else forward mode names the op as lacking a rule
+            namespace["jvp"] = staticmethod(jvp)
     else:
         namespace["_backward_name"] = "NotImplemented"
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
@@ -427,6 +442,68 @@ def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fus
 def backward_quiet(op: Op) -> bool:
     """The array derivatives run with floating-point warnings silenced (an expression, not a kernel)."""
     return op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives)
+
+
+def _build_jvp(op: Op, inputs, kept):
+    """``jvp(ctx, *tangents)``: the outputs' tangent from the inputs' (None where an input has none),
+    evaluated with pygrad's functions, so it is differentiable like the create_graph backward.
+    Its expressions read what the derivatives read: the inputs, ``result`` and what the node keeps."""
+    rule = op.jvp or ("auto_element_wise" if op.elementwise else None)
+    if rule is None:
+        return None
+    n = len(inputs)
+    if rule in _SHARED_RULES:
+        return _SHARED_RULES[rule]
+    if rule == "auto_linear":
+        def jvp(ctx, *tangents):
+            args = ctx._fw_args
+            parts = [_zeros_of(a) if t is None else t for a, t in zip(args[:n], tangents)]
+            return _fit_tangent(ctx, ctx._forward_cls.apply(*parts, *args[n:]))
+        return jvp
+    params = tuple(inputs) + ("result",) + tuple(kept)
+
+    def values(ctx):
+        return ctx._fw_args[:n] + (ctx._fw_outputs[0],) + tuple(getattr(ctx, k) for k in kept)
+    if rule == "auto_element_wise":
+        terms = [(i, _compile(op.derivatives[a], ("grad",) + params, TENSOR_NS, f"jvp {op.name}/{a}"))
+                 for i, a in enumerate(inputs) if a in op.derivatives]
+
+        def jvp(ctx, *tangents):
+            args = values(ctx)
+            total = None
+            for i, term in terms:
+                if tangents[i] is not None:
+                    t = term(tangents[i], *args)
+                    total = t if total is None else total + t
+            return _fit_tangent(ctx, total)
+        return jvp
+    rule_fn = _compile(rule, tuple(f"{a}_t" for a in inputs) + params, TENSOR_NS, f"jvp {op.name}")
+
+    def jvp(ctx, *tangents):
+        args = values(ctx)
+        filled = [_zeros_of(a) if t is None and a is not None else t for a, t in zip(args[:n], tangents)]
+        return _fit_tangent(ctx, rule_fn(*filled, *args))
+    return jvp
+
+
+# Rules written once in autograd/forward_ad.py for the ops of a kind (the hand-written ones use them too).
+_SHARED_RULES = {"multilinear": forward_ad.multilinear_jvp, "weighted": forward_ad.weighted_jvp}
+
+
+def _zeros_of(t: Tensor) -> Tensor:
+    return _wrap(np.zeros(t._data.shape, t._data.dtype))
+
+
+def _fit_tangent(ctx, tangent):
+    """A tangent in its output's shape and dtype (a term may have had an input's shape: ``zeros_like``)."""
+    if tangent is None:
+        return None
+    out = ctx._fw_outputs[0]._data
+    if tangent._data.shape != out.shape:
+        tangent = tangent.expand(out.shape)
+    if tangent._data.dtype != out.dtype:
+        tangent = tangent.to(dtypes.from_numpy(out.dtype))
+    return tangent
 
 
 def _optional(op: Op, name: str) -> bool:
@@ -524,7 +601,7 @@ def make_wrapper(name: str, args, call: str, env: dict, *, method: bool, with_ou
         position += 1
         if a.type == "Tensor":
             lines.append(f"    if not isinstance({pname}, Tensor):")
-            lines.append(f"        raise _must_be({name.rstrip('_')!r}, {pname!r}, {position}, {pname})")
+            lines.append(f"        raise _must_be({name!r}, {pname!r}, {position}, {pname})")
     lines += ["    try:", f"        _r = {call}", "    except _per_sample.errors:"]
     if _varargs_size(args):
         lines.append("        raise")
@@ -589,10 +666,21 @@ def op_callables(op: Op, inplace_fn) -> dict:
     if op.inplace:
         names = _exposed(args, "self")
         inplace_call = f"_inplace(_Fn, {', '.join(names)})"
-        if len(op.inputs) == 2:
+        if op.impl is not None:
+            from .inplace import inplace_impl
+            env["_inplace_impl"] = inplace_impl
+            inplace_call = f"_inplace_impl(_impl, _Fn, self{''.join(f', {n}={n}' for n in names[1:])})"
+        elif len(op.inputs) == 2:
             rest = "".join(f", {n}" for n in names[2:])
             inplace_call = f"_inplace(_Fn, self, _binary(self, {names[1]})[1]{rest}, read=({names[1]},))"
         made["inplace"] = make_wrapper(op.name + "_", args, inplace_call, dict(env), method=True, with_out=False)
+    if op.inplace_function:  # pygrad.sin_(x) is x.sin_(); each alias calls its own method
+        names = _exposed(args, "input")
+        rest = ", ".join(n if not a.kwonly else f"{n}={n}" for n, a in zip(names[1:], args[1:]))
+        made["inplace_function"] = {
+            alias: make_wrapper(alias + "_", args, f"{names[0]}.{alias}_({rest})", dict(env), method=False,
+                                with_out=False)
+            for alias in (op.name,) + op.aliases}
     for spec in op.operators:
         dunder, _, kind = spec.partition("=")
         if kind == "method":
@@ -647,6 +735,8 @@ def install(ops, inplace_fn) -> tuple[dict, dict]:
             if "inplace" in made:
                 setattr(Tensor, name + "_", made["inplace"])
                 METHODS.append(name + "_")
+            if "inplace_function" in made:
+                functions[name + "_"] = made["inplace_function"][name]
         for spec in op.operators:
             dunder = spec.partition("=")[0]
             setattr(Tensor, dunder, made[dunder])

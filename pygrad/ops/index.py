@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
@@ -27,6 +28,7 @@ _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte 
 # -- the index ops ----------------------------------------------------------------------------------
 class Select(ViewFunction):
     """A basic (view) index: ``key`` holds only slices and ints."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SelectBackward0"
 
@@ -46,6 +48,7 @@ class Slice(Select):
 
 class Index(Function):
     """An advanced index (a copy); repeated indices add up in the gradient."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "IndexBackward0"
 
@@ -73,6 +76,7 @@ class MaskedSelect(Index):
 
 class Scatter(Function):
     """``x.scatter(dim, index, src)``: src's elements overwrite x at ``key``; x keeps the rest's gradient."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "ScatterBackward0"
 
@@ -102,6 +106,7 @@ class ScatterValue(Scatter):
 
 class ScatterAdd(Function):
     """``x.scatter_add(dim, index, src)`` and ``x.index_add(dim, index, source)``: src is added at ``key``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "ScatterAddBackward0"
 
@@ -129,6 +134,7 @@ class IndexAdd(ScatterAdd):
 
 class Embed(Function):
     """The gradient of an index: zeros of the input's shape with ``g`` placed (or summed) at ``key``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "IndexBackwardBackward0"
 
@@ -150,6 +156,7 @@ class Embed(Function):
 
 class IndexPut(Function):
     """``x[index] = value`` with an advanced index: the written elements get no gradient from ``x``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "IndexPutBackward0"
 
@@ -446,6 +453,7 @@ def _gather_key(name: str, x: Tensor, dim: int, index: Tensor, other: Tensor | N
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The elements of ``input`` along ``dim`` at the positions ``index`` gives."""
     return Gather.apply(x, _gather_key("gather", x, dim, index))
 
 
@@ -469,6 +477,7 @@ def scatter_function(x: Tensor, dim: int, index: Tensor, src=None, value=None):
 
 
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
+    """A copy of ``input`` with ``src`` (or ``value``) written at the ``index`` positions along ``dim``."""
     fn, args = scatter_function(x, dim, index, src, value)
     return fn.apply(x, *args)
 
@@ -481,6 +490,7 @@ def scatter_add_function(x: Tensor, dim: int, index: Tensor, src: Tensor):
 
 
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at the ``index`` positions along ``dim``."""
     fn, args = scatter_add_function(x, dim, index, src)
     return fn.apply(x, *args)
 
@@ -498,6 +508,7 @@ def _select_key(name: str, x: Tensor, dim: int, index: Tensor) -> tuple:
 
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of ``input`` along ``dim`` at the positions ``index`` gives."""
     key = _select_key("index_select", x, dim, index)
     if x.ndim == 0:
         if index._data.size != 1:
@@ -522,11 +533,13 @@ def index_add_function(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha
 
 
 def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at the ``index`` positions along ``dim``."""
     fn, args = index_add_function(x, dim, index, source, alpha)
     return fn.apply(x, *args)
 
 
 def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, without that dimension (a view)."""
     if x.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = normalize_dim(dim, x.ndim)
@@ -539,6 +552,7 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
 
 
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where ``mask`` is True, as a 1-D tensor."""
     if not isinstance(mask, Tensor) or mask.dtype._tensor_type != "BoolTensor":
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     if x.ndim == 0:
@@ -551,6 +565,7 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
 
 
 def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
+    """A view of ``length`` elements from ``start`` along ``dim``."""
     if x.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = normalize_dim(dim, x.ndim)

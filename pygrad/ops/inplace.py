@@ -17,11 +17,12 @@ import numpy as np
 from .. import dtypes
 from .._errors import LEAF_INPLACE
 from ..autograd import grad_mode
+from ..autograd.forward_ad import zero_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, broadcast_shape, wrap
 
-__all__ = ["inplace", "zero_", "fill_", "copy_"]
+__all__ = ["inplace", "inplace_impl", "zero_", "fill_", "copy_"]
 
 _VARIANTS: dict = {}
 
@@ -137,6 +138,7 @@ def _variant(op: type) -> type:
         "forward": staticmethod(forward),
         "backward": staticmethod(lambda ctx, *grads: op.backward(ctx, *grads)),
         "__module__": __name__,
+        "_inplace_of": op,
     })
     _VARIANTS[op] = cls
     return cls
@@ -149,6 +151,33 @@ def inplace(op: type, target: Tensor, *args, read: tuple | None = None) -> Tenso
     check_overlap(target)
     check_partial_overlap(target, *(args if read is None else read))
     return _variant(op).apply(target, *args)
+
+
+class _Into:
+    """What an op's ``impl`` is given as its Function when it builds the in-place variant:
+    applying it to the target writes the result into the target."""
+
+    def __init__(self, op: type, target: Tensor):
+        self.op, self.target = op, target
+
+    def apply(self, first, *args):
+        if first is self.target:
+            return inplace(self.op, first, *args)
+        return self.op.apply(first, *args)  # an operand converted first: the caller stores the result
+
+
+def inplace_impl(impl, op: type, target: Tensor, *args, **kwargs) -> Tensor:
+    """``target.<op>_(...)`` for a table op whose ``impl`` handles its arguments (dtype checks,
+    shortcuts): the impl runs with ``op`` writing into ``target``; a result it made another way
+    (an integer ``floor`` is a copy) is stored with the in-place dtype rule."""
+    result = impl(_Into(op, target), target, *args, **kwargs)
+    if result is target:
+        return target
+    source = result.dtype
+    if not _can_cast(source, target.dtype):
+        raise RuntimeError(f"result type {source._tensor_type[:-6]} can't be cast to the desired output "
+                           f"type {target.dtype._tensor_type[:-6]}")
+    return copy_(target, result)
 
 
 def inplace_binary(op: type, target: Tensor, other, alpha=1) -> Tensor:
@@ -171,6 +200,8 @@ class Zero(Function):
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data))
 
+    jvp = staticmethod(zero_jvp)
+
 
 class FillScalar(Function):
     _backward_name = "FillBackward2"
@@ -184,6 +215,8 @@ class FillScalar(Function):
     @staticmethod
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data)), None
+
+    jvp = staticmethod(zero_jvp)
 
 
 class FillTensor(Function):
@@ -204,6 +237,11 @@ class FillTensor(Function):
             return zeros, None
         return zeros, g.sum()
 
+    @staticmethod
+    def jvp(ctx, _, t_value):
+        target = ctx._fw_outputs[0]
+        return None if t_value is None else t_value.to(target.dtype).expand(target.shape).clone()
+
 
 class Copy(Function):
     """``target.copy_(src)``: src broadcast and cast into target; the gradient flows to src only."""
@@ -222,6 +260,13 @@ class Copy(Function):
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data)), g
 
+    @staticmethod
+    def jvp(ctx, _, t_src):
+        target = ctx._fw_outputs[0]
+        if t_src is None:
+            return wrap(np.zeros(target._data.shape, target._data.dtype))
+        return t_src.to(target.dtype).expand(target.shape).clone()
+
 
 class Sample(Function):
     """``uniform_``/``normal_``: the target is overwritten by random numbers, so it gets no gradient."""
@@ -235,6 +280,8 @@ class Sample(Function):
     @staticmethod
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data)), None
+
+    jvp = staticmethod(zero_jvp)
 
 
 class Uniform(Sample):

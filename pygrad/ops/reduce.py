@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..autograd.forward_ad import weighted_jvp
 from .. import dtypes, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -99,6 +100,7 @@ def evenly_distributed_tensor(g: Tensor, x: Tensor, result: Tensor, dims: tuple,
 
 class MaxDim(Function):
     """max over one dim: (values, indices); the gradient goes to the returned (first) index."""
+    jvp = staticmethod(weighted_jvp)
 
     _backward_name = "MaxBackward0"
     _arg = staticmethod(np.argmax)
@@ -431,11 +433,28 @@ def cumprod_grad(g, x, dim: int, reverse_cumsum=reverse_cumsum):
     return stack(grads, dim)
 
 
+def cumprod_tangent(t: Tensor, x: Tensor, result: Tensor, dim: int) -> Tensor:
+    """cumprod's forward-mode rule.  out_k is linear in each x_j (j <= k) separately: the sum over j
+    of the cumulative product with x_j replaced by its tangent, kept where k >= j (exact with
+    zeros, n products of length n)."""
+    if x.ndim == 0:
+        return t.to(result.dtype)
+    xs, ts = x.to(result.dtype).movedim(dim, -1), t.to(result.dtype).movedim(dim, -1)
+    n = xs.shape[-1]
+    lead = (n,) + (1,) * (xs.ndim - 1)
+    replaced = where(wrap(np.eye(n, dtype=bool).reshape(lead + (n,))), ts.unsqueeze(0), xs.unsqueeze(0))
+    kept = wrap(np.triu(np.ones((n, n), result._data.dtype)).reshape(lead + (n,)))
+    return (replaced.cumprod(-1) * kept).sum(0).movedim(-1, dim)
+
+
+def cumulative_args(x: Tensor, dim, dtype) -> tuple:
+    """The dim and the dtype ``cumsum``/``cumprod`` (and their in-place forms) compute in."""
+    return normalize_dim(dim, x.ndim), _reduced_dtype(x, dtype)
+
+
 def cumprod(x: Tensor, dim, *, dtype=None) -> Tensor:
-    d = normalize_dim(dim, x.ndim)
-    return _table.CUMPROD.fn.apply(x, d, _reduced_dtype(x, dtype))
+    return _table.CUMPROD.fn.apply(x, *cumulative_args(x, dim, dtype))
 
 
 def cumsum(x: Tensor, dim, *, dtype=None) -> Tensor:
-    d = normalize_dim(dim, x.ndim)
-    return _table.CUMSUM.fn.apply(x, d, _reduced_dtype(x, dtype))
+    return _table.CUMSUM.fn.apply(x, *cumulative_args(x, dim, dtype))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
@@ -46,6 +47,7 @@ def infer_shape(shape: tuple, numel: int) -> tuple:
 
 
 class View(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "ViewBackward0"
 
     @staticmethod
@@ -74,6 +76,7 @@ class ReshapeAlias(View):
 
 class UnsafeView(Function):
     """The reshape of a fresh contiguous copy (what ``reshape`` does when it cannot view)."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "UnsafeViewBackward0"
 
@@ -88,6 +91,7 @@ class UnsafeView(Function):
 
 
 class Expand(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "ExpandBackward0"
 
     @staticmethod
@@ -107,6 +111,7 @@ class Expand(ViewFunction):
 
 class SumToSize(Function):
     """Sum a broadcast gradient back to an input's shape."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SumBackward1"
 
@@ -121,6 +126,7 @@ class SumToSize(Function):
 
 
 class Permute(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "PermuteBackward0"
 
     @staticmethod
@@ -137,6 +143,7 @@ class Permute(ViewFunction):
 
 class Alias(ViewFunction):
     """A view that changes nothing (``x[...]``, ``x[:, :]``)."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "AliasBackward0"
 
@@ -150,6 +157,7 @@ class Alias(ViewFunction):
 
 
 class Transpose(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "TransposeBackward0"
 
     @staticmethod
@@ -166,6 +174,7 @@ class Transpose(ViewFunction):
 
 class T(ViewFunction):
     """``t()``: the transpose of a matrix; vectors and scalars pass through."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "TBackward0"
 
@@ -179,6 +188,7 @@ class T(ViewFunction):
 
 
 class Unsqueeze(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "UnsqueezeBackward0"
 
     @staticmethod
@@ -193,6 +203,7 @@ class Unsqueeze(ViewFunction):
 
 class Squeeze(ViewFunction):
     """``squeeze()``: drop every size-1 dim."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SqueezeBackward0"
 
@@ -222,6 +233,7 @@ class SqueezeInplaceDim(Squeeze):
 
 
 class Cat(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "CatBackward0"
 
     @staticmethod
@@ -248,6 +260,7 @@ def _skipped_in_cat(t: Tensor, tensors) -> bool:
 
 
 class Stack(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "StackBackward0"
 
     @staticmethod
@@ -266,6 +279,7 @@ class Stack(Function):
 
 class Split(ViewFunction):
     """``split(int)`` and ``chunk``: views of consecutive pieces along ``dim``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SplitBackward0"
 
@@ -285,6 +299,7 @@ class SplitWithSizes(Split):
 
 
 class Unbind(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "UnbindBackward0"
 
     @staticmethod
@@ -298,6 +313,7 @@ class Unbind(ViewFunction):
 
 
 class Flip(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "FlipBackward0"
 
     @staticmethod
@@ -311,6 +327,7 @@ class Flip(Function):
 
 
 class Repeat(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "RepeatBackward0"
 
     @staticmethod
@@ -383,6 +400,7 @@ def sum_to_size(x: Tensor, shape: tuple) -> Tensor:
 
 
 def permute(x: Tensor, *dims) -> Tensor:
+    """A view of ``input`` with the dimensions in the given order."""
     dims = parse_shape(dims, "permute", "dims")
     if len(dims) != x.ndim:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -452,6 +470,7 @@ swapaxes = swapdims = transpose
 
 
 def t(x: Tensor) -> Tensor:
+    """The transpose of a 2-D tensor (0-D and 1-D tensors are returned as they are)."""
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
     return T.apply(x)
@@ -481,6 +500,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
+    """A view with the dimensions ``source`` moved to ``destination`` (``movedim``)."""
     source = (source,) if isinstance(source, int) else tuple(source)
     destination = (destination,) if isinstance(destination, int) else tuple(destination)
     if len(source) != len(destination):
@@ -557,6 +577,7 @@ def _split_dim(x: Tensor, dim: int) -> int:
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """``tensor`` split into views of ``split_size_or_sections`` along ``dim``."""
     if isinstance(split_size_or_sections, (list, tuple)):
         return split_with_sizes(x, split_size_or_sections, dim)
     d = _split_dim(x, dim)
@@ -580,6 +601,7 @@ def split_with_sizes(x: Tensor, split_sizes, dim: int = 0) -> tuple:
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``input`` split into ``chunks`` views of (nearly) equal size along ``dim``."""
     if x.ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
@@ -589,12 +611,14 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dimension."""
     if x.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     return Unbind.apply(x, normalize_dim(dim, x.ndim))
 
 
 def flip(x: Tensor, *dims) -> Tensor:
+    """``input`` with the order of the elements reversed along ``dims``."""
     dims = tuple(normalize_dim(d, x.ndim) for d in parse_shape(dims, "flip", "dims"))
     for d in set(dims):
         if dims.count(d) > 1:
@@ -639,6 +663,7 @@ def _with_diagonal(g: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -
 
 class Diagonal(Function):
     """``x.diagonal(offset, dim1, dim2)``: a view."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "DiagonalBackward0"
 
@@ -665,6 +690,7 @@ class DiagonalCopy(Diagonal):
 
 class DiagonalScatter(Function):
     """The gradient of a diagonal as an op of its own, so it can be differentiated again."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "DiagonalBackwardBackward0"
 
@@ -682,6 +708,7 @@ class DiagonalScatter(Function):
 
 class DiagEmbed(Function):
     """``diag`` of a vector: a square matrix with the vector on diagonal ``offset``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "DiagEmbedBackward0"
 
@@ -696,6 +723,7 @@ class DiagEmbed(Function):
 
 
 class Trace(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "TraceBackward0"
 
     @staticmethod
@@ -712,6 +740,7 @@ class Trace(Function):
 
 
 class Tril(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "TrilBackward0"
     _numpy = staticmethod(np.tril)
 
@@ -731,6 +760,7 @@ class Triu(Tril):
 
 
 class Roll(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "RollBackward0"
 
     @staticmethod
@@ -750,16 +780,19 @@ def _at_least_2d(x: Tensor, name: str) -> None:
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of a matrix (elements above the ``diagonal``-th diagonal set to 0)."""
     _at_least_2d(x, "tril")
     return Tril.apply(x, int(diagonal))
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of a matrix (elements below the ``diagonal``-th diagonal set to 0)."""
     _at_least_2d(x, "triu")
     return Triu.apply(x, int(diagonal))
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A view of the diagonal with the given ``offset`` between dimensions ``dim1`` and ``dim2``."""
     d1, d2 = normalize_dim(dim1, x.ndim), normalize_dim(dim2, x.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -776,12 +809,14 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def trace(x: Tensor) -> Tensor:
+    """The sum of the diagonal of a 2-D tensor."""
     if x.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
     return Trace.apply(x)
 
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """The elements shifted by ``shifts`` along ``dims`` (wrapping around)."""
     shifts = (int(shifts),) if isinstance(shifts, (int, np.integer)) else tuple(int(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:

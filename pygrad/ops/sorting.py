@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import return_types
+from ..autograd.forward_ad import linear_jvp, weighted_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_dim, wrap
@@ -58,6 +59,8 @@ class _Pick(Function):
             g = g.unsqueeze(ctx.dim)
         return Embed.apply(g, ctx.shape, ctx.key, False), None, None, None
 
+    jvp = staticmethod(linear_jvp)
+
 
 class Sort(_Pick):
     _backward_name = "SortBackward0"
@@ -76,12 +79,14 @@ def _dim(x: Tensor, dim: int) -> int:
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """The sorted values along ``dim`` and their indices."""
     d = _dim(x, dim)
     index = _order(x._data, d, descending) if x.ndim else None
     return return_types.sort(*Sort.apply(x, index, d, True))
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim``."""
     d = _dim(x, dim)
     if x.ndim == 0:
         return wrap(np.zeros((), np.int64))
@@ -135,6 +140,8 @@ class Median(Function):
         x, _ = ctx.saved_tensors
         hit = (x._data == ctx.value) if not np.isnan(ctx.value) else np.isnan(x._data)
         return g * wrap((hit / hit.sum()).astype(x._data.dtype))
+
+    jvp = staticmethod(weighted_jvp)
 
 
 def _has_nan(data: np.ndarray) -> bool:
