@@ -27,6 +27,13 @@ _Version = _core.Version
 
 
 from .autograd import post_accumulate as _post_accumulate  # noqa: E402
+from .fusion._state import pending as _fusion_pending  # noqa: E402
+
+
+def _fusion_flush() -> None:
+    """Compute the pending fused results (before storage they may read is written or handed out)."""
+    from .fusion.lazy import flush
+    flush()
 
 
 if TYPE_CHECKING:  # the methods the op table installs, as type checkers see them
@@ -276,6 +283,8 @@ class Tensor(_core.TensorBase, _TableMethods):
         elif grad_mode._state.enabled:
             self._grad = self._grad + grad
         else:
+            if _fusion_pending:
+                _fusion_flush()
             kernels.accumulate(self._grad._data, grad._data)
             self._grad._version.value += 1
         if _post_accumulate.hooks:
@@ -318,6 +327,8 @@ class Tensor(_core.TensorBase, _TableMethods):
         """The tensor's data as a NumPy array sharing its memory (refused while it requires grad)."""
         if self._requires_grad and not force:
             raise RuntimeError(NUMPY_REQUIRES_GRAD)
+        if _fusion_pending:  # the storage may be written through the array: pending results read it first
+            _fusion_flush()
         return self._data
 
     def __array__(self, dtype=None, copy=None):

@@ -294,6 +294,8 @@ class Function(metaclass=FunctionMeta):
 
 
 _Tensor = _core.TensorBase  # what a tensor argument is (Tensor derives from it; autograd sits below tensor.py)
+# The storage slot read directly: a pending fused result answers shape and dtype without computing.
+_array_of = _core.TensorBase.__dict__["_data"].__get__
 
 
 def apply_function(cls, args, kwargs, ctx=None):
@@ -349,7 +351,7 @@ def _connect(node, args, outputs):
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             edges.append(a._edge())
-            meta.append((a._data.shape, a.dtype))
+            meta.append((_array_of(a).shape, a.dtype))
         else:
             edges.append((None, 0))
             meta.append(None)
@@ -374,7 +376,7 @@ def _connect(node, args, outputs):
                 o._requires_grad = True
                 o._grad_fn = node
                 o._output_nr = i
-            out_meta.append((o._data.shape, o.dtype))
+            out_meta.append((_array_of(o).shape, o.dtype))
         else:
             out_meta.append(None)
         fixed.append(o)

@@ -1,4 +1,4 @@
-"""The benchmark workloads W1-W5 and W7, defined once for the asv suite, the harness and the tests.
+"""The benchmark workloads W1-W7, defined once for the asv suite, the harness and the tests.
 
 Each workload is written once against a module ``m`` that is ``pygrad`` or ``torch`` and once
 by hand in NumPy (forward and manual backward).  The NumPy version run in float64 is the
@@ -443,6 +443,65 @@ class ScalarChain(Workload):
         return [np.asarray(g)]
 
 
+# -- W6 ------------------------------------------------------------------------------------
+
+
+class ElementwiseLoss(Workload):
+    """A regression loss of about 20 elementwise ops and a mean on large float32 vectors: log-cosh
+    of the error, a softplus penalty, a Gaussian negative log-likelihood with a softplus variance
+    head, and a periodic penalty; forward and backward to the predictions and the variance head."""
+
+    key = "W6"
+    title = "20-op elementwise loss + mean, float32"
+    unit = "step"
+    track_memory = True
+    sizes = (10**6, 10**7)
+    quick_sizes = (10**5,)
+
+    def count(self, size) -> int:
+        return 1
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        rng = np.random.default_rng(seed)
+        return {"pred": rng.standard_normal(size), "target": rng.standard_normal(size),
+                "head": rng.standard_normal(size)}
+
+    def build(self, m, arrays) -> dict:
+        pred, head = _leaf(m, arrays["pred"], self.dtype), _leaf(m, arrays["head"], self.dtype)
+        return {"pred": pred, "head": head, "params": [pred, head],
+                "target": m.tensor(np.asarray(arrays["target"], self.dtype))}
+
+    def forward_backward(self, m, state):
+        _clear(state["params"])
+        p, s, t = state["pred"], state["head"], state["target"]
+        softplus = m.nn.functional.softplus
+        d = p - t
+        log_cosh = d.cosh().log()
+        penalty = softplus(p) * 0.1
+        var = softplus(s) + 0.01
+        nll = (d * d) / var * 0.5 + var.log() * 0.5
+        periodic = ((p * 0.5).sin() ** 2) * 0.05
+        loss = (log_cosh + penalty + nll + periodic).mean()
+        loss.backward()
+        return loss
+
+    def numpy_forward_backward(self, state) -> list[np.ndarray]:
+        p, s, t = state["pred"], state["head"], state["target"]
+        c = p.dtype.type
+        d = p - t
+        var = np.logaddexp(0, s) + c(0.01)
+        half = np.sin(p * c(0.5))
+        terms = (np.log(np.cosh(d)) + np.logaddexp(0, p) * c(0.1) + d * d / var * c(0.5) + np.log(var) * c(0.5)
+                 + half * half * c(0.05))
+        state["loss"] = terms.mean()
+        g = c(1) / p.size
+        sigmoid = lambda z: c(1) / (c(1) + np.exp(-z))  # noqa: E731
+        g_pred = g * (np.tanh(d) + c(0.1) * sigmoid(p) + d / var + c(0.05) * half * np.cos(p * c(0.5)))
+        g_var = c(0.5) / var - c(0.5) * d * d / (var * var)
+        g_head = g * g_var * sigmoid(s)
+        return [g_pred, g_head]
+
+
 # -- W7 ------------------------------------------------------------------------------------
 
 
@@ -666,5 +725,5 @@ class JacobianReverse(Jacobian):
 
 
 WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(), LargeElementwise64(),
-                                 MLPTrainingStep(), ScalarChain(), NNTrainingStep(), PerSampleGradients(),
+                                 MLPTrainingStep(), ScalarChain(), ElementwiseLoss(), NNTrainingStep(), PerSampleGradients(),
                                  PerSampleGradientsLoop(), Jacobian(), JacobianReverse())}

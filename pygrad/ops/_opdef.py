@@ -27,6 +27,7 @@ from ..autograd import forward_ad
 from ..autograd import grad_mode as _grad_mode_module
 from ..autograd.function import Function
 from ..autograd.node_info import NodeMeta, register_node
+from ..fusion import table as _fusion
 from ..tensor import Tensor
 from ._util import binary_operands, same_dtype_arrays
 
@@ -331,10 +332,18 @@ def _build_function(op: Op) -> type:
     if op.intermediates:
         call = f"_kept_from_forward(ctx, {op.intermediates!r}, {call})"
         env["_kept_from_forward"] = _kept_from_forward
+    compute = [f"result = _wrap({call})"]
     if op.quiet:
-        body += ["    with np.errstate(all='ignore'):", f"        result = _wrap({call})"]
-    else:
-        body.append(f"    result = _wrap({call})")
+        compute = ["with np.errstate(all='ignore'):", f"    result = _wrap({call})"]
+    fuse = _fusion.install(op, env)
+    if fuse:  # a large or pending input: a lazy result, computed with its chain (pygrad/fusion)
+        # Only the first input is looked at here (the cheap test that keeps small ops fast).
+        body.append(f"    result = _lazy(ctx, ({''.join(a + ', ' for a in inputs)}), "
+                    f"({''.join(a + ', ' for a in attrs)})) if _fz.on and (type({inputs[0]}) is _Lazy "
+                    f"or {inputs[0]}._data.size >= _fz.min_numel) else None")
+        body.append("    if result is None:")
+        compute = ["    " + line for line in compute]
+    body += ["    " + line for line in compute]
     body += [f"    ctx.{a} = {a}" for a in attrs if a not in op.forward_only]
     for name, expr in op.keeps.items():
         keep_params = tuple(inputs + attrs) + ("result",)
@@ -351,7 +360,7 @@ def _build_function(op: Op) -> type:
     body.append("    return result")
 
     if op.node is not None:
-        body += [""] + _backward_source(op, inputs, kept, len(attrs), saved, params, env)
+        body += [""] + _backward_source(op, inputs, kept, len(attrs), saved, params, env, fuse)
     source = "\n".join(body)
     exec(compile(source, f"<optable {op.name}>", "exec"), env)
     namespace = {"forward": staticmethod(env["forward"]), "__module__": "pygrad.ops.optable",
@@ -366,7 +375,10 @@ def _build_function(op: Op) -> type:
         namespace["_backward_name"] = "NotImplemented"
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
     cls_name = "".join(part.title() for part in op.name.split("_"))
-    return type(cls_name, (Function,), namespace)
+    fn = type(cls_name, (Function,), namespace)
+    if fuse:
+        _fusion.register(fn)
+    return fn
 
 
 def _kept_from_forward(ctx, names: tuple, returned: tuple):
@@ -376,10 +388,16 @@ def _kept_from_forward(ctx, names: tuple, returned: tuple):
     return returned[0]
 
 
-def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env) -> list[str]:
+def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fuse=False) -> list[str]:
     """``backward(ctx, grad)``: under create_graph the Tensor form of each derivative, else the
-    array form (or its fused kernel) inlined, one gradient per forward argument."""
+    array form (or its fused kernel) inlined, one gradient per forward argument.  A fusible op
+    first offers a large gradient to the fused backward (pygrad/fusion/backward.py)."""
     lines = ["def backward(ctx, grad):"]
+    if fuse:
+        lines += ["    if _fz.on and (type(grad) is _Fwd or grad._data.size >= _fz.min_numel):",
+                  "        _f = _fused_backward(ctx, grad)",
+                  "        if _f is not None:",
+                  "            return _f"]
     if saved:
         lines.append(f"    {', '.join(saved)}, = ctx.saved_tensors")
     lines += [f"    {a} = ctx.{a}" for a in kept]
@@ -414,11 +432,16 @@ def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env) -> 
         if s != "result":
             lines += [f"{indent}if {s}.dtype is not grad.dtype:", f"{indent}    {s} = {s}.astype(grad.dtype)"]
     ret = f"return ({', '.join(array_grads)}{nones},)"
-    if op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives):
+    if backward_quiet(op):
         lines += ["    with np.errstate(all='ignore'):", "        " + ret]
     else:
         lines.append("    " + ret)
     return lines
+
+
+def backward_quiet(op: Op) -> bool:
+    """The array derivatives run with floating-point warnings silenced (an expression, not a kernel)."""
+    return op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives)
 
 
 def _build_jvp(op: Op, inputs, kept):

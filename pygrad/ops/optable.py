@@ -58,7 +58,7 @@ from . import _special
 from . import _opdef, _opdocs
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 _wrap = Tensor._wrap
-from ._util import as_tensor, binary_operands, cumsum_array, mean_array, sum_array
+from ._util import _array_of, as_tensor, binary_operands, cumsum_array, mean_array, sum_array
 from . import arith
 from ._util import broadcast_shape
 from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
@@ -1120,7 +1120,7 @@ def _reduction_helpers():
     from . import reduce
     from .shape import expand_to
     ARRAY_NS.update(
-        sizes=lambda t: t._data.shape, np_max=np.max, np_min=np.min, prod=np.prod, sum_array=sum_array,
+        sizes=lambda t: _array_of(t).shape, np_max=np.max, np_min=np.min, prod=np.prod, sum_array=sum_array,
         mean_array=mean_array, extreme=reduce.extreme, variance=reduce.variance, denominator=reduce.denominator,
         logsumexp_forward=reduce.logsumexp_forward, vector_norm_forward=reduce.vector_norm_forward,
         cumsum_forward=lambda x, dim, dtype: cumsum_array(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype),

@@ -22,7 +22,8 @@ builtins_max = builtins.max
 def _reduced_dtype(x: Tensor, dtype) -> np.dtype:
     if dtype is not None:
         return dtypes.as_dtype(dtype).numpy
-    return x._data.dtype if x.dtype.is_floating_point else np.dtype(np.int64)
+    dtype = x.dtype  # not x._data: a pending fused result is reduced without being stored
+    return dtype.numpy if dtype.is_floating_point else np.dtype(np.int64)
 
 
 def _kept_shape(shape: tuple, dims: tuple) -> tuple:
@@ -53,7 +54,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  #
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    out = x._data.dtype if dtype is None else dtypes.as_dtype(dtype).numpy
+    out = x.dtype.numpy if dtype is None else dtypes.as_dtype(dtype).numpy
     if out.kind != "f":
         name = {"i": "Long", "b": "Bool", "u": "Byte"}.get(out.kind, str(out))
         if out == np.int32:
