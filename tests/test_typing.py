@@ -63,8 +63,10 @@ def test_compiled_core_stub_declares_the_fields_of_both_layouts():
     """core.pyi types the fields that core.pxd declares and _pure/core.py lists."""
     stub = (ROOT / "pygrad" / "_native" / "core.pyi").read_text()
     pxd = (ROOT / "pygrad" / "_native" / "core.pxd").read_text()
-    for cls, body in re.findall(r"cdef class (\w+):\n((?:    .*\n|\n)*)", pxd):
+    for cls, body in re.findall(r"cdef class (\w+)(?:\([\w, ]*\))?:\n((?:    .*\n|\n)*)", pxd):
         fields = re.findall(r"cdef public [\w ]+? (\w+)(?:\s*#.*)?$", body, re.M)
+        if not fields:  # a base with private fields only (GraphObject): nothing for type checkers
+            continue
         stub_body = re.search(rf"class {cls}:\n((?:    .*\n)*)", stub).group(1)
         declared = re.findall(r"^    (\w+): ", stub_body, re.M)
         assert sorted(fields) == sorted(declared), cls
