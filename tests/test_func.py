@@ -53,6 +53,14 @@ FUNCTIONS = {
     "shapes": lambda T, x: T.stack([x, x.flip(0)], 1).T.reshape(-1)[2:7].unsqueeze(0).squeeze(),
     "cat_index": lambda T, x: T.cat([x[1:], x[[0, 2]], x[::2]]) * x.cumsum(0)[-1],
     "where_clamp": lambda T, x: T.where(x > 0.1, x, x.clamp(-0.5, 0.5)) ** 3,
+    "einsum": lambda T, x: T.einsum("i,ij,j->i", x, T.outer(x, x.cos()), x) + T.einsum("ii->i", T.outer(x, x)),
+    "conv_pool": lambda T, x: T.nn.functional.avg_pool2d(T.nn.functional.max_pool2d(T.nn.functional.conv2d(
+        T.nn.functional.pad(x.reshape(1, 1, 2, 2), (1, 1, 1, 1)), T.arange(8.0, dtype=x.dtype).reshape(2, 1, 2, 2),
+        T.ones(2, dtype=x.dtype)), 2, 1), 2).flatten(),
+    "layer_norm": lambda T, x: T.nn.functional.layer_norm(x.reshape(2, 2), (2,), T.ones(2, dtype=x.dtype) * 2,
+                                                          T.zeros(2, dtype=x.dtype) + 0.5),
+    "bce": lambda T, x: T.nn.functional.binary_cross_entropy_with_logits(x, T.ones(4, dtype=x.dtype) * 0.3)
+    + T.nn.functional.binary_cross_entropy(x.sigmoid(), T.ones(4, dtype=x.dtype) * 0.6, reduction="sum"),
     "mse": lambda T, x: T.nn.functional.mse_loss(x, T.ones(4, dtype=x.dtype) * 0.3),
     "cross_entropy": lambda T, x: T.nn.functional.cross_entropy(x.reshape(1, 4), T.tensor([2])),
     "mlp": lambda T, x: _mlp(T, T.ones(5, 4, dtype=x.dtype) * 0.1 + T.arange(20, dtype=x.dtype).reshape(5, 4) / 40,

@@ -549,11 +549,13 @@ def per_sample(cls, args, kwargs, level: int, size: int):
     return map_samples(name, cls.apply, args, kwargs, level, size)
 
 
-def map_samples(name: str, fn, args, kwargs, level: int, size: int):
-    """``fn`` once per sample of ``level``, its results stacked (PyTorch's fallback)."""
+def map_samples(name: str, fn, args, kwargs, level: int, size: int, warn: bool = True):
+    """``fn`` once per sample of ``level``, its results stacked (PyTorch's fallback, with its
+    warning naming the op unless ``warn`` is false)."""
     if name in _DYNAMIC:
         raise RuntimeError(_DYNAMIC_SHAPE.format(name))
-    warnings.warn(_MISSING_RULE.format(name), UserWarning, stacklevel=4)
+    if warn:
+        warnings.warn(_MISSING_RULE.format(name), UserWarning, stacklevel=4)
 
     def sample(x, i):
         return x._value.select(x._bdim, i) if is_batched_at(x, level) else x

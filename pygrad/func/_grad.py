@@ -14,7 +14,7 @@ import threading
 from ..autograd import engine as _engine
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from ._batched import active_levels, grad_level, rewrap, unwrap
+from ._batched import BatchedTensor, active_levels, grad_level, level_size, map_samples, rewrap, top_level, unwrap
 from ._pytree import tree_flatten, tree_unflatten, treespec_pprint
 
 
@@ -225,8 +225,14 @@ def vjp(func, *primals, has_aux: bool = False):
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] "
                                    f"has a shape of {o.shape}.")
         graph = tracked.create_graph(out_leaves) if create_graph is None else create_graph
-        grads = tracked.gradients(out_leaves, ct_leaves, graph or _new_levels(tracked))
-        return _detached(grads, graph)
+        if not _new_levels(tracked, ct_leaves):
+            return _detached(tracked.gradients(out_leaves, ct_leaves, graph), graph)
+        try:  # the backward formulas as ops on the batched cotangents
+            return _detached(tracked.gradients(out_leaves, ct_leaves, True), graph)
+        except RuntimeError:  # a backward pygrad cannot run as ops (conv, pooling): one cotangent at a time
+            level = top_level(ct_leaves)
+            return map_samples("vjp", lambda *cts: vjp_fn(tree_unflatten(cts, ct_spec), retain_graph, graph),
+                               ct_leaves, {}, level, level_size(level), warn=False)
 
     value = _detached(output, create_graph)
     if has_aux:
@@ -234,11 +240,16 @@ def vjp(func, *primals, has_aux: bool = False):
     return value, vjp_fn
 
 
-def _new_levels(tracked) -> bool:
+def _new_levels(tracked, cotangents) -> bool:
     """Cotangents batched by a vmap opened after the vjp: their batch is a level the forward
     did not see, so the backward pass runs on batched gradients through a graph."""
     known = {level.id for level in tracked.levels}
-    return any(level.id not in known for level in active_levels())
+    for c in cotangents:
+        while type(c) is BatchedTensor:
+            if c._level not in known:
+                return True
+            c = c._value
+    return False
 
 
 # -- jacrev --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops as _ops  # noqa: F401 - the op modules are bound
-from ..ops import arith, index, inplace, linalg, nn, piecewise_grads, reduce, shape, unary
+from ..ops import arith, conv, index, inplace, linalg, nn, piecewise_grads, reduce, shape, unary
 from ..tensor import Tensor
 
 RULES: dict = {}
@@ -339,6 +339,15 @@ def _dot(cls, args, flags, size):
     return (a * b).sum(-1)
 
 
+@rule(linalg.Einsum)
+def _einsum(cls, args, flags, size):
+    """A fresh letter for the batch, on the batched operands and first in the output."""
+    subs, out, *operands = args
+    letter = next(c for c in linalg._LETTERS if c not in "".join(subs) + out)
+    subs = tuple(letter + s if f else s for s, f in zip(subs, flags[2:]))
+    return cls.apply(subs, letter + out, *operands)
+
+
 @rule(linalg.Addmm, linalg.Baddbmm)
 def _addmm(cls, args, flags, size):
     c, a, b, beta, alpha = args
@@ -424,3 +433,33 @@ def _fill_tensor(cls, args, flags, size):
     if not flags[1]:
         return cls.apply(target, value)
     return inplace.Copy.apply(*_pad([target, value], [True, True], size))
+
+
+# -- convolution and pooling: the batch folded into the op's own leading (N) dim -------------------------
+
+@rule(conv.Convolution, conv.MaxPool2DWithIndices, conv.AvgPool2D, conv.AdaptiveAvgPool2D)
+def _fold_batch(cls, args, flags, size):
+    x, *rest = args
+    if any(flags[1:]):
+        return NotImplemented  # batched weights: once per sample
+    lead = tuple(x.shape[:2])
+    out = cls.apply(x.reshape(-1, *x.shape[2:]), *rest)
+    if isinstance(out, tuple):
+        return tuple(o.reshape(*lead, *o.shape[1:]) for o in out)
+    return out.reshape(*lead, *out.shape[1:])
+
+
+@rule(conv.ConstantPadNd, nn.NativeLayerNorm)
+def _trailing_dims(cls, args, flags, size):
+    """Ops over the last dims of their input (padding, layer norm with unbatched weights)."""
+    if any(flags[1:]):
+        return NotImplemented
+    return cls.apply(*args)
+
+
+@rule(nn.BinaryCrossEntropy, nn.BinaryCrossEntropyWithLogits)
+def _pointwise_loss(cls, args, flags, size):
+    *tensors, reduction = args
+    padded = _pad(tensors, flags[:-1], size)
+    loss = cls.apply(*padded, "none")
+    return _reduce_loss(_expanded(loss, True, size) if not any(flags[:2]) else loss, reduction, size)
