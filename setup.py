@@ -7,6 +7,8 @@ Every ``pygrad/_native/*.pyx`` becomes an extension module.
   makes ``import pygrad`` warn once, saying how to get the compiled modules;
   ``PYGRAD_REQUIRE_NATIVE=1`` turns that into a build error instead.
 - Without OpenMP (macOS' default clang) the modules build single-threaded.
+- The kernels' operation codes and Python-level functions are generated from
+  ``pygrad/_native/kernel_table.py`` (``_opcodes.pxi``, ``_kernels.pxi``) before compiling.
 - A module built once is kept in ``build/pygrad-cache`` under a fingerprint of everything that
   goes into it (sources, flags, Python ABI, Cython and NumPy versions), so installing again
   from the same clone, for another extra or in editable mode, copies it instead of compiling.
@@ -62,6 +64,16 @@ def say(message: str) -> None:
         pass
 
 
+def generate_kernel_dispatch() -> None:
+    """Write the ``.pxi`` files ``kernels.pyx`` includes, from the kernel table (plain data)."""
+    table = {}
+    exec((NATIVE / "kernel_table.py").read_text(), table)
+    for name, source in table["generated_sources"]().items():
+        path = NATIVE / name
+        if not path.is_file() or path.read_text() != source:
+            path.write_text(source)
+
+
 def extensions():
     if _flag("PYGRAD_PURE"):
         return []
@@ -76,6 +88,7 @@ class BuildExt(build_ext):
         if not self.extensions:
             return
         _remove_marker(NATIVE / NO_COMPILER_MARKER)
+        generate_kernel_dispatch()
         try:
             self.openmp = self._compiler_has_openmp()
             super().run()
@@ -182,7 +195,7 @@ def _fingerprint(ext: Extension, numpy_version: str) -> str:
     import Cython
 
     digest = hashlib.sha256()
-    sources = [Path(s) for s in ext.sources] + sorted(NATIVE.glob("*.pxd"))
+    sources = [Path(s) for s in ext.sources] + sorted(NATIVE.glob("*.pxd")) + sorted(NATIVE.glob("*.pxi"))
     for path in sources:
         digest.update(path.name.encode() + b"\0" + (HERE / path).read_bytes())
     for part in (ext.extra_compile_args, ext.extra_link_args, ext.define_macros,

@@ -19,7 +19,6 @@ from .tensor import Tensor
 from .creation import (arange, as_tensor, empty_like, eye, from_dlpack, from_numpy, full_like,  # noqa: E402
                        initial_seed, linspace, logspace, manual_seed, meshgrid, multinomial, normal, ones_like,
                        rand_like, randint, randn_like, randperm, seed, tensor, zeros_like)
-from .ops.arith import addcdiv, addcmul, clamp_max, clamp_min, lerp, masked_fill, pow  # noqa: E402
 from .ops.index import (gather, index_add, index_select, masked_select, narrow, scatter, scatter_add,  # noqa: E402
                         select, tensor_split)
 from .ops.logic import eq, ge, gt, le, lt, ne  # noqa: E402
@@ -36,7 +35,7 @@ from .ops.sorting import argsort, kthvalue, median, sort, topk, unique  # noqa: 
 from .ops.unary import clone  # noqa: E402
 from .ops.optable import FUNCTIONS as _TABLE_FUNCTIONS  # noqa: E402
 from . import return_types  # noqa: E402
-from .ops import arith as _arith  # noqa: E402
+from .ops import optable as _optable  # noqa: E402
 from . import autograd  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import nn, optim, utils  # noqa: E402
@@ -63,7 +62,7 @@ def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's names
     """``where(cond, x, y)`` picks elementwise; ``where(cond)`` is ``nonzero(cond, as_tuple=True)``."""
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
-    return _arith.where(condition, input, other)
+    return _optable.where(condition, input, other)
 
 
 def backend() -> str:

@@ -14,6 +14,7 @@ from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRE
 from . import _printing
 from ._printing import format_tensor
 from .autograd import grad_mode
+from .autograd.engine import backward as _backward, expandable as _expandable
 from .autograd.function import accumulate_grad_node, add_hook, checked_tensor_hook
 from . import _device
 from .size import Size
@@ -90,8 +91,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def size(self, dim: int | None = None):
         if dim is None:
             return Size(self._data.shape)
-        from .ops._util import normalize_dim
-        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+        return self._data.shape[_util.normalize_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> dtypes.dtype:
@@ -258,8 +258,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of the leaves."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """A new leaf on the same storage that does not require grad."""
@@ -382,8 +381,7 @@ class Tensor(_core.TensorBase, _TableMethods):
             raise RuntimeError(f"pygrad runs on the CPU only; cannot move a tensor to {str(device)!r}")
         if dtype is None or dtype is self.dtype:
             return self.clone() if copy else self
-        from .ops.unary import to_dtype
-        return to_dtype(self, dtype)
+        return _unary.to_dtype(self, dtype)
 
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
         from ._tensortypes import tensor_type
@@ -441,14 +439,20 @@ class Tensor(_core.TensorBase, _TableMethods):
                               requires_grad=requires_grad)
 
     def clone(self) -> "Tensor":
-        from .ops.unary import clone
-        return clone(self)
+        return _unary.clone(self)
+
+    def sum_to_size(self, *size) -> "Tensor":
+        """The sum of this tensor's broadcast dims, down to ``size`` (which must expand to its shape)."""
+        size = _util.parse_shape(size, "sum_to_size")
+        if not _expandable(size, self._data.shape):
+            raise RuntimeError(f"size {{[{', '.join(map(str, size))}]}} is not expandable to size "
+                               f"{{[{', '.join(map(str, self._data.shape))}]}}.")
+        return _shape.sum_to_size(self, size)
 
     def contiguous(self) -> "Tensor":
         if self._data.flags.c_contiguous:
             return self
-        from .ops.unary import clone
-        return clone(self, contiguous=True)
+        return _unary.clone(self, contiguous=True)
 
     # -- in-place (all through Function.apply with ctx.mark_dirty; see ops/inplace.py) -----------
     def _check_inplace(self) -> None:
@@ -474,30 +478,25 @@ class Tensor(_core.TensorBase, _TableMethods):
     def pow_(self, exponent):
         if isinstance(exponent, (Tensor, np.ndarray)):
             _arith.not_both_bool("pow", self, _arith.as_tensor(exponent))
-            return _inplace.inplace_binary(_arith.PowTensor, self, exponent)
-        return _inplace.inplace(_arith.PowScalar, self, exponent)
+            return _inplace.inplace_binary(_optable.POW_TENSOR.fn, self, exponent)
+        return _inplace.inplace(_optable.POW_NUMBER.fn, self, exponent)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        fn, bounds = _arith.clamp_args(self, min, max)
-        return _inplace.inplace(fn, self, *bounds)
+        return _optable._clamp_(self, min, max)
 
     clip_ = clamp_
 
     def clamp_min_(self, min):  # noqa: A002
-        fn = _arith.ClampMinTensor if isinstance(min, Tensor) else _arith.ClampMinScalar
-        return _inplace.inplace(fn, self, min, None)
+        return _optable._clamp_min_(self, min)
 
     def clamp_max_(self, max):  # noqa: A002
-        fn = _arith.ClampMaxTensor if isinstance(max, Tensor) else _arith.ClampMaxScalar
-        return _inplace.inplace(fn, self, None, max)
+        return _optable._clamp_max_(self, max)
 
     def masked_fill_(self, mask, value):
-        fn, args = _arith.masked_fill_args(self, mask, value)
-        return _inplace.inplace(fn, self, *args, read=(mask,))  # a tensor value is used as a number
+        return _optable._masked_fill_(self, mask, value)
 
     def lerp_(self, end, weight):
-        fn, w = _arith.lerp_args(self, end, weight)
-        return _inplace.inplace(fn, self, end, w)
+        return _optable._lerp_(self, end, weight)
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
         return _inplace.uniform_(self, from_, to, generator)
@@ -525,10 +524,10 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _optable._rdiv(self, other)
 
     def __pow__(self, exponent):
-        return _arith.pow(self, exponent)
+        return _optable._pow(None, self, exponent)
 
     def __rpow__(self, base):
-        return _arith.rpow(self, base)
+        return _optable._number_pow(self, base)
 
     def __pos__(self):
         return self
@@ -542,41 +541,14 @@ class Tensor(_core.TensorBase, _TableMethods):
     def __rmod__(self, other):
         return _optable.FUNCTIONS["remainder"](other, self)
 
-    def clamp_min(self, min):  # noqa: A002
-        return _arith.clamp_min(self, min)
-
-    def clamp_max(self, max):  # noqa: A002
-        return _arith.clamp_max(self, max)
-
-    def masked_fill(self, mask, value):
-        return _arith.masked_fill(self, mask, value)
-
-    def lerp(self, end, weight):
-        return _arith.lerp(self, end, weight)
-
-    def addcmul(self, tensor1, tensor2, *, value=1):
-        return _arith.addcmul(self, tensor1, tensor2, value=value)
-
-    def addcdiv(self, tensor1, tensor2, *, value=1):
-        return _arith.addcdiv(self, tensor1, tensor2, value=value)
-
-    def addcmul_(self, tensor1, tensor2, *, value=1):
-        return _inplace.inplace(_arith.Addcmul, self, tensor1, tensor2, value, read=(tensor1, tensor2))
-
-    def addcdiv_(self, tensor1, tensor2, *, value=1):
-        return _inplace.inplace(_arith.Addcdiv, self, tensor1, tensor2, value, read=(tensor1, tensor2))
-
     def where(self, condition, other):
-        return _arith.where(condition, self, other)
+        return _optable.where(condition, self, other)
 
     def div_(self, other, *, rounding_mode=None):
         if rounding_mode is None:
             return _inplace.inplace_binary(_optable.DIV.fn, self, other)
         _arith.check_rounding_mode(rounding_mode)
-        return _inplace.inplace(_arith.DivRounding, self, _arith.binary_operands(self, other)[1], rounding_mode)
-
-    def pow(self, exponent):
-        return _arith.pow(self, exponent)
+        return _inplace.inplace(_optable.DIV_ROUNDING.fn, self, _arith.binary_operands(self, other)[1], rounding_mode)
 
     # -- comparisons (no gradient) ----------------------------------------------------------
     def __eq__(self, other):

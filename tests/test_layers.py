@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 import pygrad
 
 ROOT = Path(pygrad.__file__).parent
@@ -70,3 +72,24 @@ def test_function_apply_imports_nothing_on_its_path():
     for fn in ast.walk(ast.parse(source)):
         if isinstance(fn, ast.FunctionDef) and fn.name in ("apply_function", "_connect"):
             assert not [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))], fn.name
+
+
+# Functions every training step runs: no import statement inside them.
+HOT_PATHS = {
+    "autograd/engine.py": ("validate", "_as_tuple", "_roots", "_fit", "backward"),
+    "tensor.py": ("backward", "size", "to", "clone", "contiguous", "_accumulate_grad"),
+    "ops/inplace.py": ("inplace", "inplace_binary", "copy_"),
+    "ops/_opdef.py": ("write_out", "_float_array", "_float_pair"),
+    "ops/logic.py": ("_comparison", "compare"),
+    "ops/nn.py": ("linear", "_common_dtype"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(HOT_PATHS))
+def test_hot_paths_import_nothing(path):
+    tree = ast.parse((ROOT / path).read_text())
+    functions = {fn.name: fn for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef)}
+    for name in HOT_PATHS[path]:
+        assert name in functions, (path, name)
+        imports = [ast.unparse(n) for n in ast.walk(functions[name]) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert not imports, (path, name, imports)

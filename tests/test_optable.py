@@ -17,7 +17,8 @@ DOMAINS = {
     "log1p": (-0.5, 2.0), "reciprocal": (0.3, 2.0), "asin": (-0.8, 0.8), "acos": (-0.8, 0.8),
     "atanh": (-0.8, 0.8), "acosh": (1.2, 3.0), "erfinv": (-0.8, 0.8), "logit": (0.1, 0.9),
     "lgamma": (0.2, 4.0), "digamma": (0.2, 4.0), "div": (0.5, 2.0), "xlogy": (0.2, 2.0),
-    "fmod": (0.5, 2.0), "remainder": (0.5, 2.0), "atan2": (0.3, 2.0),
+    "fmod": (0.5, 2.0), "remainder": (0.5, 2.0), "atan2": (0.3, 2.0), "addcdiv": (0.5, 2.0),
+    "_pow_number": (0.2, 2.0), "_pow_tensor": (0.2, 2.0), "_number_pow": (0.2, 2.0),
 }
 AWAY = {"abs": (0.0,), "relu": (0.0,), "leaky_relu": (0.0,), "elu": (0.0,), "frac": (-1.0, 0.0, 1.0),
         "copysign": (0.0,), "fmod": (1.0,), "remainder": (1.0,)}
@@ -36,7 +37,7 @@ def _pygrad_fn(op):
 def _inputs(op, rng, dtype=np.float64):
     low, high = DOMAINS.get(op.name, (-2.0, 2.0))
     arrays = []
-    for shape in ((3, 4), (4,))[:len(op.inputs)]:
+    for shape in ((3, 4), (4,), (3, 1))[:len(op.inputs)]:
         a = rng.uniform(low, high, size=shape)
         for k in AWAY.get(op.name, ()):
             near = np.abs(a - k) < 0.1
@@ -97,8 +98,9 @@ def test_fused_kernel_computes_the_derivative_expression(op, arg, dtype, rng):
     arrays = _inputs(op, rng)
     for a, x in zip(op.inputs, arrays):
         values[a.name] = np.resize(x, 7).astype(dtype)
+    values.update({a.name: 1.5 for a in op.attrs})  # a number operand (pow's exponent or base)
     if "result" in params:
-        result = op.fn.apply(*[pygrad.tensor(values[a.name]) for a in op.inputs])
+        result = op.fn.apply(*[pygrad.tensor(values[a.name]) for a in op.inputs], *(1.5 for _ in op.attrs))
         values["result"] = result.numpy()
     fused = _compile(op.fused[arg], params, ARRAY_NS, "fused")
     expression = _compile(op.derivatives[arg], params, ARRAY_NS, "expression")

@@ -7,10 +7,11 @@ ufuncs, called through NumPy's public API: a kernel that is one ufunc adds only 
 cache for large results; fused kernels (sigmoid, the backward of pow, sin, cos) let the ufunc
 write its part into the result and finish with a compiled loop.
 
-The compiled path takes float32/float64 operands of one dtype where every operand is either
-C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand of
-``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output).
-Everything else (other dtypes, strided views, real broadcasting) goes to the pure kernel.
+The compiled path takes float32/float64 operands of one dtype.  Its loop reads operands that
+are either C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand
+of ``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output);
+a strided or really broadcast operand is first copied into that layout.  Other dtypes go to the
+pure kernel (``tests/test_native_coverage.py`` checks that no float case does).
 Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run
 without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on.
 """
@@ -171,9 +172,7 @@ ctypedef fused floating:
     double
 
 # -- operation codes -----------------------------------------------------------------------
-cdef enum:
-    ADD, SUB, MUL, DIV, NEG, POW, SQRT, SIGMOID, RELU, ABS, RECIP,
-    COPY, DIV_B, POW_B, POW_B_EXP, SQRT_B, SIN_B, COS_B, TANH_B, SIGMOID_B, RELU_B, ABS_B, RECIP_B
+include "_opcodes.pxi"  # the operation codes, generated from kernel_table.py by setup.py
 
 # The transcendental functions (exp, log, sin, cos, tanh, pow) run through NumPy's ufuncs,
 # called by their public Python API with ``out=``: the very loops the pure kernels run, so both
@@ -398,25 +397,40 @@ cdef inline bint _same_shape(cnp.ndarray x, cnp.ndarray y) noexcept:
     return True
 
 
-cdef object _apply(int op, tuple args, object fallback):
-    """Run ``op`` compiled when the operands allow it, else ``fallback(*args)``."""
-    cdef int nin = len(args), k, typenum = -1
+cdef object _dense(tuple args):
+    """The operands as the compiled loop takes them: each one element, or C-contiguous (or
+    stride 0) with the result's shape.  A strided or really broadcast operand is copied into
+    that layout; operands that do not broadcast give None (NumPy's error comes from the fallback)."""
+    try:
+        shape = np.broadcast_shapes(*[(<object>a).shape for a in args])
+    except ValueError:
+        return None
+    dense = []
+    cdef bint has_shape = False  # an operand the result takes its shape from (C-contiguous, not uniform)
+    for a in args:
+        arr = <cnp.ndarray>a
+        if not ((cnp.PyArray_SIZE(arr) == 1 and cnp.PyArray_NDIM(arr) <= len(shape))
+                or ((<object>arr).shape == shape and (cnp.PyArray_IS_C_CONTIGUOUS(arr) or _all_strides_zero(arr)))):
+            arr = np.ascontiguousarray(np.broadcast_to(arr, shape))
+        if cnp.PyArray_SIZE(arr) != 1 and cnp.PyArray_IS_C_CONTIGUOUS(arr) and not _all_strides_zero(arr):
+            has_shape = True
+        dense.append(arr)
+    if not has_shape:  # all uniform (stride 0) with more than one element: one of them laid out in full
+        for k, arr in enumerate(dense):
+            if cnp.PyArray_SIZE(<cnp.ndarray>arr) != 1:
+                dense[k] = np.ascontiguousarray(arr)
+                break
+    return tuple(dense)
+
+
+cdef cnp.ndarray _result_layout(tuple args, int nin, Py_ssize_t* steps, void** data):
+    """The operand whose shape the result takes, with each operand's data and step (1, or 0 for
+    a uniform one); None when an operand's layout is not one the loop takes."""
+    cdef int k
     cdef cnp.ndarray arr, shape_of = None
-    cdef Py_ssize_t steps[4]
-    cdef void* data[4]
     cdef bint all_single = True
     for k in range(nin):
-        a = args[k]
-        if type(a) is not cnp.ndarray:
-            return fallback(*args)
-        arr = <cnp.ndarray>a
-        if k == 0:
-            typenum = cnp.PyArray_TYPE(arr)
-            if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
-                return fallback(*args)
-        elif cnp.PyArray_TYPE(arr) != typenum:
-            return fallback(*args)
-        if cnp.PyArray_SIZE(arr) != 1:
+        if cnp.PyArray_SIZE(<cnp.ndarray>args[k]) != 1:
             all_single = False
     # The result's shape: that of the first operand that is neither one element nor stride 0.
     for k in range(nin):
@@ -426,7 +440,7 @@ cdef object _apply(int op, tuple args, object fallback):
             break
     if shape_of is None:
         if not all_single:
-            return fallback(*args)
+            return None
         # All one element: the result has the most dimensions (all of them 1).
         shape_of = <cnp.ndarray>args[0]
         for k in range(1, nin):
@@ -441,7 +455,7 @@ cdef object _apply(int op, tuple args, object fallback):
             steps[k] = 1
         elif cnp.PyArray_SIZE(arr) == 1:
             if cnp.PyArray_NDIM(arr) > nd:
-                return fallback(*args)  # a (1, 1) operand would add dimensions
+                return None  # a (1, 1) operand would add dimensions
             steps[k] = 0
         elif _same_shape(arr, shape_of):
             if _all_strides_zero(arr):
@@ -449,12 +463,43 @@ cdef object _apply(int op, tuple args, object fallback):
             elif cnp.PyArray_IS_C_CONTIGUOUS(arr):
                 steps[k] = 1
             else:
-                return fallback(*args)
+                return None
         else:
-            return fallback(*args)
+            return None
     for k in range(nin, 4):
         data[k] = data[0]
         steps[k] = 0
+    return shape_of
+
+
+cdef object _apply(int op, tuple args, object fallback):
+    """Run ``op`` compiled on float32/float64 operands of one dtype (any layout: see ``_dense``),
+    else ``fallback(*args)``."""
+    cdef int nin = len(args), k, typenum = -1
+    cdef cnp.ndarray arr, shape_of
+    cdef Py_ssize_t steps[4]
+    cdef void* data[4]
+    for k in range(nin):
+        a = args[k]
+        if type(a) is not cnp.ndarray:
+            return fallback(*args)
+        arr = <cnp.ndarray>a
+        if k == 0:
+            typenum = cnp.PyArray_TYPE(arr)
+            if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
+                return fallback(*args)
+        elif cnp.PyArray_TYPE(arr) != typenum:
+            return fallback(*args)
+    shape_of = _result_layout(args, nin, steps, data)
+    if shape_of is None:
+        dense = _dense(args)
+        if dense is None:
+            return fallback(*args)
+        args = dense
+        shape_of = _result_layout(args, nin, steps, data)
+        if shape_of is None:
+            return fallback(*args)
+    cdef int nd = cnp.PyArray_NDIM(shape_of)
     out = _empty(nd, cnp.PyArray_DIMS(shape_of), typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
     if _ufunc_stage(op, args, out, steps, data, typenum):
         return out
@@ -495,36 +540,10 @@ cdef bint _ufunc_stage(int op, tuple args, object out, Py_ssize_t* steps, void**
     return False
 
 
-# -- forward -------------------------------------------------------------------------------
-
-
-def add(a, b):
-    return _apply(ADD, (a, b), _pure.add)
-
-
-def sub(a, b):
-    return _apply(SUB, (a, b), _pure.sub)
-
-
-def mul(a, b):
-    return _apply(MUL, (a, b), _pure.mul)
-
-
-def div(a, b):
-    return _apply(DIV, (a, b), _pure.div)
-
-
-def neg(a):
-    return _apply(NEG, (a,), _pure.neg)
-
-
-def pow(a, b):  # noqa: A001 - the op's name
-    return _apply(POW, (a, b), _pure.pow)
-
-
 cdef object _one_ufunc(object ufunc, object a, object fallback):
     """A kernel that is one NumPy ufunc: compiled code adds nothing to its loop, only the
-    buffer cache for a large result (the pure kernel, ``fallback``, does the rest)."""
+    buffer cache for a large result.  Float arrays of any layout go to the ufunc itself (the
+    loop the pure kernel runs too); anything else to the pure kernel, ``fallback``."""
     cdef cnp.ndarray arr
     cdef int typenum
     if type(a) is cnp.ndarray:
@@ -536,112 +555,15 @@ cdef object _one_ufunc(object ufunc, object a, object fallback):
                          cnp.PyArray_ITEMSIZE(arr))
             ufunc(arr, out)
             return out
+        if typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE:
+            return ufunc(arr)
     return fallback(a)
 
 
-def exp(a):
-    return _one_ufunc(np.exp, a, _pure.exp)
+# The Python-level kernels: ``_apply`` of a loop's operation code, or ``_one_ufunc``, generated
+# from kernel_table.py by setup.py.
+include "_kernels.pxi"
 
-
-def log(a):
-    return _one_ufunc(np.log, a, _pure.log)
-
-
-def sqrt(a):
-    return _apply(SQRT, (a,), _pure.sqrt)
-
-
-def sin(a):
-    return _one_ufunc(np.sin, a, _pure.sin)
-
-
-def cos(a):
-    return _one_ufunc(np.cos, a, _pure.cos)
-
-
-def tanh(a):
-    return _one_ufunc(np.tanh, a, _pure.tanh)
-
-
-def sigmoid(a):
-    return _apply(SIGMOID, (a,), _pure.sigmoid)
-
-
-def relu(a):
-    return _apply(RELU, (a,), _pure.relu)
-
-
-def abs(a):  # noqa: A001
-    return _apply(ABS, (a,), _pure.abs)
-
-
-def reciprocal(a):
-    return _apply(RECIP, (a,), _pure.reciprocal)
-
-# -- fused backward ------------------------------------------------------------------------
-
-
-def mul_backward(g, other):
-    return _apply(MUL, (g, other), _pure.mul_backward)
-
-
-def div_backward_a(g, b):
-    return _apply(DIV, (g, b), _pure.div_backward_a)
-
-
-def div_backward_b(g, a, b):
-    return _apply(DIV_B, (g, a, b), _pure.div_backward_b)
-
-
-def pow_backward(g, x, p):
-    return _apply(POW_B, (g, x, p), _pure.pow_backward)
-
-
-def pow_backward_exponent(g, result, base, exponent):
-    return _apply(POW_B_EXP, (g, result, base, exponent), _pure.pow_backward_exponent)
-
-
-def exp_backward(g, result):
-    return _apply(MUL, (g, result), _pure.exp_backward)
-
-
-def log_backward(g, x):
-    return _apply(DIV, (g, x), _pure.log_backward)
-
-
-def sqrt_backward(g, result):
-    return _apply(SQRT_B, (g, result), _pure.sqrt_backward)
-
-
-def sin_backward(g, x):
-    return _apply(SIN_B, (g, x), _pure.sin_backward)
-
-
-def cos_backward(g, x):
-    return _apply(COS_B, (g, x), _pure.cos_backward)
-
-
-def tanh_backward(g, result):
-    return _apply(TANH_B, (g, result), _pure.tanh_backward)
-
-
-def sigmoid_backward(g, result):
-    return _apply(SIGMOID_B, (g, result), _pure.sigmoid_backward)
-
-
-def relu_backward(g, result):
-    return _apply(RELU_B, (g, result), _pure.relu_backward)
-
-
-def abs_backward(g, x):
-    return _apply(ABS_B, (g, x), _pure.abs_backward)
-
-
-def reciprocal_backward(g, result):
-    return _apply(RECIP_B, (g, result), _pure.reciprocal_backward)
-
-def copy(a):
-    return _apply(COPY, (a,), _pure.copy)
 
 # -- accumulation -------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ This module prepares roots and root gradients, chooses grad mode for the pass
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _backend
@@ -60,11 +62,10 @@ class _EngineUtil:
         shape, dtype = node._input_meta[index]
         data = grad._data
         if data.shape != shape:
-            if not _expandable(shape, data.shape):
+            if not expandable(shape, data.shape):
                 raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - "
                                    f"got {list(data.shape)} but expected shape compatible with {list(shape)}")
-            from ..ops.shape import sum_to_size
-            grad = sum_to_size(grad, shape)
+            grad = grad.sum_to_size(shape)
         if grad._data.dtype != dtype.numpy:
             grad = grad.to(dtype)
         return grad
@@ -83,24 +84,23 @@ def _quiet_float_errors():
     return np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore")
 
 
-def _expandable(shape: tuple, target: tuple) -> bool:
+def expandable(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` (so a gradient of ``target`` sums down to it)."""
     if len(shape) > len(target):
         return False
     return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
 
 
 def _as_tuple(x) -> tuple:
-    from ..tensor import Tensor
     if x is None:
         return ()
-    if isinstance(x, Tensor):
+    if isinstance(x, _backend.core.TensorBase):
         return (x,)
     return tuple(x)
 
 
 def _roots(outputs, grad_outputs, create_graph: bool):
     """Edges and gradients to start from, checked as PyTorch checks them."""
-    from ..tensor import Tensor
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(f"got {len(grads)} tensors and {len(outputs)} gradients")
@@ -111,10 +111,10 @@ def _roots(outputs, grad_outputs, create_graph: bool):
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError(IMPLICIT_GRAD)
-            g = Tensor._wrap(np.ones(out._data.shape, out._data.dtype))
+            g = out._wrap(np.ones(out._data.shape, out._data.dtype))
         else:
-            if not isinstance(g, Tensor):
-                g = Tensor._wrap(np.asarray(g, out._data.dtype))
+            if not isinstance(g, _backend.core.TensorBase):
+                g = out._wrap(np.asarray(g, out._data.dtype))
             if g._data.shape != out._data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {size_str(g._data.shape)} "
                                    f"and output[{i}] has a shape of {size_str(out._data.shape)}.")
@@ -161,7 +161,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         retain_graph = create_graph
     edges, grads = _roots(outputs, grad_tensors, create_graph)
     if create_graph:
-        import warnings
         warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=3)
     wanted = None
     if inputs is not None:
@@ -204,9 +203,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
 def _fit(grad, tensor):
     """A captured gradient in the shape and dtype of the tensor it belongs to."""
-    from ..ops.shape import sum_to_size
     if grad._data.shape != tensor._data.shape:
-        grad = sum_to_size(grad, tensor._data.shape)
+        grad = grad.sum_to_size(tensor._data.shape)
     if grad._data.dtype != tensor._data.dtype:
         grad = grad.to(tensor.dtype)
     return grad

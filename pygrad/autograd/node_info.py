@@ -34,14 +34,6 @@ def register_node(name: str, meta: NodeMeta) -> None:
 
 # PyTorch's names of the tensors each built-in node saves, in the order pygrad saves them.
 _SAVED_NAMES = {
-    "PowBackward0": ("self",),
-    "PowBackward1": ("self", "exponent", "result"),
-    "PowBackward2": ("result", "exponent"),
-    "MmBackward0": ("self", "mat2"),
-    "BmmBackward0": ("self", "mat2"),
-    "MvBackward0": ("self", "vec"),
-    "DotBackward0": ("self", "tensor"),
-    "ClampBackward1": ("self",),
 }
 
 # Attributes every node has: bookkeeping, not something an op chose to keep.
@@ -122,62 +114,25 @@ def node_attributes(node) -> dict:
     return attrs
 
 
-def _num(value) -> str:
-    """A number as a person writes it: 2 rather than 2.0."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _pow_rule(node) -> str:
-    p = float(node.exponent)
-    if p == 0:
-        return "d(u**0)/du = 0"
-    if p == 1:
-        return "d(u**1)/du = 1"
-    if p == 2:
-        return "d(u**2)/du = 2*u"
-    return f"d(u**{_num(p)})/du = {_num(p)}*u**{_num(p - 1)}"
-
-
-def _rpow_rule(node) -> str:
-    base = _num(node.base)
-    return f"d({base}**u)/du = {base}**u * log({base})"
-
-
 _RULES = {
-    "PowBackward0": _pow_rule,
-    "PowBackward1": "d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)",
-    "PowBackward2": _rpow_rule,
     "CloneBackward0": "d(clone(u))/du = 1",
     "ToCopyBackward0": "d(u.to(dtype))/du = 1 (the gradient is cast back to u's dtype)",
-    "WhereBackward0": "d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond",
-    "SumBackward0": "d(sum(u))/du[i] = 1: each element gets the gradient",
-    "SumBackward1": "d(u.sum(dim))/du = 1: the gradient is copied along the summed dims",
-    "MeanBackward0": "d(mean(u))/du[i] = 1/n, n = number of elements of u",
-    "MeanBackward1": "d(u.mean(dim))/du = 1/n along the averaged dims, n = their size",
     "ViewBackward0": "u.view(shape): the gradient is reshaped back to u's shape",
     "UnsafeViewBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
     "ExpandBackward0": "u.expand(shape): the gradient is summed over the expanded dims",
     "PermuteBackward0": "u.permute(dims): the gradient is permuted back",
     "TransposeBackward0": "u.transpose(i, j): the gradient is transposed back",
     "TBackward0": "u.t(): the gradient is transposed back",
-    "MmBackward0": "d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad",
-    "MvBackward0": "d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad",
-    "DotBackward0": "d(u . v)/du = v,  d(u . v)/dv = u",
     "SelectBackward0": "u[i]: the gradient goes to row i, zeros elsewhere",
     "SliceBackward0": "u[start:stop:step]: the gradient goes to the sliced elements, zeros elsewhere",
     "IndexBackward0": "u[index]: the gradient is added at the indexed elements, zeros elsewhere",
     "UnsqueezeBackward0": "u.unsqueeze(dim): the gradient is squeezed back",
     "SqueezeBackward0": "u.squeeze(): the gradient is reshaped back to u's shape",
     "SqueezeBackward1": "u.squeeze(dim): the gradient is unsqueezed back",
-    "MaxBackward1": "d(max(u))/du = 1 at the maximum (shared evenly among ties), else 0",
-    "MinBackward1": "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0",
     "MaxBackward0": "u.max(dim): the gradient goes to the first maximum along dim",
     "MinBackward0": "u.min(dim): the gradient goes to the first minimum along dim",
-    "ClampBackward1": "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0",
     "CatBackward0": "cat(tensors): each input gets its slice of the gradient",
     "StackBackward0": "stack(tensors): each input gets its index of the gradient",
-    "BmmBackward0": "d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad",
     "CopySlices": ("an in-place op wrote through a view of x (x[key] = value, x[0].mul_(v)): x keeps the "
                    "gradient outside the view, the op's backward decides it inside"),
     "AsStridedBackward0": "a view of x, retaken after x was changed in place: the gradient goes to the view's region",
@@ -198,22 +153,10 @@ _RULES = {
     "LeakyReluBackwardBackward0": ("d(leaky_relu'(u) * grad): grad_grad = leaky_relu'(u) * grad_out,  "
                                    "grad_u = 0"),
     "ReshapeAliasBackward0": "u.reshape(shape): the gradient is reshaped back to u's shape",
-    "ClampBackward0": "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites",
     "NotImplemented": "not differentiable: its backward raises an error",
     "FillBackward2": "u.fill_(number): u's old values get no gradient",
     "FillBackward3": "u.fill_(value): value gets the sum of the gradient, u's old values none",
     "ZeroBackward0": "u.zero_(): u's old values get no gradient",
-    "AmaxBackward0": "d(u.amax(dim)): shared evenly among the tied maxima, 0 elsewhere",
-    "AminBackward0": "d(u.amin(dim)): shared evenly among the tied minima, 0 elsewhere",
-    "_EvenlyDistributedBackward": "max/min over dims: shared evenly among the tied extremes",
-    "CumsumBackward0": "d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...",
-    "LogsumexpBackward0": "d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)",
-    "ProdBackward0": "d(prod(u))/du[i] = the product of the other elements",
-    "ProdBackward1": "d(u.prod(dim))/du[i] = the product of the other elements along dim",
-    "StdBackward0": "d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))",
-    "VarBackward0": "d(var(u))/du = 2*(u - mean(u)) / (n - correction)",
-    "LinalgVectorNormBackward0": "d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)",
-    "DistBackward0": "d(||u - v||_p)/du = sign(u-v)*|u-v|**(p-1) / ||u - v||_p**(p-1)",
     "CdistBackward0": "d(||x1_i - x2_j||_p): each pair's norm gradient, summed over the other set",
     "LinalgSolveExBackward0": "X = A^-1 B: grad_B = A^-T grad,  grad_A = -grad_B X^T",
     "LinalgInvExBackward0": "Y = A^-1: grad_A = -Y^T grad Y^T",
@@ -231,8 +174,6 @@ _RULES = {
     "SqueezeBackward5": "u.squeeze_(dims): the gradient is unsqueezed back",
     "TBackward1": "u.t_(): the gradient is transposed back",
     "TransposeBackward1": "u.transpose_(i, j): the gradient is transposed back",
-    "AddmmBackward0": "d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
-                      "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))",
     "MseLossBackward0": "d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du",
     "NllLossBackward0": "d nll(u, t)/du = -w[t]/W at each sample's target class, 0 elsewhere (W = sum of "
                         "weights for mean, 1 otherwise)",
@@ -252,23 +193,11 @@ _RULES = {
     "SmoothL1LossBackward0": "d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
     "MedianBackward0": "d median(u)/du = 1/k at each of the k elements equal to the median, 0 elsewhere",
     "MedianBackward1": "d median(u, dim): each median's gradient goes to the element at its index",
-    "AddcmulBackward0": "d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1",
-    "AddcdivBackward0": "d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2",
-    "CumprodBackward0": "d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
     "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
                             "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W",
     "MaxPool2DWithIndicesBackward0": "d max_pool2d: each window's gradient goes to its (first) maximum",
-    "LerpBackward0": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w",
-    "LerpBackward1": "d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u",
-    "ClampMinBackward0": "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0",
-    "ClampMaxBackward0": "d(clamp_max(u, hi))/du = 1 where u <= hi, else 0",
-    "ClampMinBackward1": "d(clamp_min(u, lo)): u gets 1 where u >= lo, lo gets 1 where u < lo",
-    "ClampMaxBackward1": "d(clamp_max(u, hi)): u gets 1 where u <= hi, hi gets 1 where u > hi",
-    "MaskedFillBackward0": "u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere",
-    "MaskedFillBackward1": "u.masked_fill(mask, v): u gets the gradient where the mask is false, "
-                           "v the sum of it where the mask is true",
     "SortBackward0": "u.sort(dim): each element gets the gradient of the place it was sorted to",
     "TopkBackward0": "u.topk(k): the k picked elements get their gradients, the others 0",
     "KthvalueBackward0": "u.kthvalue(k): the picked element gets the gradient, the others 0",
@@ -281,10 +210,7 @@ _RULES = {
     "DiagEmbedBackward0": "diag(v) of a vector: v gets the diagonal of the gradient",
     "TraceBackward0": "d(trace(u))/du = the identity matrix",
     "RollBackward0": "u.roll(shifts): the gradient is rolled back",
-    "BaddbmmBackward0": "d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
-                        "grad_B = alpha*A^T @ grad",
     "LinalgCrossBackward0": "d(u x v): grad_u = v x grad,  grad_v = grad x u",
-    "DivBackward2": "div(u, v, rounding_mode=...) is a step function: its gradient is 0",
     "SampleBackward": "a random fill: u's old values are overwritten and get no gradient",
     "UniformBackward0": "u.uniform_(): u's old values are overwritten by random numbers and get no gradient",
     "NormalBackward0": "u.normal_(): u's old values are overwritten by random numbers and get no gradient",
@@ -302,10 +228,7 @@ _RULES = {
 # input receives is the incoming gradient times a local derivative that can be shown (the
 # op table's nodes say so themselves).
 _ELEMENTWISE = frozenset({
-    "PowBackward0", "PowBackward1", "PowBackward2", "CloneBackward0", "WhereBackward0",
-    "ClampBackward1", "ClampBackward0", "LerpBackward0", "LerpBackward1",
-    "ClampMinBackward0", "ClampMaxBackward0", "ClampMinBackward1", "ClampMaxBackward1",
-    "MaskedFillBackward0", "SgnBackward0",
+    "CloneBackward0", "SgnBackward0",
 })
 
 

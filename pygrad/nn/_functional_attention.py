@@ -9,7 +9,6 @@ import numpy as np
 from ..ops import conv as _conv
 from ..ops import shape as _shape
 from ..ops.activation import softmax
-from ..ops.arith import masked_fill
 from ..ops.linalg import baddbmm, bmm, matmul
 from ..ops.nn import linear
 from ..tensor import Tensor
@@ -45,19 +44,19 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     scores = matmul(query, key.transpose(-2, -1)) * factor
     if is_causal:
         allowed = np.tril(np.ones((length, source), dtype=bool))
-        scores = masked_fill(scores, Tensor._wrap(~allowed), float("-inf"))
+        scores = scores.masked_fill(Tensor._wrap(~allowed), float("-inf"))
     if attn_mask is not None:
         if attn_mask.dtype.name == "bool":
-            scores = masked_fill(scores, Tensor._wrap(~attn_mask._data), float("-inf"))
+            scores = scores.masked_fill(Tensor._wrap(~attn_mask._data), float("-inf"))
         else:
             scores = scores + attn_mask
     # A row whose every score is masked out attends to nothing: zeros, as PyTorch's safe softmax gives.
     empty_rows = np.isneginf(scores._data).all(-1, keepdims=True)
     if empty_rows.any():
-        scores = masked_fill(scores, Tensor._wrap(empty_rows), 0.0)
+        scores = scores.masked_fill(Tensor._wrap(empty_rows), 0.0)
     weights = softmax(scores, -1)
     if empty_rows.any():
-        weights = masked_fill(weights, Tensor._wrap(empty_rows), 0.0)
+        weights = weights.masked_fill(Tensor._wrap(empty_rows), 0.0)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p, True)
     return matmul(weights, value)

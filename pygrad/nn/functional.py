@@ -15,7 +15,7 @@ from .. import creation
 from ..ops import conv as _conv
 from ..ops import nn as _nn
 from ..ops.activation import log_softmax, softmax
-from ..ops.arith import where
+from ..ops.optable import where
 from ..ops.optable import FUNCTIONAL as _TABLE_FUNCTIONAL
 from ..tensor import Tensor
 from ._functional_attention import multi_head_attention_forward, scaled_dot_product_attention

@@ -10,10 +10,11 @@ import sys
 from .. import creation
 from ..tensor import Tensor
 from . import optable  # installs the table's functions and methods (first: activation reads its ops)
-from . import activation, arith, index, inplace, linalg, logic, reduce, shape, sorting
+from . import _util, activation, arith, index, inplace, linalg, logic, reduce, shape, sorting, unary
 
 _tensor = sys.modules[Tensor.__module__]  # (the name ``pygrad.tensor`` is the creation function)
 for _name, _module in (("creation", creation), ("arith", arith), ("index", index), ("linalg", linalg),
                        ("logic", logic), ("activation", activation), ("inplace", inplace), ("reduce", reduce),
-                       ("shape", shape), ("sorting", sorting), ("optable", optable)):
+                       ("shape", shape), ("sorting", sorting), ("optable", optable), ("unary", unary),
+                       ("util", _util)):
     setattr(_tensor, "_" + _name, _module)

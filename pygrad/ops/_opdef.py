@@ -200,7 +200,8 @@ class Op:
     forward: str | None = None       # or: the forward as an expression over the arrays
     fused: dict = field(default_factory=dict)         # argument -> compiled kernel call computing the same
     dtype: str = "same"              # "same", "float" (integers compute in the default float), "promote",
-                                     # "promote_float", "bool" (a logical result)
+                                     # "promote_float", "bool" (a logical result), "tensor" (the forward
+                                     # expression gets the input Tensors themselves and casts as it must)
     rule: str | None = None          # what explain prints
     method: bool = True              # Tensor.<name>
     inplace: bool = False            # Tensor.<name>_
@@ -218,6 +219,14 @@ class Op:
     aten: str | None = None          # the name errors give (PyTorch's aten op), when not ``name``
     operators: tuple = ()            # Tensor dunders: "__mul__" calls the Function on the promoted operands
                                      # directly; "__sub__=method" is the method itself
+    keeps: dict = field(default_factory=dict)  # what else the node keeps (PyTorch's ``self_sym_sizes``):
+                                     # name -> expression over the forward's Tensors, attributes and result
+    forward_only: tuple = ()         # attributes the forward reads and the node does not keep (a dtype)
+    intermediates: tuple = ()        # what the forward returns after its result, kept for the derivatives
+                                     # (layer_norm's xhat and rstd)
+    saves: tuple = ()                # saved though no derivative reads it (PyTorch saves ``result`` of prod,
+                                     # so changing it in place before backward is an error)
+    elementwise: bool = True         # the derivative is a number per element (explain shows it so)
 
     name: str = ""
     args: tuple = ()
@@ -244,12 +253,12 @@ def _names_in(expr: str) -> set[str]:
 def saved_names(op: Op) -> tuple[str, ...]:
     """What the node keeps for backward: the inputs and ``result`` its derivatives read, in
     argument order (PyTorch's ``self``, ``other``, ``result``)."""
-    used = set()
+    used = set(op.saves)
     for expr in op.derivatives.values():
         used |= _names_in(expr)
     for call in op.fused.values():
         used |= _names_in(call)
-    names = [a.name for a in op.inputs if a.name in used]
+    names = [a.name for a in op.inputs if a.name in used]  # (an input the keeps read is not saved)
     return tuple(names + (["result"] if "result" in used else []))
 
 
@@ -287,7 +296,8 @@ def _build_function(op: Op) -> type:
     inputs = [a.name for a in op.inputs]
     attrs = [a.name for a in op.attrs]
     saved = saved_names(op)
-    params = ("grad",) + saved + tuple(attrs)
+    kept = [a for a in attrs if a not in op.forward_only] + list(op.keeps) + list(op.intermediates)
+    params = ("grad",) + saved + tuple(kept)
     env = dict(ARRAY_NS)  # the array forms of the derivatives are inlined: they read these names
     _ARRAY_SCOPES.append(env)
     env.update({"_wrap": _wrap, "_k": _kernels, "np": np, "_float_array": _float_array, "_pair": same_dtype_arrays,
@@ -296,6 +306,8 @@ def _build_function(op: Op) -> type:
     # forward
     if op.dtype in ("promote", "promote_float"):
         arrays = ["*" + ("_pair" if op.dtype == "promote" else "_float_pair") + f"({', '.join(inputs)})"]
+    elif op.dtype == "tensor":
+        arrays = list(inputs)
     else:
         arrays = [_OPERAND_PREP[op.dtype].format(a=a) for a in inputs]
     if op.kernel:
@@ -304,11 +316,18 @@ def _build_function(op: Op) -> type:
         env["_forward"] = _compile(op.forward, tuple(inputs + attrs), ARRAY_NS, op.name)
         call = f"_forward({', '.join(arrays + attrs)})"
     body = ["def forward(ctx, " + ", ".join(inputs + attrs) + "):"]
+    if op.intermediates:
+        call = f"_kept_from_forward(ctx, {op.intermediates!r}, {call})"
+        env["_kept_from_forward"] = _kept_from_forward
     if op.quiet:
         body += ["    with np.errstate(all='ignore'):", f"        result = _wrap({call})"]
     else:
         body.append(f"    result = _wrap({call})")
-    body += [f"    ctx.{a} = {a}" for a in attrs]
+    body += [f"    ctx.{a} = {a}" for a in attrs if a not in op.forward_only]
+    for name, expr in op.keeps.items():
+        keep_params = tuple(inputs + attrs) + ("result",)
+        env[f"_keep_{name}"] = _compile(expr, keep_params, ARRAY_NS, f"{op.name} keeps {name}")
+        body.append(f"    ctx.{name} = _keep_{name}({', '.join(keep_params)})")
     if saved:
         # An input is saved only when the gradient of an input that needs one reads it.
         users = {name: [i for i, a in enumerate(inputs) if name in _derivative_names(op, a)] for name in saved}
@@ -320,7 +339,7 @@ def _build_function(op: Op) -> type:
     body.append("    return result")
 
     if op.node is not None:
-        body += [""] + _backward_source(op, inputs, attrs, saved, params, env)
+        body += [""] + _backward_source(op, inputs, kept, len(attrs), saved, params, env)
     source = "\n".join(body)
     exec(compile(source, f"<optable {op.name}>", "exec"), env)
     namespace = {"forward": staticmethod(env["forward"]), "__module__": "pygrad.ops.optable",
@@ -335,13 +354,20 @@ def _build_function(op: Op) -> type:
     return type(cls_name, (Function,), namespace)
 
 
-def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
+def _kept_from_forward(ctx, names: tuple, returned: tuple):
+    """Keep the intermediates a forward returned after its result on the node."""
+    for name, value in zip(names, returned[1:]):
+        setattr(ctx, name, value)
+    return returned[0]
+
+
+def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env) -> list[str]:
     """``backward(ctx, grad)``: under create_graph the Tensor form of each derivative, else the
     array form (or its fused kernel) inlined, one gradient per forward argument."""
     lines = ["def backward(ctx, grad):"]
     if saved:
         lines.append(f"    {', '.join(saved)}, = ctx.saved_tensors")
-    lines += [f"    {a} = ctx.{a}" for a in attrs]
+    lines += [f"    {a} = ctx.{a}" for a in kept]
     lines.append("    _n = ctx.needs_input_grad")
     args = ", ".join(params)
     tensor_grads, array_grads = [], []
@@ -358,7 +384,7 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
         env[f"_T{i}"] = _compile(expr, params, TENSOR_NS, f"d{op.name}/d{a}")
         tensor_grads.append(f"(_T{i}({args}) if _n[{i}] else None)")
         array_grads.append(f"(_wrap({op.fused.get(a, expr)}) if _n[{i}] else None)")
-    nones = ", None" * len(attrs)
+    nones = ", None" * n_attrs
     if tensor_grads == array_grads:  # nothing to compute: the gradient passes (sign-free ops like add)
         return lines + ["    _g = grad", f"    return ({', '.join(tensor_grads)}{nones},)"]
     lines += ["    _g = grad", "    if _grad_mode.enabled:", f"        return ({', '.join(tensor_grads)}{nones},)",
@@ -366,7 +392,7 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
     for s in saved:
         # The arrays in the gradient's dtype (an integer input of a floating op; the result has it).
         indent = "    "
-        if _conditionally_saved(op, s, inputs):
+        if _conditionally_saved(op, s, inputs) or _optional(op, s):
             lines.append(f"    if {s} is not None:")
             indent = "        "
         lines.append(f"{indent}{s} = {s}._data")
@@ -380,12 +406,16 @@ def _backward_source(op: Op, inputs, attrs, saved, params, env) -> list[str]:
     return lines
 
 
+def _optional(op: Op, name: str) -> bool:
+    return any(a.name == name and a.type == "Tensor?" for a in op.args)
+
+
 def _conditionally_saved(op: Op, name: str, inputs) -> bool:
     return sum(name in _derivative_names(op, a) for a in inputs) != len(inputs)
 
 
 def _derivative_names(op: Op, input_name: str) -> set[str]:
-    names = set()
+    names = set(op.saves)
     if input_name in op.derivatives:
         names |= _names_in(op.derivatives[input_name])
     if input_name in op.fused:
@@ -571,7 +601,7 @@ def register(op: Op) -> None:
             if op.dtype == "float":
                 arrays = [a if a.dtype.kind == "f" else a.astype(dtypes.get_default_dtype().numpy) for a in arrays]
             return getattr(_kernels, _kernel)(*arrays[:_n], *(getattr(node, a.name) for a in op.attrs))
-    register_node(op.node, NodeMeta(saved=saved, rule=op.rule, elementwise=True,
+    register_node(op.node, NodeMeta(saved=saved, rule=op.rule, elementwise=op.elementwise,
                                     recompute=recompute, recompute_from=tuple(a.name for a in op.inputs)))
 
 

@@ -17,8 +17,8 @@ from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from . import inplace as _inplace
 from . import shape as _shape
-from ._util import broadcast_shape, building_graph, normalize_dim, wrap
-from .arith import gradient_where
+from ._util import broadcast_shape, normalize_dim, wrap
+from .optable import gradient_where
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
           "(got {})")
@@ -90,7 +90,7 @@ class Scatter(Function):
         if needs[0]:
             keep = np.ones(g._data.shape, g._data.dtype)
             keep[ctx.key] = 0
-            grad_x = g * wrap(keep) if building_graph() else wrap(g._data * keep)
+            grad_x = g * wrap(keep)
         if needs[1] and ctx.src_key is not None:
             grad_src = Embed.apply(Gather.apply(g, ctx.key), ctx.src_shape, ctx.src_key, False)
         return grad_x, grad_src, None, None

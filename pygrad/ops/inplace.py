@@ -19,7 +19,7 @@ from .._errors import LEAF_INPLACE
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import as_tensor, building_graph, sum_array, wrap
+from ._util import as_tensor, binary_operands, broadcast_shape, wrap
 
 __all__ = ["inplace", "zero_", "fill_", "copy_"]
 
@@ -154,7 +154,6 @@ def inplace(op: type, target: Tensor, *args, read: tuple | None = None) -> Tenso
 def inplace_binary(op: type, target: Tensor, other, alpha=1) -> Tensor:
     """``target op= other`` (times ``alpha``) for a binary Function, a number ``other`` taking the
     result dtype.  The overlap check sees ``other`` itself, not its scaled copy."""
-    from ._util import binary_operands
     operand = binary_operands(target, other if alpha == 1 else other * alpha)[1]
     return inplace(op, target, operand, read=(other,))
 
@@ -203,7 +202,7 @@ class FillTensor(Function):
         zeros = wrap(np.zeros_like(g._data))
         if not ctx.needs_input_grad[1]:
             return zeros, None
-        return zeros, (wrap(sum_array(g._data)) if not building_graph() else g.sum())
+        return zeros, g.sum()
 
 
 class Copy(Function):
@@ -292,7 +291,6 @@ def copy_(target: Tensor, src, broadcast: bool = False) -> Tensor:
     if src._data.shape == target._data.shape or not broadcast:
         check_partial_overlap(target, src)
     if src._data.shape != target._data.shape:
-        from ._util import broadcast_shape
         if broadcast_shape(target._data.shape, src._data.shape) != target._data.shape:
             raise RuntimeError(f"output with shape [{', '.join(map(str, target._data.shape))}] doesn't match "
                                f"the broadcast shape [{', '.join(map(str, np.broadcast_shapes(target._data.shape, src._data.shape)))}]")

@@ -15,7 +15,8 @@ from .._errors import C_TYPE_NAMES
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import shape as _shape
-from ._util import broadcast_shape, building_graph, normalize_dim, wrap
+from . import optable as _table
+from ._util import broadcast_shape, normalize_dim, wrap
 
 
 def _scalar_name(d: dtypes.dtype) -> str:
@@ -31,95 +32,21 @@ def _check_tensor(x, name: str) -> None:
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
 
 
-class Mm(Function):
-    _backward_name = "MmBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
-        ctx.transposed = (_transposed(a._data), _transposed(b._data))
-        return wrap(np.matmul(a._data, b._data))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        if building_graph():
-            return (mm(g, b.t()) if needs[0] else None), (mm(a.t(), g) if needs[1] else None)
-        return _matrix_grads(ctx, g._data, a, b, *needs)
-
-
-def _transposed(x: np.ndarray) -> bool:
+def transposed(x: np.ndarray) -> bool:
+    """A matrix laid out as the transpose of a C-contiguous one (``w.t()``)."""
     return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
-def _matrix_grads(ctx, g: np.ndarray, a, b, need_a: bool, need_b: bool):
-    """``g @ b.T`` and ``a.T @ g``, each made in the memory layout its operand had (recorded by
-    forward in ``ctx.transposed``), as PyTorch does: the gradient of ``w.t()`` then comes out of
-    TBackward0 contiguous, so accumulating it into ``w.grad`` is a plain copy, not a transpose."""
-    a_t, b_t = ctx.transposed
-    ga = gb = None
-    if need_a:
-        ga = (b._data @ g.T).T if a_t else g @ b._data.T
-    if need_b:
-        gb = (g.T @ a._data).T if b_t else a._data.T @ g
-    return (None if ga is None else wrap(ga)), (None if gb is None else wrap(gb))
+# ``g @ b.T`` and ``a.T @ g``, each made in the memory layout its operand had (recorded by forward),
+# as PyTorch does: the gradient of ``w.t()`` then comes out of TBackward0 contiguous, so
+# accumulating it into ``w.grad`` is a plain copy, not a transpose.
+
+def mm_mat1_backward(g: np.ndarray, b: np.ndarray, a_transposed: bool) -> np.ndarray:
+    return (b @ g.T).T if a_transposed else g @ b.T
 
 
-class Mv(Function):
-    _backward_name = "MvBackward0"
-
-    @staticmethod
-    def forward(ctx, m, v):
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(m if needs[1] else None, v if needs[0] else None)
-        return wrap(np.matmul(m._data, v._data))
-
-    @staticmethod
-    def backward(ctx, g):
-        m, v = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        if building_graph():
-            return (outer(g, v) if needs[0] else None), (mv(m.t(), g) if needs[1] else None)
-        return (wrap(np.outer(g._data, v._data)) if needs[0] else None), (wrap(m._data.T @ g._data) if needs[1] else None)
-
-
-class Dot(Function):
-    _backward_name = "DotBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
-        return wrap(np.asarray(np.dot(a._data, b._data)))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        if building_graph():
-            return (g * b if needs[0] else None), (g * a if needs[1] else None)
-        return (wrap(g._data * b._data) if needs[0] else None), (wrap(g._data * a._data) if needs[1] else None)
-
-
-class Bmm(Function):
-    _backward_name = "BmmBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
-        return wrap(np.matmul(a._data, b._data))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        if building_graph():
-            return (bmm(g, b.mT) if needs[0] else None), (bmm(a.mT, g) if needs[1] else None)
-        return ((wrap(g._data @ b._data.swapaxes(1, 2)) if needs[0] else None),
-                (wrap(a._data.swapaxes(1, 2) @ g._data) if needs[1] else None))
+def mm_mat2_backward(g: np.ndarray, a: np.ndarray, b_transposed: bool) -> np.ndarray:
+    return (g.T @ a).T if b_transposed else a.T @ g
 
 
 def _same_dtype_mm(a: Tensor, b: Tensor) -> None:
@@ -145,7 +72,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_size(a.shape)} and {_size(b.shape)})")
     _same_dtype_mm(a, b)
     _no_bool("addmm_impl_cpu_", a)
-    return Mm.apply(a, b)
+    return _table.MM.fn.apply(a, b)
 
 
 def mv(m: Tensor, v: Tensor) -> Tensor:
@@ -160,7 +87,7 @@ def mv(m: Tensor, v: Tensor) -> Tensor:
         vec, mat = _scalar_name(v.dtype), _scalar_name(m.dtype)
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got {vec}, {mat}, and {vec}")
     _no_bool("addmv_impl_cpu", m)
-    return Mv.apply(m, v)
+    return _table.MV.fn.apply(m, v)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
@@ -176,7 +103,7 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
         raise RuntimeError("dot : expected both vectors to have same dtype, but found "
                            f"{_scalar_name(a.dtype)} and {_scalar_name(b.dtype)}")
     _no_bool("dot", a)
-    return Dot.apply(a, b)
+    return _table.DOT.fn.apply(a, b)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
@@ -193,7 +120,7 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected scalar type {_scalar_name(a.dtype)} but found {_scalar_name(b.dtype)}")
     _no_bool("bmm", a)
-    return Bmm.apply(a, b)
+    return _table.BMM.fn.apply(a, b)
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
@@ -287,49 +214,6 @@ def _batched_matmul(a: Tensor, b: Tensor) -> Tensor:
 
 # -- addmm / baddbmm ------------------------------------------------------------------------------
 
-class Addmm(Function):
-    """``beta * input + alpha * (mat1 @ mat2)``, ``input`` broadcast to the product's shape."""
-
-    _backward_name = "AddmmBackward0"
-    _product = staticmethod(lambda a, b: mm(a, b))
-
-    @classmethod
-    def forward(cls, ctx, c, a, b, beta, alpha):
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(a if needs[2] else None, b if needs[1] else None)
-        ctx.beta, ctx.alpha = beta, alpha
-        ctx.transposed = (_transposed(a._data), _transposed(b._data))
-        product = np.matmul(a._data, b._data)
-        if alpha != 1:
-            product = product * product.dtype.type(alpha)
-        if beta == 0:  # input is ignored, NaN and inf in it included (as PyTorch)
-            return wrap(product)
-        added = c._data if beta == 1 else c._data * c._data.dtype.type(beta)
-        return wrap(product + added)
-
-    @classmethod
-    def backward(cls, ctx, g):
-        a, b = ctx.saved_tensors
-        need_c, need_a, need_b = ctx.needs_input_grad[:3]
-        beta, alpha = ctx.beta, ctx.alpha
-        if not building_graph():
-            gd = g._data
-            scaled = gd if alpha == 1 else gd * gd.dtype.type(alpha)
-            ga, gb = (_matrix_grads(ctx, scaled, a, b, need_a, need_b) if gd.ndim == 2 else
-                      (wrap(scaled @ np.swapaxes(b._data, -1, -2)) if need_a else None,
-                       wrap(np.swapaxes(a._data, -1, -2) @ scaled) if need_b else None))
-            return (wrap(gd if beta == 1 else gd * gd.dtype.type(beta)) if need_c else None), ga, gb, None, None
-        scaled = g if alpha == 1 else g * alpha
-        return ((g if beta == 1 else g * beta) if need_c else None,
-                cls._product(scaled, b.mT) if need_a else None,
-                cls._product(a.mT, scaled) if need_b else None, None, None)
-
-
-class Baddbmm(Addmm):
-    _backward_name = "BaddbmmBackward0"
-    _product = staticmethod(lambda a, b: bmm(a, b))
-
-
 def _check_same_dtype(c: Tensor, mat: Tensor, name: str) -> None:
     if c.dtype is not mat.dtype:
         raise RuntimeError(f"self and {name} must have the same dtype, but got {_scalar_name(c.dtype)} and "
@@ -347,7 +231,7 @@ def addmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
     _check_same_dtype(c, b, "mat2")
     _check_same_dtype(c, a, "mat1")
     _shape.expand(c.detach(), a.shape[0], b.shape[1])  # PyTorch's error when c does not broadcast
-    return Addmm.apply(c, a, b, beta, alpha)
+    return _table.ADDMM.fn.apply(c, a, b, beta, alpha)
 
 
 def baddbmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
@@ -361,7 +245,7 @@ def baddbmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
     _check_same_dtype(c, b, "batch2")
     _check_same_dtype(c, a, "batch1")
     _shape.expand(c.detach(), a.shape[0], a.shape[1], b.shape[2])
-    return Baddbmm.apply(c, a, b, beta, alpha)
+    return _table.BADDBMM.fn.apply(c, a, b, beta, alpha)
 
 
 # -- cross product ----------------------------------------------------------------------------------
@@ -382,11 +266,6 @@ class Cross(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad[:2]
         d = ctx.dim
-        if not building_graph():
-            def cross_of(u, v):
-                u, v = np.broadcast_arrays(u, v)
-                return wrap(np.cross(u, v, axis=d))
-            return (cross_of(b._data, g._data) if need_a else None), (cross_of(g._data, a._data) if need_b else None), None
         return (Cross.apply(b, g, d) if need_a else None), (Cross.apply(g, a, d) if need_b else None), None
 
 
@@ -523,9 +402,7 @@ def _einsum_grad(subs: tuple, out: str, operands: tuple, i: int, g: Tensor) -> T
             identity[(np.arange(n),) * len(positions)] = 1
             terms.append("".join(result[p] for p in positions))
             tensors.append(wrap(identity))
-    if building_graph():
-        return Einsum.apply(tuple(terms), result, *tensors)
-    return wrap(_einsum_arrays(",".join(terms) + "->" + result, [t._data for t in tensors]))
+    return Einsum.apply(tuple(terms), result, *tensors)
 
 
 def einsum(equation: str, *operands) -> Tensor:

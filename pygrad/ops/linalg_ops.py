@@ -226,7 +226,7 @@ def slogdet(A: Tensor):
 
 def logdet(A: Tensor) -> Tensor:
     """``torch.logdet``: log of the determinant, nan for a negative one."""
-    from .arith import where
+    from .optable import where
     _square_check(A, "logdet")
     sign, logabs = Slogdet.apply(A)
     return where(sign < 0, float("nan"), logabs)
@@ -637,7 +637,7 @@ class Cdist(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from .arith import where
+        from .optable import where
         x1, x2, D = ctx.saved_tensors
         p = ctx.p
         diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
@@ -682,9 +682,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
     """``torch.dist``: the p-norm of ``a - b`` (broadcast), recorded as one ``DistBackward0`` node."""
-    from .reduce import _Dist
+    from .optable import DIST
     diff = a - b
-    return _Dist.apply(diff, float(p), tuple(range(diff.ndim)), False)
+    return DIST.fn.apply(diff, float(p), tuple(range(diff.ndim)), False)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002

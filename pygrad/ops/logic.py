@@ -7,6 +7,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._util import broadcast_shape, normalize_dims, wrap
+from .arith import compare as elementwise
 
 __all__ = ["all", "any", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose", "allclose",
            "equal", "logical_not", "logical_and", "logical_or", "logical_xor", "nonzero", "count_nonzero",
@@ -154,7 +155,6 @@ def is_nonzero(x: Tensor) -> bool:
 
 def _comparison(name: str, ufunc):
     def compare(input, other, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
-        from .arith import compare as elementwise
         result = elementwise(ufunc, input, other) if isinstance(input, Tensor) else NotImplemented
         if result is NotImplemented:
             got = ", ".join("Tensor" if isinstance(v, Tensor) else type(v).__name__ for v in (input, other))

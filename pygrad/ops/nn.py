@@ -15,8 +15,10 @@ import numpy as np
 from .._errors import size_str
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import broadcast_shape, building_graph, mean_array, sum_array, wrap
-from .linalg import addmm, mm
+from . import optable as _table
+from ._util import broadcast_shape, mean_array, sum_array, wrap
+from ..dtypes import promote_types
+from .linalg import addmm, matmul, mm
 from .shape import t
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -51,8 +53,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
                            f"{weight.shape[1]}x{weight.shape[0]})")
     if bias is None and x.ndim != 2:
-        from .linalg import matmul  # what PyTorch does too: UnsafeView / Squeeze around an mm
-        return matmul(x, t(weight))
+        return matmul(x, t(weight))  # what PyTorch does too: UnsafeView / Squeeze around an mm
     lead = tuple(x.shape[:-1])
     x2 = x if x.ndim == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
     out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
@@ -80,27 +81,15 @@ def _grad_scale(g: Tensor, shape: tuple, reduction: str):
     return g
 
 
-class MseLoss(Function):
-    _backward_name = "MseLossBackward0"
+def loss_scale(g, shape: tuple, reduction: str, weight=None):
+    """The upstream gradient of a loss as a factor per element (arrays or Tensors alike)."""
+    scale = _grad_scale(g, shape, reduction)
+    return scale if weight is None else scale * weight
 
-    @staticmethod
-    def forward(ctx, x, y, reduction):
-        ctx.save_for_backward(x, y)
-        ctx.reduction = reduction
-        diff = x._data - y._data
-        return wrap(_reduce_array(diff * diff, reduction))
 
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        shape = np.broadcast_shapes(x.shape, y.shape)
-        need_x, need_y = ctx.needs_input_grad[:2]
-        if not building_graph():
-            scale = _grad_scale(g, shape, ctx.reduction)._data
-            gx = scale * 2 * (x._data - y._data)
-            return (wrap(gx) if need_x else None), (wrap(-gx) if need_y else None), None
-        gx = _grad_scale(g, shape, ctx.reduction) * 2 * (x - y)
-        return (gx if need_x else None), (-gx if need_y else None), None
+def mse_forward(x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+    diff = x - y
+    return _reduce_array(diff * diff, reduction)
 
 
 def check_target_size(x: Tensor, y: Tensor) -> None:
@@ -116,49 +105,24 @@ def check_target_size(x: Tensor, y: Tensor) -> None:
 def _common_dtype(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """Both operands in their promoted dtype, as PyTorch's regression losses compute (float32 input
     and int64 target give float32)."""
-    from ..dtypes import promote_types
     common = promote_types(x.dtype, y.dtype)
     return x.to(common), y.to(common)
 
 
 def mse_loss(x: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     check_target_size(x, y)
-    return MseLoss.apply(*_common_dtype(x, y), check_reduction(reduction))
+    return _table.MSE_LOSS.fn.apply(*_common_dtype(x, y), check_reduction(reduction))
 
 
-class HuberLoss(Function):
+def huber_forward(x: np.ndarray, y: np.ndarray, delta: float, scale: float, reduction: str) -> np.ndarray:
     """``0.5*d**2`` where ``|d| < delta``, else ``delta*(|d| - 0.5*delta)``, times ``scale``
     (SmoothL1 with ``beta`` is Huber with ``delta=beta`` divided by ``beta``)."""
-
-    _backward_name = "HuberLossBackward0"
-
-    @staticmethod
-    def forward(ctx, x, y, delta, scale, reduction):
-        ctx.save_for_backward(x, y)
-        ctx.delta, ctx.scale, ctx.reduction = delta, scale, reduction
-        diff = x._data - y._data
-        ad = np.abs(diff)
-        loss = np.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
-        if scale != 1:
-            loss = loss * scale
-        return wrap(_reduce_array(loss.astype(diff.dtype, copy=False), reduction))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        shape = np.broadcast_shapes(x.shape, y.shape)
-        need_x, need_y = ctx.needs_input_grad[:2]
-        delta, scale = ctx.delta, ctx.scale
-        if not building_graph():
-            gs = _grad_scale(g, shape, ctx.reduction)._data
-            gx = (gs * np.clip(x._data - y._data, -delta, delta) * scale).astype(g._data.dtype, copy=False)
-            return (wrap(gx) if need_x else None), (wrap(-gx) if need_y else None), None, None, None
-        gx = _grad_scale(g, shape, ctx.reduction) * (x - y).clamp(-delta, delta) * scale
-        return (gx if need_x else None), (-gx if need_y else None), None, None, None
-
-
-class SmoothL1Loss(HuberLoss):
-    _backward_name = "SmoothL1LossBackward0"
+    diff = x - y
+    ad = np.abs(diff)
+    loss = np.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
+    if scale != 1:
+        loss = loss * scale
+    return _reduce_array(loss.astype(diff.dtype, copy=False), reduction)
 
 
 def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -166,14 +130,14 @@ def huber_loss(x: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     check_target_size(x, y)
     # PyTorch's huber_loss computes in the input's dtype (float32 input, float64 target: float32)
-    return HuberLoss.apply(x, y.to(x.dtype), delta, 1, check_reduction(reduction))
+    return _table.HUBER_LOSS.fn.apply(x, y.to(x.dtype), delta, 1, check_reduction(reduction))
 
 
 def smooth_l1_loss(x: Tensor, y: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     check_target_size(x, y)
-    return SmoothL1Loss.apply(*_common_dtype(x, y), beta, 1 / beta, check_reduction(reduction))
+    return _table.SMOOTH_L1_LOSS.fn.apply(*_common_dtype(x, y), beta, 1 / beta, check_reduction(reduction))
 
 
 # -- classification losses ------------------------------------------------------------------
@@ -229,10 +193,7 @@ class NllLoss(Function):
         np.put_along_axis(grad_last, ctx.safe[..., None], coef[..., None], -1)
         pattern = np.moveaxis(grad_last, -1, 1) if len(ctx.shape) > 2 else grad_last
         if ctx.reduction == "none" and len(ctx.shape) > 1:
-            g = g.reshape(g.shape[0], 1, *g.shape[1:]) if building_graph() \
-                else wrap(np.expand_dims(g._data, 1))
-        if not building_graph():
-            return wrap(pattern * g._data), None, None, None, None
+            g = g.reshape(g.shape[0], 1, *g.shape[1:])
         return g * wrap(pattern), None, None, None, None
 
 
@@ -257,50 +218,17 @@ def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_
     return op.apply(logp, target, weight, reduction, ignore_index)
 
 
-class BinaryCrossEntropy(Function):
-    _backward_name = "BinaryCrossEntropyBackward0"
-
-    @staticmethod
-    def forward(ctx, p, y, weight, reduction):
-        x, t = p._data, y._data
-        if ((x < 0) | (x > 1)).any():
-            raise RuntimeError("all elements of input should be between 0 and 1")
-        with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(x), x.dtype.type(-100))
-            log_1mp = np.maximum(np.log1p(-x), x.dtype.type(-100))
-        loss = -(t * log_p + (1 - t) * log_1mp)
-        if weight is not None:
-            loss = loss * weight._data
-        ctx.save_for_backward(p, y, weight)
-        ctx.reduction = reduction
-        return wrap(_reduce_array(loss.astype(x.dtype, copy=False), reduction))
-
-    @staticmethod
-    def backward(ctx, g):
-        p, y, weight = ctx.saved_tensors
-        shape = p.shape
-        need_p, need_y = ctx.needs_input_grad[:2]
-        eps = 1e-12
-        if not building_graph():
-            x, t = p._data, y._data
-            scale = _grad_scale(g, shape, ctx.reduction)._data
-            if weight is not None:
-                scale = scale * weight._data
-            gp = scale * (x - t) / np.maximum((1 - x) * x, x.dtype.type(eps)) if need_p else None
-            gy = None
-            if need_y:
-                with np.errstate(divide="ignore"):
-                    gy = scale * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
-            return (None if gp is None else wrap(gp.astype(x.dtype, copy=False)),
-                    None if gy is None else wrap(gy.astype(x.dtype, copy=False)), None, None)
-        from .arith import where
-        scale = _grad_scale(g, shape, ctx.reduction)
-        if weight is not None:
-            scale = scale * weight
-        denom = (1 - p) * p
-        gp = scale * (p - y) / where(denom > eps, denom, eps) if need_p else None
-        gy = scale * ((1 - p).log() - p.log()) if need_y else None
-        return gp, gy, None, None
+def bce_forward(p: Tensor, y: Tensor, weight: Tensor | None, reduction: str) -> np.ndarray:
+    x, t = p._data, y._data
+    if ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(x), x.dtype.type(-100))
+        log_1mp = np.maximum(np.log1p(-x), x.dtype.type(-100))
+    loss = -(t * log_p + (1 - t) * log_1mp)
+    if weight is not None:
+        loss = loss * weight._data
+    return _reduce_array(loss.astype(x.dtype, copy=False), reduction)
 
 
 def binary_cross_entropy(p: Tensor, y: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
@@ -308,59 +236,24 @@ def binary_cross_entropy(p: Tensor, y: Tensor, weight: Tensor | None = None, red
     if p.shape != y.shape:
         raise ValueError(f"Using a target size ({y.shape}) that is different to the input size ({p.shape}) "
                          "is deprecated. Please ensure they have the same size.")
-    return BinaryCrossEntropy.apply(p, y, weight, reduction)
+    return _table.BINARY_CROSS_ENTROPY.fn.apply(p, y, weight, reduction)
 
 
-class BinaryCrossEntropyWithLogits(Function):
-    _backward_name = "BinaryCrossEntropyWithLogitsBackward0"
+def softplus_neg(a: np.ndarray) -> np.ndarray:
+    """log(1 + exp(-a)), stably."""
+    return np.log1p(np.exp(-np.abs(a))) + np.maximum(-a, 0)
 
-    @staticmethod
-    def forward(ctx, x, y, weight, pos_weight, reduction):
-        a, t = x._data, y._data
-        softplus_neg = np.log1p(np.exp(-np.abs(a))) + np.maximum(-a, 0)  # log(1 + exp(-a)), stably
-        if pos_weight is not None:
-            log_weight = (pos_weight._data - 1) * t + 1
-            loss = (1 - t) * a + log_weight * softplus_neg
-        else:
-            loss = (1 - t) * a + softplus_neg
-        if weight is not None:
-            loss = loss * weight._data
-        ctx.save_for_backward(x, y, weight, pos_weight)
-        ctx.reduction = reduction
-        return wrap(_reduce_array(loss.astype(a.dtype, copy=False), reduction))
 
-    @staticmethod
-    def backward(ctx, g):
-        x, y, weight, pos_weight = ctx.saved_tensors
-        need_x, need_y = ctx.needs_input_grad[:2]
-        if not building_graph():
-            from .._backend import kernels
-            a, t = x._data, y._data
-            scale = _grad_scale(g, x.shape, ctx.reduction)._data
-            if weight is not None:
-                scale = scale * weight._data
-            sig = kernels.sigmoid(a)
-            if pos_weight is not None:
-                log_weight = (pos_weight._data - 1) * t + 1
-                gx = scale * ((1 - t) - log_weight * (1 - sig))
-                gy = scale * ((pos_weight._data - 1) * (np.log1p(np.exp(-np.abs(a))) + np.maximum(-a, 0)) - a)
-            else:
-                gx = scale * (sig - t)
-                gy = scale * -a
-            return (wrap(gx.astype(a.dtype, copy=False)) if need_x else None,
-                    wrap(gy.astype(a.dtype, copy=False)) if need_y else None, None, None, None)
-        scale = _grad_scale(g, x.shape, ctx.reduction)
-        if weight is not None:
-            scale = scale * weight
-        sig = x.sigmoid()
-        if pos_weight is not None:
-            log_weight = (pos_weight - 1) * y + 1
-            gx = scale * ((1 - y) - log_weight * (1 - sig))
-            gy = scale * ((pos_weight - 1) * -(sig.log()) - x)  # softplus(-x) == -log(sigmoid(x))
-        else:
-            gx = scale * (sig - y)
-            gy = scale * -x
-        return (gx if need_x else None), (gy if need_y else None), None, None, None
+def bce_logits_forward(x: Tensor, y: Tensor, weight: Tensor | None, pos_weight: Tensor | None,
+                       reduction: str) -> np.ndarray:
+    a, t = x._data, y._data
+    if pos_weight is not None:
+        loss = (1 - t) * a + ((pos_weight._data - 1) * t + 1) * softplus_neg(a)
+    else:
+        loss = (1 - t) * a + softplus_neg(a)
+    if weight is not None:
+        loss = loss * weight._data
+    return _reduce_array(loss.astype(a.dtype, copy=False), reduction)
 
 
 def binary_cross_entropy_with_logits(x: Tensor, y: Tensor, weight: Tensor | None = None,
@@ -368,56 +261,80 @@ def binary_cross_entropy_with_logits(x: Tensor, y: Tensor, weight: Tensor | None
     check_reduction(reduction)
     if x.shape != y.shape:
         raise ValueError(f"Target size ({y.shape}) must be the same as input size ({x.shape})")
-    return BinaryCrossEntropyWithLogits.apply(x, y, weight, pos_weight, reduction)
+    return _table.BINARY_CROSS_ENTROPY_WITH_LOGITS.fn.apply(x, y, weight, pos_weight, reduction)
 
 
 # -- layer norm -------------------------------------------------------------------------------
 
-class NativeLayerNorm(Function):
-    _backward_name = "NativeLayerNormBackward0"
+def layer_norm_forward(x: Tensor, weight: Tensor | None, bias: Tensor | None, ndims: int, eps: float) -> tuple:
+    """The normalized output, and its xhat and rstd for backward."""
+    a = x._data
+    axes = tuple(range(a.ndim - ndims, a.ndim))
+    mean = mean_array(a, axis=axes, keepdims=True)
+    centered = a - mean
+    var = mean_array(centered * centered, axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt(var + eps)
+    xhat = centered * rstd
+    out = xhat
+    if weight is not None:
+        out = out * weight._data
+    if bias is not None:
+        out = out + bias._data
+    return out.astype(a.dtype, copy=False), xhat, rstd
 
-    @staticmethod
-    def forward(ctx, x, weight, bias, ndims, eps):
-        a = x._data
-        axes = tuple(range(a.ndim - ndims, a.ndim))
-        mean = mean_array(a, axis=axes, keepdims=True)
-        centered = a - mean
-        var = mean_array(centered * centered, axis=axes, keepdims=True)
-        rstd = 1 / np.sqrt(var + eps)
-        xhat = centered * rstd
-        out = xhat
-        if weight is not None:
-            out = out * weight._data
-        if bias is not None:
-            out = out + bias._data
-        ctx.save_for_backward(x, weight)
-        ctx.axes, ctx.eps, ctx.xhat, ctx.rstd = axes, eps, xhat, rstd
-        return wrap(out.astype(a.dtype, copy=False))
 
-    @staticmethod
-    def backward(ctx, g):
-        x, weight = ctx.saved_tensors
-        axes = ctx.axes
-        batch_axes = tuple(range(x.ndim - len(axes)))
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        if not building_graph():
-            xhat, rstd, gd = ctx.xhat, ctx.rstd, g._data
-            gxhat = gd if weight is None else gd * weight._data
-            gx = rstd * (gxhat - mean_array(gxhat, axis=axes, keepdims=True)
-                         - xhat * mean_array(gxhat * xhat, axis=axes, keepdims=True)) if need_x else None
-            gw = sum_array(gd * xhat, axis=batch_axes) if need_w else None
-            gb = sum_array(gd, axis=batch_axes) if need_b else None
-            return tuple(None if v is None else wrap(np.asarray(v, gd.dtype)) for v in (gx, gw, gb)) + (None, None)
-        mean = x.mean(axes, keepdim=True)
-        centered = x - mean
-        rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps) ** -0.5
-        xhat = centered * rstd
-        gxhat = g if weight is None else g * weight
-        gx = rstd * (gxhat - gxhat.mean(axes, keepdim=True)
-                     - xhat * (gxhat * xhat).mean(axes, keepdim=True)) if need_x else None
-        gw = (g * xhat).sum(batch_axes) if need_w and batch_axes else (g * xhat if need_w else None)
-        gb = (g.sum(batch_axes) if batch_axes else g) if need_b else None
-        return gx, gw, gb, None, None
+# The gradients of a normalization over ``axes`` (layer norm: the last dims; batch norm in
+# training: all but the channel dim), on arrays from the kept xhat and rstd, or on Tensors
+# recomputed from x so that they are differentiable again.
+
+def _normalized_grad(gxhat, xhat, rstd, axes: tuple, mean):
+    return rstd * (gxhat - mean(gxhat, axes) - xhat * mean(gxhat * xhat, axes))
+
+
+def _mean_keep(a: np.ndarray, axes: tuple) -> np.ndarray:
+    return mean_array(a, axis=axes, keepdims=True)
+
+
+def _mean_keep_tensor(a: Tensor, axes: tuple) -> Tensor:
+    return a.mean(axes, keepdim=True)
+
+
+def _xhat_rstd_tensor(x: Tensor, axes: tuple, eps: float) -> tuple:
+    centered = x - x.mean(axes, keepdim=True)
+    rstd = ((centered * centered).mean(axes, keepdim=True) + eps) ** -0.5
+    return centered * rstd, rstd
+
+
+def _norm_axes(x, ndims: int) -> tuple:
+    return tuple(range(x.ndim - ndims, x.ndim))
+
+
+def layer_norm_grad_input(g: np.ndarray, x: np.ndarray, weight, ndims: int, eps: float, xhat, rstd) -> np.ndarray:
+    gxhat = g if weight is None else g * weight
+    return np.asarray(_normalized_grad(gxhat, xhat, rstd, _norm_axes(x, ndims), _mean_keep), g.dtype)
+
+
+def layer_norm_grad_input_tensor(g: Tensor, x: Tensor, weight, ndims: int, eps: float, xhat, rstd) -> Tensor:
+    axes = _norm_axes(x, ndims)
+    xhat, rstd = _xhat_rstd_tensor(x, axes, eps)
+    return _normalized_grad(g if weight is None else g * weight, xhat, rstd, axes, _mean_keep_tensor)
+
+
+def layer_norm_grad_weight(g: np.ndarray, x: np.ndarray, ndims: int, eps: float, xhat) -> np.ndarray:
+    return np.asarray(sum_array(g * xhat, axis=tuple(range(x.ndim - ndims))), g.dtype)
+
+
+def layer_norm_grad_weight_tensor(g: Tensor, x: Tensor, ndims: int, eps: float, xhat) -> Tensor:
+    batch_axes = tuple(range(x.ndim - ndims))
+    g_xhat = g * _xhat_rstd_tensor(x, _norm_axes(x, ndims), eps)[0]
+    return g_xhat.sum(batch_axes) if batch_axes else g_xhat
+
+
+def sum_over(g, axes: tuple):
+    """``g`` summed over ``axes`` (arrays or Tensors; the gradient of a bias)."""
+    if isinstance(g, np.ndarray):
+        return np.asarray(sum_array(g, axis=axes), g.dtype)
+    return g.sum(axes) if axes else g
 
 
 def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -426,7 +343,7 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     if tuple(x.shape[x.ndim - len(shape):]) != shape or len(shape) > x.ndim:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size{x.shape}")
-    return NativeLayerNorm.apply(x, weight, bias, len(shape), eps)
+    return _table.NATIVE_LAYER_NORM.fn.apply(x, weight, bias, len(shape), eps)
 
 
 # -- embedding ---------------------------------------------------------------------------------
@@ -488,63 +405,55 @@ def _channel_shape(x) -> tuple:
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-class NativeBatchNorm(Function):
-    """Normalise each channel (dim 1) by ``mean`` and ``var``: the batch's own statistics when
-    ``training`` (so they depend on ``x`` in backward), else the running ones (constants)."""
+def batch_norm_forward(x: Tensor, weight: Tensor | None, bias: Tensor | None, mean: np.ndarray, var: np.ndarray,
+                       training: bool, eps: float) -> tuple:
+    """Each channel (dim 1) normalized by ``mean`` and ``var``: the batch's own statistics when
+    ``training`` (so they depend on ``x`` in backward), else the running ones (constants).
+    Returns the output, and its xhat and rstd for backward."""
+    a = x._data
+    shape = _channel_shape(x)
+    rstd = (1 / np.sqrt(var + eps)).reshape(shape)
+    xhat = (a - mean.reshape(shape)) * rstd
+    out = xhat
+    if weight is not None:
+        out = out * weight._data.reshape(shape)
+    if bias is not None:
+        out = out + bias._data.reshape(shape)
+    return out.astype(a.dtype, copy=False), xhat.astype(a.dtype, copy=False), rstd
 
-    _backward_name = "NativeBatchNormBackward0"
 
-    @staticmethod
-    def forward(ctx, x, weight, bias, mean, var, training, eps):
-        a = x._data
-        shape = _channel_shape(x)
-        rstd = (1 / np.sqrt(var + eps)).reshape(shape)
-        xhat = (a - mean.reshape(shape)) * rstd
-        out = xhat
-        if weight is not None:
-            out = out * weight._data.reshape(shape)
-        if bias is not None:
-            out = out + bias._data.reshape(shape)
-        ctx.save_for_backward(x, weight)
-        ctx.training, ctx.eps, ctx.xhat, ctx.rstd = training, eps, xhat.astype(a.dtype, copy=False), rstd
-        ctx.mean, ctx.var = mean, var
-        return wrap(out.astype(a.dtype, copy=False))
+def channel_axes(x) -> tuple:
+    return (0,) + tuple(range(2, x.ndim))
 
-    @staticmethod
-    def backward(ctx, g):
-        x, weight = ctx.saved_tensors
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = _channel_shape(x)
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        if not building_graph():
-            xhat, rstd, gd = ctx.xhat, ctx.rstd, g._data
-            gxhat = gd if weight is None else gd * weight._data.reshape(shape)
-            gx = None
-            if need_x:
-                gx = gxhat * rstd
-                if ctx.training:
-                    gx = rstd * (gxhat - mean_array(gxhat, axis=axes, keepdims=True)
-                                 - xhat * mean_array(gxhat * xhat, axis=axes, keepdims=True))
-            gw = sum_array(gd * xhat, axis=axes) if need_w else None
-            gb = sum_array(gd, axis=axes) if need_b else None
-            return tuple(None if v is None else wrap(np.asarray(v, gd.dtype)) for v in (gx, gw, gb)) + (None,) * 4
-        if ctx.training:
-            centered = x - x.mean(axes, keepdim=True)
-            rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps) ** -0.5
-        else:
-            centered = x - wrap(ctx.mean.reshape(shape).astype(x._data.dtype))
-            rstd = wrap(ctx.rstd.astype(x._data.dtype))
-        xhat = centered * rstd
-        gxhat = g if weight is None else g * weight.reshape(shape)
-        gx = None
-        if need_x:
-            gx = gxhat * rstd
-            if ctx.training:
-                gx = rstd * (gxhat - gxhat.mean(axes, keepdim=True)
-                             - xhat * (gxhat * xhat).mean(axes, keepdim=True))
-        gw = (g * xhat).sum(axes) if need_w else None
-        gb = g.sum(axes) if need_b else None
-        return (gx, gw, gb) + (None,) * 4
+
+def batch_norm_grad_input(g: np.ndarray, x: np.ndarray, weight, mean, training: bool, eps: float, xhat, rstd):
+    gxhat = g if weight is None else g * weight.reshape(_channel_shape(x))
+    if training:
+        return np.asarray(_normalized_grad(gxhat, xhat, rstd, channel_axes(x), _mean_keep), g.dtype)
+    return np.asarray(gxhat * rstd, g.dtype)
+
+
+def _batch_xhat_rstd_tensor(x: Tensor, mean, training: bool, eps: float, rstd) -> tuple:
+    if training:
+        return _xhat_rstd_tensor(x, channel_axes(x), eps)
+    rstd = wrap(rstd.astype(x._data.dtype))
+    return (x - wrap(mean.reshape(_channel_shape(x)).astype(x._data.dtype))) * rstd, rstd
+
+
+def batch_norm_grad_input_tensor(g: Tensor, x: Tensor, weight, mean, training: bool, eps: float, xhat, rstd):
+    xhat, rstd = _batch_xhat_rstd_tensor(x, mean, training, eps, rstd)
+    gxhat = g if weight is None else g * weight.reshape(_channel_shape(x))
+    if training:
+        return _normalized_grad(gxhat, xhat, rstd, channel_axes(x), _mean_keep_tensor)
+    return gxhat * rstd
+
+
+def batch_norm_grad_weight(g: np.ndarray, x: np.ndarray, mean, training: bool, eps: float, xhat, rstd):
+    return np.asarray(sum_array(g * xhat, axis=channel_axes(x)), g.dtype)
+
+
+def batch_norm_grad_weight_tensor(g: Tensor, x: Tensor, mean, training: bool, eps: float, xhat, rstd):
+    return (g * _batch_xhat_rstd_tensor(x, mean, training, eps, rstd)[0]).sum(channel_axes(x))
 
 
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
@@ -569,7 +478,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             running_var._version.value += 1
     else:
         mean, var = running_mean._data, running_var._data
-    return NativeBatchNorm.apply(x, weight, bias, mean, var, bool(training), eps)
+    return _table.NATIVE_BATCH_NORM.fn.apply(x, weight, bias, mean, var, bool(training), eps)
 
 
 def _check_batch_norm_args(x, running_mean, running_var, weight, bias, training) -> bool:

@@ -1,4 +1,4 @@
-"""The op table: each elementwise op declared once.
+"""The op table: each op declared once.
 
 An entry reads like a line of PyTorch's ``native_functions.yaml`` joined to its
 ``derivatives.yaml`` line:
@@ -7,20 +7,46 @@ An entry reads like a line of PyTorch's ``native_functions.yaml`` joined to its
        derivatives={"self": "grad * cos(self)"}, fused={"self": "sin_backward(grad, self)"},
        rule="d(sin(u))/du = cos(u)")
 
+The data model (the fields of ``_opdef.Op``; other work reads it, so it stays stable):
+
 - ``schema``: PyTorch's signature.  ``self`` is the first argument (exposed as ``input`` by
   ``pygrad.sin``), ``*`` starts the keyword-only ones; ``out=`` is added unless ``out=False``.
+  ``Tensor``/``Tensor?``/``TensorLike`` arguments are the node's inputs (its edges), in order;
+  every other argument is an attribute the node keeps (``ctx.<name>``) unless listed in
+  ``wrapper_only`` (read by ``impl`` only) or ``forward_only`` (read by the forward only).
 - ``node``: the grad_fn name.  ``derivatives``: the gradient of each input, one expression over
-  the argument names, ``result`` and ``grad``; what it names is what the node saves.
+  the argument names, ``result``, ``grad`` and the names ``keeps``/``intermediates`` add.  It is
+  compiled twice: over ``_opdef.ARRAY_NS`` (NumPy arrays, for a plain ``backward()``) and over
+  ``_opdef.TENSOR_NS`` (pygrad's functions, under ``create_graph``), so a helper a derivative
+  calls exists in both (``unreduce``, ``expand_to``, ``mm_mat1_backward``...: see the
+  ``_*_helpers`` functions below).  The tensors a derivative names are what the node saves
+  (``saves`` adds more, as PyTorch saves ``result`` of prod).
 - ``kernel`` (the backend kernel computing the forward) or ``forward`` (an expression over the
-  arrays).  ``fused``: a compiled kernel computing a derivative in one pass for plain backward.
-- ``dtype``: "float" (integers compute in the default float), "same", "promote" (binary
-  promotion), "promote_float" (and integers give the default float).
-- ``method``/``inplace``/``function``/``functional``: which variants exist; ``impl(Fn, ...)``
-  holds argument handling that does not fit a schema (dtype checks, shortcuts).
+  arrays, evaluated in ``ARRAY_NS``).  ``fused``: a compiled kernel computing a derivative in one
+  pass for plain backward (checked against the expression by tests/test_optable.py).
+- ``dtype``: how the forward gets its operands: "float" (integers compute in the default float),
+  "same", "promote" (binary promotion), "promote_float" (and integers give the default float),
+  "bool", or "tensor" (the forward expression gets the Tensors themselves and casts as it must).
+- ``keeps``: name -> expression (over the forward's Tensors, attributes and ``result``) of a
+  value the node keeps for the derivatives, such as the input's shape (PyTorch's
+  ``self_sym_sizes``).  ``intermediates``: names of values the forward returns after its
+  result and the node keeps (layer norm's ``xhat`` and ``rstd``).
+- ``rule``: the text ``autograd.explain`` prints (a string, or a function of the node);
+  ``elementwise``: whether explain may show the derivative as a number per element.
+- ``method``/``inplace``/``function``/``functional``/``aliases``/``operators``: which variants
+  exist; ``impl(Fn, ...)`` holds argument handling that does not fit a schema (dtype checks,
+  choosing between the nodes of a number and of a tensor operand).  ``calls``: a hand-written
+  function the wrappers call (the op's schema and signature only, for ops not built here).
 
-Adding an elementwise op is adding an entry here (and its rows in the test tables).
+Elementwise ops are declared first; then the ops whose derivative needs more than an
+elementwise expression (pow, where, clamp, reductions, matrix products, norms, losses), whose
+argument handling stays in their modules (ops/reduce.py, ops/linalg.py, ops/nn.py ...) and
+picks the table's node to apply.  Adding an elementwise op is adding an entry here (and its
+rows in the test tables).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -30,9 +56,13 @@ from ..tensor import Tensor
 from . import _special
 from . import _opdef
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
-from ._util import as_tensor, binary_operands
-from .arith import (DivRounding, _check_bool_subtraction, _floating_only, _floating_result, check_rounding_mode,
-                    not_both_bool, scaled_operand)
+_wrap = Tensor._wrap
+from ._util import as_tensor, binary_operands, cumsum_array, mean_array, sum_array
+from . import arith
+from ._util import broadcast_shape
+from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
+                    check_rounding_mode, clamp_args, lerp_args, masked_fill_args, not_both_bool, scaled_operand)
+from .inplace import inplace
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -295,7 +325,7 @@ def _div(Fn, self, other, rounding_mode=None):
     a, b = binary_operands(self, other)
     if dtypes.result_type(a, b) is dtypes.bool:
         raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
-    return DivRounding.apply(a, b, rounding_mode)
+    return DIV_ROUNDING.fn.apply(a, b, rounding_mode)
 
 
 def _rdiv(self, other):
@@ -483,6 +513,439 @@ _COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="Copysi
 
 
 
+# -- pow, where, masked_fill, clamp, lerp, addcmul/addcdiv, div with rounding --------------------
+# Several nodes per op, as in PyTorch (a number or a tensor operand); the public function picks one.
+
+def _node(schema: str, elementwise: bool = False, **fields) -> Op:
+    """A node of the table that has no function or method of its own: the argument handling of
+    a public function picks one of several (a number or a tensor operand) and applies it."""
+    return Op(schema, function=False, method=False, elementwise=elementwise, **fields)
+
+
+def _num(value) -> str:
+    """A number as a person writes it: 2 rather than 2.0."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _pow_rule(node) -> str:
+    p = float(node.exponent)
+    if p in (0, 1, 2):
+        return ("d(u**0)/du = 0", "d(u**1)/du = 1", "d(u**2)/du = 2*u")[int(p)]
+    return f"d(u**{_num(p)})/du = {_num(p)}*u**{_num(p - 1)}"
+
+
+def _rpow_rule(node) -> str:
+    base = _num(node.base)
+    return f"d({base}**u)/du = {base}**u * log({base})"
+
+
+POW_NUMBER = _node("_pow_number(Tensor self, Scalar exponent)", node="PowBackward0", aten="pow", elementwise=True,
+                   forward="pow_number(self, exponent)", dtype="tensor", rule=_pow_rule,
+                   derivatives={"self": "grad * 0 if exponent == 0 else grad * (exponent * self ** (exponent - 1))"},
+                   fused={"self": "pow_backward(grad, self, asarray(exponent, grad.dtype))"})
+POW_TENSOR = _node("_pow_tensor(Tensor self, Tensor exponent)", node="PowBackward1", aten="pow", elementwise=True,
+                   kernel="pow", dtype="promote",
+                   derivatives={"self": "where(exponent == 0, 0.0, grad * (exponent * self ** (exponent - 1)))",
+                                "exponent": "where((self == 0) & (exponent >= 0), 0.0, grad * (result * log(self)))"},
+                   fused={"self": "pow_backward(grad, self, exponent)",
+                          "exponent": "pow_backward_exponent(grad, result, self, exponent)"},
+                   rule="d(u**v)/du = v*u**(v-1),  d(u**v)/dv = u**v * log(u)")
+NUMBER_POW = _node("_number_pow(Tensor exponent, Scalar base)", node="PowBackward2", aten="pow", elementwise=True,
+                   forward="number_pow(exponent, base)", dtype="tensor", rule=_rpow_rule,
+                   derivatives={"exponent": "where(exponent >= 0, 0.0, grad * (result * -inf)) if base == 0 else"
+                                            " grad * (result * log_of_number(base))"},
+                   fused={"exponent": "pow_backward_exponent(grad, result, asarray(base, grad.dtype), exponent)"})
+
+
+def _pow(Fn, self, exponent):
+    if not isinstance(self, Tensor):
+        return _number_pow(exponent, self)
+    if isinstance(exponent, (Tensor, np.ndarray)):
+        return POW_TENSOR.fn.apply(*not_both_bool("pow", *binary_operands(self, exponent)))
+    return POW_NUMBER.fn.apply(self, exponent)
+
+
+def _number_pow(x: Tensor, base) -> Tensor:
+    """``base ** x``."""
+    if isinstance(base, (Tensor, np.ndarray)):
+        return POW_TENSOR.fn.apply(*not_both_bool("pow", *binary_operands(base, x)))
+    return NUMBER_POW.fn.apply(x, base)
+
+
+# ``condition`` and ``mask`` are arrays: like PyTorch's, the nodes have edges for the tensors only.
+WHERE = _node("_where(Tensor self, Tensor other, Any condition)", node="WhereBackward0", aten="where", elementwise=True,
+              forward="where(condition, self, other)", dtype="promote",
+              derivatives={"self": "where(condition, grad, 0.0)", "other": "where(condition, 0.0, grad)"},
+              rule="d(where(cond, u, v))/du = 1 where cond else 0,  d/dv = 1 where not cond")
+
+
+def where(condition, input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+    condition = as_tensor(condition)
+    if condition.dtype is not dtypes.bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
+                           f"dtype {condition.dtype.name.capitalize()}")
+    a, b = binary_operands(input, other)
+    broadcast_shape(broadcast_shape(condition._data.shape, a._data.shape), b._data.shape)  # PyTorch's order
+    return WHERE.fn.apply(a, b, condition._data)
+
+
+MASKED_FILL = _node("_masked_fill(Tensor self, Any mask, Scalar value)", node="MaskedFillBackward0",
+                    aten="masked_fill", elementwise=True, forward="masked_fill_forward(self, mask, value)",
+                    dtype="tensor", derivatives={"self": "masked_zero(grad, mask)"},
+                    rule="u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere")
+MASKED_FILL_TENSOR = _node("_masked_fill_tensor(Tensor self, Tensor value, Any mask)", node="MaskedFillBackward1",
+                           aten="masked_fill", forward="masked_fill_forward(self, mask, value)", dtype="tensor",
+                           derivatives={"self": "masked_zero(grad, mask)", "value": "masked_sum(grad, mask)"},
+                           rule="u.masked_fill(mask, v): u gets the gradient where the mask is false, "
+                                "v the sum of it where the mask is true")
+
+
+def gradient_where(g: Tensor, keep: np.ndarray) -> Tensor:
+    """``g`` where ``keep``, exact zeros elsewhere, as PyTorch's backward formulas select a gradient
+    (a product with a 0/1 mask would let a NaN or inf of ``g`` through); differentiable."""
+    return MASKED_FILL.fn.apply(g, ~keep, 0.0)
+
+
+def _masked_fill_op(x: Tensor, mask, value) -> tuple:
+    """The masked_fill node and its arguments, checked as PyTorch does."""
+    tensor_value, mask, value = masked_fill_args(x, mask, value)
+    if tensor_value:
+        return MASKED_FILL_TENSOR.fn, (value, mask)
+    return MASKED_FILL.fn, (mask, value)
+
+
+def _masked_fill(Fn, self, mask, value):
+    fn, args = _masked_fill_op(self, mask, value)
+    broadcast_shape(np.shape(mask._data if isinstance(mask, Tensor) else mask), self._data.shape)
+    return fn.apply(self, *args)
+
+
+def _masked_fill_(self, mask, value):
+    fn, args = _masked_fill_op(self, mask, value)
+    return inplace(fn, self, *args, read=(mask,))  # a tensor value is used as a number
+
+
+def _clamp_op(schema: str, node: str, rule: str) -> Op:
+    """A clamp node of number bounds: the gradient passes where min <= x <= max."""
+    return _node(schema, node=node, rule=rule, aten="clamp", elementwise=True, forward="clamp_numbers(self, min, max)",
+                 dtype="tensor", derivatives={"self": "clamp_grad(grad, self, min, max)"})
+
+
+def _clamp_tensor_op(schema: str, node: str, rule: str) -> Op:
+    """A clamp node with tensor bounds: x's gradient passes inside, a bound's where it bites."""
+    return _node(schema, node=node, rule=rule, aten="clamp", elementwise=True, forward="clamp_tensors(self, min, max)",
+                 dtype="tensor", derivatives={"self": "grad * clamp_masks(self, min, max, grad)[0]",
+                                              "min": "grad * clamp_masks(self, min, max, grad)[1]",
+                                              "max": "grad * clamp_masks(self, min, max, grad)[2]"})
+
+
+CLAMP = _clamp_op("_clamp(Tensor self, Scalar? min, Scalar? max)", "ClampBackward1",
+                  "d(clamp(u, lo, hi))/du = 1 where lo <= u <= hi, else 0")
+CLAMP_MIN = _clamp_op("_clamp_min(Tensor self, Scalar? min, Scalar? max)", "ClampMinBackward0",
+                      "d(clamp_min(u, lo))/du = 1 where u >= lo, else 0")
+CLAMP_MAX = _clamp_op("_clamp_max(Tensor self, Scalar? min, Scalar? max)", "ClampMaxBackward0",
+                      "d(clamp_max(u, hi))/du = 1 where u <= hi, else 0")
+CLAMP_TENSOR = _clamp_tensor_op("_clamp_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampBackward0",
+                                "d(clamp(u, lo, hi)): u gets 1 between the bounds, a bound 1 where it bites")
+CLAMP_MIN_TENSOR = _clamp_tensor_op("_clamp_min_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampMinBackward1",
+                                    "d(clamp_min(u, lo)): u gets 1 where u >= lo, lo gets 1 where u < lo")
+CLAMP_MAX_TENSOR = _clamp_tensor_op("_clamp_max_tensor(Tensor self, Tensor? min, Tensor? max)", "ClampMaxBackward1",
+                                    "d(clamp_max(u, hi)): u gets 1 where u <= hi, hi gets 1 where u > hi")
+
+
+def _clamp_fn(x: Tensor, min, max):  # noqa: A002 - PyTorch's names
+    tensors, bounds = clamp_args(x, min, max)
+    return (CLAMP_TENSOR if tensors else CLAMP).fn, bounds
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """min(max(x, min), max); the gradient passes where min <= x <= max."""
+    fn, bounds = _clamp_fn(x, min, max)
+    return fn.apply(x, *bounds)
+
+
+def _clamp_(self, min=None, max=None):  # noqa: A002
+    fn, bounds = _clamp_fn(self, min, max)
+    return inplace(fn, self, *bounds)
+
+
+def _clamp_min(Fn, self, min):  # noqa: A002
+    return (CLAMP_MIN_TENSOR if bound_is_tensor(min) else CLAMP_MIN).fn.apply(self, min, None)
+
+
+def _clamp_max(Fn, self, max):  # noqa: A002
+    return (CLAMP_MAX_TENSOR if bound_is_tensor(max) else CLAMP_MAX).fn.apply(self, None, max)
+
+
+def _clamp_min_(self, min):  # noqa: A002
+    return inplace((CLAMP_MIN_TENSOR if isinstance(min, Tensor) else CLAMP_MIN).fn, self, min, None)
+
+
+def _clamp_max_(self, max):  # noqa: A002
+    return inplace((CLAMP_MAX_TENSOR if isinstance(max, Tensor) else CLAMP_MAX).fn, self, None, max)
+
+
+LERP = _node("_lerp(Tensor self, Tensor end, Scalar weight)", node="LerpBackward0", aten="lerp", elementwise=True,
+             forward="lerp(self, end, asarray(weight, self.dtype))", dtype="promote",
+             derivatives={"self": "grad * (1 - weight)", "end": "grad * weight"},
+             rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w")
+LERP_TENSOR = _node("_lerp_tensor(Tensor self, Tensor end, Tensor weight)", node="LerpBackward1", aten="lerp",
+                    elementwise=True, forward="lerp_tensor_weight(self, end, weight)", dtype="tensor",
+                    derivatives={"self": "grad * (1 - weight)", "end": "grad * weight",
+                                 "weight": "grad * (end - self)"},
+                    rule="d(u + w*(v - u)): grad_u = 1 - w,  grad_v = w,  grad_w = v - u")
+
+
+def _lerp(Fn, self, end, weight):
+    """``input + weight * (end - input)``."""
+    return (LERP_TENSOR if lerp_args(self, end, weight) else LERP).fn.apply(self, end, weight)
+
+
+def _lerp_(self, end, weight):
+    return inplace((LERP_TENSOR if lerp_args(self, end, weight) else LERP).fn, self, end, weight)
+
+
+def _addcdiv(Fn, self, tensor1, tensor2, value=1):
+    check_addcdiv(tensor1, tensor2)
+    return Fn.apply(self, tensor1, tensor2, value)
+
+
+ADDCMUL = Op("addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcmulBackward0",
+             forward="addcmul_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, elementwise=False,
+             derivatives={"self": "grad", "tensor1": "grad * tensor2 * value", "tensor2": "grad * tensor1 * value"},
+             rule="d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1")
+ADDCDIV = Op("addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcdivBackward0",
+             forward="addcdiv_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, elementwise=False,
+             impl=_addcdiv, derivatives={"self": "grad", "tensor1": "grad * value / tensor2",
+                                         "tensor2": "-grad * value * tensor1 / (tensor2 * tensor2)"},
+             rule="d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2")
+DIV_ROUNDING = _node("_div_rounding(Tensor self, Tensor other, str rounding_mode)", node="DivBackward2", aten="div",
+                     forward="div_rounding(self, other, rounding_mode)", dtype="tensor",
+                     derivatives={"self": "zeros_like(grad)", "other": "zeros_like(grad)"},
+                     rule="div(u, v, rounding_mode=...) is a step function: its gradient is 0")
+
+
+def _typed(bound, dtype):
+    return None if bound is None else dtype.type(bound)
+
+
+def _data(t):
+    return None if t is None else t._data
+
+
+def _clamp_grad_tensor(g, x, lo, hi):
+    dt = g._data.dtype
+    keep = _kernels.clamp_backward(np.ones((), dt), x._data.astype(dt, copy=False), _typed(lo, dt), _typed(hi, dt))
+    return gradient_where(g, keep != 0)
+
+
+def _clamp_masks_tensor(x, lo, hi, g):
+    return tuple(None if m is None else _wrap(m)
+                 for m in arith.clamp_masks(x._data, _data(lo), _data(hi), g._data.dtype))
+
+
+# The helpers these entries' derivatives call, on arrays (plain backward) and on Tensors (create_graph).
+ARRAY_NS.update(
+    pow_number=arith.pow_number, number_pow=arith.number_pow, clamp_numbers=arith.clamp_numbers,
+    clamp_tensors=arith.clamp_tensors, masked_fill_forward=arith.masked_fill_forward,
+    lerp_tensor_weight=arith.lerp_tensor_weight, addcmul_forward=arith.addcmul_forward,
+    addcdiv_forward=arith.addcdiv_forward, div_rounding=arith.div_rounding, inf=math.inf,
+    log_of_number=lambda b: float(np.log(b)),
+    masked_zero=lambda g, mask: np.where(mask, g.dtype.type(0), g),
+    masked_sum=lambda g, mask: sum_array(g[np.broadcast_to(mask, g.shape)]),
+    clamp_grad=lambda g, x, lo, hi: _kernels.clamp_backward(g, x, _typed(lo, g.dtype), _typed(hi, g.dtype)),
+    clamp_masks=lambda x, lo, hi, g: arith.clamp_masks(x, lo, hi, g.dtype))
+TENSOR_NS.update(
+    inf=math.inf, log_of_number=lambda b: float(np.log(b)),
+    masked_zero=lambda g, mask: MASKED_FILL.fn.apply(g, mask, 0.0),
+    masked_sum=lambda g, mask: (g * _wrap(np.broadcast_to(mask, g.shape).astype(g._data.dtype))).sum(),
+    clamp_grad=_clamp_grad_tensor, clamp_masks=_clamp_masks_tensor)
+
+ARITH = [POW_NUMBER, POW_TENSOR, NUMBER_POW, WHERE, MASKED_FILL, MASKED_FILL_TENSOR, CLAMP, CLAMP_MIN, CLAMP_MAX,
+         CLAMP_TENSOR, CLAMP_MIN_TENSOR, CLAMP_MAX_TENSOR, LERP, LERP_TENSOR, ADDCMUL, ADDCDIV, DIV_ROUNDING,
+         Op("pow(TensorLike self, TensorLike exponent)", impl=_pow),
+         Op("masked_fill(Tensor self, Tensor mask, TensorLike value)", function=True, impl=_masked_fill, out=False),
+         Op("clamp_min(Tensor self, TensorLike min)", impl=_clamp_min),
+         Op("clamp_max(Tensor self, TensorLike max)", impl=_clamp_max),
+         Op("lerp(Tensor self, Tensor end, TensorLike weight)", impl=_lerp)]
+
+
+# -- reductions ------------------------------------------------------------------------------
+# ``dims`` is a normalized tuple; ``unreduce`` puts the reduced dims back as size 1 (a no-op with
+# keepdim); ``shape`` is the input's shape (PyTorch's ``self_sym_sizes``).  The argument
+# handling (dims, dtypes, errors) is in ops/reduce.py.
+
+_SHAPE = {"shape": "sizes(self)"}
+SUM = _node("_sum(Tensor self, Any dtype)", node="SumBackward0", aten="sum",
+            forward="sum_array(self, None, False, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+            derivatives={"self": "expand_to(grad, shape)"},
+            rule="d(sum(u))/du[i] = 1: each element gets the gradient")
+SUM_DIM = _node("_sum_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="SumBackward1", aten="sum",
+                forward="sum_array(self, dims, keepdim, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+                derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim), shape)"},
+                rule="d(u.sum(dim))/du = 1: the gradient is copied along the summed dims")
+MEAN = _node("_mean(Tensor self, Any dtype)", node="MeanBackward0", aten="mean",
+             forward="mean_array(self, None, False, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+             derivatives={"self": "expand_to(grad / count(shape, tuple(range(len(shape)))), shape)"},
+             rule="d(mean(u))/du[i] = 1/n, n = number of elements of u")
+MEAN_DIM = _node("_mean_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="MeanBackward1", aten="mean",
+                 forward="mean_array(self, dims, keepdim, dtype)", forward_only=("dtype",), keeps=_SHAPE,
+                 derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim) / count(shape, dims), shape)"},
+                 rule="d(u.mean(dim))/du = 1/n along the averaged dims, n = their size")
+
+
+def _extreme(name: str, node: str, reduce: str, rule: str) -> Op:
+    """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
+    return _node(f"_{name}(Tensor self, int[] dims, bool keepdim)", node=node, aten=name,
+                 forward=f"extreme({reduce}, self, dims, keepdim)",
+                 derivatives={"self": "evenly_distributed(grad, self, result, dims, keepdim)"}, rule=rule)
+
+
+MAX = _extreme("max", "MaxBackward1", "np_max", "d(max(u))/du = 1 at the maximum (shared evenly among ties), else 0")
+MIN = _extreme("min", "MinBackward1", "np_min", "d(min(u))/du = 1 at the minimum (shared evenly among ties), else 0")
+AMAX = _extreme("amax", "AmaxBackward0", "np_max", "d(u.amax(dim)): shared evenly among the tied maxima, 0 elsewhere")
+AMIN = _extreme("amin", "AminBackward0", "np_min", "d(u.amin(dim)): shared evenly among the tied minima, 0 elsewhere")
+# Each gradient is the product of the *other* elements, which stays exact with zeros.  PyTorch
+# saves the result too: changing it in place before backward is an error.
+_PROD = dict(forward="prod(self, axis=dims, keepdims=keepdim, dtype=dtype)", forward_only=("dtype",),
+             saves=("result",), derivatives={"self": "prod_grad(grad, self, dims, keepdim)"})
+PROD = _node("_prod(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward0", aten="prod",
+             rule="d(prod(u))/du[i] = the product of the other elements", **_PROD)
+PROD_DIM = _node("_prod_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward1", aten="prod",
+                 rule="d(u.prod(dim))/du[i] = the product of the other elements along dim", **_PROD)
+_VARIANCE = {"shape": "sizes(self)", "denominator": "denominator(self, dims, correction)"}
+_CENTERED = "(self - mean_keep(self, dims))"
+VAR = _node("_var(Tensor self, int[] dims, float correction, bool keepdim)", node="VarBackward0", aten="var",
+            forward="variance(self, dims, correction, keepdim)", keeps=_VARIANCE,
+            # A 0-d input with nothing left after the correction: nan, a constant (x is its own mean), as PyTorch.
+            derivatives={"self": "grad * nan if not denominator and not shape else"
+                                 f" unreduce(grad, shape, dims, keepdim) * ratio(2, denominator) * {_CENTERED}"},
+            rule="d(var(u))/du = 2*(u - mean(u)) / (n - correction)")
+STD = _node("_std(Tensor self, int[] dims, float correction, bool keepdim)", node="StdBackward0", aten="std",
+            forward="sqrt(variance(self, dims, correction, keepdim))", keeps=_VARIANCE,
+            derivatives={"self": "where(unreduce(result, shape, dims, keepdim) == 0, 0.0,"
+                                 f" unreduce(grad, shape, dims, keepdim) * {_CENTERED}"
+                                 " / (unreduce(result, shape, dims, keepdim) * denominator))"},
+            rule="d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))")
+LOGSUMEXP = _node("_logsumexp(Tensor self, int[] dims, bool keepdim)", node="LogsumexpBackward0", aten="logsumexp",
+                  forward="logsumexp_forward(self, dims, keepdim)", keeps=_SHAPE,
+                  derivatives={"self": "unreduce(grad, shape, dims, keepdim)"
+                                       " * exp(self - unreduce(result, shape, dims, keepdim))"},
+                  rule="d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)")
+CUMSUM = _node("_cumsum(Tensor self, int dim, Any dtype)", node="CumsumBackward0", aten="cumsum",
+               forward="cumsum_forward(self, dim, dtype)", forward_only=("dtype",),
+               derivatives={"self": "reverse_cumsum(grad, dim)"},
+               rule="d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...")
+CUMPROD = _node("_cumprod(Tensor self, int dim, Any dtype)", node="CumprodBackward0", aten="cumprod",
+                forward="cumprod_forward(self, dim, dtype)", forward_only=("dtype",), saves=("result",),
+                derivatives={"self": "cumprod_grad(grad, self, dim)"},
+                rule="d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)")
+_NORM = dict(forward="vector_norm_forward(self, p, dims, keepdim)",
+             derivatives={"self": "norm_grad(grad, self, result, p, dims, keepdim)"})
+VECTOR_NORM = _node("_vector_norm(Tensor self, float p, int[] dims, bool keepdim)", node="LinalgVectorNormBackward0",
+                    aten="linalg_vector_norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
+DIST = _node("_dist(Tensor self, float p, int[] dims, bool keepdim)", node="DistBackward0", aten="dist",
+             rule="d(||u - v||_p)/du = sign(u-v)*|u-v|**(p-1) / ||u - v||_p**(p-1)", **_NORM)
+
+REDUCTIONS = [SUM, SUM_DIM, MEAN, MEAN_DIM, MAX, MIN, AMAX, AMIN, PROD, PROD_DIM, VAR, STD, LOGSUMEXP, CUMSUM, CUMPROD,
+              VECTOR_NORM, DIST]
+
+
+# -- matrix products (the checks and matmul's decomposition are in ops/linalg.py) -------------
+# mm's gradients are made in the memory layout of the operand they are for (see linalg.py).
+
+MM = _node("_mm(Tensor self, Tensor mat2)", node="MmBackward0", aten="mm", forward="matmul(self, mat2)",
+           keeps={"transposed": "transposed_layouts(self, mat2)"},
+           derivatives={"self": "mm_mat1_backward(grad, mat2, transposed[0])",
+                        "mat2": "mm_mat2_backward(grad, self, transposed[1])"},
+           rule="d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad")
+MV = _node("_mv(Tensor self, Tensor vec)", node="MvBackward0", aten="mv", forward="matmul(self, vec)",
+           derivatives={"self": "outer(grad, vec)", "vec": "mv(t(self), grad)"},
+           rule="d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad")
+DOT = _node("_dot(Tensor self, Tensor tensor)", node="DotBackward0", aten="dot", forward="asarray(dot(self, tensor))",
+            derivatives={"self": "grad * tensor", "tensor": "grad * self"},
+            rule="d(u . v)/du = v,  d(u . v)/dv = u")
+BMM = _node("_bmm(Tensor self, Tensor mat2)", node="BmmBackward0", aten="bmm", forward="matmul(self, mat2)",
+            derivatives={"self": "bmm(grad, mT(mat2))", "mat2": "bmm(mT(self), grad)"},
+            rule="d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad")
+_SCALED = "(grad if alpha == 1 else grad * alpha)"
+_BETA_GRAD = "grad if beta == 1 else grad * beta"
+ADDMM = _node("_addmm(Tensor self, Tensor mat1, Tensor mat2, Scalar beta, Scalar alpha)", node="AddmmBackward0",
+              aten="addmm", forward="addmm_forward(self, mat1, mat2, beta, alpha)",
+              keeps={"transposed": "transposed_layouts(mat1, mat2)"},
+              derivatives={"self": _BETA_GRAD, "mat1": f"mm_mat1_backward({_SCALED}, mat2, transposed[0])",
+                           "mat2": f"mm_mat2_backward({_SCALED}, mat1, transposed[1])"},
+              rule="d(beta*C + alpha*A @ B): grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                   "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))")
+BADDBMM = _node("_baddbmm(Tensor self, Tensor batch1, Tensor batch2, Scalar beta, Scalar alpha)",
+                node="BaddbmmBackward0", aten="baddbmm", forward="addmm_forward(self, batch1, batch2, beta, alpha)",
+                derivatives={"self": _BETA_GRAD, "batch1": f"bmm({_SCALED}, mT(batch2))",
+                             "batch2": f"bmm(mT(batch1), {_SCALED})"},
+                rule="d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
+                     "grad_B = alpha*A^T @ grad")
+PRODUCTS = [MM, MV, DOT, BMM, ADDMM, BADDBMM]
+
+
+# -- normalization and losses (the argument checks are in ops/nn.py) -------------------------
+# The norms' forwards return xhat and rstd too, which plain backward reads.  ``loss_scale`` is
+# the upstream gradient per element: divided by the count for "mean", times ``weight`` if given.
+
+NATIVE_LAYER_NORM = _node(
+    "_native_layer_norm(Tensor self, Tensor? weight, Tensor? bias, int ndims, float eps)",
+    node="NativeLayerNormBackward0", aten="native_layer_norm", dtype="tensor",
+    forward="layer_norm_forward(self, weight, bias, ndims, eps)", intermediates=("xhat", "rstd"),
+    derivatives={"self": "layer_norm_grad_input(grad, self, weight, ndims, eps, xhat, rstd)",
+                 "weight": "layer_norm_grad_weight(grad, self, ndims, eps, xhat)",
+                 "bias": "sum_over(grad, tuple(range(len(grad.shape) - ndims)))"},
+    rule="d layer_norm: grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), g = grad*weight")
+NATIVE_BATCH_NORM = _node(
+    "_native_batch_norm(Tensor self, Tensor? weight, Tensor? bias, Any mean, Any var, bool training, float eps)",
+    node="NativeBatchNormBackward0", aten="native_batch_norm", dtype="tensor",
+    forward="batch_norm_forward(self, weight, bias, mean, var, training, eps)", intermediates=("xhat", "rstd"),
+    derivatives={"self": "batch_norm_grad_input(grad, self, weight, mean, training, eps, xhat, rstd)",
+                 "weight": "batch_norm_grad_weight(grad, self, mean, training, eps, xhat, rstd)",
+                 "bias": "sum_over(grad, channel_axes(grad))"},
+    rule="d batch_norm per channel: training grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), eval grad_u = rstd*g, "
+         "g = grad*weight; grad_w = sum(grad*xhat), grad_b = sum(grad)")
+_LOSS_SCALE = "loss_scale(grad, broadcast_shapes(self.shape, target.shape), reduction)"
+MSE_LOSS = _node("_mse_loss(Tensor self, Tensor target, str reduction)", node="MseLossBackward0", aten="mse_loss",
+                 forward="mse_forward(self, target, reduction)",
+                 derivatives={"self": f"{_LOSS_SCALE} * 2 * (self - target)",
+                              "target": f"-({_LOSS_SCALE} * 2 * (self - target))"},
+                 rule="d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du")
+_HUBER_GRAD = f"{_LOSS_SCALE} * clip(self - target, -delta, delta) * scale"
+_HUBER = dict(forward="huber_forward(self, target, delta, scale, reduction)",
+              derivatives={"self": _HUBER_GRAD, "target": f"-({_HUBER_GRAD})"})
+HUBER_LOSS = _node("_huber_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
+                   node="HuberLossBackward0", aten="huber_loss",
+                   rule="d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du", **_HUBER)
+SMOOTH_L1_LOSS = _node("_smooth_l1_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
+                       node="SmoothL1LossBackward0", aten="smooth_l1_loss",
+                       rule="d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
+                       **_HUBER)
+_WEIGHTED = "loss_scale(grad, self.shape, reduction, weight)"
+BINARY_CROSS_ENTROPY = _node(
+    "_binary_cross_entropy(Tensor self, Tensor target, Tensor? weight, str reduction)",
+    node="BinaryCrossEntropyBackward0", aten="binary_cross_entropy", dtype="tensor",
+    forward="bce_forward(self, target, weight, reduction)",
+    derivatives={"self": f"{_WEIGHTED} * (self - target) / at_least(1e-12, (1 - self) * self)",
+                 "target": f"{_WEIGHTED} * bce_target_grad(self)"},
+    rule="d bce(p, t)/dp = w*(p - t) / max(p*(1 - p), 1e-12)")
+BINARY_CROSS_ENTROPY_WITH_LOGITS = _node(
+    "_binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight, Tensor? pos_weight, str reduction)",
+    node="BinaryCrossEntropyWithLogitsBackward0", aten="binary_cross_entropy_with_logits", dtype="tensor",
+    forward="bce_logits_forward(self, target, weight, pos_weight, reduction)",
+    derivatives={"self": f"{_WEIGHTED} * (sigmoid(self) - target) if pos_weight is None else"
+                         f" {_WEIGHTED} * ((1 - target) - ((pos_weight - 1) * target + 1) * (1 - sigmoid(self)))",
+                 "target": f"{_WEIGHTED} * -self if pos_weight is None else"
+                           f" {_WEIGHTED} * ((pos_weight - 1) * softplus_neg(self) - self)"},
+    rule="d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) "
+         "(with pos_weight: w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))")
+NN = [NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
+      BINARY_CROSS_ENTROPY_WITH_LOGITS]
+
+
 # -- ops written by hand: their schema here, their forward and backward in ops/<module>.py -------
 # (reductions, linear algebra, shape, creation and nn keep hand-written code where no
 # elementwise formula fits; the table gives them PyTorch's signatures, out= and the aliases)
@@ -490,7 +953,6 @@ _COPYSIGN_NUMBER = Op("copysign_number(Tensor self, Tensor other)", node="Copysi
 def _declared():
     from .. import creation
     from . import activation, linalg, nn, reduce, shape
-    from .arith import clamp
     reduction = "(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None)"
     sum_overloads = ("(Tensor input, *, torch.dtype dtype = None)",
                      "(Tensor input, tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None, "
@@ -544,8 +1006,9 @@ def _declared():
     ]
 
 
-OPS = UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER,
-                                             _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
+OPS = (UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY
+       + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER, _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
+       + ARITH + REDUCTIONS + PRODUCTS + NN)
 
 
 # -- building and installing ----------------------------------------------------------------------
@@ -562,10 +1025,75 @@ def _atan2_recip_tensor(a, b):
     return TENSOR_NS["where"](r.isinf(), Tensor._wrap(np.zeros((), r._data.dtype)), r)
 
 
+def _reduction_helpers():
+    """The helpers of the reductions' derivatives, on arrays and on Tensors."""
+    from . import reduce
+    from .shape import expand_to
+    ARRAY_NS.update(
+        sizes=lambda t: t._data.shape, np_max=np.max, np_min=np.min, prod=np.prod, sum_array=sum_array,
+        mean_array=mean_array, extreme=reduce.extreme, variance=reduce.variance, denominator=reduce.denominator,
+        logsumexp_forward=reduce.logsumexp_forward, vector_norm_forward=reduce.vector_norm_forward,
+        cumsum_forward=lambda x, dim, dtype: cumsum_array(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype),
+        cumprod_forward=lambda x, dim, dtype: np.cumprod(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype))
+    both = dict(nan=math.nan, unreduce=reduce.unreduce, count=reduce.count, ratio=reduce.ratio, tuple=tuple,
+                range=range, len=len)
+    ARRAY_NS.update(both, expand_to=lambda g, shape: g if g.shape == shape else np.broadcast_to(g, shape),
+                    evenly_distributed=reduce.evenly_distributed, prod_grad=reduce.prod_grad,
+                    mean_keep=lambda x, dims: mean_array(x, axis=dims, keepdims=True),
+                    reverse_cumsum=reduce.reverse_cumsum, cumprod_grad=reduce.cumprod_grad, norm_grad=reduce.norm_grad)
+    TENSOR_NS.update(both, expand_to=expand_to, prod_grad=reduce.prod_grad_tensor,
+                     evenly_distributed=reduce.evenly_distributed_tensor,
+                     mean_keep=lambda x, dims: x.mean(dims, keepdim=True),
+                     reverse_cumsum=reduce.reverse_cumsum_tensor,
+                     cumprod_grad=lambda g, x, dim: reduce.cumprod_grad(g, x, dim, reduce.reverse_cumsum_tensor),
+                     norm_grad=reduce.norm_grad_tensor)
+
+
+def _addmm_forward(c: np.ndarray, a: np.ndarray, b: np.ndarray, beta, alpha) -> np.ndarray:
+    product = np.matmul(a, b)
+    if alpha != 1:
+        product = product * product.dtype.type(alpha)
+    if beta == 0:  # input is ignored, NaN and inf in it included (as PyTorch)
+        return product
+    return product + (c if beta == 1 else c * c.dtype.type(beta))
+
+
+def _product_helpers():
+    from . import linalg
+    from .shape import t
+    ARRAY_NS.update(matmul=np.matmul, dot=np.dot, outer=np.outer, mv=np.matmul, bmm=np.matmul, t=np.transpose,
+                    mT=lambda a: np.swapaxes(a, -1, -2), addmm_forward=_addmm_forward,
+                    transposed_layouts=lambda a, b: (linalg.transposed(a._data), linalg.transposed(b._data)),
+                    mm_mat1_backward=linalg.mm_mat1_backward, mm_mat2_backward=linalg.mm_mat2_backward)
+    TENSOR_NS.update(t=t, mT=lambda a: a.mT, mm_mat1_backward=lambda g, b, _: linalg.mm(g, b.t()),
+                     mm_mat2_backward=lambda g, a, _: linalg.mm(a.t(), g), bmm=linalg.bmm, mv=linalg.mv)
+
+
+def _loss_helpers():
+    from . import nn
+    both = dict(loss_scale=nn.loss_scale, broadcast_shapes=np.broadcast_shapes, sum_over=nn.sum_over,
+                channel_axes=nn.channel_axes)
+    ARRAY_NS.update(both, mse_forward=nn.mse_forward, huber_forward=nn.huber_forward, bce_forward=nn.bce_forward,
+                    bce_logits_forward=nn.bce_logits_forward, softplus_neg=nn.softplus_neg,
+                    layer_norm_forward=nn.layer_norm_forward, batch_norm_forward=nn.batch_norm_forward,
+                    layer_norm_grad_input=nn.layer_norm_grad_input, layer_norm_grad_weight=nn.layer_norm_grad_weight,
+                    batch_norm_grad_input=nn.batch_norm_grad_input, batch_norm_grad_weight=nn.batch_norm_grad_weight,
+                    at_least=lambda low, a: np.maximum(a, a.dtype.type(low)),
+                    bce_target_grad=lambda x: np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+    TENSOR_NS.update(both, at_least=lambda low, a: where(a > low, a, low),
+                     layer_norm_grad_input=nn.layer_norm_grad_input_tensor,
+                     layer_norm_grad_weight=nn.layer_norm_grad_weight_tensor,
+                     batch_norm_grad_input=nn.batch_norm_grad_input_tensor,
+                     batch_norm_grad_weight=nn.batch_norm_grad_weight_tensor,
+                     softplus_neg=lambda x: -(x.sigmoid().log()),  # softplus(-x) == -log(sigmoid(x))
+                     bce_target_grad=lambda p: (1 - p).log() - p.log())
+
+
 def _build():
+    _reduction_helpers()
+    _product_helpers()
+    _loss_helpers()
     from ..creation import zeros_like
-    from .arith import where
-    from .inplace import inplace
     from .logic import isfinite
     from .piecewise_grads import LeakyReluBackward, Sgn, ThresholdBackward, leaky_relu_backward, sgn
     # The gradients of relu, leaky_relu and abs are ops of their own (their own derivative is

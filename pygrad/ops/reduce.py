@@ -10,9 +10,10 @@ import numpy as np
 from .. import dtypes, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, cumsum_array, mean_array, normalize_dim, normalize_dims, sum_array, wrap
-from .arith import where
-from .shape import expand_to
+from . import optable as _table
+from ._util import cumsum_array, mean_array, normalize_dim, normalize_dims, sum_array, wrap
+from .optable import where
+from .shape import cat, expand_to, stack
 
 builtins_max = builtins.max
 
@@ -31,68 +32,23 @@ def _dropped_shape(shape: tuple, dims: tuple) -> tuple:
     return tuple(s for i, s in enumerate(shape) if i not in dims)
 
 
-class Sum(Function):
-    _backward_name = "SumBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dtype):
-        ctx.shape = x._data.shape
-        return wrap(sum_array(x._data, dtype=dtype))
-
-    @staticmethod
-    def backward(ctx, g):
-        return expand_to(g, ctx.shape), None
+def unreduce(g, shape: tuple, dims: tuple, keepdim: bool):
+    """A reduction's output gradient (array or Tensor) with the reduced dims back as size 1."""
+    if keepdim or not dims:
+        return g
+    return g.reshape(_kept_shape(shape, dims))
 
 
-class SumDim(Function):
-    _backward_name = "SumBackward1"
-
-    @staticmethod
-    def forward(ctx, x, dims, keepdim, dtype):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
-        return wrap(sum_array(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
-
-    @staticmethod
-    def backward(ctx, g):
-        if not ctx.keepdim:
-            g = g.reshape(_kept_shape(ctx.shape, ctx.dims))
-        return expand_to(g, ctx.shape), None, None, None
-
-
-class Mean(Function):
-    _backward_name = "MeanBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dtype):
-        ctx.shape = x._data.shape
-        return wrap(mean_array(x._data, dtype=dtype))
-
-    @staticmethod
-    def backward(ctx, g):
-        return expand_to(g / builtins_max(int(np.prod(ctx.shape)), 1), ctx.shape), None
-
-
-class MeanDim(Function):
-    _backward_name = "MeanBackward1"
-
-    @staticmethod
-    def forward(ctx, x, dims, keepdim, dtype):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
-        return wrap(mean_array(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
-
-    @staticmethod
-    def backward(ctx, g):
-        if not ctx.keepdim:
-            g = g.reshape(_kept_shape(ctx.shape, ctx.dims))
-        count = int(np.prod([ctx.shape[d] for d in ctx.dims]))
-        return expand_to(g / builtins_max(count, 1), ctx.shape), None, None, None
+def count(shape: tuple, dims: tuple) -> int:
+    """How many elements a mean over ``dims`` averages (1 for none)."""
+    return builtins_max(int(np.prod([shape[d] for d in dims])), 1)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     out = _reduced_dtype(x, dtype)
     if dim is None:
-        return Sum.apply(x, out)
-    return SumDim.apply(x, normalize_dims(dim, x.ndim), keepdim, out)
+        return _table.SUM.fn.apply(x, out)
+    return _table.SUM_DIM.fn.apply(x, normalize_dims(dim, x.ndim), keepdim, out)
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -104,76 +60,40 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
                            f"point or complex dtype. Got: {name}")
     if dim is None:
-        return Mean.apply(x, out)
-    return MeanDim.apply(x, normalize_dims(dim, x.ndim), keepdim, out)
+        return _table.MEAN.fn.apply(x, out)
+    return _table.MEAN_DIM.fn.apply(x, normalize_dims(dim, x.ndim), keepdim, out)
 
 
 # -- max / min ----------------------------------------------------------------------------------
 
-def _keepdim_grad(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
-    """The output gradient with the reduced dims restored as size 1, ready to broadcast."""
-    if keepdim or not dims:
-        return g
-    return g.reshape(_kept_shape(shape, dims))
-
-
 def _times_mask(g: Tensor, mask: np.ndarray, shape: tuple) -> Tensor:
     """``g * mask`` broadcast to ``shape``; the mask is a constant, so this is right to any order."""
-    if not building_graph():
-        return wrap(np.broadcast_to(g._data * mask.astype(g._data.dtype, copy=False), shape).copy())
     return expand_to(g * wrap(mask.astype(g._data.dtype, copy=False)), shape)
 
 
 def _ties(x: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Where ``x`` equals the reduced ``value`` (NaN matching NaN), as float weights summing to 1."""
+    """Where ``x`` equals the reduced ``value`` (NaN matching NaN)."""
     hit = (x == value)
     if x.dtype.kind == "f":
         hit |= np.isnan(x) & np.isnan(value)
     return hit
 
 
-class _EvenlyDistributed(Function):
-    """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
-
-    _numpy = None
-
-    @classmethod
-    def forward(cls, ctx, x, dims, keepdim):
-        data = x._data
-        value = cls._numpy(data, axis=dims, keepdims=True)
-        hit = _ties(data, value)
-        ctx.shape, ctx.dims, ctx.keepdim = data.shape, dims, keepdim
-        result = wrap(value if keepdim else value.reshape(_dropped_shape(data.shape, dims)))
-        if x.dtype.is_floating_point:
-            ctx.weights = hit / np.sum(hit, axis=dims, keepdims=True)
-            ctx.save_for_backward(result)  # as PyTorch, which reads it: changing it in place is an error
-        return result
-
-    @classmethod
-    def backward(cls, ctx, g):
-        ctx.saved_tensors  # the version check of the saved result
-        g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
-        return _times_mask(g, ctx.weights, ctx.shape), None, None
+def extreme(numpy_reduce, x: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
+    """max/min/amax/amin over ``dims``."""
+    value = numpy_reduce(x, axis=dims, keepdims=True)
+    return value if keepdim else value.reshape(_dropped_shape(x.shape, dims))
 
 
-class MaxAll(_EvenlyDistributed):
-    _backward_name = "MaxBackward1"
-    _numpy = staticmethod(np.max)
+def evenly_distributed(g: np.ndarray, x: np.ndarray, result: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
+    """The gradient of max/min over dims: shared evenly among the tied extremes."""
+    hit = _ties(x, unreduce(result, x.shape, dims, keepdim))
+    return unreduce(g, x.shape, dims, keepdim) * (hit / np.sum(hit, axis=dims, keepdims=True))
 
 
-class MinAll(_EvenlyDistributed):
-    _backward_name = "MinBackward1"
-    _numpy = staticmethod(np.min)
-
-
-class Amax(_EvenlyDistributed):
-    _backward_name = "AmaxBackward0"
-    _numpy = staticmethod(np.max)
-
-
-class Amin(_EvenlyDistributed):
-    _backward_name = "AminBackward0"
-    _numpy = staticmethod(np.min)
+def evenly_distributed_tensor(g: Tensor, x: Tensor, result: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    hit = _ties(x._data, unreduce(result._data, x.shape, dims, keepdim))
+    return _times_mask(unreduce(g, x.shape, dims, keepdim), hit / np.sum(hit, axis=dims, keepdims=True), x.shape)
 
 
 class MaxDim(Function):
@@ -205,7 +125,7 @@ class MaxDim(Function):
 
     @staticmethod
     def backward(ctx, g, _unused):
-        g = _keepdim_grad(g, ctx.shape, (ctx.dim,), ctx.keepdim)
+        g = unreduce(g, ctx.shape, (ctx.dim,), ctx.keepdim)
         return _times_mask(g, ctx.onehot, ctx.shape), None, None
 
 
@@ -239,7 +159,7 @@ def _max_or_min(x: Tensor, dim, keepdim: bool, name: str):
         if keepdim:
             raise TypeError(f"{name}() received an invalid combination of arguments - got (keepdim=bool)")
         _empty_check(x, name, None)
-        return (MaxAll if name == "max" else MinAll).apply(x, tuple(range(x.ndim)), False)
+        return (_table.MAX if name == "max" else _table.MIN).fn.apply(x, tuple(range(x.ndim)), False)
     d = normalize_dim(dim, x.ndim)
     _empty_check(x, name, (d,) if x.ndim else ())
     values, indices = (MaxDim if name == "max" else MinDim).apply(x, d if x.ndim else 0, keepdim)
@@ -255,18 +175,18 @@ def min(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     return _max_or_min(x, dim, keepdim, "min")
 
 
-def _amax_or_amin(cls, name: str, x: Tensor, dim, keepdim: bool) -> Tensor:
+def _amax_or_amin(op, name: str, x: Tensor, dim, keepdim: bool) -> Tensor:
     dims = normalize_dims(None if dim == () or dim == [] else dim, x.ndim)
     _empty_check(x, name, None if x._data.size == 0 and not dims else dims)
-    return cls.apply(x, dims, keepdim)
+    return op.fn.apply(x, dims, keepdim)
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    return _amax_or_amin(Amax, "amax", x, dim, keepdim)
+    return _amax_or_amin(_table.AMAX, "amax", x, dim, keepdim)
 
 
 def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    return _amax_or_amin(Amin, "amin", x, dim, keepdim)
+    return _amax_or_amin(_table.AMIN, "amin", x, dim, keepdim)
 
 
 def _arg_reduce(x: Tensor, dim, keepdim: bool, arg, name: str) -> Tensor:
@@ -293,34 +213,16 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 # -- prod -------------------------------------------------------------------------------------
 
-class Prod(Function):
-    """The product over dims.  Each gradient is the product of the *other* elements, which stays
-    exact with zeros: one zero in a slice gets the product of the rest, the others get 0."""
-
-    _backward_name = "ProdBackward1"
-
-    @staticmethod
-    def forward(ctx, x, dims, keepdim, dtype):
-        result = wrap(np.prod(x._data, axis=dims, keepdims=keepdim, dtype=dtype))
-        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
-        ctx.dims, ctx.keepdim = dims, keepdim
-        return result
-
-    @staticmethod
-    def backward(ctx, g):
-        x, _ = ctx.saved_tensors
-        dims, shape = ctx.dims, x._data.shape
-        g = _keepdim_grad(g, shape, dims, ctx.keepdim)
-        if x.ndim == 0:  # the product of one number: PyTorch passes the gradient through as is
-            return g, None, None, None
-        if not building_graph():
-            data = x._data.astype(g._data.dtype, copy=False)
-            return wrap(g._data * _prod_of_others(data, dims)), None, None, None
-        return g * _prod_of_others_graph(x if x.dtype is g.dtype else x.to(g.dtype), dims), None, None, None
+def prod_grad_tensor(g: Tensor, x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    if x.ndim == 0:  # the product of one number: PyTorch passes the gradient through as is
+        return g
+    return unreduce(g, x.shape, dims, keepdim) * _prod_of_others_graph(x, dims)
 
 
-class ProdAll(Prod):
-    _backward_name = "ProdBackward0"
+def prod_grad(g: np.ndarray, x: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
+    if x.ndim == 0:
+        return g
+    return unreduce(g, x.shape, dims, keepdim) * _prod_of_others(x, dims)
 
 
 def _prod_of_others_graph(x: Tensor, dims: tuple) -> Tensor:
@@ -335,7 +237,6 @@ def _prod_of_others_graph(x: Tensor, dims: tuple) -> Tensor:
         return x * 0
     flat = moved.reshape(*lead, n)
     ones = wrap(np.ones(lead + (1,), x._data.dtype))
-    from .shape import cat
     before = cat([ones, flat[..., :-1]], -1).cumprod(-1)
     after = cat([ones, flat.flip(-1)[..., :-1]], -1).cumprod(-1).flip(-1)
     return (before * after).reshape(*moved.shape).permute(*np.argsort(order).tolist())
@@ -352,10 +253,10 @@ def _prod_of_others(x: np.ndarray, dims: tuple) -> np.ndarray:
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     out = _reduced_dtype(x, dtype)
     if dim is None:
-        return ProdAll.apply(x, tuple(range(x.ndim)), False, out)
+        return _table.PROD.fn.apply(x, tuple(range(x.ndim)), False, out)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError("prod(): argument 'dim' must be int, not " + type(dim).__name__)
-    return Prod.apply(x, normalize_dims(dim, x.ndim), keepdim, out)
+    return _table.PROD_DIM.fn.apply(x, normalize_dims(dim, x.ndim), keepdim, out)
 
 
 # -- var / std ------------------------------------------------------------------------------
@@ -368,60 +269,22 @@ def _correction(unbiased, correction) -> float:
     return 1.0 if unbiased is None or unbiased else 0.0
 
 
-class Var(Function):
-    _backward_name = "VarBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dims, correction, keepdim):
-        data = x._data
-        count = int(np.prod([data.shape[d] for d in dims]))
-        ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, data.shape
-        ctx.denominator = builtins_max(count - correction, 0)
-        ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            centered = data - mean_array(data, axis=dims, keepdims=True)
-            var = sum_array(centered * centered, axis=dims, keepdims=keepdim) / data.dtype.type(ctx.denominator)
-        return wrap(np.asarray(var, data.dtype))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if not building_graph():
-                data = x._data
-                centered = data - mean_array(data, axis=ctx.dims, keepdims=True)
-                return wrap(g._data * (2 / data.dtype.type(ctx.denominator)) * centered), None, None, None
-            if not ctx.denominator and x.ndim == 0:  # PyTorch: nan (x is its mean), a constant of x
-                return g * wrap(np.array(np.nan, x._data.dtype)), None, None, None
-            centered = x - x.mean(ctx.dims, keepdim=True)
-            scale = 2 / ctx.denominator if ctx.denominator else math.inf  # no more elements than the correction
-            return g * scale * centered, None, None, None
+def variance(x: np.ndarray, dims: tuple, correction: float, keepdim: bool) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centered = x - mean_array(x, axis=dims, keepdims=True)
+        squares = sum_array(centered * centered, axis=dims, keepdims=keepdim)
+        var = squares / x.dtype.type(denominator(x, dims, correction))
+    return np.asarray(var, x.dtype)
 
 
-class Std(Function):
-    _backward_name = "StdBackward0"
+def denominator(x, dims: tuple, correction: float) -> float:
+    """n - correction (at least 0), n the number of elements reduced."""
+    return builtins_max(int(np.prod([x.shape[d] for d in dims])) - correction, 0)
 
-    @staticmethod
-    def forward(ctx, x, dims, correction, keepdim):
-        var = Var.forward(ctx, x, dims, correction, keepdim)
-        std = wrap(np.sqrt(var._data))
-        ctx.save_for_backward(x, std)
-        return std
 
-    @staticmethod
-    def backward(ctx, g):
-        x, std = ctx.saved_tensors
-        g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
-        s = _keepdim_grad(std, ctx.shape, ctx.dims, ctx.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if not building_graph():
-                data = x._data
-                centered = data - mean_array(data, axis=ctx.dims, keepdims=True)
-                grad = g._data * centered / (s._data * data.dtype.type(ctx.denominator))
-                return wrap(np.where(s._data == 0, 0, grad)), None, None, None  # PyTorch: 0 where std == 0
-            centered = x - x.mean(ctx.dims, keepdim=True)
-            return where(s == 0, 0.0, g * centered / (s * ctx.denominator)), None, None, None
+def ratio(a: float, b: float) -> float:
+    """a / b, infinite for b == 0 (no more elements than the correction)."""
+    return a / b if b else math.inf
 
 
 def _var_args(x: Tensor, name: str, dim, unbiased, keepdim, correction):
@@ -440,77 +303,63 @@ def _var_args(x: Tensor, name: str, dim, unbiased, keepdim, correction):
 
 
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    return Var.apply(x, *_var_args(x, "var", dim, unbiased, keepdim, correction))
+    return _table.VAR.fn.apply(x, *_var_args(x, "var", dim, unbiased, keepdim, correction))
 
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    return Std.apply(x, *_var_args(x, "std", dim, unbiased, keepdim, correction))
+    return _table.STD.fn.apply(x, *_var_args(x, "std", dim, unbiased, keepdim, correction))
 
 
 # -- norm --------------------------------------------------------------------------------------
 
-class VectorNorm(Function):
-    """The p-norm over dims (``torch.linalg.vector_norm``); every p shares PyTorch's one node name.
-
-    Unlike sum/mean, PyTorch's norm adds float32 sequentially over an outer dim, as ``np.sum``
-    does, so it keeps ``np.sum`` to print the same values."""
-
-    _backward_name = "LinalgVectorNormBackward0"
-
-    @staticmethod
-    def forward(ctx, x, p, dims, keepdim):
-        data = x._data
-        a = np.abs(data)
-        if p == float("inf"):
-            out = np.max(a, axis=dims, keepdims=True) if a.size else np.zeros(_kept_shape(a.shape, dims), a.dtype)
-        elif p == float("-inf"):
-            out = np.min(a, axis=dims, keepdims=True)
-        elif p == 0:
-            out = np.sum(a != 0, axis=dims, keepdims=True).astype(data.dtype)
-        elif p == 1:
-            out = np.sum(a, axis=dims, keepdims=True)
-        elif p == 2:
-            out = np.sqrt(np.sum(a * a, axis=dims, keepdims=True))
-        else:
-            out = np.power(np.sum(np.power(a, p), axis=dims, keepdims=True), 1.0 / p).astype(data.dtype)
-        ctx.p, ctx.dims, ctx.keepdim, ctx.shape = p, dims, keepdim, data.shape
-        result = wrap(out if keepdim else out.reshape(_dropped_shape(data.shape, dims)))
-        ctx.save_for_backward(x, result)  # the output itself, so double backward sees it depend on x
-        return result
-
-    @staticmethod
-    def backward(ctx, g):
-        x, result = ctx.saved_tensors
-        p = ctx.p
-        g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
-        norm = _keepdim_grad(result, ctx.shape, ctx.dims, ctx.keepdim)
-        fast = not building_graph()
-        data = x._data
-        if p == 0:
-            return wrap(np.zeros(ctx.shape, g._data.dtype)), None, None, None
-        if p in (float("inf"), float("-inf")):
-            hit = np.abs(data) == norm._data
-            weights = np.sign(data) * hit / np.sum(hit, axis=ctx.dims, keepdims=True)
-            return _times_mask(g, weights, ctx.shape), None, None, None
-        if p == 1:
-            return _times_mask(g, np.sign(data), ctx.shape), None, None, None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p == 2:
-                if fast:
-                    n = norm._data
-                    return wrap(np.where(n == 0, 0, g._data * data / n)), None, None, None
-                return where(norm == 0, 0.0, g * x / norm), None, None, None
-            if fast:
-                n = norm._data
-                scale = data * np.power(np.abs(data), p - 2) / np.power(n, p - 1)
-                return wrap(np.where(n == 0, 0, g._data * scale)), None, None, None
-            return where(norm == 0, 0.0, g * x * x.abs() ** (p - 2) / norm ** (p - 1)), None, None, None
+def vector_norm_forward(x: np.ndarray, p: float, dims: tuple, keepdim: bool) -> np.ndarray:
+    """The p-norm over dims (``torch.linalg.vector_norm``).  Unlike sum/mean, PyTorch's norm adds
+    float32 sequentially over an outer dim, as ``np.sum`` does, so it keeps ``np.sum`` to print
+    the same values."""
+    a = np.abs(x)
+    if p == float("inf"):
+        out = np.max(a, axis=dims, keepdims=True) if a.size else np.zeros(_kept_shape(a.shape, dims), a.dtype)
+    elif p == float("-inf"):
+        out = np.min(a, axis=dims, keepdims=True)
+    elif p == 0:
+        out = np.sum(a != 0, axis=dims, keepdims=True).astype(x.dtype)
+    elif p == 1:
+        out = np.sum(a, axis=dims, keepdims=True)
+    elif p == 2:
+        out = np.sqrt(np.sum(a * a, axis=dims, keepdims=True))
+    else:
+        out = np.power(np.sum(np.power(a, p), axis=dims, keepdims=True), 1.0 / p).astype(x.dtype)
+    return out if keepdim else out.reshape(_dropped_shape(x.shape, dims))
 
 
-class _Dist(VectorNorm):
-    """``torch.dist(a, b)``: the norm of the difference, under PyTorch's node name for it."""
+def _norm_mask(x: np.ndarray, norm: np.ndarray, p: float, dims: tuple) -> np.ndarray:
+    """The constant local derivative of the inf- and 1-norms."""
+    if p == 1:
+        return np.sign(x)
+    hit = np.abs(x) == norm
+    return np.sign(x) * hit / np.sum(hit, axis=dims, keepdims=True)
 
-    _backward_name = "DistBackward0"
+
+def norm_grad(g: np.ndarray, x: np.ndarray, result: np.ndarray, p: float, dims: tuple, keepdim: bool):
+    g, n = unreduce(g, x.shape, dims, keepdim), unreduce(result, x.shape, dims, keepdim)
+    if p == 0:
+        return np.zeros(x.shape, g.dtype)
+    if p in (float("inf"), float("-inf"), 1):
+        return np.broadcast_to(g * _norm_mask(x, n, p, dims).astype(g.dtype, copy=False), x.shape)
+    if p == 2:
+        return np.where(n == 0, 0, g * x / n)
+    return np.where(n == 0, 0, g * (x * np.power(np.abs(x), p - 2) / np.power(n, p - 1)))
+
+
+def norm_grad_tensor(g: Tensor, x: Tensor, result: Tensor, p: float, dims: tuple, keepdim: bool) -> Tensor:
+    g, n = unreduce(g, x.shape, dims, keepdim), unreduce(result, x.shape, dims, keepdim)
+    if p == 0:
+        return wrap(np.zeros(x.shape, g._data.dtype))
+    if p in (float("inf"), float("-inf"), 1):
+        return _times_mask(g, _norm_mask(x._data, n._data, p, dims), x.shape)
+    if p == 2:
+        return where(n == 0, 0.0, g * x / n)
+    return where(n == 0, 0.0, g * x * x.abs() ** (p - 2) / n ** (p - 1))
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
@@ -519,7 +368,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if not x.dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {x.dtype._tensor_type[:-6]}")
-    return VectorNorm.apply(x, float(ord), normalize_dims(dim, x.ndim), keepdim)
+    return _table.VECTOR_NORM.fn.apply(x, float(ord), normalize_dims(dim, x.ndim), keepdim)
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -533,98 +382,59 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
 
 # -- logsumexp and cumsum --------------------------------------------------------------------
 
-class Logsumexp(Function):
-    _backward_name = "LogsumexpBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dims, keepdim):
-        data = x._data
-        m = np.max(data, axis=dims, keepdims=True) if data.size else np.zeros(_kept_shape(data.shape, dims), data.dtype)
-        m = np.where(np.isfinite(m), m, 0)  # all -inf (or inf) slices: shift by 0
-        with np.errstate(divide="ignore"):
-            out = np.log(sum_array(np.exp(data - m), axis=dims, keepdims=True)) + m
-        ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, data.shape
-        result = wrap(out if keepdim else out.reshape(_dropped_shape(data.shape, dims)))
-        ctx.save_for_backward(x, result)  # the output itself, so double backward sees it depend on x
-        return result
-
-    @staticmethod
-    def backward(ctx, g):
-        x, result = ctx.saved_tensors
-        g = _keepdim_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
-        result = _keepdim_grad(result, ctx.shape, ctx.dims, ctx.keepdim)
-        if not building_graph():
-            return wrap(g._data * np.exp(x._data - result._data)), None, None
-        return g * (x - result).exp(), None, None
+def logsumexp_forward(x: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
+    m = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros(_kept_shape(x.shape, dims), x.dtype)
+    m = np.where(np.isfinite(m), m, 0)  # all -inf (or inf) slices: shift by 0
+    with np.errstate(divide="ignore"):
+        out = np.log(sum_array(np.exp(x - m), axis=dims, keepdims=True)) + m
+    return out if keepdim else out.reshape(_dropped_shape(x.shape, dims))
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     if not x.dtype.is_floating_point:
         x = x.to(dtypes.get_default_dtype())
-    return Logsumexp.apply(x, normalize_dims(dim, x.ndim), keepdim)
+    return _table.LOGSUMEXP.fn.apply(x, normalize_dims(dim, x.ndim), keepdim)
 
 
-class Cumsum(Function):
-    _backward_name = "CumsumBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim, dtype):
-        ctx.dim = dim
-        return wrap(cumsum_array(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
-
-    @staticmethod
-    def backward(ctx, g):
-        dim = ctx.dim
-        if g.ndim == 0:
-            return g, None, None
-        if not building_graph():
-            return wrap(np.flip(cumsum_array(np.flip(g._data, dim), axis=dim), dim).copy()), None, None
-        # The reversed cumulative sum, from differentiable ops: total - cumsum + g.
-        return g.sum(dim, keepdim=True) - g.cumsum(dim) + g, None, None
+def reverse_cumsum(g: np.ndarray, dim: int) -> np.ndarray:
+    """The gradient of cumsum: each element gets the sum of the gradients from its place on."""
+    if g.ndim == 0:
+        return g
+    return np.flip(cumsum_array(np.flip(g, dim), axis=dim), dim).copy()
 
 
-class Cumprod(Function):
-    _backward_name = "CumprodBackward0"
+def reverse_cumsum_tensor(g: Tensor, dim: int) -> Tensor:
+    """``reverse_cumsum`` from differentiable ops: total - cumsum + g."""
+    if g.ndim == 0:
+        return g
+    return g.sum(dim, keepdim=True) - g.cumsum(dim) + g
 
-    @staticmethod
-    def forward(ctx, x, dim, dtype):
-        ctx.dim = dim
-        result = wrap(np.cumprod(x._data, axis=dim, dtype=dtype) if x.ndim else x._data.astype(dtype))
-        ctx.save_for_backward(x, result)  # the result too, as PyTorch: changing it in place is an error
-        return result
 
-    @staticmethod
-    def backward(ctx, g):
-        x, _ = ctx.saved_tensors
-        dim = ctx.dim
-        if g.ndim == 0:
-            return g, None, None
-        xs = x if x.dtype == g.dtype else x.to(g.dtype)
-        if not (x._data == 0).any():
-            # d out_j / d x_i = out_j / x_i for j >= i: a reversed cumulative sum of g*out, over x.
-            if not building_graph():
-                t = g._data * np.cumprod(xs._data, axis=dim)
-                return wrap(np.flip(cumsum_array(np.flip(t, dim), axis=dim), dim) / xs._data), None, None
-            t = g * xs.cumprod(dim)
-            return (t.sum(dim, keepdim=True) - t.cumsum(dim) + t) / xs, None, None
-        # With zeros, each x_i's gradient is sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k, taken one i at a time.
-        from .shape import stack
-        n = x.shape[dim]
-        place = np.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - dim))
-        grads = []
-        for i in range(n):
-            without_i = where(wrap(place == i), wrap(np.ones((), xs._data.dtype)), xs)
-            later = wrap((place >= i).astype(xs._data.dtype))
-            grads.append((g * without_i.cumprod(dim) * later).sum(dim))
-        result = stack(grads, dim)
-        return (result if building_graph() else wrap(result._data)), None, None
+def cumprod_grad(g, x, dim: int, reverse_cumsum=reverse_cumsum):
+    """The gradient of cumprod, on arrays or (with ``reverse_cumsum_tensor``) on Tensors."""
+    if g.ndim == 0:
+        return g
+    if not (x == 0).any():
+        # d out_j / d x_i = out_j / x_i for j >= i: a reversed cumulative sum of g*out, over x.
+        return reverse_cumsum(g * x.cumprod(dim), dim) / x
+    # With zeros, each x_i's gradient is sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k, taken one i at a time.
+    if isinstance(g, np.ndarray):
+        return cumprod_grad(wrap(g), wrap(x), dim, reverse_cumsum_tensor)._data
+    n = x.shape[dim]
+    place = np.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - dim))
+    grads = []
+    for i in range(n):
+        without_i = where(wrap(place == i), wrap(np.ones((), x._data.dtype)), x)
+        later = wrap((place >= i).astype(x._data.dtype))
+        grads.append((g * without_i.cumprod(dim) * later).sum(dim))
+    return stack(grads, dim)
 
 
 def cumprod(x: Tensor, dim, *, dtype=None) -> Tensor:
     d = normalize_dim(dim, x.ndim)
-    return Cumprod.apply(x, d, _reduced_dtype(x, dtype))
+    return _table.CUMPROD.fn.apply(x, d, _reduced_dtype(x, dtype))
 
 
 def cumsum(x: Tensor, dim, *, dtype=None) -> Tensor:
     d = normalize_dim(dim, x.ndim)
-    return Cumsum.apply(x, d, _reduced_dtype(x, dtype))
+    return _table.CUMSUM.fn.apply(x, d, _reduced_dtype(x, dtype))

@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
-from ._util import building_graph, normalize_dim, parse_shape, reduce_to_shape, sum_array, wrap
+from ._util import normalize_dim, parse_shape, reduce_to_shape, wrap
 
 
 def _view_of(x: Tensor, array: np.ndarray) -> Tensor:
@@ -237,8 +237,7 @@ class Cat(Function):
     @staticmethod
     def backward(ctx, g):
         sizes = [s for s in ctx.sizes if s is not None]
-        parts = iter(split_with_sizes(g, sizes, ctx.dim) if building_graph()
-                     else [wrap(a) for a in np.split(g._data, np.cumsum(sizes)[:-1], axis=ctx.dim)])
+        parts = iter(split_with_sizes(g, sizes, ctx.dim))
         return (None,) + tuple(next(parts) if s is not None else wrap(np.zeros((0,), g._data.dtype))
                                for s in ctx.sizes)
 
@@ -262,9 +261,7 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if building_graph():
-            return (None,) + g.unbind(ctx.dim)
-        return (None,) + tuple(wrap(a) for a in np.moveaxis(g._data, ctx.dim, 0))
+        return (None,) + g.unbind(ctx.dim)
 
 
 class Split(ViewFunction):
@@ -280,9 +277,7 @@ class Split(ViewFunction):
 
     @staticmethod
     def backward(ctx, *grads):
-        if building_graph():
-            return cat(grads, ctx.dim), None, None
-        return wrap(np.concatenate([g._data for g in grads], axis=ctx.dim)), None, None
+        return cat(grads, ctx.dim), None, None
 
 
 class SplitWithSizes(Split):
@@ -299,9 +294,7 @@ class Unbind(ViewFunction):
 
     @staticmethod
     def backward(ctx, *grads):
-        if building_graph():
-            return stack(grads, ctx.dim), None
-        return wrap(np.stack([g._data for g in grads], axis=ctx.dim)), None
+        return stack(grads, ctx.dim), None
 
 
 class Flip(Function):
@@ -335,9 +328,7 @@ class Repeat(Function):
         for out, size in zip(g.shape, shape):
             interleaved += [out // size if size else out, size]
         repeat_dims = tuple(range(0, 2 * len(shape), 2))
-        if building_graph():
-            return g.reshape(interleaved).sum(repeat_dims).reshape(ctx.shape), None
-        return wrap(sum_array(g._data.reshape(interleaved), axis=repeat_dims).reshape(ctx.shape)), None
+        return g.reshape(interleaved).sum(repeat_dims).reshape(ctx.shape), None
 
 
 def view(x: Tensor, *shape) -> Tensor:
@@ -643,11 +634,7 @@ def _diagonal_view(array: np.ndarray, offset: int, dim1: int, dim2: int) -> np.n
 
 def _with_diagonal(g: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -> Tensor:
     """Zeros of ``shape`` with ``g`` on the diagonal: the gradient of taking that diagonal."""
-    if building_graph():
-        return DiagonalScatter.apply(g, shape, offset, dim1, dim2)
-    out = np.zeros(shape, g._data.dtype)
-    _diagonal_view(out, offset, dim1, dim2)[...] = g._data
-    return wrap(out)
+    return DiagonalScatter.apply(g, shape, offset, dim1, dim2)
 
 
 class Diagonal(Function):
@@ -720,7 +707,7 @@ class Trace(Function):
     @staticmethod
     def backward(ctx, g):
         n = min(ctx.shape)
-        diagonal = expand(g, n) if building_graph() else wrap(np.broadcast_to(g._data, (n,)))
+        diagonal = expand(g, n)
         return _with_diagonal(diagonal, ctx.shape, 0, 0, 1)
 
 
@@ -735,9 +722,7 @@ class Tril(Function):
 
     @classmethod
     def backward(cls, ctx, g):
-        if building_graph():
-            return cls.apply(g, ctx.diagonal), None
-        return wrap(cls._numpy(g._data, ctx.diagonal)), None
+        return cls.apply(g, ctx.diagonal), None
 
 
 class Triu(Tril):
@@ -756,9 +741,7 @@ class Roll(Function):
     @staticmethod
     def backward(ctx, g):
         back = -ctx.shifts if ctx.dims is None else tuple(-s for s in ctx.shifts)
-        if building_graph():
-            return Roll.apply(g, back, ctx.dims), None, None
-        return wrap(np.roll(g._data, back, ctx.dims)), None, None
+        return Roll.apply(g, back, ctx.dims), None, None
 
 
 def _at_least_2d(x: Tensor, name: str) -> None:

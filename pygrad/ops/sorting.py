@@ -11,7 +11,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, normalize_dim, wrap
+from ._util import normalize_dim, wrap
 from .index import Embed
 
 
@@ -52,13 +52,11 @@ class _Pick(Function):
 
     @staticmethod
     def backward(ctx, g, _unused):
+        # Embed is differentiable (its backward reads the gradient back at ``key``), and
+        # without a graph to build it is only the scatter into zeros.
         if not ctx.keepdim and ctx.key:
-            g = g.unsqueeze(ctx.dim) if building_graph() else wrap(np.expand_dims(g._data, ctx.dim))
-        if building_graph():
-            return Embed.apply(g, ctx.shape, ctx.key, False), None, None, None
-        out = np.zeros(ctx.shape, g._data.dtype)
-        out[ctx.key] = g._data
-        return wrap(out), None, None, None
+            g = g.unsqueeze(ctx.dim)
+        return Embed.apply(g, ctx.shape, ctx.key, False), None, None, None
 
 
 class Sort(_Pick):
@@ -136,10 +134,7 @@ class Median(Function):
     def backward(ctx, g):
         x, _ = ctx.saved_tensors
         hit = (x._data == ctx.value) if not np.isnan(ctx.value) else np.isnan(x._data)
-        share = (hit / hit.sum()).astype(x._data.dtype)
-        if building_graph():
-            return g * wrap(share)
-        return wrap(g._data * share)
+        return g * wrap((hit / hit.sum()).astype(x._data.dtype))
 
 
 def _has_nan(data: np.ndarray) -> bool:
