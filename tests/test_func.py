@@ -61,6 +61,13 @@ FUNCTIONS = {
                                                           T.zeros(2, dtype=x.dtype) + 0.5),
     "bce": lambda T, x: T.nn.functional.binary_cross_entropy_with_logits(x, T.ones(4, dtype=x.dtype) * 0.3)
     + T.nn.functional.binary_cross_entropy(x.sigmoid(), T.ones(4, dtype=x.dtype) * 0.6, reduction="sum"),
+    "matrix_functions": lambda T, x: T.linalg.inv(T.outer(x, x) + T.eye(4, dtype=x.dtype) * 3).sum(0)
+    + T.linalg.det(T.outer(x, x.cos()) + T.eye(4, dtype=x.dtype)) + T.linalg.slogdet(T.outer(x, x) + T.eye(4, dtype=x.dtype))[1]
+    + T.matrix_exp(T.outer(x, x) / 10).sum(1)
+    + T.linalg.cholesky(T.outer(x, x) + T.eye(4, dtype=x.dtype)).sum(0),
+    "solve": lambda T, x: T.linalg.solve(T.outer(x, x) + T.eye(4, dtype=x.dtype) * 3, x)
+    + T.linalg.solve(T.eye(4, dtype=x.dtype) * 2 + 0.1, x) + T.linalg.solve(T.outer(x, x.sin()) + T.eye(4, dtype=x.dtype)
+                                                                          * 4, T.ones(4, 3, dtype=x.dtype)).sum(1),
     "mse": lambda T, x: T.nn.functional.mse_loss(x, T.ones(4, dtype=x.dtype) * 0.3),
     "cross_entropy": lambda T, x: T.nn.functional.cross_entropy(x.reshape(1, 4), T.tensor([2])),
     "mlp": lambda T, x: _mlp(T, T.ones(5, 4, dtype=x.dtype) * 0.1 + T.arange(20, dtype=x.dtype).reshape(5, 4) / 40,

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops as _ops  # noqa: F401 - the op modules are bound
-from ..ops import arith, conv, index, inplace, linalg, nn, piecewise_grads, reduce, shape, unary
+from ..ops import arith, conv, index, inplace, linalg, linalg_ops, nn, piecewise_grads, reduce, shape, unary
 
-_MODULES = {"arith": arith, "conv": conv, "index": index, "inplace": inplace, "linalg": linalg, "nn": nn,
+_MODULES = {"arith": arith, "conv": conv, "index": index, "inplace": inplace, "linalg": linalg, "linalg_ops": linalg_ops, "nn": nn,
             "piecewise_grads": piecewise_grads, "reduce": reduce, "shape": shape, "unary": unary}
 from ..tensor import Tensor
 
@@ -382,6 +382,17 @@ def _addmm(cls, args, flags, size):
     return _expanded(result, True, size) if result.dim() == rank else result
 
 
+@rule("linalg_ops.Solve")
+def _solve(cls, args, flags, size):
+    """Batch dims broadcast in a solve: the batched operands get size-1 dims up to the other's."""
+    A, B, vector, *left = args
+    ranks = [_ndim(A, flags[0]) - 2, _ndim(B, flags[1]) - (1 if vector else 2)]
+    rank = max(ranks)
+    padded = [x.reshape((size,) + (1,) * (rank - r) + tuple(x.shape[1:])) if f and r < rank else x
+              for x, f, r in zip((A, B), flags, ranks)]
+    return cls.apply(*padded, vector, *left)
+
+
 # -- nn ------------------------------------------------------------------------------------------------
 
 def _reduce_loss(loss, reduction: str, size: int):
@@ -466,9 +477,11 @@ def _fold_batch(cls, args, flags, size):
     return out.reshape(*lead, *out.shape[1:])
 
 
-@rule("conv.ConstantPadNd", "nn.NativeLayerNorm", "_native_layer_norm")
+@rule("conv.ConstantPadNd", "nn.NativeLayerNorm", "_native_layer_norm", "linalg_ops.Inv", "linalg_ops.Det",
+      "linalg_ops.Slogdet", "linalg_ops.MatrixExp", "linalg_ops.Cholesky")
 def _trailing_dims(cls, args, flags, size):
-    """Ops over the last dims of their input (padding, layer norm with unbatched weights)."""
+    """Ops over the last dims of their input (padding, layer norm with unbatched weights, the
+    matrix functions of stacks of matrices)."""
     if any(flags[1:]):
         return NotImplemented
     return cls.apply(*args)
