@@ -399,6 +399,12 @@ def _run_function(name: str, fn, arguments: dict):
     level = top_level(values)
     if level is None:
         raise NoStorage(_NO_STORAGE)
+    from ._rules import FUNCTION_RULES
+    rule = FUNCTION_RULES.get(name)
+    if rule is not None:
+        out = rule(arguments, level, level_size(level))
+        if out is not NotImplemented:
+            return _rebatch(out, level)
     return map_samples(name, fn, (), arguments, level, level_size(level))
 
 

@@ -22,6 +22,7 @@ from ..ops import arith, conv, index, inplace, linalg, linalg_ops, nn, piecewise
 _MODULES = {"arith": arith, "conv": conv, "index": index, "inplace": inplace, "linalg": linalg, "linalg_ops": linalg_ops, "nn": nn,
             "piecewise_grads": piecewise_grads, "reduce": reduce, "shape": shape, "unary": unary}
 from ..tensor import Tensor
+from ._batched import front, is_batched_at
 
 RULES: dict = {}
 
@@ -116,6 +117,28 @@ def _shift(dims, n: int):
     if isinstance(dims, int):
         return (dims % n if n else 0) + 1
     return tuple((d % n if n else 0) + 1 for d in dims)
+
+
+# Rules of op-table functions whose code computes on the values before any Function (no
+# gradient to record): ``rule(arguments, level, size)`` gets the call's arguments by name.
+FUNCTION_RULES: dict = {}
+
+
+def _arg_reduction(which: str):
+    """argmax/argmin: over the sample's dim shifted past the batch, or over each whole sample."""
+    def batched_rule(arguments, level, size):
+        x = arguments.get("input", arguments.get("self"))
+        dim, keepdim = arguments.get("dim"), arguments.get("keepdim", False)
+        if not is_batched_at(x, level):
+            return NotImplemented
+        physical, n = front(x), x.dim()
+        if dim is None:  # (with keepdim PyTorch's rule gives one kept dim, whatever the sample's rank)
+            return getattr(physical.reshape(size, -1), which)(1, keepdim)
+        return getattr(physical, which)(_shift(dim, n), keepdim)
+    return batched_rule
+
+
+FUNCTION_RULES.update(argmax=_arg_reduction("argmax"), argmin=_arg_reduction("argmin"))
 
 
 # -- elementwise ----------------------------------------------------------------------------------
