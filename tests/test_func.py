@@ -431,3 +431,30 @@ def test_argmax_argmin_rules(torch, backend, rng, case):
         got = func.vmap(lambda t: case(pygrad, t))(pygrad.tensor(x))
     want = torch.func.vmap(lambda t: case(torch, t))(torch.tensor(x))
     assert tuple(got.shape) == tuple(want.shape) and np.array_equal(got.numpy(), want.numpy())
+
+
+def test_an_ensemble_by_stack_module_state(torch, backend):
+    def run(T):
+        T.manual_seed(0)
+        models = [T.nn.Sequential(T.nn.Linear(3, 4), T.nn.Tanh(), T.nn.Linear(4, 2)).double() for _ in range(5)]
+        state = {k: [dict(m.named_parameters())[k].detach().numpy().copy() for m in models]
+                 for k, _ in models[0].named_parameters()}
+        return models, state
+    ours_models, state = run(pygrad)
+    theirs_models, _ = run(torch)
+    with torch.no_grad():  # the same weights in both
+        for m, i in zip(theirs_models, range(5)):
+            for k, p in m.named_parameters():
+                p.copy_(torch.tensor(state[k][i]))
+    x = np.random.default_rng(3).standard_normal((8, 3))
+
+    def ensemble(T, models):
+        params, buffers = T.func.stack_module_state(models)
+        assert all(p.requires_grad and p.is_leaf for p in params.values())
+        return T.func.vmap(lambda p, b, data: T.func.functional_call(models[0], (p, b), (data,)),
+                           in_dims=(0, 0, None))(params, buffers, T.tensor(x))
+    _close(ensemble(pygrad, ours_models), ensemble(torch, theirs_models), "float64")
+    for case in (lambda T: T.func.stack_module_state([]),
+                 lambda T: T.func.stack_module_state([T.nn.Linear(2, 2), T.nn.Linear(2, 2).eval()]),
+                 lambda T: T.func.stack_module_state([T.nn.Linear(2, 2), T.nn.Tanh()])):
+        assert _error(lambda: case(pygrad)) == _error(lambda: case(torch))
