@@ -399,8 +399,7 @@ def _run_function(name: str, fn, arguments: dict):
     level = top_level(values)
     if level is None:
         raise NoStorage(_NO_STORAGE)
-    from ._rules import FUNCTION_RULES
-    rule = FUNCTION_RULES.get(name)
+    rule = _rules.FUNCTION_RULES.get(name)
     if rule is not None:
         out = rule(arguments, level, level_size(level))
         if out is not NotImplemented:
@@ -529,10 +528,9 @@ def dispatch(cls, args, kwargs, call):
         if level is None:
             return call()
     size = level_size(level)
-    from ._rules import is_inplace, rule_for
-    if not is_batched_at(args[0], level) and is_inplace(cls):
+    if not is_batched_at(args[0], level) and _rules.is_inplace(cls):
         raise RuntimeError(_INPLACE_INTO_UNBATCHED)
-    rule = rule_for(cls)
+    rule = _rules.rule_for(cls)
     if rule is not None and not kwargs:
         ins = [front(a) if is_batched_at(a, level) else a for a in args]
         flags = [is_batched_at(a, level) for a in args]
@@ -576,3 +574,6 @@ def map_samples(name: str, fn, args, kwargs, level: int, size: int, warn: bool =
     if not isinstance(first, Tensor):
         return first
     return batched(stack(results), 0, level)
+
+
+from . import _rules  # noqa: E402 - the rules import this module's helpers

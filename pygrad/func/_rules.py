@@ -61,12 +61,31 @@ def _inplace_base(cls):
     return None
 
 
-def is_inplace(cls) -> bool:
-    """Whether ``cls`` writes into its first argument."""
-    return cls in _WRITERS or _inplace_base(cls) is not None
+_FOUND: dict = {}  # class -> its rule (or None), looked up once
 
 
 def rule_for(cls):
+    """The batching rule of the Function class ``cls``, or None (then it runs per sample)."""
+    try:
+        return _FOUND[cls]
+    except KeyError:
+        found = _FOUND[cls] = _lookup(cls)
+        return found
+
+
+def is_inplace(cls) -> bool:
+    """Whether ``cls`` writes into its first argument."""
+    try:
+        return _WRITES[cls]
+    except KeyError:
+        writes = _WRITES[cls] = cls in _WRITERS or _inplace_base(cls) is not None
+        return writes
+
+
+_WRITES: dict = {}
+
+
+def _lookup(cls):
     found = RULES.get(cls)
     if found is not None:
         return found
