@@ -18,10 +18,10 @@ from __future__ import annotations
 import operator
 import re
 import threading
+import warnings
 import weakref
 
 import numpy as np
-import warnings
 
 from .. import _printing
 from .._printing import format_tensor
