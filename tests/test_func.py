@@ -458,3 +458,16 @@ def test_an_ensemble_by_stack_module_state(torch, backend):
                  lambda T: T.func.stack_module_state([T.nn.Linear(2, 2), T.nn.Linear(2, 2).eval()]),
                  lambda T: T.func.stack_module_state([T.nn.Linear(2, 2), T.nn.Tanh()])):
         assert _error(lambda: case(pygrad)) == _error(lambda: case(torch))
+
+
+def test_code_outside_the_table_that_reads_values_runs_per_sample(torch, backend, rng):
+    x = rng.standard_normal((3, 4))
+
+    def f(T):
+        return lambda t: T.nn.functional.cosine_similarity(t, t.flip(0), dim=0) + t.sum()
+    with pytest.warns(UserWarning, match="batching rule for aten::cosine_similarity"):
+        got = func.vmap(f(pygrad))(pygrad.tensor(x))
+    _close(got, torch.func.vmap(f(torch))(torch.tensor(x)), "float64")
+    with pytest.warns(UserWarning, match="batching rule for aten::cosine_similarity"):
+        got = func.vmap(func.grad(f(pygrad)))(pygrad.tensor(x))
+    _close(got, torch.func.vmap(torch.func.grad(f(torch)))(torch.tensor(x)), "float64")

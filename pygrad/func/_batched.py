@@ -272,7 +272,9 @@ class LogicalData:
         raise NoStorage(_NO_STORAGE)
 
     def __getattr__(self, name):
-        raise AttributeError(f"{_NO_STORAGE} (a batched tensor's data has no {name!r})")
+        if name.startswith("__"):  # a protocol probed (NumPy's __array_interface__...): not there
+            raise AttributeError(name)
+        raise NoStorage(_NO_STORAGE)
 
 
 class BatchedTensor(Tensor):

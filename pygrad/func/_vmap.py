@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import functools
+import os
+import warnings
 
 from .. import creation
 from ..tensor import Tensor
-from ._batched import BatchedTensor, active_levels, batched, is_batched_at, vmap_level
+from ._batched import _MISSING_RULE, BatchedTensor, NoStorage, active_levels, batched, is_batched_at, vmap_level
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
 _RANDOM_IN_ERROR_MODE = ("vmap: called random operation while in randomness error mode. Please either use the "
@@ -127,11 +129,24 @@ def _run(func, out_dims, randomness, leaves, dims, spec, size, kwargs):
     except _PerSampleRandomness:
         if randomness != "different":
             raise  # an enclosing vmap's
+    except NoStorage as error:  # code (outside the op table) computed on a batched tensor's values
+        warnings.warn(_MISSING_RULE.format(_public_op(error.__traceback__)), UserWarning, stacklevel=4)
     results = []
     for i in range(size):
         sample = [leaf if d is None else leaf.select(d, i) for leaf, d in zip(leaves, dims)]
         results.append(func(*tree_unflatten(sample, spec), **kwargs))
     return _stack_samples(func, results, out_dims)
+
+
+def _public_op(traceback) -> str:
+    """The pygrad function the user's code called, where an op failed on a batched tensor."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if code.co_filename.startswith(package) and not code.co_filename.startswith(os.path.dirname(__file__)):
+            return code.co_name
+        traceback = traceback.tb_next
+    return "unknown"
 
 
 def _stack_samples(func, results, out_dims):
