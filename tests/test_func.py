@@ -471,3 +471,16 @@ def test_code_outside_the_table_that_reads_values_runs_per_sample(torch, backend
     with pytest.warns(UserWarning, match="batching rule for aten::cosine_similarity"):
         got = func.vmap(func.grad(f(pygrad)))(pygrad.tensor(x))
     _close(got, torch.func.vmap(torch.func.grad(f(torch)))(torch.tensor(x)), "float64")
+
+
+def test_backward_through_a_vmapped_module(torch, backend):
+    def run(T):
+        lin = T.nn.Linear(3, 2).double()
+        with T.no_grad():
+            lin.weight.copy_(T.tensor(np.arange(6.0).reshape(2, 3) / 7))
+            lin.bias.copy_(T.tensor([0.1, -0.2]))
+        x = T.tensor(np.arange(12.0).reshape(4, 3) / 10, requires_grad=True)
+        y = T.func.vmap(lambda r: lin(r).tanh().sum())(x)
+        (y ** 2).sum().backward()
+        return y, lin.weight.grad, lin.bias.grad, x.grad
+    _close(run(pygrad), run(torch), "float64")
