@@ -113,14 +113,16 @@ class _Tracked:
             stack.extend(n for n, _ in node.next_functions if n is not None)
         return False
 
-    def gradients(self, outputs, cotangents, create_graph: bool):
-        """d(outputs . cotangents)/d(arguments), batched like the arguments, as their pytree."""
+    def gradients(self, outputs, cotangents, create_graph: bool, retain_graph: bool = True):
+        """d(outputs . cotangents)/d(arguments), batched like the arguments, as their pytree
+        (``retain_graph``: the graph stays for another call, as a vjp's does)."""
         outs = [_physical(o, self.levels) for o in outputs]
         cts = [_physical(c, self.levels) for c in cotangents]
         pairs = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
         if pairs:
-            grads = _engine.grad([o for o, _ in pairs], self.physical, [c for _, c in pairs], retain_graph=True,
-                                 create_graph=create_graph, allow_unused=True)
+            grads = _engine.grad([o for o, _ in pairs], self.physical, [c for _, c in pairs],
+                                 retain_graph=retain_graph or create_graph, create_graph=create_graph,
+                                 allow_unused=True)
         else:
             grads = [None] * len(self.physical)
         grads = [g if g is not None else p.detach() * 0 for g, p in zip(grads, self.physical)]
@@ -181,7 +183,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                                f"with {output.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
         create_graph = tracked.create_graph([output])
         from ..creation import ones_like
-        grads = tracked.gradients([output], [ones_like(output)], create_graph)
+        grads = tracked.gradients([output], [ones_like(output)], create_graph, retain_graph=False)
         value = _detached(output, create_graph)
         if has_aux:
             return grads, (value, _detached(aux, create_graph))
