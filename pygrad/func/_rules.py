@@ -7,10 +7,11 @@ or ``NotImplemented`` to run the op once per sample.  Rules call public ops (or 
 Function on the physical tensors), so autograd records the physical computation, and values
 batched at an outer level dispatch again at theirs.
 
-The op table's Functions get their rule from their declaration, with no line here: an op whose
-non-tensor arguments are all numbers, strings or masks broadcasts elementwise; one with a
-``dim`` has the dim shifted past the batch.  So an op moved into the table is batched for free
-(anything else in the table runs per sample, which is slow but right).
+A rule is registered for a table op by its name (``"_sum"``) and for a hand-written Function by
+``"module.Class"``.  The op table's other Functions get their rule from their declaration, with
+no line here: an elementwise op whose non-tensor arguments are all numbers, strings or masks
+broadcasts; one with a ``dim`` has the dim shifted past the batch.  So an op moved into the
+table is batched for free (anything else runs per sample, which is slow but right).
 """
 from __future__ import annotations
 
@@ -18,20 +19,19 @@ import numpy as np
 
 from .. import ops as _ops  # noqa: F401 - the op modules are bound
 from ..ops import arith, conv, index, inplace, linalg, linalg_ops, nn, piecewise_grads, reduce, shape, unary
-
-_MODULES = {"arith": arith, "conv": conv, "index": index, "inplace": inplace, "linalg": linalg, "linalg_ops": linalg_ops, "nn": nn,
-            "piecewise_grads": piecewise_grads, "reduce": reduce, "shape": shape, "unary": unary}
 from ..tensor import Tensor
 from ._batched import front, is_batched_at
 
-RULES: dict = {}
+_MODULES = {"arith": arith, "conv": conv, "index": index, "inplace": inplace, "linalg": linalg,
+            "linalg_ops": linalg_ops, "nn": nn, "piecewise_grads": piecewise_grads, "reduce": reduce,
+            "shape": shape, "unary": unary}
+
+RULES: dict = {}  # hand-written Function class -> rule
+NAMED: dict = {}  # table op name -> rule
 
 # Non-tensor arguments of a table op that leave it elementwise (``Any``: a mask or a condition).
 _SCALAR_ATTRS = frozenset({"Scalar", "Scalar?", "float", "float?", "bool", "str", "str?", "Any", "ScalarType?"})
 _SCALAR_INT_ATTRS = frozenset({"decimals"})
-
-
-NAMED: dict = {}  # table op name -> rule
 
 
 def rule(*keys):
