@@ -48,7 +48,8 @@ from . import func  # noqa: E402
 from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
                            IntTensor, LongTensor, ShortTensor)
 
-from ._version import __version__  # noqa: E402
+from ._version import __version__ as __version__  # noqa: E402 - (re-exported for type checkers)
+import builtins as _builtins  # noqa: E402 - bool, int and float are dtypes here
 from typing import TYPE_CHECKING as _TYPE_CHECKING  # noqa: E402
 
 from math import e, inf, nan, pi  # noqa: E402 - torch.pi and friends
@@ -70,11 +71,13 @@ def backend() -> str:
     return _backend.name
 
 
-def is_tensor(obj) -> bool:
+def is_tensor(obj: object) -> _builtins.bool:
+    """Whether ``obj`` is a pygrad tensor."""
     return isinstance(obj, Tensor)
 
 
-def numel(t: Tensor) -> int:
+def numel(t: Tensor) -> _builtins.int:
+    """The number of elements of ``t``."""
     return t.numel()
 
 
@@ -114,4 +117,13 @@ __all__ = [
     "subtract", "sum", "svd", "swapaxes", "swapdims", "t", "tan", "tanh", "tensor", "tensor_split",
     "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind",
     "unique", "unsqueeze", "utils", "var", "vstack", "where", "xlogy", "zeros", "zeros_like",
+]
+# The in-place functions (pygrad.sin_(x) is x.sin_()), where PyTorch has them (ops/optable.py).
+__all__ += [
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_",
+    "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_",
+    "deg2rad_", "erf_", "exp2_",
+    "exp_", "expm1_", "floor_", "frac_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_",
+    "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_",
+    "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_",
 ]

@@ -47,12 +47,25 @@ CPU = device("cpu")
 
 
 def _no_cuda(*args, **kwargs):
+    """Accepted and ignored: there is no CUDA generator."""
     return None
 
 
 cuda = types.ModuleType("pygrad.cuda", "pygrad has no CUDA: nothing is ever available.")
-cuda.is_available = lambda: False
-cuda.device_count = lambda: 0
+
+
+def _is_available() -> bool:
+    """False: pygrad runs on the CPU."""
+    return False
+
+
+def _device_count() -> int:
+    """0: pygrad has no CUDA devices."""
+    return 0
+
+
+cuda.is_available = _is_available
+cuda.device_count = _device_count
 cuda.manual_seed = _no_cuda        # seeding code calls these unconditionally, as with PyTorch on a CPU
 cuda.manual_seed_all = _no_cuda
 cuda.synchronize = _no_cuda

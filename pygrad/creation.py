@@ -122,28 +122,34 @@ def _like(t: Tensor, dtype) -> tuple:
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros with ``input``'s shape."""
     return _finish(np.zeros(*_like(t, dtype)), requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones with ``input``'s shape."""
     return _finish(np.ones(*_like(t, dtype)), requires_grad)
 
 
 def empty_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor with ``input``'s shape (and dtype unless given)."""
     return _finish(np.empty(*_like(t, dtype)), requires_grad)
 
 
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor with ``input``'s shape filled with ``fill_value``."""
     shape, d = _like(t, dtype)
     return _finish(np.full(shape, fill_value, d), requires_grad)
 
 
 def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform random numbers in [0, 1) with ``input``'s shape."""
     shape, d = _like(t, dtype)
     return _finish(_generator.random(shape).astype(d), requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal random numbers with ``input``'s shape."""
     shape, d = _like(t, dtype)
     return _finish(_generator.standard_normal(shape).astype(d), requires_grad)
 
@@ -194,6 +200,7 @@ def _arange_float(start, step, count: int, np_dtype) -> np.ndarray:
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` numbers evenly spaced from ``start`` to ``end`` (both included)."""
     _check_device(device)
     steps = int(steps)
     if steps < 0:
@@ -268,6 +275,7 @@ def _linspace_array(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 2-D tensor with ones on the diagonal and zeros elsewhere."""
     _check_device(device)
     return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
@@ -281,12 +289,14 @@ def manual_seed(seed: int):
 
 
 def seed() -> int:
+    """Seed the random number generator from the operating system; returns the seed."""
     s = int(np.random.SeedSequence().entropy % (2 ** 63))
     manual_seed(s)
     return s
 
 
 def initial_seed() -> int:
+    """The seed the random number generator was last seeded with."""
     return _seed if _seed is not None else seed()
 
 
@@ -306,6 +316,7 @@ def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
 
 
 def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
+    """Random integers drawn uniformly from [low, high)."""
     _check_device(device)
     if high is None:
         low, high = 0, low

@@ -26,7 +26,7 @@ class dtype:
 
     __slots__ = ("name", "numpy", "category", "is_floating_point", "itemsize", "_tensor_type")
 
-    def __init__(self, name: str, numpy_dtype, category: int, tensor_type: str):
+    def __init__(self, name: str, numpy_dtype, category: builtins.int, tensor_type: str):
         self.name = name
         self.numpy = np.dtype(numpy_dtype)
         self.category = category
@@ -36,6 +36,7 @@ class dtype:
 
     @property
     def is_signed(self) -> builtins.bool:
+        """Whether the type can hold negative numbers."""
         return self.name != "uint8" and self.name != "bool"
 
     def __repr__(self) -> str:
@@ -69,10 +70,12 @@ def _by_name(name: str) -> dtype:
 
 
 def get_default_dtype() -> dtype:
+    """The dtype floating-point tensors get by default (``torch.float32`` unless set)."""
     return _default_float
 
 
 def set_default_dtype(d) -> None:
+    """Set the dtype floating-point tensors get by default (float32 or float64)."""
     global _default_float
     d = as_dtype(d)
     if not d.is_floating_point:

@@ -11,4 +11,5 @@ __all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigva
 
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """A view of the diagonals of (a batch of) matrices."""
     return _diagonal(A, offset, dim1, dim2)

@@ -14,8 +14,9 @@ def _result_type(name: str, fields: tuple):
         body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
         return f"torch.return_types.{name}(\n{body})"
 
+    doc = f"``torch.return_types.{name}``: the named tuple ({', '.join(fields)}) PyTorch returns."
     cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__str__": __repr__,
-                               "__module__": "pygrad.return_types"})
+                               "__module__": "pygrad.return_types", "__doc__": doc})
     return cls
 
 

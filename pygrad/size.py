@@ -13,6 +13,7 @@ class Size(tuple[int, ...]):
     __slots__ = ()
 
     def numel(self) -> int:
+        """The number of elements a tensor of this shape has."""
         n = 1
         for s in self:
             n *= s

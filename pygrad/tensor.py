@@ -1,8 +1,9 @@
 """``Tensor``: a NumPy array with PyTorch's autograd, operators and printing."""
 from __future__ import annotations
 
+import builtins
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 import numpy as np
 
@@ -29,6 +30,11 @@ from .autograd import post_accumulate as _post_accumulate  # noqa: E402
 
 if TYPE_CHECKING:  # the methods the op table installs, as type checkers see them
     from ._table_api import TableMethods as _TableMethods
+    # The op modules the methods call, bound here by pygrad/ops/__init__.py at import.
+    from . import creation as _creation
+    from .ops import (_util, activation as _activation, arith as _arith, index as _index, inplace as _inplace,
+                      linalg as _linalg, logic as _logic, optable as _optable, reduce as _reduce, shape as _shape,
+                      sorting as _sorting, unary as _unary)
 else:
     _TableMethods = object
 
@@ -41,6 +47,8 @@ class Tensor(_core.TensorBase, _TableMethods):
     """
 
     __slots__ = ()  # the fields are declared by the base (C members when compiled)
+    if TYPE_CHECKING:
+        _wrap: ClassVar[Callable[[np.ndarray], Tensor]]  # a new leaf around an array (set below the class)
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
     __array_priority__ = 1000
     __hash__ = object.__hash__
@@ -86,51 +94,65 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     @property
     def shape(self) -> Size:
+        """The size of each dimension, a ``torch.Size``."""
         return Size(self._data.shape)
 
     def size(self, dim: int | None = None):
+        """The shape as a ``torch.Size``, or the size of dimension ``dim``."""
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_util.normalize_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> dtypes.dtype:
+        """The element type (``torch.float32``...)."""
         return dtypes._BY_NUMPY[self._data.dtype]
 
     @property
     def device(self):
+        """The tensor's device: always ``device(type='cpu')``."""
         return _device.CPU
 
     @property
     def is_cuda(self) -> bool:
+        """False: pygrad tensors live on the CPU."""
         return False
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self._data.ndim
 
     def dim(self) -> int:
+        """The number of dimensions."""
         return self._data.ndim
 
     def ndimension(self) -> int:
+        """The number of dimensions (``dim()``)."""
         return self._data.ndim
 
     def numel(self) -> int:
+        """The number of elements."""
         return self._data.size
 
     def nelement(self) -> int:
+        """The number of elements (``numel()``)."""
         return self._data.size
 
     def element_size(self) -> int:
+        """The size of one element in bytes."""
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating-point type."""
         return self._data.dtype.kind == "f"
 
     def is_contiguous(self) -> bool:
+        """Whether the elements are in row-major order in memory."""
         return bool(self._data.flags.c_contiguous)
 
     def stride(self, dim: int | None = None):
+        """The step in elements between neighbours along each dimension (or along ``dim``)."""
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[dim]
 
@@ -141,6 +163,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     # -- autograd attributes -------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for ``backward()``."""
         if self._view is not None:
             return self._requires_grad or self._view.base._requires_grad
         return self._requires_grad
@@ -154,15 +177,18 @@ class Tensor(_core.TensorBase, _TableMethods):
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place (a leaf only) and return the tensor."""
         self.requires_grad = requires_grad
         return self
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor not made by a recorded op (user-made, or not requiring grad)."""
         return self.grad_fn is None
 
     @property
     def grad_fn(self):
+        """The backward node that made this tensor (None for a leaf)."""
         if self._view is not None:
             self._view.sync(self)
         return self._grad_fn
@@ -174,10 +200,12 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     @property
     def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is."""
         return self._output_nr
 
     @property
     def grad(self) -> "Tensor | None":
+        """The gradient accumulated by ``backward()`` (None until then; a leaf's only, unless ``retain_grad()``)."""
         if self._grad_fn is not None and not self._retains_grad and self._grad is None:
             warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return self._grad
@@ -196,6 +224,7 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     @property
     def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
         return self._retains_grad
 
     def retain_grad(self) -> None:
@@ -265,6 +294,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         return self._alias()
 
     def detach_(self) -> "Tensor":
+        """Detach this tensor from the graph in place: it becomes a leaf that does not require grad."""
         if self._view is not None:
             from .autograd.views import DETACH_VIEW
             raise RuntimeError(DETACH_VIEW)
@@ -274,14 +304,17 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     # -- conversion ----------------------------------------------------------------------------
     def item(self) -> int | float | bool:
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item() if self._data.ndim == 0 else self._data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
+        """The tensor's values as (nested) Python lists of numbers."""
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The tensor's data as a NumPy array sharing its memory (refused while it requires grad)."""
         if self._requires_grad and not force:
             raise RuntimeError(NUMPY_REQUIRES_GRAD)
         return self._data
@@ -384,54 +417,69 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _unary.to_dtype(self, dtype)
 
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """The type name (``'torch.FloatTensor'``), or with a dtype or type name the tensor converted to it."""
         from ._tensortypes import tensor_type
         return tensor_type(self, dtype, non_blocking, **kwargs)
 
     def type_as(self, other: "Tensor") -> "Tensor":
+        """The tensor converted to ``other``'s dtype."""
         return self.to(other.dtype)
 
     def float(self) -> "Tensor":
+        """The tensor as ``torch.float32``."""
         return self.to(dtypes.float32)
 
     def double(self) -> "Tensor":
+        """The tensor as ``torch.float64``."""
         return self.to(dtypes.float64)
 
     def half(self) -> "Tensor":
+        """The tensor as ``torch.float16``."""
         return self.to(dtypes.float16)
 
     def long(self) -> "Tensor":
+        """The tensor as ``torch.int64``."""
         return self.to(dtypes.int64)
 
     def int(self) -> "Tensor":
+        """The tensor as ``torch.int32``."""
         return self.to(dtypes.int32)
 
     def bool(self) -> "Tensor":
+        """The tensor as ``torch.bool``."""
         return self.to(dtypes.bool)
 
     def cpu(self) -> "Tensor":
+        """The tensor itself: pygrad tensors live on the CPU."""
         return self
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device=None, non_blocking: builtins.bool = False) -> "Tensor":
+        """Raises: there is no CUDA device (``torch.cuda.is_available()`` is False)."""
         raise RuntimeError("pygrad runs on the CPU only: there is no CUDA device to move this tensor to")
 
     # -- new tensors of this one's dtype (creation.py) -------------------------------------------
-    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
+        """A new tensor from ``data``, with this tensor's dtype unless given."""
         if isinstance(data, Tensor):
             warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
                           "or sourceTensor.detach().clone().requires_grad_(True), rather than "
                           "tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
         return _creation.tensor(data, dtype or self.dtype, device, requires_grad)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
+        """A tensor of zeros of the given size, with this tensor's dtype unless given."""
         return _creation.zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
+        """A tensor of ones of the given size, with this tensor's dtype unless given."""
         return _creation.ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
+        """An uninitialised tensor of the given size, with this tensor's dtype unless given."""
         return _creation.empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: builtins.bool = False) -> "Tensor":
+        """A tensor of the given size filled with ``fill_value``, with this tensor's dtype unless given."""
         if not isinstance(size, (tuple, list)):
             raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, "
                             f"not {type(size).__name__}")
@@ -439,6 +487,7 @@ class Tensor(_core.TensorBase, _TableMethods):
                               requires_grad=requires_grad)
 
     def clone(self) -> "Tensor":
+        """A copy of the tensor that records the copy in the graph (``CloneBackward0``)."""
         return _unary.clone(self)
 
     def sum_to_size(self, *size) -> "Tensor":
@@ -450,6 +499,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _shape.sum_to_size(self, size)
 
     def contiguous(self) -> "Tensor":
+        """The tensor itself when its memory is in row-major order, else a row-major copy."""
         if self._data.flags.c_contiguous:
             return self
         return _unary.clone(self, contiguous=True)
@@ -459,49 +509,66 @@ class Tensor(_core.TensorBase, _TableMethods):
         _inplace.check_inplace(self)
 
     def zero_(self) -> "Tensor":
+        """Fill the tensor with zeros in place."""
         return _inplace.zero_(self)
 
     def fill_(self, value) -> "Tensor":
+        """Fill the tensor with ``value`` in place."""
         return _inplace.fill_(self, value)
 
-    def copy_(self, src, non_blocking: bool = False) -> "Tensor":
+    def copy_(self, src, non_blocking: builtins.bool = False) -> "Tensor":
+        """Copy ``src`` (broadcast and cast) into this tensor; the gradient flows to ``src``."""
         return _inplace.copy_(self, src)
 
     def add_(self, other, *, alpha=1):
+        """In-place ``self += alpha * other`` (PyTorch's type promotion into ``self``'s dtype)."""
         _arith.check_alpha(self, other, alpha)
         return _inplace.inplace_binary(_optable.ADD.fn, self, other, alpha)
 
     def sub_(self, other, *, alpha=1):
+        """In-place ``self -= alpha * other``."""
         _arith.check_alpha(self, other, alpha)
         return _inplace.inplace_binary(_optable.SUB.fn, self, other, alpha)
 
     def pow_(self, exponent):
+        """In-place ``self **= exponent``."""
         if isinstance(exponent, (Tensor, np.ndarray)):
             _arith.not_both_bool("pow", self, _arith.as_tensor(exponent))
             return _inplace.inplace_binary(_optable.POW_TENSOR.fn, self, exponent)
         return _inplace.inplace(_optable.POW_NUMBER.fn, self, exponent)
 
+    def square_(self):
+        """``x.square_()`` is ``x.pow_(2)`` (PowBackward0), as in PyTorch."""
+        return self.pow_(2)
+
     def clamp_(self, min=None, max=None):  # noqa: A002
+        """In-place ``clamp``: each element clamped into [min, max]."""
         return _optable._clamp_(self, min, max)
 
     clip_ = clamp_
 
     def clamp_min_(self, min):  # noqa: A002
+        """In-place ``clamp_min``."""
         return _optable._clamp_min_(self, min)
 
     def clamp_max_(self, max):  # noqa: A002
+        """In-place ``clamp_max``."""
         return _optable._clamp_max_(self, max)
 
     def masked_fill_(self, mask, value):
+        """In-place ``masked_fill``."""
         return _optable._masked_fill_(self, mask, value)
 
     def lerp_(self, end, weight):
+        """In-place ``lerp``."""
         return _optable._lerp_(self, end, weight)
 
-    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None):
+    def uniform_(self, from_: builtins.float = 0.0, to: builtins.float = 1.0, *, generator=None):
+        """Fill the tensor in place with numbers drawn uniformly from [from_, to)."""
         return _inplace.uniform_(self, from_, to, generator)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, *, generator=None):
+        """Fill the tensor in place with numbers drawn from the normal distribution ``N(mean, std**2)``."""
         return _inplace.normal_(self, mean, std, generator)
 
     def __iadd__(self, other):
@@ -542,13 +609,36 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _optable.FUNCTIONS["remainder"](other, self)
 
     def where(self, condition, other):
+        """``self`` where ``condition`` is True, else ``other``."""
         return _optable.where(condition, self, other)
 
     def div_(self, other, *, rounding_mode=None):
+        """In-place ``self /= other`` (``rounding_mode='trunc'`` or ``'floor'`` rounds the quotient)."""
         if rounding_mode is None:
             return _inplace.inplace_binary(_optable.DIV.fn, self, other)
         _arith.check_rounding_mode(rounding_mode)
         return _inplace.inplace(_optable.DIV_ROUNDING.fn, self, _arith.binary_operands(self, other)[1], rounding_mode)
+
+    true_divide_ = divide_ = div_
+
+    def subtract_(self, other, *, alpha=1):
+        """In-place ``self -= alpha * other`` (``sub_``)."""
+        return self.sub_(other, alpha=alpha)
+
+    def float_power_(self, exponent):
+        """``pow_`` computed in float64, so only a float64 tensor can hold the result (PyTorch's rule)."""
+        if self.dtype is not dtypes.float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype._tensor_type[:-6]} but the "
+                               "operation's result requires dtype Double")
+        return self.pow_(exponent.double() if isinstance(exponent, Tensor) else float(exponent))
+
+    def cumsum_(self, dim, *, dtype=None):
+        """In-place ``cumsum`` along ``dim``."""
+        return _inplace.inplace(_optable.CUMSUM.fn, self, *_reduce.cumulative_args(self, dim, dtype))
+
+    def cumprod_(self, dim, *, dtype=None):
+        """In-place ``cumprod`` along ``dim``."""
+        return _inplace.inplace(_optable.CUMPROD.fn, self, *_reduce.cumulative_args(self, dim, dtype))
 
     # -- comparisons (no gradient) ----------------------------------------------------------
     def __eq__(self, other):
@@ -577,107 +667,143 @@ class Tensor(_core.TensorBase, _TableMethods):
         return Tensor._wrap(np.invert(self._data))
 
     # -- predicates and logic (no gradient; ops/logic.py) -----------------------------------------
-    def all(self, dim=None, keepdim: bool = False):
+    def all(self, dim=None, keepdim: builtins.bool = False):
+        """True where every element (along ``dim``) is nonzero."""
         return _logic.all(self, dim, keepdim)
 
-    def any(self, dim=None, keepdim: bool = False):
+    def any(self, dim=None, keepdim: builtins.bool = False):
+        """True where some element (along ``dim``) is nonzero."""
         return _logic.any(self, dim, keepdim)
 
     def isnan(self):
+        """True where the element is NaN."""
         return _logic.isnan(self)
 
     def isinf(self):
+        """True where the element is positive or negative infinity."""
         return _logic.isinf(self)
 
     def isfinite(self):
+        """True where the element is neither infinite nor NaN."""
         return _logic.isfinite(self)
 
     def isposinf(self):
+        """True where the element is positive infinity."""
         return _logic.isposinf(self)
 
     def isneginf(self):
+        """True where the element is negative infinity."""
         return _logic.isneginf(self)
 
-    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    def isclose(self, other, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                equal_nan: builtins.bool = False):
+        """Elementwise ``|self - other| <= atol + rtol * |other|`` (NaNs equal with ``equal_nan``)."""
         return _logic.isclose(self, other, rtol, atol, equal_nan)
 
-    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    def allclose(self, other, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                 equal_nan: builtins.bool = False) -> builtins.bool:
+        """Whether every element is close to ``other``: ``|self - other| <= atol + rtol * |other|``."""
         return _logic.allclose(self, other, rtol, atol, equal_nan)
 
-    def equal(self, other) -> bool:
+    def equal(self, other) -> builtins.bool:
+        """Whether ``other`` has the same shape and the same elements."""
         return _logic.equal(self, other)
 
     def logical_not(self):
+        """Elementwise logical NOT (nonzero is True)."""
         return _logic.logical_not(self)
 
     def logical_and(self, other):
+        """Elementwise logical AND (nonzero is True)."""
         return _logic.logical_and(self, other)
 
     def logical_or(self, other):
+        """Elementwise logical OR (nonzero is True)."""
         return _logic.logical_or(self, other)
 
     def logical_xor(self, other):
+        """Elementwise logical XOR (nonzero is True)."""
         return _logic.logical_xor(self, other)
 
-    def nonzero(self, *, as_tuple: bool = False):
+    def nonzero(self, *, as_tuple: builtins.bool = False):
+        """The indices of the nonzero elements (one row each; a tuple of index tensors with ``as_tuple``)."""
         return _logic.nonzero(self, as_tuple=as_tuple)
 
     def count_nonzero(self, dim=None):
+        """The number of nonzero elements (along ``dim``)."""
         return _logic.count_nonzero(self, dim)
 
-    def is_nonzero(self) -> bool:
+    def is_nonzero(self) -> builtins.bool:
+        """The truth of a one-element tensor."""
         return _logic.is_nonzero(self)
 
     # -- elementwise functions ----------------------------------------------------------------
     def softmax(self, dim, dtype=None):
+        """``exp(self) / sum(exp(self))`` along ``dim``."""
         return _activation.softmax(self, dim, dtype=dtype)
 
     def log_softmax(self, dim, dtype=None):
+        """``log(softmax(self))`` along ``dim``."""
         return _activation.log_softmax(self, dim, dtype=dtype)
 
     # -- reductions -----------------------------------------------------------------------------
-    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    def norm(self, p="fro", dim=None, keepdim: builtins.bool = False, dtype=None):
+        """The ``p``-norm of all elements or along ``dim`` (Frobenius by default)."""
         return _reduce.norm(self, p, dim, keepdim, dtype)
 
     # -- sorting ----------------------------------------------------------------------------------
-    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+    def sort(self, dim: builtins.int = -1, descending: builtins.bool = False, stable: builtins.bool = False):
+        """The sorted values along ``dim`` and their indices (``values, indices``)."""
         return _sorting.sort(self, dim, descending, stable)
 
-    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+    def argsort(self, dim: builtins.int = -1, descending: builtins.bool = False, stable: builtins.bool = False):
+        """The indices that sort the tensor along ``dim``."""
         return _sorting.argsort(self, dim, descending, stable)
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    def topk(self, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True,
+             sorted: builtins.bool = True):  # noqa: A002
+        """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
         return _sorting.topk(self, k, dim, largest, sorted)
 
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+    def kthvalue(self, k: builtins.int, dim: builtins.int = -1, keepdim: builtins.bool = False):
+        """The ``k``-th smallest element along ``dim`` and its index."""
         return _sorting.kthvalue(self, k, dim, keepdim)
 
-    def median(self, dim=None, keepdim: bool = False):
+    def median(self, dim=None, keepdim: builtins.bool = False):
+        """The median of all elements, or along ``dim`` with its index (the lower of the two middle values)."""
         return _sorting.median(self, dim, keepdim)
 
-    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+    def unique(self, sorted: builtins.bool = True, return_inverse: builtins.bool = False,  # noqa: A002
+               return_counts: builtins.bool = False,
                dim=None):
+        """The distinct elements, sorted; optionally the inverse indices and the counts."""
         return _sorting.unique(self, sorted, return_inverse, return_counts, dim)
 
     # -- shape ------------------------------------------------------------------------------------
     def view(self, *shape):
+        """A view with the given shape, or with another dtype of the same size (the memory is shared)."""
         return _shape.view(self, *shape)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in the given shape (a view when possible, else a copy)."""
         return _shape.reshape(self, *shape)
 
     def expand(self, *sizes):
+        """A view with dimensions of size one repeated to the given sizes (``-1`` keeps a size)."""
         return _shape.expand(self, *sizes)
 
     def permute(self, *dims):
+        """A view with the dimensions in the given order."""
         return _shape.permute(self, *dims)
 
     @property
     def T(self):
+        """The tensor with its dimensions reversed (a view; for 2-D, the transpose)."""
         return _shape.t_all(self)
 
     @property
     def mT(self):
+        """The transpose of the last two dimensions (a view; batches of matrices)."""
         return _shape.matrix_transpose(self)
 
     @property
@@ -686,6 +812,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _shape.matrix_transpose(self)
 
     def adjoint(self):
+        """The conjugate transpose of the last two dimensions (the transpose for real tensors)."""
         return _shape.matrix_transpose(self)
 
     def conj(self):
@@ -693,91 +820,117 @@ class Tensor(_core.TensorBase, _TableMethods):
         return self
 
     def view_as(self, other):
+        """``view`` with ``other``'s shape."""
         return _shape.view_as(self, other)
 
     def reshape_as(self, other):
+        """``reshape`` to ``other``'s shape."""
         return _shape.reshape_as(self, other)
 
     def expand_as(self, other):
+        """``expand`` to ``other``'s shape."""
         return _shape.expand_as(self, other)
 
-    def unflatten(self, dim: int, sizes):
+    def unflatten(self, dim: builtins.int, sizes):
+        """A view with dimension ``dim`` split into the given sizes."""
         return _shape.unflatten(self, dim, sizes)
 
     def t(self) -> Tensor:
+        """The transpose of a 2-D tensor (a view; 0-D and 1-D tensors are returned as they are)."""
         return _shape.t(self)
 
-    def unsqueeze_(self, dim: int):
+    def unsqueeze_(self, dim: builtins.int):
+        """In-place ``unsqueeze``: insert a dimension of size one at ``dim``."""
         from .ops import inplace_shape
         return inplace_shape.unsqueeze_(self, dim)
 
     def squeeze_(self, dim=None):
+        """In-place ``squeeze``: remove the dimensions of size one (or only those of ``dim``)."""
         from .ops import inplace_shape
         return inplace_shape.squeeze_(self, dim)
 
     def t_(self):
+        """In-place ``t``: transpose a 2-D tensor."""
         from .ops import inplace_shape
         return inplace_shape.t_(self)
 
-    def transpose_(self, dim0: int, dim1: int):
+    def transpose_(self, dim0: builtins.int, dim1: builtins.int):
+        """In-place ``transpose``: swap the dimensions ``dim0`` and ``dim1``."""
         from .ops import inplace_shape
         return inplace_shape.transpose_(self, dim0, dim1)
 
     swapaxes_ = swapdims_ = transpose_
 
     def resize_(self, *sizes):
+        """Change the tensor's shape in place (new elements are uninitialised)."""
         from .ops import inplace_shape
         return inplace_shape.resize_(self, *sizes)
 
     def resize_as_(self, other):
+        """``resize_`` to ``other``'s shape."""
         from .ops import inplace_shape
         return inplace_shape.resize_as_(self, other)
 
     def movedim(self, source, destination):
+        """A view with the dimensions ``source`` moved to the positions ``destination``."""
         return _shape.movedim(self, source, destination)
 
     moveaxis = movedim
 
-    def split(self, split_size, dim: int = 0):
+    def split(self, split_size, dim: builtins.int = 0):
+        """The tensor split into views of ``split_size`` (or of each given size) along ``dim``."""
         return _shape.split(self, split_size, dim)
 
-    def split_with_sizes(self, split_sizes, dim: int = 0):
+    def split_with_sizes(self, split_sizes, dim: builtins.int = 0):
+        """The tensor split into views of the given sizes along ``dim``."""
         return _shape.split_with_sizes(self, split_sizes, dim)
 
-    def chunk(self, chunks: int, dim: int = 0):
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0):
+        """The tensor split into ``chunks`` views of (nearly) equal size along ``dim``."""
         return _shape.chunk(self, chunks, dim)
 
-    def unbind(self, dim: int = 0):
+    def unbind(self, dim: builtins.int = 0):
+        """The slices along ``dim``, each without that dimension."""
         return _shape.unbind(self, dim)
 
     def flip(self, *dims):
+        """The tensor with the order of the elements reversed along the given dimensions."""
         return _shape.flip(self, *dims)
 
     def repeat(self, *sizes):
+        """The tensor tiled the given number of times along each dimension (a copy)."""
         return _shape.repeat(self, *sizes)
 
     def tile(self, *dims):
+        """The tensor repeated the given number of times along each dimension."""
         return _shape.tile(self, dims[0] if len(dims) == 1 else dims)
 
-    def tril(self, diagonal: int = 0):
+    def tril(self, diagonal: builtins.int = 0):
+        """The lower triangle of a matrix (elements above the ``diagonal``-th diagonal set to 0)."""
         return _shape.tril(self, diagonal)
 
-    def triu(self, diagonal: int = 0):
+    def triu(self, diagonal: builtins.int = 0):
+        """The upper triangle of a matrix (elements below the ``diagonal``-th diagonal set to 0)."""
         return _shape.triu(self, diagonal)
 
-    def diag(self, diagonal: int = 0):
+    def diag(self, diagonal: builtins.int = 0):
+        """The diagonal of a matrix as a vector, or a matrix with the vector on its diagonal."""
         return _shape.diag(self, diagonal)
 
-    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    def diagonal(self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1):
+        """A view of the diagonal with the given ``offset`` between dimensions ``dim1`` and ``dim2``."""
         return _shape.diagonal(self, offset, dim1, dim2)
 
     def trace(self):
+        """The sum of the diagonal of a 2-D tensor."""
         return _shape.trace(self)
 
     def roll(self, shifts, dims=None):
+        """The elements shifted by ``shifts`` along ``dims`` (wrapping around)."""
         return _shape.roll(self, shifts, dims)
 
-    def tensor_split(self, indices_or_sections, dim: int = 0):
+    def tensor_split(self, indices_or_sections, dim: builtins.int = 0):
+        """The tensor split into views at the given indices (or into n nearly equal parts) along ``dim``."""
         return _index.tensor_split(self, indices_or_sections, dim)
 
     # -- indexing ---------------------------------------------------------------------------------
@@ -787,39 +940,50 @@ class Tensor(_core.TensorBase, _TableMethods):
     def __setitem__(self, key, value) -> None:
         _index.setitem(self, key, value)
 
-    def gather(self, dim: int, index):
+    def gather(self, dim: builtins.int, index):
+        """The elements of ``self`` along ``dim`` at the positions ``index`` gives."""
         return _index.gather(self, dim, index)
 
-    def narrow(self, dim: int, start, length: int):
+    def narrow(self, dim: builtins.int, start, length: builtins.int):
+        """A view of ``length`` elements from ``start`` along ``dim``."""
         return _index.narrow(self, dim, start, length)
 
-    def select(self, dim: int, index: int):
+    def select(self, dim: builtins.int, index: builtins.int):
+        """The slice at ``index`` along ``dim``, without that dimension (a view)."""
         return _index.select(self, dim, index)
 
-    def index_select(self, dim: int, index):
+    def index_select(self, dim: builtins.int, index):
+        """The slices along ``dim`` at the positions ``index`` gives (a copy)."""
         return _index.index_select(self, dim, index)
 
     def masked_select(self, mask):
+        """The elements where ``mask`` is True, as a 1-D tensor."""
         return _index.masked_select(self, mask)
 
-    def scatter(self, dim: int, index, src=None, *, value=None):
+    def scatter(self, dim: builtins.int, index, src=None, *, value=None):
+        """A copy with ``src`` (or ``value``) written at the ``index`` positions along ``dim``."""
         return _index.scatter(self, dim, index, src, value=value)
 
-    def scatter_(self, dim: int, index, src=None, *, value=None):
+    def scatter_(self, dim: builtins.int, index, src=None, *, value=None):
+        """In-place ``scatter``."""
         fn, args = _index.scatter_function(self, dim, index, src, value)
         return _inplace.inplace(fn, self, *args)
 
-    def scatter_add(self, dim: int, index, src):
+    def scatter_add(self, dim: builtins.int, index, src):
+        """A copy with ``src`` added at the ``index`` positions along ``dim``."""
         return _index.scatter_add(self, dim, index, src)
 
-    def scatter_add_(self, dim: int, index, src):
+    def scatter_add_(self, dim: builtins.int, index, src):
+        """In-place ``scatter_add``."""
         fn, args = _index.scatter_add_function(self, dim, index, src)
         return _inplace.inplace(fn, self, *args)
 
-    def index_add(self, dim: int, index, source, *, alpha=1):
+    def index_add(self, dim: builtins.int, index, source, *, alpha=1):
+        """A copy with ``alpha * source`` added at the ``index`` positions along ``dim``."""
         return _index.index_add(self, dim, index, source, alpha=alpha)
 
-    def index_add_(self, dim: int, index, source, *, alpha=1):
+    def index_add_(self, dim: builtins.int, index, source, *, alpha=1):
+        """In-place ``index_add``."""
         fn, args = _index.index_add_function(self, dim, index, source, alpha)
         return _inplace.inplace(fn, self, *args)
 
@@ -835,12 +999,15 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _linalg.matmul(_linalg_operand(other), self)
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        """``beta * self + alpha * (mat1 @ mat2)``."""
         return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        """``beta * self + alpha * (batch1 @ batch2)`` for batches of matrices."""
         return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def cross(self, other, dim=None):
+        """The cross product of 3-vectors along ``dim``."""
         return _linalg.cross(self, other, dim)
 
 

@@ -123,7 +123,7 @@ def test_harness_quick_prints_table_and_writes_json(tmp_path):
     ok = {(r["workload"], r["label"], r["library"]) for r in doc["records"] if r["status"] == "ok"}
     for backend in BACKENDS:
         assert ("W2", "100", f"pygrad-{backend}") in ok
-        assert f"| W2 | 100 | 1 | pygrad-{backend} |" in text
+        assert f"| W2 | 100 | 1 | on | pygrad-{backend} |" in text
     assert ("W3", "100,000", "numpy") in ok and ("W3", "100,000", runner.FLOOR) in ok
     assert ("W4", "batch 64", "numpy") in ok
     assert all(r["threads"] == 1 for r in doc["records"])
@@ -152,6 +152,35 @@ def test_harness_json_to_stdout():
         assert r["status"] == "ok" and r["unit"] == "op" and r["count"] == 2000
         assert r["peak_bytes"] >= 0 and r["peak_method"] in ("rss", "tracemalloc")
     assert doc["ratios"] == []  # no pair of pure, native and torch ran
+
+
+def test_harness_times_with_the_collector_on_by_default_and_off_on_request():
+    proc = _harness("--quick", "--threads", "1", "--workloads", "W5", "--libraries", "pygrad-pure,numpy",
+                    "--gc", "both", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["meta"]["gc"] == "both"
+    assert sorted((r["library"], r["gc"]) for r in doc["records"]) == [
+        ("numpy", "off"), ("numpy", "on"), ("pygrad-pure", "off"), ("pygrad-pure", "on")]
+    assert cli.parse_args([]).gc == "on"
+
+
+def test_targets_report_the_measured_ratios_and_bytes_per_op():
+    def rec(library, median, **extra):
+        return {"workload": "W5", "label": "2,000", "threads": 1, "gc": "on", "library": library,
+                "status": "ok", "median": median, "min": median, "iqr": 0.0, "count": 2000, "unit": "op",
+                "per_unit": median / 2000, **extra}
+    records = [rec("pygrad-native", 1.0, peak_bytes=2000 * 700), rec("pygrad-pure", 5.0), rec("torch", 1.5),
+               dict(rec("torch", 0.1), gc="off")]
+    found = {(t["target"], round(t["value"], 6), t["met"]) for t in report.targets(records)}
+    assert found == {("native/torch per op", round(1 / 1.5, 6), False), ("native/pure", 0.2, True),
+                     ("native bytes per op", 700, False)}
+    text = report.markdown(records, {"machine": {"cpu": "x", "logical_cores": 2, "platform": "p", "python": "3",
+                                                 "openblas_overrides": {}},
+                                     "versions": {"numpy": "1", "torch": "2", "pygrad": "0", "pygrad_backends": []},
+                                     "blas": {}, "quick": True, "gc": "on"})
+    assert "| native bytes per op | W5 | 2,000 | 700 | ≤ 600 | **missed** |" in text
+    assert "garbage collector on, as programs run" in text
 
 
 def test_harness_rejects_unknown_workload():
@@ -216,7 +245,7 @@ def test_kernel_comparison_covers_every_compiled_kernel():
     assert all(getattr(fn, "__module__", "") == "pygrad._native.kernels" for fn, _, _ in found.values())
     import io
     out = io.StringIO()
-    over = kbench.run(sizes=(1, 8), repeats=1, budget=1e-4, limit=None, out=out)
+    over = kbench.run(sizes=(1, 8), rounds=1, batch=1e-4, limit=None, out=out)
     rows = out.getvalue().splitlines()[1:]
     assert over == []
     # Every kernel, both dtypes, size 1 contiguous plus size 8 in each layout it takes.

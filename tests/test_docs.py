@@ -71,3 +71,13 @@ def test_pages_include_the_readme_and_the_tutorial(site):
     for page in site.rglob("*.html"):
         assert "<p>--8&lt;--" not in page.read_text(encoding="utf-8"), page  # every include resolved
     assert not (site / "README").exists()  # docs/README.md is for people building the site
+
+
+def test_ops_page_has_the_table_generated_from_the_op_table(site):
+    page = (site / "api" / "ops" / "index.html").read_text(encoding="utf-8")
+    assert "<!-- ops-table -->" not in page
+    from pygrad.ops import _opdocs, optable
+    for op in _opdocs.public_ops(optable.ALL_OPS):
+        assert f"<code>{op.name}</code>" in page, op.name
+    assert "SinBackward0" in page and "fused backward" in page
+    assert not (site / "ops_table_hook.py").exists()

@@ -187,12 +187,43 @@ def test_dropout_is_seeded_scaled_and_identity_in_eval():
         pygrad.nn.Dropout(1.5)
 
 
-def test_conv_double_backward_refuses_instead_of_lying():
-    conv = pygrad.nn.Conv2d(1, 1, 2).double()
-    x = pygrad.randn(1, 1, 3, 3, dtype=pygrad.float64, requires_grad=True)
-    y = conv(x).sum()
-    with pytest.raises(RuntimeError, match="does not differentiate the backward of conv2d"):
-        pygrad.autograd.grad(y, x, create_graph=True)
+@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (2, 1, 1, 2), (1, 2, 2, 1), (2, 0, 1, 4)])
+def test_conv_double_backward_matches_torch_and_gradgradcheck(stride, padding, dilation, groups):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((4, 4 // groups, 3, 2)), rng.standard_normal(4)]
+
+    def conv(m, x, w, b):
+        return m.nn.functional.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+    grads = []
+    for m in (pygrad, torch):
+        x, w, b = (m.tensor(a, requires_grad=True) for a in arrays)
+        gx, gw = m.autograd.grad((conv(m, x, w, b) ** 2).sum(), (x, w), create_graph=True)
+        grads.append([t.detach().numpy() for t in m.autograd.grad((gx * gx).sum() + (gw ** 3).sum(), (x, w, b))])
+        if m is pygrad:
+            assert type(gx.grad_fn).__name__ == gx.grad_fn.name() == "ConvolutionBackwardBackward0"
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9)
+    inputs = [pygrad.tensor(a[:1] if i == 0 else a, requires_grad=True) for i, a in enumerate(arrays)]
+    assert pygrad.autograd.gradgradcheck(lambda x, w, b: conv(pygrad, x, w, b), inputs)
+
+
+@pytest.mark.parametrize("name,options", [("max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+                                          ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+                                          ("adaptive_avg_pool2d", dict(output_size=(3, 4)))])
+def test_pooling_double_backward_matches_torch_and_gradgradcheck(name, options):
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(1).standard_normal((2, 3, 7, 6))
+    results = []
+    for m in (pygrad, torch):
+        x = m.tensor(a, requires_grad=True)
+        gx, = m.autograd.grad((getattr(m.nn.functional, name)(x, **options) ** 2).sum(), x, create_graph=True)
+        results.append((gx.grad_fn.name(), m.autograd.grad((gx ** 3).sum(), x)[0].numpy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
+    x = pygrad.tensor(a[:1, :1], requires_grad=True)
+    assert pygrad.autograd.gradgradcheck(lambda x: getattr(pygrad.nn.functional, name)(x, **options), [x])
 
 
 def test_linear_default_init_bounds():

@@ -91,3 +91,22 @@ def test_lazy_linear_initialises_with_linear_bounds():
     w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound and np.abs(b).max() <= bound
     assert layer.weight.requires_grad and layer.weight.is_leaf
+
+
+def _batchnorm_transcript(m):
+    lines = []
+    for build, x in [(lambda: m.nn.LazyBatchNorm2d(), m.linspace(-1, 2, 2 * 3 * 2 * 2).reshape(2, 3, 2, 2)),
+                     (lambda: m.nn.LazyBatchNorm1d(momentum=None), m.linspace(-1, 2, 8).reshape(4, 2)),
+                     (lambda: m.nn.LazyBatchNorm2d(affine=False), m.ones(2, 3, 2, 2)),
+                     (lambda: m.nn.LazyBatchNorm1d(track_running_stats=False), m.linspace(0, 1, 6).reshape(2, 3))]:
+        module = build()
+        lines += [repr(module), [name for name, _ in module.named_parameters()], sorted(module.state_dict())]
+        out = module(x)
+        lines += [repr(module), type(module).__name__, out.detach().numpy().round(5).tolist(),
+                  {k: v.numpy().round(5).tolist() for k, v in module.state_dict().items()}]
+    return lines
+
+
+def test_lazy_batch_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    assert _batchnorm_transcript(pygrad) == _batchnorm_transcript(torch)

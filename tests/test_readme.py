@@ -90,9 +90,14 @@ def test_readme_block_runs(index, tmp_path, monkeypatch):
         if earlier.run:
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(compile(earlier.code, f"README.md:{earlier.line}", "exec"), scope)
+    run_block(block, scope, f"README.md:{block.line}")
+
+
+def run_block(block: Block, scope: dict, where: str) -> None:
+    """Run ``block`` in ``scope`` and check what it prints (its ``# text`` lines, its output block)."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(checked(block.code), f"README.md:{block.line}", "exec"), scope)
+        exec(compile(checked(block.code), where, "exec"), scope)
     if block.output is not None:
         assert out.getvalue().rstrip() == block.output.rstrip()
 

@@ -53,3 +53,15 @@ def test_arange_float_step_matches_torch_bit_for_bit(torch, dtype):
         assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
         assert ours.tobytes() == theirs.tobytes(), (start, end, step)
     assert str(pygrad.arange(-8., 8., .1)) == str(torch.arange(-8., 8., .1))
+
+
+def test_float32_expm1_is_rounded_as_torchs():
+    """expm1 in float32 is computed in float64 and rounded: expm1(4.) is the correctly rounded
+    53.598148 (prints 53.5981, as PyTorch's), and every value is within one ulp of PyTorch's,
+    whose last bit depends on the CPU's vector library."""
+    torch = pytest.importorskip("torch")
+    assert str(pygrad.expm1(pygrad.tensor(4.0))) == "tensor(53.5981)"
+    xs = np.linspace(-10, 10, 20001, dtype=np.float32)
+    ours = pygrad.expm1(pygrad.tensor(xs)).numpy()
+    theirs = torch.expm1(torch.from_numpy(xs)).numpy()
+    assert np.all(np.abs(ours.view(np.int32) - theirs.view(np.int32)) <= 1)

@@ -1,7 +1,11 @@
-"""The workloads W1-W5 of ``pygrad.bench.workloads`` on each backend, and native's speedup on each.
+"""The workloads W1-W7 of ``pygrad.bench.workloads`` on each backend, and native's speedup on each.
 
+``time_step`` runs with the garbage collector off (asv times with ``timeit``, which turns it
+off); ``time_step_gc_on`` turns it back on inside the timed call, as programs run.
 ``track_speedup_*`` times both backends in one process and returns pure time / native time.
 """
+import gc
+
 import pygrad
 from pygrad.bench import timing
 from pygrad.bench.workloads import WORKLOADS
@@ -30,6 +34,10 @@ class _Workload:
         self.workload, self.state = _state(self.key, size)
 
     def time_step(self, backend, size):
+        self.workload.step(pygrad, self.state)
+
+    def time_step_gc_on(self, backend, size):
+        gc.enable()
         self.workload.step(pygrad, self.state)
 
 
@@ -74,6 +82,11 @@ class W3(_Workload):
         self.workload.step(pygrad, self.state)
 
 
+class W3f64(_Workload):
+    key = "W3f64"
+    params = [BACKENDS, grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
+
+
 class W4(_Workload):
     key = "W4"
     params = [BACKENDS, grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
@@ -86,6 +99,11 @@ class W5(_Workload):
 
     def peakmem_step(self, backend, size):
         self.workload.step(pygrad, self.state)
+
+
+class W7(_Workload):
+    key = "W7"
+    params = [BACKENDS, grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
 
 
 class SpeedupW1(_Speedup):

@@ -2,7 +2,19 @@ cdef class Version:
     cdef public long long value
 
 
-cdef class TensorBase:
+cdef struct Link:  # a place in the list of closed graph objects (see core.pyx)
+    Link* prev
+    Link* next
+    void* obj
+
+
+cdef class GraphObject:
+    cdef bint _closed  # hidden from the cyclic collector: it cannot take part in a cycle
+    cdef bint _pinned  # a closed object may refer to this one
+    cdef Link _link
+
+
+cdef class TensorBase(GraphObject):
     cdef public object _data
     cdef public bint _requires_grad
     cdef public object _grad_fn
@@ -16,7 +28,7 @@ cdef class TensorBase:
     cdef object __weakref__
 
 
-cdef class NodeBase:
+cdef class NodeBase(GraphObject):
     cdef public long long _seq
     cdef public object _next_functions  # read through the read-only next_functions
     cdef public object needs_input_grad
@@ -49,3 +61,8 @@ cdef class SavedTensorBase:
 
 cdef TensorBase new_tensor(object array)
 cdef SavedTensorBase new_saved(object cls, TensorBase tensor, bint is_output)
+cdef TensorBase new_leaf(object array)
+cdef void settle_tensor(TensorBase t) except *
+cdef void settle_node(NodeBase node) except *
+cdef void open_object(GraphObject obj) except *
+cdef void refer(GraphObject holder, object referent) except *

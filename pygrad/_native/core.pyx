@@ -21,12 +21,291 @@ cdef class Version:
         self.value = 0
 
 
-cdef class TensorBase:
+# -- the cyclic garbage collector ---------------------------------------------------------------
+# Tensors, nodes and saved tensors refer to what came before them (a node to its inputs' nodes
+# and saved inputs, a tensor to its grad_fn), so by themselves they form no cycle and reference
+# counting frees them.  Such an object is *closed*: hidden from the cyclic collector, which
+# otherwise spends most of a small-op program's time traversing the graph.  A cycle needs a
+# reference that does not point back in time: a hook, an attribute set on a tensor or ctx, a
+# view record, a .grad with a history, an in-place op that gives an old tensor a new grad_fn.
+# An object holding one is *open* (tracked), and so is every object that refers to an open one,
+# so a cycle is made of tracked objects only and the collector frees it.
+#
+# An object is closed when it is complete (``settle_*``) and every graph object it refers to is
+# closed.  Anything stored on a closed object later goes through ``__setattr__`` (Python code)
+# or ``refer`` (compiled code); what could close a cycle opens it, and opening an object opens
+# the closed objects that refer to it (found through the list of closed objects, searched only
+# when a closed object may refer to it: ``_pinned``).  Objects made any other way stay tracked.
+
+cdef extern from "Python.h":
+    int PyObject_IS_GC(object)
+    int PyObject_GC_IsTracked(object)
+    void PyObject_GC_Track(void*)
+    void PyObject_GC_UnTrack(void*)
+    Py_ssize_t _refcnt "Py_REFCNT"(void*)
+    int PyObject_GenericSetAttr(object, object, object) except -1
+    ctypedef struct PyTypeObject:
+        Py_ssize_t tp_dictoffset
+    PyTypeObject* Py_TYPE(object)
+    object PyObject_GenericGetDict(object, void*)
+
+cdef Link _closed_list  # the sentinel of a circular list of every closed object
+_closed_list.prev = _closed_list.next = &_closed_list
+# Searching the list costs its length.  Each object made earns a credit and each search spends
+# its length, so searches cost at most a constant per object however a program attaches hooks;
+# while the balance is negative nothing is closed (so nothing needs searching).
+cdef Py_ssize_t _credit = 0
+cdef Py_ssize_t _CREDIT_LIMIT = 1 << 16
+cdef object _RLock = type(__import__("threading").RLock())
+cdef object _weakref = __import__("weakref").ref
+
+
+cdef class GraphObject:
+    """What tensors and nodes share: their place among the closed objects."""
+
+    def __dealloc__(self):
+        if self._closed:
+            _unlink(self)
+
+    def __setattr__(self, name, value):
+        PyObject_GenericSetAttr(self, name, value)
+        if self._closed and not _keeps_closed(self, name, value):
+            open_object(self)
+
+
+cdef inline void _unlink(GraphObject o):
+    o._link.prev.next = o._link.next
+    o._link.next.prev = o._link.prev
+    o._closed = False
+
+
+cdef inline void _track(obj):
+    if PyObject_IS_GC(obj) and not PyObject_GC_IsTracked(obj):
+        PyObject_GC_Track(<void*>obj)
+
+
+cdef inline bint _is_closed(x):
+    """None, or a closed graph object."""
+    return x is None or (isinstance(x, GraphObject) and (<GraphObject>x)._closed)
+
+
+cdef inline void _pin(x):
+    if isinstance(x, GraphObject):
+        (<GraphObject>x)._pinned = True
+
+
+cdef bint _keeps_closed(GraphObject obj, name, value) except -1:
+    """Storing ``value`` as ``obj.name`` leaves closed ``obj`` unable to take part in a cycle."""
+    if value is None or not PyObject_IS_GC(value):
+        return True  # numbers, strings, arrays, version counters
+    if isinstance(obj, TensorBase):
+        if name == "_grad":  # a gradient without history: a leaf that nothing else refers to
+            if isinstance(value, TensorBase) and (<TensorBase>value)._closed and (<TensorBase>value)._grad_fn is None:
+                (<TensorBase>value)._pinned = True
+                return True
+        elif name == "_accumulator":  # a weak reference without callback holds nothing
+            return type(value) is _weakref and value.__callback__ is None
+    return False
+
+
+cdef inline bint _closing():
+    """Whether to close new objects; counts one made."""
+    global _credit
+    if _credit < _CREDIT_LIMIT:
+        _credit += 1
+    return _credit >= 0
+
+
+cdef void _close(GraphObject o):
+    PyObject_GC_UnTrack(<void*>o)
+    o._link.obj = <void*>o
+    o._link.prev = _closed_list.prev
+    o._link.next = &_closed_list
+    _closed_list.prev.next = &o._link
+    _closed_list.prev = &o._link
+    o._closed = True
+
+
+cdef inline bint _plain_instance(obj, cls) except -1:
+    """``obj`` has no attributes besides the fields (a subclass instance's __dict__ is empty)."""
+    if type(obj) is cls:
+        return True
+    d = getattr(obj, "__dict__", None)
+    return not d
+
+
+cdef void settle_tensor(TensorBase t) except *:
+    """Close ``t`` if it can take part in no cycle (see above)."""
+    if t._closed or not _closing():
+        return
+    if (t._hooks is None and t._view is None and _is_closed(t._grad_fn) and type(t._data) is cnp.ndarray
+            and (t._accumulator is None or (type(t._accumulator) is _weakref and t._accumulator.__callback__ is None))
+            and (t._grad is None or (_is_closed(t._grad) and (<TensorBase>t._grad)._grad_fn is None))
+            and _plain_instance(t, _tensor_cls)):
+        _pin(t._grad_fn)
+        _pin(t._grad)
+        _close(t)
+
+
+cdef bint _plain_tuple(x):
+    """A tuple of numbers, None, shapes or (shape, dtype) pairs: nothing a cycle can pass."""
+    if type(x) is not tuple:
+        return False
+    for item in <tuple>x:
+        if item is None or not PyObject_IS_GC(item):
+            continue
+        if type(item) is not tuple:
+            return False
+        for sub in <tuple>item:  # (shape, dtype): dtypes are module constants
+            if type(sub) is tuple:
+                for k in <tuple>sub:
+                    if PyObject_IS_GC(k):
+                        return False
+    return True
+
+
+cdef void settle_node(NodeBase node) except *:
+    """Close ``node`` and the containers only it holds, if it can take part in no cycle."""
+    cdef tuple edges
+    cdef SavedTensorBase st
+    if node._closed or not _closing():
+        return
+    if not (node._pre_hooks is None and node._post_hooks is None and node._retain_hooks is None
+            and node._to_save is None and node._anomaly_trace is None and not node._dirty
+            and not node._non_differentiable and type(node._next_functions) is tuple
+            and _plain_tuple(node.needs_input_grad) and _plain_tuple(node._input_meta)
+            and _plain_tuple(node._output_meta) and (node._edge_args is None or _plain_tuple(node._edge_args))):
+        return
+    attrs = PyObject_GenericGetDict(node, NULL)
+    if attrs:  # a ctx attribute may close a cycle; AccumulateGrad's own two may not
+        if not (len(attrs) == 2 and type(attrs.get("_lock")) is _RLock
+                and isinstance(attrs.get("variable"), TensorBase) and _is_closed(attrs["variable"])):
+            return
+    edges = <tuple>node._next_functions
+    for edge in edges:
+        if type(edge) is not tuple or len(<tuple>edge) != 2 or not _is_closed((<tuple>edge)[0]):
+            return
+    saved = node._saved
+    if saved is not None:
+        if type(saved) is not list:
+            return
+        for s in <list>saved:
+            if s is None:
+                continue
+            if not isinstance(s, SavedTensorBase) or Py_TYPE(s).tp_dictoffset != 0:
+                return
+            st = <SavedTensorBase>s
+            if not _is_closed(st.tensor) or PyObject_IS_GC(st.data) or PyObject_IS_GC(st.version):
+                return
+    # Closed: pin what it refers to, hide it and what only it holds.
+    for edge in edges:
+        _pin((<tuple>edge)[0])
+        PyObject_GC_UnTrack(<void*>edge)
+    PyObject_GC_UnTrack(<void*>edges)
+    for meta in (node.needs_input_grad, node._input_meta, node._output_meta):
+        for item in <tuple>meta:
+            if type(item) is tuple:
+                PyObject_GC_UnTrack(<void*>item)
+        PyObject_GC_UnTrack(<void*>meta)
+    if saved is not None:
+        for s in <list>saved:
+            if s is not None:
+                _pin((<SavedTensorBase>s).tensor)
+                PyObject_GC_UnTrack(<void*>s)
+        PyObject_GC_UnTrack(<void*>saved)
+    if attrs:
+        _pin(attrs["variable"])
+        PyObject_GC_UnTrack(<void*>attrs)
+    _close(node)
+
+
+cdef void _reopen(GraphObject o):
+    """Track ``o`` again, with the containers its closing hid."""
+    _unlink(o)
+    PyObject_GC_Track(<void*>o)
+    if isinstance(o, NodeBase):
+        n = <NodeBase>o
+        edges = n._next_functions
+        if type(edges) is tuple:
+            for edge in <tuple>edges:
+                _track(edge)
+            _track(edges)
+        for meta in (n.needs_input_grad, n._input_meta, n._output_meta):
+            if type(meta) is tuple:
+                for item in <tuple>meta:
+                    _track(item)
+                _track(meta)
+        if type(n._saved) is list:
+            for s in <list>n._saved:
+                _track(s)
+            _track(n._saved)
+        _track(PyObject_GenericGetDict(n, NULL))
+
+
+cdef list _referents(GraphObject o):
+    """The graph objects ``o`` refers to."""
+    cdef NodeBase n
+    if isinstance(o, TensorBase):
+        return [(<TensorBase>o)._grad_fn, (<TensorBase>o)._grad]
+    n = <NodeBase>o
+    out = [edge[0] for edge in n._next_functions]
+    if n._saved is not None:
+        out += [(<SavedTensorBase>s).tensor for s in n._saved if s is not None]
+    attrs = PyObject_GenericGetDict(n, NULL)
+    if attrs:
+        out.append(attrs.get("variable"))
+    return out
+
+
+def closed_objects():
+    """Every closed graph object (``gc.get_objects()`` does not list them)."""
+    cdef Link* link = _closed_list.next
+    cdef list out = []
+    while link != &_closed_list:
+        if _refcnt(link.obj) > 0:  # not one being freed
+            out.append(<object>link.obj)
+        link = link.next
+    return out
+
+
+cdef void open_object(GraphObject obj) except *:
+    """Track ``obj`` again, and every closed object that refers to it, directly or not."""
+    global _credit
+    if not obj._closed:
+        return
+    _reopen(obj)
+    if not obj._pinned:
+        return
+    everything = closed_objects()
+    _credit = max(_credit - len(everything), -_CREDIT_LIMIT)
+    referrers = {}
+    for o in everything:
+        for r in _referents(<GraphObject>o):
+            if isinstance(r, GraphObject) and ((<GraphObject>r)._closed or r is obj):
+                referrers.setdefault(id(r), []).append(o)
+    stack = [obj]
+    while stack:
+        for o in referrers.get(id(stack.pop()), ()):
+            if (<GraphObject>o)._closed:
+                _reopen(<GraphObject>o)
+                stack.append(o)
+
+
+cdef void refer(GraphObject holder, object referent) except *:
+    """Compiled code made ``holder`` refer to the graph object ``referent``."""
+    if holder._closed:
+        if _is_closed(referent):
+            _pin(referent)
+        else:
+            open_object(holder)
+
+
+cdef class TensorBase(GraphObject):
     pass
 
 
 @cython.trashcan(True)
-cdef class NodeBase:
+cdef class NodeBase(GraphObject):
     """Every node gets a creation sequence number; the other fields start at their defaults."""
 
     def __cinit__(self, *args, **kwargs):
@@ -90,12 +369,13 @@ cdef class SavedTensorBase:
 
     cpdef _rebuild(self, node):
         """A saved output as a tensor again: its array, version counter and place in the graph."""
-        cdef TensorBase t = new_tensor(self.data)
+        cdef TensorBase t = new_leaf(self.data)
         t._version = self.version
         if self.requires_grad:
             t._requires_grad = True
             t._grad_fn = node
             t._output_nr = self.output_nr
+        settle_tensor(t)
         return t
 
 
@@ -119,8 +399,8 @@ cdef SavedTensorBase new_saved(object cls, TensorBase tensor, bint is_output):
     return s
 
 
-cdef TensorBase new_tensor(object array):
-    """A new leaf of the bound tensor class around ``array`` (no copy)."""
+cdef TensorBase new_leaf(object array):
+    """A new leaf of the bound tensor class around ``array`` (no copy), not yet settled."""
     cdef TensorBase t = TensorBase.__new__(_tensor_cls)
     if type(array) is not cnp.ndarray:
         array = np.asarray(array)
@@ -129,11 +409,27 @@ cdef TensorBase new_tensor(object array):
     return t
 
 
+cdef TensorBase new_tensor(object array):
+    """A new leaf of the bound tensor class around ``array`` (no copy)."""
+    cdef TensorBase t = new_leaf(array)
+    if type(t._data) is cnp.ndarray and _closing():
+        _close(t)
+    return t
+
+
 def tensor_factory(cls):
     """``wrap(array)``: a new leaf ``cls`` around ``array`` (no copy); also bound as ``core.wrap``."""
     global _tensor_cls
     _tensor_cls = cls
     return wrap
+
+
+def settle(obj):
+    """Close a graph object made in Python code, if it can take part in no cycle."""
+    if isinstance(obj, TensorBase):
+        settle_tensor(obj)
+    elif isinstance(obj, NodeBase):
+        settle_node(obj)
 
 
 def wrap(array):

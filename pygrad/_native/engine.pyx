@@ -15,7 +15,7 @@ from heapq import heappop, heappush
 cimport numpy as cnp
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from pygrad._native.core cimport NodeBase, TensorBase, new_saved
+from pygrad._native.core cimport GraphObject, NodeBase, TensorBase, new_saved, open_object, refer, settle_node
 from pygrad._errors import malformed_edges, no_such_output, not_a_node
 
 cnp.import_array()
@@ -432,6 +432,10 @@ def apply_function(cls, tuple args, dict kwargs):
             ctx._dirty = ctx._non_differentiable = ()
         if _anomaly._state.enabled:
             ctx._anomaly_trace = _anomaly.forward_stack()
+        settle_node(ctx)
+        for out in outputs:
+            if isinstance(out, TensorBase) and (<TensorBase>out)._grad_fn is ctx:
+                refer(<TensorBase>out, ctx)
     elif ctx._to_save is not None:
         ctx._to_save = None
     return outputs[0] if single else outputs
@@ -501,6 +505,9 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
             d._view.check_inplace(d)
         elif d._grad_fn is None and d._requires_grad:
             raise RuntimeError(_LEAF_INPLACE)
+    for d in dirty:  # its new grad_fn may lead back to nodes that saved it: a cycle
+        if isinstance(d, GraphObject):
+            open_object(<GraphObject>d)
     n = len(outputs)
     fixed = None
     out_meta = PyTuple_New(n)

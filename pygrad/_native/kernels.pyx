@@ -10,8 +10,9 @@ write its part into the result and finish with a compiled loop.
 The compiled path takes float32/float64 operands of one dtype.  Its loop reads operands that
 are either C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand
 of ``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output);
-a strided or really broadcast operand is first copied into that layout.  Other dtypes go to the
-pure kernel (``tests/test_native_coverage.py`` checks that no float case does).
+a strided operand is first copied into that layout (``tests/test_native_coverage.py`` checks
+that these float cases all run compiled).  Other dtypes and operands of another shape than the
+result's (real broadcasting, as a bias row added to a batch) go to the pure kernel.
 Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run
 without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on.
 """
@@ -397,27 +398,55 @@ cdef inline bint _same_shape(cnp.ndarray x, cnp.ndarray y) noexcept:
     return True
 
 
+cdef object _broadcast_shape(tuple args):
+    """The shape the operands broadcast to, or None when they do not."""
+    cdef int nd = 0, n, k, i
+    cdef cnp.npy_intp* dims
+    cdef cnp.ndarray arr
+    for a in args:
+        n = cnp.PyArray_NDIM(<cnp.ndarray>a)
+        if n > nd:
+            nd = n
+    shape = [1] * nd
+    for a in args:
+        arr = <cnp.ndarray>a
+        n = cnp.PyArray_NDIM(arr)
+        dims = cnp.PyArray_DIMS(arr)
+        for i in range(n):
+            k = nd - n + i
+            if dims[i] != 1:
+                if shape[k] == 1:
+                    shape[k] = dims[i]
+                elif shape[k] != dims[i]:
+                    return None
+    return tuple(shape)
+
+
 cdef object _dense(tuple args):
     """The operands as the compiled loop takes them: each one element, or C-contiguous (or
-    stride 0) with the result's shape.  A strided or really broadcast operand is copied into
-    that layout; operands that do not broadcast give None (NumPy's error comes from the fallback)."""
-    try:
-        shape = np.broadcast_shapes(*[(<object>a).shape for a in args])
-    except ValueError:
+    stride 0) with the result's shape.  A strided operand is copied into that layout; None when
+    an operand has another shape (real broadcasting, or operands that do not broadcast)."""
+    shape = _broadcast_shape(args)
+    if shape is None:
         return None
     dense = []
     cdef bint has_shape = False  # an operand the result takes its shape from (C-contiguous, not uniform)
+    cdef cnp.ndarray arr
     for a in args:
         arr = <cnp.ndarray>a
-        if not ((cnp.PyArray_SIZE(arr) == 1 and cnp.PyArray_NDIM(arr) <= len(shape))
-                or ((<object>arr).shape == shape and (cnp.PyArray_IS_C_CONTIGUOUS(arr) or _all_strides_zero(arr)))):
-            arr = np.ascontiguousarray(np.broadcast_to(arr, shape))
+        if cnp.PyArray_SIZE(arr) == 1 and cnp.PyArray_NDIM(arr) <= len(shape):
+            pass
+        elif (<object>arr).shape == shape:
+            if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) or _all_strides_zero(arr)):
+                arr = np.ascontiguousarray(arr)
+        else:  # really broadcast (a bias row against a batch): NumPy's broadcasting loop, no copy
+            return None
         if cnp.PyArray_SIZE(arr) != 1 and cnp.PyArray_IS_C_CONTIGUOUS(arr) and not _all_strides_zero(arr):
             has_shape = True
         dense.append(arr)
     if not has_shape:  # all uniform (stride 0) with more than one element: one of them laid out in full
         for k, arr in enumerate(dense):
-            if cnp.PyArray_SIZE(<cnp.ndarray>arr) != 1:
+            if cnp.PyArray_SIZE(arr) != 1:
                 dense[k] = np.ascontiguousarray(arr)
                 break
     return tuple(dense)
@@ -472,6 +501,73 @@ cdef cnp.ndarray _result_layout(tuple args, int nin, Py_ssize_t* steps, void** d
     return shape_of
 
 
+# NumPy's own loops for the single-ufunc ops are SIMD code chosen for the CPU at run time,
+# faster than this module's portable build once an array is large enough to pay for the ufunc
+# call (any layout: no copy into a dense one); where the loop would run on several threads,
+# the threads win instead.
+UFUNC_MIN_SIZE = 16384
+cdef Py_ssize_t _ufunc_min = UFUNC_MIN_SIZE
+
+
+def set_ufunc_min_size(Py_ssize_t n):
+    """Change the size from which single-ufunc ops run NumPy's loop (benchmarks and tests)."""
+    global _ufunc_min, UFUNC_MIN_SIZE
+    _ufunc_min = n
+    UFUNC_MIN_SIZE = n
+
+
+cdef inline bint _numpy_loop_faster(Py_ssize_t n) noexcept nogil:
+    return n >= _ufunc_min and (n < _parallel_min or pygrad_max_threads() < 2)
+
+
+cdef object _single_ufunc(int op):
+    if op == ADD:
+        return np.add
+    if op == SUB:
+        return np.subtract
+    if op == MUL:
+        return np.multiply
+    if op == DIV:
+        return np.true_divide
+    if op == NEG:
+        return np.negative
+    if op == SQRT:
+        return np.sqrt
+    if op == ABS:
+        return np.absolute
+    if op == RECIP:
+        return np.reciprocal
+    if op == COPY:
+        return np.positive
+    return None
+
+
+cdef object _by_numpy_loop(int op, tuple args, int typenum):
+    """The op by NumPy's loop into a new (cached when large) buffer; None when it is not one
+    ufunc or the operands are small."""
+    cdef Py_ssize_t big = 0
+    cdef cnp.npy_intp dims[32]
+    cdef int k
+    for a in args:
+        big = max(big, cnp.PyArray_SIZE(<cnp.ndarray>a))
+    if not _numpy_loop_faster(big):
+        return None
+    ufunc = _single_ufunc(op)
+    if ufunc is None:
+        return None
+    try:
+        shape = np.broadcast_shapes(*[(<object>a).shape for a in args])
+    except ValueError:
+        return None
+    if len(shape) > 32:
+        return None
+    for k in range(len(shape)):
+        dims[k] = shape[k]
+    out = _empty(len(shape), dims, typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
+    ufunc(*args, out=out)
+    return out
+
+
 cdef object _apply(int op, tuple args, object fallback):
     """Run ``op`` compiled on float32/float64 operands of one dtype (any layout: see ``_dense``),
     else ``fallback(*args)``."""
@@ -490,6 +586,9 @@ cdef object _apply(int op, tuple args, object fallback):
                 return fallback(*args)
         elif cnp.PyArray_TYPE(arr) != typenum:
             return fallback(*args)
+    result = _by_numpy_loop(op, args, typenum)
+    if result is not None:
+        return result
     shape_of = _result_layout(args, nin, steps, data)
     if shape_of is None:
         dense = _dense(args)
@@ -601,13 +700,42 @@ def accumulate(dst, src):
     cdef Py_ssize_t n = cnp.PyArray_SIZE(d)
     if (steps[1] == 0 or data[1] != data[0]) and _overlaps(d, s):
         return _pure.accumulate(dst, src)
+    if _numpy_loop_faster(n):
+        np.add(d, s, out=d)
+        return dst
     if typenum == cnp.NPY_FLOAT:
         with nogil:
-            _run_parallel(ADD, <float*>data[0], <float**>data, steps, 2, n)
+            _accumulate_parallel(<float*>data[0], <float*>data[1], steps[1], n)
     else:
         with nogil:
-            _run_parallel(ADD, <double*>data[0], <double**>data, steps, 2, n)
+            _accumulate_parallel(<double*>data[0], <double*>data[1], steps[1], n)
     return dst
+
+
+cdef void _accumulate_loop(floating* d, floating* s, Py_ssize_t step, Py_ssize_t n) noexcept nogil:
+    """``d[i] += s[i * step]``.  Not the ADD loop with the result being an operand: there the
+    compiler's overlap check fails and the loop runs unvectorized."""
+    cdef Py_ssize_t i
+    cdef floating y
+    if step:
+        for i in range(n):
+            d[i] += s[i]
+    else:
+        y = s[0]
+        for i in range(n):
+            d[i] += y
+
+
+cdef void _accumulate_parallel(floating* d, floating* s, Py_ssize_t step, Py_ssize_t n) noexcept nogil:
+    cdef int chunks = pygrad_max_threads(), c
+    cdef Py_ssize_t lo, hi
+    if n < _parallel_min or chunks < 2:
+        _accumulate_loop(d, s, step, n)
+        return
+    for c in prange(chunks, schedule="static", chunksize=1, num_threads=chunks):
+        lo = n * c // chunks
+        hi = n * (c + 1) // chunks
+        _accumulate_loop(d + lo, s + lo * step, step, hi - lo)
 
 
 cdef bint _overlaps(cnp.ndarray d, cnp.ndarray s):

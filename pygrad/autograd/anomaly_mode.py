@@ -27,10 +27,12 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 
 
 def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection (``autograd.detect_anomaly``) is on."""
     return _state.enabled
 
 
 def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly mode also checks backward results for NaN."""
     return _state.check_nan
 
 

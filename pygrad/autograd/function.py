@@ -112,15 +112,19 @@ class Node(_core.NodeBase):
 
     # -- the ctx interface of autograd.Function -------------------------------------------
     def save_for_backward(self, *tensors) -> None:
+        """Keep tensors for ``backward`` (read them back as ``ctx.saved_tensors``; in-place changes are detected)."""
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
+        """Declare outputs that get no gradient (they will not require grad)."""
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors) -> None:
+        """Declare the tensors ``forward`` modified in place (their version counters advance)."""
         self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
+        """Whether ``backward`` gets zero tensors (True, the default) or None for outputs without gradient."""
         self.materialize_grads = value
 
     # ``saved_tensors`` is a property of the base, which calls this (the compiled base first
@@ -166,6 +170,7 @@ class Node(_core.NodeBase):
         return hooks
 
     def apply(self, *grad_outputs):
+        """Call the node's backward on output gradients (as the engine does)."""
         if self._freed:
             raise RuntimeError(SECOND_BACKWARD)
         return self._fit_grads(self._forward_cls.backward(self, *grad_outputs))
@@ -256,10 +261,13 @@ class Function(metaclass=FunctionMeta):
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
+        """The computation, on tensors with grad mode off; ``ctx`` keeps what ``backward`` needs."""
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
+        """The gradients of the inputs given those of the outputs (one per ``forward`` input; None for no
+        gradient)."""
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
 
@@ -267,6 +275,8 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        """Run ``forward`` and record a node whose backward is this class's ``backward`` (call this, not
+        ``forward``)."""
         if _op_observers:  # the profiler or saved-tensor hooks are on (autograd/op_observers.py)
             return _observed_apply(cls, args, kwargs)
         # The active backend's engine records the node (the compiled one does it in C).
@@ -403,4 +413,5 @@ def accumulate_grad_node(tensor) -> AccumulateGrad:
             if node is None:
                 node = AccumulateGrad(tensor)
                 tensor._accumulator = weakref.ref(node)
+                _core.settle(node)
     return node

@@ -21,10 +21,12 @@ _state = _State()
 
 
 def is_grad_enabled() -> bool:
+    """Whether operations are recorded for backward now."""
     return _state.enabled
 
 
 def is_inference_mode_enabled() -> bool:
+    """Whether ``inference_mode`` is on."""
     return _state.inference
 
 
@@ -48,6 +50,7 @@ class _DecoratorContextManager:
         return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature
 
     def clone(self) -> _DecoratorContextManager:
+        """A new context manager of the same kind."""
         return type(self)()
 
 
@@ -98,6 +101,7 @@ class set_grad_enabled(_DecoratorContextManager):
         return False
 
     def clone(self) -> _DecoratorContextManager:
+        """A new context manager of the same kind."""
         return set_grad_enabled(self.mode)
 
 
@@ -117,4 +121,5 @@ class inference_mode(_DecoratorContextManager):
         return False
 
     def clone(self) -> _DecoratorContextManager:
+        """A new context manager of the same kind."""
         return inference_mode(self.mode)

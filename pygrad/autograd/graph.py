@@ -45,10 +45,21 @@ def _pack_saved(cls, args, kwargs, call):
     if node is not None and node._saved:
         _packing.append(True)
         try:
-            node._saved = [None if s is None else _PackedSaved(pack(s.unpack(node)), unpack) for s in node._saved]
+            node._saved = [None if s is None else _PackedSaved(pack(_saved_value(s, node, outputs)), unpack)
+                           for s in node._saved]
         finally:
             _packing.pop()
     return result
+
+
+def _saved_value(saved, node, outputs):
+    """The tensor a pack hook is given: a saved output is the output itself (with its grad_fn),
+    as in PyTorch, not a tensor rebuilt from the saved array."""
+    if saved.tensor is None and saved.output_nr < len(outputs):
+        output = outputs[saved.output_nr]
+        if getattr(output, "_grad_fn", None) is node:
+            return output
+    return saved.unpack(node)
 
 
 class saved_tensors_hooks:

@@ -195,9 +195,11 @@ _RULES = {
     "MedianBackward1": "d median(u, dim): each median's gradient goes to the element at its index",
     "EmbeddingBackward0": "W[index]: each row of W gets the sum of the gradients of the places it was read",
     "EmbeddingDenseBackward0": "the row sums of an embedding's gradient differentiated: read back at index",
-    "ConvolutionBackward0": "d conv2d: grad_x = the gradient scattered back through each window times W,  "
-                            "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W",
     "MaxPool2DWithIndicesBackward0": "d max_pool2d: each window's gradient goes to its (first) maximum",
+    "MaxPool2DWithIndicesBackwardBackward0": "max_pool2d's gradient differentiated: read back at each window's maximum",
+    "AvgPool2DBackwardBackward0": "avg_pool2d's gradient differentiated: the average pool of the gradient",
+    "AdaptiveAvgPool2DBackwardBackward0": "adaptive_avg_pool2d's gradient differentiated: the adaptive average pool "
+                                          "of the gradient",
     "SortBackward0": "u.sort(dim): each element gets the gradient of the place it was sorted to",
     "TopkBackward0": "u.topk(k): the k picked elements get their gradients, the others 0",
     "KthvalueBackward0": "u.kthvalue(k): the picked element gets the gradient, the others 0",

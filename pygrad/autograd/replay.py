@@ -12,6 +12,7 @@ import gc
 
 import numpy as np
 
+from .._backend import core as _core
 from .engine import _EngineUtil, grad as autograd_grad
 from .function import AccumulateGrad
 from .node_info import recompute_output, saved_entries
@@ -181,7 +182,7 @@ def forward_values(nodes, known=()) -> dict:
             else:
                 add(entry.key)
     if sum(1 for key in values if not isinstance(key[0], AccumulateGrad)) < wanted:
-        for obj in gc.get_objects():
+        for obj in gc.get_objects() + _core.closed_objects():
             if issubclass(type(obj), Tensor):  # type(): no __class__ lookups on odd objects
                 add(obj)
     for node in nodes:

@@ -30,4 +30,5 @@ class _VariableMeta(type):
 
 
 class Variable(metaclass=_VariableMeta):
+    """The legacy ``Variable(tensor, requires_grad=False)``: returns a Tensor (``volatile=`` warns and is ignored)."""
     pass

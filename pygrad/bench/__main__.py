@@ -1,4 +1,4 @@
-"""``python -m pygrad.bench``: W1-W5 on pygrad (native and pure), PyTorch and NumPy in one run.
+"""``python -m pygrad.bench``: W1-W7 on pygrad (native and pure), PyTorch and NumPy in one run.
 
 For each thread count the harness re-runs itself in a subprocess whose BLAS/OpenMP thread
 variables are set before NumPy or PyTorch is imported; that worker checks every library's
@@ -38,7 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pygrad.bench",
         description="Benchmark pygrad (native and pure backends) against PyTorch and hand-written NumPy "
-                    "on the workloads W1-W5, after checking every library's gradients.")
+                    "on the workloads W1-W7, after checking every library's gradients.")
     parser.add_argument("--quick", action="store_true", help="smoke run: small sizes, few samples")
     parser.add_argument("--workloads", type=_list, default=list(WORKLOADS),
                         help="comma-separated subset of " + ",".join(WORKLOADS) + " (default: all)")
@@ -46,6 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="comma-separated thread counts to pin, one subprocess each (default: 1,2)")
     parser.add_argument("--libraries", type=_list, default=list(LIBRARIES),
                         help="comma-separated subset of " + ",".join(LIBRARIES) + " (default: all)")
+    parser.add_argument("--gc", choices=("on", "off", "both"), default="on",
+                        help="the garbage collector while timing: on, as programs run (default), off, "
+                             "as timeit runs, or both")
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
                         help="write the raw records as JSON to PATH; with no PATH, print them "
                              "instead of the markdown report")
@@ -81,7 +84,8 @@ def worker(args) -> int:
     (threads,) = args.threads
     try:
         records = run(args.workloads, args.libraries, threads, args.quick,
-                      progress=lambda msg: print(f"  timing {msg}", file=sys.stderr, flush=True))
+                      progress=lambda msg: print(f"  timing {msg}", file=sys.stderr, flush=True),
+                      collector_modes=("on", "off") if args.gc == "both" else (args.gc,))
     except GradientMismatch as exc:
         print(f"gradient check failed: {exc}", file=sys.stderr)
         return 3
@@ -138,7 +142,8 @@ def main(argv=None) -> int:
             for libraries, pure in _worker_groups(args.libraries):
                 out = Path(tmp) / f"threads-{threads}-{'pure' if pure else 'main'}.json"
                 cmd = [sys.executable, "-m", "pygrad.bench", "--worker", str(out), "--threads", str(threads),
-                       "--workloads", ",".join(args.workloads), "--libraries", ",".join(libraries)]
+                       "--workloads", ",".join(args.workloads), "--libraries", ",".join(libraries),
+                       "--gc", args.gc]
                 if args.quick:
                     cmd.append("--quick")
                 print(f"running {len(args.workloads)} workload(s) with {threads} thread(s)"
@@ -156,8 +161,9 @@ def main(argv=None) -> int:
     from . import report
     records = [r for result in results for r in result["records"]]
     meta = {"machine": machine(), "versions": results[0]["versions"], "quick": args.quick,
-            "threads": args.threads, "blas": {str(r["threads"]): r["blas"] for r in results}}
-    document = {"meta": meta, "records": records, "ratios": report.ratios(records)}
+            "threads": args.threads, "gc": args.gc, "blas": {str(r["threads"]): r["blas"] for r in results}}
+    document = {"meta": meta, "records": records, "ratios": report.ratios(records),
+                "targets": report.targets(records)}
     if args.json == "-":
         print(json.dumps(document, indent=1))
     else:

@@ -77,17 +77,19 @@ def _record(workload, size, library: str, threads: int, **fields) -> dict:
             "count": workload.count(size), **fields}
 
 
-def _timed(workload, size, library: str, threads: int, seconds, peak=None) -> dict:
+def _timed(workload, size, library: str, threads: int, seconds, peak=None, gc="on") -> dict:
     s = timing.stats(seconds)
     rec = _record(workload, size, library, threads, status="ok", samples=list(seconds), **s,
-                  per_unit=s["median"] / workload.count(size))
+                  per_unit=s["median"] / workload.count(size), gc=gc)
     if peak is not None:
         rec["peak_bytes"], rec["peak_method"] = peak
     return rec
 
 
-def run(workload_keys, library_names, threads: int, quick: bool, progress=None) -> list[dict]:
-    """Records for every (workload, size, library), skipped ones with their reason."""
+def run(workload_keys, library_names, threads: int, quick: bool, progress=None, collector_modes=("on",)) -> list[dict]:
+    """Records for every (workload, size, library, collector mode), skipped ones with their reason.
+
+    ``collector_modes``: "on" (the garbage collector runs, as in programs) and/or "off"."""
     budget = timing.QUICK if quick else timing.FULL
     libraries = [Library(name, threads) for name in library_names]
     records = []
@@ -106,13 +108,14 @@ def run(workload_keys, library_names, threads: int, quick: bool, progress=None) 
                 lib.check(workload, arrays, reference)   # every library, before any timing
                 runnable.append(lib)
             for lib in runnable:
-                if progress:
-                    progress(f"{workload.key} {workload.label(size)} {lib.name} threads={threads}")
-                lib.activate()
-                step = lib.step_function(workload, arrays)
-                seconds = timing.samples(step, budget)
-                peak = timing.peak_memory(step) if workload.track_memory else None
-                records.append(_timed(workload, size, lib.name, threads, seconds, peak))
+                for mode in collector_modes:
+                    if progress:
+                        progress(f"{workload.key} {workload.label(size)} {lib.name} threads={threads} gc={mode}")
+                    lib.activate()
+                    step = lib.step_function(workload, arrays)
+                    seconds = timing.samples(step, budget, collector=mode == "on")
+                    peak = timing.peak_memory(step) if workload.track_memory else None
+                    records.append(_timed(workload, size, lib.name, threads, seconds, peak, gc=mode))
             if hasattr(workload, "floor_bytes"):
                 copies = timing.copy_seconds(size, np.dtype(workload.dtype), budget)
                 rec = _timed(workload, size, FLOOR, threads, copies)

@@ -1,4 +1,4 @@
-"""The benchmark workloads W1-W5, defined once for the asv suite, the harness and the tests.
+"""The benchmark workloads W1-W5 and W7, defined once for the asv suite, the harness and the tests.
 
 Each workload is written once against a module ``m`` that is ``pygrad`` or ``torch`` and once
 by hand in NumPy (forward and manual backward).  The NumPy version run in float64 is the
@@ -294,6 +294,16 @@ class LargeElementwise(Workload):
         return [a]
 
 
+class LargeElementwise64(LargeElementwise):
+    """W3 in float64, where the compiled kernels must not fall behind NumPy's loops either."""
+
+    key = "W3f64"
+    title = "(((x**2+1)**2)*0.5).sum() vs copy floor, float64"
+    dtype = "float64"
+    sizes = (10**7,)
+    quick_sizes = (10**5,)
+
+
 # -- W4 ------------------------------------------------------------------------------------
 
 
@@ -433,6 +443,82 @@ class ScalarChain(Workload):
         return [np.asarray(g)]
 
 
+# -- W7 ------------------------------------------------------------------------------------
+
+
+class NNTrainingStep(MLPTrainingStep):
+    """One training step written with ``nn`` and ``optim``: ``Sequential(Linear(784, 128), ReLU(),
+    Linear(128, 10))``, ``CrossEntropyLoss``, then an SGD or Adam step (W4's math, through layers)."""
+
+    key = "W7"
+    title = "nn.Sequential 784-128-10, CrossEntropyLoss, optimizer step, float32"
+    layers = (784, 128, 10)
+    lr = {"SGD": 0.01, "Adam": 1e-3}
+    betas, eps = (0.9, 0.999), 1e-8
+    sizes = quick_sizes = (("SGD", 64), ("Adam", 64))
+
+    def label(self, size) -> str:
+        return f"{size[0]}, batch {size[1]}"
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        optimizer, batch = size
+        return {**super().inputs(batch, seed), "optimizer": optimizer}
+
+    def missing(self, m) -> list[str]:
+        needed = ["nn.Sequential", "nn.Linear", "nn.ReLU", "nn.CrossEntropyLoss", "optim.SGD", "optim.Adam"]
+        return [n for n in needed if not hasattr(getattr(m, n.split(".")[0], None), n.split(".")[1])]
+
+    def build(self, m, arrays) -> dict:
+        n_in, n_hidden, n_out = self.layers
+        model = m.nn.Sequential(m.nn.Linear(n_in, n_hidden), m.nn.ReLU(), m.nn.Linear(n_hidden, n_out))
+        model.to(getattr(m, self.dtype))
+        params = list(model.parameters())
+        with m.no_grad():
+            for p, key in zip(params, ("w1", "b1", "w2", "b2")):
+                p.copy_(m.tensor(np.asarray(arrays[key], self.dtype)))
+        name = arrays["optimizer"]
+        optimizer = getattr(m.optim, name)(params, lr=self.lr[name])
+        return {"model": model, "optimizer": optimizer, "loss_fn": m.nn.CrossEntropyLoss(), "params": params,
+                "x": m.tensor(np.asarray(arrays["x"], self.dtype)), "y": m.tensor(np.asarray(arrays["y"], np.int64))}
+
+    def forward_backward(self, m, state):
+        state["optimizer"].zero_grad()
+        loss = state["loss_fn"](state["model"](state["x"]), state["y"])
+        loss.backward()
+        return loss
+
+    def step(self, m, state) -> None:
+        self.forward_backward(m, state)
+        state["optimizer"].step()
+
+    def numpy_build(self, arrays, dtype) -> dict:
+        state = {k: v for k, v in arrays.items() if k != "optimizer"}
+        state = super().numpy_build(state, dtype)
+        state["optimizer"], state["t"] = arrays["optimizer"], 0
+        return state
+
+    def numpy_step(self, state) -> None:
+        grads = self.numpy_forward_backward(state)
+        keys = ("w1", "b1", "w2", "b2")
+        one = state["w1"].dtype.type(1)
+        lr = state["w1"].dtype.type(self.lr[state["optimizer"]])
+        if state["optimizer"] == "SGD":
+            for key, g in zip(keys, grads):
+                state[key] -= lr * g
+            return
+        b1, b2 = (state["w1"].dtype.type(b) for b in self.betas)
+        state["t"] += 1
+        t = state["t"]
+        for key, g in zip(keys, grads):  # PyTorch's Adam, one tensor at a time
+            m1 = state.setdefault("m_" + key, np.zeros_like(g))
+            m2 = state.setdefault("v_" + key, np.zeros_like(g))
+            m1 += (one - b1) * (g - m1)
+            m2 *= b2
+            m2 += (one - b2) * g * g
+            denom = np.sqrt(m2) / np.sqrt(one - b2 ** t) + self.eps
+            state[key] -= (lr / (one - b1 ** t)) * m1 / denom
+
+
 # -- per-sample gradients ------------------------------------------------------------------
 
 
@@ -524,5 +610,6 @@ class PerSampleGradientsLoop(PerSampleGradients):
         state["out"] = [m.stack(list(parts)) for parts in zip(*rows)]
 
 
-WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(),
-                                 MLPTrainingStep(), ScalarChain(), PerSampleGradients(), PerSampleGradientsLoop())}
+WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(), LargeElementwise64(),
+                                 MLPTrainingStep(), ScalarChain(), NNTrainingStep(), PerSampleGradients(),
+                                 PerSampleGradientsLoop())}

@@ -11,4 +11,11 @@ from .distributed_c10d import (Backend, DistBackendError, GroupMember, ReduceOp,
                                gather, get_backend, get_rank, get_world_size, group, init_process_group, irecv,
                                is_available, is_initialized, is_mpi_available, isend, recv, reduce,
                                reduce_scatter, reduce_scatter_tensor, scatter, send)
-from .distributed_c10d import __all__  # noqa: F401
+# As a literal, so that type checkers see the names as exported (distributed_c10d.__all__ lists the same).
+__all__ = [
+    "Backend", "DistBackendError", "GroupMember", "ReduceOp", "Work", "all_gather",
+    "all_gather_into_tensor", "all_reduce", "barrier", "broadcast", "destroy_process_group", "gather",
+    "get_backend", "get_rank", "get_world_size", "group", "init_process_group", "irecv", "is_available",
+    "is_initialized", "is_mpi_available", "isend", "recv", "reduce", "reduce_scatter",
+    "reduce_scatter_tensor", "scatter", "send",
+]

@@ -37,6 +37,7 @@ class DistBackendError(RuntimeError):
 
 
 class Backend(str):
+    """The names of the backends (``Backend.MPI == 'mpi'``)."""
     MPI = "mpi"
 
     def __new__(cls, name: str):
@@ -77,10 +78,12 @@ def is_available() -> bool:
 
 
 def is_mpi_available() -> bool:
+    """Whether mpi4py and an MPI library can be loaded."""
     return _mpi.available()
 
 
 def is_initialized() -> bool:
+    """Whether ``init_process_group`` was called."""
     return _pg is not None
 
 
@@ -144,6 +147,7 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
 
 
 def destroy_process_group(group=None) -> None:
+    """Leave the default process group."""
     global _pg
     pg = _default_group(group)
     if pg._progress is not None:
@@ -163,14 +167,17 @@ def _default_group(group=None) -> _ProcessGroup:
 
 
 def get_rank(group=None) -> int:
+    """This process's rank in the group."""
     return _default_group(group).rank
 
 
 def get_world_size(group=None) -> int:
+    """The number of processes in the group."""
     return _default_group(group).size
 
 
 def get_backend(group=None) -> str:
+    """The backend name of the group (``'mpi'``)."""
     _default_group(group)
     return Backend.MPI
 
@@ -189,14 +196,17 @@ class Work:
         self._done = False
 
     def is_completed(self) -> bool:
+        """Whether the non-blocking operation has finished."""
         if not self._done and _mpi.MPI.Request.Testall(self._requests, self._statuses):
             self._complete()
         return self._done
 
     def is_success(self) -> bool:
+        """Whether the operation finished without error."""
         return self.is_completed()
 
     def wait(self, timeout: datetime.timedelta | None = None) -> bool:
+        """Wait until the non-blocking operation has finished."""
         if self._done:
             return True
         limit = self._timeout if timeout is None else timeout.total_seconds()
@@ -221,6 +231,7 @@ class Work:
             self._finish()
 
     def result(self) -> list:
+        """The tensors the operation produced."""
         self.wait()
         return self._result
 
@@ -358,6 +369,7 @@ def _after(*steps):
 
 # -- collectives ----------------------------------------------------------------------------------
 def barrier(group=None, async_op: bool = False, device_ids=None):
+    """Wait until every process of the group reaches this call."""
     pg = _default_group(group)
     return _start(Work("barrier", [pg.comm.Ibarrier()]), async_op)
 
@@ -506,6 +518,7 @@ def _reduce_scatter(output, blocks: np.ndarray, op, pg, async_op: bool, name: st
 
 
 def isend(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: int | None = None) -> Work:
+    """Send ``tensor`` to ``dst`` without waiting; returns a ``Work``."""
     pg = _default_group(group)
     _check_tensor(tensor)
     dst = _check_rank(_either(dst, group_dst, "dst"), "dst", pg)
@@ -515,6 +528,7 @@ def isend(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: i
 
 
 def irecv(tensor, src: int | None = None, group=None, tag: int = 0, group_src: int | None = None) -> Work:
+    """Receive ``tensor`` from ``src`` without waiting; returns a ``Work``."""
     pg = _default_group(group)
     _check_tensor(tensor)
     source = src if src is not None else group_src
@@ -530,6 +544,7 @@ def irecv(tensor, src: int | None = None, group=None, tag: int = 0, group_src: i
 
 
 def send(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: int | None = None) -> None:
+    """Send ``tensor`` to process ``dst`` (blocking)."""
     isend(tensor, dst, group, tag, group_dst).wait()
 
 

@@ -495,7 +495,7 @@ def align(args, level: int, size: int) -> list:
 
 # -- dispatch -----------------------------------------------------------------------------------------
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_CAMEL = re.compile(r"(?<!^)(?<![0-9])(?=[A-Z])")  # AvgPool2DBackward: avg_pool2d_backward
 _DYNAMIC = frozenset({"masked_select", "nonzero", "unique"})
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights: bool = True,
                     strict: bool = False):
+    """Call ``module`` with the given parameters and buffers in place of its own (by dotted name),
+    leaving the module unchanged."""
     values = _merged(parameter_and_buffer_dicts)
     if tie_weights:
         values = _with_tied(module, values)

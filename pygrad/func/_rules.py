@@ -507,7 +507,7 @@ def _fill_tensor(cls, args, flags, size):
 
 # -- convolution and pooling: the batch folded into the op's own leading (N) dim -------------------------
 
-@rule("conv.Convolution", "conv.MaxPool2DWithIndices", "conv.AvgPool2D", "conv.AdaptiveAvgPool2D")
+@rule("conv.Convolution", "conv.MaxPool2DWithIndices", "conv.AvgPool2D", "conv.AdaptiveAvgPool2D", "_convolution")
 def _fold_batch(cls, args, flags, size):
     x, *rest = args
     if any(flags[1:]):
@@ -516,6 +516,17 @@ def _fold_batch(cls, args, flags, size):
     out = cls.apply(x.reshape(-1, *x.shape[2:]), *rest)
     if isinstance(out, tuple):
         return tuple(o.reshape(*lead, *o.shape[1:]) for o in out)
+    return out.reshape(*lead, *out.shape[1:])
+
+
+@rule("_conv_input_backward")
+def _conv_input_backward(cls, args, flags, size):
+    """The input gradient of a convolution: the batch folded into N, of the result's shape too."""
+    g, weight, x_shape, *rest = args
+    if flags[1]:
+        return NotImplemented
+    lead = tuple(g.shape[:2])
+    out = cls.apply(g.reshape(-1, *g.shape[2:]), weight, (lead[0] * lead[1],) + tuple(x_shape[1:]), *rest)
     return out.reshape(*lead, *out.shape[1:])
 
 

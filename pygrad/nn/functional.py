@@ -8,6 +8,7 @@ composes the rest.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,7 @@ layer_norm = _nn.layer_norm
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation with the given (or batch) statistics."""
     return _nn.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 max_pool2d = _conv.max_pool2d
@@ -43,9 +45,12 @@ pad = _conv.pad
 
 
 globals().update(_TABLE_FUNCTIONAL)  # linear, softmax, log_softmax, gelu, leaky_relu, elu, softplus, silu, ...
+if TYPE_CHECKING:  # the same functions as type checkers see them
+    from ._table_functional import *  # noqa: F401,F403
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(x, 0)`` elementwise (in place with ``inplace=True``)."""
     return input.relu_() if inplace else input.relu()
 
 
@@ -82,6 +87,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm=None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """The rows of ``weight`` at the indices ``input``."""
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("pygrad's embedding supports padding_idx only")
     return _nn.embedding(input, weight, padding_idx)
@@ -100,6 +106,7 @@ def _legacy_reduction(size_average, reduce, reduction: str) -> str:
 
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight=None) -> Tensor:
+    """The mean squared error."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if weight is not None:
         raise NotImplementedError("pygrad's mse_loss has no weight argument")
@@ -108,6 +115,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight=None) -> Tensor:
+    """The Huber loss: squared below ``delta``, linear above."""
     if weight is not None:
         raise NotImplementedError("pygrad's huber_loss has no weight argument")
     return _nn.huber_loss(input, target, reduction, delta)
@@ -115,6 +123,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
+    """The smooth L1 loss: squared below ``beta``, linear above."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta == 0.0:  # PyTorch falls back to the L1 loss here
         return l1_loss(input, target, reduction=reduction)
@@ -132,6 +141,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight=None) -> Tensor:
+    """The mean absolute error."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _nn.check_target_size(input, target)
     return _reduce((input - target).abs(), reduction)
@@ -139,6 +149,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of log-probabilities and class indices."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _nn.nll_loss(input, target, weight, ignore_index, reduction)
 
@@ -185,6 +196,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy between probabilities and targets."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _nn.binary_cross_entropy(input, target, weight, reduction)
 
@@ -192,5 +204,6 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average=None, reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
+    """Binary cross-entropy on logits (numerically stable)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _nn.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)

@@ -78,6 +78,7 @@ class UninitializedTensorMixin:
     cls_to_become: type
 
     def materialize(self, shape, device=None, dtype=None) -> None:
+        """Give the parameter data of ``shape`` and make it an ordinary Parameter."""
         from .. import dtypes
         d = self.dtype if dtype is None else dtypes.as_dtype(dtype)
         self._data = np.empty(tuple(shape), d.numpy)
@@ -85,9 +86,11 @@ class UninitializedTensorMixin:
 
     @property
     def shape(self):
+        """Refused: an uninitialised parameter has no shape yet."""
         raise RuntimeError(_UNINITIALIZED_SHAPE)
 
     def size(self, dim=None):
+        """Refused: an uninitialised parameter has no shape yet."""
         from ..size import Size
         return Size((0,)) if dim is None else Size((0,))[dim]
 
@@ -97,9 +100,11 @@ class UninitializedTensorMixin:
         return super().__getattribute__(name)
 
     def numel(self):
+        """Refused: an uninitialised parameter has no shape yet."""
         raise ValueError(_UNINITIALIZED_USE.format("<method 'numel' of 'torch._C.TensorBase' objects>"))
 
     def detach(self):
+        """Refused, as in PyTorch: the parameter has no data before the module's first call."""
         return self
 
     def __repr__(self) -> str:

@@ -205,6 +205,7 @@ class Op:
     rule: str | None = None          # what explain prints
     method: bool = True              # Tensor.<name>
     inplace: bool = False            # Tensor.<name>_
+    inplace_function: bool = False   # pygrad.<name>_ as well (PyTorch has it for most unary ops)
     function: bool = True            # pygrad.<name>
     functional: bool = False         # pygrad.nn.functional.<name>
     out: bool = True                 # accepts out=
@@ -251,14 +252,15 @@ def _names_in(expr: str) -> set[str]:
 
 
 def saved_names(op: Op) -> tuple[str, ...]:
-    """What the node keeps for backward: the inputs and ``result`` its derivatives read, in
-    argument order (PyTorch's ``self``, ``other``, ``result``)."""
+    """What the node keeps for backward: the inputs its derivatives (and ``saves``) read, then
+    ``result``.  The inputs are in the order PyTorch's generated nodes save them, which saved-tensor
+    hooks see: sorted by name (``mul`` packs ``other``, then ``self``; ``pow`` ``exponent``, then ``self``)."""
     used = set(op.saves)
-    for expr in op.derivatives.values():
-        used |= _names_in(expr)
+    for arg in op.derivatives:
+        used |= _derivative_names(op, arg)
     for call in op.fused.values():
         used |= _names_in(call)
-    names = [a.name for a in op.inputs if a.name in used]  # (an input the keeps read is not saved)
+    names = sorted(a.name for a in op.inputs if a.name in used)  # (an input the keeps read is not saved)
     return tuple(names + (["result"] if "result" in used else []))
 
 
@@ -309,7 +311,8 @@ def _build_function(op: Op) -> type:
     elif op.dtype == "tensor":
         arrays = list(inputs)
     else:
-        arrays = [_OPERAND_PREP[op.dtype].format(a=a) for a in inputs]
+        arrays = [_OPERAND_PREP[op.dtype].format(a=a.name) if a.type != "Tensor?" else
+                  f"(None if {a.name} is None else {_OPERAND_PREP[op.dtype].format(a=a.name)})" for a in op.inputs]
     if op.kernel:
         call = f"_k.{op.kernel}({', '.join(arrays + attrs)})"
     else:
@@ -501,7 +504,7 @@ def make_wrapper(name: str, args, call: str, env: dict, *, method: bool, with_ou
         position += 1
         if a.type == "Tensor":
             lines.append(f"    if not isinstance({pname}, Tensor):")
-            lines.append(f"        raise _must_be({name.rstrip('_')!r}, {pname!r}, {position}, {pname})")
+            lines.append(f"        raise _must_be({name!r}, {pname!r}, {position}, {pname})")
     lines += ["    try:", f"        _r = {call}", "    except _per_sample.errors:"]
     if _varargs_size(args):
         lines.append("        raise")
@@ -566,10 +569,21 @@ def op_callables(op: Op, inplace_fn) -> dict:
     if op.inplace:
         names = _exposed(args, "self")
         inplace_call = f"_inplace(_Fn, {', '.join(names)})"
-        if len(op.inputs) == 2:
+        if op.impl is not None:
+            from .inplace import inplace_impl
+            env["_inplace_impl"] = inplace_impl
+            inplace_call = f"_inplace_impl(_impl, _Fn, self{''.join(f', {n}={n}' for n in names[1:])})"
+        elif len(op.inputs) == 2:
             rest = "".join(f", {n}" for n in names[2:])
             inplace_call = f"_inplace(_Fn, self, _binary(self, {names[1]})[1]{rest}, read=({names[1]},))"
         made["inplace"] = make_wrapper(op.name + "_", args, inplace_call, dict(env), method=True, with_out=False)
+    if op.inplace_function:  # pygrad.sin_(x) is x.sin_(); each alias calls its own method
+        names = _exposed(args, "input")
+        rest = ", ".join(n if not a.kwonly else f"{n}={n}" for n, a in zip(names[1:], args[1:]))
+        made["inplace_function"] = {
+            alias: make_wrapper(alias + "_", args, f"{names[0]}.{alias}_({rest})", dict(env), method=False,
+                                with_out=False)
+            for alias in (op.name,) + op.aliases}
     for spec in op.operators:
         dunder, _, kind = spec.partition("=")
         if kind == "method":
@@ -624,6 +638,8 @@ def install(ops, inplace_fn) -> tuple[dict, dict]:
             if "inplace" in made:
                 setattr(Tensor, name + "_", made["inplace"])
                 METHODS.append(name + "_")
+            if "inplace_function" in made:
+                functions[name + "_"] = made["inplace_function"][name]
         for spec in op.operators:
             dunder = spec.partition("=")[0]
             setattr(Tensor, dunder, made[dunder])

@@ -7,17 +7,11 @@ from .. import dtypes
 from .._arrays import checked_array
 from .._backend import core as _core
 from .._errors import broadcast_mismatch
-from ..autograd.grad_mode import _state as _grad_mode
 from ..size import size_arguments
 from ..tensor import Tensor
 
 wrap = Tensor._wrap
 _asarray = np.asarray
-
-
-def building_graph() -> bool:
-    """True when backward must build a graph (``create_graph``), so fused kernels can't be used."""
-    return _grad_mode.enabled
 
 
 def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:

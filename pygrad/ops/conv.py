@@ -11,7 +11,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import building_graph, sum_array, wrap
+from . import optable as _table
+from ._util import sum_array, wrap
 
 
 def _pair(v) -> tuple[int, int]:
@@ -79,11 +80,6 @@ def _pool_out_size(size: int, kernel: int, stride: int, pad: int, dilation: int)
     return _out_size(size, kernel, stride, pad, dilation)
 
 
-def _no_double_backward(name: str) -> None:
-    if building_graph():
-        raise RuntimeError(f"pygrad does not differentiate the backward of {name} (create_graph=True)")
-
-
 def _windows(x: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
     """A (N, C, OH, OW, KH, KW) view of the windows of a padded (N, C, H, W) array."""
     n, c = x.shape[:2]
@@ -114,63 +110,55 @@ def _unpad(array: np.ndarray, padding) -> np.ndarray:
     return array[:, :, ph:array.shape[2] - ph, pw:array.shape[3] - pw]
 
 
-class Convolution(Function):
-    _backward_name = "ConvolutionBackward0"
+def _padded(a: np.ndarray, padding) -> np.ndarray:
+    ph, pw = padding
+    return np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
 
-    @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups):
-        a, k = x._data, w._data
-        n, c, h, width = a.shape
-        o, cg, kh, kw = k.shape
-        ph, pw = padding
-        padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
-        out_hw = (_out_size(h, kh, stride[0], ph, dilation[0]), _out_size(width, kw, stride[1], pw, dilation[1]))
-        if out_hw[0] <= 0 or out_hw[1] <= 0:
-            raise RuntimeError(f"Calculated padded input size per channel: ({h + 2 * ph} x {width + 2 * pw}). "
-                               f"Kernel size: ({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). "
-                               "Kernel size can't be greater than actual input size")
-        win = _windows(padded, (kh, kw), stride, dilation, out_hw)  # N, C, OH, OW, KH, KW
-        og = o // groups
-        outs = []
-        for gi in range(groups):
-            wg = win[:, gi * cg:(gi + 1) * cg]
-            kg = k[gi * og:(gi + 1) * og]
-            outs.append(np.einsum("nchwij,ocij->nohw", wg, kg, optimize=True))
-        out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
-        if b is not None:
-            out = out + b._data.reshape(1, -1, 1, 1)
-        ctx.save_for_backward(x, w)
-        ctx.conf = (stride, padding, dilation, groups, padded.shape, out_hw)
-        return wrap(np.ascontiguousarray(out, dtype=a.dtype))
 
-    @staticmethod
-    def backward(ctx, g):
-        _no_double_backward("conv2d")
-        x, w = ctx.saved_tensors
-        stride, padding, dilation, groups, padded_shape, out_hw = ctx.conf
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gd, k = g._data, w._data
-        o, cg, kh, kw = k.shape
-        og = o // groups
-        gx = gw = gb = None
-        if need_w:
-            a = x._data
-            ph, pw = padding
-            padded = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else a
-            win = _windows(padded, (kh, kw), stride, dilation, out_hw)
-            gw = np.concatenate([np.einsum("nohw,nchwij->ocij", gd[:, gi * og:(gi + 1) * og],
-                                           win[:, gi * cg:(gi + 1) * cg], optimize=True)
-                                 for gi in range(groups)], axis=0)
-            gw = wrap(gw.astype(k.dtype, copy=False))
-        if need_x:
-            gwin = np.concatenate([np.einsum("nohw,ocij->nchwij", gd[:, gi * og:(gi + 1) * og],
-                                             k[gi * og:(gi + 1) * og], optimize=True)
-                                   for gi in range(groups)], axis=1)
-            gx = wrap(np.ascontiguousarray(_unpad(_scatter_windows(gwin, padded_shape, stride, dilation),
-                                                  padding)))
-        if need_b:
-            gb = wrap(sum_array(gd, axis=(0, 2, 3)))
-        return gx, gw, gb, None, None, None, None
+def _conv_out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple:
+    return tuple(_out_size(x_shape[2 + i], w_shape[2 + i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+
+
+# The convolution and its two gradients, on arrays.  Each gradient is linear in each of its
+# operands, so the derivatives of all three are these three again (the table's entries).
+
+def convolution(a: np.ndarray, k: np.ndarray, b, stride, padding, dilation, groups: int) -> np.ndarray:
+    n, c, h, width = a.shape
+    o, cg, kh, kw = k.shape
+    ph, pw = padding
+    out_hw = _conv_out_hw(a.shape, k.shape, stride, padding, dilation)
+    if out_hw[0] <= 0 or out_hw[1] <= 0:
+        raise RuntimeError(f"Calculated padded input size per channel: ({h + 2 * ph} x {width + 2 * pw}). "
+                           f"Kernel size: ({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). "
+                           "Kernel size can't be greater than actual input size")
+    win = _windows(_padded(a, padding), (kh, kw), stride, dilation, out_hw)  # N, C, OH, OW, KH, KW
+    og = o // groups
+    outs = [np.einsum("nchwij,ocij->nohw", win[:, gi * cg:(gi + 1) * cg], k[gi * og:(gi + 1) * og], optimize=True)
+            for gi in range(groups)]
+    out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+    if b is not None:
+        out = out + b.reshape(1, -1, 1, 1)
+    return np.ascontiguousarray(out, dtype=a.dtype)
+
+
+def conv_input_backward(g: np.ndarray, k: np.ndarray, x_shape, stride, padding, dilation, groups: int):
+    """The gradient of the convolution's input: each window's gradient times the weight, added back."""
+    o, cg, kh, kw = k.shape
+    og = o // groups
+    gwin = np.concatenate([np.einsum("nohw,ocij->nchwij", g[:, gi * og:(gi + 1) * og], k[gi * og:(gi + 1) * og],
+                                     optimize=True) for gi in range(groups)], axis=1)
+    padded_shape = tuple(x_shape[:2]) + (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    return np.ascontiguousarray(_unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding), g.dtype)
+
+
+def conv_weight_backward(g: np.ndarray, a: np.ndarray, w_shape, stride, padding, dilation, groups: int):
+    """The gradient of the convolution's weight: the sum over windows of the gradient times the window."""
+    o, cg, kh, kw = w_shape
+    og = o // groups
+    win = _windows(_padded(a, padding), (kh, kw), stride, dilation, (g.shape[2], g.shape[3]))
+    gw = np.concatenate([np.einsum("nohw,nchwij->ocij", g[:, gi * og:(gi + 1) * og], win[:, gi * cg:(gi + 1) * cg],
+                                   optimize=True) for gi in range(groups)], axis=0)
+    return gw.astype(g.dtype, copy=False)
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -192,7 +180,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
                            f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
                            f"{x.shape[1]} channels instead")
-    out = Convolution.apply(x, weight, bias, _pair(stride), _pair(padding), _pair(dilation), int(groups))
+    out = _table.CONVOLUTION.fn.apply(x, weight, bias, _pair(stride), _pair(padding), _pair(dilation), int(groups))
     return out.squeeze(0) if unbatched else out
 
 
@@ -219,18 +207,43 @@ class MaxPool2DWithIndices(Function):
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("max_pool2d")
-        arg, kernel, stride, padding, dilation, padded_shape = ctx.conf
-        gd = g._data[None] if ctx.unbatched else g._data
-        onehot = np.zeros(arg.shape + (kernel[0] * kernel[1],), gd.dtype)
-        np.put_along_axis(onehot, arg[..., None], gd[..., None], -1)
-        gwin = onehot.reshape(arg.shape + tuple(kernel))
-        gx = _unpad(_scatter_windows(gwin, padded_shape, stride, dilation), padding)
-        return wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)), None, None, None, None
+        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched, True), None, None, None, None
+
+
+# Each pooling's gradient is linear in the output gradient: an op of its own whose derivative is
+# the pooling read the other way (max pool: the gradient read back at each window's maximum;
+# average pools: the pooling itself), so create_graph works through them as in PyTorch.
+
+class MaxPool2DBackward(Function):
+    """Each window's gradient to its (first) maximum (``scatter``), or the values at the maxima
+    (not ``scatter``): each is the other's derivative."""
+
+    _backward_name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, t, conf, unbatched, scatter):
+        arg, kernel, stride, padding, dilation, padded_shape = conf
+        ctx.conf, ctx.unbatched, ctx.scatter = conf, unbatched, scatter
+        a = t._data[None] if unbatched else t._data
+        cells = arg.shape + (kernel[0] * kernel[1],)
+        if scatter:
+            onehot = np.zeros(cells, a.dtype)
+            np.put_along_axis(onehot, arg[..., None], a[..., None], -1)
+            out = _unpad(_scatter_windows(onehot.reshape(arg.shape + tuple(kernel)), padded_shape, stride, dilation),
+                         padding)
+        else:
+            win = _windows(_padded(a, padding), kernel, stride, dilation, arg.shape[2:]).reshape(cells)
+            out = np.take_along_axis(win, arg[..., None], -1)[..., 0]
+        return wrap(np.ascontiguousarray(out[0] if unbatched else out))
+
+    @staticmethod
+    def backward(ctx, g):
+        return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched, not ctx.scatter), None, None, None
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False) -> Tensor:
+    """2-D max pooling over windows."""
     if ceil_mode or return_indices:
         raise NotImplementedError("pygrad's max_pool2d supports ceil_mode=False, return_indices=False")
     return MaxPool2DWithIndices.apply(x, *_pool_args("max_pool2d", x, kernel_size, stride, padding, dilation))
@@ -305,21 +318,37 @@ class AvgPool2D(Function):
             divisor = sum_array(_windows(mask, kernel, stride, (1, 1), out_hw), axis=(4, 5))
         out = (total / divisor).astype(a.dtype, copy=False)
         ctx.conf = (divisor, kernel, stride, padding, padded.shape)
+        ctx.options = (kernel, stride, padding, count_include_pad, divisor_override)
         return wrap(np.ascontiguousarray(out[0] if ctx.unbatched else out))
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("avg_pool2d")
-        divisor, kernel, stride, padding, padded_shape = ctx.conf
-        gd = g._data[None] if ctx.unbatched else g._data
+        return (AvgPool2DBackward.apply(g, ctx.conf, ctx.unbatched, ctx.options),) + (None,) * 5
+
+
+class AvgPool2DBackward(Function):
+    """Each window's gradient shared among its cells; its derivative is the average pool again."""
+
+    _backward_name = "AvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, conf, unbatched, options):
+        divisor, kernel, stride, padding, padded_shape = conf
+        ctx.options = options
+        gd = g._data[None] if unbatched else g._data
         share = (gd / divisor).astype(gd.dtype, copy=False)
         gwin = np.broadcast_to(share[..., None, None], share.shape + tuple(kernel))
         gx = _unpad(_scatter_windows(gwin, padded_shape, stride, (1, 1)), padding)
-        return (wrap(np.ascontiguousarray(gx[0] if ctx.unbatched else gx)),) + (None,) * 5
+        return wrap(np.ascontiguousarray(gx[0] if unbatched else gx))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AvgPool2D.apply(gg, *ctx.options), None, None, None
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """2-D average pooling over windows."""
     if ceil_mode:
         raise NotImplementedError("pygrad's avg_pool2d supports ceil_mode=False")
     kernel, stride, padding, _ = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
@@ -341,22 +370,38 @@ class AdaptiveAvgPool2D(Function):
         for i, (r0, r1) in enumerate(rows):
             for j, (c0, c1) in enumerate(cols):
                 out[..., i, j] = a[..., r0:r1, c0:c1].mean(axis=(-2, -1))
-        ctx.cells, ctx.in_shape = (rows, cols), a.shape
+        ctx.cells, ctx.in_shape, ctx.out_hw = (rows, cols), a.shape, out_hw
         return wrap(out)
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("adaptive_avg_pool2d")
-        rows, cols = ctx.cells
+        return AdaptiveAvgPool2DBackward.apply(g, ctx.cells, ctx.in_shape, ctx.out_hw), None
+
+
+class AdaptiveAvgPool2DBackward(Function):
+    """Each output cell's gradient shared among the input cells it averaged; its derivative is
+    the adaptive average pool again."""
+
+    _backward_name = "AdaptiveAvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, cells, in_shape, out_hw):
+        rows, cols = cells
+        ctx.out_hw = out_hw
         gd = g._data
-        gx = np.zeros(ctx.in_shape, gd.dtype)
+        gx = np.zeros(in_shape, gd.dtype)
         for i, (r0, r1) in enumerate(rows):
             for j, (c0, c1) in enumerate(cols):
                 gx[..., r0:r1, c0:c1] += (gd[..., i, j] / ((r1 - r0) * (c1 - c0)))[..., None, None]
-        return wrap(gx), None
+        return wrap(gx)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AdaptiveAvgPool2D.apply(gg, ctx.out_hw), None, None, None
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size."""
     if x.ndim not in (3, 4):
         raise RuntimeError("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " + str(list(x.shape)))
     size = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)

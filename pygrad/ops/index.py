@@ -446,6 +446,7 @@ def _gather_key(name: str, x: Tensor, dim: int, index: Tensor, other: Tensor | N
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The elements of ``input`` along ``dim`` at the positions ``index`` gives."""
     return Gather.apply(x, _gather_key("gather", x, dim, index))
 
 
@@ -469,6 +470,7 @@ def scatter_function(x: Tensor, dim: int, index: Tensor, src=None, value=None):
 
 
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
+    """A copy of ``input`` with ``src`` (or ``value``) written at the ``index`` positions along ``dim``."""
     fn, args = scatter_function(x, dim, index, src, value)
     return fn.apply(x, *args)
 
@@ -481,6 +483,7 @@ def scatter_add_function(x: Tensor, dim: int, index: Tensor, src: Tensor):
 
 
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at the ``index`` positions along ``dim``."""
     fn, args = scatter_add_function(x, dim, index, src)
     return fn.apply(x, *args)
 
@@ -498,6 +501,7 @@ def _select_key(name: str, x: Tensor, dim: int, index: Tensor) -> tuple:
 
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of ``input`` along ``dim`` at the positions ``index`` gives."""
     key = _select_key("index_select", x, dim, index)
     if x.ndim == 0:
         if index._data.size != 1:
@@ -522,11 +526,13 @@ def index_add_function(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha
 
 
 def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at the ``index`` positions along ``dim``."""
     fn, args = index_add_function(x, dim, index, source, alpha)
     return fn.apply(x, *args)
 
 
 def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, without that dimension (a view)."""
     if x.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = normalize_dim(dim, x.ndim)
@@ -539,6 +545,7 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
 
 
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where ``mask`` is True, as a 1-D tensor."""
     if not isinstance(mask, Tensor) or mask.dtype._tensor_type != "BoolTensor":
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     if x.ndim == 0:
@@ -551,6 +558,7 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
 
 
 def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
+    """A view of ``length`` elements from ``start`` along ``dim``."""
     if x.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = normalize_dim(dim, x.ndim)

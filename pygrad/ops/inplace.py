@@ -21,7 +21,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, broadcast_shape, wrap
 
-__all__ = ["inplace", "zero_", "fill_", "copy_"]
+__all__ = ["inplace", "inplace_impl", "zero_", "fill_", "copy_"]
 
 _VARIANTS: dict = {}
 
@@ -149,6 +149,33 @@ def inplace(op: type, target: Tensor, *args, read: tuple | None = None) -> Tenso
     check_overlap(target)
     check_partial_overlap(target, *(args if read is None else read))
     return _variant(op).apply(target, *args)
+
+
+class _Into:
+    """What an op's ``impl`` is given as its Function when it builds the in-place variant:
+    applying it to the target writes the result into the target."""
+
+    def __init__(self, op: type, target: Tensor):
+        self.op, self.target = op, target
+
+    def apply(self, first, *args):
+        if first is self.target:
+            return inplace(self.op, first, *args)
+        return self.op.apply(first, *args)  # an operand converted first: the caller stores the result
+
+
+def inplace_impl(impl, op: type, target: Tensor, *args, **kwargs) -> Tensor:
+    """``target.<op>_(...)`` for a table op whose ``impl`` handles its arguments (dtype checks,
+    shortcuts): the impl runs with ``op`` writing into ``target``; a result it made another way
+    (an integer ``floor`` is a copy) is stored with the in-place dtype rule."""
+    result = impl(_Into(op, target), target, *args, **kwargs)
+    if result is target:
+        return target
+    source = result.dtype
+    if not _can_cast(source, target.dtype):
+        raise RuntimeError(f"result type {source._tensor_type[:-6]} can't be cast to the desired output "
+                           f"type {target.dtype._tensor_type[:-6]}")
+    return copy_(target, result)
 
 
 def inplace_binary(op: type, target: Tensor, other, alpha=1) -> Tensor:

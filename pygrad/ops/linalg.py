@@ -156,6 +156,7 @@ def _should_fold(a: Tensor, b: Tensor) -> bool:
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """The matrix product (``torch.matmul``)."""
     _check_tensor(a, "matmul")
     _check_tensor(b, "matmul")
     da, db = a.ndim, b.ndim

@@ -109,6 +109,7 @@ def _system(a: np.ndarray, b: np.ndarray, vector: bool) -> tuple[np.ndarray, np.
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """The solution X of A X = B."""
     _square_check(A, "solve")
     _float_check(B, "solve")
     if A.dtype is not B.dtype:
@@ -165,6 +166,7 @@ def _zero_pivot(a: np.ndarray) -> np.ndarray:
 
 
 def inv(A: Tensor) -> Tensor:
+    """The inverse of a square matrix (or batch)."""
     _square_check(A, "inv")
     return Inv.apply(A)
 
@@ -197,6 +199,7 @@ class Det(Function):
 
 
 def det(A: Tensor) -> Tensor:
+    """The determinant of a square matrix (or batch)."""
     _square_check(A, "det")
     return Det.apply(A)
 
@@ -219,6 +222,7 @@ class Slogdet(Function):
 
 
 def slogdet(A: Tensor):
+    """The sign and the log of the absolute value of the determinant."""
     from .. import return_types
     _square_check(A, "slogdet")
     return return_types.linalg_slogdet(*Slogdet.apply(A))
@@ -281,6 +285,7 @@ def _first_non_pd(a: np.ndarray) -> tuple[int, int]:
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """The lower-triangular Cholesky factor L of a symmetric positive-definite matrix (A = L L^T)."""
     _square_check(A, "cholesky")
     return Cholesky.apply(A, upper)
 
@@ -318,6 +323,7 @@ class Qr(Function):
 
 
 def qr(A: Tensor, mode: str = "reduced"):
+    """The QR decomposition (``mode='reduced'``, ``'complete'`` or ``'r'``)."""
     from .. import return_types
     _matrix_check(A, "qr")
     if mode not in ("reduced", "complete", "r"):
@@ -359,6 +365,7 @@ class Eigh(Function):
 
 
 def eigh(A: Tensor, UPLO: str = "L"):
+    """The eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
     from .. import return_types
     _square_check(A, "eigh")
     _uplo_check(UPLO)
@@ -366,6 +373,7 @@ def eigh(A: Tensor, UPLO: str = "L"):
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The eigenvalues (ascending) of a symmetric matrix."""
     _square_check(A, "eigvalsh")
     _uplo_check(UPLO)
     return Eigh.apply(A, UPLO, False)
@@ -431,12 +439,14 @@ class Svd(Function):
 
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
+    """The singular value decomposition U, S, Vh."""
     from .. import return_types
     _matrix_check(A, "svd")
     return return_types.linalg_svd(*Svd.apply(A, full_matrices, True))
 
 
 def svdvals(A: Tensor, *, driver=None) -> Tensor:
+    """The singular values, descending."""
     _matrix_check(A, "svd")
     return Svd.apply(A, False, False)
 
@@ -494,6 +504,7 @@ class Pinv(Function):
 
 
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of a matrix."""
     _matrix_check(A, "pinv")
     return Pinv.apply(A, atol, rtol, hermitian)
 
@@ -607,6 +618,7 @@ class MatrixExp(Function):
 
 
 def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential of a square matrix (or batch)."""
     _square_check(A, "matrix_exp")
     return MatrixExp.apply(A)
 
@@ -661,6 +673,7 @@ class Cdist(Function):
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """The ``p``-norm distance between each pair of rows of two (batches of) matrices."""
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
     if x1._data.shape[-1] != x2._data.shape[-1]:
@@ -676,6 +689,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 # -- norms -------------------------------------------------------------------------------------
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """The ``ord``-norm of the elements (along ``dim``), as a vector norm."""
     from .reduce import vector_norm as _vector_norm
     return _vector_norm(x, ord, dim, keepdim, dtype=dtype)
 
@@ -688,6 +702,7 @@ def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """A matrix norm ('fro', 'nuc', 1, -1, 2, -2, inf, -inf) over two dimensions."""
     from ._util import normalize_dim
     if dtype is not None:
         A = A.to(dtype)
@@ -714,6 +729,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """A vector or matrix norm, by the dimensions and ``ord`` given."""
     if dim is not None and not isinstance(dim, (tuple, list)):
         dim = (dim,)
     if ord is None:
@@ -730,11 +746,13 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
 
 
 def cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim``."""
     from .linalg import cross as _cross
     return _cross(a, b, dim)
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A square matrix to the integer power ``n`` (negative powers invert)."""
     _square_check(A, "matrix_power")
     if n < 0:
         return matrix_power(inv(A), -n)
@@ -752,10 +770,12 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim``."""
     return (x * y).sum(dim)
 
 
 def multi_dot(tensors) -> Tensor:
+    """The product of a list of matrices, in the cheapest order."""
     result = tensors[0]
     for t in tensors[1:]:
         result = result @ t
@@ -763,6 +783,7 @@ def multi_dot(tensors) -> Tensor:
 
 
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, tol=None) -> Tensor:
+    """The number of singular values above the tolerance."""
     s = np.linalg.svd(A._data, compute_uv=False)
     m, n = A._data.shape[-2:]
     if tol is not None:

@@ -31,10 +31,12 @@ def _truth_reduce(ufunc, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - PyTorch's name
+    """True where every element (along ``dim``) is nonzero."""
     return _truth_reduce(np.logical_and, x, dim, keepdim, "all")
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some element (along ``dim``) is nonzero."""
     return _truth_reduce(np.logical_or, x, dim, keepdim, "any")
 
 
@@ -46,22 +48,27 @@ def _classify(x: Tensor, name: str, test, integer_value: bool) -> Tensor:
 
 
 def isnan(x: Tensor) -> Tensor:
+    """True where the element is NaN."""
     return _classify(x, "isnan", np.isnan, False)
 
 
 def isinf(x: Tensor) -> Tensor:
+    """True where the element is positive or negative infinity."""
     return _classify(x, "isinf", np.isinf, False)
 
 
 def isfinite(x: Tensor) -> Tensor:
+    """True where the element is neither infinite nor NaN."""
     return _classify(x, "isfinite", np.isfinite, True)
 
 
 def isposinf(x: Tensor) -> Tensor:
+    """True where the element is positive infinity."""
     return _classify(x, "isposinf", np.isposinf, False)
 
 
 def isneginf(x: Tensor) -> Tensor:
+    """True where the element is negative infinity."""
     return _classify(x, "isneginf", np.isneginf, False)
 
 
@@ -92,6 +99,7 @@ def isclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equa
 
 
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether every element of ``input`` is close to ``other``: ``|input - other| <= atol + rtol * |other|``."""
     return bool(np.all(isclose(a, b, rtol, atol, equal_nan)._data))
 
 
@@ -103,6 +111,7 @@ def equal(a: Tensor, b: Tensor) -> bool:
 
 
 def logical_not(x: Tensor) -> Tensor:
+    """Elementwise logical NOT (nonzero is True)."""
     _require_tensor("logical_not", x)
     return wrap(np.logical_not(x._data))
 
@@ -115,14 +124,17 @@ def _logical(ufunc, name: str, a: Tensor, b: Tensor) -> Tensor:
 
 
 def logical_and(a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise logical AND (nonzero is True)."""
     return _logical(np.logical_and, "logical_and", a, b)
 
 
 def logical_or(a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise logical OR (nonzero is True)."""
     return _logical(np.logical_or, "logical_or", a, b)
 
 
 def logical_xor(a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise logical XOR (nonzero is True)."""
     return _logical(np.logical_xor, "logical_xor", a, b)
 
 
@@ -138,23 +150,32 @@ def nonzero(x: Tensor, *, as_tuple: bool = False):
 
 
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    """The number of nonzero elements (along ``dim``)."""
     _require_tensor("count_nonzero", x)
     dims = normalize_dims(dim, x._data.ndim)
     return wrap(np.asarray(np.count_nonzero(x._data, axis=dims), np.int64))
 
 
 def is_floating_point(x: Tensor) -> bool:
+    """Whether ``input``'s dtype is a floating-point type."""
     _require_tensor("is_floating_point", x)
     return x.dtype.is_floating_point
 
 
 def is_nonzero(x: Tensor) -> bool:
+    """The truth of a one-element tensor."""
     _require_tensor("is_nonzero", x)
     return bool(x)
 
 
 def _comparison(name: str, ufunc):
     def compare(input, other, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
+        """Elementwise ``input != other`` (a bool tensor)."""
+        """Elementwise ``input < other`` (``lt``)."""
+        """Elementwise ``input <= other`` (a bool tensor)."""
+        """Elementwise ``input == other`` (a bool tensor)."""
+        """Elementwise ``input > other`` (``gt``)."""
+        """Elementwise ``input >= other`` (a bool tensor)."""
         result = elementwise(ufunc, input, other) if isinstance(input, Tensor) else NotImplemented
         if result is NotImplemented:
             got = ", ".join("Tensor" if isinstance(v, Tensor) else type(v).__name__ for v in (input, other))

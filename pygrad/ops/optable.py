@@ -34,8 +34,9 @@ The data model (the fields of ``_opdef.Op``; other work reads it, so it stays st
 - ``rule``: the text ``autograd.explain`` prints (a string, or a function of the node);
   ``elementwise``: whether explain may show the derivative as a number per element.
 - ``method``/``inplace``/``function``/``functional``/``aliases``/``operators``: which variants
-  exist; ``impl(Fn, ...)`` holds argument handling that does not fit a schema (dtype checks,
-  choosing between the nodes of a number and of a tensor operand).  ``calls``: a hand-written
+  exist (``inplace_function``: ``pygrad.<name>_`` too, where PyTorch has it); ``impl(Fn, ...)``
+  holds argument handling that does not fit a schema (dtype checks, choosing between the
+  nodes of a number and of a tensor operand).  ``calls``: a hand-written
   function the wrappers call (the op's schema and signature only, for ops not built here).
 
 Elementwise ops are declared first; then the ops whose derivative needs more than an
@@ -54,7 +55,7 @@ from .. import dtypes
 from .._backend import kernels as _kernels
 from ..tensor import Tensor
 from . import _special
-from . import _opdef
+from . import _opdef, _opdocs
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 _wrap = Tensor._wrap
 from ._util import as_tensor, binary_operands, cumsum_array, mean_array, sum_array
@@ -83,11 +84,25 @@ def _floating(kernel: str):
     return impl
 
 
-def _keep_integers(Fn, self):
-    """floor/ceil/round/trunc of an integer tensor is a copy (no rounding to do)."""
-    if not self.dtype.is_floating_point:
-        return Tensor._wrap(self._data.copy())
-    return Fn.apply(self)
+def _keep_integers(kernel: str):
+    """floor/ceil/round/trunc of an integer tensor is a copy (no rounding to do); of a bool
+    tensor PyTorch's kernel refuses."""
+    def impl(Fn, self):
+        if self.dtype is dtypes.bool:
+            raise _not_implemented_for(self, kernel)
+        if not self.dtype.is_floating_point:
+            return Tensor._wrap(self._data.copy())
+        return Fn.apply(self)
+    return impl
+
+
+def _no_bool(error):
+    """Refuse a bool tensor with PyTorch's ``error(x)``."""
+    def impl(Fn, self):
+        if self.dtype is dtypes.bool:
+            raise error(self)
+        return Fn.apply(self)
+    return impl
 
 
 def _sign(Fn, self):
@@ -97,7 +112,7 @@ def _sign(Fn, self):
 def _round(Fn, self, decimals=0):
     if decimals:
         return _ROUND_DECIMALS.fn.apply(self, decimals)
-    return _keep_integers(Fn, self)
+    return _keep_integers("round_vml_cpu")(Fn, self)
 
 
 def _nan_to_num(Fn, self, nan=0.0, posinf=None, neginf=None):
@@ -143,103 +158,130 @@ def _maybe_inplace(kernel: str):
 # -- the table ----------------------------------------------------------------------------------
 
 UNARY = [
-    Op("exp(Tensor self)", node="ExpBackward0", kernel="exp", dtype="float", inplace=True,
+    Op("exp(Tensor self)", inplace_function=True, node="ExpBackward0", kernel="exp", dtype="float", inplace=True,
        derivatives={"self": "grad * result"}, fused={"self": "exp_backward(grad, result)"},
        rule="d(exp(u))/du = exp(u)"),
-    Op("log(Tensor self)", node="LogBackward0", kernel="log", dtype="float", inplace=True, quiet=True,
+    Op("log(Tensor self)", inplace_function=True,
+       node="LogBackward0", kernel="log", dtype="float", inplace=True, quiet=True,
        derivatives={"self": "grad / self"}, fused={"self": "log_backward(grad, self)"},
        rule="d(log(u))/du = 1/u"),
-    Op("sqrt(Tensor self)", node="SqrtBackward0", kernel="sqrt", dtype="float", inplace=True, quiet=True,
+    Op("sqrt(Tensor self)", inplace_function=True,
+       node="SqrtBackward0", kernel="sqrt", dtype="float", inplace=True, quiet=True,
        derivatives={"self": "grad / (2 * result)"}, fused={"self": "sqrt_backward(grad, result)"},
        rule="d(sqrt(u))/du = 1/(2*sqrt(u))"),
-    Op("sin(Tensor self)", node="SinBackward0", kernel="sin", dtype="float",
+    Op("sin(Tensor self)", inplace=True, inplace_function=True, node="SinBackward0", kernel="sin", dtype="float",
        derivatives={"self": "grad * cos(self)"}, fused={"self": "sin_backward(grad, self)"},
        rule="d(sin(u))/du = cos(u)"),
-    Op("cos(Tensor self)", node="CosBackward0", kernel="cos", dtype="float",
+    Op("cos(Tensor self)", inplace=True, inplace_function=True, node="CosBackward0", kernel="cos", dtype="float",
        derivatives={"self": "grad * -sin(self)"}, fused={"self": "cos_backward(grad, self)"},
        rule="d(cos(u))/du = -sin(u)"),
-    Op("tanh(Tensor self)", node="TanhBackward0", kernel="tanh", dtype="float", inplace=True, functional=True,
+    Op("tanh(Tensor self)", inplace_function=True,
+       node="TanhBackward0", kernel="tanh", dtype="float", inplace=True, functional=True,
        derivatives={"self": "grad * (1 - result * result)"}, fused={"self": "tanh_backward(grad, result)"},
        rule="d(tanh(u))/du = 1 - tanh(u)**2"),
-    Op("sigmoid(Tensor self)", node="SigmoidBackward0", kernel="sigmoid", dtype="float", inplace=True,
+    Op("sigmoid(Tensor self)", inplace_function=True,
+       node="SigmoidBackward0", kernel="sigmoid", dtype="float", inplace=True,
        functional=True, derivatives={"self": "grad * (1 - result) * result"},
        fused={"self": "sigmoid_backward(grad, result)"},
        rule="d(sigmoid(u))/du = sigmoid(u)*(1 - sigmoid(u))"),
-    Op("relu(Tensor self)", node="ReluBackward0", kernel="relu", inplace=True,
+    Op("relu(Tensor self)", inplace_function=True, node="ReluBackward0", kernel="relu", inplace=True,
+       impl=_no_bool(lambda x: RuntimeError("Boolean inputs not supported for relu")),
        derivatives={"self": "relu_backward(grad, result)"},
        rule="d(relu(u))/du = 1 where u > 0, else 0"),
-    Op("abs(Tensor self)", node="AbsBackward0", kernel="abs",
+    Op("abs(Tensor self)", inplace=True, inplace_function=True, node="AbsBackward0", kernel="abs", impl=_no_bool(lambda x: _not_implemented_for(x, "abs_cpu")),
        derivatives={"self": "grad * sgn(self)"}, fused={"self": "abs_backward(grad, self)"},
        rule="d(|u|)/du = sign(u)"),
-    Op("reciprocal(Tensor self)", node="ReciprocalBackward0", kernel="reciprocal", dtype="float", quiet=True,
+    Op("reciprocal(Tensor self)", inplace=True, inplace_function=True,
+       node="ReciprocalBackward0", kernel="reciprocal", dtype="float", quiet=True,
        derivatives={"self": "grad * -(result * result)"}, fused={"self": "reciprocal_backward(grad, result)"},
        rule="d(1/u)/du = -1/u**2"),
-    Op("rsqrt(Tensor self)", node="RsqrtBackward0", kernel="rsqrt", dtype="float", quiet=True,
+    Op("rsqrt(Tensor self)", inplace=True, inplace_function=True,
+       node="RsqrtBackward0", kernel="rsqrt", dtype="float", quiet=True,
        derivatives={"self": "grad * (-0.5 * result * result * result)"},
        rule="d(u**-0.5)/du = -0.5*u**-1.5"),
-    Op("log1p(Tensor self)", node="Log1PBackward0", kernel="log1p", dtype="float", quiet=True,
+    Op("log1p(Tensor self)", inplace=True, inplace_function=True,
+       node="Log1PBackward0", kernel="log1p", dtype="float", quiet=True,
        derivatives={"self": "grad / (self + 1)"}, rule="d(log(1 + u))/du = 1/(1 + u)"),
-    Op("expm1(Tensor self)", node="Expm1Backward0", kernel="expm1", dtype="float",
+    Op("expm1(Tensor self)", inplace=True, inplace_function=True, node="Expm1Backward0", kernel="expm1", dtype="float",
        derivatives={"self": "grad * (result + 1)"}, rule="d(exp(u) - 1)/du = exp(u)"),
-    Op("tan(Tensor self)", node="TanBackward0", kernel="tan", dtype="float",
+    Op("tan(Tensor self)", inplace=True, inplace_function=True, node="TanBackward0", kernel="tan", dtype="float",
        derivatives={"self": "grad * (1 + result * result)"}, rule="d(tan(u))/du = 1 + tan(u)**2"),
-    Op("atan(Tensor self)", node="AtanBackward0", kernel="atan", dtype="float", aliases=("arctan",),
+    Op("atan(Tensor self)", inplace=True, inplace_function=True,
+       node="AtanBackward0", kernel="atan", dtype="float", aliases=("arctan",),
        derivatives={"self": "grad / (1 + self * self)"}, rule="d(atan(u))/du = 1/(1 + u**2)"),
-    Op("erf(Tensor self)", node="ErfBackward0", kernel="erf", dtype="float",
+    Op("erf(Tensor self)", inplace=True, inplace_function=True, node="ErfBackward0", kernel="erf", dtype="float",
        derivatives={"self": "grad * (1.1283791670955126 * exp(-(self * self)))"},
        rule="d(erf(u))/du = 2/sqrt(pi) * exp(-u**2)"),
-    Op("exp2(Tensor self)", node="Exp2Backward0", kernel="exp2", dtype="float", quiet=True,
+    Op("exp2(Tensor self)", inplace=True, inplace_function=True,
+       node="Exp2Backward0", kernel="exp2", dtype="float", quiet=True,
        derivatives={"self": f"grad * (result * {_LN2})"}, rule="d(2**u)/du = 2**u * log(2)"),
-    Op("log2(Tensor self)", node="Log2Backward0", kernel="log2", dtype="float", quiet=True,
+    Op("log2(Tensor self)", inplace=True, inplace_function=True,
+       node="Log2Backward0", kernel="log2", dtype="float", quiet=True,
        derivatives={"self": f"grad / (self * {_LN2})"}, rule="d(log2(u))/du = 1/(u * log(2))"),
-    Op("log10(Tensor self)", node="Log10Backward0", kernel="log10", dtype="float", quiet=True,
+    Op("log10(Tensor self)", inplace=True, inplace_function=True,
+       node="Log10Backward0", kernel="log10", dtype="float", quiet=True,
        derivatives={"self": f"grad / (self * {_LN10})"}, rule="d(log10(u))/du = 1/(u * log(10))"),
-    Op("sinh(Tensor self)", node="SinhBackward0", kernel="sinh", dtype="float", quiet=True,
+    Op("sinh(Tensor self)", inplace=True, inplace_function=True,
+       node="SinhBackward0", kernel="sinh", dtype="float", quiet=True,
        derivatives={"self": "grad * cosh(self)"}, rule="d(sinh(u))/du = cosh(u)"),
-    Op("cosh(Tensor self)", node="CoshBackward0", kernel="cosh", dtype="float", quiet=True,
+    Op("cosh(Tensor self)", inplace=True, inplace_function=True,
+       node="CoshBackward0", kernel="cosh", dtype="float", quiet=True,
        derivatives={"self": "grad * sinh(self)"}, rule="d(cosh(u))/du = sinh(u)"),
-    Op("asin(Tensor self)", node="AsinBackward0", kernel="asin", dtype="float", quiet=True, aliases=("arcsin",),
+    Op("asin(Tensor self)", inplace=True, inplace_function=True,
+       node="AsinBackward0", kernel="asin", dtype="float", quiet=True, aliases=("arcsin",),
        derivatives={"self": "grad * rsqrt(1 - self * self)"}, rule="d(asin(u))/du = 1/sqrt(1 - u**2)"),
-    Op("acos(Tensor self)", node="AcosBackward0", kernel="acos", dtype="float", quiet=True, aliases=("arccos",),
+    Op("acos(Tensor self)", inplace=True, inplace_function=True,
+       node="AcosBackward0", kernel="acos", dtype="float", quiet=True, aliases=("arccos",),
        derivatives={"self": "grad * -rsqrt(1 - self * self)"}, rule="d(acos(u))/du = -1/sqrt(1 - u**2)"),
-    Op("asinh(Tensor self)", node="AsinhBackward0", kernel="asinh", dtype="float", quiet=True,
+    Op("asinh(Tensor self)", inplace=True, inplace_function=True,
+       node="AsinhBackward0", kernel="asinh", dtype="float", quiet=True,
        aliases=("arcsinh",), derivatives={"self": "grad * rsqrt(self * self + 1)"},
        rule="d(asinh(u))/du = 1/sqrt(u**2 + 1)"),
-    Op("acosh(Tensor self)", node="AcoshBackward0", kernel="acosh", dtype="float", quiet=True,
+    Op("acosh(Tensor self)", inplace=True, inplace_function=True,
+       node="AcoshBackward0", kernel="acosh", dtype="float", quiet=True,
        aliases=("arccosh",), derivatives={"self": "grad * rsqrt(self * self - 1)"},
        rule="d(acosh(u))/du = 1/sqrt(u**2 - 1)"),
-    Op("atanh(Tensor self)", node="AtanhBackward0", kernel="atanh", dtype="float", quiet=True,
+    Op("atanh(Tensor self)", inplace=True, inplace_function=True,
+       node="AtanhBackward0", kernel="atanh", dtype="float", quiet=True,
        aliases=("arctanh",), derivatives={"self": "grad / (1 - self * self)"},
        rule="d(atanh(u))/du = 1/(1 - u**2)"),
-    Op("erfinv(Tensor self)", node="ErfinvBackward0", kernel="erfinv", dtype="float", quiet=True,
-       derivatives={"self": "grad * (0.886226925452758 * exp(result * result))"},
+    Op("erfinv(Tensor self)", inplace=True, node="ErfinvBackward0", kernel="erfinv", dtype="float", quiet=True,
+       derivatives={"self": "grad * (0.886226925452758 * exp(square(erfinv(self))))"},  # saves self, as PyTorch
        rule="d(erfinv(u))/du = sqrt(pi)/2 * exp(erfinv(u)**2)"),
-    Op("nan_to_num(Tensor self, float? nan=0.0, float? posinf=None, float? neginf=None)",
+    Op("nan_to_num(Tensor self, float? nan=0.0, float? posinf=None, float? neginf=None)", inplace_function=True,
        node="NanToNumBackward0", kernel="nan_to_num", inplace=True, impl=_nan_to_num,
        derivatives={"self": "where(isfinite(self), grad, 0.0)"},
        rule="d(nan_to_num(u))/du = 1 where u is finite, else 0"),
-    Op("sign(Tensor self)", node="SignBackward0", kernel="sign", impl=_sign,
+    Op("sign(Tensor self)", inplace=True, node="SignBackward0", kernel="sign", impl=_sign,
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
-    Op("floor(Tensor self)", node="FloorBackward0", kernel="floor", impl=_keep_integers,
+    Op("floor(Tensor self)", inplace=True, inplace_function=True,
+       node="FloorBackward0", kernel="floor", impl=_keep_integers("floor_vml_cpu"),
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
-    Op("ceil(Tensor self)", node="CeilBackward0", kernel="ceil", impl=_keep_integers,
+    Op("ceil(Tensor self)", inplace=True, inplace_function=True,
+       node="CeilBackward0", kernel="ceil", impl=_keep_integers("ceil_vml_cpu"),
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
-    Op("trunc(Tensor self)", node="TruncBackward0", kernel="trunc", impl=_keep_integers,
+    Op("trunc(Tensor self)", inplace=True, inplace_function=True,
+       node="TruncBackward0", kernel="trunc", impl=_keep_integers("trunc_vml_cpu"),
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
-    Op("round(Tensor self, *, int decimals=0)", node="RoundBackward0", kernel="round", impl=_round, wrapper_only=("decimals",),
+    Op("round(Tensor self, *, int decimals=0)", inplace=True, inplace_function=True,
+       node="RoundBackward0", kernel="round", impl=_round, wrapper_only=("decimals",),
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
-    Op("deg2rad(Tensor self)", node="Deg2RadBackward0", forward="self * 0.017453292519943295", dtype="float",
+    Op("deg2rad(Tensor self)", inplace_function=True,
+       node="Deg2RadBackward0", forward="self * 0.017453292519943295", dtype="float",
        inplace=True, derivatives={"self": "grad * 0.017453292519943295"}, rule="d(u * pi/180)/du = pi/180"),
-    Op("rad2deg(Tensor self)", node="Rad2DegBackward0", forward="self * 57.29577951308232", dtype="float",
+    Op("rad2deg(Tensor self)", inplace_function=True,
+       node="Rad2DegBackward0", forward="self * 57.29577951308232", dtype="float",
        inplace=True, derivatives={"self": "grad * 57.29577951308232"}, rule="d(u * 180/pi)/du = 180/pi"),
-    Op("frac(Tensor self)", node="FracBackward0", forward="self - trunc(self)", inplace=True,
+    Op("frac(Tensor self)", inplace_function=True, node="FracBackward0", forward="self - trunc(self)", inplace=True,
        impl=_floating("frac_cpu"), derivatives={"self": "grad"}, rule="d(u - trunc(u))/du = 1"),
-    Op("sinc(Tensor self)", node="SincBackward0", forward="where(self == 0, 1.0, sin(pi * self) / (pi * self))",
+    Op("sinc(Tensor self)", inplace_function=True,
+       node="SincBackward0", forward="where(self == 0, 1.0, sin(pi * self) / (pi * self))",
        dtype="float", quiet=True, inplace=True,
        derivatives={"self": "grad * where(self == 0, 0.0, (cos(pi * self) * pi * self - sin(pi * self))"
                             " / (pi * self * self))"},
        rule="d(sin(pi*u)/(pi*u))/du = (cos(pi*u)*pi*u - sin(pi*u)) / (pi*u**2), 0 at u = 0"),
-    Op("logit(Tensor self, float? eps=None)", node="LogitBackward0", dtype="float", quiet=True, inplace=True,
+    Op("logit(Tensor self, float? eps=None)", inplace_function=True,
+       node="LogitBackward0", dtype="float", quiet=True, inplace=True,
        forward="log(self / (1 - self)) if eps is None else"
                " log(clip(self, eps, 1 - eps) / (1 - clip(self, eps, 1 - eps)))",
        derivatives={"self": "grad / (self * (1 - self)) if eps is None else"
@@ -249,7 +291,7 @@ UNARY = [
        derivatives={"self": "grad * digamma(self)"}, rule="d(log|Gamma(u)|)/du = digamma(u)"),
     Op("digamma(Tensor self)", node="DigammaBackward0", forward="digamma(self)", dtype="float", inplace=True,
        derivatives={"self": "grad * trigamma(self)"}, rule="d(digamma(u))/du = trigamma(u) = polygamma(1, u)"),
-    Op("square(Tensor self)", impl=_square, rule="x ** 2 (PowBackward0)"),
+    Op("square(Tensor self)", inplace_function=True, impl=_square, rule="x ** 2 (PowBackward0)"),
     # -- activations (pygrad.nn.functional) --------------------------------------------------
     Op("gelu(Tensor self, str approximate='none')", node="GeluBackward0", forward="gelu_tanh(self) if approximate == 'tanh' else gelu(self)",
        function=False, functional=True, impl=_gelu,
@@ -267,7 +309,7 @@ UNARY = [
        rule="d(leaky_relu(u))/du = 1 where u > 0, else negative_slope"),
     Op("elu(Tensor self, float alpha=1.0, bool inplace=False)", node="EluBackward0", kernel="elu",
        function=False, method=False, functional=True, impl=_maybe_inplace("elu_cpu"),
-       derivatives={"self": "where(self > 0, grad, grad * (result + alpha))"},
+       derivatives={"self": "where(self > 0, grad, grad * alpha * exp(self))"},  # saves self only, as PyTorch
        rule="d(elu(u))/du = 1 where u > 0, else alpha*exp(u)"),
     Op("softplus(Tensor self, float beta=1.0, float threshold=20.0)", node="SoftplusBackward0",
        kernel="softplus", function=False, method=False, functional=True,
@@ -434,7 +476,8 @@ DIV = Op("div(TensorLike self, TensorLike other, *, str? rounding_mode=None)", n
          fused={"self": "div_backward_a(grad, other)", "other": "div_backward_b(grad, self, other)"},
          impl=_div, wrapper_only=("rounding_mode",), aliases=("divide", "true_divide"), operators=("__truediv__",),
          rule="d(u / v)/du = 1/v,  d(u / v)/dv = -u/v**2")
-NEG = Op("neg(Tensor self)", node="NegBackward0", kernel="neg", derivatives={"self": "-grad"}, impl=_neg,
+NEG = Op("neg(Tensor self)", inplace_function=True,
+         node="NegBackward0", kernel="neg", derivatives={"self": "-grad"}, impl=_neg,
          inplace=True, aliases=("negative",), operators=("__neg__=method",), rule="d(-u)/du = -1")
 MAXIMUM = Op("maximum(Tensor self, Tensor other)", node="MaximumBackward0", kernel="maximum", dtype="promote",
              # Written so that where either input is NaN both get the whole gradient, as in PyTorch.
@@ -448,7 +491,8 @@ MINIMUM = Op("minimum(Tensor self, Tensor other)", node="MinimumBackward0", kern
 
 BINARY = [
     ADD, SUB, RSUB, MUL, DIV, NEG, MAXIMUM, MINIMUM,
-    Op("hypot(Tensor self, Tensor other)", node="HypotBackward0", kernel="hypot", dtype="promote", quiet=True,
+    Op("hypot(Tensor self, Tensor other)", inplace=True,
+       node="HypotBackward0", kernel="hypot", dtype="promote", quiet=True,
        impl=_floating_pair("hypot"), derivatives={"self": "grad * self / result", "other": "grad * other / result"},
        rule="d(hypot(u, v))/du = u/hypot(u, v),  d/dv = v/hypot(u, v)"),
     Op("logaddexp(Tensor self, Tensor other)", node="LogaddexpBackward0", kernel="logaddexp", dtype="promote",
@@ -459,35 +503,38 @@ BINARY = [
        dtype="promote", quiet=True, impl=_floating_pair("logaddexp2"),
        derivatives={"self": "grad / (1 + exp2(other - self))", "other": "grad / (1 + exp2(self - other))"},
        rule="d(log2(2**u + 2**v))/du = 1/(1 + 2**(v - u)),  d/dv = 1/(1 + 2**(u - v))"),
-    Op("xlogy(TensorLike self, TensorLike other)", node="XlogyBackward0", kernel="xlogy", dtype="promote_float",
+    Op("xlogy(TensorLike self, TensorLike other)", inplace=True, inplace_function=True,
+       node="XlogyBackward0", kernel="xlogy", dtype="promote_float",
        quiet=True, impl=_xlogy, derivatives={"self": _XLOGY_SELF, "other": _XLOGY_OTHER},
        rule="d(u*log(v))/du = log(v) (0 where u == 0),  d/dv = u/v"),
-    Op("atan2(Tensor self, Tensor other)", node="Atan2Backward0", forward="arctan2(self, other)",
+    Op("atan2(Tensor self, Tensor other)", inplace=True, node="Atan2Backward0", forward="arctan2(self, other)",
        dtype="promote_float", quiet=True, aliases=("arctan2",),
        derivatives={"self": f"{_ATAN2_SHARE} * other", "other": f"-({_ATAN2_SHARE}) * self"},
        rule="d atan2(a, b) = (b*da - a*db) / (a**2 + b**2)"),
-    Op("fmod(Tensor self, TensorLike other)", node="FmodBackward1", forward="fmod_checked(self, other)",
+    Op("fmod(Tensor self, TensorLike other)", inplace=True, node="FmodBackward1", forward="fmod_checked(self, other)",
        dtype="promote", quiet=True, impl=_fmod,
        derivatives={"self": "grad", "other": "-grad * trunc(self / other)"},
        rule="d(fmod(u, v))/du = 1,  d(fmod(u, v))/dv = -trunc(u / v)"),
-    Op("remainder(TensorLike self, TensorLike other)", node="RemainderBackward1",
+    Op("remainder(TensorLike self, TensorLike other)", inplace=True, node="RemainderBackward1",
        forward="remainder_checked(self, other)", dtype="promote", quiet=True, impl=_remainder,
        operators=("__mod__=method",), derivatives={"self": "grad", "other": "-grad * div_floor(self, other)"},
        rule="d(u % v)/du = 1,  d(u % v)/dv = -floor(u / v)"),
-    Op("floor_divide(Tensor self, TensorLike other)", forward="floor_divide_checked(self, other)", dtype="promote",
+    Op("floor_divide(Tensor self, TensorLike other)", inplace=True,
+       forward="floor_divide_checked(self, other)", dtype="promote",
        quiet=True, impl=_floor_divide, operators=("__floordiv__=method",)),
-    Op("copysign(Tensor self, TensorLike other)", node="CopysignBackward0", forward="copysign(self, other)",
+    Op("copysign(Tensor self, TensorLike other)", inplace=True,
+       node="CopysignBackward0", forward="copysign(self, other)",
        dtype="promote_float", impl=_copysign,
        derivatives={"self": "grad * where(self == 0, 0.0, result / self)", "other": "zeros_like(grad)"},
        rule="d(copysign(u, v))/du = sign(u)*sign(v) (0 where u == 0),  d/dv = 0"),
     Op("float_power(Tensor self, TensorLike exponent)", impl=_float_power, rule="pow in float64"),
-    Op("bitwise_and(Tensor self, TensorLike other)", forward="bitwise_and(self, other)", dtype="promote",
+    Op("bitwise_and(Tensor self, TensorLike other)", inplace=True, forward="bitwise_and(self, other)", dtype="promote",
        impl=_integral("bitwise_and_cpu"), operators=("__and__=method", "__rand__=method")),
-    Op("bitwise_or(Tensor self, TensorLike other)", forward="bitwise_or(self, other)", dtype="promote",
+    Op("bitwise_or(Tensor self, TensorLike other)", inplace=True, forward="bitwise_or(self, other)", dtype="promote",
        impl=_integral("bitwise_or_cpu"), operators=("__or__=method", "__ror__=method")),
-    Op("bitwise_xor(Tensor self, TensorLike other)", forward="bitwise_xor(self, other)", dtype="promote",
+    Op("bitwise_xor(Tensor self, TensorLike other)", inplace=True, forward="bitwise_xor(self, other)", dtype="promote",
        impl=_integral("bitwise_xor_cpu"), operators=("__xor__=method", "__rxor__=method")),
-    Op("bitwise_not(Tensor self)", forward="invert(self)", impl=_integral("bitwise_not_cpu")),
+    Op("bitwise_not(Tensor self)", inplace=True, forward="invert(self)", impl=_integral("bitwise_not_cpu")),
 ]
 
 # The nodes of a number operand (PyTorch's Scalar overloads): the same derivatives, fewer inputs.
@@ -766,8 +813,8 @@ ARITH = [POW_NUMBER, POW_TENSOR, NUMBER_POW, WHERE, MASKED_FILL, MASKED_FILL_TEN
          CLAMP_TENSOR, CLAMP_MIN_TENSOR, CLAMP_MAX_TENSOR, LERP, LERP_TENSOR, ADDCMUL, ADDCDIV, DIV_ROUNDING,
          Op("pow(TensorLike self, TensorLike exponent)", impl=_pow),
          Op("masked_fill(Tensor self, Tensor mask, TensorLike value)", function=True, impl=_masked_fill, out=False),
-         Op("clamp_min(Tensor self, TensorLike min)", impl=_clamp_min),
-         Op("clamp_max(Tensor self, TensorLike max)", impl=_clamp_max),
+         Op("clamp_min(Tensor self, TensorLike min)", impl=_clamp_min, inplace_function=True),
+         Op("clamp_max(Tensor self, TensorLike max)", impl=_clamp_max, inplace_function=True),
          Op("lerp(Tensor self, Tensor end, TensorLike weight)", impl=_lerp)]
 
 
@@ -942,7 +989,33 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = _node(
                            f" {_WEIGHTED} * ((pos_weight - 1) * softplus_neg(self) - self)"},
     rule="d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) "
          "(with pos_weight: w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))")
-NN = [NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
+# The convolution's gradients are convolutions too (each is linear in each operand), so they are
+# the table's nodes again: differentiable to any order.
+_CONF = "stride, padding, dilation, groups"
+_CONV_ATTRS = "int[] stride, int[] padding, int[] dilation, int groups"
+CONVOLUTION = _node(f"_convolution(Tensor self, Tensor weight, Tensor? bias, {_CONV_ATTRS})",
+                    node="ConvolutionBackward0", aten="convolution", forward=f"convolution(self, weight, bias, {_CONF})",
+                    keeps={"x_shape": "sizes(self)", "w_shape": "sizes(weight)"},
+                    derivatives={"self": f"conv_input_backward(grad, weight, x_shape, {_CONF})",
+                                 "weight": f"conv_weight_backward(grad, self, w_shape, {_CONF})",
+                                 "bias": "sum_over(grad, (0, 2, 3))"},
+                    rule="d conv2d: grad_x = the gradient scattered back through each window times W,  "
+                         "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W")
+CONV_INPUT_BACKWARD = _node(
+    f"_conv_input_backward(Tensor grad_output, Tensor weight, int[] x_shape, {_CONV_ATTRS})",
+    node="ConvolutionBackwardBackward0", aten="convolution_backward",
+    forward=f"conv_input_backward(grad_output, weight, x_shape, {_CONF})", keeps={"w_shape": "sizes(weight)"},
+    derivatives={"grad_output": f"convolution(grad, weight, None, {_CONF})",
+                 "weight": f"conv_weight_backward(grad_output, grad, w_shape, {_CONF})"},
+    rule="the input gradient of conv2d differentiated: grad_grad = conv2d(grad, W), grad_W = its weight gradient")
+CONV_WEIGHT_BACKWARD = _node(
+    f"_conv_weight_backward(Tensor grad_output, Tensor self, int[] w_shape, {_CONV_ATTRS})",
+    node="ConvolutionBackwardBackward0", aten="convolution_backward",
+    forward=f"conv_weight_backward(grad_output, self, w_shape, {_CONF})", keeps={"x_shape": "sizes(self)"},
+    derivatives={"grad_output": f"convolution(self, grad, None, {_CONF})",
+                 "self": f"conv_input_backward(grad_output, grad, x_shape, {_CONF})"},
+    rule="the weight gradient of conv2d differentiated: grad_grad = conv2d(x, grad), grad_x = its input gradient")
+NN = [CONVOLUTION, CONV_INPUT_BACKWARD, CONV_WEIGHT_BACKWARD, NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
       BINARY_CROSS_ENTROPY_WITH_LOGITS]
 
 
@@ -989,7 +1062,8 @@ def _declared():
         Op("reshape(Tensor self, int[] shape)", calls=shape.reshape, method=False, out=False),
         Op("cat(Tensor[] tensors, int dim=0)", calls=shape.cat, method=False, aliases=("concat", "concatenate")),
         Op("stack(Tensor[] tensors, int dim=0)", calls=shape.stack, method=False),
-        Op("clamp(Tensor self, Scalar? min=None, Scalar? max=None)", calls=clamp, aliases=("clip",)),
+        Op("clamp(Tensor self, Scalar? min=None, Scalar? max=None)", inplace_function=True,
+           calls=clamp, aliases=("clip",)),
         Op("softmax(Tensor self, int dim=_NO_DIM, ScalarType? dtype=None)", calls=activation.torch_softmax,
            method=False, out=False, env={"_NO_DIM": activation._NO_DIM}),
         Op("log_softmax(Tensor self, int dim=_NO_DIM, ScalarType? dtype=None)", calls=activation.torch_log_softmax,
@@ -1070,7 +1144,12 @@ def _product_helpers():
 
 
 def _loss_helpers():
-    from . import nn
+    from . import conv, nn
+    ARRAY_NS.update(convolution=conv.convolution, conv_input_backward=conv.conv_input_backward,
+                    conv_weight_backward=conv.conv_weight_backward)
+    TENSOR_NS.update(convolution=lambda *args: CONVOLUTION.fn.apply(*args),
+                     conv_input_backward=lambda *args: CONV_INPUT_BACKWARD.fn.apply(*args),
+                     conv_weight_backward=lambda *args: CONV_WEIGHT_BACKWARD.fn.apply(*args))
     both = dict(loss_scale=nn.loss_scale, broadcast_shapes=np.broadcast_shapes, sum_over=nn.sum_over,
                 channel_axes=nn.channel_axes)
     ARRAY_NS.update(both, mse_forward=nn.mse_forward, huber_forward=nn.huber_forward, bce_forward=nn.bce_forward,
@@ -1104,10 +1183,12 @@ def _build():
     TENSOR_NS.update(where=where, isfinite=isfinite, zeros_like=zeros_like,
                      div_floor=lambda a, b: TENSOR_NS["div"](a, b, rounding_mode="floor"),
                      trigamma=lambda a: _TRIGAMMA.fn.apply(a), sum_keep=lambda a, dim: a.sum(dim, keepdim=True))
-    return install(OPS + _declared(), inplace)
+    return install(ALL_OPS, inplace)
 
 
+ALL_OPS = OPS + _declared()  # the table's ops and the hand-written ones it declares
 FUNCTIONS, FUNCTIONAL = _build()
+_opdocs.attach(ALL_OPS, FUNCTIONS, FUNCTIONAL)  # docstrings with examples (ops/_opdocs.py)
 
 
 def kernels_used() -> dict[str, tuple[str, ...]]:
@@ -1134,4 +1215,15 @@ def type_stub() -> str:
     lines += ["", "class TableMethods:", '    """The methods the table installs on Tensor."""']
     for name in sorted(set(_opdef.METHODS)):
         lines.append(f"    def {name}(self, *args: Any, **kwargs: Any) -> {result(name)}: ...")
+    return "\n".join(lines) + "\n"
+
+
+def functional_type_stub() -> str:
+    """The table's ``nn.functional`` entries for type checkers (``pygrad/nn/_table_functional.pyi``,
+    kept current by a test):
+    ``python -c "from pygrad.ops.optable import functional_type_stub as f; print(f(), end='')"
+    > pygrad/nn/_table_functional.pyi``."""
+    lines = ['"""Type declarations of the op table\'s nn.functional entries (generated by '
+             'pygrad.ops.optable.functional_type_stub)."""', "from typing import Any", "", "from ..tensor import Tensor", ""]
+    lines += [f"def {name}(*args: Any, **kwargs: Any) -> Tensor: ..." for name in sorted(FUNCTIONAL)]
     return "\n".join(lines) + "\n"

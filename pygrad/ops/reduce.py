@@ -430,11 +430,14 @@ def cumprod_grad(g, x, dim: int, reverse_cumsum=reverse_cumsum):
     return stack(grads, dim)
 
 
+def cumulative_args(x: Tensor, dim, dtype) -> tuple:
+    """The dim and the dtype ``cumsum``/``cumprod`` (and their in-place forms) compute in."""
+    return normalize_dim(dim, x.ndim), _reduced_dtype(x, dtype)
+
+
 def cumprod(x: Tensor, dim, *, dtype=None) -> Tensor:
-    d = normalize_dim(dim, x.ndim)
-    return _table.CUMPROD.fn.apply(x, d, _reduced_dtype(x, dtype))
+    return _table.CUMPROD.fn.apply(x, *cumulative_args(x, dim, dtype))
 
 
 def cumsum(x: Tensor, dim, *, dtype=None) -> Tensor:
-    d = normalize_dim(dim, x.ndim)
-    return _table.CUMSUM.fn.apply(x, d, _reduced_dtype(x, dtype))
+    return _table.CUMSUM.fn.apply(x, *cumulative_args(x, dim, dtype))

@@ -383,6 +383,7 @@ def sum_to_size(x: Tensor, shape: tuple) -> Tensor:
 
 
 def permute(x: Tensor, *dims) -> Tensor:
+    """A view of ``input`` with the dimensions in the given order."""
     dims = parse_shape(dims, "permute", "dims")
     if len(dims) != x.ndim:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -452,6 +453,7 @@ swapaxes = swapdims = transpose
 
 
 def t(x: Tensor) -> Tensor:
+    """The transpose of a 2-D tensor (0-D and 1-D tensors are returned as they are)."""
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
     return T.apply(x)
@@ -481,6 +483,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
+    """A view with the dimensions ``source`` moved to ``destination`` (``movedim``)."""
     source = (source,) if isinstance(source, int) else tuple(source)
     destination = (destination,) if isinstance(destination, int) else tuple(destination)
     if len(source) != len(destination):
@@ -557,6 +560,7 @@ def _split_dim(x: Tensor, dim: int) -> int:
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """``tensor`` split into views of ``split_size_or_sections`` along ``dim``."""
     if isinstance(split_size_or_sections, (list, tuple)):
         return split_with_sizes(x, split_size_or_sections, dim)
     d = _split_dim(x, dim)
@@ -580,6 +584,7 @@ def split_with_sizes(x: Tensor, split_sizes, dim: int = 0) -> tuple:
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``input`` split into ``chunks`` views of (nearly) equal size along ``dim``."""
     if x.ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
@@ -589,12 +594,14 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dimension."""
     if x.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     return Unbind.apply(x, normalize_dim(dim, x.ndim))
 
 
 def flip(x: Tensor, *dims) -> Tensor:
+    """``input`` with the order of the elements reversed along ``dims``."""
     dims = tuple(normalize_dim(d, x.ndim) for d in parse_shape(dims, "flip", "dims"))
     for d in set(dims):
         if dims.count(d) > 1:
@@ -750,16 +757,19 @@ def _at_least_2d(x: Tensor, name: str) -> None:
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of a matrix (elements above the ``diagonal``-th diagonal set to 0)."""
     _at_least_2d(x, "tril")
     return Tril.apply(x, int(diagonal))
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of a matrix (elements below the ``diagonal``-th diagonal set to 0)."""
     _at_least_2d(x, "triu")
     return Triu.apply(x, int(diagonal))
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A view of the diagonal with the given ``offset`` between dimensions ``dim1`` and ``dim2``."""
     d1, d2 = normalize_dim(dim1, x.ndim), normalize_dim(dim2, x.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -776,12 +786,14 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def trace(x: Tensor) -> Tensor:
+    """The sum of the diagonal of a 2-D tensor."""
     if x.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
     return Trace.apply(x)
 
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """The elements shifted by ``shifts`` along ``dims`` (wrapping around)."""
     shifts = (int(shifts),) if isinstance(shifts, (int, np.integer)) else tuple(int(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:

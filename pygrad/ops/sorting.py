@@ -76,12 +76,14 @@ def _dim(x: Tensor, dim: int) -> int:
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """The sorted values along ``dim`` and their indices."""
     d = _dim(x, dim)
     index = _order(x._data, d, descending) if x.ndim else None
     return return_types.sort(*Sort.apply(x, index, d, True))
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim``."""
     d = _dim(x, dim)
     if x.ndim == 0:
         return wrap(np.zeros((), np.int64))

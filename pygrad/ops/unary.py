@@ -52,6 +52,7 @@ class ToCopy(Function):
 
 
 def clone(x: Tensor, contiguous: bool = False) -> Tensor:
+    """A copy of ``input`` that records the copy in the graph (``CloneBackward0``)."""
     return (ContiguousClone if contiguous else Clone).apply(x)
 
 

@@ -10,6 +10,7 @@ __all__ = ["Adamax"]
 
 
 class Adamax(Optimizer):
+    """Adamax, Adam's infinity-norm variant."""
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  foreach=None, *, maximize: bool = False, differentiable: bool = False, capturable: bool = False):
         _check_adam_args(lr, betas, eps, weight_decay)

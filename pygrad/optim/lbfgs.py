@@ -107,6 +107,7 @@ _LIST_STATE = ("old_dirs", "old_stps", "ro", "al")
 
 
 class LBFGS(Optimizer):
+    """L-BFGS with an optional strong-Wolfe line search; ``step`` needs a closure."""
     def __init__(self, params, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None):

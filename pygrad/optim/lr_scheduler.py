@@ -28,6 +28,7 @@ _EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` was not necessa
 
 
 class LRScheduler:
+    """The base of the learning-rate schedulers: ``step()`` once per epoch."""
     _is_initial = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
@@ -55,12 +56,15 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self) -> list[float]:
+        """The learning rates for the current epoch."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
+        """The learning rates the last ``step`` set."""
         return self._last_lr
 
     def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch and set the optimizer's learning rates."""
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
@@ -78,9 +82,11 @@ class LRScheduler:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state (without the optimizer)."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state ``state_dict()`` returned."""
         self.__dict__.update(state_dict)
 
 
@@ -102,6 +108,7 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every epoch."""
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -316,6 +323,7 @@ class SequentialLR(_Composite):
         self._last_lr = schedulers[idx].get_last_lr()
 
     def recursive_undo(self, sched=None) -> None:
+        """Undo the initial step of the schedulers (as PyTorch does when building)."""
         scheds = self if sched is None else sched
         if hasattr(scheds, "_schedulers"):
             for s in scheds._schedulers:
@@ -387,6 +395,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
 
     def step(self, metrics, epoch=None) -> None:
+        """Record the metric; reduce the learning rates after ``patience`` epochs without improvement."""
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1
@@ -423,6 +432,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self) -> bool:
+        """Whether the scheduler waits after a reduction."""
         return self.cooldown_counter > 0
 
     def _is_better(self, a, best) -> bool:
@@ -445,6 +455,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state ``state_dict()`` returned."""
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
 
@@ -518,6 +529,7 @@ class CyclicLR(LRScheduler):
             self.scale_mode = "iterations"
 
     def scale_fn(self, x) -> float:
+        """The amplitude scale of the current cycle or iteration."""
         return self._scale_fn_custom(x) if self._scale_fn_custom is not None else self._scale_fn_ref(x)
 
     @staticmethod

@@ -11,6 +11,7 @@ __all__ = ["NAdam"]
 
 
 class NAdam(Optimizer):
+    """Adam with Nesterov momentum (Dozat, 2016)."""
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False):

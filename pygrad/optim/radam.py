@@ -10,6 +10,7 @@ __all__ = ["RAdam"]
 
 
 class RAdam(Optimizer):
+    """Rectified Adam (Liu et al., 2020)."""
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False):

@@ -13,6 +13,7 @@ __all__ = ["profile", "record_function", "ProfilerActivity", "ProfilerAction", "
 
 
 class ProfilerActivity(enum.Enum):
+    """What to profile (``CPU``; ``CUDA`` is accepted and empty)."""
     CPU = 0
     XPU = 1
     MTIA = 2
@@ -22,6 +23,7 @@ class ProfilerActivity(enum.Enum):
 
 
 class ProfilerAction(enum.Enum):
+    """What a profiling schedule asks for at a step."""
     NONE = 0
     WARMUP = 1
     RECORD = 2
@@ -106,10 +108,12 @@ class profile:
         return self._action() in (ProfilerAction.RECORD, ProfilerAction.RECORD_AND_SAVE)
 
     def start(self) -> None:
+        """Start recording."""
         if self._recording():
             self._start_recording()
 
     def stop(self) -> None:
+        """Stop recording."""
         self._stop_recording(save=self.profiler is not None)
 
     def __enter__(self):
@@ -135,11 +139,14 @@ class profile:
         return result
 
     def events(self) -> EventList:
+        """The recorded events."""
         return self._result().events()
 
     def key_averages(self, group_by_input_shape: bool = False, group_by_stack_n: int = 0,
                      group_by_overload_name: bool = False) -> EventList:
+        """The events grouped by name, with totals (``.table()`` prints PyTorch's table)."""
         return self._result().key_averages(group_by_input_shape, group_by_stack_n)
 
     def export_chrome_trace(self, path: str) -> None:
+        """Write the events as a Chrome trace (JSON)."""
         self._result().export_chrome_trace(path)

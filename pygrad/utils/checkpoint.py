@@ -123,6 +123,7 @@ def _detached(args) -> list:
 def checkpoint(function: Callable, *args, use_reentrant: bool | None = None, context_fn=None,
                determinism_check: str = "default", debug: bool = False, preserve_rng_state: bool = True,
                **kwargs) -> Any:
+    """Run ``function`` without keeping its intermediate results; recompute them during backward."""
     if use_reentrant is None:
         warnings.warn(_REENTRANT_WARNING, stacklevel=2)
         use_reentrant = True

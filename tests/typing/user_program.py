@@ -46,6 +46,13 @@ def train(epochs: int) -> float:
     return accuracy
 
 
+def activations() -> list[float]:
+    x = torch.linspace(-1.0, 1.0, 5)
+    y = F.gelu(x) + F.softplus(x, beta=2.0) + torch.sin_(x.clone())
+    values: list[float] = y.tolist()
+    return values
+
+
 def shapes() -> list[int]:
     a: torch.Tensor = torch.zeros(3)
     b = torch.ones(2, 3).t() @ torch.ones(2, 3)
@@ -55,4 +62,4 @@ def shapes() -> list[int]:
 
 
 if __name__ == "__main__":
-    print(gradient_of_square(1.0), train(2), shapes())
+    print(gradient_of_square(1.0), train(2), shapes(), activations())

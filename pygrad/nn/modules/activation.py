@@ -9,6 +9,7 @@ __all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU", "Softplus", "S
 
 
 class ReLU(Module):
+    """The rectified linear unit, elementwise."""
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
@@ -21,16 +22,19 @@ class ReLU(Module):
 
 
 class Tanh(Module):
+    """The hyperbolic tangent, elementwise."""
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Sigmoid(Module):
+    """The logistic sigmoid, elementwise."""
     def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class GELU(Module):
+    """The Gaussian error linear unit, elementwise."""
     def __init__(self, approximate: str = "none"):
         super().__init__()
         self.approximate = approximate
@@ -43,6 +47,7 @@ class GELU(Module):
 
 
 class LeakyReLU(Module):
+    """``x`` where positive, else ``negative_slope * x``."""
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = negative_slope
@@ -56,6 +61,7 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
+    """The exponential linear unit, elementwise."""
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha = alpha
@@ -69,6 +75,7 @@ class ELU(Module):
 
 
 class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta``, elementwise."""
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
         self.beta = beta
@@ -82,6 +89,7 @@ class Softplus(Module):
 
 
 class SiLU(Module):
+    """The sigmoid linear unit ``x * sigmoid(x)``, elementwise."""
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
@@ -94,6 +102,7 @@ class SiLU(Module):
 
 
 class Softmax(Module):
+    """``softmax`` along ``dim``."""
     def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
@@ -106,6 +115,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
+    """``log_softmax`` along ``dim``."""
     def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim

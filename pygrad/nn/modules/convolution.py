@@ -51,6 +51,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Initialise once the parameters are materialised."""
         reset_kaiming_uniform(self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -129,6 +130,7 @@ class _ConvTransposeNd(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution (the gradient of a convolution)."""
     _spatial = 1
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
@@ -137,6 +139,7 @@ class ConvTranspose1d(_ConvTransposeNd):
 
 
 class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution (the gradient of a convolution)."""
     _spatial = 2
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:

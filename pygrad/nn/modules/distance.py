@@ -13,6 +13,7 @@ __all__ = ["CosineSimilarity", "PairwiseDistance", "Bilinear"]
 
 
 class CosineSimilarity(Module):
+    """The cosine similarity of two inputs along ``dim``."""
     def __init__(self, dim: int = 1, eps: float = 1e-8):
         super().__init__()
         self.dim = dim
@@ -23,6 +24,7 @@ class CosineSimilarity(Module):
 
 
 class PairwiseDistance(Module):
+    """The ``p``-norm distance between corresponding rows of two inputs."""
     def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
         super().__init__()
         self.norm = p
@@ -46,6 +48,7 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Initialise the weight and bias uniformly in +-1/sqrt(in1_features)."""
         bound = 1 / math.sqrt(self.weight.shape[1])
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:

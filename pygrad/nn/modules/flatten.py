@@ -8,6 +8,7 @@ __all__ = ["Unflatten"]
 
 
 class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size``."""
     def __init__(self, dim: int, unflattened_size):
         super().__init__()
         if not isinstance(unflattened_size, (tuple, list)):

@@ -1,4 +1,4 @@
-"""Lazy modules: ``LazyLinear`` and ``LazyConv1d/2d``, ``LazyConvTranspose1d/2d``.
+"""Lazy modules: ``LazyLinear``, ``LazyConv1d/2d``, ``LazyConvTranspose1d/2d`` and ``LazyBatchNorm1d/2d``.
 
 They hold ``UninitializedParameter``s until their first call, where a forward pre hook reads the
 input's feature size, materialises the parameters, runs ``reset_parameters`` and turns the module
@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+
 from ...autograd import grad_mode
-from ..parameter import UninitializedParameter, is_lazy
+from ...tensor import Tensor
+from ..parameter import UninitializedBuffer, UninitializedParameter, is_lazy
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .convolution import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Linear
 
 __all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
-           "LazyConvTranspose2d"]
+           "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d"]
 
 
 class LazyModuleMixin:
@@ -28,10 +32,12 @@ class LazyModuleMixin:
         self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters, with_kwargs=True)
 
     def has_uninitialized_params(self) -> bool:
+        """Whether a parameter or buffer is still uninitialised."""
         return any(is_lazy(p) for p in self._parameters.values()) or \
             any(is_lazy(b) for b in self._buffers.values())
 
     def initialize_parameters(self, *args, **kwargs) -> None:
+        """Materialise the weight and bias from the first input's last dimension."""
         raise NotImplementedError(f"initialize_parameters is not implemented for {type(self).__name__}")
 
     @staticmethod
@@ -89,6 +95,7 @@ class _LazyConvMixin(LazyModuleMixin):
             super().reset_parameters()
 
     def initialize_parameters(self, input, *args, **kwargs) -> None:
+        """Materialise the weight and bias from the first input's channel count."""
         if self.has_uninitialized_params():
             self.in_channels = self._get_in_channels(input)
             if self.in_channels % self.groups != 0:
@@ -132,3 +139,44 @@ LazyConv1d = _lazy_conv(Conv1d)
 LazyConv2d = _lazy_conv(Conv2d)
 LazyConvTranspose1d = _lazy_conv(ConvTranspose1d)
 LazyConvTranspose2d = _lazy_conv(ConvTranspose2d)
+
+
+class _LazyBatchNorm(LazyModuleMixin):
+    """``num_features`` is the channel count (dim 1) of the first input."""
+
+    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None):
+        super().__init__(0, eps, momentum, False, False, device, dtype)
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = UninitializedParameter(dtype=dtype)
+            self.bias = UninitializedParameter(dtype=dtype)
+        if track_running_stats:
+            self.running_mean = UninitializedBuffer(dtype=dtype)
+            self.running_var = UninitializedBuffer(dtype=dtype)
+            self.num_batches_tracked = Tensor._wrap(np.array(0, np.int64))
+
+    def reset_parameters(self) -> None:
+        """Reset once the parameters are materialised."""
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input) -> None:
+        """Materialise the parameters and buffers from the first input's channel count."""
+        if self.has_uninitialized_params():
+            self.num_features = input.shape[1]
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                value = getattr(self, name)
+                if value is not None:
+                    value.materialize((self.num_features,))
+            self.reset_parameters()
+
+
+class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
+    """``BatchNorm1d`` whose ``num_features`` is read from its first input."""
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
+    """``BatchNorm2d`` whose ``num_features`` is read from its first input."""
+    cls_to_become = BatchNorm2d

@@ -50,6 +50,7 @@ def reset_affine_parameters(module: Module) -> None:
 
 
 class Identity(Module):
+    """Returns its input unchanged."""
     def __init__(self, *args, **kwargs):
         super().__init__()
 
@@ -72,6 +73,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Initialise once the parameters are materialised."""
         reset_kaiming_uniform(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -149,6 +151,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
+        """Initialise the weight from N(0, 1) (the ``padding_idx`` row to zeros)."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0
@@ -174,6 +177,7 @@ class Embedding(Module):
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None,
                         **kwargs) -> "Embedding":
+        """An Embedding holding the given weight matrix (frozen by default)."""
         rows, cols = embeddings.shape
         return cls(rows, cols, _weight=embeddings, _freeze=freeze, padding_idx=padding_idx, **kwargs)
 
@@ -193,6 +197,7 @@ class LayerNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Set the weight to ones and the bias to zeros."""
         reset_affine_parameters(self)
 
     def forward(self, input: Tensor) -> Tensor:

@@ -78,6 +78,7 @@ class Module:
 
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The computation of the module; call the module, not this, so hooks run."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
@@ -212,6 +213,7 @@ class Module:
 
     # -- registration -----------------------------------------------------------------------
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or None) under ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         self._check_name(name, "parameter", self._parameters)
@@ -228,6 +230,7 @@ class Module:
             self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a tensor that is state but not a parameter (saved in ``state_dict`` when persistent)."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         self._check_name(name, "buffer", self._buffers)
@@ -241,6 +244,7 @@ class Module:
             self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name: str, module: "Module | None") -> None:
+        """Register ``module`` as the child ``name``."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if not isinstance(name, str):
@@ -329,6 +333,7 @@ class Module:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
     def get_submodule(self, target: str) -> "Module":
+        """The submodule at the dotted path ``target``."""
         module = self
         if target == "":
             return module
@@ -341,6 +346,7 @@ class Module:
         return module
 
     def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target``."""
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if name not in module._parameters:
@@ -365,10 +371,12 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator["Module"]:
+        """This module and all its descendants."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """``(name, module)`` pairs of the direct children."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and module not in seen:
@@ -376,6 +384,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator["Module"]:
+        """The direct child modules."""
         for _, module in self.named_children():
             yield module
 
@@ -393,22 +402,27 @@ class Module:
 
     def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
                          ) -> Iterator[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs, with dotted names for children's."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """The module's parameters (with its children's when ``recurse``)."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
                       ) -> Iterator[tuple[str, Tensor]]:
+        """``(name, buffer)`` pairs, with dotted names for children's."""
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """The module's buffers (with its children's when ``recurse``)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # -- modes and gradients --------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
+        """Set training mode (or evaluation mode with ``mode=False``)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         for module in self.modules():
@@ -416,14 +430,17 @@ class Module:
         return self
 
     def eval(self) -> "Module":
+        """Set evaluation mode (dropout off, batch norm uses running statistics)."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set ``requires_grad`` of every parameter."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the parameters' gradients (to None by default)."""
         zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
@@ -455,6 +472,7 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> "Module":
+        """Cast parameters and buffers to a dtype (a device other than the CPU raises)."""
         from ..._device import parse_to
         device, dtype, _, _ = parse_to(args, kwargs)
         if device is not None and device.type != "cpu":
@@ -467,18 +485,22 @@ class Module:
         return self._apply_to_tensors(lambda a: a.astype(dtype.numpy) if a.dtype.kind == "f" else a)
 
     def double(self) -> "Module":
+        """Cast the floating-point parameters and buffers to float64."""
         from ... import dtypes
         return self.to(dtypes.float64)
 
     def float(self) -> "Module":
+        """Cast the floating-point parameters and buffers to float32."""
         from ... import dtypes
         return self.to(dtypes.float32)
 
     def half(self) -> "Module":
+        """Cast the floating-point parameters and buffers to float16."""
         from ... import dtypes
         return self.to(dtypes.float16)
 
     def cpu(self) -> "Module":
+        """The module itself: everything lives on the CPU."""
         return self
 
     # -- state dict ---------------------------------------------------------------------------
@@ -551,6 +573,7 @@ class Module:
         return type(self).__name__
 
     def extra_repr(self) -> str:
+        """The text inside the module's ``repr`` parentheses."""
         return ""
 
     def __repr__(self) -> str:

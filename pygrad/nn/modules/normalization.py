@@ -28,6 +28,7 @@ class GroupNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Set the weight to ones and the bias to zeros."""
         reset_affine_parameters(self)
 
     def forward(self, input: Tensor) -> Tensor:

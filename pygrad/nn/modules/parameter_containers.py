@@ -26,6 +26,7 @@ def _describe(value, type_name: str) -> str:
 
 
 class ParameterList(Module):
+    """A list of Parameters registered with the module."""
     def __init__(self, values=None):
         super().__init__()
         self._size = 0
@@ -58,12 +59,14 @@ class ParameterList(Module):
         return [k for k in super().__dir__() if not k.isdigit()]
 
     def append(self, value) -> "ParameterList":
+        """Add a parameter at the end."""
         new_index = len(self)
         self._size += 1
         self[new_index] = value
         return self
 
     def extend(self, values) -> "ParameterList":
+        """Add the parameters of an iterable at the end."""
         if not hasattr(values, "__iter__") or isinstance(values, Tensor):
             raise TypeError("ParameterList.extend should be called with an iterable, but got "
                             + type(values).__name__)
@@ -80,6 +83,7 @@ class ParameterList(Module):
 
 
 class ParameterDict(Module):
+    """A dict of Parameters registered with the module (a plain dict's keys are sorted, as in PyTorch)."""
     def __init__(self, parameters=None):
         super().__init__()
         self._keys: dict = {}
@@ -115,39 +119,49 @@ class ParameterDict(Module):
         return key in self._keys
 
     def keys(self):
+        """The keys."""
         return self._keys.keys()
 
     def items(self):
+        """``(key, parameter)`` pairs."""
         return ((k, self[k]) for k in self._keys)
 
     def values(self):
+        """The parameters."""
         return (self[k] for k in self._keys)
 
     def get(self, key: str, default=None):
+        """The parameter at ``key``, or ``default``."""
         return self[key] if key in self else default
 
     def setdefault(self, key: str, default=None):
+        """The parameter at ``key``, set to ``default`` if missing."""
         if key not in self:
             self[key] = default
         return self[key]
 
     def pop(self, key: str):
+        """Remove the parameter at ``key`` and return it."""
         value = self[key]
         del self[key]
         return value
 
     def popitem(self):
+        """Remove and return the last ``(key, parameter)`` pair."""
         key = next(reversed(self._keys))
         return key, self.pop(key)
 
     def clear(self) -> None:
+        """Remove every parameter."""
         for key in list(self._keys):
             del self[key]
 
     def copy(self) -> "ParameterDict":
+        """A shallow copy."""
         return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
 
     def fromkeys(self, keys, default=None) -> "ParameterDict":
+        """A ParameterDict with the given keys, each holding ``default``."""
         return ParameterDict((k, default) for k in keys)
 
     def update(self, parameters) -> None:

@@ -10,6 +10,7 @@ __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuf
 
 
 class Upsample(Module):
+    """Nearest or bilinear upsampling by a size or a scale factor."""
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                  recompute_scale_factor: bool | None = None):
         super().__init__()
@@ -33,16 +34,19 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling."""
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling with ``align_corners=True``."""
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class PixelShuffle(Module):
+    """Rearrange (C * r**2, H, W) into (C, H * r, W * r)."""
     def __init__(self, upscale_factor: int):
         super().__init__()
         self.upscale_factor = upscale_factor
@@ -55,6 +59,7 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
+    """Rearrange (C, H * r, W * r) into (C * r**2, H, W)."""
     def __init__(self, downscale_factor: int):
         super().__init__()
         self.downscale_factor = downscale_factor

@@ -113,6 +113,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Initialise every weight uniformly in +-1/sqrt(hidden_size)."""
         _reset_uniform(self)
 
     def flatten_parameters(self) -> None:
@@ -124,6 +125,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list:
+        """The weights of each layer and direction, as lists."""
         per = 4 if self.bias else 2
         w = self._flat_weights
         return [w[i:i + per] for i in range(0, len(w), per)]
@@ -307,6 +309,7 @@ class LSTM(RNNBase):
 # -- cells --------------------------------------------------------------------------------------
 
 class RNNCellBase(Module):
+    """What the recurrent cells share: their weights and ``reset_parameters``."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None, dtype=None):
         super().__init__()
         self.input_size = input_size
@@ -323,6 +326,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Initialise every weight uniformly in +-1/sqrt(hidden_size)."""
         _reset_uniform(self)
 
     def extra_repr(self) -> str:
@@ -360,6 +364,7 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
+    """One step of an Elman RNN (tanh or relu)."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
@@ -378,6 +383,7 @@ class RNNCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
+    """One step of a long short-term memory cell."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
@@ -388,6 +394,7 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
+    """One step of a gated recurrent unit."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 

@@ -37,6 +37,7 @@ def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
 
 
 class TransformerEncoderLayer(Module):
+    """Self-attention and a feed-forward block, each with a residual connection and layer norm."""
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None):
@@ -105,6 +106,7 @@ def _why_not_nested(layer) -> str:
 
 
 class TransformerEncoder(Module):
+    """A stack of ``num_layers`` copies of an encoder layer (with an optional final norm)."""
     def __init__(self, encoder_layer, num_layers: int, norm=None, enable_nested_tensor: bool = True,
                  mask_check: bool = True):
         super().__init__()

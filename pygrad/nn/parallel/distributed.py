@@ -241,6 +241,7 @@ class DistributedDataParallel(Module):
             work.wait()
 
     def forward(self, *inputs, **kwargs):
+        """Run the wrapped module (gradients are averaged over the processes during backward)."""
         if self.require_forward_param_sync and self.broadcast_buffers:
             buffers = list(self.module.buffers())
             if buffers:

@@ -33,6 +33,7 @@ class IterableDataset(Dataset):
 
 
 class ChainDataset(IterableDataset):
+    """Iterable datasets chained one after the other."""
     def __init__(self, datasets: Iterable[Dataset]):
         self.datasets = datasets
 
@@ -60,6 +61,7 @@ class ConcatDataset(Dataset):
 
     @staticmethod
     def cumsum(sequence) -> list[int]:
+        """The cumulative lengths of the datasets."""
         out, total = [], 0
         for e in sequence:
             total += len(e)
@@ -95,6 +97,7 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
+    """The items of ``dataset`` at the given indices."""
     def __init__(self, dataset: Dataset, indices: Sequence[int]):
         self.dataset = dataset
         self.indices = indices
