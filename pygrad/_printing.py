@@ -67,11 +67,11 @@ def format_size(shape):
     return "torch.Size([" + ", ".join(str(int(n)) for n in shape) + "])"
 
 
-def format_tensor(array, grad_suffix=None):
+def format_tensor(array, grad_suffix=None, tangent=None):
     """Return what ``repr(torch.from_numpy(array))`` prints.
 
     ``grad_suffix`` (e.g. ``"grad_fn=<MulBackward0>"`` or ``"requires_grad=True"``)
-    is appended as the last suffix.
+    is appended as a suffix, then ``tangent=<tangent's text>`` for a dual tensor.
     """
     a = np.asarray(array)
     dtype = a.dtype.name
@@ -93,6 +93,8 @@ def format_tensor(array, grad_suffix=None):
         body = _format_body(a)
     if grad_suffix:
         suffixes.append(grad_suffix)
+    if tangent is not None:
+        suffixes.append("tangent=" + tangent)
     return _add_suffixes(_PREFIX + body, suffixes)
 
 

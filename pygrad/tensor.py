@@ -18,6 +18,7 @@ from .autograd import grad_mode
 from .autograd.engine import backward as _backward, expandable as _expandable
 from .autograd.function import accumulate_grad_node, add_hook, checked_tensor_hook
 from . import _device
+from .autograd import forward_ad as _forward_ad
 from .size import Size
 
 __all__ = ["Tensor"]
@@ -26,6 +27,13 @@ _Version = _core.Version
 
 
 from .autograd import post_accumulate as _post_accumulate  # noqa: E402
+from .fusion._state import pending as _fusion_pending  # noqa: E402
+
+
+def _fusion_flush() -> None:
+    """Compute the pending fused results (before storage they may read is written or handed out)."""
+    from .fusion.lazy import flush
+    flush()
 
 
 if TYPE_CHECKING:  # the methods the op table installs, as type checkers see them
@@ -275,6 +283,8 @@ class Tensor(_core.TensorBase, _TableMethods):
         elif grad_mode._state.enabled:
             self._grad = self._grad + grad
         else:
+            if _fusion_pending:
+                _fusion_flush()
             kernels.accumulate(self._grad._data, grad._data)
             self._grad._version.value += 1
         if _post_accumulate.hooks:
@@ -317,6 +327,8 @@ class Tensor(_core.TensorBase, _TableMethods):
         """The tensor's data as a NumPy array sharing its memory (refused while it requires grad)."""
         if self._requires_grad and not force:
             raise RuntimeError(NUMPY_REQUIRES_GRAD)
+        if _fusion_pending:  # the storage may be written through the array: pending results read it first
+            _fusion_flush()
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -381,7 +393,8 @@ class Tensor(_core.TensorBase, _TableMethods):
             suffix = "requires_grad=True"
         else:
             suffix = None
-        return format_tensor(self._data, suffix)
+        tangent = _forward_ad.tangent_of(self) if _forward_ad._levels else None
+        return format_tensor(self._data, suffix, None if tangent is None else repr(tangent))
 
     __str__ = __repr__
 

@@ -271,3 +271,13 @@ def test_large_results_reuse_freed_buffers(rng):
     assert_exact(second, pure.add(a, b))
     del second, third
     assert native._release_buffers() == 2 * a.nbytes and native._cached_bytes() == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [3.0, 2.0, 1.5, 1.0, 0.5, 0.0, -1.0, 2.5])
+def test_pow_backward_by_one_exponent(dtype, p, rng):
+    """x**(p-1) without pow() for the exponents NumPy's power loop also computes without it."""
+    x = np.concatenate([rng.uniform(0.1, 3, THRESHOLD + 5), [0.0, -0.0, np.inf, np.nan, -2.0]]).astype(dtype)
+    g = rng.standard_normal(x.size).astype(dtype)
+    with np.errstate(all="ignore"):
+        check("pow_backward", (g, x, np.array(p, dtype)))

@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 API_MODULES = ["pygrad", "pygrad.utils", "pygrad.nn", "pygrad.nn.functional", "pygrad.nn.init", "pygrad.nn.utils",
-               "pygrad.optim", "pygrad.optim.lr_scheduler", "pygrad.autograd", "pygrad.autograd.functional", "pygrad.func",
+               "pygrad.optim", "pygrad.optim.lr_scheduler", "pygrad.autograd", "pygrad.autograd.functional",
+               "pygrad.autograd.forward_ad", "pygrad.func",
                "pygrad.utils.data", "pygrad.viz", "pygrad.return_types", "pygrad.cuda", "pygrad.linalg",
                "pygrad.profiler", "pygrad.distributed", "pygrad.nn.parallel", "pygrad.utils.checkpoint"]
 

@@ -144,3 +144,19 @@ class SpeedupW5(_Speedup):
 
     def track_speedup_W5(self, size):
         return self.speedup()
+
+
+class W6(_Workload):
+    key = "W6"
+    params = [BACKENDS, grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
+
+    def peakmem_step(self, backend, size):
+        self.workload.step(pygrad, self.state)
+
+
+class SpeedupW6(_Speedup):
+    key = "W6"
+    params = [grid(WORKLOADS[key].sizes, WORKLOADS[key].quick_sizes)]
+
+    def track_speedup_W6(self, size):
+        return self.speedup()

@@ -168,6 +168,14 @@ cdef object _empty(int nd, cnp.npy_intp* dims, int typenum, Py_ssize_t itemsize)
         PyDataMem_SetHandler(previous)
 
 
+def _empty_buffer(shape, dtype):
+    """An uninitialized C-ordered array (a fused pass fills it); large ones come from the buffer
+    cache, as the kernels' results do."""
+    cdef cnp.ndarray like = np.broadcast_to(np.empty((), dtype), shape)
+    return _empty(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), cnp.PyArray_TYPE(like),
+                  cnp.PyArray_ITEMSIZE(like))
+
+
 ctypedef fused floating:
     float
     double
@@ -317,9 +325,14 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
             y = c[i * sc]
             o[i] = (-a[i * sa] * b[i * sb]) / (y * y)
     elif op == POW_B:  # o holds x**(p-1): p == 0 ? 0 : g * (p * x**(p-1))
-        for i in range(n):
-            y = c[i * sc]
-            o[i] = zero if y == 0 else a[i * sa] * (y * o[i])
+        if sc == 0 and c[0] != 0:  # one exponent: no test per element (the loop vectorizes)
+            y = c[0]
+            for i in range(n):
+                o[i] = a[i * sa] * (y * o[i])
+        else:
+            for i in range(n):
+                y = c[i * sc]
+                o[i] = zero if y == 0 else a[i * sa] * (y * o[i])
     elif op == POW_B_EXP:  # o holds log(base): base == 0 and exponent >= 0 ? 0 : g * (result * log(base))
         for i in range(n):
             o[i] = zero if (c[i * sc] == 0 and d[i * sd] >= 0) else a[i * sa] * (b[i * sb] * o[i])
@@ -612,6 +625,18 @@ cdef object _apply(int op, tuple args, object fallback):
             _run_parallel(op, <double*>o, <double**>data, steps, nin, n)
     return out
 
+cdef void _uniform_power(object out, void* x, Py_ssize_t step, double exponent, int typenum) noexcept:
+    """``out = x ** exponent`` for a shortcut exponent (see ``_pow_by_uniform``)."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    if typenum == cnp.NPY_FLOAT:
+        with nogil:
+            _pow_by_uniform(<float*>o, <float*>x, step, <float>exponent, n)
+    else:
+        with nogil:
+            _pow_by_uniform(<double*>o, <double*>x, step, exponent, n)
+
+
 cdef bint _ufunc_stage(int op, tuple args, object out, Py_ssize_t* steps, void** data,
                        int typenum) except -1:
     """Write the transcendental part of ``op`` into ``out`` with NumPy's ufunc; True when that
@@ -628,6 +653,11 @@ cdef bint _ufunc_stage(int op, tuple args, object out, Py_ssize_t* steps, void**
         with np.errstate(over="ignore"):
             np.exp(np.negative(args[0], out=out), out=out)
     elif op == POW_B:  # (g, x, p)
+        if steps[2] == 0:  # one exponent: x**(p-1) without pow() where NumPy's loop needs none either
+            exponent = ((<float*>data[2])[0] if typenum == cnp.NPY_FLOAT else (<double*>data[2])[0]) - 1
+            if _shortcut_exponent(exponent):
+                _uniform_power(out, data[1], steps[1], exponent, typenum)
+                return False
         np.power(args[1], np.subtract(args[2], 1), out=out)
     elif op == POW_B_EXP:  # (g, result, base, exponent)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -384,6 +384,11 @@ def abs_backward(g, x):
 def reciprocal_backward(g, result):
     return np.multiply(g, np.negative(result * result))
 
+def _empty_buffer(shape, dtype):
+    """An uninitialized C-ordered array (a fused pass fills it)."""
+    return np.empty(shape, dtype)
+
+
 def copy(a):
     """A new C-ordered array with the values of ``a`` (a leaf's first gradient)."""
     return np.array(a, order="C", copy=True)

@@ -13,6 +13,6 @@ __all__ = ["backward", "grad", "explain", "Function", "FunctionCtx", "once_diffe
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
            "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "GradcheckError",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
-           "functional", "Variable"]
+           "functional", "forward_ad", "Variable"]
 from . import functional  # noqa: E402
-from . import graph, profiler  # noqa: E402
+from . import forward_ad, graph, profiler  # noqa: E402

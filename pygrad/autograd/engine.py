@@ -13,6 +13,7 @@ from .. import _backend
 from .._errors import IMPLICIT_GRAD, NO_GRAD_FN, size_str
 from . import anomaly_mode, grad_mode
 from .function import AccumulateGrad
+from ..fusion._state import state as _fusion
 
 
 class _EngineUtil:
@@ -142,6 +143,9 @@ def queue_callback(callback) -> None:
 def _run_backward(*args):
     callbacks = []
     _final_callbacks.append(callbacks)
+    # A plain pass (no create_graph, no intermediate's gradient captured) may fuse elementwise chains.
+    _fusion.in_backward.append(not args[3] and (args[4] is None or all(
+        node is None or isinstance(node, AccumulateGrad) for node, _ in args[4])))
     try:
         result = _backend.engine.run_backward(*args)
         i = 0
@@ -150,6 +154,7 @@ def _run_backward(*args):
             i += 1
     finally:
         _final_callbacks.pop()
+        _fusion.in_backward.pop()
     return result
 
 

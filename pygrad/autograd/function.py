@@ -115,6 +115,10 @@ class Node(_core.NodeBase):
         """Keep tensors for ``backward`` (read them back as ``ctx.saved_tensors``; in-place changes are detected)."""
         self._to_save = tensors
 
+    def save_for_forward(self, *tensors) -> None:
+        """Tensors ``jvp`` reads as ``ctx.saved_tensors`` (forward-mode AD, autograd/forward_ad.py)."""
+        self._saved_for_forward = tensors
+
     def mark_non_differentiable(self, *tensors) -> None:
         """Declare outputs that get no gradient (they will not require grad)."""
         self._non_differentiable = tensors
@@ -273,6 +277,12 @@ class Function(metaclass=FunctionMeta):
 
     vjp = backward
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """The tangents of the outputs from the inputs' tangents (forward-mode AD), one per output."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` and record a node whose backward is this class's ``backward`` (call this, not
@@ -284,11 +294,16 @@ class Function(metaclass=FunctionMeta):
 
 
 _Tensor = _core.TensorBase  # what a tensor argument is (Tensor derives from it; autograd sits below tensor.py)
+# The storage slot read directly: a pending fused result answers shape and dtype without computing.
+_array_of = _core.TensorBase.__dict__["_data"].__get__
 
 
-def apply_function(cls, args, kwargs):
-    """``cls.apply(*args, **kwargs)``: run forward with grad mode off, then record the node."""
-    ctx = cls._backward_cls()
+def apply_function(cls, args, kwargs, ctx=None):
+    """``cls.apply(*args, **kwargs)``: run forward with grad mode off, then record the node
+    (``ctx``: the node to use, when the caller reads it afterwards, as forward-mode AD does)."""
+    reads_ctx = ctx is not None  # what forward saved stays readable when no node is recorded
+    if ctx is None:
+        ctx = cls._backward_cls()
     record = grad_mode._state.enabled
     if record:
         # A view's state is made current first (its base may have changed in place since).
@@ -297,6 +312,8 @@ def apply_function(cls, args, kwargs):
         record = True in needs
     else:
         needs = tuple(False for _ in args)
+    if reads_ctx:  # forward mode's rules may run backward's formulas: save what every input's gradient reads
+        needs = tuple(n or isinstance(a, _Tensor) for n, a in zip(needs, args))
     ctx.needs_input_grad = needs
 
     state = grad_mode._state
@@ -317,7 +334,7 @@ def apply_function(cls, args, kwargs):
             ctx._dirty = ctx._non_differentiable = ()
         if anomaly_mode._state.enabled:
             ctx._anomaly_trace = anomaly_mode.forward_stack()
-    elif ctx._to_save is not None:
+    elif ctx._to_save is not None and not reads_ctx:
         ctx._to_save = None
     return outputs[0] if single else outputs
 
@@ -334,7 +351,7 @@ def _connect(node, args, outputs):
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             edges.append(a._edge())
-            meta.append((a._data.shape, a.dtype))
+            meta.append((_array_of(a).shape, a.dtype))
         else:
             edges.append((None, 0))
             meta.append(None)
@@ -359,7 +376,7 @@ def _connect(node, args, outputs):
                 o._requires_grad = True
                 o._grad_fn = node
                 o._output_nr = i
-            out_meta.append((o._data.shape, o.dtype))
+            out_meta.append((_array_of(o).shape, o.dtype))
         else:
             out_meta.append(None)
         fixed.append(o)

@@ -3,17 +3,17 @@
 Signatures and results follow ``torch.autograd.functional``: a single tensor in gives a
 single tensor out, tuples give tuples; results are detached unless ``create_graph``;
 with ``strict=True`` an output that does not depend on an input is an error, otherwise
-its gradient is zeros.  ``jvp`` uses the double-vjp trick (the vjp is linear in its
-vector, so differentiating it with respect to that vector gives the jvp).
-``vectorize`` and the strategies are accepted; the results are computed by the same
-reverse-mode loops either way.
+its gradient is zeros.  ``jvp`` runs once in forward mode (``autograd.forward_ad``);
+``jacobian(..., strategy="forward-mode")`` takes a column per input element in forward mode
+and ``hessian(..., outer_jacobian_strategy="forward-mode")`` runs forward mode over the
+reverse-mode gradient (``pygrad.func``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .engine import grad as _grad
-from . import grad_mode
+from . import forward_ad, grad_mode
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
 
@@ -115,28 +115,17 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """(func(inputs), J·v): the Jacobian-vector product, by differentiating a vjp with respect to its vector."""
-    Tensor = _tensor_cls()
+    """(func(inputs), J·v): the Jacobian-vector product, in one forward-mode pass (dual tensors)."""
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
     v = _check_v(v, inputs, "jvp", "input to the user-provided function is", inputs_tuple)
     with grad_mode.enable_grad():
         inputs = _prepare_inputs(inputs, create_graph)
-        out_tuple, outs = _outputs(func, inputs, "jvp")
-        dummies = tuple(Tensor._wrap(np.zeros(o._data.shape, o._data.dtype)).requires_grad_(o.dtype.is_floating_point)
-                        for o in outs)
-        live = [(o, u) for o, u in zip(outs, dummies) if o.requires_grad]
-        if live:
-            first = _grad([o for o, _ in live], inputs, [u for _, u in live], create_graph=True,
-                          allow_unused=True)
-        else:
-            first = (None,) * len(inputs)
-        pairs = [(g, vi) for g, vi in zip(first, v) if g is not None and g.requires_grad]
-        if pairs:
-            result = _grad([g for g, _ in pairs], dummies, [vi for _, vi in pairs], create_graph=create_graph,
-                           allow_unused=True)
-        else:
-            result = (None,) * len(outs)
-    result = _fill_unused(result, outs, strict, lambda i: (
+        with forward_ad.dual_level():
+            duals = tuple(forward_ad.make_dual(x, vi) for x, vi in zip(inputs, v))
+            out_tuple, outs = _outputs(func, duals, "jvp")
+            unpacked = [forward_ad.unpack_dual(o) for o in outs]
+    outs = tuple(u.primal for u in unpacked)
+    result = _fill_unused([u.tangent for u in unpacked], outs, strict, lambda i: (
         f"The output {i} of the user-provided function is independent of the inputs. This is not allowed "
         "in strict mode."))
     return _unpack(out_tuple, _finish(outs, create_graph)), _unpack(out_tuple, _finish(result, create_graph))
@@ -173,6 +162,8 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
         raise NotImplementedError("torch.autograd.functional.jacobian: `strategy=\"forward-mode\"` "
                                   "only works when `vectorize=True`.")
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+    if strategy == "forward-mode":
+        return _forward_jacobian(func, inputs, inputs_tuple, create_graph, strict)
     with grad_mode.enable_grad():
         inputs = _prepare_inputs(inputs, create_graph)
         out_tuple, outs = _outputs(func, inputs, "jacobian")
@@ -204,6 +195,30 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
     return blocks[0] if inputs_tuple else blocks[0][0]
 
 
+def _forward_jacobian(func, inputs, inputs_tuple: bool, create_graph: bool, strict: bool):
+    """The Jacobian a column per input element, by forward mode (``pygrad.func.jacfwd``)."""
+    if strict:
+        raise RuntimeError('torch.autograd.functional.jacobian: `strict=True` and `strategy="forward-mode"` are not '
+                           'supported together (yet). Please either set `strict=False` or '
+                           '`strategy="reverse-mode"`.')
+    if create_graph:
+        raise NotImplementedError('torch.autograd.functional.jacobian: `create_graph=True` and '
+                                  '`strategy="forward-mode"` are not supported together (yet). Please either set '
+                                  '`create_graph=False` or `strategy="reverse-mode"`.')
+    from ..func._forward import jacfwd
+    outputs = []
+
+    def checked(*xs):
+        is_tuple, outs = _as_tuple(func(*xs), "outputs of the user-provided function", "jacobian")
+        outputs.append(is_tuple)
+        return outs
+    blocks = jacfwd(checked, argnums=tuple(range(len(inputs))))(*(x.detach() for x in inputs))
+    blocks = [tuple(b.detach() for b in per_input) for per_input in blocks]
+    if outputs[-1]:
+        return tuple(b if inputs_tuple else b[0] for b in blocks)
+    return blocks[0] if inputs_tuple else blocks[0][0]
+
+
 def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
             outer_jacobian_strategy: str = "reverse-mode"):
     """The Hessian of a scalar ``func``: the Jacobian of its gradient."""
@@ -219,8 +234,22 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
                                "element")
         return outs[0].reshape(())
 
+    if outer_jacobian_strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+                                  "only implemented for `vectorize=True`.")
+
     def gradient(*inp):
         return jacobian(scalar_func, inp if inputs_tuple else inp[0], create_graph=True)
+
+    if outer_jacobian_strategy == "forward-mode":  # forward over reverse: the gradient's tangents
+        if create_graph:
+            raise NotImplementedError('torch.autograd.functional.jacobian: `create_graph=True` and '
+                                      '`strategy="forward-mode"` are not supported together (yet). Please either '
+                                      'set `create_graph=False` or `strategy="reverse-mode"`.')
+        from ..func._forward import hessian as forward_over_reverse
+        h = forward_over_reverse(scalar_func, argnums=tuple(range(len(inputs))))(*(x.detach() for x in inputs))
+        h = tuple(tuple(block.detach() for block in row) for row in h)
+        return h if inputs_tuple else h[0][0]
 
     return jacobian(gradient, inputs if inputs_tuple else inputs[0], create_graph=create_graph,
                     strict=strict, strategy=outer_jacobian_strategy, vectorize=vectorize)

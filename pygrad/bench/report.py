@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .runner import FLOOR
 
-SHORT = {"pygrad-native": "native", "pygrad-pure": "pure", "torch": "torch", "numpy": "numpy", FLOOR: "floor"}
+SHORT = {"pygrad-native": "native", "pygrad-unfused": "unfused", "pygrad-pure": "pure", "torch": "torch", "numpy": "numpy", FLOOR: "floor"}
 
 TIMING_COLUMNS = ("workload", "size", "threads", "gc", "library", "median", "min", "IQR", "per unit", "peak memory")
 RATIO_COLUMNS = ("workload", "size", "threads", "gc", "ratio", "value")
@@ -28,10 +28,11 @@ TARGETS = (
 def _pairs(workload: str):
     """(numerator, denominator) libraries whose median-time ratios are reported for ``workload``."""
     yield "pygrad-native", "pygrad-pure"
+    yield "pygrad-native", "pygrad-unfused"
     yield "pygrad-native", "torch"
     yield "pygrad-pure", "torch"
     if workload in ("W3", "W3f64"):
-        for lib in ("pygrad-native", "pygrad-pure", "torch", "numpy"):
+        for lib in ("pygrad-native", "pygrad-unfused", "pygrad-pure", "torch", "numpy"):
             yield lib, FLOOR
     if workload == "W4":
         for lib in ("pygrad-native", "pygrad-pure", "torch"):

@@ -12,7 +12,8 @@ import numpy as np
 from . import timing
 from .workloads import WORKLOADS
 
-LIBRARIES = ("pygrad-native", "pygrad-pure", "torch", "numpy")
+# pygrad-unfused: the native backend with fusion of elementwise chains off (pygrad.fusion).
+LIBRARIES = ("pygrad-native", "pygrad-unfused", "pygrad-pure", "torch", "numpy")
 FLOOR = "copy floor"   # the pseudo-library of W3's bandwidth floor
 
 
@@ -25,7 +26,8 @@ class Library:
         self.unavailable = None
         if name.startswith("pygrad-"):
             import pygrad
-            self.backend = name.removeprefix("pygrad-")
+            self.fused = name != "pygrad-unfused"
+            self.backend = "native" if not self.fused else name.removeprefix("pygrad-")
             if self.backend not in pygrad._backend.available():
                 self.unavailable = f"the {self.backend} backend is not built"
             self.module = pygrad
@@ -42,6 +44,7 @@ class Library:
     def activate(self) -> None:
         if self.name.startswith("pygrad-"):
             self.module._backend.use(self.backend)
+            self.module.fusion.set_enabled(self.fused)
 
     def skip_reason(self, workload) -> str | None:
         if self.unavailable:

@@ -1,4 +1,4 @@
-"""The benchmark workloads W1-W5 and W7, defined once for the asv suite, the harness and the tests.
+"""The benchmark workloads W1-W7, defined once for the asv suite, the harness and the tests.
 
 Each workload is written once against a module ``m`` that is ``pygrad`` or ``torch`` and once
 by hand in NumPy (forward and manual backward).  The NumPy version run in float64 is the
@@ -443,6 +443,65 @@ class ScalarChain(Workload):
         return [np.asarray(g)]
 
 
+# -- W6 ------------------------------------------------------------------------------------
+
+
+class ElementwiseLoss(Workload):
+    """A regression loss of about 20 elementwise ops and a mean on large float32 vectors: log-cosh
+    of the error, a softplus penalty, a Gaussian negative log-likelihood with a softplus variance
+    head, and a periodic penalty; forward and backward to the predictions and the variance head."""
+
+    key = "W6"
+    title = "20-op elementwise loss + mean, float32"
+    unit = "step"
+    track_memory = True
+    sizes = (10**6, 10**7)
+    quick_sizes = (10**5,)
+
+    def count(self, size) -> int:
+        return 1
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        rng = np.random.default_rng(seed)
+        return {"pred": rng.standard_normal(size), "target": rng.standard_normal(size),
+                "head": rng.standard_normal(size)}
+
+    def build(self, m, arrays) -> dict:
+        pred, head = _leaf(m, arrays["pred"], self.dtype), _leaf(m, arrays["head"], self.dtype)
+        return {"pred": pred, "head": head, "params": [pred, head],
+                "target": m.tensor(np.asarray(arrays["target"], self.dtype))}
+
+    def forward_backward(self, m, state):
+        _clear(state["params"])
+        p, s, t = state["pred"], state["head"], state["target"]
+        softplus = m.nn.functional.softplus
+        d = p - t
+        log_cosh = d.cosh().log()
+        penalty = softplus(p) * 0.1
+        var = softplus(s) + 0.01
+        nll = (d * d) / var * 0.5 + var.log() * 0.5
+        periodic = ((p * 0.5).sin() ** 2) * 0.05
+        loss = (log_cosh + penalty + nll + periodic).mean()
+        loss.backward()
+        return loss
+
+    def numpy_forward_backward(self, state) -> list[np.ndarray]:
+        p, s, t = state["pred"], state["head"], state["target"]
+        c = p.dtype.type
+        d = p - t
+        var = np.logaddexp(0, s) + c(0.01)
+        half = np.sin(p * c(0.5))
+        terms = (np.log(np.cosh(d)) + np.logaddexp(0, p) * c(0.1) + d * d / var * c(0.5) + np.log(var) * c(0.5)
+                 + half * half * c(0.05))
+        state["loss"] = terms.mean()
+        g = c(1) / p.size
+        sigmoid = lambda z: c(1) / (c(1) + np.exp(-z))  # noqa: E731
+        g_pred = g * (np.tanh(d) + c(0.1) * sigmoid(p) + d / var + c(0.05) * half * np.cos(p * c(0.5)))
+        g_var = c(0.5) / var - c(0.5) * d * d / (var * var)
+        g_head = g * g_var * sigmoid(s)
+        return [g_pred, g_head]
+
+
 # -- W7 ------------------------------------------------------------------------------------
 
 
@@ -610,6 +669,61 @@ class PerSampleGradientsLoop(PerSampleGradients):
         state["out"] = [m.stack(list(parts)) for parts in zip(*rows)]
 
 
+# -- Jacobians: forward against reverse mode --------------------------------------------------
+
+
+class Jacobian(Workload):
+    """The Jacobian of a tanh MLP ``W2 @ tanh(W1 @ x)`` (``n`` inputs, ``m`` outputs, 256 hidden) by
+    ``func.jacfwd``: a pass per input (a column), so it is cheap for a tall Jacobian (few inputs,
+    many outputs) and dear for a wide one; ``JACREV`` takes a pass per output and is the reverse."""
+
+    key = "JACFWD"
+    title = "Jacobian of W2 tanh(W1 x) by func.jacfwd"
+    transform = "jacfwd"
+    unit = "Jacobian"
+    dtype = "float64"
+    hidden = 256
+    sizes = quick_sizes = ((8, 512), (512, 8))   # (inputs, outputs): tall, wide
+
+    def label(self, size) -> str:
+        n, m = size
+        return f"{'tall' if m > n else 'wide'} {n} -> {m}"
+
+    def count(self, size) -> int:
+        return 1
+
+    def inputs(self, size, seed: int = SEED) -> dict:
+        n, m = size
+        rng = np.random.default_rng(seed)
+        return {"x": rng.uniform(-1, 1, n), "w1": rng.standard_normal((self.hidden, n)) / np.sqrt(n),
+                "w2": rng.standard_normal((m, self.hidden)) / np.sqrt(self.hidden)}
+
+    def missing(self, m) -> list[str]:
+        return [] if hasattr(getattr(m, "func", None), self.transform) else [f"func.{self.transform}"]
+
+    def build(self, m, arrays) -> dict:
+        w1, w2 = (m.tensor(np.asarray(arrays[k], dtype=self.dtype)) for k in ("w1", "w2"))
+        return {"x": m.tensor(np.asarray(arrays["x"], dtype=self.dtype)),
+                "jacobian": getattr(m.func, self.transform)(lambda x: w2 @ m.tanh(w1 @ x))}
+
+    def forward_backward(self, m, state):
+        state["out"] = state["jacobian"](state["x"])
+        return state["out"]
+
+    def grads(self, state) -> list[np.ndarray]:
+        return [state["out"].detach().numpy()]
+
+    def numpy_forward_backward(self, state) -> list[np.ndarray]:
+        h = np.tanh(state["w1"] @ state["x"])
+        return [state["w2"] @ ((1 - h * h)[:, None] * state["w1"])]
+
+
+class JacobianReverse(Jacobian):
+    key = "JACREV"
+    title = "Jacobian of W2 tanh(W1 x) by func.jacrev"
+    transform = "jacrev"
+
+
 WORKLOADS = {w.key: w for w in (MicrogradMLP(), ElementwiseChain(), LargeElementwise(), LargeElementwise64(),
-                                 MLPTrainingStep(), ScalarChain(), NNTrainingStep(), PerSampleGradients(),
-                                 PerSampleGradientsLoop())}
+                                 MLPTrainingStep(), ScalarChain(), ElementwiseLoss(), NNTrainingStep(), PerSampleGradients(),
+                                 PerSampleGradientsLoop(), Jacobian(), JacobianReverse())}

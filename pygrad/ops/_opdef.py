@@ -23,9 +23,11 @@ import numpy as np
 
 from .. import _backend, dtypes
 from .._backend import kernels as _kernels
+from ..autograd import forward_ad
 from ..autograd import grad_mode as _grad_mode_module
 from ..autograd.function import Function
 from ..autograd.node_info import NodeMeta, register_node
+from ..fusion import table as _fusion
 from ..tensor import Tensor
 from ._util import binary_operands, same_dtype_arrays
 
@@ -228,6 +230,14 @@ class Op:
     saves: tuple = ()                # saved though no derivative reads it (PyTorch saves ``result`` of prod,
                                      # so changing it in place before backward is an error)
     elementwise: bool = True         # the derivative is a number per element (explain shows it so)
+    jvp: str | None = None           # the forward-mode rule (PyTorch's ``result:`` line): "auto_element_wise"
+                                     # (the default for an elementwise op: each derivative with ``grad``
+                                     # replaced by that input's tangent, summed; J is diagonal), "auto_linear"
+                                     # (the op applied to the tangents), "multilinear" (the op with one input
+                                     # replaced by its tangent, summed over inputs: matmul), "weighted" (the
+                                     # tangent times the backward of ones, summed over the reduced dims:
+                                     # reductions, losses), or an expression over the arguments, ``result``,
+                                     # what the node keeps and the tangents ``<input>_t`` (where J^T != J)
 
     name: str = ""
     args: tuple = ()
@@ -322,10 +332,18 @@ def _build_function(op: Op) -> type:
     if op.intermediates:
         call = f"_kept_from_forward(ctx, {op.intermediates!r}, {call})"
         env["_kept_from_forward"] = _kept_from_forward
+    compute = [f"result = _wrap({call})"]
     if op.quiet:
-        body += ["    with np.errstate(all='ignore'):", f"        result = _wrap({call})"]
-    else:
-        body.append(f"    result = _wrap({call})")
+        compute = ["with np.errstate(all='ignore'):", f"    result = _wrap({call})"]
+    fuse = _fusion.install(op, env)
+    if fuse:  # a large or pending input: a lazy result, computed with its chain (pygrad/fusion)
+        # Only the first input is looked at here (the cheap test that keeps small ops fast).
+        body.append(f"    result = _lazy(ctx, ({''.join(a + ', ' for a in inputs)}), "
+                    f"({''.join(a + ', ' for a in attrs)})) if _fz.on and (type({inputs[0]}) is _Lazy "
+                    f"or {inputs[0]}._data.size >= _fz.min_numel) else None")
+        body.append("    if result is None:")
+        compute = ["    " + line for line in compute]
+    body += ["    " + line for line in compute]
     body += [f"    ctx.{a} = {a}" for a in attrs if a not in op.forward_only]
     for name, expr in op.keeps.items():
         keep_params = tuple(inputs + attrs) + ("result",)
@@ -342,7 +360,7 @@ def _build_function(op: Op) -> type:
     body.append("    return result")
 
     if op.node is not None:
-        body += [""] + _backward_source(op, inputs, kept, len(attrs), saved, params, env)
+        body += [""] + _backward_source(op, inputs, kept, len(attrs), saved, params, env, fuse)
     source = "\n".join(body)
     exec(compile(source, f"<optable {op.name}>", "exec"), env)
     namespace = {"forward": staticmethod(env["forward"]), "__module__": "pygrad.ops.optable",
@@ -350,11 +368,17 @@ def _build_function(op: Op) -> type:
     if op.node is not None:
         namespace["_backward_name"] = op.node
         namespace["backward"] = staticmethod(env["backward"])
+        jvp = _build_jvp(op, inputs, kept)
+        if jvp is not None:  # else forward mode names the op as lacking a rule
+            namespace["jvp"] = staticmethod(jvp)
     else:
         namespace["_backward_name"] = "NotImplemented"
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
     cls_name = "".join(part.title() for part in op.name.split("_"))
-    return type(cls_name, (Function,), namespace)
+    fn = type(cls_name, (Function,), namespace)
+    if fuse:
+        _fusion.register(fn)
+    return fn
 
 
 def _kept_from_forward(ctx, names: tuple, returned: tuple):
@@ -364,10 +388,16 @@ def _kept_from_forward(ctx, names: tuple, returned: tuple):
     return returned[0]
 
 
-def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env) -> list[str]:
+def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fuse=False) -> list[str]:
     """``backward(ctx, grad)``: under create_graph the Tensor form of each derivative, else the
-    array form (or its fused kernel) inlined, one gradient per forward argument."""
+    array form (or its fused kernel) inlined, one gradient per forward argument.  A fusible op
+    first offers a large gradient to the fused backward (pygrad/fusion/backward.py)."""
     lines = ["def backward(ctx, grad):"]
+    if fuse:
+        lines += ["    if _fz.on and (type(grad) is _Fwd or grad._data.size >= _fz.min_numel):",
+                  "        _f = _fused_backward(ctx, grad)",
+                  "        if _f is not None:",
+                  "            return _f"]
     if saved:
         lines.append(f"    {', '.join(saved)}, = ctx.saved_tensors")
     lines += [f"    {a} = ctx.{a}" for a in kept]
@@ -402,11 +432,78 @@ def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env) -> 
         if s != "result":
             lines += [f"{indent}if {s}.dtype is not grad.dtype:", f"{indent}    {s} = {s}.astype(grad.dtype)"]
     ret = f"return ({', '.join(array_grads)}{nones},)"
-    if op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives):
+    if backward_quiet(op):
         lines += ["    with np.errstate(all='ignore'):", "        " + ret]
     else:
         lines.append("    " + ret)
     return lines
+
+
+def backward_quiet(op: Op) -> bool:
+    """The array derivatives run with floating-point warnings silenced (an expression, not a kernel)."""
+    return op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives)
+
+
+def _build_jvp(op: Op, inputs, kept):
+    """``jvp(ctx, *tangents)``: the outputs' tangent from the inputs' (None where an input has none),
+    evaluated with pygrad's functions, so it is differentiable like the create_graph backward.
+    Its expressions read what the derivatives read: the inputs, ``result`` and what the node keeps."""
+    rule = op.jvp or ("auto_element_wise" if op.elementwise else None)
+    if rule is None:
+        return None
+    n = len(inputs)
+    if rule in _SHARED_RULES:
+        return _SHARED_RULES[rule]
+    if rule == "auto_linear":
+        def jvp(ctx, *tangents):
+            args = ctx._fw_args
+            parts = [_zeros_of(a) if t is None else t for a, t in zip(args[:n], tangents)]
+            return _fit_tangent(ctx, ctx._forward_cls.apply(*parts, *args[n:]))
+        return jvp
+    params = tuple(inputs) + ("result",) + tuple(kept)
+
+    def values(ctx):
+        return ctx._fw_args[:n] + (ctx._fw_outputs[0],) + tuple(getattr(ctx, k) for k in kept)
+    if rule == "auto_element_wise":
+        terms = [(i, _compile(op.derivatives[a], ("grad",) + params, TENSOR_NS, f"jvp {op.name}/{a}"))
+                 for i, a in enumerate(inputs) if a in op.derivatives]
+
+        def jvp(ctx, *tangents):
+            args = values(ctx)
+            total = None
+            for i, term in terms:
+                if tangents[i] is not None:
+                    t = term(tangents[i], *args)
+                    total = t if total is None else total + t
+            return _fit_tangent(ctx, total)
+        return jvp
+    rule_fn = _compile(rule, tuple(f"{a}_t" for a in inputs) + params, TENSOR_NS, f"jvp {op.name}")
+
+    def jvp(ctx, *tangents):
+        args = values(ctx)
+        filled = [_zeros_of(a) if t is None and a is not None else t for a, t in zip(args[:n], tangents)]
+        return _fit_tangent(ctx, rule_fn(*filled, *args))
+    return jvp
+
+
+# Rules written once in autograd/forward_ad.py for the ops of a kind (the hand-written ones use them too).
+_SHARED_RULES = {"multilinear": forward_ad.multilinear_jvp, "weighted": forward_ad.weighted_jvp}
+
+
+def _zeros_of(t: Tensor) -> Tensor:
+    return _wrap(np.zeros(t._data.shape, t._data.dtype))
+
+
+def _fit_tangent(ctx, tangent):
+    """A tangent in its output's shape and dtype (a term may have had an input's shape: ``zeros_like``)."""
+    if tangent is None:
+        return None
+    out = ctx._fw_outputs[0]._data
+    if tangent._data.shape != out.shape:
+        tangent = tangent.expand(out.shape)
+    if tangent._data.dtype != out.dtype:
+        tangent = tangent.to(dtypes.from_numpy(out.dtype))
+    return tangent
 
 
 def _optional(op: Op, name: str) -> bool:

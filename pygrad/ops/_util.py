@@ -27,14 +27,19 @@ def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
     raise TypeError(f"expected a Tensor or a number as operand, got {type(value).__name__}")
 
 
+_array_of = _core.TensorBase.__dict__["_data"].__get__
+
+
 def binary_operands(a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; a Python scalar becomes a 0-d tensor of the result dtype."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             return a, b
         # The common ``x * 2.0``: a Python number never changes a floating tensor's dtype.
-        if (type(b) is float or type(b) is int) and a._data.dtype.kind == "f":
-            return a, wrap(_asarray(b, a._data.dtype))
+        if type(b) is float or type(b) is int:
+            dtype = _array_of(a).dtype  # the slot itself: a pending fused result is not computed for this
+            if dtype.kind == "f":
+                return a, wrap(_asarray(b, dtype))
     if isinstance(b, np.ndarray):
         b = as_tensor(b)
     if isinstance(a, np.ndarray):

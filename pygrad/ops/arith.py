@@ -19,6 +19,9 @@ from ._util import as_tensor, binary_operands, broadcast_shape, same_dtype_array
 
 def pow_number(x: Tensor, p) -> np.ndarray:
     """``x ** p`` with a Python number exponent, in their promoted dtype."""
+    data = x._data
+    if data.dtype.kind == "f" and type(p) in (int, float):  # a number keeps a float dtype
+        return kernels.pow(data, np.asarray(p, data.dtype))
     base, exponent = same_dtype_arrays(x, as_tensor(p, dtypes.result_type(x, p)))
     return kernels.pow(base, exponent)
 

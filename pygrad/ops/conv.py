@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import optable as _table
@@ -209,6 +210,11 @@ class MaxPool2DWithIndices(Function):
     def backward(ctx, g):
         return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched, True), None, None, None, None
 
+    @staticmethod
+    def jvp(ctx, t, *_):
+        """The tangent at each window's maximum: the gather its backward's derivative is."""
+        return MaxPool2DBackward.apply(t, ctx.conf, ctx.unbatched, False)
+
 
 # Each pooling's gradient is linear in the output gradient: an op of its own whose derivative is
 # the pooling read the other way (max pool: the gradient read back at each window's maximum;
@@ -239,6 +245,8 @@ class MaxPool2DBackward(Function):
     @staticmethod
     def backward(ctx, g):
         return MaxPool2DBackward.apply(g, ctx.conf, ctx.unbatched, not ctx.scatter), None, None, None
+
+    jvp = staticmethod(linear_jvp)
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -278,6 +286,10 @@ class ConstantPadNd(Function):
     def backward(ctx, g):
         return ConstantPadNd.apply(g, tuple((-lo, -hi) for lo, hi in ctx.pads), 0), None, None
 
+    @staticmethod
+    def jvp(ctx, t, pads, value):
+        return ConstantPadNd.apply(t, ctx._fw_args[1], 0.0)
+
 
 def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """``torch.nn.functional.pad``: ``pad`` lists (left, right) amounts from the last dim backwards."""
@@ -296,6 +308,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
 # -- average pooling ---------------------------------------------------------------------------
 
 class AvgPool2D(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "AvgPool2DBackward0"
 
     @staticmethod
@@ -328,6 +341,7 @@ class AvgPool2D(Function):
 
 class AvgPool2DBackward(Function):
     """Each window's gradient shared among its cells; its derivative is the average pool again."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "AvgPool2DBackwardBackward0"
 
@@ -357,6 +371,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
 
 class AdaptiveAvgPool2D(Function):
     """Output cell (i, j) averages rows floor(i*H/OH)..ceil((i+1)*H/OH) and likewise for columns."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "AdaptiveAvgPool2DBackward0"
 
@@ -381,6 +396,7 @@ class AdaptiveAvgPool2D(Function):
 class AdaptiveAvgPool2DBackward(Function):
     """Each output cell's gradient shared among the input cells it averaged; its derivative is
     the adaptive average pool again."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "AdaptiveAvgPool2DBackwardBackward0"
 

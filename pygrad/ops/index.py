@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
@@ -27,6 +28,7 @@ _VALID = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte 
 # -- the index ops ----------------------------------------------------------------------------------
 class Select(ViewFunction):
     """A basic (view) index: ``key`` holds only slices and ints."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SelectBackward0"
 
@@ -46,6 +48,7 @@ class Slice(Select):
 
 class Index(Function):
     """An advanced index (a copy); repeated indices add up in the gradient."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "IndexBackward0"
 
@@ -73,6 +76,7 @@ class MaskedSelect(Index):
 
 class Scatter(Function):
     """``x.scatter(dim, index, src)``: src's elements overwrite x at ``key``; x keeps the rest's gradient."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "ScatterBackward0"
 
@@ -102,6 +106,7 @@ class ScatterValue(Scatter):
 
 class ScatterAdd(Function):
     """``x.scatter_add(dim, index, src)`` and ``x.index_add(dim, index, source)``: src is added at ``key``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "ScatterAddBackward0"
 
@@ -129,6 +134,7 @@ class IndexAdd(ScatterAdd):
 
 class Embed(Function):
     """The gradient of an index: zeros of the input's shape with ``g`` placed (or summed) at ``key``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "IndexBackwardBackward0"
 
@@ -150,6 +156,7 @@ class Embed(Function):
 
 class IndexPut(Function):
     """``x[index] = value`` with an advanced index: the written elements get no gradient from ``x``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "IndexPutBackward0"
 

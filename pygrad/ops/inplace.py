@@ -17,6 +17,7 @@ import numpy as np
 from .. import dtypes
 from .._errors import LEAF_INPLACE
 from ..autograd import grad_mode
+from ..autograd.forward_ad import zero_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import as_tensor, binary_operands, broadcast_shape, wrap
@@ -137,6 +138,7 @@ def _variant(op: type) -> type:
         "forward": staticmethod(forward),
         "backward": staticmethod(lambda ctx, *grads: op.backward(ctx, *grads)),
         "__module__": __name__,
+        "_inplace_of": op,
     })
     _VARIANTS[op] = cls
     return cls
@@ -198,6 +200,8 @@ class Zero(Function):
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data))
 
+    jvp = staticmethod(zero_jvp)
+
 
 class FillScalar(Function):
     _backward_name = "FillBackward2"
@@ -211,6 +215,8 @@ class FillScalar(Function):
     @staticmethod
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data)), None
+
+    jvp = staticmethod(zero_jvp)
 
 
 class FillTensor(Function):
@@ -231,6 +237,11 @@ class FillTensor(Function):
             return zeros, None
         return zeros, g.sum()
 
+    @staticmethod
+    def jvp(ctx, _, t_value):
+        target = ctx._fw_outputs[0]
+        return None if t_value is None else t_value.to(target.dtype).expand(target.shape).clone()
+
 
 class Copy(Function):
     """``target.copy_(src)``: src broadcast and cast into target; the gradient flows to src only."""
@@ -249,6 +260,13 @@ class Copy(Function):
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data)), g
 
+    @staticmethod
+    def jvp(ctx, _, t_src):
+        target = ctx._fw_outputs[0]
+        if t_src is None:
+            return wrap(np.zeros(target._data.shape, target._data.dtype))
+        return t_src.to(target.dtype).expand(target.shape).clone()
+
 
 class Sample(Function):
     """``uniform_``/``normal_``: the target is overwritten by random numbers, so it gets no gradient."""
@@ -262,6 +280,8 @@ class Sample(Function):
     @staticmethod
     def backward(ctx, g):
         return wrap(np.zeros_like(g._data)), None
+
+    jvp = staticmethod(zero_jvp)
 
 
 class Uniform(Sample):

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.forward_ad import multilinear_jvp
 from .. import dtypes
 from .._errors import C_TYPE_NAMES
 from ..autograd.function import Function
@@ -252,6 +253,7 @@ def baddbmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
 # -- cross product ----------------------------------------------------------------------------------
 
 class Cross(Function):
+    jvp = staticmethod(multilinear_jvp)
     _backward_name = "LinalgCrossBackward0"
 
     @staticmethod
@@ -357,6 +359,7 @@ class Einsum(Function):
     """``einsum`` as one op; the gradient of each operand is another einsum (of the output gradient,
     the other operands, ones for the letters only that operand has, and identity tensors that put
     the gradient back on the diagonal of a repeated letter), so it is differentiable to any order."""
+    jvp = staticmethod(multilinear_jvp)
 
     _backward_name = "EinsumBackward0"
 

@@ -99,6 +99,21 @@ class Solve(Function):
         gA = _shape.sum_to_size(gA, A._data.shape) if needs[0] else None
         return gA, (_shape.sum_to_size(gB, ctx.b_shape) if needs[1] else None), None, None
 
+    @staticmethod
+    def jvp(ctx, tA, tB, *_):
+        """dX = A⁻¹ (dB - dA X) (left), (dB - X dA) A⁻¹ (right)."""
+        A, X = ctx._fw_args[0], ctx._fw_outputs[0]
+        rhs = tB
+        if tA is not None:
+            if not ctx.left:
+                moved = X @ tA
+            elif ctx.vector:
+                moved = (tA @ X.unsqueeze(-1)).squeeze(-1)
+            else:
+                moved = tA @ X
+            rhs = -moved if rhs is None else rhs - moved
+        return Solve.apply(A, rhs, ctx.vector, ctx.left)
+
 
 def _system(a: np.ndarray, b: np.ndarray, vector: bool) -> tuple[np.ndarray, np.ndarray]:
     """The matrices and right-hand sides of ``A X = B``, batch dims broadcast, vectors as columns."""
@@ -147,6 +162,11 @@ class Inv(Function):
     def backward(ctx, g):
         (Y,) = ctx.saved_tensors
         return -(Y.mT @ g @ Y.mT)
+
+    @staticmethod
+    def jvp(ctx, t):
+        result = ctx._fw_outputs[0]
+        return -(result @ t @ result)
 
 
 def _zero_pivot(a: np.ndarray) -> np.ndarray:
@@ -197,6 +217,11 @@ class Det(Function):
         cof = (U * prods.unsqueeze(-2)) @ Vh * sign.unsqueeze(-1).unsqueeze(-1)
         return g.unsqueeze(-1).unsqueeze(-1) * cof
 
+    @staticmethod
+    def jvp(ctx, t):
+        A, result = ctx._fw_args[0], ctx._fw_outputs[0]
+        return result * (inv(A).mT * t).sum((-2, -1))
+
 
 def det(A: Tensor) -> Tensor:
     """The determinant of a square matrix (or batch)."""
@@ -219,6 +244,11 @@ class Slogdet(Function):
     def backward(ctx, g_sign, g_logabs):
         (A,) = ctx.saved_tensors
         return g_logabs.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+    @staticmethod
+    def jvp(ctx, t):
+        sign = ctx._fw_outputs[0]
+        return wrap(np.zeros_like(sign._data)), (inv(ctx._fw_args[0]).mT * t).sum((-2, -1))
 
 
 def slogdet(A: Tensor):

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp, weighted_jvp, tangent_sum
 from .._errors import size_str
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -196,6 +197,8 @@ class NllLoss(Function):
             g = g.reshape(g.shape[0], 1, *g.shape[1:])
         return g * wrap(pattern), None, None, None, None
 
+    jvp = staticmethod(weighted_jvp)
+
 
 class NllLoss2d(NllLoss):
     """The same op on (N, C, H, W) input, under PyTorch's name for it."""
@@ -365,9 +368,12 @@ class Embedding(Function):
     def backward(ctx, g):
         return EmbeddingDenseBackward.apply(g, ctx.indices, ctx.rows, ctx.padding_idx), None, None
 
+    jvp = staticmethod(linear_jvp)
+
 
 class EmbeddingDenseBackward(Function):
     """Scatter-add of the rows' gradients; its own backward gathers them again."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "EmbeddingDenseBackward0"
 
@@ -501,3 +507,21 @@ def _check_batch_norm_args(x, running_mean, running_var, weight, bias, training)
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     return False
+
+
+def norm_tangent(x_t, w_t, b_t, weight, xhat, rstd, axes: tuple, batch_statistics: bool, shape):
+    """The forward-mode rule of layer and batch norm: the tangent of ``xhat * weight + bias``,
+    ``xhat = (x - mean) * rstd``.  With the statistics of ``x`` itself they move with it (their
+    tangents subtract the mean and the projection on xhat).  ``shape``: how a per-feature
+    parameter broadcasts (None: as it is)."""
+    xhat, rstd = wrap(xhat), wrap(rstd)
+    per_feature = (lambda p: p) if shape is None else (lambda p: p.reshape(shape))
+    if batch_statistics:
+        centered = x_t - x_t.mean(axes, keepdim=True)
+        xhat_t = rstd * (centered - xhat * (xhat * centered).mean(axes, keepdim=True))
+    else:
+        xhat_t = x_t * rstd
+    if weight is not None:
+        xhat_t = xhat_t * per_feature(weight)
+    return tangent_sum(xhat_t, None if w_t is None else xhat * per_feature(w_t),
+                       None if b_t is None else per_feature(b_t))

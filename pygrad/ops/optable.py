@@ -58,7 +58,7 @@ from . import _special
 from . import _opdef, _opdocs
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 _wrap = Tensor._wrap
-from ._util import as_tensor, binary_operands, cumsum_array, mean_array, sum_array
+from ._util import _array_of, as_tensor, binary_operands, cumsum_array, mean_array, sum_array
 from . import arith
 from ._util import broadcast_shape
 from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
@@ -325,10 +325,12 @@ UNARY = [
 # softmax along a dim; the argument handling is in ops/activation.py
 SOFTMAX = Op("_softmax(Tensor self, int? dim)", node="SoftmaxBackward0", kernel="softmax", quiet=True,
              function=False, method=False, derivatives={"self": "result * (grad - sum_keep(grad * result, dim))"},
+             jvp="result * (self_t - sum_keep(self_t * result, dim))",
              rule="d softmax: grad_u = s * (grad - sum(grad * s)), s = softmax(u)")
 LOG_SOFTMAX = Op("_log_softmax(Tensor self, int? dim)", node="LogSoftmaxBackward0", kernel="log_softmax",
                  quiet=True, function=False, method=False,
                  derivatives={"self": "grad - exp(result) * sum_keep(grad, dim)"},
+                 jvp="self_t - sum_keep(exp(result) * self_t, dim)",
                  rule="d log_softmax: grad_u = grad - softmax(u) * sum(grad)")
 
 # polygamma(1, u), for digamma's derivative; its own derivative is not implemented.
@@ -643,6 +645,7 @@ MASKED_FILL = _node("_masked_fill(Tensor self, Any mask, Scalar value)", node="M
                     rule="u.masked_fill(mask, s): the gradient passes where the mask is false, 0 elsewhere")
 MASKED_FILL_TENSOR = _node("_masked_fill_tensor(Tensor self, Tensor value, Any mask)", node="MaskedFillBackward1",
                            aten="masked_fill", forward="masked_fill_forward(self, mask, value)", dtype="tensor",
+                           jvp="masked_zero(self_t, mask) + where(mask, value_t, 0.0)",
                            derivatives={"self": "masked_zero(grad, mask)", "value": "masked_sum(grad, mask)"},
                            rule="u.masked_fill(mask, v): u gets the gradient where the mask is false, "
                                 "v the sum of it where the mask is true")
@@ -760,14 +763,17 @@ def _addcdiv(Fn, self, tensor1, tensor2, value=1):
 
 ADDCMUL = Op("addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcmulBackward0",
              forward="addcmul_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, elementwise=False,
+             jvp="auto_element_wise",
              derivatives={"self": "grad", "tensor1": "grad * tensor2 * value", "tensor2": "grad * tensor1 * value"},
              rule="d (x + v*t1*t2): grad_x = grad, grad_t1 = grad*v*t2, grad_t2 = grad*v*t1")
 ADDCDIV = Op("addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1)", node="AddcdivBackward0",
              forward="addcdiv_forward(self, tensor1, tensor2, value)", dtype="tensor", inplace=True, elementwise=False,
+             jvp="auto_element_wise",
              impl=_addcdiv, derivatives={"self": "grad", "tensor1": "grad * value / tensor2",
                                          "tensor2": "-grad * value * tensor1 / (tensor2 * tensor2)"},
              rule="d (x + v*t1/t2): grad_x = grad, grad_t1 = grad*v/t2, grad_t2 = -grad*v*t1/t2**2")
 DIV_ROUNDING = _node("_div_rounding(Tensor self, Tensor other, str rounding_mode)", node="DivBackward2", aten="div",
+                     jvp="auto_element_wise",
                      forward="div_rounding(self, other, rounding_mode)", dtype="tensor",
                      derivatives={"self": "zeros_like(grad)", "other": "zeros_like(grad)"},
                      rule="div(u, v, rounding_mode=...) is a step function: its gradient is 0")
@@ -824,19 +830,19 @@ ARITH = [POW_NUMBER, POW_TENSOR, NUMBER_POW, WHERE, MASKED_FILL, MASKED_FILL_TEN
 # handling (dims, dtypes, errors) is in ops/reduce.py.
 
 _SHAPE = {"shape": "sizes(self)"}
-SUM = _node("_sum(Tensor self, Any dtype)", node="SumBackward0", aten="sum",
+SUM = _node("_sum(Tensor self, Any dtype)", jvp="auto_linear", node="SumBackward0", aten="sum",
             forward="sum_array(self, None, False, dtype)", forward_only=("dtype",), keeps=_SHAPE,
             derivatives={"self": "expand_to(grad, shape)"},
             rule="d(sum(u))/du[i] = 1: each element gets the gradient")
-SUM_DIM = _node("_sum_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="SumBackward1", aten="sum",
+SUM_DIM = _node("_sum_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", jvp="auto_linear", node="SumBackward1", aten="sum",
                 forward="sum_array(self, dims, keepdim, dtype)", forward_only=("dtype",), keeps=_SHAPE,
                 derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim), shape)"},
                 rule="d(u.sum(dim))/du = 1: the gradient is copied along the summed dims")
-MEAN = _node("_mean(Tensor self, Any dtype)", node="MeanBackward0", aten="mean",
+MEAN = _node("_mean(Tensor self, Any dtype)", jvp="auto_linear", node="MeanBackward0", aten="mean",
              forward="mean_array(self, None, False, dtype)", forward_only=("dtype",), keeps=_SHAPE,
              derivatives={"self": "expand_to(grad / count(shape, tuple(range(len(shape)))), shape)"},
              rule="d(mean(u))/du[i] = 1/n, n = number of elements of u")
-MEAN_DIM = _node("_mean_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="MeanBackward1", aten="mean",
+MEAN_DIM = _node("_mean_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", jvp="auto_linear", node="MeanBackward1", aten="mean",
                  forward="mean_array(self, dims, keepdim, dtype)", forward_only=("dtype",), keeps=_SHAPE,
                  derivatives={"self": "expand_to(unreduce(grad, shape, dims, keepdim) / count(shape, dims), shape)"},
                  rule="d(u.mean(dim))/du = 1/n along the averaged dims, n = their size")
@@ -846,7 +852,8 @@ def _extreme(name: str, node: str, reduce: str, rule: str) -> Op:
     """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
     return _node(f"_{name}(Tensor self, int[] dims, bool keepdim)", node=node, aten=name,
                  forward=f"extreme({reduce}, self, dims, keepdim)",
-                 derivatives={"self": "evenly_distributed(grad, self, result, dims, keepdim)"}, rule=rule)
+                 derivatives={"self": "evenly_distributed(grad, self, result, dims, keepdim)"}, rule=rule,
+                 jvp="weighted")
 
 
 MAX = _extreme("max", "MaxBackward1", "np_max", "d(max(u))/du = 1 at the maximum (shared evenly among ties), else 0")
@@ -857,42 +864,43 @@ AMIN = _extreme("amin", "AminBackward0", "np_min", "d(u.amin(dim)): shared evenl
 # saves the result too: changing it in place before backward is an error.
 _PROD = dict(forward="prod(self, axis=dims, keepdims=keepdim, dtype=dtype)", forward_only=("dtype",),
              saves=("result",), derivatives={"self": "prod_grad(grad, self, dims, keepdim)"})
-PROD = _node("_prod(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward0", aten="prod",
+PROD = _node("_prod(Tensor self, int[] dims, bool keepdim, Any dtype)", jvp="weighted", node="ProdBackward0", aten="prod",
              rule="d(prod(u))/du[i] = the product of the other elements", **_PROD)
-PROD_DIM = _node("_prod_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", node="ProdBackward1", aten="prod",
+PROD_DIM = _node("_prod_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", jvp="weighted", node="ProdBackward1", aten="prod",
                  rule="d(u.prod(dim))/du[i] = the product of the other elements along dim", **_PROD)
 _VARIANCE = {"shape": "sizes(self)", "denominator": "denominator(self, dims, correction)"}
 _CENTERED = "(self - mean_keep(self, dims))"
-VAR = _node("_var(Tensor self, int[] dims, float correction, bool keepdim)", node="VarBackward0", aten="var",
+VAR = _node("_var(Tensor self, int[] dims, float correction, bool keepdim)", jvp="weighted", node="VarBackward0", aten="var",
             forward="variance(self, dims, correction, keepdim)", keeps=_VARIANCE,
             # A 0-d input with nothing left after the correction: nan, a constant (x is its own mean), as PyTorch.
             derivatives={"self": "grad * nan if not denominator and not shape else"
                                  f" unreduce(grad, shape, dims, keepdim) * ratio(2, denominator) * {_CENTERED}"},
             rule="d(var(u))/du = 2*(u - mean(u)) / (n - correction)")
-STD = _node("_std(Tensor self, int[] dims, float correction, bool keepdim)", node="StdBackward0", aten="std",
+STD = _node("_std(Tensor self, int[] dims, float correction, bool keepdim)", jvp="weighted", node="StdBackward0", aten="std",
             forward="sqrt(variance(self, dims, correction, keepdim))", keeps=_VARIANCE,
             derivatives={"self": "where(unreduce(result, shape, dims, keepdim) == 0, 0.0,"
                                  f" unreduce(grad, shape, dims, keepdim) * {_CENTERED}"
                                  " / (unreduce(result, shape, dims, keepdim) * denominator))"},
             rule="d(std(u))/du = (u - mean(u)) / ((n - correction) * std(u))")
-LOGSUMEXP = _node("_logsumexp(Tensor self, int[] dims, bool keepdim)", node="LogsumexpBackward0", aten="logsumexp",
+LOGSUMEXP = _node("_logsumexp(Tensor self, int[] dims, bool keepdim)", jvp="weighted", node="LogsumexpBackward0", aten="logsumexp",
                   forward="logsumexp_forward(self, dims, keepdim)", keeps=_SHAPE,
                   derivatives={"self": "unreduce(grad, shape, dims, keepdim)"
                                        " * exp(self - unreduce(result, shape, dims, keepdim))"},
                   rule="d(logsumexp(u))/du = exp(u - logsumexp(u)) = softmax(u)")
-CUMSUM = _node("_cumsum(Tensor self, int dim, Any dtype)", node="CumsumBackward0", aten="cumsum",
+CUMSUM = _node("_cumsum(Tensor self, int dim, Any dtype)", jvp="auto_linear", node="CumsumBackward0", aten="cumsum",
                forward="cumsum_forward(self, dim, dtype)", forward_only=("dtype",),
                derivatives={"self": "reverse_cumsum(grad, dim)"},
                rule="d(cumsum(u)): u[i] gets the sum of the gradients of outputs i, i+1, ...")
 CUMPROD = _node("_cumprod(Tensor self, int dim, Any dtype)", node="CumprodBackward0", aten="cumprod",
+                jvp="cumprod_tangent(self_t, self, result, dim)",
                 forward="cumprod_forward(self, dim, dtype)", forward_only=("dtype",), saves=("result",),
                 derivatives={"self": "cumprod_grad(grad, self, dim)"},
                 rule="d cumprod(u)_j/du_i = prod_{k<=j, k!=i} u_k for j >= i (= out_j/u_i without zeros)")
 _NORM = dict(forward="vector_norm_forward(self, p, dims, keepdim)",
              derivatives={"self": "norm_grad(grad, self, result, p, dims, keepdim)"})
-VECTOR_NORM = _node("_vector_norm(Tensor self, float p, int[] dims, bool keepdim)", node="LinalgVectorNormBackward0",
+VECTOR_NORM = _node("_vector_norm(Tensor self, float p, int[] dims, bool keepdim)", jvp="weighted", node="LinalgVectorNormBackward0",
                     aten="linalg_vector_norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
-DIST = _node("_dist(Tensor self, float p, int[] dims, bool keepdim)", node="DistBackward0", aten="dist",
+DIST = _node("_dist(Tensor self, float p, int[] dims, bool keepdim)", jvp="weighted", node="DistBackward0", aten="dist",
              rule="d(||u - v||_p)/du = sign(u-v)*|u-v|**(p-1) / ||u - v||_p**(p-1)", **_NORM)
 
 REDUCTIONS = [SUM, SUM_DIM, MEAN, MEAN_DIM, MAX, MIN, AMAX, AMIN, PROD, PROD_DIM, VAR, STD, LOGSUMEXP, CUMSUM, CUMPROD,
@@ -902,23 +910,24 @@ REDUCTIONS = [SUM, SUM_DIM, MEAN, MEAN_DIM, MAX, MIN, AMAX, AMIN, PROD, PROD_DIM
 # -- matrix products (the checks and matmul's decomposition are in ops/linalg.py) -------------
 # mm's gradients are made in the memory layout of the operand they are for (see linalg.py).
 
-MM = _node("_mm(Tensor self, Tensor mat2)", node="MmBackward0", aten="mm", forward="matmul(self, mat2)",
+MM = _node("_mm(Tensor self, Tensor mat2)", jvp="multilinear", node="MmBackward0", aten="mm", forward="matmul(self, mat2)",
            keeps={"transposed": "transposed_layouts(self, mat2)"},
            derivatives={"self": "mm_mat1_backward(grad, mat2, transposed[0])",
                         "mat2": "mm_mat2_backward(grad, self, transposed[1])"},
            rule="d(A @ B): grad_A = grad @ B.T,  grad_B = A.T @ grad")
-MV = _node("_mv(Tensor self, Tensor vec)", node="MvBackward0", aten="mv", forward="matmul(self, vec)",
+MV = _node("_mv(Tensor self, Tensor vec)", jvp="multilinear", node="MvBackward0", aten="mv", forward="matmul(self, vec)",
            derivatives={"self": "outer(grad, vec)", "vec": "mv(t(self), grad)"},
            rule="d(M @ v): grad_M = outer(grad, v),  grad_v = M.T @ grad")
-DOT = _node("_dot(Tensor self, Tensor tensor)", node="DotBackward0", aten="dot", forward="asarray(dot(self, tensor))",
+DOT = _node("_dot(Tensor self, Tensor tensor)", jvp="multilinear", node="DotBackward0", aten="dot", forward="asarray(dot(self, tensor))",
             derivatives={"self": "grad * tensor", "tensor": "grad * self"},
             rule="d(u . v)/du = v,  d(u . v)/dv = u")
-BMM = _node("_bmm(Tensor self, Tensor mat2)", node="BmmBackward0", aten="bmm", forward="matmul(self, mat2)",
+BMM = _node("_bmm(Tensor self, Tensor mat2)", jvp="multilinear", node="BmmBackward0", aten="bmm", forward="matmul(self, mat2)",
             derivatives={"self": "bmm(grad, mT(mat2))", "mat2": "bmm(mT(self), grad)"},
             rule="d(A @ B) per batch: grad_A = grad @ B^T,  grad_B = A^T @ grad")
 _SCALED = "(grad if alpha == 1 else grad * alpha)"
 _BETA_GRAD = "grad if beta == 1 else grad * beta"
 ADDMM = _node("_addmm(Tensor self, Tensor mat1, Tensor mat2, Scalar beta, Scalar alpha)", node="AddmmBackward0",
+              jvp="self_t * beta + (mm(mat1_t, mat2) + mm(mat1, mat2_t)) * alpha",
               aten="addmm", forward="addmm_forward(self, mat1, mat2, beta, alpha)",
               keeps={"transposed": "transposed_layouts(mat1, mat2)"},
               derivatives={"self": _BETA_GRAD, "mat1": f"mm_mat1_backward({_SCALED}, mat2, transposed[0])",
@@ -927,6 +936,7 @@ ADDMM = _node("_addmm(Tensor self, Tensor mat1, Tensor mat2, Scalar beta, Scalar
                    "grad_B = alpha*A^T @ grad  (Linear: x @ W.T + b, grad_b = grad.sum(0))")
 BADDBMM = _node("_baddbmm(Tensor self, Tensor batch1, Tensor batch2, Scalar beta, Scalar alpha)",
                 node="BaddbmmBackward0", aten="baddbmm", forward="addmm_forward(self, batch1, batch2, beta, alpha)",
+                jvp="self_t * beta + (bmm(batch1_t, batch2) + bmm(batch1, batch2_t)) * alpha",
                 derivatives={"self": _BETA_GRAD, "batch1": f"bmm({_SCALED}, mT(batch2))",
                              "batch2": f"bmm(mT(batch1), {_SCALED})"},
                 rule="d(beta*C + alpha*A @ B) per batch: grad_C = beta*grad,  grad_A = alpha*grad @ B^T,  "
@@ -941,6 +951,7 @@ PRODUCTS = [MM, MV, DOT, BMM, ADDMM, BADDBMM]
 NATIVE_LAYER_NORM = _node(
     "_native_layer_norm(Tensor self, Tensor? weight, Tensor? bias, int ndims, float eps)",
     node="NativeLayerNormBackward0", aten="native_layer_norm", dtype="tensor",
+    jvp="norm_tangent(self_t, weight_t, bias_t, weight, xhat, rstd, norm_axes(self, ndims), True, None)",
     forward="layer_norm_forward(self, weight, bias, ndims, eps)", intermediates=("xhat", "rstd"),
     derivatives={"self": "layer_norm_grad_input(grad, self, weight, ndims, eps, xhat, rstd)",
                  "weight": "layer_norm_grad_weight(grad, self, ndims, eps, xhat)",
@@ -949,6 +960,8 @@ NATIVE_LAYER_NORM = _node(
 NATIVE_BATCH_NORM = _node(
     "_native_batch_norm(Tensor self, Tensor? weight, Tensor? bias, Any mean, Any var, bool training, float eps)",
     node="NativeBatchNormBackward0", aten="native_batch_norm", dtype="tensor",
+    jvp="norm_tangent(self_t, weight_t, bias_t, weight, xhat, rstd, channel_axes(self), training,"
+        " channel_shape(self))",
     forward="batch_norm_forward(self, weight, bias, mean, var, training, eps)", intermediates=("xhat", "rstd"),
     derivatives={"self": "batch_norm_grad_input(grad, self, weight, mean, training, eps, xhat, rstd)",
                  "weight": "batch_norm_grad_weight(grad, self, mean, training, eps, xhat, rstd)",
@@ -956,7 +969,7 @@ NATIVE_BATCH_NORM = _node(
     rule="d batch_norm per channel: training grad_u = rstd*(g - mean(g) - xhat*mean(g*xhat)), eval grad_u = rstd*g, "
          "g = grad*weight; grad_w = sum(grad*xhat), grad_b = sum(grad)")
 _LOSS_SCALE = "loss_scale(grad, broadcast_shapes(self.shape, target.shape), reduction)"
-MSE_LOSS = _node("_mse_loss(Tensor self, Tensor target, str reduction)", node="MseLossBackward0", aten="mse_loss",
+MSE_LOSS = _node("_mse_loss(Tensor self, Tensor target, str reduction)", jvp="weighted", node="MseLossBackward0", aten="mse_loss",
                  forward="mse_forward(self, target, reduction)",
                  derivatives={"self": f"{_LOSS_SCALE} * 2 * (self - target)",
                               "target": f"-({_LOSS_SCALE} * 2 * (self - target))"},
@@ -965,15 +978,16 @@ _HUBER_GRAD = f"{_LOSS_SCALE} * clip(self - target, -delta, delta) * scale"
 _HUBER = dict(forward="huber_forward(self, target, delta, scale, reduction)",
               derivatives={"self": _HUBER_GRAD, "target": f"-({_HUBER_GRAD})"})
 HUBER_LOSS = _node("_huber_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
-                   node="HuberLossBackward0", aten="huber_loss",
+                   jvp="weighted", node="HuberLossBackward0", aten="huber_loss",
                    rule="d huber(u, t)/du = clamp(u - t, -delta, delta) (/n for mean),  d/dt = -d/du", **_HUBER)
 SMOOTH_L1_LOSS = _node("_smooth_l1_loss(Tensor self, Tensor target, float delta, float scale, str reduction)",
-                       node="SmoothL1LossBackward0", aten="smooth_l1_loss",
+                       jvp="weighted", node="SmoothL1LossBackward0", aten="smooth_l1_loss",
                        rule="d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
                        **_HUBER)
 _WEIGHTED = "loss_scale(grad, self.shape, reduction, weight)"
 BINARY_CROSS_ENTROPY = _node(
     "_binary_cross_entropy(Tensor self, Tensor target, Tensor? weight, str reduction)",
+    jvp="weighted",
     node="BinaryCrossEntropyBackward0", aten="binary_cross_entropy", dtype="tensor",
     forward="bce_forward(self, target, weight, reduction)",
     derivatives={"self": f"{_WEIGHTED} * (self - target) / at_least(1e-12, (1 - self) * self)",
@@ -981,6 +995,7 @@ BINARY_CROSS_ENTROPY = _node(
     rule="d bce(p, t)/dp = w*(p - t) / max(p*(1 - p), 1e-12)")
 BINARY_CROSS_ENTROPY_WITH_LOGITS = _node(
     "_binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight, Tensor? pos_weight, str reduction)",
+    jvp="weighted",
     node="BinaryCrossEntropyWithLogitsBackward0", aten="binary_cross_entropy_with_logits", dtype="tensor",
     forward="bce_logits_forward(self, target, weight, pos_weight, reduction)",
     derivatives={"self": f"{_WEIGHTED} * (sigmoid(self) - target) if pos_weight is None else"
@@ -995,6 +1010,7 @@ _CONF = "stride, padding, dilation, groups"
 _CONV_ATTRS = "int[] stride, int[] padding, int[] dilation, int groups"
 CONVOLUTION = _node(f"_convolution(Tensor self, Tensor weight, Tensor? bias, {_CONV_ATTRS})",
                     node="ConvolutionBackward0", aten="convolution", forward=f"convolution(self, weight, bias, {_CONF})",
+                    jvp=f"convolution(self_t, weight, bias_t, {_CONF}) + convolution(self, weight_t, None, {_CONF})",
                     keeps={"x_shape": "sizes(self)", "w_shape": "sizes(weight)"},
                     derivatives={"self": f"conv_input_backward(grad, weight, x_shape, {_CONF})",
                                  "weight": f"conv_weight_backward(grad, self, w_shape, {_CONF})",
@@ -1003,14 +1019,14 @@ CONVOLUTION = _node(f"_convolution(Tensor self, Tensor weight, Tensor? bias, {_C
                          "grad_W = sum over windows of grad * x-window,  grad_b = grad summed over N, H, W")
 CONV_INPUT_BACKWARD = _node(
     f"_conv_input_backward(Tensor grad_output, Tensor weight, int[] x_shape, {_CONV_ATTRS})",
-    node="ConvolutionBackwardBackward0", aten="convolution_backward",
+    node="ConvolutionBackwardBackward0", aten="convolution_backward", jvp="multilinear",
     forward=f"conv_input_backward(grad_output, weight, x_shape, {_CONF})", keeps={"w_shape": "sizes(weight)"},
     derivatives={"grad_output": f"convolution(grad, weight, None, {_CONF})",
                  "weight": f"conv_weight_backward(grad_output, grad, w_shape, {_CONF})"},
     rule="the input gradient of conv2d differentiated: grad_grad = conv2d(grad, W), grad_W = its weight gradient")
 CONV_WEIGHT_BACKWARD = _node(
     f"_conv_weight_backward(Tensor grad_output, Tensor self, int[] w_shape, {_CONV_ATTRS})",
-    node="ConvolutionBackwardBackward0", aten="convolution_backward",
+    node="ConvolutionBackwardBackward0", aten="convolution_backward", jvp="multilinear",
     forward=f"conv_weight_backward(grad_output, self, w_shape, {_CONF})", keeps={"x_shape": "sizes(self)"},
     derivatives={"grad_output": f"convolution(self, grad, None, {_CONF})",
                  "self": f"conv_input_backward(grad_output, grad, x_shape, {_CONF})"},
@@ -1104,7 +1120,7 @@ def _reduction_helpers():
     from . import reduce
     from .shape import expand_to
     ARRAY_NS.update(
-        sizes=lambda t: t._data.shape, np_max=np.max, np_min=np.min, prod=np.prod, sum_array=sum_array,
+        sizes=lambda t: _array_of(t).shape, np_max=np.max, np_min=np.min, prod=np.prod, sum_array=sum_array,
         mean_array=mean_array, extreme=reduce.extreme, variance=reduce.variance, denominator=reduce.denominator,
         logsumexp_forward=reduce.logsumexp_forward, vector_norm_forward=reduce.vector_norm_forward,
         cumsum_forward=lambda x, dim, dtype: cumsum_array(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype),
@@ -1120,7 +1136,7 @@ def _reduction_helpers():
                      mean_keep=lambda x, dims: x.mean(dims, keepdim=True),
                      reverse_cumsum=reduce.reverse_cumsum_tensor,
                      cumprod_grad=lambda g, x, dim: reduce.cumprod_grad(g, x, dim, reduce.reverse_cumsum_tensor),
-                     norm_grad=reduce.norm_grad_tensor)
+                     norm_grad=reduce.norm_grad_tensor, cumprod_tangent=reduce.cumprod_tangent)
 
 
 def _addmm_forward(c: np.ndarray, a: np.ndarray, b: np.ndarray, beta, alpha) -> np.ndarray:
@@ -1159,7 +1175,8 @@ def _loss_helpers():
                     batch_norm_grad_input=nn.batch_norm_grad_input, batch_norm_grad_weight=nn.batch_norm_grad_weight,
                     at_least=lambda low, a: np.maximum(a, a.dtype.type(low)),
                     bce_target_grad=lambda x: np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
-    TENSOR_NS.update(both, at_least=lambda low, a: where(a > low, a, low),
+    TENSOR_NS.update(both, at_least=lambda low, a: where(a > low, a, low), norm_tangent=nn.norm_tangent,
+                     norm_axes=nn._norm_axes, channel_shape=nn._channel_shape,
                      layer_norm_grad_input=nn.layer_norm_grad_input_tensor,
                      layer_norm_grad_weight=nn.layer_norm_grad_weight_tensor,
                      batch_norm_grad_input=nn.batch_norm_grad_input_tensor,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import kernels
+from ..autograd.forward_ad import zero_jvp
 from ..autograd.function import Function
 from ._util import wrap
 
@@ -45,6 +46,10 @@ class ThresholdBackward(Function):
         return (ThresholdBackward.apply(gg, result) if need_grad else None,
                 _zeros_like(result) if need_result else None)
 
+    @staticmethod
+    def jvp(ctx, t_grad, _):
+        return None if t_grad is None else ThresholdBackward.apply(t_grad, ctx._fw_args[1])
+
 
 class LeakyReluBackward(Function):
     """leaky_relu's gradient: ``grad`` where ``x > 0``, else ``grad * slope``."""
@@ -64,6 +69,10 @@ class LeakyReluBackward(Function):
         return (LeakyReluBackward.apply(gg, x, ctx.slope) if need_grad else None,
                 _zeros_like(x) if need_x else None, None)
 
+    @staticmethod
+    def jvp(ctx, t_grad, *_):
+        return None if t_grad is None else LeakyReluBackward.apply(t_grad, *ctx._fw_args[1:])
+
 
 class Sgn(Function):
     """PyTorch's ``sgn`` of a real tensor: -1, 0 or 1, and 0 for NaN; its gradient is zero."""
@@ -77,3 +86,5 @@ class Sgn(Function):
     @staticmethod
     def backward(ctx, g):
         return _zeros_like(g)
+
+    jvp = staticmethod(zero_jvp)

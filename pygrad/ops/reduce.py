@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..autograd.forward_ad import weighted_jvp
 from .. import dtypes, return_types
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -21,7 +22,8 @@ builtins_max = builtins.max
 def _reduced_dtype(x: Tensor, dtype) -> np.dtype:
     if dtype is not None:
         return dtypes.as_dtype(dtype).numpy
-    return x._data.dtype if x.dtype.is_floating_point else np.dtype(np.int64)
+    dtype = x.dtype  # not x._data: a pending fused result is reduced without being stored
+    return dtype.numpy if dtype.is_floating_point else np.dtype(np.int64)
 
 
 def _kept_shape(shape: tuple, dims: tuple) -> tuple:
@@ -52,7 +54,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  #
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    out = x._data.dtype if dtype is None else dtypes.as_dtype(dtype).numpy
+    out = x.dtype.numpy if dtype is None else dtypes.as_dtype(dtype).numpy
     if out.kind != "f":
         name = {"i": "Long", "b": "Bool", "u": "Byte"}.get(out.kind, str(out))
         if out == np.int32:
@@ -98,6 +100,7 @@ def evenly_distributed_tensor(g: Tensor, x: Tensor, result: Tensor, dims: tuple,
 
 class MaxDim(Function):
     """max over one dim: (values, indices); the gradient goes to the returned (first) index."""
+    jvp = staticmethod(weighted_jvp)
 
     _backward_name = "MaxBackward0"
     _arg = staticmethod(np.argmax)
@@ -428,6 +431,20 @@ def cumprod_grad(g, x, dim: int, reverse_cumsum=reverse_cumsum):
         later = wrap((place >= i).astype(x._data.dtype))
         grads.append((g * without_i.cumprod(dim) * later).sum(dim))
     return stack(grads, dim)
+
+
+def cumprod_tangent(t: Tensor, x: Tensor, result: Tensor, dim: int) -> Tensor:
+    """cumprod's forward-mode rule.  out_k is linear in each x_j (j <= k) separately: the sum over j
+    of the cumulative product with x_j replaced by its tangent, kept where k >= j (exact with
+    zeros, n products of length n)."""
+    if x.ndim == 0:
+        return t.to(result.dtype)
+    xs, ts = x.to(result.dtype).movedim(dim, -1), t.to(result.dtype).movedim(dim, -1)
+    n = xs.shape[-1]
+    lead = (n,) + (1,) * (xs.ndim - 1)
+    replaced = where(wrap(np.eye(n, dtype=bool).reshape(lead + (n,))), ts.unsqueeze(0), xs.unsqueeze(0))
+    kept = wrap(np.triu(np.ones((n, n), result._data.dtype)).reshape(lead + (n,)))
+    return (replaced.cumprod(-1) * kept).sum(0).movedim(-1, dim)
 
 
 def cumulative_args(x: Tensor, dim, dtype) -> tuple:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
@@ -46,6 +47,7 @@ def infer_shape(shape: tuple, numel: int) -> tuple:
 
 
 class View(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "ViewBackward0"
 
     @staticmethod
@@ -74,6 +76,7 @@ class ReshapeAlias(View):
 
 class UnsafeView(Function):
     """The reshape of a fresh contiguous copy (what ``reshape`` does when it cannot view)."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "UnsafeViewBackward0"
 
@@ -88,6 +91,7 @@ class UnsafeView(Function):
 
 
 class Expand(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "ExpandBackward0"
 
     @staticmethod
@@ -107,6 +111,7 @@ class Expand(ViewFunction):
 
 class SumToSize(Function):
     """Sum a broadcast gradient back to an input's shape."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SumBackward1"
 
@@ -121,6 +126,7 @@ class SumToSize(Function):
 
 
 class Permute(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "PermuteBackward0"
 
     @staticmethod
@@ -137,6 +143,7 @@ class Permute(ViewFunction):
 
 class Alias(ViewFunction):
     """A view that changes nothing (``x[...]``, ``x[:, :]``)."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "AliasBackward0"
 
@@ -150,6 +157,7 @@ class Alias(ViewFunction):
 
 
 class Transpose(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "TransposeBackward0"
 
     @staticmethod
@@ -166,6 +174,7 @@ class Transpose(ViewFunction):
 
 class T(ViewFunction):
     """``t()``: the transpose of a matrix; vectors and scalars pass through."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "TBackward0"
 
@@ -179,6 +188,7 @@ class T(ViewFunction):
 
 
 class Unsqueeze(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "UnsqueezeBackward0"
 
     @staticmethod
@@ -193,6 +203,7 @@ class Unsqueeze(ViewFunction):
 
 class Squeeze(ViewFunction):
     """``squeeze()``: drop every size-1 dim."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SqueezeBackward0"
 
@@ -222,6 +233,7 @@ class SqueezeInplaceDim(Squeeze):
 
 
 class Cat(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "CatBackward0"
 
     @staticmethod
@@ -248,6 +260,7 @@ def _skipped_in_cat(t: Tensor, tensors) -> bool:
 
 
 class Stack(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "StackBackward0"
 
     @staticmethod
@@ -266,6 +279,7 @@ class Stack(Function):
 
 class Split(ViewFunction):
     """``split(int)`` and ``chunk``: views of consecutive pieces along ``dim``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "SplitBackward0"
 
@@ -285,6 +299,7 @@ class SplitWithSizes(Split):
 
 
 class Unbind(ViewFunction):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "UnbindBackward0"
 
     @staticmethod
@@ -298,6 +313,7 @@ class Unbind(ViewFunction):
 
 
 class Flip(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "FlipBackward0"
 
     @staticmethod
@@ -311,6 +327,7 @@ class Flip(Function):
 
 
 class Repeat(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "RepeatBackward0"
 
     @staticmethod
@@ -646,6 +663,7 @@ def _with_diagonal(g: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -
 
 class Diagonal(Function):
     """``x.diagonal(offset, dim1, dim2)``: a view."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "DiagonalBackward0"
 
@@ -672,6 +690,7 @@ class DiagonalCopy(Diagonal):
 
 class DiagonalScatter(Function):
     """The gradient of a diagonal as an op of its own, so it can be differentiated again."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "DiagonalBackwardBackward0"
 
@@ -689,6 +708,7 @@ class DiagonalScatter(Function):
 
 class DiagEmbed(Function):
     """``diag`` of a vector: a square matrix with the vector on diagonal ``offset``."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "DiagEmbedBackward0"
 
@@ -703,6 +723,7 @@ class DiagEmbed(Function):
 
 
 class Trace(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "TraceBackward0"
 
     @staticmethod
@@ -719,6 +740,7 @@ class Trace(Function):
 
 
 class Tril(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "TrilBackward0"
     _numpy = staticmethod(np.tril)
 
@@ -738,6 +760,7 @@ class Triu(Tril):
 
 
 class Roll(Function):
+    jvp = staticmethod(linear_jvp)
     _backward_name = "RollBackward0"
 
     @staticmethod

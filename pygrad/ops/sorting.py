@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import return_types
+from ..autograd.forward_ad import linear_jvp, weighted_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_dim, wrap
@@ -57,6 +58,8 @@ class _Pick(Function):
         if not ctx.keepdim and ctx.key:
             g = g.unsqueeze(ctx.dim)
         return Embed.apply(g, ctx.shape, ctx.key, False), None, None, None
+
+    jvp = staticmethod(linear_jvp)
 
 
 class Sort(_Pick):
@@ -137,6 +140,8 @@ class Median(Function):
         x, _ = ctx.saved_tensors
         hit = (x._data == ctx.value) if not np.isnan(ctx.value) else np.isnan(x._data)
         return g * wrap((hit / hit.sum()).astype(x._data.dtype))
+
+    jvp = staticmethod(weighted_jvp)
 
 
 def _has_nan(data: np.ndarray) -> bool:

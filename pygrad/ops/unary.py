@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.forward_ad import linear_jvp
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -14,6 +15,7 @@ from ._util import wrap
 
 class Clone(Function):
     """A copy that keeps a dense tensor's strides (PyTorch's ``preserve_format``)."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "CloneBackward0"
 
@@ -39,6 +41,7 @@ class ContiguousClone(Clone):
 
 class ToCopy(Function):
     """A dtype conversion; the engine casts the gradient back to the input's dtype."""
+    jvp = staticmethod(linear_jvp)
 
     _backward_name = "ToCopyBackward0"
 

@@ -13,7 +13,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from .. import fusion as _fusion
 from ..autograd import grad_mode
+from ..fusion._state import pending as _fusion_pending
 from ..nn.utils.grads import zero_grads
 from ..tensor import Tensor
 
@@ -37,6 +39,11 @@ def _typename(obj) -> str:
 
 class Optimizer:
     """Base class: subclasses pass their defaults and implement ``step``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _after_pending(cls.__dict__["step"])
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]):
         self.defaults = defaults
@@ -177,6 +184,19 @@ def _params_with_grad(group) -> list[Tensor]:
         if p.grad is not None:
             out.append(p)
     return out
+
+
+def _after_pending(step):
+    """``step`` preceded by the computation of pending fused results: it writes parameters in
+    place, which a pending result may read (pygrad/fusion)."""
+    import functools
+
+    @functools.wraps(step)
+    def run(self, *args, **kwargs):
+        if _fusion_pending:
+            _fusion.flush()
+        return step(self, *args, **kwargs)
+    return run
 
 
 def _bump(t: Tensor) -> None:

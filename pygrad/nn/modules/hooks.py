@@ -95,6 +95,10 @@ class BackwardHookFunction(Function):
     def backward(ctx, *grads):
         return grads
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        return tangents
+
 
 def _pack_with_none(indices, values, size: int) -> tuple:
     packed = [None] * size

@@ -1,0 +1,68 @@
+"""Fusion of elementwise chains (``pygrad.fusion``): chains of 1, 4, 16 and 64 ops and a sum,
+forward and backward, fused and unfused, on each backend, with peak memory; and the speedup
+fusion brings, fused and unfused timed alternately in one process."""
+import pygrad
+from pygrad.bench import timing
+
+from .common import BACKENDS, SMOKE, grid, leaf, use_backend
+
+LENGTHS = [1, 4, 16, 64]
+SIZES = grid([100_000, 1_000_000, 10_000_000], [100_000])
+BUDGET = timing.QUICK if SMOKE else timing.Budget(
+    min_samples=3, max_samples=11, target_seconds=1.0, limit_seconds=20.0, sample_seconds=0.01)
+
+# The links of a chain, in turn: arithmetic with numbers, a power and a smooth unary op, which
+# keep values in [-2, 2] for any length.
+LINKS = (lambda t: t * 0.5 + 0.25, lambda t: t.sin(), lambda t: (t - 0.1) ** 2, lambda t: t.atan())
+
+
+def chain_step(x, length):
+    x.grad = None
+    y = x
+    for i in range(length):
+        y = LINKS[i % len(LINKS)](y)
+    y.sum().backward()
+
+
+class Chain:
+    params = [BACKENDS, ["fused", "unfused"], LENGTHS, SIZES]
+    param_names = ["backend", "fusion", "length", "size"]
+    timeout = 600
+
+    def setup(self, backend, fusion, length, size):
+        use_backend(backend)
+        pygrad.fusion.set_enabled(fusion == "fused")
+        self.x = leaf(size)
+
+    def teardown(self, backend, fusion, length, size):
+        pygrad.fusion.set_enabled(True)
+
+    def time_forward_backward(self, backend, fusion, length, size):
+        chain_step(self.x, length)
+
+    def peakmem_forward_backward(self, backend, fusion, length, size):
+        chain_step(self.x, length)
+
+
+class FusionSpeedup:
+    """Median unfused time / median fused time of one chain step (native backend)."""
+
+    params = [LENGTHS, SIZES]
+    param_names = ["length", "size"]
+    unit = "x"
+    number = 1
+    repeat = 1
+    timeout = 600
+
+    def setup(self, length, size):
+        use_backend("native")
+        self.x = leaf(size)
+
+    def track_fusion_speedup(self, length, size):
+        medians = {}
+        for flag in (False, True):
+            pygrad.fusion.set_enabled(flag)
+            seconds = timing.samples(lambda: chain_step(self.x, length), BUDGET)
+            medians[flag] = timing.stats(seconds)["median"]
+        pygrad.fusion.set_enabled(True)
+        return medians[False] / medians[True]

@@ -1,0 +1,80 @@
+"""Fusion of elementwise chains on large tensors, forward and backward.
+
+Elementwise table ops (``+ - * /``, ``exp``-free chains of ``log``, ``sin``, ``pow`` by a number,
+``softplus``, ...) on float tensors of at least ``min_numel()`` elements record their result
+instead of computing it; the recorded chain is computed in one pass over cache-sized blocks when
+something reads it, and a ``sum``/``mean`` of it is reduced in the same pass.  In backward, a
+chain of such nodes runs as one pass that recomputes what the nodes saved.  The graph, the
+printed values and gradients are those of eager evaluation (sums may differ in the last bits:
+see ``pygrad/fusion/program.py`` for the summation order).
+
+    pygrad.fusion.set_enabled(False)       # or PYGRAD_FUSION=0 in the environment
+    with pygrad.fusion.disabled(): ...
+    pygrad.fusion.counters()               # how many chains were recorded, computed, reduced
+"""
+from __future__ import annotations
+
+import contextlib
+
+from ._state import state
+
+__all__ = ["is_enabled", "set_enabled", "disabled", "enabled", "min_numel", "set_min_numel", "counters",
+           "is_pending", "flush"]
+
+
+def is_enabled() -> bool:
+    return state.on
+
+
+def set_enabled(flag: bool) -> None:
+    """Turn fusion on or off (results pending so far are computed first when turning it off)."""
+    if not flag:
+        flush()
+    state.on = bool(flag)
+
+
+@contextlib.contextmanager
+def _switched(flag: bool):
+    before = state.on
+    set_enabled(flag)
+    try:
+        yield
+    finally:
+        set_enabled(before)
+
+
+def disabled():
+    """``with pygrad.fusion.disabled():`` runs every op eagerly inside."""
+    return _switched(False)
+
+
+def enabled():
+    """``with pygrad.fusion.enabled():`` fuses inside (when it is off elsewhere)."""
+    return _switched(True)
+
+
+def min_numel() -> int:
+    """Elementwise ops on fewer elements than this run eagerly."""
+    return state.min_numel
+
+
+def set_min_numel(n: int) -> None:
+    state.min_numel = int(n)
+
+
+def counters() -> dict:
+    """Chains recorded/computed/reduced in forward and fused in backward since import."""
+    return dict(state.counters)
+
+
+def is_pending(tensor) -> bool:
+    """True while ``tensor`` is a recorded result not computed yet."""
+    from .lazy import is_pending as pending
+    return pending(tensor)
+
+
+def flush() -> None:
+    """Compute every recorded result now."""
+    from .lazy import flush as run
+    run()
+

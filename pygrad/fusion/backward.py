@@ -1,0 +1,174 @@
+"""Fused backward: a chain of elementwise table nodes runs as one blocked pass.
+
+When the engine runs the backward of a table node with a large gradient, the chain below it is
+gathered: each input edge leading to another table node whose output was recorded lazily and
+used by this node alone (``Usage``), with no hooks and nothing that could observe its gradient,
+joins the chain.  One program then computes, block by block, the forward values the nodes
+saved (recomputed from pending records, never stored whole) and every node's derivatives,
+writing only the gradients that leave the chain (to leaves or to other nodes).
+
+The engine still calls every node of the chain, in its own order: the node at the top returns
+its gradients at once, with a ``Forwarded`` gradient (shape and dtype of the real one, no data)
+on each edge into the chain, and each node below answers a ``Forwarded`` gradient with its own
+precomputed gradients.  So the graph, node names, the engine's order and its checks stay as
+they are.  It is used only in a plain ``backward()``/``autograd.grad`` pass of the engine with
+no intermediate gradient asked for (not under ``create_graph``, anomaly mode, the profiler or
+saved-tensor hooks, not for ``explain``'s replays), and never through a node with hooks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _backend
+from ..autograd import anomaly_mode as _anomaly
+from ..autograd import grad_mode as _grad_mode
+from ..autograd import op_observers as _op_observers
+from ..tensor import Tensor
+from . import lazy
+from ._state import state
+from .program import Program
+from .table import Derivatives
+
+NODES: dict = {}         # node class -> its table op
+_DERIVATIVES: dict = {}  # op name -> Derivatives
+
+
+class Forwarded(Tensor):
+    """The gradient on an edge inside a fused chain: its storage slot holds a placeholder
+    (right shape and dtype) whose ``results`` map each node below to its gradients."""
+
+    __slots__ = ()
+
+
+def _forwarded(shape, dtype, results) -> Forwarded:
+    ph = np.broadcast_to(np.empty((), dtype), shape).view(lazy._Placeholder)
+    ph.results = results
+    t = Tensor._wrap(np.empty(0, dtype))
+    lazy._set_raw(t, ph)
+    t.__class__ = Forwarded
+    return t
+
+
+def _derivatives(op) -> Derivatives:
+    d = _DERIVATIVES.get(op.name)
+    if d is None:
+        d = _DERIVATIVES[op.name] = Derivatives(op)
+    return d
+
+
+def runner(op):
+    """The hook the generated backward of ``op`` calls with a large gradient: the node's
+    gradients from a fused pass (or precomputed by one), or None to run as usual."""
+    def fused_backward(ctx, grad):
+        if type(grad) is Forwarded:
+            return tuple(lazy._raw(grad).results.pop(ctx))
+        modes = state.in_backward
+        if (not modes or not modes[-1] or _grad_mode._state.enabled or _anomaly._state.enabled
+                or _op_observers.observers and lazy._others_observe() or ctx._post_hooks):
+            return None
+        with lazy.lock:
+            return _run_chain(ctx, grad)
+    return fused_backward
+
+
+def _full_or_scalar(array: np.ndarray, shape):
+    """``array`` as a leaf: itself when it has the chain's shape, 0-d when it has one element."""
+    if array.shape == shape:
+        return array if array.flags.c_contiguous else np.ascontiguousarray(array)
+    if array.size == 1:
+        return array.reshape(())
+    return None
+
+
+def _joins(child, nr, shape, dtype) -> bool:
+    if type(child) not in NODES or nr != 0 or child._freed:
+        return False
+    usage = child.__dict__.get("_fz")
+    if usage is None or usage.uses != 1 or usage.escaped:
+        return False
+    if child._pre_hooks or child._retain_hooks or child._post_hooks:
+        return False
+    meta = child._output_meta
+    return len(meta) == 1 and meta[0] is not None and meta[0][0] == shape and meta[0][1].numpy == dtype
+
+
+def _run_chain(top, grad):
+    meta = top._output_meta
+    g = grad._data
+    shape, dtype = g.shape, g.dtype
+    if len(meta) != 1 or meta[0] is None or meta[0][0] != shape:
+        return None
+    # The chain: the top node, then every node joining through a single-use edge.
+    chain, edges_into = [top], {}
+    i = 0
+    while i < len(chain):
+        node = chain[i]
+        for j, (child, nr) in enumerate(node._next_functions):
+            if child is not None and node.needs_input_grad[j] and _joins(child, nr, shape, dtype):
+                edges_into[(node, j)] = child
+                chain.append(child)
+        i += 1
+    if len(chain) < 2:
+        return None
+
+    prog = Program()
+    inputs = {}  # node -> its saved registers (None where not saved)
+    for node in chain:
+        regs = []
+        for t in node.saved_tensors:  # the version checks of the unfused backward, in the same words
+            if t is None:
+                regs.append(prog.leaf(None))
+                continue
+            record = lazy.record_of(t)
+            if record is not None:
+                if record.dtype != dtype or record.shape != shape:
+                    return None
+                regs.append(prog.add_record(record))
+                continue
+            a = t._data
+            if a.dtype != dtype:
+                a = a.astype(dtype)
+            leaf = _full_or_scalar(a, shape)
+            if leaf is None:
+                return None
+            regs.append(prog.leaf(leaf))
+        inputs[node] = regs
+
+    if all(s == 0 for s in g.strides):  # the expanded gradient of a sum or mean: one number
+        g = np.asarray(g[(0,) * g.ndim] if g.ndim else g, dtype).reshape(())
+    elif not g.flags.c_contiguous:
+        g = np.ascontiguousarray(g)
+    grads = {top: prog.leaf(g)}
+    exits = []    # (node, input index, register)
+    results = {}  # node -> list of gradients per forward argument
+    for node in chain:
+        op = NODES[type(node)]
+        d = _derivatives(op)
+        attrs = [getattr(node, a) for a in d.attrs]
+        out = [None] * (len(d.per_input) + len(attrs))
+        for j, how in enumerate(d.per_input):
+            if how is None or not node.needs_input_grad[j]:
+                continue
+            if how == "grad":
+                reg = grads[node]
+            else:
+                reg = prog.step(how, [grads[node]] + inputs[node], attrs)
+            child = edges_into.get((node, j))
+            if child is not None:
+                grads[child] = reg
+                out[j] = _forwarded(shape, dtype, results)
+            else:
+                exits.append((node, j, reg))
+        results[node] = out
+
+    arrays = [_backend.kernels._empty_buffer(shape, dtype) for _ in exits]
+    flats = [a.reshape(-1) for a in arrays]
+    n = int(np.prod(shape, dtype=np.int64))
+    for start, stop, values in prog.blocks(n, [reg for _, _, reg in exits]):
+        for flat, value in zip(flats, values):
+            flat[start:stop] = value
+    for array, (node, j, _) in zip(arrays, exits):
+        results[node][j] = Tensor._wrap(array)
+    state.counters["backward_chains"] += 1
+    state.counters["backward_nodes"] += len(chain)
+    return tuple(results.pop(top))

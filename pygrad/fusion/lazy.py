@@ -1,0 +1,294 @@
+"""Lazy results of elementwise ops on large tensors, computed together in one blocked pass.
+
+A table op whose inputs are large float tensors (see ``gate``) does not compute its result: it
+returns a ``LazyTensor`` whose storage slot holds a ``_Placeholder`` (an array of the right
+shape and dtype, with no data) pointing at a ``Record`` (the op's kernel, its input records or
+arrays, its attributes).  The graph node is made exactly as when the op runs eagerly.
+
+The one place a tensor's values are read is its ``_data`` attribute: on a ``LazyTensor`` it
+computes the record (and every pending record it depends on) in one pass over cache-sized
+blocks (``program.run``), stores the array, and turns the tensor into a plain ``Tensor``.
+Shape and dtype queries are answered from the placeholder without computing anything.
+
+The inputs of a record must keep their values until it is computed, so every pending result is
+computed first ("flushed") by: any op that is not an elementwise table op or a reduction that
+consumes a record (``Function.apply`` calls the observer registered while anything is pending),
+``numpy()``/``__array__`` (they hand out writable storage), an in-place gradient accumulation, and
+``Optimizer.step``.  Inputs are taken only from tensors that own their array alone (no NumPy view
+of it exists elsewhere); an input whose version counter moved anyway makes the computation raise
+rather than return a stale value.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+
+from .._backend import core as _core
+from ..autograd import anomaly_mode as _anomaly
+from ..autograd import op_observers as _op_observers
+from ..tensor import Tensor
+from . import program
+from ._state import pending, state
+
+_SLOT = _core.TensorBase.__dict__["_data"]  # the storage slot itself, below LazyTensor's property
+_raw, _set_raw = _SLOT.__get__, _SLOT.__set__
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_observers = _op_observers.observers
+_getrefcount = sys.getrefcount
+
+
+class _Placeholder(np.ndarray):
+    """Shape and dtype of a pending result (a broadcast of one element: no memory); ``.record``."""
+
+
+class Usage:
+    """How a record's result was used: by how many lazily recorded ops, and whether it was
+    computed as a whole array (then anything may have seen it).  The backward node keeps it."""
+
+    __slots__ = ("uses", "escaped")
+
+    def __init__(self):
+        self.uses = 0
+        self.escaped = False
+
+
+class Record:
+    """One pending elementwise op: ``step(*inputs, *attrs)`` with inputs records or arrays."""
+
+    __slots__ = ("step", "inputs", "attrs", "shape", "dtype", "value", "usage", "guards")
+
+    def __init__(self, step, inputs, attrs, shape, dtype, guards):
+        self.step, self.inputs, self.attrs = step, inputs, attrs
+        self.shape, self.dtype, self.guards = shape, dtype, guards
+        self.value = None
+        self.usage = Usage()
+
+
+class LazyTensor(Tensor):
+    """A tensor whose values are computed when first read (see the module docstring)."""
+
+    __slots__ = ()
+
+    @property
+    def _data(self):
+        return materialize(self)
+
+    @_data.setter
+    def _data(self, value):
+        with lock:
+            pending.discard(self)
+            _set_raw(self, value)
+            self.__class__ = Tensor
+
+    # Metadata, without computing anything.
+    @property
+    def shape(self):
+        from ..size import Size
+        return Size(_raw(self).shape)
+
+    @property
+    def dtype(self):
+        from ..dtypes import _BY_NUMPY
+        return _BY_NUMPY[_raw(self).dtype]
+
+    @property
+    def ndim(self):
+        return _raw(self).ndim
+
+    def dim(self):
+        return _raw(self).ndim
+
+    def numel(self):
+        return _raw(self).size
+
+    nelement = numel
+
+    def is_floating_point(self):
+        return True
+
+
+# Printed and pickled by reference as the class it turns into when computed.
+LazyTensor.__name__ = LazyTensor.__qualname__ = Tensor.__name__
+LazyTensor.__module__ = Tensor.__module__
+
+
+# Recording, computing and reading records hold this lock: a tensor may be computed by another
+# thread between a test of its type and a read of its slot.
+lock = threading.RLock()
+
+
+def record_of(t):
+    """The pending record of ``t``, or None when ``t`` holds its values."""
+    with lock:
+        if type(t) is LazyTensor:
+            return _raw(t).record
+        return None
+
+
+def _keep(roots) -> list:
+    """The pending records a pass computing ``roots`` should store as well: those of live lazy
+    tensors (saved for backward, or held by the user) that are expensive to compute again."""
+    below = program.reachable(roots)
+    ids = {id(r) for r in roots}
+    out = []
+    for t in pending:
+        if type(t) is not LazyTensor:
+            continue
+        r = _raw(t).record
+        if id(r) in below and id(r) not in ids and program.expensive(r):
+            out.append(r)
+            ids.add(id(r))
+    return out
+
+
+def materialize(t) -> np.ndarray:
+    """Compute ``t`` (a LazyTensor), store the array in it and make it a plain Tensor."""
+    with lock:
+        if type(t) is not LazyTensor:  # another thread computed it meanwhile
+            return _raw(t)
+        record = _raw(t).record
+        if record.value is None:
+            program.run([record], keep=_keep([record]))
+        pending.discard(t)
+        _set_raw(t, record.value)
+        t.__class__ = Tensor
+        return record.value
+
+
+def flush() -> None:
+    """Compute every pending result (in one pass for all of them)."""
+    with lock:
+        tensors = [t for t in pending if type(t) is LazyTensor]
+        if not tensors:
+            return
+        records = [_raw(t).record for t in tensors]
+        todo = [r for r in records if r.value is None]
+        if todo:
+            program.run(todo)  # every pending record is a root here
+        for t in tensors:
+            materialize(t)
+
+
+def _observe(cls, args, kwargs, call):
+    """Runs around every op while results are pending: ops that are not fusion's consumers may
+    write storage, so the pending results are computed before them."""
+    if not pending:
+        with lock:
+            if not pending and any(o is _observe for o in _observers):
+                _op_observers.remove(_observe)
+    elif cls not in CONSUMERS and not (state.in_backward and state.in_backward[-1]):
+        flush()
+    return call()
+
+
+CONSUMERS: set = set()  # Function classes that read pending records without writing storage
+
+
+def _others_observe() -> bool:
+    for o in _observers:
+        if o is not _observe:
+            return True
+    return False
+
+
+def recorder(step):
+    """The forward hook of one table op (called when its first input is large or pending):
+    ``lazy(ctx, tensors, attrs)`` returns a LazyTensor, or None when the op should run eagerly
+    (small, mixed dtypes, broadcasting, shared storage, a profiler or anomaly mode on...)."""
+    def lazy(ctx, tensors, attrs):
+        if (_observers and _others_observe()) or _anomaly._state.enabled:
+            return None
+        with lock:
+            out = _record(step, tensors, attrs, state.min_numel)
+            if out is not None:
+                ctx._fz = _raw(out).record.usage  # what the fused backward asks of this node's output
+        return out
+    return lazy
+
+
+def reducer(kind: str):
+    """The forward hook of ``sum``/``mean`` over all elements: of a pending input, the reduction
+    computed in the pass of its chain (a 0-d Tensor); otherwise None (the op runs as usual)."""
+    def lazy(ctx, tensors, attrs):
+        if type(tensors[0]) is not LazyTensor:
+            return None
+        value = reduce(tensors[0], kind, attrs[0])
+        return None if value is None else Tensor._wrap(value)
+    return lazy
+
+
+def _record(step, tensors, attrs, limit):
+    shape = dtype = None
+    inputs, guards, records = [], [], []
+    for t in tensors:
+        if type(t) is LazyTensor:
+            ph = _raw(t)
+            rec = ph.record
+            inputs.append(rec if rec.value is None else rec.value)
+            records.append(rec)
+            a_shape, a_dtype = ph.shape, ph.dtype
+        else:
+            a = _raw(t)
+            if type(a) is not np.ndarray:
+                return None
+            a_dtype = a.dtype
+            if a.size == 1 and a.ndim <= 1 or a.ndim == 0:
+                if a_dtype not in _FLOATS:
+                    return None
+                inputs.append(a.reshape(()).copy())
+                if dtype is None:
+                    dtype = a_dtype
+                elif dtype != a_dtype:
+                    return None
+                continue
+            # Only storage nothing else can write: the tensor's own array, no view of it elsewhere
+            # (slot + this name + the call's argument).
+            if a.base is not None or not a.flags.c_contiguous or _getrefcount(a) > 3:
+                return None
+            a_shape = a.shape
+            inputs.append(a)
+            guards.append((t._version, t._version.value))
+        if shape is None:
+            shape, dtype = a_shape, a_dtype
+        elif a_shape != shape or a_dtype != dtype:
+            return None
+    if shape is None or dtype not in _FLOATS or _size(shape) < limit:
+        return None
+    for rec in records:
+        rec.usage.uses += 1
+    rec = Record(step, tuple(inputs), attrs, shape, dtype, tuple(guards))
+    ph = np.broadcast_to(np.empty((), dtype), shape).view(_Placeholder)
+    ph.record = rec
+    out = Tensor._wrap(np.empty(0, dtype))
+    _set_raw(out, ph)
+    out.__class__ = LazyTensor
+    if not any(o is _observe for o in _observers):
+        _op_observers.add(_observe)
+    pending.add(out)
+    state.counters["recorded"] += 1
+    return out
+
+
+def _size(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def reduce(t, kind: str, dtype):
+    """``sum``/``mean`` of a pending ``t`` over all elements, in the same pass as its chain, as
+    a 0-d array (None when ``t`` was computed meanwhile)."""
+    with lock:
+        if type(t) is not LazyTensor:  # computed meanwhile by another thread
+            return None
+        record = _raw(t).record
+        return program.run([record], reduce=kind, out_dtype=dtype, keep=_keep([record]))
+
+
+def is_pending(t) -> bool:
+    """True while ``t`` is a lazy result not computed yet."""
+    return type(t) is LazyTensor
+

@@ -1,0 +1,213 @@
+"""The blocked evaluator: a DAG of elementwise steps run over cache-sized blocks.
+
+A program is a list of leaves (whole arrays, sliced per block, or 0-d scalars) and steps
+(``fn(*registers, *attrs)``), each step's value a register.  Every block of ``state.block``
+elements runs the whole program, so intermediates are block-sized buffers that stay in cache,
+and only the leaves are read from memory and only the outputs written.  The steps call the very
+callables the eager ops call (the table's kernels and expressions), on slices: elementwise
+results are the same numbers as eager ones.
+
+A final ``sum``/``mean`` reduces each block as NumPy reduces an array (pairwise), then adds the
+block sums in block order the same way (``sum``: in the result dtype when NumPy would sum the
+whole array pairwise in it, else in float64; ``mean``: in float64 for float32, divided by the
+element count), so fused sums can differ from eager ones in the last bits.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _backend
+from ._state import state
+
+
+class Step:
+    """What one op contributes to a program: a callable on arrays and whether it runs with
+    floating-point warnings silenced (as the eager op does)."""
+
+    __slots__ = ("fn", "quiet", "name", "kernel")
+
+    # Plain arithmetic: computing it again from its inputs costs less than storing it and reading
+    # it back.  A power by a number is one when the kernels compute it without pow().
+    CHEAP = frozenset({"add", "sub", "rsub", "mul", "div", "neg", "abs", "deg2rad", "rad2deg"})
+    CHEAP_EXPONENTS = (2, 1, 0, -1, 0.5)
+
+    def __init__(self, fn, quiet: bool, name: str, kernel: str | None = None):
+        self.fn, self.quiet, self.name, self.kernel = fn, quiet, name, kernel
+
+    def cheap(self, attrs) -> bool:
+        if self.name == "pow_scalar":
+            return attrs[0] in self.CHEAP_EXPONENTS
+        return self.name in self.CHEAP
+
+    def bound(self):
+        """The callable, a backend kernel looked up now (the active backend's)."""
+        if self.kernel is None:
+            return self.fn
+        from .._backend import kernels
+        return getattr(kernels, self.kernel)
+
+
+class Program:
+    """Leaves, steps and outputs, built from records (``add_record``) or by hand (backward)."""
+
+    def __init__(self):
+        self.leaves: list = []       # arrays: whole (C-contiguous) or 0-d
+        self.steps: list = []        # (Step, register indices, attrs)
+        self._leaf_ids: dict = {}
+        self._memo: dict = {}        # id(record) -> register
+
+    def leaf(self, array: np.ndarray) -> int:
+        key = id(array)
+        reg = self._leaf_ids.get(key)
+        if reg is None:
+            reg = self._leaf_ids[key] = ("leaf", len(self.leaves))
+            self.leaves.append(array)
+        return reg
+
+    def step(self, step: Step, args, attrs=()) -> tuple:
+        self.steps.append((step, tuple(args), tuple(attrs)))
+        return ("step", len(self.steps) - 1)
+
+    def add_record(self, record) -> tuple:
+        """The register holding ``record``'s value (its pending inputs added first, once each)."""
+        reg = self._memo.get(id(record))
+        if reg is not None:
+            return reg
+        if record.value is not None:
+            reg = self.leaf(record.value)
+        else:
+            check_guards(record)
+            args = [self.add_record(i) if not isinstance(i, np.ndarray) else self.leaf(i) for i in record.inputs]
+            reg = self.step(record.step, args, record.attrs)
+        self._memo[id(record)] = reg
+        return reg
+
+    def blocks(self, n: int, outputs):
+        """Per block: ``(start, stop, values)``, ``values`` the block of each register of ``outputs``."""
+        run = self._compile(outputs)
+        block = state.block
+        leaves = [a.reshape(-1) if isinstance(a, np.ndarray) and a.ndim else a for a in self.leaves]
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            yield start, stop, run(leaves, start, stop)
+
+    def _compile(self, outputs):
+        """The program as one Python function of a block (no interpretation per block), reused
+        for programs of the same shape (a training loop runs the same chains every step)."""
+        whole = tuple(isinstance(a, np.ndarray) and a.ndim > 0 for a in self.leaves)
+        try:
+            key = (whole, tuple((id(step), args, attrs) for step, args, attrs in self.steps), tuple(outputs))
+            hash(key)
+        except TypeError:  # an attribute that is not hashable: compiled for this program only
+            return self._source(outputs)
+        run = _COMPILED.get(key)
+        if run is None:
+            if len(_COMPILED) > 512:
+                _COMPILED.clear()
+            run = _COMPILED[key] = self._source(outputs)
+        return run
+
+    def _source(self, outputs):
+        env = {"_errstate": np.errstate}
+        lines = ["def run(L, s, e):"]
+        for i, a in enumerate(self.leaves):
+            whole = isinstance(a, np.ndarray) and a.ndim
+            lines.append(f"    l{i} = L[{i}][s:e]" if whole else f"    l{i} = L[{i}]")
+        for i, (step, args, attrs) in enumerate(self.steps):
+            env[f"f{i}"] = step.bound()
+            operands = [f"{'l' if kind == 'leaf' else 'v'}{j}" for kind, j in args]
+            for k, value in enumerate(attrs):
+                env[f"a{i}_{k}"] = value
+                operands.append(f"a{i}_{k}")
+            call = f"v{i} = f{i}({', '.join(operands)})"
+            lines += ["    with _errstate(all='ignore'):", "        " + call] if step.quiet else ["    " + call]
+        names = [f"{'l' if kind == 'leaf' else 'v'}{j}" for kind, j in outputs]
+        lines.append(f"    return ({''.join(n + ', ' for n in names)})")
+        exec(compile("\n".join(lines), "<fused block>", "exec"), env)
+        return env["run"]
+
+
+_COMPILED: dict = {}  # program shape -> its block function (binding the active backend's kernels)
+
+
+def _forget_compiled() -> None:
+    _COMPILED.clear()
+
+
+_backend.on_switch.append(_forget_compiled)
+
+
+def check_guards(record) -> None:
+    for version, value in record.guards:
+        if version.value != value:
+            raise RuntimeError(
+                "an input of a pending fused elementwise computation was modified in place before the "
+                "result was computed (its storage was written without pygrad seeing it first); "
+                "turn fusion off (pygrad.fusion.set_enabled(False) or PYGRAD_FUSION=0) for this program")
+
+
+def run(records, reduce: str | None = None, out_dtype=None, keep=()):
+    """Compute ``records`` in one pass: store each one's array in ``record.value`` and return
+    None, or with ``reduce`` ("sum"/"mean", one record) return the reduction's 0-d array.
+    ``keep``: more records whose values the same pass stores (expensive intermediates that
+    backward or a reader will want: cheaper to write once than to compute again)."""
+    prog = Program()
+    regs = [prog.add_record(r) for r in records]
+    kept = [prog.add_record(r) for r in keep]
+    shape, dtype = records[0].shape, records[0].dtype
+    n = int(np.prod(shape, dtype=np.int64))
+    stored = list(keep) if reduce is not None else list(records) + list(keep)
+    outs = [_backend.kernels._empty_buffer(shape, dtype) for _ in stored]
+    flats = [o.reshape(-1) for o in outs]
+    partials = []
+    if reduce is not None:
+        result = np.dtype(dtype if out_dtype is None else out_dtype)
+        acc = result if (reduce == "sum" or result == np.float64) else np.dtype(np.float64)
+        for start, stop, values in prog.blocks(n, regs + kept):
+            partials.append(np.add.reduce(values[0], dtype=acc))
+            for flat, value in zip(flats, values[1:]):
+                flat[start:stop] = value
+    else:
+        for start, stop, values in prog.blocks(n, regs + kept):
+            for flat, value in zip(flats, values):
+                flat[start:stop] = value
+    for r, o in zip(stored, outs):
+        r.value = o
+        r.inputs = ()  # computed: its inputs may go
+    if reduce is None:
+        for r in records:
+            r.usage.escaped = True
+        state.counters["evaluated"] += 1
+        return None
+    total = np.add.reduce(np.asarray(partials, acc), dtype=acc)
+    if reduce == "mean":
+        total = total / max(n, 1)
+    state.counters["reduced"] += 1
+    return np.asarray(total, result)
+
+
+def expensive(record) -> bool:
+    """Whether computing ``record`` again costs more than storing it: some step of what is left
+    to compute is not plain arithmetic."""
+    stack, seen = [record], set()
+    while stack:
+        r = stack.pop()
+        if r.value is not None or id(r) in seen:
+            continue
+        seen.add(id(r))
+        if not r.step.cheap(r.attrs):
+            return True
+        stack.extend(i for i in r.inputs if not isinstance(i, np.ndarray))
+    return False
+
+
+def reachable(roots) -> set:
+    """ids of the records not yet computed that ``roots`` depend on (``roots`` included)."""
+    stack, seen = list(roots), set()
+    while stack:
+        r = stack.pop()
+        if r.value is not None or id(r) in seen:
+            continue
+        seen.add(id(r))
+        stack.extend(i for i in r.inputs if not isinstance(i, np.ndarray))
+    return seen

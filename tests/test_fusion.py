@@ -1,0 +1,287 @@
+"""Fusion of elementwise chains (pygrad/fusion): the same values, gradients, graph and errors as
+eager evaluation, with fusion on and off, on the backend the suite runs on (native or
+PYGRAD_PURE=1).  The size threshold and block are made small so that little tensors fuse over
+several blocks (one of them partial)."""
+import numpy as np
+import pytest
+
+import pygrad
+from pygrad import fusion
+from pygrad.fusion._state import state
+
+N = 1000  # elements: 4 blocks of 300, the last partial
+
+
+@pytest.fixture(autouse=True)
+def small_fusion():
+    saved = (state.on, state.min_numel, state.block)
+    state.min_numel, state.block = 64, 300
+    yield
+    fusion.flush()
+    state.on, state.min_numel, state.block = saved
+
+
+@pytest.fixture(params=[True, False], ids=["fused", "eager"])
+def mode(request):
+    fusion.set_enabled(request.param)
+    return request.param
+
+
+def leaf(values, dtype=np.float32, requires_grad=True):
+    return pygrad.tensor(np.asarray(values, dtype), requires_grad=requires_grad)
+
+
+def data(seed=0, n=N, low=-1.0, high=1.0):
+    return np.random.default_rng(seed).uniform(low, high, n)
+
+
+def run_both(build, *arrays, dtype=np.float32):
+    """``build(*leaves)`` -> loss, fused and eager: (loss value, gradients) for each."""
+    out = []
+    for on in (True, False):
+        with (fusion.enabled() if on else fusion.disabled()):
+            leaves = [leaf(a, dtype) for a in arrays]
+            loss = build(*leaves)
+            loss.backward()
+            out.append((loss.item(), [t.grad.numpy() for t in leaves]))
+    return out
+
+
+def w3(x):
+    return (((x ** 2 + 1) ** 2) * 0.5).sum()
+
+
+def test_w3_fuses_and_matches_eager_bit_for_bit_in_the_gradient():
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(w3, data())
+    after = fusion.counters()
+    assert after["recorded"] - before["recorded"] == 4      # pow, add, pow, mul
+    assert after["reduced"] - before["reduced"] == 1        # the sum in the same pass
+    assert after["backward_nodes"] - before["backward_nodes"] == 4
+    np.testing.assert_array_equal(fused_grads[0], eager_grads[0])
+    assert fused == pytest.approx(eager, rel=1e-6)          # the summation order differs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chain_with_scalars_and_a_scalar_parameter_matches_torch(mode, dtype):
+    torch = pytest.importorskip("torch")
+    a, b = data(1), data(2, low=0.5, high=2.0)
+
+    def loss(m, x, y, w):
+        d = x - y
+        s = (d * d + 1e-3).sqrt() if False else (d * d + 1e-3).log()
+        return ((s * w - x / y + (-x) * 0.25).sin() * 3.0 - 1.0).mean()
+
+    px, py = leaf(a, dtype), leaf(b, dtype)
+    pw = pygrad.tensor(np.asarray(0.7, dtype), requires_grad=True)
+    out = loss(pygrad, px, py, pw)
+    out.backward()
+    tx, ty = (torch.tensor(v.astype(dtype), requires_grad=True) for v in (a, b))
+    tw = torch.tensor(np.asarray(0.7, dtype), requires_grad=True)
+    ref = loss(torch, tx, ty, tw)
+    ref.backward()
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert out.item() == pytest.approx(ref.item(), rel=rtol)
+    for p, t in ((px, tx), (py, ty), (pw, tw)):
+        np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=rtol * 10, atol=rtol)
+
+
+def test_fused_and_eager_agree_on_many_table_ops():
+    ops = [lambda t: t.sin(), lambda t: t.cos(), lambda t: (t * t + 2).log(), lambda t: t.abs() + 1,
+           lambda t: t.atan(), lambda t: t.erf(), lambda t: (t * 0.5).log1p(), lambda t: t.square(),
+           lambda t: pygrad.nn.functional.softplus(t), lambda t: pygrad.nn.functional.silu(t),
+           lambda t: pygrad.nn.functional.gelu(t), lambda t: pygrad.maximum(t, t * 0.5),
+           lambda t: t / (t * t + 1), lambda t: 2.0 - t, lambda t: -t]
+
+    def chain(x):
+        y = x
+        for op in ops:
+            y = op(y) * 0.9
+        return y.sum()
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(chain, data(3), dtype=np.float64)
+    after = fusion.counters()
+    assert after["recorded"] - before["recorded"] >= 2 * len(ops)
+    assert after["backward_nodes"] - before["backward_nodes"] >= 2 * len(ops)
+    np.testing.assert_allclose(fused_grads[0], eager_grads[0], rtol=1e-13, atol=1e-15)
+    assert fused == pytest.approx(eager, rel=1e-13)
+
+
+def test_graph_is_the_same_nodes_and_saved_values(mode):
+    x = leaf(data())
+    y = (x ** 2 + 1) * 0.5
+    names = []
+    node = y.grad_fn
+    while node is not None and node.next_functions:
+        names.append(node.name())
+        node = node.next_functions[0][0]
+    assert names == ["MulBackward0", "AddBackward0", "PowBackward0"]
+    assert y.grad_fn.next_functions[0][0].next_functions[0][0].exponent == 2
+    assert y.shape == (N,) and y.dtype is pygrad.float32 and y.requires_grad
+    np.testing.assert_array_equal(y.detach().numpy(), (data().astype(np.float32) ** 2 + 1) * np.float32(0.5))
+
+
+def test_a_pending_result_prints_and_converts_like_an_eager_one():
+    x = leaf(data(), requires_grad=False)
+    y = x * 3 + 1
+    assert fusion.is_pending(y)
+    text = str(y)
+    assert not fusion.is_pending(y)
+    with fusion.disabled():
+        assert text == str(x * 3 + 1)
+    z = x * 2
+    assert z.tolist() == (x.numpy() * np.float32(2)).tolist()
+    assert (x * 2)[3].item() == pytest.approx(float(np.float32(data()[3]) * 2))
+
+
+def test_inplace_write_to_an_input_computes_pending_results_first(mode):
+    x = leaf(data(), requires_grad=False)
+    before = x.numpy().copy()
+    y = x * 2 + 1
+    x.add_(10)      # an op that writes: the pending y is computed before it
+    x.numpy()[:] = 0  # storage handed out: computed first as well
+    np.testing.assert_array_equal(y.numpy(), before * np.float32(2) + np.float32(1))
+
+
+def test_a_tensor_with_a_numpy_view_elsewhere_is_not_recorded():
+    a = data().astype(np.float32)
+    x = pygrad.from_numpy(a)   # a names the same storage
+    y = x * 2
+    assert not fusion.is_pending(y)
+    a[:] = 0
+    np.testing.assert_array_equal(y.numpy(), data().astype(np.float32) * 2)
+
+
+def test_hooks_and_retain_grad_see_the_eager_gradients(mode):
+    x = leaf(data())
+    t = x ** 2 + 1
+    seen = []
+    t.register_hook(lambda g: seen.append(g.numpy().copy()))
+    u = t * t
+    u.retain_grad()
+    (u * 0.5).sum().backward()
+    t_value = data().astype(np.float32) ** 2 + 1
+    np.testing.assert_allclose(seen[0], 2 * t_value * np.float32(0.5), rtol=1e-6)
+    np.testing.assert_array_equal(u.grad.numpy(), np.full(N, 0.5, np.float32))
+    np.testing.assert_allclose(x.grad.numpy(), seen[0] * 2 * data().astype(np.float32), rtol=1e-6)
+
+
+def test_create_graph_and_autograd_grad_of_an_intermediate(mode):
+    torch = pytest.importorskip("torch")
+    a = data()
+    x = leaf(a, np.float64)
+    t = x.sin() * 2
+    loss = (t * t).sum()
+    gx, = pygrad.autograd.grad(loss, x, create_graph=True)
+    gx.sum().backward()
+    gt, = pygrad.autograd.grad((x.cos() * 3 + 1).sum(), (x.cos() * 3 + 1,), allow_unused=True)
+    tx = torch.tensor(a, requires_grad=True)
+    tt = tx.sin() * 2
+    tg, = torch.autograd.grad((tt * tt).sum(), tx, create_graph=True)
+    tg.sum().backward()
+    np.testing.assert_allclose(gx.detach().numpy(), tg.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    assert gt is None
+
+
+def test_intermediate_gradient_captured_by_autograd_grad(mode):
+    x = leaf(data(), np.float64)
+    t = x * 3 + 1
+    loss = (t * t).sum()
+    gt, gx = pygrad.autograd.grad(loss, (t, x))
+    np.testing.assert_allclose(gt.numpy(), 2 * (data() * 3 + 1), rtol=1e-12)
+    np.testing.assert_allclose(gx.numpy(), 6 * (data() * 3 + 1), rtol=1e-12)
+
+
+def test_version_error_is_the_eager_one(mode):
+    x = leaf(data())
+    a = x * 2
+    b = a.sin()                 # saves a
+    with pygrad.no_grad():
+        a.mul_(3)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        b.sum().backward()
+
+
+def test_intermediate_used_twice_and_an_input_used_twice(mode):
+    torch = pytest.importorskip("torch")
+    a = data()
+
+    def f(x):
+        t = x * x + 1
+        return (t + t * t * 0.5).mean()
+
+    x = leaf(a, np.float64)
+    f(x).backward()
+    tx = torch.tensor(a, requires_grad=True)
+    f(tx).backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_anomaly_mode_and_explain_behave_as_eager():
+    outputs = []
+    for on in (True, False):
+        with (fusion.enabled() if on else fusion.disabled()):
+            x = leaf(data()[:80])
+            with pygrad.autograd.detect_anomaly():
+                y = ((x ** 2 + 1) * 0.5).sum()
+                y.backward(retain_graph=True)
+            outputs.append((str(pygrad.autograd.explain(y)), x.grad.numpy().copy()))
+    assert outputs[0][0] == outputs[1][0]
+    np.testing.assert_array_equal(outputs[0][1], outputs[1][1])
+
+
+def test_second_backward_with_retain_graph_and_accumulation(mode):
+    x = leaf(data())
+    loss = w3(x)
+    loss.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), first * 2)
+
+
+def test_switch_flag_context_managers_and_environment(monkeypatch):
+    fusion.set_enabled(True)
+    x = leaf(data(), requires_grad=False)
+    with fusion.disabled():
+        assert not fusion.is_enabled()
+        assert not fusion.is_pending(x * 2)
+    assert fusion.is_enabled() and fusion.is_pending(x * 2)
+    y = x * 2
+    fusion.set_enabled(False)           # turning it off computes what is pending
+    assert not fusion.is_pending(y)
+    import importlib
+
+    from pygrad.fusion import _state
+    monkeypatch.setenv("PYGRAD_FUSION", "0")
+    assert not _state._State().on
+    monkeypatch.setenv("PYGRAD_FUSION", "1")
+    assert _state._State().on
+    importlib.reload  # noqa: B018 (the module is not reloaded: its state is shared)
+
+
+def test_small_tensors_and_mixed_dtypes_run_eagerly():
+    fusion.set_enabled(True)
+    small = leaf(data(n=10), requires_grad=False)
+    assert not fusion.is_pending(small * 2)
+    x32 = leaf(data(), np.float32, requires_grad=False)
+    x64 = leaf(data(), np.float64, requires_grad=False)
+    assert not fusion.is_pending(x32 + x64)
+    ints = pygrad.arange(N)
+    assert not fusion.is_pending(ints * 2)
+    broadcast = leaf(data()[:10].reshape(10, 1), requires_grad=False) * leaf(data()[:100].reshape(1, 100))
+    assert not fusion.is_pending(broadcast)
+
+
+def test_optimizer_step_and_grad_accumulation_compute_pending_results_first(mode):
+    w = leaf(data())
+    w.grad = leaf(data(5), requires_grad=False)
+    with pygrad.no_grad():
+        doubled = w * 2
+        grad_twice = w.grad * 2
+    before_w, before_g = w.detach().numpy().copy(), w.grad.numpy().copy()
+    pygrad.optim.SGD([w], lr=0.5).step()   # writes w in place
+    (w * 3).sum().backward()               # adds into w.grad in place
+    np.testing.assert_array_equal(doubled.numpy(), before_w * 2)
+    np.testing.assert_array_equal(grad_twice.numpy(), before_g * 2)
