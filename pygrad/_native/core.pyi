@@ -8,6 +8,9 @@ class Version:
     value: int
     def __init__(self) -> None: ...
 
+class GraphObject:
+    """The base of tensors and nodes: whether the cyclic collector sees it (no public fields)."""
+
 class TensorBase:
     _data: np.ndarray[Any, Any]
     _requires_grad: bool
