@@ -53,6 +53,21 @@ FUNCTIONS = {
     "shapes": lambda T, x: T.stack([x, x.flip(0)], 1).T.reshape(-1)[2:7].unsqueeze(0).squeeze(),
     "cat_index": lambda T, x: T.cat([x[1:], x[[0, 2]], x[::2]]) * x.cumsum(0)[-1],
     "where_clamp": lambda T, x: T.where(x > 0.1, x, x.clamp(-0.5, 0.5)) ** 3,
+    "einsum": lambda T, x: T.einsum("i,ij,j->i", x, T.outer(x, x.cos()), x) + T.einsum("ii->i", T.outer(x, x)),
+    "conv_pool": lambda T, x: T.nn.functional.avg_pool2d(T.nn.functional.max_pool2d(T.nn.functional.conv2d(
+        T.nn.functional.pad(x.reshape(1, 1, 2, 2), (1, 1, 1, 1)), T.arange(8.0, dtype=x.dtype).reshape(2, 1, 2, 2),
+        T.ones(2, dtype=x.dtype)), 2, 1), 2).flatten(),
+    "layer_norm": lambda T, x: T.nn.functional.layer_norm(x.reshape(2, 2), (2,), T.ones(2, dtype=x.dtype) * 2,
+                                                          T.zeros(2, dtype=x.dtype) + 0.5),
+    "bce": lambda T, x: T.nn.functional.binary_cross_entropy_with_logits(x, T.ones(4, dtype=x.dtype) * 0.3)
+    + T.nn.functional.binary_cross_entropy(x.sigmoid(), T.ones(4, dtype=x.dtype) * 0.6, reduction="sum"),
+    "matrix_functions": lambda T, x: T.linalg.inv(T.outer(x, x) + T.eye(4, dtype=x.dtype) * 3).sum(0)
+    + T.linalg.det(T.outer(x, x.cos()) + T.eye(4, dtype=x.dtype)) + T.linalg.slogdet(T.outer(x, x) + T.eye(4, dtype=x.dtype))[1]
+    + T.matrix_exp(T.outer(x, x) / 10).sum(1)
+    + T.linalg.cholesky(T.outer(x, x) + T.eye(4, dtype=x.dtype)).sum(0),
+    "solve": lambda T, x: T.linalg.solve(T.outer(x, x) + T.eye(4, dtype=x.dtype) * 3, x)
+    + T.linalg.solve(T.eye(4, dtype=x.dtype) * 2 + 0.1, x) + T.linalg.solve(T.outer(x, x.sin()) + T.eye(4, dtype=x.dtype)
+                                                                          * 4, T.ones(4, 3, dtype=x.dtype)).sum(1),
     "mse": lambda T, x: T.nn.functional.mse_loss(x, T.ones(4, dtype=x.dtype) * 0.3),
     "cross_entropy": lambda T, x: T.nn.functional.cross_entropy(x.reshape(1, 4), T.tensor([2])),
     "mlp": lambda T, x: _mlp(T, T.ones(5, 4, dtype=x.dtype) * 0.1 + T.arange(20, dtype=x.dtype).reshape(5, 4) / 40,
@@ -79,6 +94,7 @@ def test_jacrev_matches_torch(torch, backend, rng, name, dtype):
     ours, theirs = _pair(torch, rng.standard_normal(4), dtype)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="There is a performance drop")  # no per-sample fallback
+        warnings.filterwarnings("ignore", message=".*aten::(avg_pool2d|max_pool2d_with_indices)_backward")
         got = func.jacrev(lambda x: f(pygrad, x))(ours)
     _close(got, torch.func.jacrev(lambda x: f(torch, x))(theirs), dtype)
 
@@ -90,6 +106,7 @@ def test_vmap_of_jacrev_matches_torch(torch, backend, rng, name, dtype):
     ours, theirs = _pair(torch, rng.standard_normal((3, 4)), dtype)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="There is a performance drop")
+        warnings.filterwarnings("ignore", message=".*aten::(avg_pool2d|max_pool2d_with_indices)_backward")
         got = func.vmap(func.jacrev(lambda x: f(pygrad, x)))(ours)
     _close(got,
            torch.func.vmap(torch.func.jacrev(lambda x: f(torch, x)))(theirs), dtype)
@@ -366,11 +383,13 @@ def test_inplace_into_an_unbatched_tensor_is_refused_as_in_torch(torch):
         assert _error(lambda: func.vmap(fn(pygrad))(pygrad.ones(3, 4))) == theirs
 
 
-def test_table_functions_whose_code_reads_values_run_per_sample(torch, backend, rng):
+def test_table_functions_whose_code_reads_values_run_per_sample(torch, backend, rng, monkeypatch):
+    from pygrad.func import _rules
+    monkeypatch.delitem(_rules.FUNCTION_RULES, "argmax")  # argmax's code computes on the values
     x = rng.standard_normal((3, 5))
     with pytest.warns(UserWarning, match="batching rule for aten::argmax"):
         got = func.vmap(lambda t: pygrad.argmax(t, 0))(pygrad.tensor(x))
-    _close(got, torch.func.vmap(lambda t: torch.argmax(t, 0))(torch.tensor(x)), "float64")
+    assert got.tolist() == torch.func.vmap(lambda t: torch.argmax(t, 0))(torch.tensor(x)).tolist()
 
 
 def test_gradients_stay_differentiable_in_closed_over_parameters(torch, backend):
@@ -402,3 +421,68 @@ def test_printing_inside_grad_transforms(torch, capsys):
     ours = capsys.readouterr().out
     _print_inside_transforms(torch)
     assert ours == capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", [lambda T, t: T.argmax(t, 0), lambda T, t: t.argmin(),
+                                  lambda T, t: t.argmax(-1, keepdim=True), lambda T, t: T.argmax(t, keepdim=True),
+                                  lambda T, t: t[0].argmin(dim=0)])
+def test_argmax_argmin_rules(torch, backend, rng, case):
+    x = rng.standard_normal((3, 4, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = func.vmap(lambda t: case(pygrad, t))(pygrad.tensor(x))
+    want = torch.func.vmap(lambda t: case(torch, t))(torch.tensor(x))
+    assert tuple(got.shape) == tuple(want.shape) and np.array_equal(got.numpy(), want.numpy())
+
+
+def test_an_ensemble_by_stack_module_state(torch, backend):
+    def run(T):
+        T.manual_seed(0)
+        models = [T.nn.Sequential(T.nn.Linear(3, 4), T.nn.Tanh(), T.nn.Linear(4, 2)).double() for _ in range(5)]
+        state = {k: [dict(m.named_parameters())[k].detach().numpy().copy() for m in models]
+                 for k, _ in models[0].named_parameters()}
+        return models, state
+    ours_models, state = run(pygrad)
+    theirs_models, _ = run(torch)
+    with torch.no_grad():  # the same weights in both
+        for m, i in zip(theirs_models, range(5)):
+            for k, p in m.named_parameters():
+                p.copy_(torch.tensor(state[k][i]))
+    x = np.random.default_rng(3).standard_normal((8, 3))
+
+    def ensemble(T, models):
+        params, buffers = T.func.stack_module_state(models)
+        assert all(p.requires_grad and p.is_leaf for p in params.values())
+        return T.func.vmap(lambda p, b, data: T.func.functional_call(models[0], (p, b), (data,)),
+                           in_dims=(0, 0, None))(params, buffers, T.tensor(x))
+    _close(ensemble(pygrad, ours_models), ensemble(torch, theirs_models), "float64")
+    for case in (lambda T: T.func.stack_module_state([]),
+                 lambda T: T.func.stack_module_state([T.nn.Linear(2, 2), T.nn.Linear(2, 2).eval()]),
+                 lambda T: T.func.stack_module_state([T.nn.Linear(2, 2), T.nn.Tanh()])):
+        assert _error(lambda: case(pygrad)) == _error(lambda: case(torch))
+
+
+def test_code_outside_the_table_that_reads_values_runs_per_sample(torch, backend, rng):
+    x = rng.standard_normal((3, 4))
+
+    def f(T):
+        return lambda t: T.nn.functional.cosine_similarity(t, t.flip(0), dim=0) + t.sum()
+    with pytest.warns(UserWarning, match="batching rule for aten::cosine_similarity"):
+        got = func.vmap(f(pygrad))(pygrad.tensor(x))
+    _close(got, torch.func.vmap(f(torch))(torch.tensor(x)), "float64")
+    with pytest.warns(UserWarning, match="batching rule for aten::cosine_similarity"):
+        got = func.vmap(func.grad(f(pygrad)))(pygrad.tensor(x))
+    _close(got, torch.func.vmap(torch.func.grad(f(torch)))(torch.tensor(x)), "float64")
+
+
+def test_backward_through_a_vmapped_module(torch, backend):
+    def run(T):
+        lin = T.nn.Linear(3, 2).double()
+        with T.no_grad():
+            lin.weight.copy_(T.tensor(np.arange(6.0).reshape(2, 3) / 7))
+            lin.bias.copy_(T.tensor([0.1, -0.2]))
+        x = T.tensor(np.arange(12.0).reshape(4, 3) / 10, requires_grad=True)
+        y = T.func.vmap(lambda r: lin(r).tanh().sum())(x)
+        (y ** 2).sum().backward()
+        return y, lin.weight.grad, lin.bias.grad, x.grad
+    _close(run(pygrad), run(torch), "float64")

@@ -18,10 +18,10 @@ from __future__ import annotations
 import operator
 import re
 import threading
+import warnings
 import weakref
 
 import numpy as np
-import warnings
 
 from .. import _printing
 from .._printing import format_tensor
@@ -272,7 +272,9 @@ class LogicalData:
         raise NoStorage(_NO_STORAGE)
 
     def __getattr__(self, name):
-        raise AttributeError(f"{_NO_STORAGE} (a batched tensor's data has no {name!r})")
+        if name.startswith("__"):  # a protocol probed (NumPy's __array_interface__...): not there
+            raise AttributeError(name)
+        raise NoStorage(_NO_STORAGE)
 
 
 class BatchedTensor(Tensor):
@@ -399,6 +401,11 @@ def _run_function(name: str, fn, arguments: dict):
     level = top_level(values)
     if level is None:
         raise NoStorage(_NO_STORAGE)
+    rule = _rules.FUNCTION_RULES.get(name)
+    if rule is not None:
+        out = rule(arguments, level, level_size(level))
+        if out is not NotImplemented:
+            return _rebatch(out, level)
     return map_samples(name, fn, (), arguments, level, level_size(level))
 
 
@@ -488,7 +495,7 @@ def align(args, level: int, size: int) -> list:
 
 # -- dispatch -----------------------------------------------------------------------------------------
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_CAMEL = re.compile(r"(?<!^)(?<![0-9])(?=[A-Z])")  # AvgPool2DBackward: avg_pool2d_backward
 _DYNAMIC = frozenset({"masked_select", "nonzero", "unique"})
 
 
@@ -523,10 +530,9 @@ def dispatch(cls, args, kwargs, call):
         if level is None:
             return call()
     size = level_size(level)
-    from ._rules import is_inplace, rule_for
-    if not is_batched_at(args[0], level) and is_inplace(cls):
+    if not is_batched_at(args[0], level) and _rules.is_inplace(cls):
         raise RuntimeError(_INPLACE_INTO_UNBATCHED)
-    rule = rule_for(cls)
+    rule = _rules.rule_for(cls)
     if rule is not None and not kwargs:
         ins = [front(a) if is_batched_at(a, level) else a for a in args]
         flags = [is_batched_at(a, level) for a in args]
@@ -549,11 +555,13 @@ def per_sample(cls, args, kwargs, level: int, size: int):
     return map_samples(name, cls.apply, args, kwargs, level, size)
 
 
-def map_samples(name: str, fn, args, kwargs, level: int, size: int):
-    """``fn`` once per sample of ``level``, its results stacked (PyTorch's fallback)."""
+def map_samples(name: str, fn, args, kwargs, level: int, size: int, warn: bool = True):
+    """``fn`` once per sample of ``level``, its results stacked (PyTorch's fallback, with its
+    warning naming the op unless ``warn`` is false)."""
     if name in _DYNAMIC:
         raise RuntimeError(_DYNAMIC_SHAPE.format(name))
-    warnings.warn(_MISSING_RULE.format(name), UserWarning, stacklevel=4)
+    if warn:
+        warnings.warn(_MISSING_RULE.format(name), UserWarning, stacklevel=4)
 
     def sample(x, i):
         return x._value.select(x._bdim, i) if is_batched_at(x, level) else x
@@ -568,3 +576,6 @@ def map_samples(name: str, fn, args, kwargs, level: int, size: int):
     if not isinstance(first, Tensor):
         return first
     return batched(stack(results), 0, level)
+
+
+from . import _rules  # noqa: E402 - the rules import this module's helpers

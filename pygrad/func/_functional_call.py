@@ -101,3 +101,29 @@ def _swap(module, name: str, value):
         else:
             object.__setattr__(owner, attr, old)
     return undo_attribute
+
+
+def stack_module_state(models) -> tuple[dict, dict]:
+    """The parameters and buffers of same-class ``models`` stacked along a new first dim (for
+    ``vmap`` over ``functional_call``: an ensemble run as one batched model)."""
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or not any(m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if not all(type(m) is type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    return (_stacked([dict(m.named_parameters()) for m in models]),
+            _stacked([dict(m.named_buffers()) for m in models]))
+
+
+def _stacked(states: list) -> dict:
+    from ..ops.shape import stack
+    out = {}
+    for name in states[0]:
+        tensors = [s[name] for s in states]
+        needs = [t.requires_grad for t in tensors]
+        if any(needs) and not all(needs):
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+        out[name] = stack(tensors).detach().requires_grad_() if all(needs) else stack(tensors)
+    return out

@@ -14,7 +14,7 @@ import threading
 from ..autograd import engine as _engine
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from ._batched import active_levels, grad_level, rewrap, unwrap
+from ._batched import BatchedTensor, active_levels, grad_level, level_size, map_samples, rewrap, top_level, unwrap
 from ._pytree import tree_flatten, tree_unflatten, treespec_pprint
 
 
@@ -113,14 +113,16 @@ class _Tracked:
             stack.extend(n for n, _ in node.next_functions if n is not None)
         return False
 
-    def gradients(self, outputs, cotangents, create_graph: bool):
-        """d(outputs . cotangents)/d(arguments), batched like the arguments, as their pytree."""
+    def gradients(self, outputs, cotangents, create_graph: bool, retain_graph: bool = True):
+        """d(outputs . cotangents)/d(arguments), batched like the arguments, as their pytree
+        (``retain_graph``: the graph stays for another call, as a vjp's does)."""
         outs = [_physical(o, self.levels) for o in outputs]
         cts = [_physical(c, self.levels) for c in cotangents]
         pairs = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
         if pairs:
-            grads = _engine.grad([o for o, _ in pairs], self.physical, [c for _, c in pairs], retain_graph=True,
-                                 create_graph=create_graph, allow_unused=True)
+            grads = _engine.grad([o for o, _ in pairs], self.physical, [c for _, c in pairs],
+                                 retain_graph=retain_graph or create_graph, create_graph=create_graph,
+                                 allow_unused=True)
         else:
             grads = [None] * len(self.physical)
         grads = [g if g is not None else p.detach() * 0 for g, p in zip(grads, self.physical)]
@@ -181,7 +183,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                                f"with {output.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
         create_graph = tracked.create_graph([output])
         from ..creation import ones_like
-        grads = tracked.gradients([output], [ones_like(output)], create_graph)
+        grads = tracked.gradients([output], [ones_like(output)], create_graph, retain_graph=False)
         value = _detached(output, create_graph)
         if has_aux:
             return grads, (value, _detached(aux, create_graph))
@@ -225,8 +227,14 @@ def vjp(func, *primals, has_aux: bool = False):
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] "
                                    f"has a shape of {o.shape}.")
         graph = tracked.create_graph(out_leaves) if create_graph is None else create_graph
-        grads = tracked.gradients(out_leaves, ct_leaves, graph or _new_levels(tracked))
-        return _detached(grads, graph)
+        if not _new_levels(tracked, ct_leaves):
+            return _detached(tracked.gradients(out_leaves, ct_leaves, graph), graph)
+        try:  # the backward formulas as ops on the batched cotangents
+            return _detached(tracked.gradients(out_leaves, ct_leaves, True), graph)
+        except RuntimeError:  # a backward pygrad cannot run as ops (conv, pooling): one cotangent at a time
+            level = top_level(ct_leaves)
+            return map_samples("vjp", lambda *cts: vjp_fn(tree_unflatten(cts, ct_spec), retain_graph, graph),
+                               ct_leaves, {}, level, level_size(level), warn=False)
 
     value = _detached(output, create_graph)
     if has_aux:
@@ -234,11 +242,16 @@ def vjp(func, *primals, has_aux: bool = False):
     return value, vjp_fn
 
 
-def _new_levels(tracked) -> bool:
+def _new_levels(tracked, cotangents) -> bool:
     """Cotangents batched by a vmap opened after the vjp: their batch is a level the forward
     did not see, so the backward pass runs on batched gradients through a graph."""
     known = {level.id for level in tracked.levels}
-    return any(level.id not in known for level in active_levels())
+    for c in cotangents:
+        while type(c) is BatchedTensor:
+            if c._level not in known:
+                return True
+            c = c._value
+    return False
 
 
 # -- jacrev --------------------------------------------------------------------------------------------

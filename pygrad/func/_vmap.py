@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import functools
+import os
+import warnings
 
 from .. import creation
 from ..tensor import Tensor
-from ._batched import BatchedTensor, batched, is_batched_at, vmap_level
+from ._batched import _MISSING_RULE, BatchedTensor, NoStorage, active_levels, batched, is_batched_at, vmap_level
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
 _RANDOM_IN_ERROR_MODE = ("vmap: called random operation while in randomness error mode. Please either use the "
@@ -95,45 +97,56 @@ def _concat(chunks, out_dims):
     return tree_unflatten(out, spec)
 
 
-class _NoRandomness:
-    """The random generator while a vmap in randomness='error' mode runs: any use raises."""
-
-    def __getattr__(self, name):
-        raise RuntimeError(_RANDOM_IN_ERROR_MODE)
-
-
 class _PerSampleRandomness(Exception):
-    """Raised by the generator under randomness='different': rerun the function per sample."""
+    """A random draw under randomness='different': the function reruns once per sample."""
 
 
-class _DifferentRandomness:
+class VmapAwareGenerator:
+    """The random generator once a vmap has run: in a thread inside a vmap with
+    randomness='error' a draw raises PyTorch's error, with 'different' the function reruns per
+    sample (each draws its own numbers); otherwise it is the generator it wraps."""
+
+    def __init__(self, generator):
+        self._generator = generator
+
     def __getattr__(self, name):
-        raise _PerSampleRandomness
-
-
-_GENERATORS = {"error": _NoRandomness(), "different": _DifferentRandomness()}
+        modes = {level.randomness for level in active_levels()}
+        if "error" in modes:
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
+        if "different" in modes:
+            raise _PerSampleRandomness
+        return getattr(self._generator, name)
 
 
 def _run(func, out_dims, randomness, leaves, dims, spec, size, kwargs):
-    saved = creation._generator
+    if not isinstance(creation._generator, VmapAwareGenerator):
+        creation._generator = VmapAwareGenerator(creation._generator)
     try:
         with vmap_level(size, randomness) as level:
-            if randomness in _GENERATORS:
-                creation._generator = _GENERATORS[randomness]
             inputs = [leaf if d is None else batched(leaf, d, level) for leaf, d in zip(leaves, dims)]
-            try:
-                outputs = func(*tree_unflatten(inputs, spec), **kwargs)
-            finally:
-                creation._generator = saved
+            outputs = func(*tree_unflatten(inputs, spec), **kwargs)
             return _unbatch(func, outputs, out_dims, level, size)
     except _PerSampleRandomness:
-        pass
-    # randomness="different": each sample draws its own numbers
+        if randomness != "different":
+            raise  # an enclosing vmap's
+    except NoStorage as error:  # code (outside the op table) computed on a batched tensor's values
+        warnings.warn(_MISSING_RULE.format(_public_op(error.__traceback__)), UserWarning, stacklevel=4)
     results = []
     for i in range(size):
         sample = [leaf if d is None else leaf.select(d, i) for leaf, d in zip(leaves, dims)]
         results.append(func(*tree_unflatten(sample, spec), **kwargs))
     return _stack_samples(func, results, out_dims)
+
+
+def _public_op(traceback) -> str:
+    """The pygrad function the user's code called, where an op failed on a batched tensor."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if code.co_filename.startswith(package) and not code.co_filename.startswith(os.path.dirname(__file__)):
+            return code.co_name
+        traceback = traceback.tb_next
+    return "unknown"
 
 
 def _stack_samples(func, results, out_dims):
