@@ -97,6 +97,22 @@ def test_hessian_matches_torch_func(name, fn, shapes, dtype, rng, torch, backend
     _close(got, ref, _tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,fn,shapes", SCALAR, ids=[f[0] for f in SCALAR])
+def test_forward_mode_over_the_reverse_transforms(name, fn, shapes, dtype, rng, torch, backend):
+    """jacfwd(jacrev(f)) and jvp of grad(f) compose as in torch.func: the reverse transforms keep
+    their arguments' tangents (they used to drop them, giving zeros)."""
+    ours, theirs = _both(_arrays(shapes, rng, dtype), torch)
+    scalar = (lambda m: lambda *xs: fn(m, *xs).sum())
+    got = pfunc.jacfwd(pfunc.jacrev(scalar(pygrad)))(*ours)
+    ref = torch.func.jacfwd(torch.func.jacrev(scalar(torch)))(*theirs)
+    _close(got, ref, _tol(dtype))
+    t_ours, t_theirs = _both([rng.standard_normal(shapes[0]).astype(dtype)], torch)
+    got = pfunc.jvp(lambda x: pfunc.grad(scalar(pygrad))(x, *ours[1:]), (ours[0],), tuple(t_ours))
+    ref = torch.func.jvp(lambda x: torch.func.grad(scalar(torch))(x, *theirs[1:]), (theirs[0],), tuple(t_theirs))
+    _close(got, ref, _tol(dtype))
+
+
 @pytest.mark.parametrize("name,fn,shapes", FUNCTIONS, ids=IDS)
 def test_jacfwd_agrees_with_finite_differences(name, fn, shapes, rng, backend):
     """A gradcheck of forward mode: central differences of the function in float64."""

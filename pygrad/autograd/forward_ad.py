@@ -181,6 +181,15 @@ def tangent_of(tensor):
     return _levels[-1].get(tensor)
 
 
+def detach_keeping_tangent(tensor):
+    """``tensor.detach()``, keeping its tangent (detached too) in the open level: what the reverse
+    transforms return, so forward mode can run over them."""
+    tangent = tangent_of(tensor)
+    if tangent is None:
+        return tensor.detach()
+    return make_dual(tensor.detach(), tangent.detach())
+
+
 @contextlib.contextmanager
 def _no_tangents():
     prev, _suspended.on = _suspended.on, True

@@ -183,14 +183,6 @@ def _jacrev(func, argnums):
                            Tensor._wrap(np.zeros(out._data.shape + x._data.shape, out._data.dtype))
                            for k, x in enumerate(inputs))
         if not any(args[i].requires_grad for i in numbers):  # the graph was ours: not the caller's
-            blocks = tuple(_detached(b) for b in blocks)
+            blocks = tuple(fwAD.detach_keeping_tangent(b) for b in blocks)
         return blocks if isinstance(argnums, tuple) else blocks[0]
     return wrapper
-
-
-def _detached(t: Tensor) -> Tensor:
-    """``t.detach()``, keeping its tangent (detached too) in the open dual level."""
-    tangent = fwAD.tangent_of(t)
-    if tangent is None:
-        return t.detach()
-    return fwAD.make_dual(t.detach(), tangent.detach())

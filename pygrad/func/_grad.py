@@ -12,6 +12,7 @@ import functools
 import threading
 
 from ..autograd import engine as _engine
+from ..autograd import forward_ad as _fwAD
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._batched import BatchedTensor, active_levels, grad_level, level_size, map_samples, rewrap, top_level, unwrap
@@ -80,13 +81,21 @@ class _Tracked:
         leaves, self.spec = tree_flatten(primals)
         self.levels = list(active_levels())
         self.physical = []
+        self._leaf_ids = set()
+        self.has_tangents = False
         for leaf in leaves:
             if not isinstance(leaf, Tensor):
                 raise ValueError(f"Thing passed to transform API must be Tensor, got {type(leaf)}")
             if not leaf.dtype.is_floating_point:
                 raise RuntimeError("only Tensors of floating point dtype can require gradients")
             p = _physical(leaf, self.levels)
-            self.physical.append(p.clone() if p.requires_grad else p.detach().requires_grad_())
+            p = p.clone() if p.requires_grad else p.detach().requires_grad_()
+            self._leaf_ids.add(id(p))
+            tangent = _fwAD.tangent_of(leaf)
+            if tangent is not None:  # forward mode over this transform (jacfwd(jacrev(f))): keep it
+                p = _fwAD.make_dual(p, tangent)
+                self.has_tangents = True
+            self.physical.append(p)
         self.has_history = any(leaf.requires_grad for leaf in leaves)
         self.logical = tree_unflatten([_rebatched(p, self.levels) for p in self.physical], self.spec)
 
@@ -99,7 +108,7 @@ class _Tracked:
         return self.has_history or _depth.value > 0 or self._reaches_other_leaves(outputs)
 
     def _reaches_other_leaves(self, outputs) -> bool:
-        ours = {id(p) for p in self.physical}
+        ours = self._leaf_ids | {id(p) for p in self.physical}
         stack = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
         seen = set()
         while stack:
@@ -120,14 +129,15 @@ class _Tracked:
         cts = [_physical(c, self.levels) for c in cotangents]
         pairs = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
         if pairs:
+            # Tangents flow through the backward pass only if it is recorded (forward over reverse).
+            graph = create_graph or self.has_tangents
             grads = _engine.grad([o for o, _ in pairs], self.physical, [c for _, c in pairs],
-                                 retain_graph=retain_graph or create_graph, create_graph=create_graph,
-                                 allow_unused=True)
+                                 retain_graph=retain_graph or graph, create_graph=graph, allow_unused=True)
         else:
             grads = [None] * len(self.physical)
         grads = [g if g is not None else p.detach() * 0 for g, p in zip(grads, self.physical)]
         if not create_graph:
-            grads = [g.detach() for g in grads]
+            grads = [_fwAD.detach_keeping_tangent(g) for g in grads]
         return tree_unflatten([_rebatched(g, self.levels) for g in grads], self.spec)
 
     def call(self, func, args, argnums, kwargs):
@@ -158,7 +168,7 @@ def _tensor_leaves(output, call: str, inputs: str):
 
 
 def _detached(tree, keep: bool):
-    return tree if keep else _tree_map_tensors(lambda t: t.detach(), tree)
+    return tree if keep else _tree_map_tensors(_fwAD.detach_keeping_tangent, tree)
 
 
 def _tree_map_tensors(fn, tree):
