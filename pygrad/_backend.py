@@ -107,6 +107,17 @@ def use(backend: str) -> contextlib.AbstractContextManager:
     return restore()
 
 
+def fused_evaluator():
+    """The compiled evaluator of fused programs while the native backend is active (None on the
+    pure backend, or when the build predates it)."""
+    if name != "native":
+        return None
+    try:
+        return importlib.import_module("pygrad._native.fused")
+    except ImportError:
+        return None
+
+
 def _native_dir() -> Path:
     return Path(__file__).parent / "_native"
 

@@ -18,7 +18,9 @@ class _State:
         # Elements per block: every intermediate of a fused pass lives in a buffer this size.
         self.block = int(os.environ.get("PYGRAD_FUSION_BLOCK", 1 << 14))
         self._local = threading.local()
-        self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0}
+        self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0,
+                         # passes run by the compiled evaluator, and those it left to Python
+                         "compiled": 0, "fallbacks": 0}
 
     @property
     def in_backward(self) -> list:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
+from . import lower
 from ._state import state
 
 
@@ -29,13 +30,14 @@ class Step:
     # Plain arithmetic: computing it again from its inputs costs less than storing it and reading
     # it back.  A power by a number is one when the kernels compute it without pow().
     CHEAP = frozenset({"add", "sub", "rsub", "mul", "div", "neg", "abs", "deg2rad", "rad2deg"})
+    POWER = "_pow_number"  # the op of ``x ** number``
     CHEAP_EXPONENTS = (2, 1, 0, -1, 0.5)
 
     def __init__(self, fn, quiet: bool, name: str, kernel: str | None = None):
         self.fn, self.quiet, self.name, self.kernel = fn, quiet, name, kernel
 
     def cheap(self, attrs) -> bool:
-        if self.name == "pow_scalar":
+        if self.name == self.POWER:
             return attrs[0] in self.CHEAP_EXPONENTS
         return self.name in self.CHEAP
 
@@ -82,6 +84,36 @@ class Program:
         self._memo[id(record)] = reg
         return reg
 
+    def evaluate(self, n: int, outputs, arrays, reduce=None):
+        """Compute the registers ``outputs`` over the ``n`` elements into the flat arrays
+        ``arrays``.  ``reduce``: (a register, the accumulator dtype) to sum that register too,
+        block by block: returns the block sums, in block order (a 1-d array of that dtype).
+
+        On the native backend the program runs compiled (``pygrad/fusion/lower.py``), unless
+        a step cannot be lowered; otherwise, and on the pure backend, block by block from
+        Python.  Both give the same numbers."""
+        vm = _backend.fused_evaluator()
+        if vm is not None:
+            lowered = self._lowered(vm, outputs, arrays, reduce)
+            if lowered is not None:
+                block = state.block
+                partials = None
+                if reduce is not None:
+                    partials = np.empty(-(-n // block), reduce[1])
+                lowered.run(self.leaves, arrays, n, block, partials)
+                state.counters["compiled"] += 1
+                return partials
+            state.counters["fallbacks"] += 1
+        regs = list(outputs) + ([reduce[0]] if reduce is not None else [])
+        partials = []
+        for start, stop, values in self.blocks(n, regs):
+            for flat, value in zip(arrays, values):
+                flat[start:stop] = value
+            if reduce is not None:  # as NumPy sums a block: pairwise, in the accumulator dtype
+                value = np.broadcast_to(values[-1], (stop - start,)).astype(reduce[1], copy=False)
+                partials.append(np.add.reduce(value))
+        return None if reduce is None else np.asarray(partials, reduce[1]).reshape(-1)
+
     def blocks(self, n: int, outputs):
         """Per block: ``(start, stop, values)``, ``values`` the block of each register of ``outputs``."""
         run = self._compile(outputs)
@@ -91,14 +123,22 @@ class Program:
             stop = min(start + block, n)
             yield start, stop, run(leaves, start, stop)
 
-    def _compile(self, outputs):
-        """The program as one Python function of a block (no interpretation per block), reused
-        for programs of the same shape (a training loop runs the same chains every step)."""
+    def _key(self, outputs):
+        """What the evaluation of ``outputs`` depends on besides the leaves' values (None when
+        an attribute is not hashable)."""
         whole = tuple(isinstance(a, np.ndarray) and a.ndim > 0 for a in self.leaves)
         try:
             key = (whole, tuple((id(step), args, attrs) for step, args, attrs in self.steps), tuple(outputs))
             hash(key)
-        except TypeError:  # an attribute that is not hashable: compiled for this program only
+        except TypeError:
+            return None
+        return key
+
+    def _compile(self, outputs):
+        """The program as one Python function of a block (no interpretation per block), reused
+        for programs of the same shape (a training loop runs the same chains every step)."""
+        key = self._key(outputs)
+        if key is None:  # an attribute that is not hashable: compiled for this program only
             return self._source(outputs)
         run = _COMPILED.get(key)
         if run is None:
@@ -106,6 +146,37 @@ class Program:
                 _COMPILED.clear()
             run = _COMPILED[key] = self._source(outputs)
         return run
+
+    def _lowered(self, vm, outputs, arrays, reduce):
+        """The compiled plan of this program, lowered once per program shape and leaf dtypes
+        (and per value of a 0-d leaf a step reads); None when it cannot be lowered."""
+        n = None
+        for a in self.leaves:  # whole leaves as the plan takes them: contiguous, the chain's size
+            if isinstance(a, np.ndarray) and a.ndim:
+                if not a.flags.c_contiguous or (n is not None and a.size != n):
+                    return None
+                n = a.size
+        key = self._key(outputs)
+        if key is not None:
+            key = (key, tuple(None if a is None else a.dtype for a in self.leaves),
+                   tuple(a.dtype for a in arrays), None if reduce is None else (reduce[0], np.dtype(reduce[1])))
+            variants = _LOWERED.get(key)
+            if variants is _CANNOT:
+                return None
+            for lowered in variants or ():
+                if lowered.fits(self.leaves):
+                    return lowered
+        try:
+            lowered = lower.lower(vm, self, outputs, [a.dtype for a in arrays], reduce)
+        except lower.TraceError:
+            if key is not None and not variants:
+                _LOWERED[key] = _CANNOT
+            return None
+        if key is not None:
+            if len(_LOWERED) > 512:
+                _LOWERED.clear()
+            _LOWERED.setdefault(key, []).append(lowered)
+        return lowered
 
     def _source(self, outputs):
         env = {"_errstate": np.errstate}
@@ -128,10 +199,13 @@ class Program:
 
 
 _COMPILED: dict = {}  # program shape -> its block function (binding the active backend's kernels)
+_LOWERED: dict = {}   # program shape and dtypes -> its compiled plans, or _CANNOT
+_CANNOT = object()
 
 
 def _forget_compiled() -> None:
     _COMPILED.clear()
+    _LOWERED.clear()
 
 
 _backend.on_switch.append(_forget_compiled)
@@ -159,18 +233,12 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
     stored = list(keep) if reduce is not None else list(records) + list(keep)
     outs = [_backend.kernels._empty_buffer(shape, dtype) for _ in stored]
     flats = [o.reshape(-1) for o in outs]
-    partials = []
     if reduce is not None:
         result = np.dtype(dtype if out_dtype is None else out_dtype)
         acc = result if (reduce == "sum" or result == np.float64) else np.dtype(np.float64)
-        for start, stop, values in prog.blocks(n, regs + kept):
-            partials.append(np.add.reduce(values[0], dtype=acc))
-            for flat, value in zip(flats, values[1:]):
-                flat[start:stop] = value
+        partials = prog.evaluate(n, kept, flats, reduce=(regs[0], acc))
     else:
-        for start, stop, values in prog.blocks(n, regs + kept):
-            for flat, value in zip(flats, values):
-                flat[start:stop] = value
+        prog.evaluate(n, regs + kept, flats)
     for r, o in zip(stored, outs):
         r.value = o
         r.inputs = ()  # computed: its inputs may go
@@ -179,7 +247,7 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
             r.usage.escaped = True
         state.counters["evaluated"] += 1
         return None
-    total = np.add.reduce(np.asarray(partials, acc), dtype=acc)
+    total = np.add.reduce(partials, dtype=acc)
     if reduce == "mean":
         total = total / max(n, 1)
     state.counters["reduced"] += 1

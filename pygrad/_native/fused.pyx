@@ -1,0 +1,467 @@
+# cython: language_level=3
+"""The compiled evaluator of fused elementwise programs (``pygrad/fusion``).
+
+A ``Plan`` is a lowered program (``pygrad/fusion/lower.py``): a list of primitive instructions,
+each NumPy's own inner loop of one ufunc for one type signature (``ufunc.functions[i]``, the
+loop ``ufunc(x)`` runs on contiguous arrays), or a select (``np.where``), a cast or a copy.
+``run`` executes the whole list on every block of ``block`` elements: operands are the block of
+a leaf array, a 0-d value (stride 0), or a scratch buffer of the running thread, and results
+that leave the pass are written straight into their output arrays.  Blocks are split over the
+OpenMP threads; each thread has its own scratch buffers, so intermediates stay in its cache.
+
+A reduction (``sum``/``mean``) of one value adds each block with NumPy's add loop in reduce
+mode (the pairwise summation ``np.add.reduce`` runs on one block, from 0) into that block's
+partial; the caller adds the partials in block order, so the result does not depend on how
+many threads ran.
+"""
+cimport cython
+cimport numpy as cnp
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc, calloc
+from libc.string cimport memcpy, memset
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int pygrad_fused_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int pygrad_fused_max_threads(void) { return 1; }
+    #endif
+    typedef void (*pygrad_loop)(char **, npy_intp const *, npy_intp const *, void *);
+    static void pygrad_call_loop(void *fn, char **args, npy_intp n, npy_intp *steps, void *data) {
+        ((pygrad_loop)fn)(args, &n, steps, data);
+    }
+    """
+    int pygrad_fused_max_threads() noexcept nogil
+    void pygrad_call_loop(void *fn, char **args, cnp.npy_intp n, cnp.npy_intp *steps, void *data) noexcept nogil
+
+cdef extern from "numpy/ufuncobject.h":
+    int PyUFunc_getfperr() nogil  # the floating-point status of this thread, cleared
+
+import numpy as np
+
+from pygrad._native import kernels as _kernels
+
+cnp.import_array()
+cnp.import_ufunc()
+
+cdef enum:
+    # Instruction kinds.
+    UFUNC = 0     # NumPy's inner loop: operands (inputs..., output)
+    WHERE = 1     # output = cond ? a : b (operands cond, a, b, output)
+    CAST = 2      # output = (type) input, between bool, float32 and float64
+    COPY = 3      # output = input
+    # Operand locations.
+    WHOLE = 0     # a whole array (leaf or output): its block
+    UNIFORM = 1   # one value (a 0-d leaf or constant): stride 0
+    SCRATCH = 2   # a scratch buffer of the running thread
+    # Type codes of casts.
+    T_BOOL = 0
+    T_FLOAT = 1
+    T_DOUBLE = 2
+    MAX_OPERANDS = 4
+
+cdef struct Instr:
+    int kind
+    void *fn
+    void *data
+    int nops
+    int ops[MAX_OPERANDS]   # location indices: inputs then the output
+    int watch               # index of the floating-point status this instruction reports, or -1
+    int src_type, dst_type  # casts
+    int itemsize            # selects and copies
+
+
+cdef struct Loc:
+    int kind
+    int index    # leaf, constant or output index; scratch slot
+    int itemsize
+    char *base   # set per run (whole and uniform locations)
+
+
+def loop_index(ufunc, chars):
+    """The index of ``ufunc``'s inner loop whose type signature is ``chars`` (inputs then
+    outputs, as ``ufunc.types`` spells it without the arrow), or -1."""
+    cdef cnp.ufunc u = <cnp.ufunc?>ufunc
+    cdef int i, k
+    want = [np.dtype(c).num for c in chars]
+    if len(want) != u.nargs:
+        return -1
+    for i in range(u.ntypes):
+        for k in range(u.nargs):
+            if <int>u.types[i * u.nargs + k] != want[k]:
+                break
+        else:
+            if u.functions[i] == NULL:
+                return -1
+            return i
+    return -1
+
+
+def _call_loop(ufunc, int index, list inputs, cnp.ndarray out):
+    """Run loop ``index`` of ``ufunc`` directly on 1-d contiguous arrays (or 0-d: stride 0)."""
+    cdef cnp.ufunc u = <cnp.ufunc?>ufunc
+    cdef char *args[MAX_OPERANDS]
+    cdef cnp.npy_intp steps[MAX_OPERANDS]
+    cdef int k
+    cdef cnp.ndarray a
+    for k, a in enumerate(inputs):
+        args[k] = <char *>cnp.PyArray_DATA(a)
+        steps[k] = cnp.PyArray_ITEMSIZE(a) if cnp.PyArray_NDIM(a) else 0
+    args[len(inputs)] = <char *>cnp.PyArray_DATA(out)
+    steps[len(inputs)] = cnp.PyArray_ITEMSIZE(out)
+    pygrad_call_loop(<void *>u.functions[index], args, cnp.PyArray_SIZE(out), steps, u.data[index])
+
+
+def loop_matches(ufunc, int index, list probes):
+    """Whether loop ``index`` of ``ufunc`` gives, bit for bit, what calling the ufunc gives on
+    ``probes`` (1-d contiguous arrays, or 0-d, of the loop's input types): whether the loop in
+    ``functions`` is the one NumPy runs."""
+    with np.errstate(all="ignore"):
+        expected = ufunc(*probes)
+        got = np.empty_like(expected)
+        _call_loop(ufunc, index, probes, got)
+    return expected.dtype == got.dtype and expected.tobytes() == got.tobytes()
+
+
+cdef inline char *_block_ptr(Loc *loc, char *scratch, Py_ssize_t slot_bytes, Py_ssize_t start) noexcept nogil:
+    if loc.kind == WHOLE:
+        return loc.base + start * loc.itemsize
+    if loc.kind == UNIFORM:
+        return loc.base
+    return scratch + loc.index * slot_bytes
+
+
+cdef inline cnp.npy_intp _step(Loc *loc) noexcept nogil:
+    return 0 if loc.kind == UNIFORM else loc.itemsize
+
+
+cdef void _where(char **p, cnp.npy_intp *s, Py_ssize_t n, int itemsize) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef char *c = p[0]
+    if itemsize == 4:
+        for i in range(n):
+            (<unsigned int *>p[3])[i] = (<unsigned int *>(p[1] + i * s[1]))[0] if c[i * s[0]] else (<unsigned int *>(p[2] + i * s[2]))[0]
+    elif itemsize == 8:
+        for i in range(n):
+            (<unsigned long long *>p[3])[i] = (<unsigned long long *>(p[1] + i * s[1]))[0] if c[i * s[0]] else (<unsigned long long *>(p[2] + i * s[2]))[0]
+    else:
+        for i in range(n):
+            p[3][i] = (p[1] + i * s[1])[0] if c[i * s[0]] else (p[2] + i * s[2])[0]
+
+
+cdef void _cast(char *src, cnp.npy_intp step, int src_type, char *dst, int dst_type, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    if src_type == T_BOOL:
+        if dst_type == T_FLOAT:
+            for i in range(n):
+                (<float *>dst)[i] = 1 if src[i * step] else 0
+        else:
+            for i in range(n):
+                (<double *>dst)[i] = 1 if src[i * step] else 0
+    elif src_type == T_FLOAT:
+        if dst_type == T_DOUBLE:
+            for i in range(n):
+                (<double *>dst)[i] = (<float *>(src + i * step))[0]
+        else:
+            for i in range(n):
+                (<char *>dst)[i] = (<float *>(src + i * step))[0] != 0
+    else:
+        if dst_type == T_FLOAT:
+            for i in range(n):
+                (<float *>dst)[i] = <float>(<double *>(src + i * step))[0]
+        else:
+            for i in range(n):
+                (<char *>dst)[i] = (<double *>(src + i * step))[0] != 0
+
+
+cdef void _copy(char *src, cnp.npy_intp step, char *dst, int itemsize, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    if step:
+        memcpy(dst, src, n * itemsize)
+    else:
+        for i in range(n):
+            memcpy(dst + i * itemsize, src, itemsize)
+
+
+cdef void _run_block(Instr *code, int ninstr, Loc *locs, char *scratch, Py_ssize_t slot_bytes,
+                     Py_ssize_t start, Py_ssize_t n, int *status,
+                     int red_loc, void *add_fn, void *add_data, int red_cast, int red_slot,
+                     char *partial, int acc_size) noexcept nogil:
+    """The program on elements ``[start, start + n)``."""
+    cdef char *p[MAX_OPERANDS]
+    cdef cnp.npy_intp s[MAX_OPERANDS]
+    cdef int k, j
+    cdef Instr *ins
+    cdef Loc *loc
+    for j in range(ninstr):
+        ins = &code[j]
+        for k in range(ins.nops):
+            loc = &locs[ins.ops[k]]
+            p[k] = _block_ptr(loc, scratch, slot_bytes, start)
+            s[k] = _step(loc)
+        if ins.watch >= 0:
+            PyUFunc_getfperr()
+        if ins.kind == UFUNC:
+            pygrad_call_loop(ins.fn, p, n, s, ins.data)
+        elif ins.kind == WHERE:
+            _where(p, s, n, ins.itemsize)
+        elif ins.kind == CAST:
+            _cast(p[0], s[0], ins.src_type, p[1], ins.dst_type, n)
+        else:
+            _copy(p[0], s[0], p[1], ins.itemsize, n)
+        if ins.watch >= 0:
+            status[ins.watch] |= PyUFunc_getfperr()
+    if red_loc < 0:
+        return
+    loc = &locs[red_loc]
+    p[1] = _block_ptr(loc, scratch, slot_bytes, start)
+    s[1] = _step(loc)
+    if red_cast >= 0:  # float32 values summed in float64
+        _cast(p[1], s[1], T_FLOAT, scratch + red_slot * slot_bytes, T_DOUBLE, n)
+        p[1] = scratch + red_slot * slot_bytes
+        s[1] = acc_size
+    memset(partial, 0, acc_size)
+    p[0] = p[2] = partial
+    s[0] = s[2] = 0
+    pygrad_call_loop(add_fn, p, n, s, add_data)
+
+
+# One scratch area reused by the passes (they run one at a time, under fusion's lock; a pass
+# that finds it busy allocates its own).
+cdef char *_scratch = NULL
+cdef Py_ssize_t _scratch_bytes = 0
+cdef bint _scratch_busy = False
+
+
+cdef class Plan:
+    """A lowered program, ready to run (see the module docstring)."""
+
+    cdef Instr *code
+    cdef int ninstr
+    cdef Instr *pre_code     # the prologue: instructions on one-value operands only, run once
+    cdef int npre
+    cdef char *pre           # their results (8 bytes each)
+    cdef Loc *locs
+    cdef int nlocs
+    cdef int nslots
+    cdef int nwatch
+    cdef list consts      # the arrays constant locations point into
+    cdef int red_loc, red_cast, red_slot, acc_size
+    cdef void *add_fn
+    cdef void *add_data
+    cdef readonly object acc_dtype
+    cdef object _kinds        # the kind name of each location
+
+    def __cinit__(self):
+        self.code = NULL
+        self.pre_code = NULL
+        self.pre = NULL
+        self.locs = NULL
+
+    def __dealloc__(self):
+        free(self.code)
+        free(self.pre_code)
+        free(self.pre)
+        free(self.locs)
+
+    def __init__(self, list locs, list prologue, list instrs, list consts, int nslots, reduce=None):
+        """``locs``: (kind, index, itemsize) per location ("whole" leaf/output index, "uniform"
+        leaf index, "const" index into ``consts``, "pre" result of the prologue, "scratch"
+        slot).  ``prologue``, ``instrs``: (kind, payload, operand locations, watched) with
+        payload (ufunc, loop index) for "ufunc", the item size for "where"/"copy", the
+        (source, destination) dtypes for "cast"; watched: report the instruction's
+        floating-point errors (ufuncs only).  The prologue runs once per run, on one element.
+        ``reduce``: (location, accumulator dtype)."""
+        cdef int i
+        cdef cnp.ufunc u
+        self.consts = [np.ascontiguousarray(c) for c in consts]
+        self.nlocs = len(locs)
+        self.locs = <Loc *>calloc(max(self.nlocs, 1), sizeof(Loc))
+        self.ninstr = len(instrs)
+        self.code = <Instr *>calloc(max(self.ninstr, 1), sizeof(Instr))
+        self.npre = len(prologue)
+        self.pre_code = <Instr *>calloc(max(self.npre, 1), sizeof(Instr))
+        npre_locs = sum(1 for kind, _, _ in locs if kind == "pre")
+        self.pre = <char *>calloc(max(npre_locs, 1), 8)
+        if self.locs == NULL or self.code == NULL or self.pre_code == NULL or self.pre == NULL:
+            raise MemoryError()
+        for i, (kind, index, itemsize) in enumerate(locs):
+            self.locs[i].kind = {"whole": WHOLE, "output": WHOLE, "uniform": UNIFORM, "const": UNIFORM,
+                                 "pre": UNIFORM, "scratch": SCRATCH}[kind]
+            self.locs[i].index = index
+            self.locs[i].itemsize = itemsize
+            if kind == "const":
+                self.locs[i].base = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.consts[index])
+            elif kind == "pre":
+                self.locs[i].base = self.pre + 8 * <int>index
+        self._kinds = [kind for kind, _, _ in locs]
+        self.nslots = nslots
+        self.nwatch = 0
+        self._decode(prologue, self.pre_code)
+        self._decode(instrs, self.code)
+        self.red_loc = -1
+        self.red_cast = -1
+        self.acc_dtype = None
+        if reduce is not None:
+            loc, acc = reduce
+            acc = np.dtype(acc)
+            self.red_loc = loc
+            self.acc_dtype = acc
+            self.acc_size = acc.itemsize
+            value_size = locs[loc][2]
+            if value_size != acc.itemsize:  # float32 values, float64 sums
+                self.red_cast = 1
+                self.red_slot = self.nslots
+                self.nslots += 1
+            index = loop_index(np.add, acc.char * 3)
+            if index < 0:
+                raise ValueError("no add loop")
+            u = np.add
+            self.add_fn = <void *>u.functions[index]
+            self.add_data = u.data[index]
+
+    cdef _decode(self, list instrs, Instr *code):
+        cdef int i, k
+        cdef cnp.ufunc u
+        for i, (kind, payload, ops, watched) in enumerate(instrs):
+            if len(ops) > MAX_OPERANDS:
+                raise ValueError("too many operands")
+            code[i].nops = len(ops)
+            for k, op in enumerate(ops):
+                code[i].ops[k] = op
+            code[i].watch = -1
+            if kind == "ufunc":
+                u = <cnp.ufunc?>payload[0]
+                code[i].kind = UFUNC
+                code[i].fn = <void *>u.functions[<int>payload[1]]
+                code[i].data = u.data[<int>payload[1]]
+                if watched:
+                    code[i].watch = self.nwatch
+                    self.nwatch += 1
+            elif kind == "where":
+                code[i].kind = WHERE
+                code[i].itemsize = payload
+            elif kind == "copy":
+                code[i].kind = COPY
+                code[i].itemsize = payload
+            elif kind == "cast":
+                code[i].kind = CAST
+                code[i].src_type = _type_code(payload[0])
+                code[i].dst_type = _type_code(payload[1])
+            else:
+                raise ValueError(kind)
+
+    def run(self, list leaves, list outputs, Py_ssize_t n, Py_ssize_t block, partials=None, int threads=0):
+        """Run the plan over ``n`` elements: ``leaves`` are the program's arrays (whole ones
+        flat and C-contiguous, or 0-d), ``outputs`` flat C-contiguous arrays it writes; with a
+        reduction, ``partials`` (one element per block, of the accumulator dtype) gets each
+        block's sum.  ``threads`` 0: OpenMP's count.  Returns ``(k, bits)`` for each ``k``-th
+        watched instruction that raised floating-point errors (NumPy's ``NPY_FPE_*`` bits)."""
+        global _scratch, _scratch_bytes, _scratch_busy
+        cdef int i, t, nthreads
+        cdef cnp.ndarray a
+        cdef Py_ssize_t nblocks = (n + block - 1) // block if n > 0 else 0
+        cdef Py_ssize_t slot_bytes = block * 8
+        cdef char *partial_base = NULL
+        for i in range(self.nlocs):
+            kind = self._kinds[i]
+            if kind == "whole" or kind == "uniform":
+                a = <cnp.ndarray?>leaves[self.locs[i].index]
+                self.locs[i].base = <char *>cnp.PyArray_DATA(a)
+            elif kind == "output":
+                a = <cnp.ndarray?>outputs[self.locs[i].index]
+                self.locs[i].base = <char *>cnp.PyArray_DATA(a)
+        if self.red_loc >= 0:
+            a = <cnp.ndarray?>partials
+            if cnp.PyArray_SIZE(a) < nblocks or cnp.PyArray_ITEMSIZE(a) != self.acc_size:
+                raise ValueError("partials")
+            partial_base = <char *>cnp.PyArray_DATA(a)
+        if threads > 0:
+            nthreads = threads
+        elif n < _kernels.PARALLEL_MIN_SIZE:  # as the kernels (and never in a forked child)
+            nthreads = 1
+        else:
+            nthreads = pygrad_fused_max_threads()
+        if nthreads > nblocks:
+            nthreads = <int>max(nblocks, 1)
+        cdef Py_ssize_t per_thread = max(self.nslots, 1) * slot_bytes
+        cdef Py_ssize_t need = per_thread * nthreads
+        cdef char *scratch
+        cdef bint own = _scratch_busy
+        if own:
+            scratch = <char *>malloc(need)
+        else:
+            if _scratch_bytes < need:
+                free(_scratch)
+                _scratch = <char *>malloc(need)
+                _scratch_bytes = need if _scratch != NULL else 0
+            scratch = _scratch
+            _scratch_busy = True
+        if scratch == NULL:
+            if not own:
+                _scratch_busy = False
+            raise MemoryError()
+        cdef int *status = <int *>calloc(max(self.nwatch, 1) * nthreads, sizeof(int))
+        cdef Py_ssize_t b, start
+        cdef Instr *code = self.code
+        cdef int ninstr = self.ninstr, nwatch = self.nwatch
+        cdef Loc *locs = self.locs
+        cdef int red_loc = self.red_loc, red_cast = self.red_cast, red_slot = self.red_slot
+        cdef int acc_size = self.acc_size
+        cdef void *add_fn = self.add_fn
+        cdef void *add_data = self.add_data
+        try:
+            if status == NULL:
+                raise MemoryError()
+            with nogil:
+                if self.npre:
+                    _run_block(self.pre_code, self.npre, locs, scratch, slot_bytes, 0, 1, status,
+                               -1, NULL, NULL, -1, 0, NULL, 0)
+                if nthreads < 2:
+                    for b in range(nblocks):
+                        start = b * block
+                        _run_block(code, ninstr, locs, scratch, slot_bytes, start, min(block, n - start),
+                                   status, red_loc, add_fn, add_data, red_cast, red_slot,
+                                   partial_base + b * acc_size, acc_size)
+                else:
+                    for b in prange(nblocks, schedule="static", num_threads=nthreads):
+                        t = threadid()
+                        _run_block(code, ninstr, locs, scratch + t * per_thread, slot_bytes, b * block,
+                                   min(block, n - b * block), status + t * nwatch, red_loc, add_fn,
+                                   add_data, red_cast, red_slot, partial_base + b * acc_size, acc_size)
+            raised = []
+            for i in range(nwatch):
+                bits = 0
+                for t in range(nthreads):
+                    bits |= status[t * nwatch + i]
+                if bits:
+                    raised.append((i, bits))
+            return raised
+        finally:
+            free(status)
+            if own:
+                free(scratch)
+            else:
+                _scratch_busy = False
+
+
+cdef int _type_code(dtype) except -1:
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return T_BOOL
+    if dtype == np.float32:
+        return T_FLOAT
+    if dtype == np.float64:
+        return T_DOUBLE
+    raise ValueError(f"no cast for {dtype}")
+
+
+def release_scratch():
+    """Free the scratch buffers kept between passes."""
+    global _scratch, _scratch_bytes
+    if not _scratch_busy:
+        free(_scratch)
+        _scratch = NULL
+        _scratch_bytes = 0
