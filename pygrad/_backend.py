@@ -112,10 +112,13 @@ def fused_evaluator():
     pure backend, or when the build predates it)."""
     if name != "native":
         return None
-    try:
-        return importlib.import_module("pygrad._native.fused")
-    except ImportError:
-        return None
+    module = sys.modules.get("pygrad._native.fused")
+    if module is None:
+        try:
+            module = importlib.import_module("pygrad._native.fused")
+        except ImportError:
+            return None
+    return module
 
 
 def _native_dir() -> Path:

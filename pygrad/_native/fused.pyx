@@ -55,7 +55,8 @@ cdef enum:
     # Operand locations.
     WHOLE = 0     # a whole array (leaf or output): its block
     UNIFORM = 1   # one value (a 0-d leaf or constant): stride 0
-    SCRATCH = 2   # a scratch buffer of the running thread
+    SCRATCH = 2   # a scratch buffer of the running thread (one sub-block)
+    BLOCK_WIDE = 3  # the running thread's buffer of a whole block (the value summed)
     # Type codes of casts.
     T_BOOL = 0
     T_FLOAT = 1
@@ -125,12 +126,15 @@ def loop_matches(ufunc, int index, list probes):
     return expected.dtype == got.dtype and expected.tobytes() == got.tobytes()
 
 
-cdef inline char *_block_ptr(Loc *loc, char *scratch, Py_ssize_t slot_bytes, Py_ssize_t start) noexcept nogil:
+cdef inline char *_block_ptr(Loc *loc, char *scratch, Pass *ps, Py_ssize_t start,
+                             Py_ssize_t block_start) noexcept nogil:
     if loc.kind == WHOLE:
         return loc.base + start * loc.itemsize
     if loc.kind == UNIFORM:
         return loc.base
-    return scratch + loc.index * slot_bytes
+    if loc.kind == SCRATCH:
+        return scratch + loc.index * ps.slot_bytes
+    return scratch + ps.wide_offset + (start - block_start) * loc.itemsize  # BLOCK_WIDE
 
 
 cdef inline cnp.npy_intp _step(Loc *loc) noexcept nogil:
@@ -185,47 +189,69 @@ cdef void _copy(char *src, cnp.npy_intp step, char *dst, int itemsize, Py_ssize_
             memcpy(dst + i * itemsize, src, itemsize)
 
 
-cdef void _run_block(Instr *code, int ninstr, Loc *locs, char *scratch, Py_ssize_t slot_bytes,
-                     Py_ssize_t start, Py_ssize_t n, int *status,
-                     int red_loc, void *add_fn, void *add_data, int red_cast, int red_slot,
-                     char *partial, int acc_size) noexcept nogil:
-    """The program on elements ``[start, start + n)``."""
+cdef struct Pass:
+    Instr *code
+    int ninstr
+    Loc *locs
+    Py_ssize_t sub          # elements per sub-block: what each instruction runs on at once
+    Py_ssize_t slot_bytes   # bytes of a scratch slot (sub-block of the widest type)
+    Py_ssize_t wide_offset  # where a thread's block-wide buffer starts in its scratch
+    int red_loc             # the reduced value's location, or -1
+    int red_cast            # whether it is float32 summed in float64
+    void *add_fn
+    void *add_data
+    int acc_size
+
+
+cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, int *status,
+                     char *partial) noexcept nogil:
+    """The program on the block ``[start, start + n)``, a sub-block at a time (so scratch
+    stays in the first-level cache); with a reduction, the block's sum into ``partial``."""
     cdef char *p[MAX_OPERANDS]
     cdef cnp.npy_intp s[MAX_OPERANDS]
     cdef int k, j
     cdef Instr *ins
     cdef Loc *loc
-    for j in range(ninstr):
-        ins = &code[j]
-        for k in range(ins.nops):
-            loc = &locs[ins.ops[k]]
-            p[k] = _block_ptr(loc, scratch, slot_bytes, start)
-            s[k] = _step(loc)
-        if ins.watch >= 0:
-            PyUFunc_getfperr()
-        if ins.kind == UFUNC:
-            pygrad_call_loop(ins.fn, p, n, s, ins.data)
-        elif ins.kind == WHERE:
-            _where(p, s, n, ins.itemsize)
-        elif ins.kind == CAST:
-            _cast(p[0], s[0], ins.src_type, p[1], ins.dst_type, n)
-        else:
-            _copy(p[0], s[0], p[1], ins.itemsize, n)
-        if ins.watch >= 0:
-            status[ins.watch] |= PyUFunc_getfperr()
-    if red_loc < 0:
+    cdef Py_ssize_t off = 0, m
+    while off < n:
+        m = min(ps.sub, n - off)
+        for j in range(ps.ninstr):
+            ins = &ps.code[j]
+            for k in range(ins.nops):
+                loc = &ps.locs[ins.ops[k]]
+                p[k] = _block_ptr(loc, scratch, ps, start + off, start)
+                s[k] = _step(loc)
+            if ins.watch >= 0:
+                PyUFunc_getfperr()
+            if ins.kind == UFUNC:
+                pygrad_call_loop(ins.fn, p, m, s, ins.data)
+            elif ins.kind == WHERE:
+                _where(p, s, m, ins.itemsize)
+            elif ins.kind == CAST:
+                _cast(p[0], s[0], ins.src_type, p[1], ins.dst_type, m)
+            else:
+                _copy(p[0], s[0], p[1], ins.itemsize, m)
+            if ins.watch >= 0:
+                status[ins.watch] |= PyUFunc_getfperr()
+        if ps.red_cast:  # float32 values, summed in float64: widened into the block-wide buffer
+            loc = &ps.locs[ps.red_loc]
+            _cast(_block_ptr(loc, scratch, ps, start + off, start), _step(loc), T_FLOAT,
+                  scratch + ps.wide_offset + off * 8, T_DOUBLE, m)
+        off += m
+    if ps.red_loc < 0:
         return
-    loc = &locs[red_loc]
-    p[1] = _block_ptr(loc, scratch, slot_bytes, start)
-    s[1] = _step(loc)
-    if red_cast >= 0:  # float32 values summed in float64
-        _cast(p[1], s[1], T_FLOAT, scratch + red_slot * slot_bytes, T_DOUBLE, n)
-        p[1] = scratch + red_slot * slot_bytes
-        s[1] = acc_size
-    memset(partial, 0, acc_size)
+    # The block's values in one piece, summed as np.add.reduce sums them: pairwise, from 0.
+    loc = &ps.locs[ps.red_loc]
+    if ps.red_cast:
+        p[1] = scratch + ps.wide_offset
+        s[1] = 8
+    else:
+        p[1] = _block_ptr(loc, scratch, ps, start, start)
+        s[1] = _step(loc)
+    memset(partial, 0, ps.acc_size)
     p[0] = p[2] = partial
     s[0] = s[2] = 0
-    pygrad_call_loop(add_fn, p, n, s, add_data)
+    pygrad_call_loop(ps.add_fn, p, n, s, ps.add_data)
 
 
 # One scratch area reused by the passes (they run one at a time, under fusion's lock; a pass
@@ -248,7 +274,7 @@ cdef class Plan:
     cdef int nslots
     cdef int nwatch
     cdef list consts      # the arrays constant locations point into
-    cdef int red_loc, red_cast, red_slot, acc_size
+    cdef int red_loc, red_cast, acc_size
     cdef void *add_fn
     cdef void *add_data
     cdef readonly object acc_dtype
@@ -302,7 +328,7 @@ cdef class Plan:
         self._decode(prologue, self.pre_code)
         self._decode(instrs, self.code)
         self.red_loc = -1
-        self.red_cast = -1
+        self.red_cast = 0
         self.acc_dtype = None
         if reduce is not None:
             loc, acc = reduce
@@ -310,11 +336,10 @@ cdef class Plan:
             self.red_loc = loc
             self.acc_dtype = acc
             self.acc_size = acc.itemsize
-            value_size = locs[loc][2]
-            if value_size != acc.itemsize:  # float32 values, float64 sums
+            if locs[loc][2] != acc.itemsize:  # float32 values, float64 sums
                 self.red_cast = 1
-                self.red_slot = self.nslots
-                self.nslots += 1
+            elif self.locs[loc].kind == SCRATCH:  # the sum needs the whole block at once
+                self.locs[loc].kind = BLOCK_WIDE
             index = loop_index(np.add, acc.char * 3)
             if index < 0:
                 raise ValueError("no add loop")
@@ -363,7 +388,7 @@ cdef class Plan:
         cdef int i, t, nthreads
         cdef cnp.ndarray a
         cdef Py_ssize_t nblocks = (n + block - 1) // block if n > 0 else 0
-        cdef Py_ssize_t slot_bytes = block * 8
+        cdef Pass ps
         cdef char *partial_base = NULL
         for i in range(self.nlocs):
             kind = self._kinds[i]
@@ -378,6 +403,8 @@ cdef class Plan:
             if cnp.PyArray_SIZE(a) < nblocks or cnp.PyArray_ITEMSIZE(a) != self.acc_size:
                 raise ValueError("partials")
             partial_base = <char *>cnp.PyArray_DATA(a)
+        if threads <= 0:
+            threads = _threads
         if threads > 0:
             nthreads = threads
         elif n < _kernels.PARALLEL_MIN_SIZE:  # as the kernels (and never in a forked child)
@@ -386,7 +413,18 @@ cdef class Plan:
             nthreads = pygrad_fused_max_threads()
         if nthreads > nblocks:
             nthreads = <int>max(nblocks, 1)
-        cdef Py_ssize_t per_thread = max(self.nslots, 1) * slot_bytes
+        ps.code = self.code
+        ps.ninstr = self.ninstr
+        ps.locs = self.locs
+        ps.sub = min(_sub_block, block)
+        ps.slot_bytes = ps.sub * 8
+        ps.wide_offset = self.nslots * ps.slot_bytes
+        ps.red_loc = self.red_loc
+        ps.red_cast = self.red_cast
+        ps.add_fn = self.add_fn
+        ps.add_data = self.add_data
+        ps.acc_size = self.acc_size
+        cdef Py_ssize_t per_thread = ps.wide_offset + (block * 8 if self.red_loc >= 0 else 0) + 64
         cdef Py_ssize_t need = per_thread * nthreads
         cdef char *scratch
         cdef bint own = _scratch_busy
@@ -404,33 +442,28 @@ cdef class Plan:
                 _scratch_busy = False
             raise MemoryError()
         cdef int *status = <int *>calloc(max(self.nwatch, 1) * nthreads, sizeof(int))
-        cdef Py_ssize_t b, start
-        cdef Instr *code = self.code
-        cdef int ninstr = self.ninstr, nwatch = self.nwatch
-        cdef Loc *locs = self.locs
-        cdef int red_loc = self.red_loc, red_cast = self.red_cast, red_slot = self.red_slot
-        cdef int acc_size = self.acc_size
-        cdef void *add_fn = self.add_fn
-        cdef void *add_data = self.add_data
+        cdef Py_ssize_t b
+        cdef int nwatch = self.nwatch, acc_size = self.acc_size
+        cdef Pass pre = ps
+        pre.code = self.pre_code
+        pre.ninstr = self.npre
+        pre.red_loc = -1
+        pre.red_cast = 0
         try:
             if status == NULL:
                 raise MemoryError()
             with nogil:
-                if self.npre:
-                    _run_block(self.pre_code, self.npre, locs, scratch, slot_bytes, 0, 1, status,
-                               -1, NULL, NULL, -1, 0, NULL, 0)
+                if pre.ninstr:
+                    _run_range(&pre, scratch, 0, 1, status, NULL)
                 if nthreads < 2:
                     for b in range(nblocks):
-                        start = b * block
-                        _run_block(code, ninstr, locs, scratch, slot_bytes, start, min(block, n - start),
-                                   status, red_loc, add_fn, add_data, red_cast, red_slot,
-                                   partial_base + b * acc_size, acc_size)
+                        _run_range(&ps, scratch, b * block, min(block, n - b * block), status,
+                                   partial_base + b * acc_size)
                 else:
                     for b in prange(nblocks, schedule="static", num_threads=nthreads):
                         t = threadid()
-                        _run_block(code, ninstr, locs, scratch + t * per_thread, slot_bytes, b * block,
-                                   min(block, n - b * block), status + t * nwatch, red_loc, add_fn,
-                                   add_data, red_cast, red_slot, partial_base + b * acc_size, acc_size)
+                        _run_range(&ps, scratch + t * per_thread, b * block, min(block, n - b * block),
+                                   status + t * nwatch, partial_base + b * acc_size)
             raised = []
             for i in range(nwatch):
                 bits = 0
@@ -445,6 +478,28 @@ cdef class Plan:
                 free(scratch)
             else:
                 _scratch_busy = False
+
+
+cdef int _threads = 0
+
+
+def set_threads(int n):
+    """Run passes on ``n`` threads (0: OpenMP's count, from the kernels' parallel size on);
+    for tests and benchmarks: results do not depend on it."""
+    global _threads
+    _threads = max(n, 0)
+
+
+# Elements each instruction runs on at once: its operands stay in the first-level cache.
+SUB_BLOCK = 4096
+cdef Py_ssize_t _sub_block = SUB_BLOCK
+
+
+def set_sub_block(Py_ssize_t n):
+    """Change the sub-block (benchmarks and tests; results do not depend on it)."""
+    global _sub_block, SUB_BLOCK
+    _sub_block = max(n, 1)
+    SUB_BLOCK = _sub_block
 
 
 cdef int _type_code(dtype) except -1:
