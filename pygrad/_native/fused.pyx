@@ -28,12 +28,25 @@ cdef extern from *:
     #else
     static int pygrad_fused_max_threads(void) { return 1; }
     #endif
+    #include <numpy/ufuncobject.h>
+    /* The fields of NumPy's public PyUFuncObject, read in C (the .pxd declarations of them
+       differ between NumPy releases). */
+    static int pygrad_ufunc_nargs(PyObject *u) { return ((PyUFuncObject *)u)->nargs; }
+    static int pygrad_ufunc_ntypes(PyObject *u) { return ((PyUFuncObject *)u)->ntypes; }
+    static int pygrad_ufunc_type(PyObject *u, int i) { return ((PyUFuncObject *)u)->types[i]; }
+    static void *pygrad_ufunc_loop(PyObject *u, int i) { return (void *)((PyUFuncObject *)u)->functions[i]; }
+    static void *pygrad_ufunc_data(PyObject *u, int i) { return ((PyUFuncObject *)u)->data[i]; }
     typedef void (*pygrad_loop)(char **, npy_intp const *, npy_intp const *, void *);
     static void pygrad_call_loop(void *fn, char **args, npy_intp n, npy_intp *steps, void *data) {
         ((pygrad_loop)fn)(args, &n, steps, data);
     }
     """
     int pygrad_fused_max_threads() noexcept nogil
+    int pygrad_ufunc_nargs(object u)
+    int pygrad_ufunc_ntypes(object u)
+    int pygrad_ufunc_type(object u, int i)
+    void *pygrad_ufunc_loop(object u, int i)
+    void *pygrad_ufunc_data(object u, int i)
     void pygrad_call_loop(void *fn, char **args, cnp.npy_intp n, cnp.npy_intp *steps, void *data) noexcept nogil
 
 cdef extern from "numpy/ufuncobject.h":
@@ -84,25 +97,24 @@ cdef struct Loc:
 def loop_index(ufunc, chars):
     """The index of ``ufunc``'s inner loop whose type signature is ``chars`` (inputs then
     outputs, as ``ufunc.types`` spells it without the arrow), or -1."""
-    cdef cnp.ufunc u = <cnp.ufunc?>ufunc
-    cdef int i, k
-    want = [np.dtype(c).num for c in chars]
-    if len(want) != u.nargs:
+    cdef int i, k, nargs
+    if type(ufunc) is not np.ufunc:
         return -1
-    for i in range(u.ntypes):
-        for k in range(u.nargs):
-            if <int>u.types[i * u.nargs + k] != want[k]:
+    nargs = pygrad_ufunc_nargs(ufunc)
+    want = [np.dtype(c).num for c in chars]
+    if len(want) != nargs:
+        return -1
+    for i in range(pygrad_ufunc_ntypes(ufunc)):
+        for k in range(nargs):
+            if pygrad_ufunc_type(ufunc, i * nargs + k) != want[k]:
                 break
         else:
-            if u.functions[i] == NULL:
-                return -1
-            return i
+            return i if pygrad_ufunc_loop(ufunc, i) != NULL else -1
     return -1
 
 
 def _call_loop(ufunc, int index, list inputs, cnp.ndarray out):
     """Run loop ``index`` of ``ufunc`` directly on 1-d contiguous arrays (or 0-d: stride 0)."""
-    cdef cnp.ufunc u = <cnp.ufunc?>ufunc
     cdef char *args[MAX_OPERANDS]
     cdef cnp.npy_intp steps[MAX_OPERANDS]
     cdef int k
@@ -112,7 +124,8 @@ def _call_loop(ufunc, int index, list inputs, cnp.ndarray out):
         steps[k] = cnp.PyArray_ITEMSIZE(a) if cnp.PyArray_NDIM(a) else 0
     args[len(inputs)] = <char *>cnp.PyArray_DATA(out)
     steps[len(inputs)] = cnp.PyArray_ITEMSIZE(out)
-    pygrad_call_loop(<void *>u.functions[index], args, cnp.PyArray_SIZE(out), steps, u.data[index])
+    pygrad_call_loop(pygrad_ufunc_loop(ufunc, index), args, cnp.PyArray_SIZE(out), steps,
+                     pygrad_ufunc_data(ufunc, index))
 
 
 def loop_matches(ufunc, int index, list probes):
@@ -301,7 +314,6 @@ cdef class Plan:
         floating-point errors (ufuncs only).  The prologue runs once per run, on one element.
         ``reduce``: (location, accumulator dtype)."""
         cdef int i
-        cdef cnp.ufunc u
         self.consts = [np.ascontiguousarray(c) for c in consts]
         self.nlocs = len(locs)
         self.locs = <Loc *>calloc(max(self.nlocs, 1), sizeof(Loc))
@@ -343,13 +355,11 @@ cdef class Plan:
             index = loop_index(np.add, acc.char * 3)
             if index < 0:
                 raise ValueError("no add loop")
-            u = np.add
-            self.add_fn = <void *>u.functions[index]
-            self.add_data = u.data[index]
+            self.add_fn = pygrad_ufunc_loop(np.add, index)
+            self.add_data = pygrad_ufunc_data(np.add, index)
 
     cdef _decode(self, list instrs, Instr *code):
         cdef int i, k
-        cdef cnp.ufunc u
         for i, (kind, payload, ops, watched) in enumerate(instrs):
             if len(ops) > MAX_OPERANDS:
                 raise ValueError("too many operands")
@@ -358,10 +368,9 @@ cdef class Plan:
                 code[i].ops[k] = op
             code[i].watch = -1
             if kind == "ufunc":
-                u = <cnp.ufunc?>payload[0]
                 code[i].kind = UFUNC
-                code[i].fn = <void *>u.functions[<int>payload[1]]
-                code[i].data = u.data[<int>payload[1]]
+                code[i].fn = pygrad_ufunc_loop(payload[0], payload[1])
+                code[i].data = pygrad_ufunc_data(payload[0], payload[1])
                 if watched:
                     code[i].watch = self.nwatch
                     self.nwatch += 1
