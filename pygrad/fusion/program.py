@@ -4,13 +4,19 @@ A program is a list of leaves (whole arrays, sliced per block, or 0-d scalars) a
 (``fn(*registers, *attrs)``), each step's value a register.  Every block of ``state.block``
 elements runs the whole program, so intermediates are block-sized buffers that stay in cache,
 and only the leaves are read from memory and only the outputs written.  The steps call the very
-callables the eager ops call (the table's kernels and expressions), on slices: elementwise
-results are the same numbers as eager ones.
+callables the eager ops call (the table's kernels and expressions): elementwise results are the
+same numbers as eager ones.
 
-A final ``sum``/``mean`` reduces each block as NumPy reduces an array (pairwise), then adds the
-block sums in block order the same way (``sum``: in the result dtype when NumPy would sum the
-whole array pairwise in it, else in float64; ``mean``: in float64 for float32, divided by the
-element count), so fused sums can differ from eager ones in the last bits.
+Two evaluators run a program, with the same results: on the native backend the compiled one
+(``pygrad/fusion/lower.py`` traces the steps into NumPy's inner loops, ``pygrad/_native/fused.pyx``
+runs them over OpenMP threads); otherwise, and for a step that cannot be traced, a Python
+function per block (``_source``) calls the steps on slices.
+
+A final ``sum``/``mean`` sums each block as ``np.add.reduce`` sums a contiguous array (pairwise,
+from 0) in the accumulator dtype (``sum``: the result dtype; ``mean``: float64 for float32,
+the block widened first), then adds the block sums in block order the same way and ``mean``
+divides by the element count.  So fused sums do not depend on the evaluator or the thread count,
+and can differ from eager ones in the last bits.
 """
 from __future__ import annotations
 
