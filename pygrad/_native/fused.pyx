@@ -281,7 +281,7 @@ cdef class Plan:
     cdef int ninstr
     cdef Instr *pre_code     # the prologue: instructions on one-value operands only, run once
     cdef int npre
-    cdef char *pre           # their results (8 bytes each)
+    cdef int npre_values     # their results (8 bytes each, per run)
     cdef Loc *locs
     cdef int nlocs
     cdef int nslots
@@ -296,13 +296,11 @@ cdef class Plan:
     def __cinit__(self):
         self.code = NULL
         self.pre_code = NULL
-        self.pre = NULL
         self.locs = NULL
 
     def __dealloc__(self):
         free(self.code)
         free(self.pre_code)
-        free(self.pre)
         free(self.locs)
 
     def __init__(self, list locs, list prologue, list instrs, list consts, int nslots, reduce=None):
@@ -321,9 +319,8 @@ cdef class Plan:
         self.code = <Instr *>calloc(max(self.ninstr, 1), sizeof(Instr))
         self.npre = len(prologue)
         self.pre_code = <Instr *>calloc(max(self.npre, 1), sizeof(Instr))
-        npre_locs = sum(1 for kind, _, _ in locs if kind == "pre")
-        self.pre = <char *>calloc(max(npre_locs, 1), 8)
-        if self.locs == NULL or self.code == NULL or self.pre_code == NULL or self.pre == NULL:
+        self.npre_values = sum(1 for kind, _, _ in locs if kind == "pre")
+        if self.locs == NULL or self.code == NULL or self.pre_code == NULL:
             raise MemoryError()
         for i, (kind, index, itemsize) in enumerate(locs):
             self.locs[i].kind = {"whole": WHOLE, "output": WHOLE, "uniform": UNIFORM, "const": UNIFORM,
@@ -332,8 +329,6 @@ cdef class Plan:
             self.locs[i].itemsize = itemsize
             if kind == "const":
                 self.locs[i].base = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.consts[index])
-            elif kind == "pre":
-                self.locs[i].base = self.pre + 8 * <int>index
         self._kinds = [kind for kind, _, _ in locs]
         self.nslots = nslots
         self.nwatch = 0
@@ -393,20 +388,40 @@ cdef class Plan:
         reduction, ``partials`` (one element per block, of the accumulator dtype) gets each
         block's sum.  ``threads`` 0: OpenMP's count.  Returns ``(k, bits)`` for each ``k``-th
         watched instruction that raised floating-point errors (NumPy's ``NPY_FPE_*`` bits)."""
+        cdef int i
+        cdef cnp.ndarray a
+        if block < 1:
+            raise ValueError("block")
+        # This run's locations (the plan may be run by another thread meanwhile) and the
+        # prologue's values, in one allocation.
+        cdef Loc *locs = <Loc *>malloc(max(self.nlocs, 1) * sizeof(Loc) + max(self.npre_values, 1) * 8)
+        if locs == NULL:
+            raise MemoryError()
+        cdef char *pre = <char *>(locs + max(self.nlocs, 1))
+        try:
+            memcpy(locs, self.locs, self.nlocs * sizeof(Loc))
+            for i in range(self.nlocs):
+                kind = self._kinds[i]
+                if kind == "whole" or kind == "uniform" or kind == "output":
+                    a = <cnp.ndarray?>(outputs if kind == "output" else leaves)[locs[i].index]
+                    if (cnp.PyArray_ITEMSIZE(a) != locs[i].itemsize or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+                            or cnp.PyArray_SIZE(a) != (1 if kind == "uniform" else n)
+                            or kind == "output" and not cnp.PyArray_ISWRITEABLE(a)):
+                        raise ValueError(f"an array of another size or layout than the plan's {kind} {locs[i].index}")
+                    locs[i].base = <char *>cnp.PyArray_DATA(a)
+                elif kind == "pre":
+                    locs[i].base = pre + 8 * locs[i].index
+            return self._run(locs, n, block, partials, threads)
+        finally:
+            free(locs)
+
+    cdef object _run(self, Loc *locs, Py_ssize_t n, Py_ssize_t block, partials, int threads):
         global _scratch, _scratch_bytes, _scratch_busy
         cdef int i, t, nthreads
         cdef cnp.ndarray a
         cdef Py_ssize_t nblocks = (n + block - 1) // block if n > 0 else 0
         cdef Pass ps
         cdef char *partial_base = NULL
-        for i in range(self.nlocs):
-            kind = self._kinds[i]
-            if kind == "whole" or kind == "uniform":
-                a = <cnp.ndarray?>leaves[self.locs[i].index]
-                self.locs[i].base = <char *>cnp.PyArray_DATA(a)
-            elif kind == "output":
-                a = <cnp.ndarray?>outputs[self.locs[i].index]
-                self.locs[i].base = <char *>cnp.PyArray_DATA(a)
         if self.red_loc >= 0:
             a = <cnp.ndarray?>partials
             if cnp.PyArray_SIZE(a) < nblocks or cnp.PyArray_ITEMSIZE(a) != self.acc_size:
@@ -424,7 +439,7 @@ cdef class Plan:
             nthreads = <int>max(nblocks, 1)
         ps.code = self.code
         ps.ninstr = self.ninstr
-        ps.locs = self.locs
+        ps.locs = locs
         ps.sub = min(_sub_block, block)
         ps.slot_bytes = ps.sub * 8
         ps.wide_offset = self.nslots * ps.slot_bytes

@@ -102,7 +102,7 @@ class Program:
         Python.  Both give the same numbers."""
         vm = _backend.fused_evaluator()
         if vm is not None:
-            lowered = self._lowered(vm, outputs, arrays, reduce)
+            lowered = self._lowered(vm, n, outputs, arrays, reduce)
             if lowered is not None:
                 block = state.block
                 partials = None
@@ -155,15 +155,15 @@ class Program:
             run = _COMPILED[key] = self._source(outputs)
         return run
 
-    def _lowered(self, vm, outputs, arrays, reduce):
+    def _lowered(self, vm, n, outputs, arrays, reduce):
         """The compiled plan of this program, lowered once per program shape and leaf dtypes
         (and per value of a 0-d leaf a step reads); None when it cannot be lowered."""
-        n = None
-        for a in self.leaves:  # whole leaves as the plan takes them: contiguous, the chain's size
-            if isinstance(a, np.ndarray) and a.ndim:
-                if not a.flags.c_contiguous or (n is not None and a.size != n):
-                    return None
-                n = a.size
+        for a in self.leaves:  # whole arrays as the plan takes them: contiguous, n elements
+            if isinstance(a, np.ndarray) and a.ndim and (a.size != n or not a.flags.c_contiguous):
+                return None
+        for a in arrays:
+            if a.size != n or not a.flags.c_contiguous:
+                return None
         key = self._key(outputs)
         if key is not None:
             key = (key, tuple(None if a is None else a.dtype for a in self.leaves),
