@@ -276,3 +276,29 @@ def test_backward_chain_runs_compiled_and_matches_eager_bits():
             assert after["backward_chains"] - before["backward_chains"] == 1
             assert after["compiled"] - before["compiled"] == 2  # forward with its sum, backward
     np.testing.assert_array_equal(bits(grads[0]), bits(grads[1]))
+
+
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "eager"])
+def test_where_and_masked_fill_take_a_condition_of_the_chains_shape(fuse):
+    """The condition is an attribute of the step, an array read block by block as the leaves."""
+    torch = pytest.importorskip("torch")
+    a, b = data(15), data(16)
+
+    def loss(m, x, y):
+        z = m.where(x * 2 > y, (x * 3).sin(), y * y + 1)
+        return (z.masked_fill(y > 0.5, 0.25) * x).sum()
+
+    with (fusion.enabled() if fuse else fusion.disabled()):
+        before = fusion.counters()
+        x, y = (pygrad.tensor(v.astype(np.float32), requires_grad=True) for v in (a, b))
+        out = loss(pygrad, x, y)
+        out.backward()
+        after = fusion.counters()
+    tx, ty = (torch.tensor(v.astype(np.float32), requires_grad=True) for v in (a, b))
+    tout = loss(torch, tx, ty)
+    tout.backward()
+    np.testing.assert_allclose(out.item(), tout.item(), rtol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6, atol=1e-7)
+    if fuse:
+        assert after["recorded"] - before["recorded"] >= 4

@@ -266,8 +266,16 @@ def trace(program, outputs):
             tr.uniform_values[s.reg] = (i, a)
             leaves.append(s)
     values = []
+    extra = len(program.leaves)  # attributes of the chain's shape follow the leaves
     for step, args, attrs in program.steps:
         operands = [leaves[j] if kind == "leaf" else values[j] for kind, j in args]
+        attrs = list(attrs)
+        for k, a in enumerate(attrs):
+            if isinstance(a, np.ndarray) and a.ndim:
+                if a.shape != tr.shape or not a.flags.c_contiguous or a.dtype.char not in _TYPES:
+                    raise TraceError("an attribute array of another shape, layout or dtype")
+                attrs[k] = tr.new(("leaf", extra), a.dtype)
+                extra += 1
         tr.quiet = step.quiet
         fn = step.bound()
         on_tensors = getattr(fn, "on_tensors", None)

@@ -74,6 +74,19 @@ class Program:
             self.leaves.append(array)
         return reg
 
+    def shape(self):
+        """The chain's shape: that of its whole leaves (None when it has none)."""
+        for a in self.leaves:
+            if isinstance(a, np.ndarray) and a.ndim:
+                return a.shape
+        return None
+
+    def attr_arrays(self) -> list:
+        """The attributes that are arrays of the chain's shape, in step order (they are read
+        block by block as the whole leaves are)."""
+        shape = self.shape()
+        return [a for _, _, attrs in self.steps for a in attrs if _is_whole(a, shape)]
+
     def step(self, step: Step, args, attrs=()) -> tuple:
         self.steps.append((step, tuple(args), tuple(attrs)))
         return ("step", len(self.steps) - 1)
@@ -108,7 +121,7 @@ class Program:
                 partials = None
                 if reduce is not None:
                     partials = np.empty(-(-n // block), reduce[1])
-                lowered.run(self.leaves, arrays, n, block, partials)
+                lowered.run(self.leaves + self.attr_arrays(), arrays, n, block, partials)
                 state.counters["compiled"] += 1
                 return partials
             state.counters["fallbacks"] += 1
@@ -158,7 +171,7 @@ class Program:
     def _lowered(self, vm, n, outputs, arrays, reduce):
         """The compiled plan of this program, lowered once per program shape and leaf dtypes
         (and per value of a 0-d leaf a step reads); None when it cannot be lowered."""
-        for a in self.leaves:  # whole arrays as the plan takes them: contiguous, n elements
+        for a in self.leaves + self.attr_arrays():  # whole arrays as the plan takes them
             if isinstance(a, np.ndarray) and a.ndim and (a.size != n or not a.flags.c_contiguous):
                 return None
         for a in arrays:
@@ -192,10 +205,15 @@ class Program:
         for i, a in enumerate(self.leaves):
             whole = isinstance(a, np.ndarray) and a.ndim
             lines.append(f"    l{i} = L[{i}][s:e]" if whole else f"    l{i} = L[{i}]")
+        shape = self.shape()
         for i, (step, args, attrs) in enumerate(self.steps):
             env[f"f{i}"] = step.bound()
             operands = [f"{'l' if kind == 'leaf' else 'v'}{j}" for kind, j in args]
             for k, value in enumerate(attrs):
+                if _is_whole(value, shape):  # an attribute of the chain's shape (a condition, a mask)
+                    env[f"a{i}_{k}"] = value.reshape(-1)
+                    operands.append(f"a{i}_{k}[s:e]")
+                    continue
                 env[f"a{i}_{k}"] = value
                 operands.append(f"a{i}_{k}")
             call = f"v{i} = f{i}({', '.join(operands)})"
@@ -226,6 +244,10 @@ def _switched() -> None:
 
 _switched()
 _backend.on_switch.append(_switched)
+
+
+def _is_whole(value, shape) -> bool:
+    return type(value) is np.ndarray and value.ndim > 0 and value.shape == shape
 
 
 def check_guards(record) -> None:
