@@ -401,7 +401,7 @@ def _loop(vm, ufunc, chars) -> int:
 
 def _probes(chars):
     """Operand sets that exercise a loop: random and special values, contiguous (an odd count,
-    so the SIMD loops' tails run too), and with the second operand 0-d (``x * 2``)."""
+    so the SIMD loops' tails run too), and with one operand 0-d."""
     rng = np.random.default_rng(15)
     arrays = []
     for c in chars:
@@ -412,8 +412,9 @@ def _probes(chars):
             a[:12] = [0, -0.0, 1, -1, 0.5, 2, np.inf, -np.inf, np.nan, 1e-30, 80, -90]
         arrays.append(a)
     sets = [arrays]
-    if len(arrays) >= 2:
+    if len(arrays) >= 2:  # a 0-d operand in either place (``x * 2``, ``1 / x``)
         sets.append([arrays[0], arrays[1][5:6].reshape(())] + arrays[2:])
+        sets.append([arrays[0][5:6].reshape(()), arrays[1]] + arrays[2:])
     return sets
 
 
