@@ -302,3 +302,19 @@ def test_where_and_masked_fill_take_a_condition_of_the_chains_shape(fuse):
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6, atol=1e-7)
     if fuse:
         assert after["recorded"] - before["recorded"] >= 4
+
+
+@compiled_only
+def test_a_plan_refuses_arrays_that_do_not_fit_it():
+    vm = _backend.fused_evaluator()
+    index = vm.loop_index(np.multiply, "fff")
+    plan = vm.Plan([("whole", 0, 4), ("const", 0, 4), ("output", 0, 4)], [],
+                   [("ufunc", (np.multiply, index), [0, 1, 2], False)], [np.asarray(2, np.float32)], 0)
+    x = data(17).astype(np.float32)
+    out = np.empty(N, np.float32)
+    plan.run([x], [out], N, 300)
+    np.testing.assert_array_equal(out, x * np.float32(2))
+    for leaves, outs in (([x[:-1]], [out]), ([x], [out[:-1]]), ([x[::2]], [out[:500]]),
+                         ([x.astype(np.float64)], [out]), ([x], [np.broadcast_to(out, (N,))])):
+        with pytest.raises(ValueError):
+            plan.run(leaves, outs, N, 300)
