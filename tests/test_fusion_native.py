@@ -14,17 +14,28 @@ from pygrad.fusion._state import state
 
 N = 1000  # elements: 4 blocks of 300, the last partial
 
-compiled_only = pytest.mark.skipif(_backend.fused_evaluator() is None,
-                                   reason="the compiled evaluator is native only")
+NATIVE = "native" in _backend.available() and _backend.name == "native"
+
+
+@pytest.fixture
+def native():
+    """The native backend, whatever an earlier test left active."""
+    with _backend.use("native"):
+        assert _backend.fused_evaluator() is not None
+        yield
+
+
+compiled_only = pytest.mark.skipif(not NATIVE, reason="the compiled evaluator is native only")
 
 
 @pytest.fixture(autouse=True)
 def small_fusion():
-    saved = (state.on, state.min_numel, state.block)
-    state.on, state.min_numel, state.block = True, 64, 300  # (tests that compare switch it off)
+    saved = (state.on, state.min_numel, state.min_numel_chosen, state.block)
+    state.on, state.block = True, 300  # (tests that compare switch it off)
+    fusion.set_min_numel(64)  # kept when a test switches the backend
     yield
     fusion.flush()
-    state.on, state.min_numel, state.block = saved
+    state.on, state.min_numel, state.min_numel_chosen, state.block = saved
 
 
 @pytest.fixture
@@ -34,7 +45,7 @@ def python_evaluator(monkeypatch):
 
 
 @pytest.fixture
-def threads():
+def threads(native):
     vm = _backend.fused_evaluator()
     yield vm.set_threads
     vm.set_threads(0)
@@ -66,6 +77,7 @@ def values(dtype, fuse):
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_chain_is_bit_identical_to_eager(dtype):
     before = fusion.counters()
@@ -80,6 +92,7 @@ def test_compiled_chain_is_bit_identical_to_eager(dtype):
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_python_evaluator_gives_the_compiled_numbers(dtype, monkeypatch):
     compiled = values(dtype, True)
@@ -104,6 +117,7 @@ def reductions(dtype):
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sums_equal_the_python_evaluators_exactly(dtype, monkeypatch):
     before = fusion.counters()
@@ -139,6 +153,7 @@ def w6(m, p, s, t):
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 def test_one_and_two_threads_give_the_same_bits(threads):
     results = []
     for n in (1, 2):
@@ -210,6 +225,7 @@ def test_broadcast_and_strided_leaves_fall_back_cleanly():
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 def test_a_zero_d_leaf_a_step_reads_is_lowered_for_its_value():
     """The pow kernel tests its exponent for 0.5 (sqrt): the plan is kept per exponent value."""
     from pygrad._backend import kernels
@@ -226,6 +242,7 @@ def test_a_zero_d_leaf_a_step_reads_is_lowered_for_its_value():
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 def test_lowered_loops_are_numpys(threads):
     """Every loop the evaluator calls gives, bit for bit, what calling its ufunc gives."""
     vm = _backend.fused_evaluator()
@@ -262,6 +279,7 @@ def test_floating_point_errors_are_reported_as_eager(fuse):
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 def test_backward_chain_runs_compiled_and_matches_eager_bits():
     x = data(14).astype(np.float32)
     grads = []
@@ -305,6 +323,7 @@ def test_where_and_masked_fill_take_a_condition_of_the_chains_shape(fuse):
 
 
 @compiled_only
+@pytest.mark.usefixtures("native")
 def test_a_plan_refuses_arrays_that_do_not_fit_it():
     vm = _backend.fused_evaluator()
     index = vm.loop_index(np.multiply, "fff")
