@@ -161,3 +161,19 @@ def test_apply_refuses_what_no_loop_takes():
         vecmath._apply(np.power, x, x)
     with pytest.raises(ValueError, match="read-only"):
         vecmath._apply(np.exp, x, out=np.broadcast_to(x, (4,)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ulp_distance_counts_floats_between(dtype):
+    one, tiny = dtype(1), np.nextafter(dtype(0), dtype(1))
+    a = np.array([1, np.nextafter(one, dtype(2)), -tiny, np.finfo(dtype).max, np.nan, np.nan, -0.0, 0.0, 2], dtype)
+    b = np.array([1, np.nextafter(np.nextafter(one, dtype(0)), dtype(0)), tiny, np.inf, np.nan, 1, 0.0, 0.0, -2], dtype)
+    distance = bench.ulp_distance(a, b)
+    assert distance[:6].tolist() == [0, 3, 2, 1, 0, np.inf]
+    assert distance[6] == np.inf and distance[7] == 0 and distance[8] > 2**29
+
+
+def test_the_benchmark_prints_a_row_per_loop(capsys):
+    assert bench.main(["--size", "1000"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" not in line]
+    assert [tuple(row.split(" | ")[:2]) for row in rows] == [(f"| {name}", dtype) for name, dtype in LOOPS]

@@ -219,7 +219,7 @@ ULP_BOUND = {
 }
 
 LINKED = bool(pygrad_vm_linked)  # built against libmvec
-CPU_OK = bool(pygrad_vm_cpu_ok())  # this CPU runs the AVX2 variants
+CPU_OK = bool(pygrad_vm_cpu_ok())  # linked, and this CPU runs the AVX2 variants
 
 cdef dict _REGISTRY = {}
 
