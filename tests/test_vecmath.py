@@ -164,7 +164,8 @@ def test_the_capsule_holds_a_numpy_inner_loop():
     (np.exp, np.int64), (np.exp, np.float16), (np.exp, np.complex128), (np.exp, np.longdouble),
     (np.exp, np.dtype(np.float32).newbyteorder()), (np.exp, np.dtype(np.float64).newbyteorder()),
     (np.power, np.float32),
-    (np.add, np.float32), (np.sqrt, np.float64), (np.exp, "not a dtype"), (len, np.float32),
+    (np.add, np.float32), (np.sqrt, np.float64), (np.exp, "not a dtype"), (np.exp, None),
+    (len, np.float32), ([np.exp], np.float32),
 ])
 def test_no_vector_loop_where_none_is_documented(ufunc, dtype):
     assert vecmath.vector_loop(ufunc, dtype) is None

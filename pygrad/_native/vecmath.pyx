@@ -245,13 +245,13 @@ _register()
 def vector_loop(ufunc, dtype):
     """The vector loop of NumPy ufunc ``ufunc`` for ``dtype`` as a ``PyCapsule`` named
     ``CAPSULE_NAME``, or ``None`` (keep NumPy's loop).  See the module docstring."""
+    if dtype is None:  # np.dtype(None) would be float64
+        return None
     try:
         key = (ufunc, np.dtype(dtype))
-    except TypeError:
+        return _REGISTRY.get(key) if key[1].isnative else None
+    except TypeError:  # not a dtype, or an unhashable ufunc argument
         return None
-    if not key[1].isnative:
-        return None
-    return _REGISTRY.get(key)
 
 
 def loops():
