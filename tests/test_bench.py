@@ -251,3 +251,11 @@ def test_kernel_comparison_covers_every_compiled_kernel():
     # Every kernel, both dtypes, size 1 contiguous plus size 8 in each layout it takes.
     assert {row.split()[0] for row in rows} == set(found)
     assert any(" strided " in row for row in rows) and any(" broadcast " in row for row in rows)
+
+
+def test_harness_run_leaves_the_backend_and_fusion_switch_as_they_were():
+    import pygrad
+    from pygrad.bench import runner
+    before = pygrad._backend.name, pygrad.fusion.is_enabled()
+    runner.run(["W2"], ["pygrad-pure", "pygrad-unfused"], threads=1, quick=True)
+    assert (pygrad._backend.name, pygrad.fusion.is_enabled()) == before

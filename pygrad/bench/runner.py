@@ -92,7 +92,18 @@ def _timed(workload, size, library: str, threads: int, seconds, peak=None, gc="o
 def run(workload_keys, library_names, threads: int, quick: bool, progress=None, collector_modes=("on",)) -> list[dict]:
     """Records for every (workload, size, library, collector mode), skipped ones with their reason.
 
-    ``collector_modes``: "on" (the garbage collector runs, as in programs) and/or "off"."""
+    ``collector_modes``: "on" (the garbage collector runs, as in programs) and/or "off".
+    pygrad's backend and fusion switch are as before when it returns (or raises)."""
+    import pygrad
+    before = pygrad._backend.name, pygrad.fusion.is_enabled()
+    try:
+        return _run(workload_keys, library_names, threads, quick, progress, collector_modes)
+    finally:
+        pygrad._backend.use(before[0])
+        pygrad.fusion.set_enabled(before[1])
+
+
+def _run(workload_keys, library_names, threads, quick, progress, collector_modes) -> list[dict]:
     budget = timing.QUICK if quick else timing.FULL
     libraries = [Library(name, threads) for name in library_names]
     records = []
