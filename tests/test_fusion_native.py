@@ -30,12 +30,16 @@ compiled_only = pytest.mark.skipif(not NATIVE, reason="the compiled evaluator is
 
 @pytest.fixture(autouse=True)
 def small_fusion():
-    saved = (state.on, state.min_numel, state.min_numel_chosen, state.block)
+    """Small chains fuse; NumPy's own loops (vector math off: the bit-for-bit contract) unless a
+    test turns vector math on."""
+    saved = (state.on, state.min_numel, state.min_numel_chosen, state.block, state.vector_math)
     state.on, state.block = True, 300  # (tests that compare switch it off)
     fusion.set_min_numel(64)  # kept when a test switches the backend
+    fusion.set_vector_math(False)
     yield
     fusion.flush()
-    state.on, state.min_numel, state.min_numel_chosen, state.block = saved
+    state.on, state.min_numel, state.min_numel_chosen, state.block = saved[:4]
+    fusion.set_vector_math(saved[4])
 
 
 @pytest.fixture
@@ -337,3 +341,59 @@ def test_a_plan_refuses_arrays_that_do_not_fit_it():
                          ([x.astype(np.float64)], [out]), ([x], [np.broadcast_to(out, (N,))])):
         with pytest.raises(ValueError):
             plan.run(leaves, outs, N, 300)
+
+
+def _vector_math_built():
+    try:
+        from pygrad._native import vecmath
+    except ImportError:
+        return False
+    return vecmath.available()
+
+
+vector_math_only = pytest.mark.skipif(not (NATIVE and _vector_math_built()),
+                                      reason="needs the native backend built with vector math")
+
+
+@vector_math_only
+@pytest.mark.usefixtures("native")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_math_runs_the_transcendental_steps_within_rounding(dtype):
+    assert lower._vector_loop(np.exp, "ff") is None  # off
+    fusion.set_vector_math(True)
+    assert lower._vector_loop(np.exp, "ff") is not None and lower._vector_loop(np.add, "fff") is None
+    before = fusion.counters()
+    fused = values(dtype, True)
+    assert fusion.counters()["compiled"] - before["compiled"] == 1
+    eager = values(dtype, False)
+    # A few ulp per transcendental step, amplified through some 30 ops (and cancelling near 0:
+    # the absolute bound is in units of the terms, which are of order 1).
+    tol = 128 * np.finfo(dtype).eps
+    np.testing.assert_allclose(fused, eager, rtol=tol, atol=tol)
+    fusion.set_vector_math(False)
+    np.testing.assert_array_equal(bits(values(dtype, True)), bits(eager))
+
+
+@vector_math_only
+def test_vector_math_gives_the_same_bits_on_one_and_two_threads(threads):
+    fusion.set_vector_math(True)
+    threads(1)
+    one = values(np.float32, True)
+    threads(2)
+    np.testing.assert_array_equal(bits(values(np.float32, True)), bits(one))
+
+
+@vector_math_only
+@pytest.mark.usefixtures("native")
+def test_vector_math_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    fusion.set_vector_math(True)
+    x0, y0 = data(1, low=0.1, high=2.0), data(2)
+    grads = []
+    for lib in (pygrad, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        y = lib.tensor(y0, requires_grad=True)
+        ((x * 0.5).sin().exp() + (y * y + 1).log1p() * x.cosh() - y.tanh()).mean().backward()
+        grads.append((x.grad.detach().numpy(), y.grad.detach().numpy()))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)

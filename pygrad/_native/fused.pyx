@@ -19,6 +19,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport free, malloc, calloc
 from libc.string cimport memcpy, memset
+from cpython.pycapsule cimport PyCapsule_GetPointer
 
 cdef extern from *:
     """
@@ -307,7 +308,8 @@ cdef class Plan:
         """``locs``: (kind, index, itemsize) per location ("whole" leaf/output index, "uniform"
         leaf index, "const" index into ``consts``, "pre" result of the prologue, "scratch"
         slot).  ``prologue``, ``instrs``: (kind, payload, operand locations, watched) with
-        payload (ufunc, loop index) for "ufunc", the item size for "where"/"copy", the
+        payload (ufunc, loop index[, a vector loop capsule of ``pygrad._native.vecmath`` to run
+        instead of NumPy's, or None]) for "ufunc", the item size for "where"/"copy", the
         (source, destination) dtypes for "cast"; watched: report the instruction's
         floating-point errors (ufuncs only).  The prologue runs once per run, on one element.
         ``reduce``: (location, accumulator dtype)."""
@@ -364,8 +366,12 @@ cdef class Plan:
             code[i].watch = -1
             if kind == "ufunc":
                 code[i].kind = UFUNC
-                code[i].fn = pygrad_ufunc_loop(payload[0], payload[1])
-                code[i].data = pygrad_ufunc_data(payload[0], payload[1])
+                if len(payload) > 2 and payload[2] is not None:  # a vector loop of pygrad._native.vecmath
+                    code[i].fn = PyCapsule_GetPointer(payload[2], b"pygrad.vecmath.loop")
+                    code[i].data = NULL
+                else:
+                    code[i].fn = pygrad_ufunc_loop(payload[0], payload[1])
+                    code[i].data = pygrad_ufunc_data(payload[0], payload[1])
                 if watched:
                     code[i].watch = self.nwatch
                     self.nwatch += 1

@@ -6,7 +6,9 @@ instead of computing it; the recorded chain is computed in one pass over cache-s
 something reads it, and a ``sum``/``mean`` of it is reduced in the same pass.  In backward, a
 chain of such nodes runs as one pass that recomputes what the nodes saved.  The graph, the
 printed values and gradients are those of eager evaluation (sums may differ in the last bits:
-see ``pygrad/fusion/program.py`` for the summation order).
+see ``pygrad/fusion/program.py`` for the summation order; on the native backend, transcendental
+functions run glibc's vector math where it is built, within a few ulp of NumPy's loops, unless
+``set_vector_math(False)`` or ``PYGRAD_FUSION_VECTOR_MATH=0``).
 
     pygrad.fusion.set_enabled(False)       # or PYGRAD_FUSION=0 in the environment
     with pygrad.fusion.disabled(): ...
@@ -19,7 +21,7 @@ import contextlib
 from ._state import state
 
 __all__ = ["is_enabled", "set_enabled", "disabled", "enabled", "min_numel", "set_min_numel", "counters",
-           "is_pending", "flush"]
+           "is_pending", "flush", "vector_math", "set_vector_math"]
 
 
 def is_enabled() -> bool:
@@ -61,6 +63,20 @@ def min_numel() -> int:
 def set_min_numel(n: int) -> None:
     state.min_numel = int(n)
     state.min_numel_chosen = True
+
+
+def vector_math() -> bool:
+    """Whether compiled fused passes compute transcendental functions with vector math."""
+    return state.vector_math
+
+
+def set_vector_math(flag: bool) -> None:
+    """On: compiled fused passes compute exp, log, sin, tanh, ... with glibc's vector math where
+    the build has it (within a few ulp of NumPy's loops).  Off: with NumPy's own loops, so fused
+    results equal eager ones bit for bit."""
+    from . import program
+    state.vector_math = bool(flag)
+    program._LOWERED.clear()
 
 
 def counters() -> dict:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from ._state import state
+
 _TYPES = frozenset("?fd")  # bool, float32, float64: the types the evaluator's registers hold
 _FPE = ((1, "divide"), (2, "over"), (4, "under"), (8, "invalid"))  # NumPy's NPY_FPE_* bits
 
@@ -369,7 +371,7 @@ def allocate(vm, tr: Trace, out_regs, out_dtypes, reduce_reg=None):
                 loc_of[out] = location("scratch", slot, tr.dtypes[out].itemsize)
         watch = kind == "ufunc" and reported != 0
         if kind == "ufunc":
-            payload = (payload[0], _loop(vm, *payload))
+            payload = (payload[0], _loop(vm, *payload), _vector_loop(*payload))
         if watch:
             watched[out not in uniform].append((name, reported))
         (prologue if out in uniform else instrs).append(
@@ -397,6 +399,18 @@ def _loop(vm, ufunc, chars) -> int:
     if index < 0:
         raise TraceError(f"no loop {chars} of {ufunc.__name__} to call")
     return index
+
+
+def _vector_loop(ufunc, chars):
+    """The vector loop (``pygrad._native.vecmath``) to run instead of NumPy's for ``ufunc`` on
+    operands all of one float type, when vector math is on; else None."""
+    if not state.vector_math or len(set(chars)) != 1 or chars[0] not in "fd":
+        return None
+    try:
+        from .._native import vecmath
+    except ImportError:  # a build without it (pure, or older)
+        return None
+    return vecmath.vector_loop(ufunc, np.dtype(chars[0]))
 
 
 def _probes(chars):
