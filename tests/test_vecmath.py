@@ -79,8 +79,6 @@ def _layout(x, layout):
         return wide[::2]
     if layout == "reversed":
         return x[::-1].copy()[::-1]
-    if layout == "stride0":
-        return np.broadcast_to(x[:1], x.shape)
     return x.copy()
 
 
