@@ -540,18 +540,42 @@ cdef inline bint _uniform(Plan* p, int k) noexcept nogil:
     return True
 
 
+cdef enum:
+    BLOCK = 256  # elements of a spread block
+
+
+cdef inline int _spread_operands(int op) noexcept nogil:
+    """The operands (a bit each) that ``_run_range`` spreads into a contiguous block when they are
+    uniform along a row: those that ``_run`` does not read once itself."""
+    if op == ADD or op == SUB or op == MUL or op == DIV or op == POW or op == COPY:
+        return 0
+    if op == POW_B or op == POW_B_SHORTCUT:
+        return 0b0011  # the exponent too is read once
+    return 0b1111
+
+
 cdef void _run_range(int op, floating* o, floating** ins, Plan* p, Py_ssize_t lo,
                      Py_ssize_t hi) noexcept nogil:
-    """``_run`` on the result's elements ``lo`` to ``hi`` (in iteration order), row by row."""
-    cdef int nd = p.nd, k, d
-    cdef Py_ssize_t n = p.shape[nd - 1], row = lo // n, col = lo % n, pos = lo, m
+    """``_run`` on the result's elements ``lo`` to ``hi`` (in iteration order), row by row.  An
+    operand with one value along a row (a 0-d or stride-0 one) is spread into a block of copies
+    of it where ``_run`` would read it at every step: the loop then vectorizes."""
+    cdef int nd = p.nd, k, d, spread = 0, mask = _spread_operands(op)
+    cdef Py_ssize_t n = p.shape[nd - 1], row = lo // n, col = lo % n, pos = lo, m, j, b
     cdef Py_ssize_t index[MAX_DIMS]
     cdef Py_ssize_t inner[MAX_OPERANDS]
+    cdef Py_ssize_t run_steps[MAX_OPERANDS]
     cdef floating* start[MAX_OPERANDS]
     cdef floating* part[MAX_OPERANDS]
+    cdef floating* spread_from[MAX_OPERANDS]
+    cdef floating blocks[MAX_OPERANDS][BLOCK]
     for k in range(MAX_OPERANDS):
         start[k] = ins[k]
         inner[k] = p.steps[k][nd - 1]
+        run_steps[k] = inner[k]
+        spread_from[k] = NULL
+        if inner[k] == 0 and mask & (1 << k) and n > 1:
+            spread |= 1 << k
+            run_steps[k] = 1
     for d in range(nd - 2, -1, -1):
         index[d] = row % p.shape[d]
         row //= p.shape[d]
@@ -561,7 +585,24 @@ cdef void _run_range(int op, floating* o, floating** ins, Plan* p, Py_ssize_t lo
         m = n - col if n - col < hi - pos else hi - pos
         for k in range(MAX_OPERANDS):
             part[k] = start[k] + col * inner[k]
-        _run(op, o + pos, part, inner, m)
+        if spread:
+            for k in range(MAX_OPERANDS):
+                if spread & (1 << k) and spread_from[k] != part[k]:
+                    for j in range(BLOCK):
+                        blocks[k][j] = part[k][0]
+                    spread_from[k] = part[k]
+            j = 0
+            while j < m:
+                b = m - j if m - j < BLOCK else BLOCK
+                for k in range(MAX_OPERANDS):
+                    if spread & (1 << k):
+                        part[k] = &blocks[k][0]
+                    else:
+                        part[k] = start[k] + (col + j) * inner[k]
+                _run(op, o + pos + j, part, run_steps, b)
+                j += b
+        else:
+            _run(op, o + pos, part, inner, m)
         pos += m
         col = 0
         d = nd - 2
@@ -657,11 +698,28 @@ cdef object _apply(int op, tuple args, object fallback):
     out = _empty(nd, dims, strides, typenum, itemsize)
     if plan.size == 0:
         return out
+    cdef double scalar[1]  # room for one float or double
+    cdef int reduced = op
+    if nin == 2 and 2 * cnp.PyArray_SIZE(<cnp.ndarray>args[1]) <= plan.size and _derives(op):
+        # y broadcast (a row against a batch): t computed once per element of y, as the pure
+        # kernel computes it, then one pass of g * t.
+        reduced = _by_scalar(op, data[1], scalar, typenum)
+        return _apply(reduced, (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
+    if nin == 2 and _uniform(&plan, 1):
+        reduced = _by_scalar(op, data[1], scalar, typenum)
+        if reduced != op:
+            data[1] = scalar
     if _numpy_loop_faster(plan.size):
-        ufunc = _single_ufunc(op)
+        ufunc = _single_ufunc(reduced)
         if ufunc is not None:
+            if reduced != op:
+                args = (args[0], _scalar_array(scalar, typenum))
             ufunc(*args, out=out)
             return out
+    op = reduced
+    if op == COPY and not (plan.nd == 1 and plan.steps[0][0] == 1):
+        cnp.PyArray_CopyInto(<cnp.ndarray>out, <cnp.ndarray>args[0])  # NumPy's strided copy is faster
+        return out
     op = _ufunc_stage(op, args, out, &plan, data, typenum)
     if op < 0:
         return out
@@ -672,6 +730,64 @@ cdef object _apply(int op, tuple args, object fallback):
     else:
         with nogil:
             _run_parallel(op, <double*>o, <double**>data, &plan)
+    return out
+
+
+cdef int _by_scalar(int op, void* x, double* scalar, int typenum) noexcept nogil:
+    """A backward op on ``(g, y)`` whose ``y`` has one value is ``g * t`` or ``g / t`` for one ``t``
+    computed here (as the pure kernel computes it on a 0-d ``y``): ``MUL`` or ``DIV``, with ``t``
+    in ``scalar``; else ``op`` itself."""
+    if typenum == cnp.NPY_FLOAT:
+        return _by_scalar_of(op, (<float*>x)[0], <float*>scalar)
+    return _by_scalar_of(op, (<double*>x)[0], scalar)
+
+
+cdef inline int _by_scalar_of(int op, floating y, floating* t) noexcept nogil:
+    cdef floating one = 1, two = 2
+    if op == TANH_B:
+        t[0] = one - y * y
+    elif op == RECIP_B:
+        t[0] = -(y * y)
+    elif op == ABS_B:
+        t[0] = <floating>((y > 0) - (y < 0))
+    elif op == SQRT_B:
+        t[0] = two * y
+        return DIV
+    else:
+        return op
+    return MUL
+
+
+cdef inline bint _derives(int op) noexcept nogil:
+    """Whether ``_by_scalar`` turns ``op`` into ``MUL`` or ``DIV``."""
+    return op == TANH_B or op == RECIP_B or op == ABS_B or op == SQRT_B
+
+
+cdef object _derived(int op, cnp.ndarray y, int typenum):
+    """The array of ``_by_scalar``'s ``t`` for each element of ``y``."""
+    y = np.ascontiguousarray(y)
+    t = _empty(cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), NULL, typenum, cnp.PyArray_ITEMSIZE(y))
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(y)
+    cdef void* src = cnp.PyArray_DATA(y)
+    cdef void* dst = cnp.PyArray_DATA(<cnp.ndarray>t)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            for i in range(n):
+                _by_scalar_of(op, (<float*>src)[i], (<float*>dst) + i)
+        else:
+            for i in range(n):
+                _by_scalar_of(op, (<double*>src)[i], (<double*>dst) + i)
+    return t
+
+
+cdef object _scalar_array(double* scalar, int typenum):
+    """A 0-d array of the value ``_by_scalar`` left in ``scalar``."""
+    cdef cnp.npy_intp no_dims[1]
+    out = _empty(0, no_dims, NULL, typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
+    if typenum == cnp.NPY_FLOAT:
+        (<float*>cnp.PyArray_DATA(<cnp.ndarray>out))[0] = (<float*>scalar)[0]
+    else:
+        (<double*>cnp.PyArray_DATA(<cnp.ndarray>out))[0] = scalar[0]
     return out
 
 
