@@ -700,11 +700,10 @@ cdef object _apply(int op, tuple args, object fallback):
         return out
     cdef double scalar[1]  # room for one float or double
     cdef int reduced = op
-    if nin == 2 and 2 * cnp.PyArray_SIZE(<cnp.ndarray>args[1]) <= plan.size and _derives(op):
-        # y broadcast (a row against a batch): t computed once per element of y, as the pure
-        # kernel computes it, then one pass of g * t.
-        reduced = _by_scalar(op, data[1], scalar, typenum)
-        return _apply(reduced, (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
+    if nin == 2 and 2 * cnp.PyArray_SIZE(<cnp.ndarray>args[1]) <= plan.size and _derived_op(op) >= 0:
+        # y broadcast (a row against a batch, a 0-d value): t computed once per element of y, as
+        # the pure kernel computes it, then one pass of g * t.
+        return _apply(_derived_op(op), (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
     if nin == 2 and _uniform(&plan, 1):
         reduced = _by_scalar(op, data[1], scalar, typenum)
         if reduced != op:
@@ -758,15 +757,24 @@ cdef inline int _by_scalar_of(int op, floating y, floating* t) noexcept nogil:
     return MUL
 
 
-cdef inline bint _derives(int op) noexcept nogil:
-    """Whether ``_by_scalar`` turns ``op`` into ``MUL`` or ``DIV``."""
-    return op == TANH_B or op == RECIP_B or op == ABS_B or op == SQRT_B
+cdef inline int _derived_op(int op) noexcept nogil:
+    """For a backward op on ``(g, y)`` that is ``g * t`` or ``g / t`` with ``t`` computed from ``y``
+    alone (``_derived``): ``MUL`` or ``DIV``; else -1."""
+    if op == TANH_B or op == RECIP_B or op == ABS_B or op == SIN_B or op == COS_B:
+        return MUL
+    if op == SQRT_B:
+        return DIV
+    return -1
 
 
 cdef object _derived(int op, cnp.ndarray y, int typenum):
-    """The array of ``_by_scalar``'s ``t`` for each element of ``y``."""
-    y = np.ascontiguousarray(y)
+    """The ``t`` of ``_derived_op`` for each element of ``y``, computed as the pure kernel does."""
     t = _empty(cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), NULL, typenum, cnp.PyArray_ITEMSIZE(y))
+    if op == SIN_B:
+        return np.cos(y, out=t)
+    if op == COS_B:
+        return np.negative(np.sin(y, out=t), out=t)
+    y = np.ascontiguousarray(y)
     cdef Py_ssize_t i, n = cnp.PyArray_SIZE(y)
     cdef void* src = cnp.PyArray_DATA(y)
     cdef void* dst = cnp.PyArray_DATA(<cnp.ndarray>t)

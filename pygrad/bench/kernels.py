@@ -29,6 +29,7 @@ LAYOUTS = ("contiguous", "strided", "transposed", "broadcast", "stride-0", "0-d"
 N_ARY_LAYOUTS = {"broadcast", "stride-0", "0-d"}  # layouts of one operand against others
 SIZES = (1, 100, 100_000, 1_000_000)
 RETRIES = 3
+IN_PLACE = {"accumulate"}  # kernels writing into their first operand: none of a read-only view
 
 
 def compiled_kernels():
@@ -140,6 +141,8 @@ def run(kernels: dict, sizes, layouts, rounds: int, batch: float, limit: float |
                 if key not in arrays:
                     arrays[key] = operands(*key)
                 args = arrays[key]
+                if name in IN_PLACE and not args[0].flags.writeable:
+                    continue
                 measured = ratio(native, pure, args, rounds, batch)
                 tries = 0
                 while limit is not None and measured[2] > limit and tries < RETRIES:
