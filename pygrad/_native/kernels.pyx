@@ -713,7 +713,7 @@ cdef object _apply(int op, tuple args, object fallback):
         if ufunc is not None:
             if reduced != op:
                 args = (args[0], _scalar_array(scalar, typenum))
-            ufunc(*args, out=out)
+            ufunc(*args, out)
             return out
     op = reduced
     if op == COPY and not (plan.nd == 1 and plan.steps[0][0] == 1):
@@ -771,9 +771,9 @@ cdef object _derived(int op, cnp.ndarray y, int typenum):
     """The ``t`` of ``_derived_op`` for each element of ``y``, computed as the pure kernel does."""
     t = _empty(cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), NULL, typenum, cnp.PyArray_ITEMSIZE(y))
     if op == SIN_B:
-        return np.cos(y, out=t)
+        return np.cos(y, t)
     if op == COS_B:
-        return np.negative(np.sin(y, out=t), out=t)
+        return np.negative(np.sin(y, t), t)
     y = np.ascontiguousarray(y)
     cdef Py_ssize_t i, n = cnp.PyArray_SIZE(y)
     cdef void* src = cnp.PyArray_DATA(y)
@@ -799,6 +799,20 @@ cdef object _scalar_array(double* scalar, int typenum):
     return out
 
 
+cdef bint _any_above(object out, double limit) noexcept:
+    """Whether an element of the new array ``out`` is above ``limit``."""
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef bint above = False
+    if cnp.PyArray_TYPE(<cnp.ndarray>out) == cnp.NPY_FLOAT:
+        for i in range(n):
+            above |= (<float*>x)[i] > limit
+    else:
+        for i in range(n):
+            above |= (<double*>x)[i] > limit
+    return above
+
+
 cdef inline double _value(void* x, int typenum) noexcept nogil:
     return (<float*>x)[0] if typenum == cnp.NPY_FLOAT else (<double*>x)[0]
 
@@ -809,22 +823,26 @@ cdef int _ufunc_stage(int op, tuple args, object out, Plan* p, void** data, int 
     if op == POW:
         if _uniform(p, 1) and _shortcut_exponent(_value(data[1], typenum)):
             return op
-        np.power(args[0], args[1], out=out)
+        np.power(args[0], args[1], out)
         return -1
     if op == SIGMOID:
-        with np.errstate(over="ignore"):
-            np.exp(np.negative(args[0], out=out), out=out)
+        np.negative(args[0], out)
+        if _any_above(out, 88.0 if typenum == cnp.NPY_FLOAT else 709.0):  # exp may overflow (to inf, rightly)
+            with np.errstate(over="ignore"):
+                np.exp(out, out)
+        else:  # np.errstate costs more than a small sigmoid
+            np.exp(out, out)
     elif op == POW_B:  # (g, x, p)
         if _uniform(p, 2) and _shortcut_exponent(_value(data[2], typenum) - 1):
             return POW_B_SHORTCUT  # x**(p-1) without pow(), where NumPy's loop needs none either
-        np.power(args[1], np.subtract(args[2], 1), out=out)
+        np.power(args[1], np.subtract(args[2], 1), out)
     elif op == POW_B_EXP:  # (g, result, base, exponent)
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.log(args[2], out=out)
+            np.log(args[2], out)
     elif op == SIN_B:  # (g, x)
-        np.cos(args[1], out=out)
+        np.cos(args[1], out)
     elif op == COS_B:
-        np.sin(args[1], out=out)
+        np.sin(args[1], out)
     return op
 
 
