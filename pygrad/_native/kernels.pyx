@@ -20,7 +20,7 @@ NumPy's own (run-time SIMD) loop from ``UFUNC_MIN_SIZE`` elements on, where it i
 cimport cython
 cimport numpy as cnp
 from cpython.object cimport PyObject, PyTypeObject
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from cython.parallel cimport prange
 
 cdef extern from *:
@@ -253,6 +253,7 @@ cdef inline bint _shortcut_exponent(double y) noexcept nogil:
 cdef enum:
     # Internal operation codes, after the generated ones.
     POW_B_SHORTCUT = 1000  # pow_backward with one exponent p whose p - 1 is a shortcut exponent
+    ZEROS = 1001  # +0 everywhere
 
 
 cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
@@ -344,6 +345,8 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
         else:
             for i in range(n):
                 o[i] = a[i * sa]
+    elif op == ZEROS:
+        memset(o, 0, n * sizeof(floating))
     elif op == DIV_B:  # (-g * a) / (b * b)
         for i in range(n):
             y = c[i * sc]
@@ -547,7 +550,7 @@ cdef enum:
 cdef inline int _spread_operands(int op) noexcept nogil:
     """The operands (a bit each) that ``_run_range`` spreads into a contiguous block when they are
     uniform along a row: those that ``_run`` does not read once itself."""
-    if op == ADD or op == SUB or op == MUL or op == DIV or op == POW or op == COPY:
+    if op == ADD or op == SUB or op == MUL or op == DIV or op == POW or op == COPY or op == ZEROS:
         return 0
     if op == POW_B or op == POW_B_SHORTCUT:
         return 0b0011  # the exponent too is read once
@@ -695,15 +698,15 @@ cdef object _apply(int op, tuple args, object fallback):
     nd = _plan(args, nin, itemsize, op == COPY, &plan, dims, strides)
     if nd < 0:
         return fallback(*args)
+    if nin == 2 and 2 * cnp.PyArray_SIZE(<cnp.ndarray>args[1]) <= plan.size and _derived_op(op) >= 0:
+        # y broadcast (a row against a batch, a 0-d value): t computed once per element of y, as
+        # the pure kernel computes it, then one pass of g * t.
+        return _apply(_derived_op(op), (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
     out = _empty(nd, dims, strides, typenum, itemsize)
     if plan.size == 0:
         return out
     cdef double scalar[1]  # room for one float or double
     cdef int reduced = op
-    if nin == 2 and 2 * cnp.PyArray_SIZE(<cnp.ndarray>args[1]) <= plan.size and _derived_op(op) >= 0:
-        # y broadcast (a row against a batch, a 0-d value): t computed once per element of y, as
-        # the pure kernel computes it, then one pass of g * t.
-        return _apply(_derived_op(op), (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
     if nin == 2 and _uniform(&plan, 1):
         reduced = _by_scalar(op, data[1], scalar, typenum)
         if reduced != op:
@@ -735,7 +738,7 @@ cdef object _apply(int op, tuple args, object fallback):
 cdef int _by_scalar(int op, void* x, double* scalar, int typenum) noexcept nogil:
     """A backward op on ``(g, y)`` whose ``y`` has one value is ``g * t`` or ``g / t`` for one ``t``
     computed here (as the pure kernel computes it on a 0-d ``y``): ``MUL`` or ``DIV``, with ``t``
-    in ``scalar``; else ``op`` itself."""
+    in ``scalar``; ``relu_backward`` is ``COPY`` of g or ``ZEROS``; else ``op`` itself."""
     if typenum == cnp.NPY_FLOAT:
         return _by_scalar_of(op, (<float*>x)[0], <float*>scalar)
     return _by_scalar_of(op, (<double*>x)[0], scalar)
@@ -752,6 +755,8 @@ cdef inline int _by_scalar_of(int op, floating y, floating* t) noexcept nogil:
     elif op == SQRT_B:
         t[0] = two * y
         return DIV
+    elif op == RELU_B:  # g itself, or +0 everywhere
+        return ZEROS if y <= 0 else COPY
     else:
         return op
     return MUL
