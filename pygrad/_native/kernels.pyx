@@ -775,14 +775,22 @@ cdef inline int _derived_op(int op) noexcept nogil:
 cdef object _derived(int op, cnp.ndarray y, int typenum):
     """The ``t`` of ``_derived_op`` for each element of ``y``, computed as the pure kernel does."""
     t = _empty(cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), NULL, typenum, cnp.PyArray_ITEMSIZE(y))
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(y)
+    cdef void* dst = cnp.PyArray_DATA(<cnp.ndarray>t)
     if op == SIN_B:
         return np.cos(y, t)
-    if op == COS_B:
-        return np.negative(np.sin(y, t), t)
+    if op == COS_B:  # -sin(y), the negation here rather than by one more ufunc call
+        np.sin(y, t)
+        with nogil:
+            if typenum == cnp.NPY_FLOAT:
+                for i in range(n):
+                    (<float*>dst)[i] = -(<float*>dst)[i]
+            else:
+                for i in range(n):
+                    (<double*>dst)[i] = -(<double*>dst)[i]
+        return t
     y = np.ascontiguousarray(y)
-    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(y)
     cdef void* src = cnp.PyArray_DATA(y)
-    cdef void* dst = cnp.PyArray_DATA(<cnp.ndarray>t)
     with nogil:
         if typenum == cnp.NPY_FLOAT:
             for i in range(n):
@@ -832,10 +840,12 @@ cdef int _ufunc_stage(int op, tuple args, object out, Plan* p, void** data, int 
         return -1
     if op == SIGMOID:
         np.negative(args[0], out)
-        if _any_above(out, 88.0 if typenum == cnp.NPY_FLOAT else 709.0):  # exp may overflow (to inf, rightly)
+        # exp(-x) overflows (to inf, rightly) for large negative x; np.errstate silences that but
+        # costs more than a small sigmoid, which is therefore looked at first.
+        if p.size >= 1024 or _any_above(out, 88.0 if typenum == cnp.NPY_FLOAT else 709.0):
             with np.errstate(over="ignore"):
                 np.exp(out, out)
-        else:  # np.errstate costs more than a small sigmoid
+        else:
             np.exp(out, out)
     elif op == POW_B:  # (g, x, p)
         if _uniform(p, 2) and _shortcut_exponent(_value(data[2], typenum) - 1):
