@@ -702,6 +702,8 @@ cdef object _apply(int op, tuple args, object fallback):
         # y broadcast (a row against a batch, a 0-d value): t computed once per element of y, as
         # the pure kernel computes it, then one pass of g * t.
         return _apply(_derived_op(op), (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
+    if op == POW and plan.size and not (_uniform(&plan, 1) and _shortcut_exponent(_value(data[1], typenum))):
+        return np.power(args[0], args[1])  # NumPy's loop, as the pure kernel runs it, and nothing more
     out = _empty(nd, dims, strides, typenum, itemsize)
     if plan.size == 0:
         return out
@@ -833,11 +835,6 @@ cdef inline double _value(void* x, int typenum) noexcept nogil:
 cdef int _ufunc_stage(int op, tuple args, object out, Plan* p, void** data, int typenum) except -2:
     """Write the transcendental part of ``op`` into ``out`` with NumPy's ufunc; the operation
     code of the compiled tail still to run (see ``_run``), or -1 when that finished the op."""
-    if op == POW:
-        if _uniform(p, 1) and _shortcut_exponent(_value(data[1], typenum)):
-            return op
-        np.power(args[0], args[1], out)
-        return -1
     if op == SIGMOID:
         np.negative(args[0], out)
         # exp(-x) overflows (to inf, rightly) for large negative x; np.errstate silences that but
