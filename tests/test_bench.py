@@ -242,15 +242,55 @@ def test_kernel_comparison_covers_every_compiled_kernel():
 
     found = kbench.compiled_kernels()
     assert {"add", "mul", "sigmoid", "pow_backward", "exp", "accumulate"} <= set(found)
-    assert all(getattr(fn, "__module__", "") == "pygrad._native.kernels" for fn, _, _ in found.values())
+    assert all(getattr(fn, "__module__", "") == "pygrad._native.kernels" for fn, _, _, _ in found.values())
+    assert found["exp"][3] and not found["add"][3]  # one NumPy ufunc, or a compiled loop
     import io
     out = io.StringIO()
-    over = kbench.run(sizes=(1, 8), rounds=1, batch=1e-4, limit=None, out=out)
+    results = kbench.run(found, sizes=(1, 8), layouts=kbench.LAYOUTS, rounds=1, batch=1e-4, limit=None,
+                         quick=False, out=out)
     rows = out.getvalue().splitlines()[1:]
-    assert over == []
+    assert len(results) == len(rows) and all(r > 0 for r, _ in results)
     # Every kernel, both dtypes, size 1 contiguous plus size 8 in each layout it takes.
     assert {row.split()[0] for row in rows} == set(found)
-    assert any(" strided " in row for row in rows) and any(" broadcast " in row for row in rows)
+    assert {row.split()[3] for row in rows if row.split()[2] == "8"} == set(kbench.LAYOUTS)
+    assert {row.split()[3] for row in rows if row.split()[2] == "1"} == {"contiguous"}
+    assert not any(row.split()[0] == "exp" and row.split()[3] == "broadcast" for row in rows)
+
+
+def test_kernel_comparison_operands_have_their_layout():
+    from pygrad.bench import kernels as kbench
+
+    x, y = kbench.operands(2, np.float64, 100, "transposed")
+    assert x.shape == y.shape == (10, 10) and x.flags.f_contiguous and y.flags.c_contiguous
+    x, y = kbench.operands(2, np.float32, 100_000, "strided")
+    assert x.shape == (400, 250) and x.strides == (2000, 8) and x.dtype == np.float32
+    x, y = kbench.operands(2, np.float32, 100, "broadcast")
+    assert (x.shape, y.shape) == ((10, 10), (10,))
+    g, r = kbench.operands(2, np.float32, 100, "stride-0")
+    assert g.shape == (10, 10) and g.strides == (0, 0)
+    x, p = kbench.operands(2, np.float32, 100, "0-d")
+    assert p.shape == ()
+    assert [a.shape for a in kbench.operands(3, np.float64, 1, "contiguous")] == [(), (), ()]
+    # A quick run measures a one-ufunc kernel's layouts only where the two backends can differ.
+    assert set(kbench.cases(1, (100_000,), one_ufunc=True)) == {(100_000, "contiguous")}
+    assert len(set(kbench.cases(1, (100,), one_ufunc=True))) == 3
+
+
+def test_kernel_comparison_fails_a_slower_kernel():
+    from pygrad.bench import kernels as kbench
+
+    def slow(a):
+        return np.exp(np.exp(np.exp(a)))
+
+    def fast(a):
+        return np.negative(a)
+
+    import io
+    out = io.StringIO()
+    results = kbench.run({"slow": (slow, fast, 1, False)}, sizes=(1000,), layouts=("contiguous",), rounds=3,
+                         batch=1e-3, limit=1.1, quick=True, out=out)
+    assert len(results) == 2 and all(r > 1.5 for r, _ in results)  # float32 and float64
+    assert out.getvalue().count("OVER") == 2
 
 
 def test_harness_run_leaves_the_backend_and_fusion_switch_as_they_were():

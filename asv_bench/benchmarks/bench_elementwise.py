@@ -1,26 +1,31 @@
-"""Elementwise ops: the kernels alone (forward and fused backward) and the ops through autograd."""
+"""Elementwise ops: the kernels alone (forward and fused backward, for every dtype and operand
+layout of ``python -m pygrad.bench.kernels``) and the ops through autograd."""
+import inspect
+
 import numpy as np
 
 import pygrad
 from pygrad._backend import kernels
+from pygrad._pure import kernels as pure_kernels
+from pygrad.bench.kernels import LAYOUTS, cases, operands
 
 from .common import BACKENDS, array, grid, leaf, use_backend
 
 SIZES = grid([1, 1_000, 1_000_000], [1, 1_000])
+KERNEL_SIZES = grid([1, 100, 100_000, 1_000_000], [1, 100])
+DTYPES = ["float32", "float64"]
 
-# op: (tensor expression, forward kernel and its arguments, fused backward kernel and its arguments)
-# Arguments name the arrays of Kernels.setup: x, y (operands), p (exponent), g (output gradient),
-# r (forward result).  Inputs lie in [0.5, 2] so that log, div and pow are smooth everywhere.
+# op: (tensor expression, forward kernel, fused backward kernel)
 OPS = {
-    "add": (lambda x, y: x + y, ("add", "xy"), None),
-    "mul": (lambda x, y: x * y, ("mul", "xy"), ("mul_backward", "gy")),
-    "div": (lambda x, y: x / y, ("div", "xy"), ("div_backward_b", "gxy")),
-    "pow": (lambda x, y: x ** 2, ("pow", "xp"), ("pow_backward", "gxp")),
-    "exp": (lambda x, y: x.exp(), ("exp", "x"), ("exp_backward", "gr")),
-    "log": (lambda x, y: x.log(), ("log", "x"), ("log_backward", "gx")),
-    "tanh": (lambda x, y: x.tanh(), ("tanh", "x"), ("tanh_backward", "gr")),
-    "sigmoid": (lambda x, y: x.sigmoid(), ("sigmoid", "x"), ("sigmoid_backward", "gr")),
-    "relu": (lambda x, y: x.relu(), ("relu", "x"), ("relu_backward", "gr")),
+    "add": (lambda x, y: x + y, "add", None),
+    "mul": (lambda x, y: x * y, "mul", "mul_backward"),
+    "div": (lambda x, y: x / y, "div", "div_backward_b"),
+    "pow": (lambda x, y: x ** 2, "pow", "pow_backward"),
+    "exp": (lambda x, y: x.exp(), "exp", "exp_backward"),
+    "log": (lambda x, y: x.log(), "log", "log_backward"),
+    "tanh": (lambda x, y: x.tanh(), "tanh", "tanh_backward"),
+    "sigmoid": (lambda x, y: x.sigmoid(), "sigmoid", "sigmoid_backward"),
+    "relu": (lambda x, y: x.relu(), "relu", "relu_backward"),
 }
 BINARY = {"add", "mul", "div"}
 
@@ -28,40 +33,39 @@ BINARY = {"add", "mul", "div"}
 class KernelForward:
     """The backend's forward kernels called on arrays: what the compiled loops gain, without autograd."""
 
-    params = [BACKENDS, list(OPS), SIZES]
-    param_names = ["backend", "op", "size"]
+    params = [BACKENDS, list(OPS), DTYPES, list(LAYOUTS), KERNEL_SIZES]
+    param_names = ["backend", "op", "dtype", "layout", "size"]
 
-    def setup(self, backend, op, size):
+    def setup(self, backend, op, dtype, layout, size):
         use_backend(backend)
-        name, args = OPS[op][1]
-        self.kernel = getattr(kernels, name)
-        self.args = [_arrays(size)[a] for a in args]
+        self.kernel, self.args = _kernel_case(OPS[op][1], dtype, layout, size)
 
-    def time_forward(self, backend, op, size):
+    def time_forward(self, backend, op, dtype, layout, size):
         self.kernel(*self.args)
 
 
 class KernelBackward:
     """The fused backward kernels: one pass computing an input's gradient from the output's."""
 
-    params = [BACKENDS, [op for op, spec in OPS.items() if spec[2] is not None], SIZES]
-    param_names = ["backend", "op", "size"]
+    params = [BACKENDS, [op for op, spec in OPS.items() if spec[2] is not None], DTYPES, list(LAYOUTS),
+              KERNEL_SIZES]
+    param_names = ["backend", "op", "dtype", "layout", "size"]
 
-    def setup(self, backend, op, size):
+    def setup(self, backend, op, dtype, layout, size):
         use_backend(backend)
-        _, (fwd, fwd_args), (bwd, bwd_args) = OPS[op]
-        arrays = _arrays(size)
-        arrays["r"] = getattr(kernels, fwd)(*(arrays[a] for a in fwd_args))
-        self.kernel = getattr(kernels, bwd)
-        self.args = [arrays[a] for a in bwd_args]
+        self.kernel, self.args = _kernel_case(OPS[op][2], dtype, layout, size)
 
-    def time_fused_backward(self, backend, op, size):
+    def time_fused_backward(self, backend, op, dtype, layout, size):
         self.kernel(*self.args)
 
 
-def _arrays(size):
-    return {"x": array(size, 0.5, 2.0), "y": array(size, 0.5, 2.0, seed=1),
-            "g": array(size, seed=2), "p": np.array(2.0, np.float32)}
+def _kernel_case(name, dtype, layout, size):
+    """The kernel ``name`` and its operands in ``layout`` (the harness's), or NotImplementedError
+    (asv skips the case) where the layout does not apply."""
+    nargs = len(inspect.signature(getattr(pure_kernels, name)).parameters)
+    if (size, layout) not in set(cases(nargs, (size,), (layout,))):
+        raise NotImplementedError(f"no {layout} case of {size} element(s) for {name}")
+    return getattr(kernels, name), operands(nargs, np.dtype(dtype).type, size, layout)
 
 
 class Ops:

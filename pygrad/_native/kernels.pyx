@@ -7,17 +7,20 @@ ufuncs, called through NumPy's public API: a kernel that is one ufunc adds only 
 cache for large results; fused kernels (sigmoid, the backward of pow, sin, cos) let the ufunc
 write its part into the result and finish with a compiled loop.
 
-The compiled path takes float32/float64 operands of one dtype.  Its loop reads operands that
-are either C-contiguous with the result's shape or "uniform" (one element, like the 0-d operand
-of ``x * 2.5``, or a stride-0 broadcast view of the result's shape, like ``expand``'s output);
-a strided operand is first copied into that layout (``tests/test_native_coverage.py`` checks
-that these float cases all run compiled).  Other dtypes and operands of another shape than the
-result's (real broadcasting, as a bias row added to a batch) go to the pure kernel.
-Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run
-without the GIL, split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on.
+The compiled path takes float32/float64 operands of one dtype, of any layout: contiguous,
+strided, transposed, reversed, stride-0 (``expand``'s output), 0-d (``x * 2.5``) and broadcast
+against each other (a bias row added to a batch).  Like NumPy's iterator, it reads every operand
+in place through its own strides, in the dimension order NumPy would choose, and lays the result
+out as NumPy does (``_plan``); no operand is copied.  Other dtypes and mixed dtypes go to the pure
+kernel (``tests/test_native_coverage.py`` checks that the float cases all run compiled).
+Arithmetic on all-one-element operands never enters a NumPy ufunc.  Loops run without the GIL,
+split over OpenMP threads from ``PARALLEL_MIN_SIZE`` elements on; single-ufunc kernels run
+NumPy's own (run-time SIMD) loop from ``UFUNC_MIN_SIZE`` elements on, where it is faster.
 """
 cimport cython
 cimport numpy as cnp
+from cpython.object cimport PyObject, PyTypeObject
+from libc.string cimport memcpy, memset
 from cython.parallel cimport prange
 
 cdef extern from *:
@@ -153,17 +156,27 @@ def _cached_bytes():
     return pygrad_cache_total
 
 
-cdef object _empty(int nd, cnp.npy_intp* dims, int typenum, Py_ssize_t itemsize):
-    """A new C-ordered array; large ones come from the buffer cache."""
+cdef extern from "numpy/arrayobject.h":
+    ctypedef struct _Descr "PyArray_Descr"
+    _Descr* _descr_from_type "PyArray_DescrFromType"(int typenum)
+    # Steals the reference to descr.
+    object _new_array "PyArray_NewFromDescr"(PyTypeObject* subtype, _Descr* descr, int nd,
+                                              cnp.npy_intp* dims, cnp.npy_intp* strides, void* data,
+                                              int flags, PyObject* obj)
+    PyTypeObject PyArray_Type
+
+
+cdef object _empty(int nd, cnp.npy_intp* dims, cnp.npy_intp* strides, int typenum, Py_ssize_t itemsize):
+    """A new array with byte ``strides`` (C-ordered when NULL); large ones come from the buffer cache."""
     cdef Py_ssize_t nbytes = itemsize
     cdef int k
     for k in range(nd):
         nbytes *= dims[k]
     if <size_t>nbytes < PYGRAD_CACHE_MIN:
-        return cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+        return _new_array(&PyArray_Type, _descr_from_type(typenum), nd, dims, strides, NULL, 0, NULL)
     previous = PyDataMem_SetHandler(_cache_handler)
     try:
-        return cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+        return _new_array(&PyArray_Type, _descr_from_type(typenum), nd, dims, strides, NULL, 0, NULL)
     finally:
         PyDataMem_SetHandler(previous)
 
@@ -172,7 +185,7 @@ def _empty_buffer(shape, dtype):
     """An uninitialized C-ordered array (a fused pass fills it); large ones come from the buffer
     cache, as the kernels' results do."""
     cdef cnp.ndarray like = np.broadcast_to(np.empty((), dtype), shape)
-    return _empty(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), cnp.PyArray_TYPE(like),
+    return _empty(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), NULL, cnp.PyArray_TYPE(like),
                   cnp.PyArray_ITEMSIZE(like))
 
 
@@ -211,11 +224,6 @@ cdef inline floating _keep(floating x, bint keep) noexcept nogil:
         return pygrad_keep_d(x, keep)
 
 
-cdef inline floating _sign(floating x) noexcept nogil:
-    # np.sign: +0 for both zeros, nan for nan; branch-free (random signs mispredict).
-    return <floating>((x > 0) - (x < 0)) + _keep(x, x != x)
-
-
 cdef inline void _pow_by_uniform(floating* o, floating* a, Py_ssize_t sa, floating y,
                                  Py_ssize_t n) noexcept nogil:
     """``o[i] = a[i] ** y`` for an exponent that NumPy's power loop computes exactly as this."""
@@ -242,9 +250,19 @@ cdef inline bint _shortcut_exponent(double y) noexcept nogil:
     return y == 2 or y == 0.5 or y == 1 or y == -1 or y == 0
 
 
+cdef enum:
+    # Internal operation codes, after the generated ones.
+    POW_B_SHORTCUT = 1000  # pow_backward with one exponent p whose p - 1 is a shortcut exponent
+    ZEROS = 1001  # +0 everywhere
+
+
 cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
                Py_ssize_t n) noexcept nogil:
-    """``o[i] = op(ins[0][i*steps[0]], ...)`` for ``i < n``; a step is 1, or 0 for a uniform operand."""
+    """``o[i] = op(ins[0][i*steps[0]], ...)`` for ``i < n``: the result is contiguous, each operand
+    has its own step in elements (1 contiguous, 0 uniform, other values strided).  Loops indexed
+    ``a[i * sa]`` are versioned by the compiler for a step of 1 (``-fversion-loops-for-strides``,
+    on at -O3), so they vectorize on contiguous operands; a uniform operand of an arithmetic op
+    is read once, so that loop vectorizes too."""
     cdef floating* a = ins[0]
     cdef floating* b = ins[1]
     cdef floating* c = ins[2]
@@ -252,46 +270,50 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
     cdef Py_ssize_t sa = steps[0], sb = steps[1], sc = steps[2], sd = steps[3], i
     cdef floating one = 1, two = 2, zero = 0, x, y
     if op == ADD:
-        if sa and sb:
-            for i in range(n):
-                o[i] = a[i] + b[i]
-        elif sa:
+        if sb == 0:
             y = b[0]
             for i in range(n):
-                o[i] = a[i] + y
+                o[i] = a[i * sa] + y
+        elif sa == 0:
+            x = a[0]
+            for i in range(n):
+                o[i] = x + b[i * sb]
         else:
             for i in range(n):
                 o[i] = a[i * sa] + b[i * sb]
     elif op == SUB:
-        if sa and sb:
-            for i in range(n):
-                o[i] = a[i] - b[i]
-        elif sa:
+        if sb == 0:
             y = b[0]
             for i in range(n):
-                o[i] = a[i] - y
+                o[i] = a[i * sa] - y
+        elif sa == 0:
+            x = a[0]
+            for i in range(n):
+                o[i] = x - b[i * sb]
         else:
             for i in range(n):
                 o[i] = a[i * sa] - b[i * sb]
     elif op == MUL:
-        if sa and sb:
-            for i in range(n):
-                o[i] = a[i] * b[i]
-        elif sa:
+        if sb == 0:
             y = b[0]
             for i in range(n):
-                o[i] = a[i] * y
+                o[i] = a[i * sa] * y
+        elif sa == 0:
+            x = a[0]
+            for i in range(n):
+                o[i] = x * b[i * sb]
         else:
             for i in range(n):
                 o[i] = a[i * sa] * b[i * sb]
     elif op == DIV:
-        if sa and sb:
-            for i in range(n):
-                o[i] = a[i] / b[i]
-        elif sa:
+        if sb == 0:
             y = b[0]
             for i in range(n):
-                o[i] = a[i] / y
+                o[i] = a[i * sa] / y
+        elif sa == 0:
+            x = a[0]
+            for i in range(n):
+                o[i] = x / b[i * sb]
         else:
             for i in range(n):
                 o[i] = a[i * sa] / b[i * sb]
@@ -318,8 +340,13 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
         for i in range(n):
             o[i] = one / a[i * sa]
     elif op == COPY:
-        for i in range(n):
-            o[i] = a[i * sa]
+        if sa == 1:
+            memcpy(o, a, n * sizeof(floating))
+        else:
+            for i in range(n):
+                o[i] = a[i * sa]
+    elif op == ZEROS:
+        memset(o, 0, n * sizeof(floating))
     elif op == DIV_B:  # (-g * a) / (b * b)
         for i in range(n):
             y = c[i * sc]
@@ -333,6 +360,15 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
             for i in range(n):
                 y = c[i * sc]
                 o[i] = zero if y == 0 else a[i * sa] * (y * o[i])
+    elif op == POW_B_SHORTCUT:  # one exponent p (c[0]), p - 1 a shortcut: no pow(), no test per element
+        y = c[0]
+        if y == 0:
+            for i in range(n):
+                o[i] = zero
+        else:
+            _pow_by_uniform(o, b, sb, y - one, n)
+            for i in range(n):
+                o[i] = a[i * sa] * (y * o[i])
     elif op == POW_B_EXP:  # o holds log(base): base == 0 and exponent >= 0 ? 0 : g * (result * log(base))
         for i in range(n):
             o[i] = zero if (c[i * sc] == 0 and d[i * sd] >= 0) else a[i * sa] * (b[i * sb] * o[i])
@@ -366,158 +402,239 @@ cdef void _run(int op, floating* o, floating** ins, Py_ssize_t* steps,
             o[i] = a[i * sa] * (-(y * y))
 
 
-cdef void _run_chunk(int op, floating* o, floating** ins, Py_ssize_t* steps, int nin,
-                     Py_ssize_t n, int c, int chunks) noexcept nogil:
-    """``_run`` on the ``c``-th of ``chunks`` equal parts of the ``n`` elements."""
-    cdef Py_ssize_t lo = n * c // chunks, hi = n * (c + 1) // chunks
-    cdef floating* part[4]
-    cdef int k
-    for k in range(4):
-        part[k] = ins[k] + lo * steps[k] if k < nin else ins[k]
-    _run(op, o + lo, part, steps, hi - lo)
+# -- the iteration: operands of any layout, broadcast to the result's shape ---------------------
+# Like NumPy's iterator: each operand keeps its own strides (0 along the dimensions it is
+# broadcast over), the dimensions are ordered as NumPy orders them for a new result (so a
+# transposed operand is read in its memory order, and the result is laid out as NumPy's),
+# dimensions that every operand steps through evenly are merged, and the compiled loop runs
+# along the innermost one.  No operand is copied.
+
+cdef enum:
+    MAX_DIMS = 64  # NumPy 2's limit (32 on NumPy 1)
+    MAX_OPERANDS = 4
 
 
-cdef void _run_parallel(int op, floating* o, floating** ins, Py_ssize_t* steps, int nin,
-                        Py_ssize_t n) noexcept nogil:
-    """``_run`` over ``n`` elements, in one chunk per thread when ``n`` is large."""
-    cdef int chunks = pygrad_max_threads(), c
-    if n < _parallel_min or chunks < 2:
-        _run(op, o, ins, steps, n)
-        return
-    for c in prange(chunks, schedule="static", chunksize=1, num_threads=chunks):
-        _run_chunk(op, o, ins, steps, nin, n, c, chunks)
+cdef struct Plan:
+    int nd                                    # iterated dimensions, outermost first (at least 1)
+    Py_ssize_t size                           # elements of the result
+    Py_ssize_t shape[MAX_DIMS]
+    Py_ssize_t steps[MAX_OPERANDS][MAX_DIMS]  # each operand's step in elements along each one
 
 
-# -- operand checks ------------------------------------------------------------------------
-
-cdef inline bint _all_strides_zero(cnp.ndarray x) noexcept:
-    cdef int k
-    cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(x)
-    for k in range(cnp.PyArray_NDIM(x)):
-        if strides[k] != 0:
-            return False
-    return True
+cdef inline Py_ssize_t _abs(Py_ssize_t x) noexcept nogil:
+    return -x if x < 0 else x
 
 
-cdef inline bint _same_shape(cnp.ndarray x, cnp.ndarray y) noexcept:
-    cdef int nd = cnp.PyArray_NDIM(x), k
-    if nd != cnp.PyArray_NDIM(y):
-        return False
-    cdef cnp.npy_intp* dx = cnp.PyArray_DIMS(x)
-    cdef cnp.npy_intp* dy = cnp.PyArray_DIMS(y)
-    for k in range(nd):
-        if dx[k] != dy[k]:
-            return False
-    return True
-
-
-cdef object _broadcast_shape(tuple args):
-    """The shape the operands broadcast to, or None when they do not."""
-    cdef int nd = 0, n, k, i
-    cdef cnp.npy_intp* dims
+cdef int _plan(tuple args, int nin, Py_ssize_t itemsize, bint c_order, Plan* p,
+               cnp.npy_intp* dims, cnp.npy_intp* strides) noexcept:
+    """Fill ``p`` for iterating ``args`` and the result's ``dims`` and byte ``strides``; the result's
+    number of dimensions, or -1 when the operands do not broadcast together, or are not aligned
+    to their element size (NumPy's loop then runs, or raises NumPy's error).  The result's layout
+    is NumPy's (``c_order`` forces C order)."""
+    cdef int nd = 0, n, k, i, j, d, pos, moving
+    cdef Py_ssize_t bytes_[MAX_OPERANDS][MAX_DIMS]
+    cdef int order[MAX_DIMS]  # dimensions from the innermost to the outermost
+    cdef cnp.npy_intp* adims
+    cdef cnp.npy_intp* astrides
     cdef cnp.ndarray arr
-    for a in args:
-        n = cnp.PyArray_NDIM(<cnp.ndarray>a)
+    cdef bint ambiguous, swap
+    cdef Py_ssize_t s0, s1, step
+    for k in range(nin):
+        n = cnp.PyArray_NDIM(<cnp.ndarray>args[k])
         if n > nd:
             nd = n
-    shape = [1] * nd
-    for a in args:
-        arr = <cnp.ndarray>a
+    if nd > MAX_DIMS:
+        return -1
+    for d in range(nd):
+        dims[d] = 1
+        for k in range(MAX_OPERANDS):
+            bytes_[k][d] = 0
+    for k in range(nin):
+        arr = <cnp.ndarray>args[k]
+        if not cnp.PyArray_ISALIGNED(arr):
+            return -1
         n = cnp.PyArray_NDIM(arr)
-        dims = cnp.PyArray_DIMS(arr)
+        adims = cnp.PyArray_DIMS(arr)
+        astrides = cnp.PyArray_STRIDES(arr)
         for i in range(n):
-            k = nd - n + i
-            if dims[i] != 1:
-                if shape[k] == 1:
-                    shape[k] = dims[i]
-                elif shape[k] != dims[i]:
-                    return None
-    return tuple(shape)
-
-
-cdef object _dense(tuple args):
-    """The operands as the compiled loop takes them: each one element, or C-contiguous (or
-    stride 0) with the result's shape.  A strided operand is copied into that layout; None when
-    an operand has another shape (real broadcasting, or operands that do not broadcast)."""
-    shape = _broadcast_shape(args)
-    if shape is None:
-        return None
-    dense = []
-    cdef bint has_shape = False  # an operand the result takes its shape from (C-contiguous, not uniform)
-    cdef cnp.ndarray arr
-    for a in args:
-        arr = <cnp.ndarray>a
-        if cnp.PyArray_SIZE(arr) == 1 and cnp.PyArray_NDIM(arr) <= len(shape):
-            pass
-        elif (<object>arr).shape == shape:
-            if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) or _all_strides_zero(arr)):
-                arr = np.ascontiguousarray(arr)
-        else:  # really broadcast (a bias row against a batch): NumPy's broadcasting loop, no copy
-            return None
-        if cnp.PyArray_SIZE(arr) != 1 and cnp.PyArray_IS_C_CONTIGUOUS(arr) and not _all_strides_zero(arr):
-            has_shape = True
-        dense.append(arr)
-    if not has_shape:  # all uniform (stride 0) with more than one element: one of them laid out in full
-        for k, arr in enumerate(dense):
-            if cnp.PyArray_SIZE(arr) != 1:
-                dense[k] = np.ascontiguousarray(arr)
-                break
-    return tuple(dense)
-
-
-cdef cnp.ndarray _result_layout(tuple args, int nin, Py_ssize_t* steps, void** data):
-    """The operand whose shape the result takes, with each operand's data and step (1, or 0 for
-    a uniform one); None when an operand's layout is not one the loop takes."""
-    cdef int k
-    cdef cnp.ndarray arr, shape_of = None
-    cdef bint all_single = True
-    for k in range(nin):
-        if cnp.PyArray_SIZE(<cnp.ndarray>args[k]) != 1:
-            all_single = False
-    # The result's shape: that of the first operand that is neither one element nor stride 0.
-    for k in range(nin):
-        arr = <cnp.ndarray>args[k]
-        if cnp.PyArray_SIZE(arr) != 1 and cnp.PyArray_IS_C_CONTIGUOUS(arr) and not _all_strides_zero(arr):
-            shape_of = arr
-            break
-    if shape_of is None:
-        if not all_single:
-            return None
-        # All one element: the result has the most dimensions (all of them 1).
-        shape_of = <cnp.ndarray>args[0]
-        for k in range(1, nin):
-            arr = <cnp.ndarray>args[k]
-            if cnp.PyArray_NDIM(arr) > cnp.PyArray_NDIM(shape_of):
-                shape_of = arr
-    cdef int nd = cnp.PyArray_NDIM(shape_of)
-    for k in range(nin):
-        arr = <cnp.ndarray>args[k]
-        data[k] = cnp.PyArray_DATA(arr)
-        if arr is shape_of:
-            steps[k] = 1
-        elif cnp.PyArray_SIZE(arr) == 1:
-            if cnp.PyArray_NDIM(arr) > nd:
-                return None  # a (1, 1) operand would add dimensions
-            steps[k] = 0
-        elif _same_shape(arr, shape_of):
-            if _all_strides_zero(arr):
-                steps[k] = 0
-            elif cnp.PyArray_IS_C_CONTIGUOUS(arr):
-                steps[k] = 1
+            d = nd - n + i
+            if adims[i] == 1:
+                continue
+            if dims[d] == 1:
+                dims[d] = adims[i]
+            elif dims[d] != adims[i]:
+                return -1
+            if astrides[i] % itemsize:
+                return -1
+            bytes_[k][d] = astrides[i]
+    # The result's dimension order: NumPy's (npyiter_find_best_axis_ordering), an insertion sort
+    # from the innermost dimension out; a dimension moves inwards past one that the first operand
+    # stepping through both steps more slowly along, unless another operand disagrees.
+    for i in range(nd):
+        order[i] = nd - 1 - i
+    if not c_order:
+        for i in range(1, nd):
+            moving = order[i]
+            pos = i
+            for j in range(i - 1, -1, -1):
+                ambiguous, swap = True, False
+                for k in range(nin):
+                    s0, s1 = _abs(bytes_[k][moving]), _abs(bytes_[k][order[j]])
+                    if s0 != 0 and s1 != 0:
+                        if s1 <= s0:
+                            swap = False
+                        elif ambiguous:
+                            swap = True
+                        ambiguous = False
+                if not ambiguous:
+                    if swap:
+                        pos = j
+                    else:
+                        break
+            if pos != i:
+                for j in range(i, pos, -1):
+                    order[j] = order[j - 1]
+                order[pos] = moving
+    # The result is contiguous in that order; the iteration merges what every operand allows.
+    step = itemsize
+    p.size = 1
+    p.nd = 0
+    for i in range(nd):
+        d = order[i]
+        strides[d] = step
+        step *= dims[d]
+        p.size *= dims[d]
+        if dims[d] == 1:
+            continue
+        if p.nd:
+            for k in range(MAX_OPERANDS):
+                if bytes_[k][d] != p.steps[k][p.nd - 1] * p.shape[p.nd - 1]:
+                    break
             else:
-                return None
+                p.shape[p.nd - 1] *= dims[d]
+                continue
+        for k in range(MAX_OPERANDS):
+            p.steps[k][p.nd] = bytes_[k][d]
+        p.shape[p.nd] = dims[d]
+        p.nd += 1
+    if p.nd == 0:
+        p.nd = 1
+        p.shape[0] = 1
+        for k in range(MAX_OPERANDS):
+            p.steps[k][0] = 0
+    # Built from the innermost out, in bytes: reverse it, in elements.
+    for i in range(p.nd // 2):
+        j = p.nd - 1 - i
+        p.shape[i], p.shape[j] = p.shape[j], p.shape[i]
+        for k in range(MAX_OPERANDS):
+            p.steps[k][i], p.steps[k][j] = p.steps[k][j], p.steps[k][i]
+    for i in range(p.nd):
+        for k in range(MAX_OPERANDS):
+            p.steps[k][i] //= itemsize
+    return nd
+
+
+cdef inline bint _uniform(Plan* p, int k) noexcept nogil:
+    """Whether operand ``k`` has one value for the whole result."""
+    cdef int d
+    for d in range(p.nd):
+        if p.steps[k][d] != 0:
+            return False
+    return True
+
+
+cdef enum:
+    BLOCK = 256  # elements of a spread block
+
+
+cdef inline int _spread_operands(int op) noexcept nogil:
+    """The operands (a bit each) that ``_run_range`` spreads into a contiguous block when they are
+    uniform along a row: those that ``_run`` does not read once itself."""
+    if op == ADD or op == SUB or op == MUL or op == DIV or op == POW or op == COPY or op == ZEROS:
+        return 0
+    if op == POW_B or op == POW_B_SHORTCUT:
+        return 0b0011  # the exponent too is read once
+    return 0b1111
+
+
+cdef void _run_range(int op, floating* o, floating** ins, Plan* p, Py_ssize_t lo,
+                     Py_ssize_t hi) noexcept nogil:
+    """``_run`` on the result's elements ``lo`` to ``hi`` (in iteration order), row by row.  An
+    operand with one value along a row (a 0-d or stride-0 one) is spread into a block of copies
+    of it where ``_run`` would read it at every step: the loop then vectorizes."""
+    cdef int nd = p.nd, k, d, spread = 0, mask = _spread_operands(op)
+    cdef Py_ssize_t n = p.shape[nd - 1], row = lo // n, col = lo % n, pos = lo, m, j, b
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t inner[MAX_OPERANDS]
+    cdef Py_ssize_t run_steps[MAX_OPERANDS]
+    cdef floating* start[MAX_OPERANDS]
+    cdef floating* part[MAX_OPERANDS]
+    cdef floating* spread_from[MAX_OPERANDS]
+    cdef floating blocks[MAX_OPERANDS][BLOCK]
+    for k in range(MAX_OPERANDS):
+        start[k] = ins[k]
+        inner[k] = p.steps[k][nd - 1]
+        run_steps[k] = inner[k]
+        spread_from[k] = NULL
+        if inner[k] == 0 and mask & (1 << k) and n > 1:
+            spread |= 1 << k
+            run_steps[k] = 1
+    for d in range(nd - 2, -1, -1):
+        index[d] = row % p.shape[d]
+        row //= p.shape[d]
+        for k in range(MAX_OPERANDS):
+            start[k] += index[d] * p.steps[k][d]
+    while pos < hi:
+        m = n - col if n - col < hi - pos else hi - pos
+        for k in range(MAX_OPERANDS):
+            part[k] = start[k] + col * inner[k]
+        if spread:
+            for k in range(MAX_OPERANDS):
+                if spread & (1 << k) and spread_from[k] != part[k]:
+                    for j in range(BLOCK):
+                        blocks[k][j] = part[k][0]
+                    spread_from[k] = part[k]
+            j = 0
+            while j < m:
+                b = m - j if m - j < BLOCK else BLOCK
+                for k in range(MAX_OPERANDS):
+                    if spread & (1 << k):
+                        part[k] = &blocks[k][0]
+                    else:
+                        part[k] = start[k] + (col + j) * inner[k]
+                _run(op, o + pos + j, part, run_steps, b)
+                j += b
         else:
-            return None
-    for k in range(nin, 4):
-        data[k] = data[0]
-        steps[k] = 0
-    return shape_of
+            _run(op, o + pos, part, inner, m)
+        pos += m
+        col = 0
+        d = nd - 2
+        while d >= 0:  # the next row
+            index[d] += 1
+            for k in range(MAX_OPERANDS):
+                start[k] += p.steps[k][d]
+            if index[d] < p.shape[d]:
+                break
+            for k in range(MAX_OPERANDS):
+                start[k] -= p.steps[k][d] * p.shape[d]
+            index[d] = 0
+            d -= 1
+
+
+cdef void _run_parallel(int op, floating* o, floating** ins, Plan* p) noexcept nogil:
+    """``_run_range`` over the whole result, in one part per thread when it is large."""
+    cdef int chunks = pygrad_max_threads(), c
+    cdef Py_ssize_t n = p.size
+    if n < _parallel_min or chunks < 2:
+        _run_range(op, o, ins, p, 0, n)
+        return
+    for c in prange(chunks, schedule="static", chunksize=1, num_threads=chunks):
+        _run_range(op, o, ins, p, n * c // chunks, n * (c + 1) // chunks)
 
 
 # NumPy's own loops for the single-ufunc ops are SIMD code chosen for the CPU at run time,
 # faster than this module's portable build once an array is large enough to pay for the ufunc
-# call (any layout: no copy into a dense one); where the loop would run on several threads,
-# the threads win instead.
+# call (any layout); where the loop would run on several threads, the threads win instead.
 UFUNC_MIN_SIZE = 16384
 cdef Py_ssize_t _ufunc_min = UFUNC_MIN_SIZE
 
@@ -550,44 +667,19 @@ cdef object _single_ufunc(int op):
         return np.absolute
     if op == RECIP:
         return np.reciprocal
-    if op == COPY:
-        return np.positive
     return None
 
 
-cdef object _by_numpy_loop(int op, tuple args, int typenum):
-    """The op by NumPy's loop into a new (cached when large) buffer; None when it is not one
-    ufunc or the operands are small."""
-    cdef Py_ssize_t big = 0
-    cdef cnp.npy_intp dims[32]
-    cdef int k
-    for a in args:
-        big = max(big, cnp.PyArray_SIZE(<cnp.ndarray>a))
-    if not _numpy_loop_faster(big):
-        return None
-    ufunc = _single_ufunc(op)
-    if ufunc is None:
-        return None
-    try:
-        shape = np.broadcast_shapes(*[(<object>a).shape for a in args])
-    except ValueError:
-        return None
-    if len(shape) > 32:
-        return None
-    for k in range(len(shape)):
-        dims[k] = shape[k]
-    out = _empty(len(shape), dims, typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
-    ufunc(*args, out=out)
-    return out
-
-
 cdef object _apply(int op, tuple args, object fallback):
-    """Run ``op`` compiled on float32/float64 operands of one dtype (any layout: see ``_dense``),
-    else ``fallback(*args)``."""
-    cdef int nin = len(args), k, typenum = -1
-    cdef cnp.ndarray arr, shape_of
-    cdef Py_ssize_t steps[4]
-    cdef void* data[4]
+    """Run ``op`` compiled on float32/float64 operands of one dtype (any layout and broadcasting:
+    see ``_plan``), else ``fallback(*args)``."""
+    cdef int nin = len(args), k, typenum = -1, nd
+    cdef cnp.ndarray arr
+    cdef Plan plan
+    cdef cnp.npy_intp dims[MAX_DIMS]
+    cdef cnp.npy_intp strides[MAX_DIMS]
+    cdef void* data[MAX_OPERANDS]
+    data[0] = NULL
     for k in range(nin):
         a = args[k]
         if type(a) is not cnp.ndarray:
@@ -599,74 +691,196 @@ cdef object _apply(int op, tuple args, object fallback):
                 return fallback(*args)
         elif cnp.PyArray_TYPE(arr) != typenum:
             return fallback(*args)
-    result = _by_numpy_loop(op, args, typenum)
-    if result is not None:
-        return result
-    shape_of = _result_layout(args, nin, steps, data)
-    if shape_of is None:
-        dense = _dense(args)
-        if dense is None:
-            return fallback(*args)
-        args = dense
-        shape_of = _result_layout(args, nin, steps, data)
-        if shape_of is None:
-            return fallback(*args)
-    cdef int nd = cnp.PyArray_NDIM(shape_of)
-    out = _empty(nd, cnp.PyArray_DIMS(shape_of), typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
-    if _ufunc_stage(op, args, out, steps, data, typenum):
+        data[k] = cnp.PyArray_DATA(arr)
+    for k in range(nin, MAX_OPERANDS):
+        data[k] = data[0]
+    cdef Py_ssize_t itemsize = 4 if typenum == cnp.NPY_FLOAT else 8
+    nd = _plan(args, nin, itemsize, op == COPY, &plan, dims, strides)
+    if nd < 0:
+        return fallback(*args)
+    if nin == 2 and 2 * cnp.PyArray_SIZE(<cnp.ndarray>args[1]) <= plan.size and _derived_op(op) >= 0:
+        # y broadcast (a row against a batch, a 0-d value): t computed once per element of y, as
+        # the pure kernel computes it, then one pass of g * t.
+        return _apply(_derived_op(op), (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
+    if op == POW and plan.size and not (_uniform(&plan, 1) and _shortcut_exponent(_value(data[1], typenum))):
+        return np.power(args[0], args[1])  # NumPy's loop, as the pure kernel runs it, and nothing more
+    out = _empty(nd, dims, strides, typenum, itemsize)
+    if plan.size == 0:
         return out
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    cdef double scalar[1]  # room for one float or double
+    cdef int reduced = op
+    if nin == 2 and _uniform(&plan, 1):
+        reduced = _by_scalar(op, data[1], scalar, typenum)
+        if reduced != op:
+            data[1] = scalar
+    if _numpy_loop_faster(plan.size):
+        ufunc = _single_ufunc(reduced)
+        if ufunc is not None:
+            if reduced != op:
+                args = (args[0], _scalar_array(scalar, typenum))
+            ufunc(*args, out)
+            return out
+    op = reduced
+    if op == COPY and not (plan.nd == 1 and plan.steps[0][0] == 1):
+        cnp.PyArray_CopyInto(<cnp.ndarray>out, <cnp.ndarray>args[0])  # NumPy's strided copy is faster
+        return out
+    op = _ufunc_stage(op, args, out, &plan, data, typenum)
+    if op < 0:
+        return out
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     if typenum == cnp.NPY_FLOAT:
         with nogil:
-            _run_parallel(op, <float*>o, <float**>data, steps, nin, n)
+            _run_parallel(op, <float*>o, <float**>data, &plan)
     else:
         with nogil:
-            _run_parallel(op, <double*>o, <double**>data, steps, nin, n)
+            _run_parallel(op, <double*>o, <double**>data, &plan)
     return out
 
-cdef void _uniform_power(object out, void* x, Py_ssize_t step, double exponent, int typenum) noexcept:
-    """``out = x ** exponent`` for a shortcut exponent (see ``_pow_by_uniform``)."""
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>out)
-    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+
+cdef int _by_scalar(int op, void* x, double* scalar, int typenum) noexcept nogil:
+    """A backward op on ``(g, y)`` whose ``y`` has one value is ``g * t`` or ``g / t`` for one ``t``
+    computed here (as the pure kernel computes it on a 0-d ``y``): ``MUL`` or ``DIV``, with ``t``
+    in ``scalar``; ``relu_backward`` is ``COPY`` of g or ``ZEROS``; else ``op`` itself."""
     if typenum == cnp.NPY_FLOAT:
-        with nogil:
-            _pow_by_uniform(<float*>o, <float*>x, step, <float>exponent, n)
+        return _by_scalar_of(op, (<float*>x)[0], <float*>scalar)
+    return _by_scalar_of(op, (<double*>x)[0], scalar)
+
+
+cdef inline int _by_scalar_of(int op, floating y, floating* t) noexcept nogil:
+    cdef floating one = 1, two = 2
+    if op == TANH_B:
+        t[0] = one - y * y
+    elif op == RECIP_B:
+        t[0] = -(y * y)
+    elif op == ABS_B:
+        t[0] = <floating>((y > 0) - (y < 0))
+    elif op == SQRT_B:
+        t[0] = two * y
+        return DIV
+    elif op == RELU_B:  # g itself, or +0 everywhere
+        return ZEROS if y <= 0 else COPY
     else:
+        return op
+    return MUL
+
+
+cdef inline int _derived_op(int op) noexcept nogil:
+    """For a backward op on ``(g, y)`` that is ``g * t`` or ``g / t`` with ``t`` computed from ``y``
+    alone (``_derived``): ``MUL`` or ``DIV``; else -1."""
+    if op == TANH_B or op == RECIP_B or op == ABS_B or op == SIN_B or op == COS_B:
+        return MUL
+    if op == SQRT_B:
+        return DIV
+    return -1
+
+
+cdef object _derived(int op, cnp.ndarray y, int typenum):
+    """The ``t`` of ``_derived_op`` for each element of ``y``, computed as the pure kernel does."""
+    t = _empty(cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), NULL, typenum, cnp.PyArray_ITEMSIZE(y))
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(y)
+    cdef void* dst = cnp.PyArray_DATA(<cnp.ndarray>t)
+    if op == SIN_B:
+        return np.cos(y, t)
+    if op == COS_B:  # -sin(y), the negation here rather than by one more ufunc call
+        np.sin(y, t)
         with nogil:
-            _pow_by_uniform(<double*>o, <double*>x, step, exponent, n)
+            if typenum == cnp.NPY_FLOAT:
+                for i in range(n):
+                    (<float*>dst)[i] = -(<float*>dst)[i]
+            else:
+                for i in range(n):
+                    (<double*>dst)[i] = -(<double*>dst)[i]
+        return t
+    y = np.ascontiguousarray(y)
+    cdef void* src = cnp.PyArray_DATA(y)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            for i in range(n):
+                _by_scalar_of(op, (<float*>src)[i], (<float*>dst) + i)
+        else:
+            for i in range(n):
+                _by_scalar_of(op, (<double*>src)[i], (<double*>dst) + i)
+    return t
 
 
-cdef bint _ufunc_stage(int op, tuple args, object out, Py_ssize_t* steps, void** data,
-                       int typenum) except -1:
-    """Write the transcendental part of ``op`` into ``out`` with NumPy's ufunc; True when that
-    finished the op, False when its compiled tail is still to run (see ``_run``)."""
-    cdef double exponent
-    if op == POW:
-        if steps[1] == 0:
-            exponent = (<float*>data[1])[0] if typenum == cnp.NPY_FLOAT else (<double*>data[1])[0]
-            if _shortcut_exponent(exponent):
-                return False
-        np.power(args[0], args[1], out=out)
-        return True
+cdef object _scalar_array(double* scalar, int typenum):
+    """A 0-d array of the value ``_by_scalar`` left in ``scalar``."""
+    cdef cnp.npy_intp no_dims[1]
+    out = _empty(0, no_dims, NULL, typenum, 4 if typenum == cnp.NPY_FLOAT else 8)
+    if typenum == cnp.NPY_FLOAT:
+        (<float*>cnp.PyArray_DATA(<cnp.ndarray>out))[0] = (<float*>scalar)[0]
+    else:
+        (<double*>cnp.PyArray_DATA(<cnp.ndarray>out))[0] = scalar[0]
+    return out
+
+
+cdef bint _any_above(object out, double limit) noexcept:
+    """Whether an element of the new array ``out`` is above ``limit``."""
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef bint above = False
+    if cnp.PyArray_TYPE(<cnp.ndarray>out) == cnp.NPY_FLOAT:
+        for i in range(n):
+            above |= (<float*>x)[i] > limit
+    else:
+        for i in range(n):
+            above |= (<double*>x)[i] > limit
+    return above
+
+
+cdef inline double _value(void* x, int typenum) noexcept nogil:
+    return (<float*>x)[0] if typenum == cnp.NPY_FLOAT else (<double*>x)[0]
+
+
+cdef int _ufunc_stage(int op, tuple args, object out, Plan* p, void** data, int typenum) except -2:
+    """Write the transcendental part of ``op`` into ``out`` with NumPy's ufunc; the operation
+    code of the compiled tail still to run (see ``_run``), or -1 when that finished the op."""
     if op == SIGMOID:
-        with np.errstate(over="ignore"):
-            np.exp(np.negative(args[0], out=out), out=out)
+        np.negative(args[0], out)
+        # exp(-x) overflows (to inf, rightly) for large negative x; np.errstate silences that but
+        # costs more than a small sigmoid, which is therefore looked at first.
+        if p.size >= 1024 or _any_above(out, 88.0 if typenum == cnp.NPY_FLOAT else 709.0):
+            with np.errstate(over="ignore"):
+                np.exp(out, out)
+        else:
+            np.exp(out, out)
     elif op == POW_B:  # (g, x, p)
-        if steps[2] == 0:  # one exponent: x**(p-1) without pow() where NumPy's loop needs none either
-            exponent = ((<float*>data[2])[0] if typenum == cnp.NPY_FLOAT else (<double*>data[2])[0]) - 1
-            if _shortcut_exponent(exponent):
-                _uniform_power(out, data[1], steps[1], exponent, typenum)
-                return False
-        np.power(args[1], np.subtract(args[2], 1), out=out)
+        if _uniform(p, 2) and _shortcut_exponent(_value(data[2], typenum) - 1):
+            return POW_B_SHORTCUT  # x**(p-1) without pow(), where NumPy's loop needs none either
+        np.power(args[1], np.subtract(args[2], 1), out)
     elif op == POW_B_EXP:  # (g, result, base, exponent)
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.log(args[2], out=out)
+            np.log(args[2], out)
     elif op == SIN_B:  # (g, x)
-        np.cos(args[1], out=out)
+        np.cos(args[1], out)
     elif op == COS_B:
-        np.sin(args[1], out=out)
-    return False
+        np.sin(args[1], out)
+    return op
+
+
+
+# -- operand checks of accumulate ---------------------------------------------------------
+
+cdef inline bint _all_strides_zero(cnp.ndarray x) noexcept:
+    cdef int k
+    cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(x)
+    for k in range(cnp.PyArray_NDIM(x)):
+        if strides[k] != 0:
+            return False
+    return True
+
+
+cdef inline bint _same_shape(cnp.ndarray x, cnp.ndarray y) noexcept:
+    cdef int nd = cnp.PyArray_NDIM(x), k
+    if nd != cnp.PyArray_NDIM(y):
+        return False
+    cdef cnp.npy_intp* dx = cnp.PyArray_DIMS(x)
+    cdef cnp.npy_intp* dy = cnp.PyArray_DIMS(y)
+    for k in range(nd):
+        if dx[k] != dy[k]:
+            return False
+    return True
+
 
 
 cdef object _one_ufunc(object ufunc, object a, object fallback):
@@ -680,7 +894,7 @@ cdef object _one_ufunc(object ufunc, object a, object fallback):
         typenum = cnp.PyArray_TYPE(arr)
         if ((typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE) and cnp.PyArray_IS_C_CONTIGUOUS(arr)
                 and <size_t>cnp.PyArray_NBYTES(arr) >= PYGRAD_CACHE_MIN):
-            out = _empty(cnp.PyArray_NDIM(arr), cnp.PyArray_DIMS(arr), typenum,
+            out = _empty(cnp.PyArray_NDIM(arr), cnp.PyArray_DIMS(arr), NULL, typenum,
                          cnp.PyArray_ITEMSIZE(arr))
             ufunc(arr, out)
             return out
