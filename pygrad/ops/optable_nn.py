@@ -1,0 +1,212 @@
+"""The op table's activations of ``pygrad.nn.functional`` beyond relu/gelu/elu/softplus/silu:
+hardtanh, hardsigmoid, hardswish, selu, celu, mish, logsigmoid, softshrink, hardshrink,
+threshold, glu, PReLU's kernel and RReLU's kernel.  Each is one PyTorch autograd node, declared
+as in ``ops/optable.py`` (which installs ``ACTIVATIONS`` with the rest of the table).
+
+PyTorch names the node of some in-place variants differently (``F.elu_`` records
+``EluBackward1``, whose derivative reads the result, since the input is overwritten): those are
+the ``*_INPLACE`` entries, private nodes the in-place calls apply.  The activations PyTorch
+composes from other ops (softsign, tanhshrink, softmin, normalize ...) are in
+``pygrad/nn/_functional_activation.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._opdef import ARRAY_NS, TENSOR_NS, Op
+from ._util import normalize_dim
+from .inplace import inplace as _into
+
+# PyTorch's hardsigmoid backward multiplies by 1/6 computed in float32, in every dtype
+_SIXTH_FLOAT = float(np.float32(1.0) / np.float32(6.0))
+# torch.nn.functional.selu's constants
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _not_implemented_for(x: Tensor, kernel: str):
+    return NotImplementedError(f'"{kernel}" not implemented for \'{x.dtype._tensor_type[:-6]}\'')
+
+
+def _activation(kernel: str, inplace_op: Op | None = None, check=None, floating: bool = True):
+    """The argument handling of an activation: PyTorch's dtype error, ``check(x, *numbers)``, and
+    ``inplace=True`` writing into the input (through ``inplace_op``'s node where PyTorch's
+    in-place variant has a node of its own)."""
+    def impl(Fn, self, inplace=False, **attrs):
+        if floating and not self.dtype.is_floating_point:
+            raise _not_implemented_for(self, kernel)
+        numbers = [float(v) for v in attrs.values()]
+        if check is not None:
+            check(self, *numbers)
+        if inplace:
+            return _into(inplace_op.fn if inplace_op is not None else Fn, self, *numbers)
+        return Fn.apply(self, *numbers)
+    return impl
+
+
+def _hardtanh_check(x: Tensor, min_val: float, max_val: float):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if x.dtype.name == "bool":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+
+
+def _celu_check(x: Tensor, alpha: float):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+
+
+def _softshrink_check(x: Tensor, lambd: float):
+    if lambd < 0:
+        finfo = np.finfo(x._data.dtype)
+        raise RuntimeError(f"lambda must be in range [0, {float(finfo.max):g}] for input dtype "
+                           f"{x.dtype._tensor_type[:-6]}, but found {lambd:g}")
+
+
+def _glu(Fn, self, dim=-1):
+    if not self.dtype.is_floating_point:
+        raise _not_implemented_for(self, "glu_cpu")
+    if self.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = normalize_dim(dim, self.ndim)
+    if self.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {self.shape[dim]}")
+    return Fn.apply(self, dim)
+
+
+def _selu(Fn, self, inplace=False):
+    if not self.dtype.is_floating_point:
+        raise _not_implemented_for(self, "elu_cpu")
+    if inplace:
+        return _into(_ELU_INPLACE.fn, self, SELU_ALPHA, SELU_SCALE, 1.0)
+    return Fn.apply(self)
+
+
+# -- in-place nodes (PyTorch's derivative of the result) -------------------------------------------
+
+_ELU_INPLACE = Op("_elu_inplace(Tensor self, float alpha, float scale, float input_scale)", node="EluBackward1",
+                  forward="elu_forward(self, alpha, scale, input_scale)", function=False, method=False, quiet=True,
+                  derivatives={"self": "where(result <= 0, grad * input_scale * (result + alpha * scale),"
+                                       " grad * scale)"},
+                  rule="d(elu(u))/du from the result r: scale where r > 0, else input_scale*(r + alpha*scale)")
+_CELU_INPLACE = Op("_celu_inplace(Tensor self, float alpha)", node="CeluBackward1", function=False, method=False,
+                   forward="elu_forward(self, alpha, 1.0, 1.0 / alpha)", quiet=True,
+                   derivatives={"self": "where(result <= 0, grad * (1.0 / alpha) * (result + alpha), grad)"},
+                   rule="d(celu(u))/du from the result r: 1 where r > 0, else (r + alpha)/alpha")
+_LEAKY_RELU_INPLACE = Op("_leaky_relu_inplace(Tensor self, float negative_slope)", node="LeakyReluBackward1",
+                         kernel="leaky_relu", function=False, method=False,
+                         derivatives={"self": "leaky_relu_backward(grad, result, negative_slope)"},
+                         rule="d(leaky_relu(u))/du from the result r: 1 where r > 0, else negative_slope")
+_THRESHOLD_INPLACE = Op("_threshold_inplace(Tensor self, float threshold, float value)", node="ThresholdBackward1",
+                        forward="threshold_forward(self, threshold, value)", function=False, method=False,
+                        derivatives={"self": "where(result <= threshold, 0.0, grad)"},
+                        rule="d(threshold(u))/du from the result r: 0 where r <= threshold, else 1")
+_RRELU_INPLACE = Op("_rrelu_with_noise_inplace(Tensor self, Tensor noise)", node="RreluWithNoiseBackward1",
+                    forward="self * noise", function=False, method=False, derivatives={"self": "grad * noise"},
+                    rule="d(rrelu(u))/du = the slope drawn for u (1 where u > 0)")
+INPLACE_NODES = {"elu": _ELU_INPLACE, "celu": _CELU_INPLACE, "leaky_relu": _LEAKY_RELU_INPLACE,
+                 "threshold": _THRESHOLD_INPLACE, "rrelu": _RRELU_INPLACE}
+
+PRELU = Op("_prelu_kernel(Tensor self, Tensor weight)", node="PreluKernelBackward0", dtype="promote",
+            forward="where(self > 0, self, weight * self)", function=False, method=False,
+            derivatives={"self": "where(self > 0, grad, weight * grad)", "weight": "where(self > 0, 0.0, self * grad)"},
+            rule="d(prelu(u, w)): grad_u = 1 where u > 0, else w;  grad_w = 0 where u > 0, else u")
+RRELU = Op("_rrelu_with_noise(Tensor self, Tensor noise)", node="RreluWithNoiseBackward0", forward="self * noise",
+            function=False, method=False, derivatives={"self": "grad * noise"},
+            rule="d(rrelu(u))/du = the slope drawn for u (1 where u > 0; (lower + upper)/2 in eval mode)")
+
+_F = dict(function=False, method=False, functional=True)  # nn.functional only, as in PyTorch
+
+ACTIVATIONS = list(INPLACE_NODES.values()) + [
+    Op("hardtanh(Tensor self, float min_val=-1.0, float max_val=1.0, bool inplace=False)", node="HardtanhBackward0",
+       forward="clip_keep(self, min_val, max_val)", impl=_activation("hardtanh", check=_hardtanh_check,
+                                                                    floating=False),
+       derivatives={"self": "where((self <= min_val) | (self >= max_val), 0.0, grad)"},
+       rule="d(hardtanh(u))/du = 1 where min_val < u < max_val, else 0", **_F),
+    Op("hardsigmoid(Tensor self, bool inplace=False)", node="HardsigmoidBackward0",
+       forward="minimum(maximum(self + 3, 0), 6) / 6", impl=_activation("hardsigmoid_cpu"),
+       derivatives={"self": f"where((self > -3) & (self < 3), grad * {_SIXTH_FLOAT!r}, 0.0)"},
+       rule="d(relu6(u + 3)/6)/du = 1/6 where -3 < u < 3, else 0", **_F),
+    Op("hardswish(Tensor self, bool inplace=False)", node="HardswishBackward0",
+       forward="self * minimum(maximum(self + 3, 0), 6) / 6", impl=_activation("hardswish_cpu"),
+       derivatives={"self": "where(self < -3, 0.0, where(self <= 3, grad * (self / 3 + 0.5), grad))"},
+       rule="d(u*relu6(u + 3)/6)/du = 0 below -3, u/3 + 1/2 on [-3, 3], 1 above", **_F),
+    Op("selu(Tensor self, bool inplace=False)", node="EluBackward0", quiet=True,
+       forward=f"elu_forward(self, {SELU_ALPHA!r}, {SELU_SCALE!r}, 1.0)",
+       impl=_selu,
+       derivatives={"self": f"where(self <= 0, grad * {SELU_ALPHA * SELU_SCALE!r} * exp(self),"
+                            f" grad * {SELU_SCALE!r})"},
+       rule="d(selu(u))/du = scale where u > 0, else scale*alpha*exp(u)", **_F),
+    Op("celu(Tensor self, float alpha=1.0, bool inplace=False)", node="CeluBackward0", quiet=True,
+       forward="elu_forward(self, alpha, 1.0, 1.0 / alpha)",
+       impl=_activation("elu_cpu", _CELU_INPLACE, check=_celu_check),
+       derivatives={"self": "where(self <= 0, grad * exp(self * (1.0 / alpha)), grad)"},
+       rule="d(celu(u))/du = 1 where u > 0, else exp(u/alpha)", **_F),
+    Op("mish(Tensor self, bool inplace=False)", node="MishBackward0", quiet=True,
+       forward="self * tanh(log1p(exp(self)))", impl=_activation("mish_cpu"),
+       derivatives={"self": "grad * (tanh(log1p(exp(self)))"
+                            " + self * sigmoid(self) * (1 - tanh(log1p(exp(self))) ** 2))"},
+       rule="d(u*tanh(softplus(u)))/du = t + u*sigmoid(u)*(1 - t**2),  t = tanh(softplus(u))", **_F),
+    Op("logsigmoid(Tensor self)", node="LogSigmoidBackward0", quiet=True,
+       forward="minimum(self, 0) - log1p(exp(-abs(self)))", impl=_activation("log_sigmoid_cpu"),
+       derivatives={"self": "grad * sigmoid(-self)"}, rule="d(log(sigmoid(u)))/du = sigmoid(-u)", **_F),
+    Op("softshrink(Tensor self, float lambd=0.5)", node="SoftshrinkBackward0",
+       forward="where(self > lambd, self - lambd, where(self < -lambd, self + lambd, 0.0))",
+       impl=_activation("softshrink_check", check=_softshrink_check),
+       derivatives={"self": "where((self >= -lambd) & (self <= lambd), 0.0, grad)"},
+       rule="d(softshrink(u))/du = 0 where |u| <= lambd, else 1", **_F),
+    Op("hardshrink(Tensor self, float lambd=0.5)", node="HardshrinkBackward0", functional=True, out=True,
+       forward="where((self >= -lambd) & (self <= lambd), 0.0, self)", impl=_activation("hardshrink_cpu"),
+       derivatives={"self": "where((self >= -lambd) & (self <= lambd), 0.0, grad)"},
+       rule="d(hardshrink(u))/du = 0 where |u| <= lambd, else 1"),
+    Op("threshold(Tensor self, float threshold, float value, bool inplace=False)", node="ThresholdBackward0",
+       forward="threshold_forward(self, threshold, value)",
+       impl=_activation("threshold", _THRESHOLD_INPLACE, floating=False),
+       derivatives={"self": "where(self <= threshold, 0.0, grad)"},
+       rule="d(threshold(u))/du = 0 where u <= threshold, else 1", **_F),
+    Op("glu(Tensor self, int dim=-1)", node="GluBackward0", forward="glu_forward(self, dim)", impl=_glu,
+       derivatives={"self": "glu_backward(grad, self, dim)"}, elementwise=False,
+       rule="d(a*sigmoid(b)), (a, b) = halves of u along dim: grad_a = sigmoid(b), grad_b = a*s*(1 - s)", **_F),
+    PRELU, RRELU,
+]
+
+
+# -- the helpers the forwards and derivatives above call ------------------------------------------
+
+def _elu_forward(x: np.ndarray, alpha: float, scale: float, input_scale: float) -> np.ndarray:
+    """PyTorch's elu kernel: ``scale*x`` where x > 0, else ``alpha*scale*(exp(input_scale*x) - 1)``,
+    the coefficients in the input's dtype."""
+    t = x.dtype.type
+    return np.where(x <= 0, np.expm1(x * t(input_scale)) * (t(alpha) * t(scale)), x * t(scale))
+
+
+def _clip_keep(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``clip`` with the bounds taken in the input's dtype (an integer hardtanh stays integer)."""
+    return np.clip(x, x.dtype.type(low), x.dtype.type(high))
+
+
+def _threshold_forward(x: np.ndarray, threshold: float, value: float) -> np.ndarray:
+    return np.where(x <= x.dtype.type(threshold), x.dtype.type(value), x)
+
+
+def _glu_forward(x: np.ndarray, dim: int) -> np.ndarray:
+    a, b = np.split(x, 2, axis=dim)
+    return a * ARRAY_NS["sigmoid"](b)
+
+
+def _glu_backward_array(grad: np.ndarray, x: np.ndarray, dim: int) -> np.ndarray:
+    a, b = np.split(x, 2, axis=dim)
+    s = ARRAY_NS["sigmoid"](b)
+    return np.concatenate([grad * s, grad * a * s * (1 - s)], axis=dim)
+
+
+def _glu_backward_tensor(grad: Tensor, x: Tensor, dim: int) -> Tensor:
+    a, b = x.chunk(2, dim)
+    s = b.sigmoid()
+    return TENSOR_NS["cat"]([grad * s, grad * a * s * (1 - s)], dim)
+
+
+ARRAY_NS.update(elu_forward=_elu_forward, clip_keep=_clip_keep, threshold_forward=_threshold_forward,
+                glu_forward=_glu_forward, glu_backward=_glu_backward_array)
+TENSOR_NS.update(glu_backward=_glu_backward_tensor)
