@@ -91,5 +91,5 @@ NN_ACTIVATION_OPS = [
            away_from=(0.0,)),
     OpCase("normalize_p3_last", lambda m, a: _F(m).normalize(a, 3, -1), (M,), grad_fn="DivBackward0"),
 ]
-# The cases PyTorch computes no forward-mode tangent for (glu has no rule, nor the in-place rrelu_).
-NO_FORWARD_AD = {"glu", "glu_dim", "glu_3d", "rrelu_", "rrelu_eval_inplace"}
+# The cases PyTorch computes no forward-mode tangent for (its in-place rrelu_ has no rule; pygrad's has).
+NO_FORWARD_AD = {"rrelu_", "rrelu_eval_inplace"}

@@ -15,7 +15,7 @@ from test_ops_gradients import CASES
 from test_optable import CASES as TABLE_OPS, NO_GRADCHECK, _inputs, _pygrad_fn, _torch_fn
 from op_table_nn import NO_FORWARD_AD
 
-# PyTorch has no forward-mode rule for these (glu, rrelu_): pygrad raises as it does (tested with the ops)
+# PyTorch has no forward-mode rule for these (the in-place rrelu_)
 FORWARD_CASES = [c for c in CASES if c.name not in NO_FORWARD_AD]
 FORWARD_TABLE_OPS = [op for op in TABLE_OPS if op.name not in NO_FORWARD_AD]
 

@@ -10,7 +10,6 @@ import numpy as np
 from .. import creation
 from ..ops import optable_nn as _table
 from ..ops.activation import _softmax_dim, softmax
-from ..ops.inplace import inplace as _into
 from ..ops.optable import FUNCTIONAL as _TABLE
 from ..tensor import Tensor
 
@@ -35,14 +34,12 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     """In-place ``elu`` (its node, ``EluBackward1``, differentiates from the result)."""
-    _floating(input, "elu_cpu")
-    return _into(_table.INPLACE_NODES["elu"].fn, input, float(alpha), 1.0, 1.0)
+    return _TABLE["elu"](input, alpha, True)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """In-place ``leaky_relu`` (its node, ``LeakyReluBackward1``, differentiates from the result)."""
-    _floating(input, "leaky_relu_cpu")
-    return _into(_table.INPLACE_NODES["leaky_relu"].fn, input, float(negative_slope))
+    return _TABLE["leaky_relu"](input, negative_slope, True)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -96,7 +93,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
         noise = np.where(data > 0, data.dtype.type(1), data.dtype.type((lower + upper) / 2))
     noise = Tensor._wrap(noise)
     if inplace:
-        return _into(_table.INPLACE_NODES["rrelu"].fn, input, noise)
+        return _table.inplace_call("rrelu", input, noise)
     return _table.RRELU.fn.apply(input, noise)
 
 

@@ -156,6 +156,19 @@ def _maybe_inplace(kernel: str):
     return impl
 
 
+def _inplace_node(kernel: str, name: str):
+    """F.elu(x, inplace=True): the result is written into x by PyTorch's in-place node (EluBackward1,
+    which differentiates from the result; ops/optable_nn.py)."""
+    from .optable_nn import inplace_call
+
+    def impl(Fn, self, inplace=False, **attrs):
+        if not self.dtype.is_floating_point:
+            raise _not_implemented_for(self, kernel)
+        numbers = [float(v) for v in attrs.values()]
+        return inplace_call(name, self, *numbers) if inplace else Fn.apply(self, *numbers)
+    return impl
+
+
 # -- the table ----------------------------------------------------------------------------------
 
 UNARY = [
@@ -305,11 +318,11 @@ UNARY = [
        rule="d(gelu(u))/du = Phi(u) + u*phi(u) (normal cdf and density)"),
     Op("leaky_relu(Tensor self, float negative_slope=0.01, bool inplace=False)", node="LeakyReluBackward0",
        kernel="leaky_relu", function=False, method=False, functional=True,
-       impl=_maybe_inplace("leaky_relu_cpu"),
+       impl=_inplace_node("leaky_relu_cpu", "leaky_relu"),
        derivatives={"self": "leaky_relu_backward(grad, self, negative_slope)"},
        rule="d(leaky_relu(u))/du = 1 where u > 0, else negative_slope"),
     Op("elu(Tensor self, float alpha=1.0, bool inplace=False)", node="EluBackward0", kernel="elu",
-       function=False, method=False, functional=True, impl=_maybe_inplace("elu_cpu"),
+       function=False, method=False, functional=True, impl=_inplace_node("elu_cpu", "elu"),
        derivatives={"self": "where(self > 0, grad, grad * alpha * exp(self))"},  # saves self only, as PyTorch
        rule="d(elu(u))/du = 1 where u > 0, else alpha*exp(u)"),
     Op("softplus(Tensor self, float beta=1.0, float threshold=20.0)", node="SoftplusBackward0",

@@ -4,8 +4,9 @@ threshold, glu, PReLU's kernel and RReLU's kernel.  Each is one PyTorch autograd
 as in ``ops/optable.py`` (which installs ``ACTIVATIONS`` with the rest of the table).
 
 PyTorch names the node of some in-place variants differently (``F.elu_`` records
-``EluBackward1``, whose derivative reads the result, since the input is overwritten): those are
-the ``*_INPLACE`` entries, private nodes the in-place calls apply.  The activations PyTorch
+``EluBackward1``, whose derivative reads the result, since the input is overwritten;
+``threshold_``'s ``ThresholdBackward1`` reads the input as it was): those are the ``*_INPLACE``
+entries, private nodes the in-place calls apply.  The activations PyTorch
 composes from other ops (softsign, tanhshrink, softmin, normalize ...) are in
 ``pygrad/nn/_functional_activation.py``.
 """
@@ -100,8 +101,8 @@ _LEAKY_RELU_INPLACE = Op("_leaky_relu_inplace(Tensor self, float negative_slope)
                          rule="d(leaky_relu(u))/du from the result r: 1 where r > 0, else negative_slope")
 _THRESHOLD_INPLACE = Op("_threshold_inplace(Tensor self, float threshold, float value)", node="ThresholdBackward1",
                         forward="threshold_forward(self, threshold, value)", function=False, method=False,
-                        derivatives={"self": "where(result <= threshold, 0.0, grad)"},
-                        rule="d(threshold(u))/du from the result r: 0 where r <= threshold, else 1")
+                        derivatives={"self": "where(self <= threshold, 0.0, grad)"},
+                        rule="d(threshold(u))/du = 0 where u <= threshold, else 1")
 _RRELU_INPLACE = Op("_rrelu_with_noise_inplace(Tensor self, Tensor noise)", node="RreluWithNoiseBackward1",
                     forward="self * noise", function=False, method=False, derivatives={"self": "grad * noise"},
                     rule="d(rrelu(u))/du = the slope drawn for u (1 where u > 0)")
@@ -115,6 +116,15 @@ PRELU = Op("_prelu_kernel(Tensor self, Tensor weight)", node="PreluKernelBackwar
 RRELU = Op("_rrelu_with_noise(Tensor self, Tensor noise)", node="RreluWithNoiseBackward0", forward="self * noise",
             function=False, method=False, derivatives={"self": "grad * noise"},
             rule="d(rrelu(u))/du = the slope drawn for u (1 where u > 0; (lower + upper)/2 in eval mode)")
+
+
+
+def inplace_call(name: str, x: Tensor, *numbers: float) -> Tensor:
+    """``name``'s result written into ``x`` by PyTorch's in-place node (elu's takes alpha alone)."""
+    if name == "elu":
+        numbers = (numbers[0], 1.0, 1.0)
+    return _into(INPLACE_NODES[name].fn, x, *numbers)
+
 
 _F = dict(function=False, method=False, functional=True)  # nn.functional only, as in PyTorch
 
@@ -166,7 +176,7 @@ ACTIVATIONS = list(INPLACE_NODES.values()) + [
        derivatives={"self": "where(self <= threshold, 0.0, grad)"},
        rule="d(threshold(u))/du = 0 where u <= threshold, else 1", **_F),
     Op("glu(Tensor self, int dim=-1)", node="GluBackward0", forward="glu_forward(self, dim)", impl=_glu,
-       derivatives={"self": "glu_backward(grad, self, dim)"}, elementwise=False,
+       derivatives={"self": "glu_backward(grad, self, dim)"}, elementwise=False, jvp="glu_jvp(self_t, self, dim)",
        rule="d(a*sigmoid(b)), (a, b) = halves of u along dim: grad_a = sigmoid(b), grad_b = a*s*(1 - s)", **_F),
     PRELU, RRELU,
 ]
@@ -209,4 +219,11 @@ def _glu_backward_tensor(grad: Tensor, x: Tensor, dim: int) -> Tensor:
 
 ARRAY_NS.update(elu_forward=_elu_forward, clip_keep=_clip_keep, threshold_forward=_threshold_forward,
                 glu_forward=_glu_forward, glu_backward=_glu_backward_array)
-TENSOR_NS.update(glu_backward=_glu_backward_tensor)
+def _glu_jvp(tangent: Tensor, x: Tensor, dim: int) -> Tensor:
+    a, b = x.chunk(2, dim)
+    ta, tb = tangent.chunk(2, dim)
+    s = b.sigmoid()
+    return ta * s + a * s * (1 - s) * tb
+
+
+TENSOR_NS.update(glu_backward=_glu_backward_tensor, glu_jvp=_glu_jvp)
