@@ -64,7 +64,7 @@ from ._util import broadcast_shape
 from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
                     check_rounding_mode, clamp_args, lerp_args, masked_fill_args, not_both_bool, scaled_operand)
 from .inplace import inplace
-from .optable_nn import ACTIVATIONS
+from .optable_nn import ACTIVATIONS, SCALAR_OVERLOADS
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -1047,6 +1047,10 @@ CONV_WEIGHT_BACKWARD = _node(
     derivatives={"grad_output": f"convolution(self, grad, None, {_CONF})",
                  "self": f"conv_input_backward(grad_output, grad, x_shape, {_CONF})"},
     rule="the weight gradient of conv2d differentiated: grad_grad = conv2d(x, grad), grad_x = its input gradient")
+# at::norm(x, p, dim, keepdim), as PyTorch's composite losses (pairwise_distance, triplet_margin_loss)
+# call it: the vector norm's formulas under its own node name.
+NORM_DIM = _node("_norm_dim(Tensor self, float p, int[] dims, bool keepdim)", jvp="weighted", node="NormBackward1",
+                 aten="norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
 NN = [CONVOLUTION, CONV_INPUT_BACKWARD, CONV_WEIGHT_BACKWARD, NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
       BINARY_CROSS_ENTROPY_WITH_LOGITS]
 
@@ -1115,7 +1119,7 @@ def _declared():
 OPS = (UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY
        + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER, _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
        + ARITH + REDUCTIONS + PRODUCTS + NN)
-OPS += ACTIVATIONS  # nn.functional's other activations (ops/optable_nn.py)
+OPS += ACTIVATIONS + SCALAR_OVERLOADS + [NORM_DIM]  # nn.functional's activations and losses (ops/optable_nn.py)
 
 
 # -- building and installing ----------------------------------------------------------------------

@@ -182,6 +182,17 @@ ACTIVATIONS = list(INPLACE_NODES.values()) + [
 ]
 
 
+# -- tensor-and-number arithmetic as PyTorch's C++ composites record it ------------------------------
+# (``x + 1.0`` in Python is AddBackward0; at::add(x, 1.0) inside a composite loss is AddBackward1)
+SCALAR_OVERLOADS = [
+    ADD_SCALAR := Op("_add_scalar(Tensor self, float other)", node="AddBackward1", forward="self + other",
+                     function=False, method=False, derivatives={"self": "grad"}, rule="d(u + c)/du = 1"),
+    SUB_SCALAR := Op("_sub_scalar(Tensor self, float other)", node="SubBackward1", forward="self - other",
+                     function=False, method=False, derivatives={"self": "grad"}, rule="d(u - c)/du = 1"),
+    MUL_SCALAR := Op("_mul_scalar(Tensor self, float other)", node="MulBackward1", forward="self * other",
+                     function=False, method=False, derivatives={"self": "grad * other"}, rule="d(u * c)/du = c"),
+]
+
 # -- the helpers the forwards and derivatives above call ------------------------------------------
 
 def _elu_forward(x: np.ndarray, alpha: float, scale: float, input_scale: float) -> np.ndarray:
