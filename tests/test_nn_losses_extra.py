@@ -16,6 +16,10 @@ def _signs(rng, shape):
 
 # name -> (fn(m, reduction, *tensors), inputs(rng) -> list of arrays, which inputs require grad)
 CASES = {
+    "soft_margin": (lambda m, r, x, y: m.nn.functional.soft_margin_loss(x, y, reduction=r),
+                    lambda g: [g.standard_normal((4, 3)), _signs(g, (4, 3))], (0,)),
+    "soft_margin_broadcast": (lambda m, r, x, y: m.nn.functional.soft_margin_loss(x * 3, y, reduction=r),
+                              lambda g: [g.standard_normal((4, 3)), _signs(g, (1, 3))], (0,)),
     "kl_div": (lambda m, r, x, t: m.nn.functional.kl_div(m.log_softmax(x, 1), m.softmax(t, 1), reduction=r),
                lambda g: [g.standard_normal((4, 3)), g.standard_normal((4, 3))], (0, 1)),
     "kl_div_log_target": (lambda m, r, x, t: m.nn.functional.kl_div(m.log_softmax(x, 1), m.log_softmax(t, 1),
@@ -132,6 +136,8 @@ def test_kl_div_mean_warns_and_batchmean_divides_by_the_batch(torch):
 
 
 ERRORS = {
+    "soft_margin_target_grad": lambda m: m.nn.functional.soft_margin_loss(m.ones(2), m.ones(2, requires_grad=True)),
+    "soft_margin_reduction": lambda m: m.nn.functional.soft_margin_loss(m.ones(2), m.ones(2), reduction="avg"),
     "margin_ranking_dims": lambda m: m.nn.functional.margin_ranking_loss(m.ones(3), m.ones(3), m.ones(1, 3)),
     "cosine_target_2d": lambda m: m.nn.functional.cosine_embedding_loss(m.ones(2, 3), m.ones(2, 3), m.ones(2, 1)),
     "cosine_1d_target": lambda m: m.nn.functional.cosine_embedding_loss(m.ones(3), m.ones(3), m.ones(3)),
@@ -163,6 +169,7 @@ def test_errors_are_torchs(name, torch):
 
 
 MODULES = {
+    "SoftMarginLoss": (lambda nn: nn.SoftMarginLoss(reduction="sum"), "soft_margin"),
     "KLDivLoss": (lambda nn: nn.KLDivLoss(reduction="batchmean", log_target=True), "kl_div_log_target"),
     "MarginRankingLoss": (lambda nn: nn.MarginRankingLoss(margin=0.3, reduction="sum"), "margin_ranking"),
     "HingeEmbeddingLoss": (lambda nn: nn.HingeEmbeddingLoss(1.5, reduction="none"), "hinge_embedding"),

@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..creation import ones_like
 from ..ops import nn as _nn
+from ..ops._util import binary_operands
 from ..ops import optable_nn as _scalar
 from ..ops.optable import FUNCTIONAL as _TABLE
 from ..ops.optable import FUNCTIONS as _F
@@ -20,7 +21,7 @@ from ..ops.optable import NORM_DIM, where
 from .._errors import size_str
 from ..tensor import Tensor
 
-__all__ = ["kl_div", "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
+__all__ = ["soft_margin_loss", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss"]
 
 
@@ -71,6 +72,16 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     if reduction == "batchmean" and input.ndim != 0:
         reduced = reduced / input.shape[0]
     return reduced
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """The logistic loss ``log(1 + exp(-target * input))`` of targets 1 and -1."""
+    reduction = _nn.check_reduction(_legacy(size_average, reduce, reduction))
+    if target.requires_grad:
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument "
+                           "'target'. This input cannot have requires_grad True.")
+    return _scalar.SOFT_MARGIN_LOSS.fn.apply(*binary_operands(input, target), reduction)
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,

@@ -193,6 +193,16 @@ SCALAR_OVERLOADS = [
                      function=False, method=False, derivatives={"self": "grad * other"}, rule="d(u * c)/du = c"),
 ]
 
+
+# -- losses of one node ---------------------------------------------------------------------------
+_SCALE = "loss_scale(grad, broadcast_shapes(self.shape, target.shape), reduction)"
+SOFT_MARGIN_LOSS = Op("_soft_margin_loss(Tensor self, Tensor target, str reduction)", node="SoftMarginLossBackward0",
+                      aten="soft_margin_loss", dtype="promote", forward="soft_margin_forward(self, target, reduction)",
+                      function=False, method=False, elementwise=False, jvp="weighted", quiet=True,
+                      derivatives={"self": f"{_SCALE} * -target * exp(-target * self) / (1 + exp(-target * self))"},
+                      rule="d log(1 + exp(-t*u))/du = -t*exp(-t*u)/(1 + exp(-t*u)) (/n for mean)")
+LOSSES = [SOFT_MARGIN_LOSS]
+
 # -- the helpers the forwards and derivatives above call ------------------------------------------
 
 def _elu_forward(x: np.ndarray, alpha: float, scale: float, input_scale: float) -> np.ndarray:
@@ -228,7 +238,12 @@ def _glu_backward_tensor(grad: Tensor, x: Tensor, dim: int) -> Tensor:
     return TENSOR_NS["cat"]([grad * s, grad * a * s * (1 - s)], dim)
 
 
-ARRAY_NS.update(elu_forward=_elu_forward, clip_keep=_clip_keep, threshold_forward=_threshold_forward,
+def _soft_margin_forward(x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+    from .nn import _reduce_array
+    return _reduce_array(np.log1p(np.exp(-y * x)), reduction)
+
+
+ARRAY_NS.update(soft_margin_forward=_soft_margin_forward, elu_forward=_elu_forward, clip_keep=_clip_keep, threshold_forward=_threshold_forward,
                 glu_forward=_glu_forward, glu_backward=_glu_backward_array)
 def _glu_jvp(tangent: Tensor, x: Tensor, dim: int) -> Tensor:
     a, b = x.chunk(2, dim)

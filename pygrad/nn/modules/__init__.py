@@ -9,7 +9,7 @@ from .convolution import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss, MarginRankingLoss,
-                   MultiLabelSoftMarginLoss, PoissonNLLLoss, TripletMarginLoss)
+                   MultiLabelSoftMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss)
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
                    LazyLinear)
 from .attention import MultiheadAttention
@@ -28,5 +28,5 @@ __all__ = ["Module", "Bilinear", "CosineSimilarity", "PairwiseDistance", "Unflat
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
 __all__ += ["Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU", "CELU", "Mish", "LogSigmoid", "Softsign",
             "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "PReLU", "Softmin", "RReLU"]
-__all__ += ["KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "MultiLabelSoftMarginLoss",
+__all__ += ["SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "MultiLabelSoftMarginLoss",
             "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]

@@ -99,6 +99,12 @@ class BCEWithLogitsLoss(_Loss):
 
 # -- the losses PyTorch composes from other ops (nn/_functional_loss.py) -----------------------------
 
+class SoftMarginLoss(_Loss):
+    """The logistic loss ``log(1 + exp(-target * input))`` of targets 1 and -1."""
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
 class KLDivLoss(_Loss):
     """The Kullback-Leibler divergence of the target from log-probabilities."""
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
@@ -189,5 +195,5 @@ class GaussianNLLLoss(_Loss):
         return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
 
 
-__all__ += ["KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
+__all__ += ["SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
             "MultiLabelSoftMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
