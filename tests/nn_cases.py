@@ -237,3 +237,28 @@ LAYERS += [
               lambda nn: nn.Sequential(nn.Linear(4, 3), nn.RReLU(inplace=True)).eval(), (5, 4),
               "RreluWithNoiseBackward1"),
 ]
+
+
+# Padding, 1-D pooling, RMSNorm and Softmax2d (nn/_functional_layers.py, nn/modules/padding.py)
+LAYERS += [
+    LayerCase("zero_pad1d", lambda nn: nn.ZeroPad1d(2), (2, 3, 4), "ConstantPadNdBackward0"),
+    LayerCase("zero_pad2d", lambda nn: nn.ZeroPad2d((1, 2, 0, 1)), (2, 3, 3, 4), "ConstantPadNdBackward0"),
+    LayerCase("constant_pad1d", lambda nn: nn.ConstantPad1d((1, 2), 3.5), (3, 4), "ConstantPadNdBackward0"),
+    LayerCase("constant_pad2d", lambda nn: nn.ConstantPad2d(1, -1.0), (2, 3, 3), "ConstantPadNdBackward0"),
+    LayerCase("constant_pad3d", lambda nn: nn.ConstantPad3d((1, 0, 0, 2, 1, 1), 0.5), (1, 2, 2, 3, 2),
+              "ConstantPadNdBackward0"),
+    LayerCase("maxpool1d", lambda nn: nn.MaxPool1d(2), (2, 3, 8), "SqueezeBackward1", gradgrad=False),
+    LayerCase("maxpool1d_stride_pad_unbatched", lambda nn: nn.MaxPool1d(3, 2, 1), (3, 7), "SqueezeBackward1",
+              gradgrad=False),
+    LayerCase("avgpool1d", lambda nn: nn.AvgPool1d(2), (2, 3, 8), "SqueezeBackward1", gradgrad=False),
+    LayerCase("avgpool1d_exclude_pad", lambda nn: nn.AvgPool1d(3, 2, 1, count_include_pad=False), (3, 7),
+              "SqueezeBackward1", gradgrad=False),
+    LayerCase("adaptive_avgpool1d", lambda nn: nn.AdaptiveAvgPool1d(3), (2, 3, 8), "SqueezeBackward1", gradgrad=False),
+    LayerCase("adaptive_avgpool1d_global", lambda nn: nn.AdaptiveAvgPool1d(1), (2, 3, 5), "SqueezeBackward1"),
+    LayerCase("rms_norm", lambda nn: nn.RMSNorm(4), (3, 4), "MulBackward0"),
+    LayerCase("rms_norm_2d_eps", lambda nn: nn.RMSNorm([3, 4], eps=1e-5, elementwise_affine=False), (2, 3, 4),
+              "MulBackward0"),
+    LayerCase("softmax2d", lambda nn: nn.Softmax2d(), (2, 3, 2, 2), "SoftmaxBackward0"),
+    LayerCase("dropout2d_eval", lambda nn: nn.Dropout2d(0.5).eval(), (2, 3, 2, 2), None),
+    LayerCase("alpha_dropout_eval", lambda nn: nn.AlphaDropout(0.5).eval(), (3, 4), None),
+]

@@ -338,5 +338,13 @@ class RReLU(Module):
         return f"lower={self.lower}, upper={self.upper}{_inplace_text(self.inplace)}"
 
 
-__all__ += ["Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU", "CELU", "Mish", "LogSigmoid", "Softsign",
+class Softmax2d(Module):
+    """``softmax`` over the channels (dim -3) of (N, C, H, W) or (C, H, W) input."""
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
+        return F.softmax(input, -3, _stacklevel=5)
+
+
+__all__ += ["Softmax2d", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU", "CELU", "Mish", "LogSigmoid", "Softsign",
             "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "PReLU", "Softmin", "RReLU"]
