@@ -91,5 +91,23 @@ NN_ACTIVATION_OPS = [
            away_from=(0.0,)),
     OpCase("normalize_p3_last", lambda m, a: _F(m).normalize(a, 3, -1), (M,), grad_fn="DivBackward0"),
 ]
-# The cases PyTorch computes no forward-mode tangent for (its in-place rrelu_ has no rule; pygrad's has).
-NO_FORWARD_AD = {"rrelu_", "rrelu_eval_inplace"}
+# The margin losses of one node (their gradients have no derivative, as in PyTorch)
+NN_LOSS_OPS = [
+    OpCase("multi_margin_loss", lambda m, a: _F(m).multi_margin_loss(a, m.tensor([0, 3, 1])), (M,),
+           grad_fn="MultiMarginLossBackward0", twice_differentiable=False),
+    OpCase("multi_margin_loss_p2_weight", lambda m, a: _F(m).multi_margin_loss(
+        a, m.tensor([2, 0, 2]), p=2, margin=0.5, weight=m.tensor([0.5, 2.0, 1.5, 1.0], dtype=a.dtype)), (M,),
+        grad_fn="MultiMarginLossBackward0", twice_differentiable=False),
+    OpCase("multi_margin_loss_1d_none", lambda m, a: _F(m).multi_margin_loss(a, m.tensor(1), reduction="none"), (V,),
+           grad_fn="MultiMarginLossBackward0", twice_differentiable=False),
+    OpCase("multilabel_margin_loss", lambda m, a: _F(m).multilabel_margin_loss(
+        a, m.tensor([[0, 2, -1, 1], [1, -1, 0, 0], [3, 2, 1, 0]])), (M,), grad_fn="MultilabelMarginLossBackward0",
+        twice_differentiable=False),
+    OpCase("multilabel_margin_loss_sum_1d", lambda m, a: _F(m).multilabel_margin_loss(
+        a, m.tensor([4, 1, 1, -1, 0]), reduction="sum"), (V,), grad_fn="MultilabelMarginLossBackward0",
+        twice_differentiable=False),
+]
+
+# The cases PyTorch computes no forward-mode tangent for (its in-place rrelu_ has no rule, pygrad's has;
+# the margin losses have none in either).
+NO_FORWARD_AD = {"rrelu_", "rrelu_eval_inplace"} | {case.name for case in NN_LOSS_OPS}

@@ -60,7 +60,16 @@ CASES = {
     "gaussian_nll_homoscedastic_full": (
         lambda m, r, x, t, v: m.nn.functional.gaussian_nll_loss(x, t, v, full=True, reduction=r),
         lambda g: [g.standard_normal((4, 3)), g.standard_normal((4, 3)), g.uniform(0.5, 2, 4)], (0, 1, 2)),
+    "multi_margin": (lambda m, r, x, y: m.nn.functional.multi_margin_loss(x, y, reduction=r),
+                     lambda g: [g.standard_normal((5, 4)), g.integers(0, 4, 5)], (0,)),
+    "multi_margin_p2_weight": (lambda m, r, x, y, w: m.nn.functional.multi_margin_loss(x, y, p=2, margin=0.6,
+                                                                                       weight=w, reduction=r),
+                               lambda g: [g.standard_normal((5, 4)), g.integers(0, 4, 5), g.uniform(0.5, 2, 4)], (0,)),
+    "multilabel_margin": (lambda m, r, x, y: m.nn.functional.multilabel_margin_loss(x, y, reduction=r),
+                          lambda g: [g.standard_normal((3, 4)), np.array([[0, 2, -1, 1], [1, -1, 0, 0], [3, 2, 1, 0]])],
+                          (0,)),
 }
+NO_DOUBLE_BACKWARD = {"multi_margin", "multi_margin_p2_weight", "multilabel_margin"}  # as in PyTorch
 REDUCTIONS = ["mean", "sum", "none"]
 
 
@@ -87,7 +96,7 @@ def _run(lib, name, reduction, arrays):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_loss_matches_torch(name, dtype, reduction, rng, torch):
-    arrays = [a.astype(dtype) for a in CASES[name][1](rng)]
+    arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in CASES[name][1](rng)]
     out, xs = _run(pygrad, name, reduction, arrays)
     ref, txs = _run(torch, name, reduction, arrays)
     assert _graph(out) == _graph(ref)
@@ -115,7 +124,22 @@ def test_loss_gradcheck_float64(name, reduction, rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert gradcheck(call, inputs)
-        assert gradgradcheck(call, inputs)
+        if name not in NO_DOUBLE_BACKWARD:
+            assert gradgradcheck(call, inputs)
+
+
+@pytest.mark.parametrize("name", sorted(NO_DOUBLE_BACKWARD))
+def test_margin_loss_gradient_is_not_differentiable_as_in_torch(name, rng, torch):
+    arrays = CASES[name][1](rng)
+    outcomes = []
+    for lib in (pygrad, torch):
+        out, (x,) = _run(lib, name, "mean", arrays)
+        (g,) = lib.autograd.grad(out, x, create_graph=True)
+        assert g.requires_grad
+        with pytest.raises(RuntimeError) as info:
+            g.sum().backward()
+        outcomes.append((type(g.grad_fn).__name__, str(info.value)))
+    assert outcomes[0] == outcomes[1]
 
 
 def test_kl_div_mean_warns_and_batchmean_divides_by_the_batch(torch):
@@ -136,6 +160,17 @@ def test_kl_div_mean_warns_and_batchmean_divides_by_the_batch(torch):
 
 
 ERRORS = {
+    "multi_margin_p": lambda m: m.nn.functional.multi_margin_loss(m.ones(2, 3), m.tensor([0, 1]), p=3),
+    "multi_margin_target_range": lambda m: m.nn.functional.multi_margin_loss(m.ones(2, 3), m.tensor([0, 3])),
+    "multi_margin_target_size": lambda m: m.nn.functional.multi_margin_loss(m.ones(2, 3), m.tensor([0])),
+    "multi_margin_target_dtype": lambda m: m.nn.functional.multi_margin_loss(m.ones(2, 3), m.tensor([0.0, 1.0])),
+    "multi_margin_weight_size": lambda m: m.nn.functional.multi_margin_loss(m.ones(2, 3), m.tensor([0, 1]),
+                                                                            weight=m.ones(2)),
+    "multi_margin_3d": lambda m: m.nn.functional.multi_margin_loss(m.ones(2, 3, 2), m.tensor([0, 1])),
+    "multi_margin_module_p": lambda m: m.nn.MultiMarginLoss(p=3),
+    "multilabel_margin_target_size": lambda m: m.nn.functional.multilabel_margin_loss(m.ones(2, 3), m.tensor([0, 1])),
+    "multilabel_margin_target_range": lambda m: m.nn.functional.multilabel_margin_loss(m.ones(1, 3),
+                                                                                       m.tensor([[0, 5, -1]])),
     "soft_margin_target_grad": lambda m: m.nn.functional.soft_margin_loss(m.ones(2), m.ones(2, requires_grad=True)),
     "soft_margin_reduction": lambda m: m.nn.functional.soft_margin_loss(m.ones(2), m.ones(2), reduction="avg"),
     "margin_ranking_dims": lambda m: m.nn.functional.margin_ranking_loss(m.ones(3), m.ones(3), m.ones(1, 3)),
@@ -169,6 +204,8 @@ def test_errors_are_torchs(name, torch):
 
 
 MODULES = {
+    "MultiMarginLoss": (lambda nn: nn.MultiMarginLoss(p=2, margin=0.5, reduction="none"), "multi_margin"),
+    "MultiLabelMarginLoss": (lambda nn: nn.MultiLabelMarginLoss(reduction="sum"), "multilabel_margin"),
     "SoftMarginLoss": (lambda nn: nn.SoftMarginLoss(reduction="sum"), "soft_margin"),
     "KLDivLoss": (lambda nn: nn.KLDivLoss(reduction="batchmean", log_target=True), "kl_div_log_target"),
     "MarginRankingLoss": (lambda nn: nn.MarginRankingLoss(margin=0.3, reduction="sum"), "margin_ranking"),
@@ -205,3 +242,19 @@ def test_loss_modules_take_the_legacy_reduction_arguments(torch):
             assert lib.nn.KLDivLoss(size_average=False).reduction == "sum"
             assert lib.nn.MarginRankingLoss(reduce=False).reduction == "none"
             assert lib.nn.PoissonNLLLoss(size_average=True).reduction == "mean"
+
+
+@pytest.mark.parametrize("name", ["multi_margin", "multilabel_margin"])
+def test_margin_losses_have_no_forward_mode_rule_as_in_torch(name, rng, torch):
+    import pygrad.autograd.forward_ad as fwAD
+    import torch.autograd.forward_ad as tfw
+    fn, make, _ = CASES[name]
+    arrays = make(rng)
+    messages = []
+    for lib, ad in ((pygrad, fwAD), (torch, tfw)):
+        with ad.dual_level():
+            x = ad.make_dual(lib.tensor(arrays[0]), lib.tensor(np.ones_like(arrays[0])))
+            with pytest.raises(NotImplementedError) as info:
+                fn(lib, "mean", x, lib.tensor(arrays[1]))
+            messages.append(str(info.value))
+    assert messages[0] == messages[1]

@@ -21,7 +21,7 @@ from ..ops.optable import NORM_DIM, where
 from .._errors import size_str
 from ..tensor import Tensor
 
-__all__ = ["soft_margin_loss", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
+__all__ = ["soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss"]
 
 
@@ -82,6 +82,56 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument "
                            "'target'. This input cannot have requires_grad True.")
     return _scalar.SOFT_MARGIN_LOSS.fn.apply(*binary_operands(input, target), reduction)
+
+
+def _sizes_of(shape) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def _margin_input(input: Tensor, target: Tensor, name: str) -> None:
+    if input.ndim > 2 or input.numel() == 0 and input.ndim != 2:
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{_sizes_of(input.shape)}")
+    if target.dtype.name != "int64":
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype._tensor_type[:-6]}")
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """The multi-class hinge loss: ``sum_j max(0, margin - x[y] + x[j])**p / C`` over the classes j != y."""
+    reduction = _nn.check_reduction(_legacy(size_average, reduce, reduction))
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    _margin_input(input, target, "multi_margin_loss")
+    classes = input.shape[-1] if input.ndim else 1
+    samples = input.shape[0] if input.ndim == 2 else 1
+    if target.ndim > 1 or target.numel() != samples:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{samples}], but got "
+                           f"{_sizes_of(target.shape)}. Input has shape {_sizes_of(input.shape)}.")
+    if weight is not None and weight.numel() != classes:
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {_sizes_of(weight.shape)}")
+    t = target._data
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        raise RuntimeError("target out of range")
+    return _scalar.MULTI_MARGIN_LOSS.fn.apply(input, target, weight, float(p), float(margin), reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """The multi-label hinge loss: ``sum max(0, 1 - (x[j] - x[k])) / C`` over the target classes j (the
+    leading entries of ``target`` before a -1) and the other classes k."""
+    reduction = _nn.check_reduction(_legacy(size_average, reduce, reduction))
+    _margin_input(input, target, "multilabel_margin_loss")
+    if target.shape != input.shape:
+        raise RuntimeError(f"inconsistent target size: {_sizes_of(target.shape)} for input of size: "
+                           f"{_sizes_of(input.shape)}")
+    t = target._data
+    if t.size and (t.min() < -1 or t.max() >= (input.shape[-1] if input.ndim else 1)):
+        raise RuntimeError("argument #2 'target' is out of range")
+    return _scalar.MULTILABEL_MARGIN_LOSS.fn.apply(input, target, reduction)
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,

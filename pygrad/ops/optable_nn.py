@@ -201,7 +201,30 @@ SOFT_MARGIN_LOSS = Op("_soft_margin_loss(Tensor self, Tensor target, str reducti
                       function=False, method=False, elementwise=False, jvp="weighted", quiet=True,
                       derivatives={"self": f"{_SCALE} * -target * exp(-target * self) / (1 + exp(-target * self))"},
                       rule="d log(1 + exp(-t*u))/du = -t*exp(-t*u)/(1 + exp(-t*u)) (/n for mean)")
-LOSSES = [SOFT_MARGIN_LOSS]
+# The margin losses' gradients are ops of their own with no derivative, as in PyTorch (a gradient
+# taken under create_graph has grad_fn NotImplemented; differentiating it again is an error).
+_MARGIN_ARGS = "Tensor self, Tensor target, Tensor? weight, float p, float margin, str reduction"  # tensors first
+MULTI_MARGIN_LOSS_BACKWARD = Op(f"_multi_margin_loss_backward(Tensor grad_output, {_MARGIN_ARGS})",
+                                aten="multi_margin_loss_backward", function=False, method=False,
+                                forward="multi_margin_backward(grad_output, self, target, weight, p, margin, reduction)")
+MULTI_MARGIN_LOSS = Op(f"_multi_margin_loss({_MARGIN_ARGS})", node="MultiMarginLossBackward0",
+                       aten="multi_margin_loss", function=False, method=False, elementwise=False,  # no jvp, as torch
+                       forward="multi_margin_forward(self, target, weight, p, margin, reduction)",
+                       derivatives={"self": "multi_margin_backward(grad, self, target, weight, p, margin, reduction)"},
+                       rule="d sum_j max(0, margin - u_y + u_j)**p / C: +(p*z**(p-1))/C to u_j, the sum of them off u_y")
+MULTILABEL_MARGIN_LOSS_BACKWARD = Op("_multilabel_margin_loss_backward(Tensor grad_output, Tensor self, "
+                                     "Tensor target, str reduction)", aten="multilabel_margin_loss_backward",
+                                     function=False, method=False,
+                                     forward="multilabel_margin_backward(grad_output, self, target, reduction)")
+MULTILABEL_MARGIN_LOSS = Op("_multilabel_margin_loss(Tensor self, Tensor target, str reduction)",
+                            node="MultilabelMarginLossBackward0", aten="multilabel_margin_loss_forward",
+                            function=False, method=False, elementwise=False,  # no jvp, as torch
+                            forward="multilabel_margin_forward(self, target, reduction)",
+                            derivatives={"self": "multilabel_margin_backward(grad, self, target, reduction)"},
+                            rule="d sum_{j target, k not} max(0, 1 - (u_j - u_k)) / C: +1/C to u_k, -1/C to u_j "
+                                 "per active pair")
+LOSSES = [SOFT_MARGIN_LOSS, MULTI_MARGIN_LOSS_BACKWARD, MULTI_MARGIN_LOSS, MULTILABEL_MARGIN_LOSS_BACKWARD,
+          MULTILABEL_MARGIN_LOSS]
 
 # -- the helpers the forwards and derivatives above call ------------------------------------------
 
@@ -243,6 +266,73 @@ def _soft_margin_forward(x: np.ndarray, y: np.ndarray, reduction: str) -> np.nda
     return _reduce_array(np.log1p(np.exp(-y * x)), reduction)
 
 
+def _per_sample(grad: np.ndarray, n: int, reduction: str) -> np.ndarray:
+    """The upstream gradient of each sample's loss, as a column."""
+    if reduction == "none":
+        return np.reshape(grad, (n, 1))
+    return np.full((n, 1), grad / n if reduction == "mean" else grad, dtype=grad.dtype)
+
+
+def _reduce_samples(loss: np.ndarray, reduction: str, unbatched: bool) -> np.ndarray:
+    from .nn import _reduce_array
+    if reduction == "none":
+        return loss[0] if unbatched else loss
+    return _reduce_array(loss, reduction)
+
+
+def _multi_margin_terms(x: np.ndarray, target: np.ndarray, margin: float):
+    """Per sample and class: the margin ``z = margin - x_y + x_j`` and where it is active (j != y, z > 0)."""
+    # (the backward is given the target in the gradient's dtype)
+    x2, y = x.reshape(-1, x.shape[-1]), target.reshape(-1).astype(np.int64)
+    z = x.dtype.type(margin) - np.take_along_axis(x2, y[:, None], 1) + x2
+    active = (z > 0) & (np.arange(x2.shape[1]) != y[:, None])
+    return x2, y, z, active
+
+
+def _multi_margin_forward(x, target, weight, p, margin, reduction):
+    x2, y, z, active = _multi_margin_terms(x, target, margin)
+    h = np.where(active, z if p == 1 else z * z, x.dtype.type(0))
+    if weight is not None:
+        h = h * weight[y][:, None]
+    return _reduce_samples(h.sum(1) / x2.shape[1], reduction, x.ndim == 1)
+
+
+def _multi_margin_backward(grad, x, target, weight, p, margin, reduction):
+    x2, y, z, active = _multi_margin_terms(x, target, margin)
+    d = np.where(active, x.dtype.type(1) if p == 1 else 2 * z, x.dtype.type(0))
+    if weight is not None:
+        d = d * weight[y][:, None]
+    d = d * (_per_sample(grad, x2.shape[0], reduction) / x2.shape[1])
+    rows = np.arange(x2.shape[0])
+    d[rows, y] = -d.sum(1)
+    return d.reshape(x.shape)
+
+
+def _multilabel_terms(x: np.ndarray, target: np.ndarray):
+    """Per sample: which target slots hold classes (up to the first -1), whether each class is a
+    target, and the margins ``1 - (x_j - x_k)`` of target j and class k where they count."""
+    x2, t = x.reshape(-1, x.shape[-1]), target.reshape(-1, x.shape[-1]).astype(np.int64)
+    valid = np.cumprod(t != -1, axis=1).astype(bool)
+    classes = np.where(valid, t, 0)
+    slots = (classes[:, :, None] == np.arange(x2.shape[1])) & valid[:, :, None]  # slot -> its class, one-hot
+    z = 1 - np.take_along_axis(x2, classes, 1)[:, :, None] + x2[:, None, :]
+    counted = valid[:, :, None] & ~slots.any(1)[:, None, :] & (z > 0)
+    return x2, slots, z, counted
+
+
+def _multilabel_margin_forward(x, target, reduction):
+    x2, _, z, counted = _multilabel_terms(x, target)
+    loss = np.where(counted, z, x.dtype.type(0)).sum((1, 2)) / x2.shape[1]
+    return _reduce_samples(loss, reduction, x.ndim == 1)
+
+
+def _multilabel_margin_backward(grad, x, target, reduction):
+    x2, slots, _, counted = _multilabel_terms(x, target)
+    pairs = counted.sum(1) - np.einsum("nt,ntc->nc", counted.sum(2), slots)  # +1 to class k, -1 to target j
+    scale = _per_sample(grad, x2.shape[0], reduction) / x2.shape[1]
+    return (pairs * scale).astype(x.dtype, copy=False).reshape(x.shape)
+
+
 ARRAY_NS.update(soft_margin_forward=_soft_margin_forward, elu_forward=_elu_forward, clip_keep=_clip_keep, threshold_forward=_threshold_forward,
                 glu_forward=_glu_forward, glu_backward=_glu_backward_array)
 def _glu_jvp(tangent: Tensor, x: Tensor, dim: int) -> Tensor:
@@ -252,4 +342,9 @@ def _glu_jvp(tangent: Tensor, x: Tensor, dim: int) -> Tensor:
     return ta * s + a * s * (1 - s) * tb
 
 
-TENSOR_NS.update(glu_backward=_glu_backward_tensor, glu_jvp=_glu_jvp)
+ARRAY_NS.update(multi_margin_forward=_multi_margin_forward, multi_margin_backward=_multi_margin_backward,
+                multilabel_margin_forward=_multilabel_margin_forward,
+                multilabel_margin_backward=_multilabel_margin_backward)
+TENSOR_NS.update(glu_backward=_glu_backward_tensor, glu_jvp=_glu_jvp,
+                 multi_margin_backward=lambda *args: MULTI_MARGIN_LOSS_BACKWARD.fn.apply(*args),
+                 multilabel_margin_backward=lambda *args: MULTILABEL_MARGIN_LOSS_BACKWARD.fn.apply(*args))

@@ -13,7 +13,8 @@ from .convolution import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss, MarginRankingLoss,
-                   MultiLabelSoftMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss)
+                   MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss,
+                   TripletMarginLoss)
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
                    LazyLinear)
 from .attention import MultiheadAttention
@@ -32,7 +33,7 @@ __all__ = ["Module", "Bilinear", "CosineSimilarity", "PairwiseDistance", "Unflat
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
 __all__ += ["Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "SELU", "CELU", "Mish", "LogSigmoid", "Softsign",
             "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "PReLU", "Softmin", "RReLU"]
-__all__ += ["SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "MultiLabelSoftMarginLoss",
+__all__ += ["SoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "MultiLabelSoftMarginLoss",
             "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
 __all__ += ["Softmax2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "Dropout1d", "Dropout2d", "Dropout3d",
             "AlphaDropout", "FeatureAlphaDropout", "RMSNorm", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
