@@ -261,4 +261,9 @@ LAYERS += [
     LayerCase("softmax2d", lambda nn: nn.Softmax2d(), (2, 3, 2, 2), "SoftmaxBackward0"),
     LayerCase("dropout2d_eval", lambda nn: nn.Dropout2d(0.5).eval(), (2, 3, 2, 2), None),
     LayerCase("alpha_dropout_eval", lambda nn: nn.AlphaDropout(0.5).eval(), (3, 4), None),
+    LayerCase("lp_pool1d", lambda nn: nn.LPPool1d(2, 3), (2, 3, 7), "PowBackward0", gradgrad=False),
+    LayerCase("lp_pool1d_stride", lambda nn: nn.LPPool1d(4.0, 2, stride=1), (3, 6), "PowBackward0", gradgrad=False),
+    LayerCase("lp_pool2d", lambda nn: nn.LPPool2d(1, 2), (2, 3, 4, 4), "PowBackward0", gradgrad=False),
+    LayerCase("lp_pool2d_inf", lambda nn: nn.LPPool2d(float("inf"), (2, 1)), (1, 2, 4, 3),
+              "MaxPool2DWithIndicesBackward0", gradgrad=False),
 ]

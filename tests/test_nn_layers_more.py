@@ -132,6 +132,9 @@ FUNCTIONS = {
     "adaptive_avg_pool1d": lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 4),
     "rms_norm_weight": lambda m, x: m.nn.functional.rms_norm(x, (7,), m.linspace(0.5, 2.0, 7, dtype=m.float64)),
     "rms_norm_default_eps": lambda m, x: m.nn.functional.rms_norm(x * 1e-5, [3, 7]),
+    "lp_pool1d_positive_fractional": lambda m, x: m.nn.functional.lp_pool1d(x.abs() + 0.1, 1.5, 3, stride=2),
+    "lp_pool2d_positive_stride": lambda m, x: m.nn.functional.lp_pool2d(x.abs() + 0.1, 2.5, (2, 3), stride=1),
+    "lp_pool1d_negative_inf": lambda m, x: m.nn.functional.lp_pool1d(x, -float("inf"), 2),
 }
 
 

@@ -13,7 +13,7 @@ from ..ops import conv as _conv
 from ..ops import optable_nn as _scalar
 from ..tensor import Tensor
 
-__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "dropout1d", "dropout2d", "dropout3d",
+__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "lp_pool1d", "lp_pool2d", "dropout1d", "dropout2d", "dropout3d",
            "alpha_dropout", "feature_alpha_dropout", "rms_norm"]
 
 
@@ -55,6 +55,29 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """1-D average pooling to a fixed output size."""
     _check_dims("adaptive_avg_pool1d", input)
     return _conv.adaptive_avg_pool2d(input.unsqueeze(-2), (1, _single(output_size))).squeeze(-2)
+
+
+def _lp_pool(input: Tensor, norm_type: float, kernel_size, stride, ceil_mode: bool, window: int, max_pool,
+             avg_pool) -> Tensor:
+    """PyTorch's power-average pooling: ``(sum over the window of x**p) ** (1/p)``, through the
+    average pool (max pooling of |x| for p = +-inf)."""
+    if norm_type == float("inf"):
+        return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride=None, ceil_mode: bool = False) -> Tensor:
+    """1-D power-average pooling: the ``norm_type``-norm of each window."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, _single(kernel_size), max_pool1d, avg_pool1d)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """2-D power-average pooling: the ``norm_type``-norm of each window."""
+    kh, kw = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, kh * kw, _conv.max_pool2d, _conv.avg_pool2d)
 
 
 # -- dropout ---------------------------------------------------------------------------------------
