@@ -14,6 +14,7 @@ from test_forward_ad import _nn_cases, conv_hvp
 from test_ops_gradients import CASES
 from test_optable import CASES as TABLE_OPS, NO_GRADCHECK, _inputs, _pygrad_fn, _torch_fn
 from op_table_nn import NO_FORWARD_AD
+from test_nn_layers_more import PADS, pad_hvp
 
 # PyTorch has no forward-mode rule for these (the in-place rrelu_)
 FORWARD_CASES = [c for c in CASES if c.name not in NO_FORWARD_AD]
@@ -107,6 +108,8 @@ def test_every_differentiable_table_entry_is_run_in_forward_mode(rng):
                 fn(pygrad, pygrad.nn.functional, pygrad.tensor(rng.uniform(-1, 1, x_shape)),
                    pygrad.tensor(rng.uniform(0.2, 1, w_shape)))
         conv_hvp(pygrad, fwAD, *(rng.standard_normal(s) for s in ((1, 2, 4, 4), (3, 2, 3, 3)) * 2))
+        for shape, pad, mode in PADS:  # the padding entries and their gradients' entries
+            pad_hvp(pygrad, fwAD, rng.standard_normal(shape), rng.standard_normal(shape), pad, mode)
     finally:
         op_observers.remove(record)
     missing = [op.name for op in optable.OPS if op.fn is not None and op.node is not None and op.fn not in seen]

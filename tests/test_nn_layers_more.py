@@ -153,3 +153,58 @@ def test_functions_match_torch(name, dtype, rng, torch):
     out.backward(pygrad.tensor(seed.astype(out.detach().numpy().dtype)))
     ref.backward(torch.tensor(seed.astype(ref.detach().numpy().dtype)))
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **tol)
+
+
+def pad_hvp(m, ad, x, tx, pad, mode):
+    """The tangent of a padding's gradient (forward over reverse): the padding entries and their
+    gradients' entries run in forward mode."""
+    with ad.dual_level():
+        dx = ad.make_dual(m.tensor(x, requires_grad=True), m.tensor(tx))
+        (g,) = m.autograd.grad((m.nn.functional.pad(dx, pad, mode=mode) ** 2).sum(), dx, create_graph=True)
+        return ad.unpack_dual(g).tangent.detach().numpy()
+
+
+PADS = [((2, 3, 5), (2, 1), "reflect"), ((3, 5), (0, 3), "replicate"), ((2, 3, 4, 5), (1, 2, 3, 0), "reflect"),
+        ((2, 3, 4, 5), (1, 2, 3, 0), "replicate"), ((1, 2, 3, 4, 3), (1, 1, 2, 0, 1, 2), "reflect"),
+        ((2, 3, 2, 2), (1, 1, 2, 0, 1, 2), "replicate"), ((2, 3, 5), (-1, 2), "reflect")]
+
+
+@pytest.mark.parametrize("shape,pad,mode", PADS)
+def test_index_pads_twice_differentiable_and_forward_over_reverse_as_torch(shape, pad, mode, rng, torch):
+    import torch.autograd.forward_ad as tfw
+    import pygrad.autograd.forward_ad as fwAD
+    from pygrad.autograd import gradgradcheck
+    a, t = rng.standard_normal(shape), rng.standard_normal(shape)
+    results = []
+    for lib in (pygrad, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = lib.nn.functional.pad(x, pad, mode=mode)
+        (g,) = lib.autograd.grad((y * y * y).sum(), x, create_graph=True)
+        g.sum().backward()
+        results.append((_graph(y), type(g.grad_fn).__name__, y.detach().numpy(), g.detach().numpy(), x.grad.numpy()))
+    assert results[0][:2] == results[1][:2]
+    for ours, theirs in zip(results[0][2:], results[1][2:]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(pad_hvp(pygrad, fwAD, a, t, pad, mode), pad_hvp(torch, tfw, a, t, pad, mode),
+                               rtol=1e-12)
+    x = pygrad.tensor(a, requires_grad=True)
+    assert gradgradcheck(lambda v: PF.pad(v, pad, mode=mode) ** 2, [x])
+
+
+PAD_ERRORS = {
+    "reflect_too_wide": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (3, 3), mode="reflect"),
+    "reflect_1d_input": lambda m: m.nn.functional.pad(m.ones(3), (1, 1), mode="reflect"),
+    "replicate_6d_input": lambda m: m.nn.functional.pad(m.ones(2, 2, 2, 2, 2, 2), (1, 1), mode="replicate"),
+    "reflect_6_on_3d": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (1, 1, 1, 1, 1, 1), mode="reflect"),
+    "unknown_mode": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (1, 1), mode="foo"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAD_ERRORS))
+def test_pad_errors_are_torchs(name, torch):
+    outcomes = []
+    for lib in (pygrad, torch):
+        with pytest.raises(Exception) as info:
+            PAD_ERRORS[name](lib)
+        outcomes.append((type(info.value), str(info.value)))
+    assert outcomes[0] == outcomes[1]

@@ -64,7 +64,7 @@ from ._util import broadcast_shape
 from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
                     check_rounding_mode, clamp_args, lerp_args, masked_fill_args, not_both_bool, scaled_operand)
 from .inplace import inplace
-from .optable_nn import ACTIVATIONS, LOSSES, SCALAR_OVERLOADS
+from .optable_nn import ACTIVATIONS, LOSSES, PADS, SCALAR_OVERLOADS
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -1119,7 +1119,7 @@ def _declared():
 OPS = (UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY
        + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER, _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
        + ARITH + REDUCTIONS + PRODUCTS + NN)
-OPS += ACTIVATIONS + SCALAR_OVERLOADS + LOSSES + [NORM_DIM]  # nn.functional's activations and losses (ops/optable_nn.py)
+OPS += ACTIVATIONS + SCALAR_OVERLOADS + LOSSES + PADS + [NORM_DIM]  # nn.functional's activations and losses (ops/optable_nn.py)
 
 
 # -- building and installing ----------------------------------------------------------------------

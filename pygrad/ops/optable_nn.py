@@ -226,6 +226,28 @@ MULTILABEL_MARGIN_LOSS = Op("_multilabel_margin_loss(Tensor self, Tensor target,
 LOSSES = [SOFT_MARGIN_LOSS, MULTI_MARGIN_LOSS_BACKWARD, MULTI_MARGIN_LOSS, MULTILABEL_MARGIN_LOSS_BACKWARD,
           MULTILABEL_MARGIN_LOSS]
 
+
+# -- reflection and replication padding (F.pad's "reflect" and "replicate" modes) ------------------
+# Each output element copies an input element; the gradient sums back into it, and that sum's own
+# derivative is the padding again (PyTorch's ReflectionPad1DBackwardBackward0...).
+def _index_pads(mode: str, k: int) -> list:
+    kind = mode.capitalize()
+    forward = Op(f"_{mode}_pad{k}d(Tensor self, int[] pads)", node=f"{kind}Pad{k}DBackward0", aten=f"{mode}_pad{k}d",
+                 forward=f"index_pad(self, pads, {mode!r})", function=False, method=False, elementwise=False,
+                 jvp="auto_linear", derivatives={"self": f"{mode}_pad{k}d_backward(grad, self, pads)"},
+                 rule=f"d {mode}_pad: each input element gets the sum of the gradients of its copies")
+    backward = Op(f"_{mode}_pad{k}d_backward(Tensor grad_output, Tensor self, int[] pads)",
+                  node=f"{kind}Pad{k}DBackwardBackward0", aten=f"{mode}_pad{k}d_backward",
+                  forward=f"index_pad_backward(grad_output, self, pads, {mode!r})", function=False, method=False,
+                  elementwise=False, jvp="auto_linear", derivatives={"grad_output": f"{mode}_pad{k}d(grad, pads)"},
+                  rule=f"the gradient of {mode}_pad differentiated: the padding of grad")
+    return [forward, backward]
+
+
+INDEX_PADS = {(mode, k): ops for mode in ("reflection", "replication") for k in (1, 2, 3)
+              for ops in [_index_pads(mode, k)]}
+PADS = [op for ops in INDEX_PADS.values() for op in ops]
+
 # -- the helpers the forwards and derivatives above call ------------------------------------------
 
 def _elu_forward(x: np.ndarray, alpha: float, scale: float, input_scale: float) -> np.ndarray:
@@ -341,6 +363,42 @@ def _glu_jvp(tangent: Tensor, x: Tensor, dim: int) -> Tensor:
     s = b.sigmoid()
     return ta * s + a * s * (1 - s) * tb
 
+
+def _pad_indices(n: int, low: int, high: int, mode: str) -> np.ndarray:
+    """For each position of a padded dim of length ``n``: the input position it copies (negative
+    amounts crop)."""
+    idx = np.pad(np.arange(n), (max(low, 0), max(high, 0)), mode="reflect" if mode == "reflection" else "edge")
+    return idx[max(-low, 0):len(idx) - max(-high, 0)]
+
+
+def _padded_dims(ndim: int, pads) -> list:
+    """(axis, low, high) per padded dim; ``pads`` lists the last dim first, as F.pad."""
+    return [(ndim - 1 - i, pads[2 * i], pads[2 * i + 1]) for i in range(len(pads) // 2)]
+
+
+def _index_pad(x: np.ndarray, pads, mode: str) -> np.ndarray:
+    for axis, low, high in _padded_dims(x.ndim, pads):
+        x = np.take(x, _pad_indices(x.shape[axis], low, high, mode), axis=axis)
+    return x
+
+
+def _index_pad_backward(grad: np.ndarray, x: np.ndarray, pads, mode: str) -> np.ndarray:
+    for axis, low, high in _padded_dims(grad.ndim, pads):
+        n = x.shape[axis]
+        moved = np.moveaxis(grad, axis, 0)
+        total = np.zeros((n,) + moved.shape[1:], grad.dtype)
+        np.add.at(total, _pad_indices(n, low, high, mode), moved)
+        grad = np.moveaxis(total, 0, axis)
+    return grad
+
+
+ARRAY_NS.update(index_pad=_index_pad, index_pad_backward=_index_pad_backward)
+for (_mode, _k), (_fwd, _bwd) in INDEX_PADS.items():  # reflection_pad1d(x, pads) ... in both forms
+    ARRAY_NS[f"{_mode}_pad{_k}d"] = (lambda mode: lambda x, pads: _index_pad(x, pads, mode))(_mode)
+    ARRAY_NS[f"{_mode}_pad{_k}d_backward"] = (lambda mode: lambda g, x, pads: _index_pad_backward(g, x, pads, mode))(
+        _mode)
+    TENSOR_NS[f"{_mode}_pad{_k}d"] = (lambda op: lambda *args: op.fn.apply(*args))(_fwd)
+    TENSOR_NS[f"{_mode}_pad{_k}d_backward"] = (lambda op: lambda *args: op.fn.apply(*args))(_bwd)
 
 ARRAY_NS.update(multi_margin_forward=_multi_margin_forward, multi_margin_backward=_multi_margin_backward,
                 multilabel_margin_forward=_multilabel_margin_forward,

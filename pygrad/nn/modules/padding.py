@@ -1,4 +1,5 @@
-"""``ZeroPad1d/2d`` and ``ConstantPad1d/2d/3d``: ``F.pad`` with a constant, as modules."""
+"""``ZeroPad1d/2d``, ``ConstantPad1d/2d/3d``, ``ReflectionPad1d/2d/3d`` and ``ReplicationPad1d/2d/3d``:
+``F.pad`` as modules."""
 from __future__ import annotations
 
 from ...tensor import Tensor
@@ -54,3 +55,51 @@ class ZeroPad2d(ConstantPad2d):
 
     def extra_repr(self) -> str:
         return f"{self.padding}"
+
+
+class _IndexPadNd(Module):
+    _dims, _mode = 1, "reflect"
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * (2 * self._dims)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ReflectionPad1d(_IndexPadNd):
+    """Pad the last dim with its reflection (the edge element not repeated)."""
+    _dims, _mode = 1, "reflect"
+
+
+class ReflectionPad2d(_IndexPadNd):
+    """Pad the last two dims with their reflection."""
+    _dims, _mode = 2, "reflect"
+
+
+class ReflectionPad3d(_IndexPadNd):
+    """Pad the last three dims with their reflection."""
+    _dims, _mode = 3, "reflect"
+
+
+class ReplicationPad1d(_IndexPadNd):
+    """Pad the last dim by repeating its edge elements."""
+    _dims, _mode = 1, "replicate"
+
+
+class ReplicationPad2d(_IndexPadNd):
+    """Pad the last two dims by repeating their edge elements."""
+    _dims, _mode = 2, "replicate"
+
+
+class ReplicationPad3d(_IndexPadNd):
+    """Pad the last three dims by repeating their edge elements."""
+    _dims, _mode = 3, "replicate"
+
+
+__all__ += ["ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+            "ReplicationPad3d"]
