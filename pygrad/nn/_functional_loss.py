@@ -20,24 +20,10 @@ from ..ops.optable import FUNCTIONS as _F
 from ..ops.optable import NORM_DIM, where
 from .._errors import size_str
 from ..tensor import Tensor
+from . import functional as _functional  # (partly initialised here: read at call time)
 
 __all__ = ["soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss"]
-
-
-def _legacy(size_average, reduce, reduction: str) -> str:
-    from .functional import _legacy_reduction
-    return _legacy_reduction(size_average, reduce, reduction)
-
-
-def _reduced(loss: Tensor, reduction: str) -> Tensor:
-    """PyTorch's ``apply_loss_reduction``."""
-    _nn.check_reduction(reduction)
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
 
 
 def _plus(x: Tensor, c: float) -> Tensor:
@@ -58,7 +44,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     """The Kullback-Leibler divergence of ``target`` from the log-probabilities ``input``
     (``reduction='batchmean'``: the sum divided by the batch size, the mathematical definition)."""
     if size_average is not None or reduce is not None:
-        reduction = _legacy(size_average, reduce, reduction)
+        reduction = _functional._legacy_reduction(size_average, reduce, reduction)
     elif reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
@@ -68,7 +54,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
         loss = target.exp() * (target - input)
     else:
         loss = _F["xlogy"](target, target) - target * input
-    reduced = _reduced(loss, "sum" if reduction == "batchmean" else reduction)
+    reduced = _functional._reduce(loss, "sum" if reduction == "batchmean" else reduction)
     if reduction == "batchmean" and input.ndim != 0:
         reduced = reduced / input.shape[0]
     return reduced
@@ -77,7 +63,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """The logistic loss ``log(1 + exp(-target * input))`` of targets 1 and -1."""
-    reduction = _nn.check_reduction(_legacy(size_average, reduce, reduction))
+    reduction = _nn.check_reduction(_functional._legacy_reduction(size_average, reduce, reduction))
     if target.requires_grad:
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument "
                            "'target'. This input cannot have requires_grad True.")
@@ -99,7 +85,7 @@ def _margin_input(input: Tensor, target: Tensor, name: str) -> None:
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """The multi-class hinge loss: ``sum_j max(0, margin - x[y] + x[j])**p / C`` over the classes j != y."""
-    reduction = _nn.check_reduction(_legacy(size_average, reduce, reduction))
+    reduction = _nn.check_reduction(_functional._legacy_reduction(size_average, reduce, reduction))
     if p != 1 and p != 2:
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.ndim != 1:
@@ -123,7 +109,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
                            reduction: str = "mean") -> Tensor:
     """The multi-label hinge loss: ``sum max(0, 1 - (x[j] - x[k])) / C`` over the target classes j (the
     leading entries of ``target`` before a -1) and the other classes k."""
-    reduction = _nn.check_reduction(_legacy(size_average, reduce, reduction))
+    reduction = _nn.check_reduction(_functional._legacy_reduction(size_average, reduce, reduction))
     _margin_input(input, target, "multilabel_margin_loss")
     if target.shape != input.shape:
         raise RuntimeError(f"inconsistent target size: {_sizes_of(target.shape)} for input of size: "
@@ -137,28 +123,28 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
     """``max(0, -target * (input1 - input2) + margin)``."""
-    reduction = _legacy(size_average, reduce, reduction)
+    reduction = _functional._legacy_reduction(size_average, reduce, reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {size_str(input1.shape)}, input2: {size_str(input2.shape)}, "
                            f"target: {size_str(target.shape)} ")
-    return _reduced(_plus(-target * (input1 - input2), margin).clamp_min_(0), reduction)
+    return _functional._reduce(_plus(-target * (input1 - input2), margin).clamp_min_(0), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
     """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1."""
-    reduction = _legacy(size_average, reduce, reduction)
+    reduction = _functional._legacy_reduction(size_average, reduce, reduction)
     zeros = _zeros_like(input)
     margin_clamp = _number_minus(margin, input).clamp_min_(0)
     loss = where(target != 1, margin_clamp, zeros) + where(target != -1, input, zeros)
-    return _reduced(loss, reduction)
+    return _functional._reduce(loss, reduction)
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                                 reduce=None, reduction: str = "mean") -> Tensor:
     """The binary cross-entropy of each class's logit, averaged over the classes."""
-    reduction = _legacy(size_average, reduce, reduction)
+    reduction = _functional._legacy_reduction(size_average, reduce, reduction)
     logsigmoid = _TABLE["logsigmoid"]
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
@@ -167,13 +153,13 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
     loss = loss.sum(dim=class_dim) / input.shape[class_dim]
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not valid")
-    return _reduced(loss, reduction)
+    return _functional._reduce(loss, reduction)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,
                           reduce=None, reduction: str = "mean") -> Tensor:
     """``1 - cos(input1, input2)`` where ``target`` is 1, ``max(0, cos - margin)`` where it is -1."""
-    reduction = _legacy(size_average, reduce, reduction)
+    reduction = _functional._legacy_reduction(size_average, reduce, reduction)
     dim = target.ndim
     if dim not in (0, 1):
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -190,7 +176,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     pos = _number_minus(1.0, cos)
     neg = _scalar.SUB_SCALAR.fn.apply(cos, float(margin)).clamp_min_(0)
     loss = where(target == 1, pos, zeros) + where(target == -1, neg, zeros)
-    return _reduced(loss, reduction)
+    return _functional._reduce(loss, reduction)
 
 
 def _sizes(t: Tensor) -> str:
@@ -208,7 +194,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
     """``max(0, d(anchor, positive) - d(anchor, negative) + margin)`` with the ``p``-norm distance."""
-    reduction = _legacy(size_average, reduce, reduction)
+    reduction = _functional._legacy_reduction(size_average, reduce, reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
     dims = (anchor.ndim, positive.ndim, negative.ndim)
@@ -220,7 +206,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     dist_neg = _pairwise_distance(anchor, negative, p, eps)
     if swap:
         dist_neg = _F["min"](dist_neg, _pairwise_distance(positive, negative, p, eps))
-    return _reduced(_plus(dist_pos, margin).sub(dist_neg).clamp_min(0), reduction)
+    return _functional._reduce(_plus(dist_pos, margin).sub(dist_neg).clamp_min(0), reduction)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
@@ -228,7 +214,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     """The negative log-likelihood of ``target`` under a Poisson distribution of rate ``input``
     (``exp(input)`` with ``log_input``); ``full`` adds Stirling's approximation of log(target!)."""
     if size_average is not None or reduce is not None:
-        reduction = _legacy(size_average, reduce, reduction)
+        reduction = _functional._legacy_reduction(size_average, reduce, reduction)
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not a valid value for reduction")
     if log_input:
@@ -239,7 +225,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
         stirling = (target * target.log() - target
                     + _scalar.MUL_SCALAR.fn.apply(_scalar.MUL_SCALAR.fn.apply(target, 2 * math.pi).log(), 0.5))
         loss = loss + stirling.masked_fill(target <= 1, 0)
-    return _reduced(loss, reduction)
+    return _functional._reduce(loss, reduction)
 
 
 def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
@@ -266,4 +252,4 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)
     if full:
         loss += 0.5 * math.log(2 * math.pi)
-    return _reduced(loss, reduction)
+    return _functional._reduce(loss, reduction)
