@@ -1,14 +1,20 @@
-"""The op table's activations of ``pygrad.nn.functional`` beyond relu/gelu/elu/softplus/silu:
-hardtanh, hardsigmoid, hardswish, selu, celu, mish, logsigmoid, softshrink, hardshrink,
-threshold, glu, PReLU's kernel and RReLU's kernel.  Each is one PyTorch autograd node, declared
-as in ``ops/optable.py`` (which installs ``ACTIVATIONS`` with the rest of the table).
+"""The op table's entries for ``pygrad.nn.functional`` beyond relu/gelu/elu/softplus/silu and the
+losses of ``ops/optable.py`` (which installs these lists with the rest of the table):
 
-PyTorch names the node of some in-place variants differently (``F.elu_`` records
-``EluBackward1``, whose derivative reads the result, since the input is overwritten;
-``threshold_``'s ``ThresholdBackward1`` reads the input as it was): those are the ``*_INPLACE``
-entries, private nodes the in-place calls apply.  The activations PyTorch
-composes from other ops (softsign, tanhshrink, softmin, normalize ...) are in
-``pygrad/nn/_functional_activation.py``.
+- ``ACTIVATIONS``: hardtanh, hardsigmoid, hardswish, selu, celu, mish, logsigmoid, softshrink,
+  hardshrink, threshold, glu, PReLU's kernel and RReLU's kernel, each one PyTorch autograd node.
+  PyTorch names the node of some in-place variants differently (``F.elu_`` records
+  ``EluBackward1``, whose derivative reads the result, since the input is overwritten;
+  ``threshold_``'s ``ThresholdBackward1`` reads the input as it was): those are the ``*_INPLACE``
+  entries, private nodes the in-place calls apply.
+- ``SCALAR_OVERLOADS``: tensor-and-number arithmetic as PyTorch's C++ composites record it
+  (``AddBackward1``...), for the losses composed in ``pygrad/nn/_functional_loss.py``.
+- ``LOSSES``: soft_margin_loss, multi_margin_loss and multilabel_margin_loss.
+- ``PADS``: F.pad's reflect and replicate modes and their gradients.
+
+The activations and losses PyTorch composes from other ops (softsign, tanhshrink, softmin,
+normalize, kl_div, the embedding losses ...) are in ``pygrad/nn/_functional_activation.py`` and
+``pygrad/nn/_functional_loss.py``.
 """
 from __future__ import annotations
 
