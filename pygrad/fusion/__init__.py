@@ -60,6 +60,7 @@ def min_numel() -> int:
 
 def set_min_numel(n: int) -> None:
     state.min_numel = int(n)
+    state.min_numel_chosen = True
 
 
 def counters() -> dict:

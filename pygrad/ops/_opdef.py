@@ -156,9 +156,14 @@ def _can_cast(source: dtypes.dtype, target: dtypes.dtype) -> bool:
 
 # -- the namespaces a derivative is evaluated in ---------------------------------------------
 
+# The expressions see no builtins (a name is a table function or an error), except the import
+# hook: a NumPy warning raised inside generated code imports through the running frame's
+# builtins (Python 3.13 with NumPy 2.5 raised KeyError: '__import__' instead of warning).
+_NO_BUILTINS = {"__import__": __import__}
+
 # Raw arrays (plain backward): NumPy, overlaid with the active backend's kernels.
 ARRAY_NS: dict = {
-    "__builtins__": {}, "cos": np.cos, "sin": np.sin, "tan": np.tan, "exp": np.exp, "log": np.log,
+    "__builtins__": _NO_BUILTINS, "cos": np.cos, "sin": np.sin, "tan": np.tan, "exp": np.exp, "log": np.log,
     "sqrt": np.sqrt, "sinh": np.sinh, "cosh": np.cosh, "where": np.where, "sign": np.sign,
     "isfinite": np.isfinite, "zeros_like": np.zeros_like, "floor": np.floor, "trunc": np.trunc,
     "reciprocal": np.reciprocal, "rsqrt": lambda a: np.reciprocal(np.sqrt(a)), "abs": np.abs,
@@ -186,7 +191,7 @@ _refresh_kernels()
 _backend.on_switch.append(_refresh_kernels)
 
 # Tensors (create_graph): pygrad's functions, filled in by ``install``.
-TENSOR_NS: dict = {"__builtins__": {}, "pi": np.pi}
+TENSOR_NS: dict = {"__builtins__": _NO_BUILTINS, "pi": np.pi}
 
 
 # -- declarations ------------------------------------------------------------------------------
