@@ -127,3 +127,4 @@ __all__ += [
     "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_",
     "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_",
 ]
+__all__ += ["hardshrink"]  # an activation PyTorch also has at the top level (ops/optable_nn.py)

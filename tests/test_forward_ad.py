@@ -233,6 +233,16 @@ def _nn_cases():
         ("einsum", lambda m, F, x, w: m.einsum("ij,j->i", x, w), (3, 4), (4,)),
         ("dist", lambda m, F, x, w: m.dist(x, w, 3) + m.dist(x, w * 2), (4,), (4,)),
         ("linear", lambda m, F, x, w: F.linear(x, w.reshape(1, 4), w[:1]), (3, 4), (4,)),
+        # the losses of nn/_functional_loss.py (the table's number-overload and norm nodes among them)
+        ("soft_margin_loss", lambda m, F, x, w: F.soft_margin_loss(x * w, m.tensor([1.0, -1.0, -1.0, 1.0])),
+         (4,), (4,)),
+        ("cosine_embedding_loss", lambda m, F, x, w: F.cosine_embedding_loss(x, x * w + 0.5, m.tensor([1.0, -1.0, 1.0]),
+                                                                             margin=-0.5), (3, 4), (4,)),
+        ("triplet_margin_loss", lambda m, F, x, w: F.triplet_margin_loss(x, x * w, x + w, margin=5.0), (3, 4), (4,)),
+        ("poisson_nll_loss_full", lambda m, F, x, w: F.poisson_nll_loss(x.exp(), w * 4, log_input=False, full=True),
+         (4,), (4,)),
+        ("kl_div", lambda m, F, x, w: F.kl_div(F.log_softmax(x, 0), F.softmax(w, 0), reduction="batchmean"),
+         (4,), (4,)),
     ]
 
 

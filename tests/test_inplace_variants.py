@@ -131,7 +131,13 @@ def _pack_order(m, fn, arrays):
     return names
 
 
-@pytest.mark.parametrize("op", CASES, ids=[op.name for op in CASES])
+# PyTorch's log_sigmoid also saves a buffer of its forward kernel (exp(-|x|)), which pygrad's
+# derivative does not need: only its input is packed.
+SAVES_A_KERNEL_BUFFER = {"logsigmoid"}
+PACKING = [op for op in CASES if op.name not in SAVES_A_KERNEL_BUFFER]
+
+
+@pytest.mark.parametrize("op", PACKING, ids=[op.name for op in PACKING])
 def test_saved_tensors_are_packed_in_torchs_order(op, rng):
     """PyTorch's generated nodes save their inputs sorted by name (``mul`` packs ``other`` first),
     then the output itself."""

@@ -10,8 +10,9 @@ from op_table_math import MATH_OPS
 from op_table_shape import SHAPE_OPS
 from op_table_extras import EXTRA_OPS
 from op_table_common import COMMON_OPS
+from op_table_nn import NN_ACTIVATION_OPS, NN_LOSS_OPS
 
-CASES = CORE_OPS + SHAPE_OPS + MATH_OPS + EXTRA_OPS + COMMON_OPS
+CASES = CORE_OPS + SHAPE_OPS + MATH_OPS + EXTRA_OPS + COMMON_OPS + NN_ACTIVATION_OPS + NN_LOSS_OPS
 IDS = [c.name for c in CASES]
 
 

@@ -26,12 +26,23 @@ AWAY = {"abs": (0.0,), "relu": (0.0,), "leaky_relu": (0.0,), "elu": (0.0,), "fra
 NO_GRADCHECK = {"sign", "floor", "ceil", "trunc", "round", "maximum", "minimum", "fmod", "remainder"}
 
 
+# The required number arguments of an op, after its tensors.
+NUMBERS = {"threshold": (0.3, -1.0)}
+AWAY.update({"threshold": (0.3,), "hardtanh": (-1.0, 1.0), "softshrink": (-0.5, 0.5), "hardshrink": (-0.5, 0.5),
+             "selu": (0.0,), "celu": (0.0,)})
+
+
+def _with_numbers(op, fn):
+    numbers = NUMBERS.get(op.name, ())
+    return (lambda *tensors: fn(*tensors, *numbers)) if numbers else fn
+
+
 def _torch_fn(torch, op):
-    return getattr(torch.nn.functional, op.name) if not op.function else getattr(torch, op.name)
+    return _with_numbers(op, getattr(torch.nn.functional, op.name) if not op.function else getattr(torch, op.name))
 
 
 def _pygrad_fn(op):
-    return getattr(pygrad.nn.functional, op.name) if not op.function else getattr(pygrad, op.name)
+    return _with_numbers(op, getattr(pygrad.nn.functional, op.name) if not op.function else getattr(pygrad, op.name))
 
 
 def _inputs(op, rng, dtype=np.float64):

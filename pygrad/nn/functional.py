@@ -24,11 +24,19 @@ from ._functional_misc import (bilinear, cosine_similarity, group_norm, instance
                                pairwise_distance, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear,
                                upsample_nearest)
 from ._functional_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from . import _functional_activation
+from ._functional_activation import *  # noqa: F401,F403  relu6, prelu, rrelu, softsign, softmin, normalize, elu_ ...
+from . import _functional_loss
+from . import _functional_layers
+from ._functional_layers import *  # noqa: F401,F403  1-D pooling, channel and alpha dropout, rms_norm
+from ._functional_loss import *  # noqa: F401,F403  kl_div, margin and embedding losses, poisson/gaussian nll
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "softplus", "silu",
            "softmax", "log_softmax", "dropout", "one_hot", "layer_norm", "batch_norm", "embedding", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
            "multi_head_attention_forward", "scaled_dot_product_attention", "bilinear", "cosine_similarity", "group_norm", "instance_norm", "interpolate", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "upsample", "upsample_nearest", "upsample_bilinear", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
+__all__ += _functional_activation.__all__ + _functional_loss.__all__ + _functional_layers.__all__ + ["hardtanh", "hardsigmoid", "hardswish", "selu", "celu", "mish", "logsigmoid",
+                                             "softshrink", "hardshrink", "threshold", "glu"]
 
 layer_norm = _nn.layer_norm
 

@@ -132,6 +132,20 @@ DESCRIPTIONS = {
     "full": "A tensor filled with ``fill_value``.",
 }
 
+DESCRIPTIONS.update({  # the activations of ops/optable_nn.py
+    "hardtanh": "Each element clamped into [min_val, max_val] (``relu6`` is hardtanh(x, 0, 6)).",
+    "hardsigmoid": "relu6(x + 3) / 6 of each element, a piecewise-linear sigmoid.",
+    "hardswish": "x * relu6(x + 3) / 6 of each element.",
+    "selu": "scale * elu(x, alpha) of each element, with the self-normalizing constants of Klambauer et al.",
+    "celu": "x where x > 0, else ``alpha * (exp(x / alpha) - 1)``.",
+    "mish": "x * tanh(softplus(x)) of each element.",
+    "logsigmoid": "log(sigmoid(x)) of each element, computed without overflow.",
+    "softshrink": "x - lambd where x > lambd, x + lambd where x < -lambd, else 0.",
+    "hardshrink": "x where |x| > lambd, else 0.",
+    "threshold": "x where x > threshold, else ``value``.",
+    "glu": "The gated linear unit: a * sigmoid(b), a and b the two halves of the input along ``dim``.",
+})
+
 # -- the examples' code -----------------------------------------------------------------------------
 
 _UNIT = "[-0.5, 0.0, 0.5]"
@@ -148,6 +162,8 @@ EXAMPLE_INPUTS = {  # the elementwise ops' first input (default [0.5, 1.0, 2.0])
     "bitwise_and": ("[12, 10, 7]", "[10, 6, 3]"), "bitwise_or": ("[12, 10, 7]", "[10, 6, 3]"),
     "bitwise_xor": ("[12, 10, 7]", "[10, 6, 3]"), "bitwise_not": "[12, 10, -7]",
 }
+EXAMPLE_INPUTS.update({name: "[-1.5, 0.25, 2.0]" for name in (  # across the kinks of ops/optable_nn.py's
+    "hardtanh", "hardsigmoid", "hardswish", "selu", "celu", "mish", "logsigmoid", "softshrink", "hardshrink")})
 _BINARY_DEFAULT = ("[1.0, 2.0, 3.0]", "[0.5, 1.5, 2.0]")
 
 _MATRIX = "x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)"
@@ -176,6 +192,8 @@ CALL_EXAMPLES = {
     "zeros": ["torch.zeros(2, 3)"], "ones": ["torch.ones(2, dtype=torch.int64)"],
     "empty": ["torch.empty(2, 3).shape"], "rand": ["torch.rand(2, 3).shape"], "randn": ["torch.randn(4).dtype"],
     "full": ["torch.full((2, 2), 1.5)"],
+    "threshold": (["x = torch.tensor([-1.5, 0.25, 2.0], requires_grad=True)"], "0.5, -1.0"),
+    "glu": ([_MATRIX.replace("3.0]", "3.0, 0.0]").replace("6.0]", "6.0, -1.0]")], "dim=1"),
 }
 _SHOWN_AS_SHAPE = {"unsqueeze", "squeeze", "flatten"}  # their values would only repeat x
 

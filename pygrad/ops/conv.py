@@ -299,10 +299,37 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
     if len(pad) // 2 > x.ndim:
         raise RuntimeError("Padding length should be less than or equal to two times the input dimension but "
                            f"got padding length {len(pad)} and input of dimension {x.ndim}")
+    if mode in ("reflect", "replicate"):
+        return _index_pad(x, pad, "reflection" if mode == "reflect" else "replication")
     if mode != "constant":
-        raise NotImplementedError(f"pygrad's pad supports mode='constant' only, got mode={mode!r}")
+        if mode == "circular":
+            raise NotImplementedError("pygrad's pad supports the modes 'constant', 'reflect' and 'replicate'")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     pairs = tuple((pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2))[::-1]  # first dim first
     return ConstantPadNd.apply(x, pairs, 0 if value is None else value)
+
+
+_PAD_DIMS = {2: (2, 3), 4: (3, 4), 6: (4, 5)}  # padding length -> the input dims it pads
+
+
+def _index_pad(x: Tensor, pad: tuple, mode: str) -> Tensor:
+    """F.pad's reflect and replicate modes: the table's ReflectionPad{1,2,3}D / ReplicationPad nodes."""
+    from .optable_nn import INDEX_PADS
+    if x.ndim not in _PAD_DIMS.get(len(pad), ()):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    if mode == "reflection":
+        for i in range(len(pad) // 2):
+            dim = x.ndim - 1 - i
+            if pad[2 * i] >= x.shape[dim] or pad[2 * i + 1] >= x.shape[dim]:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                                   f"but got: padding ({pad[2 * i]}, {pad[2 * i + 1]}) at dimension {dim} of input "
+                                   f"[{', '.join(map(str, x.shape))}]")
+    return INDEX_PADS[mode, len(pad) // 2][0].fn.apply(x, pad)
 
 
 # -- average pooling ---------------------------------------------------------------------------

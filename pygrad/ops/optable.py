@@ -64,6 +64,7 @@ from ._util import broadcast_shape
 from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
                     check_rounding_mode, clamp_args, lerp_args, masked_fill_args, not_both_bool, scaled_operand)
 from .inplace import inplace
+from .optable_nn import ACTIVATIONS, LOSSES, PADS, SCALAR_OVERLOADS
 
 _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 _ZERO = "piecewise constant: d/du = 0 (no gradient flows)"
@@ -152,6 +153,19 @@ def _maybe_inplace(kernel: str):
             raise _not_implemented_for(self, kernel)
         out = Fn.apply(self, *(float(v) for v in attrs.values()))
         return self.copy_(out) if inplace else out
+    return impl
+
+
+def _inplace_node(kernel: str, name: str):
+    """F.elu(x, inplace=True): the result is written into x by PyTorch's in-place node (EluBackward1,
+    which differentiates from the result; ops/optable_nn.py)."""
+    from .optable_nn import inplace_call
+
+    def impl(Fn, self, inplace=False, **attrs):
+        if not self.dtype.is_floating_point:
+            raise _not_implemented_for(self, kernel)
+        numbers = [float(v) for v in attrs.values()]
+        return inplace_call(name, self, *numbers) if inplace else Fn.apply(self, *numbers)
     return impl
 
 
@@ -304,11 +318,11 @@ UNARY = [
        rule="d(gelu(u))/du = Phi(u) + u*phi(u) (normal cdf and density)"),
     Op("leaky_relu(Tensor self, float negative_slope=0.01, bool inplace=False)", node="LeakyReluBackward0",
        kernel="leaky_relu", function=False, method=False, functional=True,
-       impl=_maybe_inplace("leaky_relu_cpu"),
+       impl=_inplace_node("leaky_relu_cpu", "leaky_relu"),
        derivatives={"self": "leaky_relu_backward(grad, self, negative_slope)"},
        rule="d(leaky_relu(u))/du = 1 where u > 0, else negative_slope"),
     Op("elu(Tensor self, float alpha=1.0, bool inplace=False)", node="EluBackward0", kernel="elu",
-       function=False, method=False, functional=True, impl=_maybe_inplace("elu_cpu"),
+       function=False, method=False, functional=True, impl=_inplace_node("elu_cpu", "elu"),
        derivatives={"self": "where(self > 0, grad, grad * alpha * exp(self))"},  # saves self only, as PyTorch
        rule="d(elu(u))/du = 1 where u > 0, else alpha*exp(u)"),
     Op("softplus(Tensor self, float beta=1.0, float threshold=20.0)", node="SoftplusBackward0",
@@ -1033,6 +1047,10 @@ CONV_WEIGHT_BACKWARD = _node(
     derivatives={"grad_output": f"convolution(self, grad, None, {_CONF})",
                  "self": f"conv_input_backward(grad_output, grad, x_shape, {_CONF})"},
     rule="the weight gradient of conv2d differentiated: grad_grad = conv2d(x, grad), grad_x = its input gradient")
+# at::norm(x, p, dim, keepdim), as PyTorch's composite losses (pairwise_distance, triplet_margin_loss)
+# call it: the vector norm's formulas under its own node name.
+NORM_DIM = _node("_norm_dim(Tensor self, float p, int[] dims, bool keepdim)", jvp="weighted", node="NormBackward1",
+                 aten="norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
 NN = [CONVOLUTION, CONV_INPUT_BACKWARD, CONV_WEIGHT_BACKWARD, NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
       BINARY_CROSS_ENTROPY_WITH_LOGITS]
 
@@ -1101,6 +1119,7 @@ def _declared():
 OPS = (UNARY + [_ROUND_DECIMALS, _TRIGAMMA, SOFTMAX, LOG_SOFTMAX] + BINARY
        + [_XLOGY_OF_NUMBER, _XLOGY_NUMBER, _FMOD_NUMBER, _REMAINDER_NUMBER, _REMAINDER_OF_NUMBER, _COPYSIGN_NUMBER]
        + ARITH + REDUCTIONS + PRODUCTS + NN)
+OPS += ACTIVATIONS + SCALAR_OVERLOADS + LOSSES + PADS + [NORM_DIM]  # nn.functional's activations and losses (ops/optable_nn.py)
 
 
 # -- building and installing ----------------------------------------------------------------------

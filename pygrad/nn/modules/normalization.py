@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import warnings
 
+from ...creation import empty
 from ...tensor import Tensor
 from .. import _functional_misc as FM
+from .. import functional as F
+from ..init import ones_
+from ..parameter import Parameter
 from .batchnorm import _BatchNorm
 from .linear import add_affine_parameters, reset_affine_parameters
 from .module import Module
@@ -76,3 +80,34 @@ class InstanceNorm2d(_InstanceNorm):
     """Per-sample, per-channel normalisation of (N, C, H, W) or (C, H, W) input."""
 
     _no_batch_dim = 3
+
+
+class RMSNorm(Module):
+    """Divide by the root mean square over the last dims (``normalized_shape``), times a learned ``weight``."""
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None,
+                 dtype=None):
+        super().__init__()
+        self.normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                                 else tuple(normalized_shape))
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(*self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """The weight back to ones."""
+        if self.weight is not None:
+            ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+__all__ += ["RMSNorm"]
