@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.forward_ad import linear_jvp
+from ..autograd.grad_mode import _state as _grad_mode
 from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
@@ -184,6 +185,8 @@ class T(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_mode.enabled:  # a plain array, so a Linear weight's gradient can become its .grad uncopied
+            return wrap(g._data.T)
         return g.t()
 
 
