@@ -20,6 +20,7 @@ from ..tensor import Tensor
 from . import optable as _table
 from ._util import broadcast_shape, mean_array, sum_array, wrap
 from ..dtypes import promote_types
+from . import linalg as _linalg
 from .linalg import addmm, matmul, mm
 from .shape import t
 
@@ -41,27 +42,32 @@ def scalar_type_name(t: Tensor) -> str:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` over the last dim of ``x``, like ``torch.nn.functional.linear``."""
+    xs, ws = x._data.shape, weight._data.shape
     if x.dtype is not weight.dtype:
         a, b = scalar_type_name(x), scalar_type_name(weight)
-        if bias is not None and x.ndim == 2:
+        if bias is not None and len(xs) == 2:
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {a} and {b}")
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.lower()} != {b.lower()}")
-    if x.ndim == 0:
+    if not xs:
         raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D and "
-                           f"{weight.ndim}D")
-    in_features = weight.shape[-1]
-    if x.shape[-1] != in_features:
-        rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
-                           f"{weight.shape[1]}x{weight.shape[0]})")
-    if bias is None and x.ndim != 2:
+                           f"{len(ws)}D")
+    in_features = ws[-1]
+    if xs[-1] != in_features:
+        rows = int(np.prod(xs[:-1])) if len(xs) > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{xs[-1]} and "
+                           f"{ws[1]}x{ws[0]})")
+    if bias is None and len(xs) != 2:
         return matmul(x, t(weight))  # what PyTorch does too: UnsafeView / Squeeze around an mm
-    lead = tuple(x.shape[:-1])
-    x2 = x if x.ndim == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
+    if len(xs) == 2 and bias is not None and len(ws) == 2 and bias.dtype is x.dtype:
+        # the common case, checked above: one addmm of the weight's transpose (AddmmBackward0 -> TBackward0)
+        _linalg._broadcasts(bias, xs[0], ws[0])
+        return _table.ADDMM.fn.apply(bias, x, t(weight), 1, 1)
+    lead = tuple(xs[:-1])
+    x2 = x if len(xs) == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
     out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
-    if x.ndim == 2:
+    if len(xs) == 2:
         return out
-    return out.reshape(*lead, weight.shape[0])
+    return out.reshape(*lead, ws[0])
 
 
 # -- regression losses ------------------------------------------------------------------------
