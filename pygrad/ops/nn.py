@@ -158,10 +158,15 @@ def _class_last(array: np.ndarray) -> np.ndarray:
 def _nll_targets(t: np.ndarray, classes: int, ignore_index: int, dtype, weight):
     """Each sample's class (0 where ignored) and its weight (0 where ignored; None when every
     weight is 1), after PyTorch's bounds check."""
-    valid = t != ignore_index
-    every = bool(valid.all())
+    # One comparison decides the common case: every target a class (negative ones wrap around
+    # as unsigned) and ignore_index none of them.
+    in_range = bool((t.view(np.uint64) if t.dtype == np.int64 else t).__lt__(classes).all())
+    every = in_range and not 0 <= ignore_index < classes
+    valid = None if every else t != ignore_index
+    if not every:
+        every = bool(valid.all())
     safe = t if every else np.where(valid, t, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= classes):
+    if not in_range and safe.size and (safe.min() < 0 or safe.max() >= classes):
         bad = valid & ((t < 0) | (t >= classes))
         raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
     if weight is not None:
@@ -172,42 +177,42 @@ def _nll_targets(t: np.ndarray, classes: int, ignore_index: int, dtype, weight):
 
 def nll_forward(x: np.ndarray, target: np.ndarray, weight, reduction: str, ignore_index: int):
     """The negative log likelihood of the targets' entries of ``x`` (class dim 1, or 0 for one
-    sample), weighted (``weight``: an array or None) and reduced; and the total weight ``mean``
-    divides by (PyTorch's ``total_weight``, which backward reads)."""
+    sample), weighted (``weight``: an array or None) and reduced; then what backward reads: the
+    total weight ``mean`` divides by (PyTorch's ``total_weight``), each sample's class and weight
+    (see ``_nll_targets``)."""
     dtype = x.dtype
     if x.ndim == 1:
         x = x[None]
-    classes = x.shape[1]
-    safe, wt = _nll_targets(target, classes, ignore_index, dtype, weight)
+    safe, wt = _nll_targets(target, x.shape[1], ignore_index, dtype, weight)
     if x.ndim == 2:
         picked = x[np.arange(x.shape[0]), safe.reshape(-1)].reshape(safe.shape)
     else:
         picked = np.take_along_axis(_class_last(x), safe[..., None], -1)[..., 0]
     loss = np.negative(picked) if wt is None else np.negative(picked * wt)
-    total = dtype.type(safe.size) if wt is None else sum_array(wt, dtype=dtype)
+    total = np.asarray(safe.size if wt is None else sum_array(wt, dtype=dtype), dtype)
     if reduction == "none":
-        return loss, total
+        return loss, total, safe, wt
     out = sum_array(loss, dtype=dtype)
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
+        if total:
             out = np.asarray(out / total, dtype)
-    return out, np.asarray(total, dtype)
+        else:  # every target ignored or weighted 0: 0/0, as in PyTorch
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.asarray(out / total, dtype)
+    return out, total, safe, wt
 
 
-def nll_grad(grad: np.ndarray, x: np.ndarray, target: np.ndarray, weight, reduction: str, ignore_index: int,
-             total_weight) -> np.ndarray:
+def nll_grad(grad: np.ndarray, x: np.ndarray, reduction: str, total_weight, safe, wt) -> np.ndarray:
     """d nll / d x times ``grad``: ``-grad * w[t] (/ total_weight for mean)`` at each sample's
-    target class, 0 elsewhere, written into one zeroed array."""
+    target class, 0 elsewhere, written into one zeroed array (run under backward's quiet
+    floating-point state: a total weight of 0 gives nan, as in PyTorch)."""
     dtype = grad.dtype
     shape = x.shape
-    classes = shape[1] if len(shape) > 1 else shape[0]
-    safe, wt = _nll_targets(target, classes, ignore_index, dtype, weight)
     coef = np.negative(grad)
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            coef = coef / total_weight.astype(dtype, copy=False)
+        coef = coef / total_weight.astype(dtype, copy=False)
     if wt is not None:
-        coef = coef * wt
+        coef = coef * wt.astype(dtype, copy=False)
     out = np.zeros(shape, dtype)
     if len(shape) == 1:
         out[safe] = coef
@@ -218,11 +223,11 @@ def nll_grad(grad: np.ndarray, x: np.ndarray, target: np.ndarray, weight, reduct
     return out
 
 
-def nll_grad_tensor(grad: Tensor, x: Tensor, target: np.ndarray, weight, reduction: str, ignore_index: int,
-                    total_weight) -> Tensor:
+def nll_grad_tensor(grad: Tensor, x: Tensor, reduction: str, total_weight, safe, wt) -> Tensor:
     """``nll_grad`` under create_graph: ``grad`` times the constant pattern, differentiable in ``grad``."""
-    pattern = nll_grad(np.ones((), grad._data.dtype), x._data, target, weight,
-                       "sum" if reduction == "none" else reduction, ignore_index, total_weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pattern = nll_grad(np.ones((), grad._data.dtype), x._data, "sum" if reduction == "none" else reduction,
+                           total_weight, safe, wt)
     if reduction == "none" and x.ndim > 1:
         grad = grad.reshape(grad.shape[0], 1, *grad.shape[1:])
     return grad * wrap(pattern)

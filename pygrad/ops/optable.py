@@ -985,9 +985,10 @@ SMOOTH_L1_LOSS = _node("_smooth_l1_loss(Tensor self, Tensor target, float delta,
                        rule="d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
                        **_HUBER)
 # nll_loss: target and weight are not differentiable (no edges, as in PyTorch); forward returns
-# the total weight too, which backward divides by for "mean".
-_NLL = dict(forward="nll_forward(self, target, weight, reduction, ignore_index)", intermediates=("total_weight",),
-            derivatives={"self": "nll_grad(grad, self, target, weight, reduction, ignore_index, total_weight)"},
+# the total weight too, which backward divides by for "mean", and each sample's class and weight.
+_NLL = dict(forward="nll_forward(self, target, weight, reduction, ignore_index)",
+            intermediates=("total_weight", "safe", "wt"),
+            derivatives={"self": "nll_grad(grad, self, reduction, total_weight, safe, wt)"},
             keeps={"dim": "1 if len(self.shape) > 1 else 0", "keepdim": "False"}, jvp="weighted")
 NLL_LOSS = _node("_nll_loss(Tensor self, Any target, Any weight, str reduction, int ignore_index)",
                  node="NllLossBackward0", aten="nll_loss",
