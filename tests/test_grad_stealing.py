@@ -321,3 +321,8 @@ def test_linear_training_step_copies_no_gradient(backend, monkeypatch):
     nn.CrossEntropyLoss()(model(x), y).backward()
     assert copies == []
     assert all(p.grad is not None and p.grad._data.flags.c_contiguous for p in model.parameters())
+    # written by hand: the transposes' gradients are transposed back without a view or a copy
+    w1, w2, w3 = (pygrad.randn(n, 6, requires_grad=True) for n in (5, 5, 6))
+    ((x @ w1.T).relu() @ w2.mT.transpose(0, 1) + x @ w3.permute(1, 0)).log_softmax(1)[:, 0].sum().backward()
+    assert copies == []
+    assert all(w.grad._data.flags.c_contiguous for w in (w1, w2, w3))

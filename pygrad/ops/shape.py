@@ -139,6 +139,8 @@ class Permute(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_mode.enabled:  # a plain array (see T.backward)
+            return wrap(np.transpose(g._data, np.argsort(ctx.dims))), None
         return g.permute(np.argsort(ctx.dims).tolist()), None
 
 
@@ -170,6 +172,8 @@ class Transpose(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_mode.enabled and g._data.ndim:  # a plain array (see T.backward)
+            return wrap(np.swapaxes(g._data, *ctx.dims)), None, None
         return g.transpose(*ctx.dims), None, None
 
 
@@ -185,7 +189,9 @@ class T(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
-        if not _grad_mode.enabled:  # a plain array, so a Linear weight's gradient can become its .grad uncopied
+        # In plain backward a plain array: a view would keep the incoming gradient alive, and a
+        # Linear weight's gradient could not become its .grad uncopied.
+        if not _grad_mode.enabled:
             return wrap(g._data.T)
         return g.t()
 
