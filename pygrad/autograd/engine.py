@@ -66,7 +66,12 @@ class _EngineUtil:
             if not expandable(shape, data.shape):
                 raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - "
                                    f"got {list(data.shape)} but expected shape compatible with {list(shape)}")
-            grad = grad.sum_to_size(shape)
+            from ..ops._util import reduce_to_shape  # (ops import this module)
+            from ..tensor import Tensor
+            if type(grad) is Tensor and not grad_mode._state.enabled:  # the array summed directly
+                grad = _backend.core.wrap(reduce_to_shape(data, shape))
+            else:  # differentiable under create_graph; a pending fused result sums in its pass
+                grad = grad.sum_to_size(shape)
         if grad._data.dtype != dtype.numpy:
             grad = grad.to(dtype)
         return grad

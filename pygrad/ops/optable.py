@@ -453,7 +453,7 @@ def _checked(kernel: str):
 
 ARRAY_NS.update(fmod_checked=_checked("fmod"), remainder_checked=_checked("remainder"),
                 floor_divide_checked=_checked("floor_divide"), xlogy=lambda a, b: _kernels.xlogy(a, b),
-                div_floor=np.floor_divide, sum_keep=lambda a, dim: np.sum(a, axis=dim, keepdims=True),
+                div_floor=np.floor_divide, sum_keep=lambda a, dim: np.add.reduce(a, axis=dim, keepdims=True),
                 lgamma=_special.lgamma, digamma=_special.digamma, trigamma=_special.trigamma)
 
 
