@@ -275,7 +275,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         """Add ``grad`` into ``.grad`` as PyTorch's AccumulateGrad does.
 
         The first gradient becomes ``.grad`` without a copy when the engine says it is ``owned``
-        (nothing but the engine holds it or its memory: see ``exclusive`` in the engines); else
+        (nothing but the engine holds it or its memory: see ``_exclusive`` in the engines); else
         it is copied (under ``create_graph`` through ``copy_``, so it prints
         ``grad_fn=<CopyBackwards>``).  Later ones are added out of place when building a graph,
         else in place (an existing grad_fn is then kept, as in PyTorch).

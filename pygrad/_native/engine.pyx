@@ -140,7 +140,7 @@ cdef tuple _holders(list grads):
 
 
 cdef bint _exclusive(list grads) except -1:
-    """``pygrad._pure.engine.exclusive``: the gradient may become a leaf's ``.grad`` without a
+    """``pygrad._pure.engine._exclusive``: the gradient may become a leaf's ``.grad`` without a
     copy (nothing but the buffer holds it, nothing but it holds its memory)."""
     if len(grads) != 1 or type(grads[0]) is not _Tensor:
         return False

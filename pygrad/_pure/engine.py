@@ -63,14 +63,14 @@ def _run_hooks(hooks, grad):
 def _holders(grads) -> tuple:
     """How many references the gradient in the one-slot buffer ``grads``, its array and the
     array's base have, as counted from here (compared with the same counts of a gradient
-    nothing else holds: see ``exclusive``)."""
+    nothing else holds: see ``_exclusive``)."""
     grad = grads[0]
     data = grad._data
     base = data.base
     return sys.getrefcount(grad), sys.getrefcount(data), None if base is None else sys.getrefcount(base)
 
 
-def exclusive(grads) -> bool:
+def _exclusive(grads) -> bool:
     """Whether the gradient in the buffer ``grads`` may become a leaf's ``.grad`` without a copy,
     as PyTorch's AccumulateGrad steals it: a plain C-contiguous array that nothing but the buffer
     holds (no hook, no captured output, no saved tensor, no other tensor or view on its memory),
@@ -190,7 +190,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             grad_inputs = (None,) * len(node._next_functions)
         else:
             owned = (steal and is_leaf_node(node) and not node._pre_hooks and not node._post_hooks
-                     and not node._tensor_hooks(0) and exclusive(grads))
+                     and not node._tensor_hooks(0) and _exclusive(grads))
             grad_inputs = call(node, grads, retain_graph, util, owned)
         for i, (child, nr) in enumerate(node._next_functions):
             if child is None or child not in live:
@@ -207,7 +207,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                 if child not in buffers:
                     buffers[child] = [None] * max(1, len(child._output_meta))
                 heapq.heappush(ready, (-child._seq, id(child), child))
-        grad = grad_inputs = None  # held no longer than needed (see exclusive)
+        grad = grad_inputs = None  # held no longer than needed (see _exclusive)
     return captured
 
 
