@@ -313,9 +313,7 @@ def log_softmax(a, axis):
     if a.size == 0:
         return a.copy()
     shifted = a - np.maximum.reduce(a, axis=axis, keepdims=True)
-    total = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
-    shifted -= np.log(total, out=total)
-    return shifted
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 # -- fused backward: the gradient of one input ---------------------------------------------
 
