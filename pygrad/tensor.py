@@ -244,10 +244,13 @@ class Tensor(_core.TensorBase, _TableMethods):
         import weakref
         ref = weakref.ref(self)
 
-        def retain(grad):
+        def retain(grad):  # as PyTorch's hook: a copy first, then a new sum each time (never in place)
             t = ref()
             if t is not None:
-                t._accumulate_grad(grad)
+                if t._grad is None:
+                    t._accumulate_grad(grad)
+                else:
+                    t._grad = t._grad + grad
         self._grad_fn._set_retain_hook(self._output_nr, retain)
         self._retains_grad = True
 
@@ -268,15 +271,19 @@ class Tensor(_core.TensorBase, _TableMethods):
             return (self._grad_fn, self._output_nr)
         return (accumulate_grad_node(self), 0)
 
-    def _accumulate_grad(self, grad: "Tensor") -> None:
+    def _accumulate_grad(self, grad: "Tensor", owned: bool = False) -> None:
         """Add ``grad`` into ``.grad`` as PyTorch's AccumulateGrad does.
 
-        The first gradient is copied (under ``create_graph`` through ``copy_``, so it prints
-        ``grad_fn=<CopyBackwards>``); later ones are added out of place when building a graph,
+        The first gradient becomes ``.grad`` without a copy when the engine says it is ``owned``
+        (nothing but the engine holds it or its memory: see ``_exclusive`` in the engines); else
+        it is copied (under ``create_graph`` through ``copy_``, so it prints
+        ``grad_fn=<CopyBackwards>``).  Later ones are added out of place when building a graph,
         else in place (an existing grad_fn is then kept, as in PyTorch).
         """
         if self._grad is None:
-            if grad_mode._state.enabled and grad._requires_grad:
+            if owned and grad._data.shape == self._data.shape and grad._data.dtype == self._data.dtype:
+                self._grad = Tensor._wrap(grad._data)
+            elif grad_mode._state.enabled and grad._requires_grad:
                 self._grad = Tensor._wrap(np.empty_like(grad._data, order="C")).copy_(grad)
             else:
                 self._grad = Tensor._wrap(kernels.copy(grad._data))

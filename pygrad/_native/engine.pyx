@@ -12,8 +12,10 @@ it never crashes the interpreter.  Indexing is bounds-checked in this module.
 """
 from heapq import heappop, heappush
 
+import numpy as np
 cimport numpy as cnp
-from cpython.ref cimport Py_INCREF
+from cpython.list cimport PyList_GET_ITEM
+from cpython.ref cimport Py_INCREF, PyObject
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from pygrad._native.core cimport GraphObject, NodeBase, TensorBase, new_saved, open_object, refer, settle_node
 from pygrad._errors import malformed_edges, no_such_output, not_a_node
@@ -119,11 +121,49 @@ cdef object _run_hooks(tuple hooks, grad):
     return grad
 
 
-cdef object _apply(NodeBase node, list grads):
+cdef extern from *:
+    """
+    static Py_ssize_t pygrad_refcount(PyObject *o) { return Py_REFCNT(o); }
+    """
+    Py_ssize_t pygrad_refcount(PyObject *o)
+
+
+cdef tuple _holders(list grads):
+    """How many references the gradient in the one-slot buffer ``grads``, its array and the
+    array's base have (read without taking one; compared with those of a gradient nothing
+    else holds, measured the same way: see ``_exclusive``)."""
+    cdef PyObject *grad = PyList_GET_ITEM(grads, 0)
+    cdef PyObject *data = <PyObject*>(<TensorBase>grad)._data
+    base = (<object>data).base
+    return (pygrad_refcount(grad), pygrad_refcount(data),
+            None if base is None else pygrad_refcount(<PyObject*>base) - 1)  # less the local ``base``
+
+
+cdef bint _exclusive(list grads) except -1:
+    """``pygrad._pure.engine._exclusive``: the gradient may become a leaf's ``.grad`` without a
+    copy (nothing but the buffer holds it, nothing but it holds its memory)."""
+    if len(grads) != 1 or type(grads[0]) is not _Tensor:
+        return False
+    cdef TensorBase grad = <TensorBase>grads[0]
+    if grad._requires_grad or grad._view is not None or grad._hooks:
+        return False
+    data = grad._data
+    if type(data) is not cnp.ndarray or not cnp.PyArray_ISCARRAY(<cnp.ndarray>data):
+        return False
+    base = (<object>data).base
+    if base is not None and (type(base) is not cnp.ndarray or (<object>base).base is not None
+                             or cnp.PyArray_NBYTES(<cnp.ndarray>base) != cnp.PyArray_NBYTES(<cnp.ndarray>data)):
+        return False
+    del grad, data, base
+    counts = _holders(grads)
+    return counts == (_FRESH if counts[2] is None else _FRESH_VIEW)
+
+
+cdef object _apply(NodeBase node, list grads, bint owned=False):
     """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
     if type(node) is _AccumulateGrad:  # AccumulateGrad.apply
         with node._lock:
-            node.variable._accumulate_grad(grads[0])
+            node.variable._accumulate_grad(grads[0], owned)
         return ()
     if getattr(type(node), "apply") is not _node_apply:
         return node.apply(*grads)
@@ -161,8 +201,10 @@ cdef inline void _release(NodeBase node):
         node._freed = True
 
 
-cdef object _call(NodeBase node, list grads, bint retain_graph, util):
+cdef object _call(NodeBase node, list grads, bint retain_graph, util, bint owned=False):
     cdef Py_ssize_t nr
+    if owned:  # an AccumulateGrad node without hooks (run_backward checked): its gradient is stolen
+        return _apply(node, grads, True)
     pre_hooks = node._pre_hooks
     pre = pre_hooks.get(-1) if pre_hooks else None
     if pre:
@@ -190,10 +232,10 @@ cdef object _call(NodeBase node, list grads, bint retain_graph, util):
     return grad_inputs
 
 
-cdef object _call_checked(NodeBase node, list grads, bint retain_graph, util):
+cdef object _call_checked(NodeBase node, list grads, bint retain_graph, util, bint owned=False):
     """``_call`` in anomaly mode: NaN check of the results, forward stack reported on failure."""
     try:
-        grad_inputs = _call(node, grads, retain_graph, util)
+        grad_inputs = _call(node, grads, retain_graph, util, owned)
         util.check_anomaly(node, grad_inputs)
     except Exception:
         util.report_anomaly(node)
@@ -215,6 +257,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     cdef list nodes, ready = [], grads, slots, captured = None
     cdef Py_ssize_t i, nr, count
     cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked, has_hooks
+    cdef bint steal = accumulate and not create_graph, owned
     cdef tuple edges
     if _Tensor is None:
         _bind()
@@ -286,12 +329,15 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             # Nothing downstream needs this node: run it only to fill a requested leaf's .grad.
             if not any_live and not (do_accumulate and type(node) is _AccumulateGrad):
                 continue
+        grad = None  # the buffer is the gradient's one holder here, unless someone else keeps it
+        owned = (steal and any_grad and type(node) is _AccumulateGrad and not has_hooks and not node._pre_hooks
+                 and not node._post_hooks and _exclusive(grads))
         if not any_grad:
             grad_inputs = (None,) * len(edges)
         elif checked:
-            grad_inputs = _call_checked(node, grads, retain, util)
+            grad_inputs = _call_checked(node, grads, retain, util, owned)
         else:
-            grad_inputs = _call(node, grads, retain, util)
+            grad_inputs = _call(node, grads, retain, util, owned)
         input_meta = node._input_meta
         for i in range(len(edges)):
             edge = <tuple>edges[i]
@@ -314,6 +360,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                 if child not in buffers:
                     buffers[child] = _new_slots(child)
                 heappush(ready, (-child._seq, child))
+        grad = grad_inputs = None  # held no longer than needed (see _exclusive)
     return captured
 
 
@@ -344,6 +391,7 @@ cdef object _Tensor = None
 cdef object _SavedTensor, _state, _LEAF_INPLACE, _anomaly, _SECOND_BACKWARD
 cdef object _AccumulateGrad = None, _node_apply = None, _node_release = None
 cdef object _accumulate_grad_node = None
+cdef tuple _FRESH, _FRESH_VIEW  # what _holders counts for a gradient nothing else holds
 cdef object _reference = None  # the pure engine, when tensors and nodes use the pure layout
 cdef dict _DTYPES
 
@@ -370,6 +418,10 @@ cdef void _bind():
     from pygrad.tensor import Tensor
     _SavedTensor, _state, _LEAF_INPLACE = SavedTensor, grad_mode._state, LEAF_INPLACE
     _Tensor = Tensor
+    global _FRESH, _FRESH_VIEW
+    if _reference is None:  # (the typed reads of _holders need this module's layout)
+        _FRESH = _holders([Tensor._wrap(np.empty(1))])
+        _FRESH_VIEW = _holders([Tensor._wrap(np.empty((1, 1)).T)])
 
 
 cdef inline bint _requires_grad(TensorBase t):

@@ -11,6 +11,9 @@ its compiled twin share one definition of them.
 from __future__ import annotations
 
 import heapq
+import sys
+
+import numpy as np
 
 from .._errors import no_such_output
 
@@ -57,7 +60,42 @@ def _run_hooks(hooks, grad):
     return grad
 
 
-def _call(node, grads, retain_graph, util):
+def _holders(grads) -> tuple:
+    """How many references the gradient in the one-slot buffer ``grads``, its array and the
+    array's base have, as counted from here (compared with the same counts of a gradient
+    nothing else holds: see ``_exclusive``)."""
+    grad = grads[0]
+    data = grad._data
+    base = data.base
+    return sys.getrefcount(grad), sys.getrefcount(data), None if base is None else sys.getrefcount(base)
+
+
+def _exclusive(grads) -> bool:
+    """Whether the gradient in the buffer ``grads`` may become a leaf's ``.grad`` without a copy,
+    as PyTorch's AccumulateGrad steals it: a plain C-contiguous array that nothing but the buffer
+    holds (no hook, no captured output, no saved tensor, no other tensor or view on its memory),
+    on memory of its own size (a view of the whole of a base only).
+    The references are counted and compared with those of a fresh gradient held by the buffer
+    only, measured by the same function, so the rule is exact on every interpreter."""
+    grad = grads[0]
+    if type(grad) is not _tensor_type or grad._requires_grad or grad._view is not None or grad._hooks:
+        return False
+    data = grad._data
+    if type(data) is not np.ndarray or not (data.flags.c_contiguous and data.flags.writeable):
+        return False
+    base = data.base
+    if base is not None and (type(base) is not np.ndarray or base.base is not None or base.nbytes != data.nbytes):
+        return False
+    del grad, data, base
+    counts = _holders(grads)
+    return counts == (_FRESH if counts[2] is None else _FRESH_VIEW)
+
+
+def _call(node, grads, retain_graph, util, owned=False):
+    if owned:  # an AccumulateGrad node without hooks (the engine checked): its gradient is stolen
+        with node._lock:
+            node.variable._accumulate_grad(grads[0], True)
+        return ()
     pre = node._pre_hooks.get(-1) if node._pre_hooks else None
     if pre:
         for hook in tuple(pre.values()):
@@ -80,10 +118,10 @@ def _call(node, grads, retain_graph, util):
     return grad_inputs
 
 
-def _call_checked(node, grads, retain_graph, util):
+def _call_checked(node, grads, retain_graph, util, owned=False):
     """``_call`` in anomaly mode: NaN check of the results, forward stack reported on failure."""
     try:
-        grad_inputs = _call(node, grads, retain_graph, util)
+        grad_inputs = _call(node, grads, retain_graph, util, owned)
         util.check_anomaly(node, grad_inputs)
     except Exception:
         util.report_anomaly(node)
@@ -130,6 +168,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     captured = [None] * len(inputs) if inputs is not None else None
     call = _call_checked if util.anomaly_enabled() else _call
     is_leaf_node = util.is_accumulate_grad
+    steal = accumulate and not create_graph
     while ready:
         _, _, node = heapq.heappop(ready)
         grads = buffers.pop(node)
@@ -146,10 +185,13 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             # Nothing downstream needs this node: run it only to fill a requested leaf's .grad.
             if not (accumulate and is_leaf_node(node)):
                 continue
+        grad = None  # the buffer is the gradient's one holder here, unless someone else keeps it
         if all(g is None for g in grads):
             grad_inputs = (None,) * len(node._next_functions)
         else:
-            grad_inputs = call(node, grads, retain_graph, util)
+            owned = (steal and is_leaf_node(node) and not node._pre_hooks and not node._post_hooks
+                     and not node._tensor_hooks(0) and _exclusive(grads))
+            grad_inputs = call(node, grads, retain_graph, util, owned)
         for i, (child, nr) in enumerate(node._next_functions):
             if child is None or child not in live:
                 continue
@@ -165,6 +207,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                 if child not in buffers:
                     buffers[child] = [None] * max(1, len(child._output_meta))
                 heapq.heappush(ready, (-child._seq, id(child), child))
+        grad = grad_inputs = None  # held no longer than needed (see _exclusive)
     return captured
 
 
@@ -174,3 +217,8 @@ def apply_function(cls, args, kwargs):
 
 
 from ..autograd import function as _function  # noqa: E402  (imports back into the backend)
+from ..tensor import Tensor as _tensor_type  # noqa: E402
+
+# The counts of a gradient held by its buffer only, its array (or a view's base) by it only.
+_FRESH = _holders([_tensor_type._wrap(np.empty(1))])
+_FRESH_VIEW = _holders([_tensor_type._wrap(np.empty((1, 1)).T)])

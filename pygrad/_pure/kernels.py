@@ -312,8 +312,8 @@ def softmax(a, axis):
 def log_softmax(a, axis):
     if a.size == 0:
         return a.copy()
-    shifted = a - np.max(a, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = a - np.maximum.reduce(a, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 # -- fused backward: the gradient of one input ---------------------------------------------
 

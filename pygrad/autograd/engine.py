@@ -16,6 +16,9 @@ from .function import AccumulateGrad
 from ..fusion._state import state as _fusion
 
 
+reduce_to_shape = None  # ops._util's, bound there (it imports this module)
+
+
 class _EngineUtil:
     """The tensor-level steps the engine (pure or compiled) delegates."""
 
@@ -66,7 +69,10 @@ class _EngineUtil:
             if not expandable(shape, data.shape):
                 raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - "
                                    f"got {list(data.shape)} but expected shape compatible with {list(shape)}")
-            grad = grad.sum_to_size(shape)
+            if grad_mode._state.enabled:  # differentiable under create_graph
+                grad = grad.sum_to_size(shape)
+            else:  # the array summed directly
+                grad = _backend.core.wrap(reduce_to_shape(data, shape))
         if grad._data.dtype != dtype.numpy:
             grad = grad.to(dtype)
         return grad

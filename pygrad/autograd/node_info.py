@@ -175,9 +175,6 @@ _RULES = {
     "TBackward1": "u.t_(): the gradient is transposed back",
     "TransposeBackward1": "u.transpose_(i, j): the gradient is transposed back",
     "MseLossBackward0": "d mean((u - t)**2)/du = 2*(u - t)/n (no /n for sum or none),  d/dt = -d/du",
-    "NllLossBackward0": "d nll(u, t)/du = -w[t]/W at each sample's target class, 0 elsewhere (W = sum of "
-                        "weights for mean, 1 otherwise)",
-    "NllLoss2DBackward0": "d nll(u, t)/du = -w[t]/W at each pixel's target class, 0 elsewhere",
     "BinaryCrossEntropyBackward0": "d bce(p, t)/dp = w*(p - t) / max(p*(1 - p), 1e-12)",
     "BinaryCrossEntropyWithLogitsBackward0": "d bce(sigmoid(u), t)/du = w*(sigmoid(u) - t) (with pos_weight: "
                                              "w*((1 - t) - (1 + (pw - 1)*t)*(1 - sigmoid(u))))",

@@ -249,7 +249,19 @@ class ElementwiseChain(Workload):
 # -- W3 ------------------------------------------------------------------------------------
 
 
-class LargeElementwise(Workload):
+class LargeVectorStep(Workload):
+    """A forward and backward on large float32 vectors, timed per step, with its peak memory."""
+
+    unit = "step"
+    track_memory = True
+    sizes = (10**6, 10**7)
+    quick_sizes = (10**5,)
+
+    def count(self, size) -> int:
+        return 1
+
+
+class LargeElementwise(LargeVectorStep):
     """``(((x**2 + 1)**2) * 0.5).sum()`` forward and backward on large float32 vectors.
 
     Its floor is reading x once and writing its gradient once: the time of a copy of
@@ -258,13 +270,6 @@ class LargeElementwise(Workload):
 
     key = "W3"
     title = "(((x**2+1)**2)*0.5).sum() vs copy floor"
-    unit = "step"
-    track_memory = True
-    sizes = (10**6, 10**7)
-    quick_sizes = (10**5,)
-
-    def count(self, size) -> int:
-        return 1
 
     def floor_bytes(self, size) -> int:
         return 2 * np.dtype(self.dtype).itemsize * size
@@ -446,20 +451,13 @@ class ScalarChain(Workload):
 # -- W6 ------------------------------------------------------------------------------------
 
 
-class ElementwiseLoss(Workload):
+class ElementwiseLoss(LargeVectorStep):
     """A regression loss of about 20 elementwise ops and a mean on large float32 vectors: log-cosh
     of the error, a softplus penalty, a Gaussian negative log-likelihood with a softplus variance
     head, and a periodic penalty; forward and backward to the predictions and the variance head."""
 
     key = "W6"
     title = "20-op elementwise loss + mean, float32"
-    unit = "step"
-    track_memory = True
-    sizes = (10**6, 10**7)
-    quick_sizes = (10**5,)
-
-    def count(self, size) -> int:
-        return 1
 
     def inputs(self, size, seed: int = SEED) -> dict:
         rng = np.random.default_rng(seed)

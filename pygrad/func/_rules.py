@@ -461,16 +461,18 @@ def _huber(cls, args, flags, size):
     return _reduce_loss(cls.apply(x, y, delta, scale, "none"), reduction, size)
 
 
-@rule("nn.NllLoss")
+@rule("_nll_loss", "_nll_loss2d")
 def _nll(cls, args, flags, size):
-    logp, target, weight, reduction, ignore_index = args
+    logp, target, weight, reduction, ignore_index = args  # the target: a tensor (batched) or its array
     if weight is not None:
         return NotImplemented
+    op = getattr(cls, "cls", cls)  # the op itself, which takes the target's array
+    target = target if isinstance(target, Tensor) else Tensor._wrap(target)
     logp, target = _expanded(logp, flags[0], size), _expanded(target, flags[1], size)
     classes = logp.shape[1] if logp.dim() == 2 else logp.shape[2]
     flat = logp.reshape(-1, *logp.shape[2:]) if logp.dim() > 2 else logp.reshape(size, classes)
-    loss = cls.apply(flat, target.reshape(-1, *target.shape[2:]) if target.dim() > 1 else target,
-                            None, "none", ignore_index)
+    loss = op.apply(flat, (target.reshape(-1, *target.shape[2:]) if target.dim() > 1 else target)._data,
+                    None, "none", ignore_index)
     loss = loss.reshape(target.shape)
     if reduction == "none" or loss.dim() == 1:
         if reduction == "mean" and loss.dim() == 1:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import creation
+from ..ops import activation as _activation
 from ..ops import conv as _conv
 from ..ops import nn as _nn
 from ..ops.activation import log_softmax, softmax
@@ -165,30 +166,44 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                   ignore_index: int = -100, reduce=None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
-    """``log_softmax`` over the class dim (1, or 0 for unbatched input) followed by ``nll_loss``;
+    """``log_softmax`` over the class dim (1, or 0 for unbatched input) followed by ``nll_loss``,
+    as PyTorch composes it (``loss.grad_fn`` is ``NllLossBackward0``, its next ``LogSoftmaxBackward0``);
     ``target`` holds class indices or, as a float tensor of the input's shape, probabilities."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _nn.check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
-    logp = log_softmax(input, class_dim)
+    logp = _activation.log_softmax(input, class_dim)
+    if not target.dtype.is_floating_point:
+        nll = _nn.nll_loss(logp, target, weight, ignore_index, reduction)
+        return nll if label_smoothing == 0.0 else _smoothed(nll, logp, target, weight, ignore_index, reduction,
+                                                            label_smoothing, class_dim)
+    if target.shape != input.shape:  # class probabilities
+        raise RuntimeError("Expected floating point target to have the same shape as input")
     classes = input.shape[class_dim]
-    w = None if weight is None else weight.reshape(*([classes] + [1] * (input.ndim - class_dim - 1)))
-    if target.dtype.is_floating_point:  # class probabilities
-        if target.shape != input.shape:
-            raise RuntimeError("Expected floating point target to have the same shape as input")
-        if label_smoothing > 0:
-            target = target * (1 - label_smoothing) + label_smoothing / classes
-        terms = logp * target if w is None else logp * target * w
-        loss = -terms.sum(class_dim)
-        if reduction == "mean":
-            return loss.sum() / (input.numel() // classes if input.ndim > 1 else 1)
-        return _reduce(loss, reduction)
-    nll = _nn.nll_loss(logp, target, weight, ignore_index, reduction)
-    if label_smoothing == 0.0:
-        return nll
-    smooth = -(logp if w is None else logp * w).sum(class_dim)
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    terms = logp * target if weight is None else logp * target * _class_weight(weight, input.ndim, class_dim)
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    loss = -terms.sum()
+    if reduction == "mean":
+        return loss / (input.numel() // classes) if input.numel() else loss * float("nan")
+    return loss
+
+
+def _class_weight(weight: Tensor, ndim: int, class_dim: int) -> Tensor:
+    """``weight`` shaped to broadcast along the class dim of an ``ndim``-d input."""
+    return weight.reshape(*([weight.shape[0]] + [1] * (ndim - class_dim - 1)))
+
+
+def _smoothed(nll: Tensor, logp: Tensor, target: Tensor, weight, ignore_index: int, reduction: str,
+              label_smoothing: float, class_dim: int) -> Tensor:
+    """Cross-entropy with class-index targets and label smoothing, as PyTorch computes it:
+    ``(1 - s) * nll + s / C * (the loss against the uniform distribution)``."""
+    classes = logp.shape[class_dim]
+    smooth = -(logp if weight is None else logp * _class_weight(weight, logp.ndim, class_dim)).sum(class_dim)
     ignored = Tensor._wrap(target._data == ignore_index)
     smooth = where(ignored, 0.0, smooth)
     if reduction == "mean":

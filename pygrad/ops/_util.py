@@ -6,6 +6,7 @@ import numpy as np
 from .. import dtypes
 from .._arrays import checked_array
 from .._backend import core as _core
+from ..autograd import engine as _engine
 from .._errors import broadcast_mismatch
 from ..size import size_arguments
 from ..tensor import Tensor
@@ -169,6 +170,9 @@ def reduce_to_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
         lead + i for i, s in enumerate(shape) if s == 1 and array.shape[lead + i] != 1)
     out = sum_array(array, axis=axes, keepdims=True) if axes else array
     return out.reshape(shape)
+
+
+_engine.reduce_to_shape = reduce_to_shape  # plain backward's fitting of broadcast gradients
 
 
 def float_dtype_of(t: Tensor) -> dtypes.dtype:

@@ -222,6 +222,14 @@ def _check_same_dtype(c: Tensor, mat: Tensor, name: str) -> None:
                            f"{_scalar_name(mat.dtype)}")
 
 
+def _broadcasts(c: Tensor, *sizes: int) -> None:
+    """PyTorch's error (expand's) when ``c`` does not broadcast to ``sizes``."""
+    shape = c._data.shape
+    lead = len(sizes) - len(shape)
+    if lead < 0 or any(have != 1 and have != size for have, size in zip(shape, sizes[lead:])):
+        _shape.expand(c.detach(), *sizes)
+
+
 def addmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * c + alpha * (a @ b)`` for matrices ``a`` and ``b``."""
     for t, name in ((a, "mat1"), (b, "mat2")):
@@ -232,7 +240,7 @@ def addmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
                            f"{b.shape[0]}x{b.shape[1]})")
     _check_same_dtype(c, b, "mat2")
     _check_same_dtype(c, a, "mat1")
-    _shape.expand(c.detach(), a.shape[0], b.shape[1])  # PyTorch's error when c does not broadcast
+    _broadcasts(c, a._data.shape[0], b._data.shape[1])
     return _table.ADDMM.fn.apply(c, a, b, beta, alpha)
 
 
@@ -246,7 +254,7 @@ def baddbmm(c: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
                            f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     _check_same_dtype(c, b, "batch2")
     _check_same_dtype(c, a, "batch1")
-    _shape.expand(c.detach(), a.shape[0], a.shape[1], b.shape[2])
+    _broadcasts(c, a._data.shape[0], a._data.shape[1], b._data.shape[2])
     return _table.BADDBMM.fn.apply(c, a, b, beta, alpha)
 
 

@@ -15,10 +15,12 @@ import numpy as np
 from ..autograd.forward_ad import linear_jvp, weighted_jvp, tangent_sum
 from .._errors import size_str
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_mode
 from ..tensor import Tensor
 from . import optable as _table
 from ._util import broadcast_shape, mean_array, sum_array, wrap
 from ..dtypes import promote_types
+from . import linalg as _linalg
 from .linalg import addmm, matmul, mm
 from .shape import t
 
@@ -40,27 +42,32 @@ def scalar_type_name(t: Tensor) -> str:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` over the last dim of ``x``, like ``torch.nn.functional.linear``."""
+    xs, ws = x._data.shape, weight._data.shape
     if x.dtype is not weight.dtype:
         a, b = scalar_type_name(x), scalar_type_name(weight)
-        if bias is not None and x.ndim == 2:
+        if bias is not None and len(xs) == 2:
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {a} and {b}")
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.lower()} != {b.lower()}")
-    if x.ndim == 0:
+    if not xs:
         raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D and "
-                           f"{weight.ndim}D")
-    in_features = weight.shape[-1]
-    if x.shape[-1] != in_features:
-        rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
-                           f"{weight.shape[1]}x{weight.shape[0]})")
-    if bias is None and x.ndim != 2:
+                           f"{len(ws)}D")
+    in_features = ws[-1]
+    if xs[-1] != in_features:
+        rows = int(np.prod(xs[:-1])) if len(xs) > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{xs[-1]} and "
+                           f"{ws[1]}x{ws[0]})")
+    if bias is None and len(xs) != 2:
         return matmul(x, t(weight))  # what PyTorch does too: UnsafeView / Squeeze around an mm
-    lead = tuple(x.shape[:-1])
-    x2 = x if x.ndim == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
+    if len(xs) == 2 and bias is not None and len(ws) == 2 and bias.dtype is x.dtype:
+        # the common case, checked above: one addmm of the weight's transpose (AddmmBackward0 -> TBackward0)
+        _linalg._broadcasts(bias, xs[0], ws[0])
+        return _table.ADDMM.fn.apply(bias, x, t(weight), 1, 1)
+    lead = tuple(xs[:-1])
+    x2 = x if len(xs) == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
     out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
-    if x.ndim == 2:
+    if len(xs) == 2:
         return out
-    return out.reshape(*lead, weight.shape[0])
+    return out.reshape(*lead, ws[0])
 
 
 # -- regression losses ------------------------------------------------------------------------
@@ -148,62 +155,86 @@ def _class_last(array: np.ndarray) -> np.ndarray:
     return np.moveaxis(array, 1, -1) if array.ndim > 2 else array
 
 
-class NllLoss(Function):
-    """Negative log likelihood of class indices, with ``weight`` and ``ignore_index``."""
-
-    _backward_name = "NllLossBackward0"
-
-    @staticmethod
-    def forward(ctx, logp, target, weight, reduction, ignore_index):
-        x = _class_last(logp._data)
-        t = target._data
-        classes = x.shape[-1]
-        valid = t != ignore_index
-        safe = np.where(valid, t, 0)
+def _nll_targets(t: np.ndarray, classes: int, ignore_index: int, dtype, weight):
+    """Each sample's class (0 where ignored) and its weight (0 where ignored; None when every
+    weight is 1), after PyTorch's bounds check."""
+    # One comparison decides the common case: every target a class (negative ones wrap around
+    # as unsigned) and ignore_index none of them.
+    in_range = bool((t.view(np.uint64) if t.dtype == np.int64 else t).__lt__(classes).all())
+    every = in_range and not 0 <= ignore_index < classes
+    valid = None if every else t != ignore_index
+    if not every:
+        every = bool(valid.all())
+    safe = t if every else np.where(valid, t, 0)
+    if not in_range and safe.size and (safe.min() < 0 or safe.max() >= classes):
         bad = valid & ((t < 0) | (t >= classes))
-        if bad.any():
-            raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
-        w = np.ones(classes, x.dtype) if weight is None else weight._data.astype(x.dtype, copy=False)
-        wt = np.where(valid, w[safe], x.dtype.type(0))  # the weight of each sample's target
-        picked = np.take_along_axis(x, safe[..., None], -1)[..., 0]
-        loss = -wt * picked
-        if reduction == "none":
-            out = loss
-            ctx.denominator = None
-        elif reduction == "sum":
-            out = sum_array(loss, dtype=x.dtype)
-            ctx.denominator = None
-        else:
-            total = sum_array(wt, dtype=x.dtype)
+        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+    if weight is not None:
+        wt = weight.astype(dtype, copy=False)[safe]
+        return safe, (wt if every else np.where(valid, wt, dtype.type(0)))
+    return safe, (None if every else valid.astype(dtype))
+
+
+def nll_forward(x: np.ndarray, target: np.ndarray, weight, reduction: str, ignore_index: int):
+    """The negative log likelihood of the targets' entries of ``x`` (class dim 1, or 0 for one
+    sample), weighted (``weight``: an array or None) and reduced; then what backward reads: the
+    total weight ``mean`` divides by (PyTorch's ``total_weight``), each sample's class and weight
+    (see ``_nll_targets``)."""
+    dtype = x.dtype
+    if x.ndim == 1:
+        x = x[None]
+    safe, wt = _nll_targets(target, x.shape[1], ignore_index, dtype, weight)
+    if x.ndim == 2:
+        picked = x[np.arange(x.shape[0]), safe.reshape(-1)].reshape(safe.shape)
+    else:
+        picked = np.take_along_axis(_class_last(x), safe[..., None], -1)[..., 0]
+    loss = np.negative(picked) if wt is None else np.negative(picked * wt)
+    total = np.asarray(safe.size if wt is None else sum_array(wt, dtype=dtype), dtype)
+    if reduction == "none":
+        return loss, total, safe, wt
+    out = sum_array(loss, dtype=dtype)
+    if reduction == "mean":
+        if total:
+            out = np.asarray(out / total, dtype)
+        else:  # every target ignored or weighted 0: 0/0, as in PyTorch
             with np.errstate(invalid="ignore", divide="ignore"):
-                out = np.asarray(sum_array(loss, dtype=x.dtype) / total, x.dtype)
-            ctx.denominator = total
-        ctx.safe, ctx.wt, ctx.shape, ctx.reduction = safe, wt, logp._data.shape, reduction
-        return wrap(out)
-
-    @staticmethod
-    def backward(ctx, g):
-        # d loss / d logp is -wt at each target position (a constant), times the upstream gradient.
-        shape = ctx.shape
-        last_shape = (shape[0],) + shape[2:] + (shape[1],) if len(shape) > 2 else shape
-        grad_last = np.zeros(last_shape, ctx.wt.dtype)
-        coef = -ctx.wt
-        if ctx.denominator is not None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                coef = coef / ctx.denominator
-        np.put_along_axis(grad_last, ctx.safe[..., None], coef[..., None], -1)
-        pattern = np.moveaxis(grad_last, -1, 1) if len(ctx.shape) > 2 else grad_last
-        if ctx.reduction == "none" and len(ctx.shape) > 1:
-            g = g.reshape(g.shape[0], 1, *g.shape[1:])
-        return g * wrap(pattern), None, None, None, None
-
-    jvp = staticmethod(weighted_jvp)
+                out = np.asarray(out / total, dtype)
+    return out, total, safe, wt
 
 
-class NllLoss2d(NllLoss):
-    """The same op on (N, C, H, W) input, under PyTorch's name for it."""
+def nll_grad(grad: np.ndarray, x: np.ndarray, reduction: str, total_weight, safe, wt) -> np.ndarray:
+    """d nll / d x times ``grad``: ``-grad * w[t] (/ total_weight for mean)`` at each sample's
+    target class, 0 elsewhere, written into one zeroed array (run under backward's quiet
+    floating-point state: a total weight of 0 gives nan, as in PyTorch)."""
+    dtype = grad.dtype
+    shape = x.shape
+    coef = np.negative(grad)
+    if reduction == "mean":
+        coef = coef / total_weight.astype(dtype, copy=False)
+    if wt is not None:
+        coef = coef * wt.astype(dtype, copy=False)
+    out = np.zeros(shape, dtype)
+    if len(shape) == 1:
+        out[safe] = coef
+    elif len(shape) == 2:
+        out[np.arange(shape[0]), safe] = coef
+    else:
+        np.put_along_axis(_class_last(out), safe[..., None], np.broadcast_to(coef, safe.shape)[..., None], -1)
+    return out
 
-    _backward_name = "NllLoss2DBackward0"
+
+def nll_grad_tensor(grad: Tensor, x: Tensor, reduction: str, total_weight, safe, wt) -> Tensor:
+    """``nll_grad`` under create_graph: ``grad`` times the constant pattern, differentiable in ``grad``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pattern = nll_grad(np.ones((), grad._data.dtype), x._data, "sum" if reduction == "none" else reduction,
+                           total_weight, safe, wt)
+    if reduction == "none" and x.ndim > 1:
+        grad = grad.reshape(grad.shape[0], 1, *grad.shape[1:])
+    return grad * wrap(pattern)
+
+
+_NOT_DIFFERENTIABLE_WEIGHT = ("The function 'nll_loss_forward' is not differentiable with respect to argument "
+                              "'weight'. This input cannot have requires_grad True.")
 
 
 def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
@@ -217,8 +248,21 @@ def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_
     if logp.ndim >= 2 and logp.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({logp.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}).")
-    op = NllLoss2d if logp.ndim == 4 else NllLoss
-    return op.apply(logp, target, weight, reduction, ignore_index)
+    if weight is not None and weight._requires_grad and _grad_mode.enabled:
+        raise RuntimeError(_NOT_DIFFERENTIABLE_WEIGHT)
+    # The target and weight go in as arrays: they get no edge (PyTorch's node has one, to the input).
+    w = None if weight is None else weight._data
+    if logp.ndim <= 2:
+        return _table.NLL_LOSS.fn.apply(logp, target._data, w, reduction, ignore_index)
+    if logp.ndim == 4:
+        return _table.NLL_LOSS2D.fn.apply(logp, target._data, w, reduction, ignore_index)
+    # PyTorch's nll_loss_nd: other K-d inputs go through the 2-d op on an (N, C, 1, d1*d2...) view
+    n, c = logp.shape[0], logp.shape[1]
+    flat = logp.reshape(n, c, 1, -1) if logp.numel() else logp.reshape(n, c, 0, 0)
+    t = target._data
+    t = t.reshape(n, 1, -1) if t.size else t.reshape(n, 0, 0)
+    out = _table.NLL_LOSS2D.fn.apply(flat, t, w, reduction, ignore_index)
+    return out.reshape(n, *logp.shape[2:]) if reduction == "none" else out
 
 
 def bce_forward(p: Tensor, y: Tensor, weight: Tensor | None, reduction: str) -> np.ndarray:

@@ -467,7 +467,7 @@ def _checked(kernel: str):
 
 ARRAY_NS.update(fmod_checked=_checked("fmod"), remainder_checked=_checked("remainder"),
                 floor_divide_checked=_checked("floor_divide"), xlogy=lambda a, b: _kernels.xlogy(a, b),
-                div_floor=np.floor_divide, sum_keep=lambda a, dim: np.sum(a, axis=dim, keepdims=True),
+                div_floor=np.floor_divide, sum_keep=lambda a, dim: np.add.reduce(a, axis=dim, keepdims=True),
                 lgamma=_special.lgamma, digamma=_special.digamma, trigamma=_special.trigamma)
 
 
@@ -1000,6 +1000,19 @@ SMOOTH_L1_LOSS = _node("_smooth_l1_loss(Tensor self, Tensor target, float delta,
                        jvp="weighted", node="SmoothL1LossBackward0", aten="smooth_l1_loss",
                        rule="d smooth_l1(u, t)/du = clamp(u - t, -beta, beta)/beta (/n for mean),  d/dt = -d/du",
                        **_HUBER)
+# nll_loss: target and weight are not differentiable (no edges, as in PyTorch); forward returns
+# the total weight too, which backward divides by for "mean", and each sample's class and weight.
+_NLL = dict(forward="nll_forward(self, target, weight, reduction, ignore_index)",
+            intermediates=("total_weight", "safe", "wt"),
+            derivatives={"self": "nll_grad(grad, self, reduction, total_weight, safe, wt)"},
+            keeps={"dim": "1 if len(self.shape) > 1 else 0", "keepdim": "False"}, jvp="weighted")
+NLL_LOSS = _node("_nll_loss(Tensor self, Any target, Any weight, str reduction, int ignore_index)",
+                 node="NllLossBackward0", aten="nll_loss",
+                 rule="d nll(u, t)/du = -w[t]/W at each sample's target class, 0 elsewhere (W = sum of "
+                      "weights for mean, 1 otherwise)", **_NLL)
+NLL_LOSS2D = _node("_nll_loss2d(Tensor self, Any target, Any weight, str reduction, int ignore_index)",
+                   node="NllLoss2DBackward0", aten="nll_loss2d",
+                   rule="d nll(u, t)/du = -w[t]/W at each pixel's target class, 0 elsewhere", **_NLL)
 _WEIGHTED = "loss_scale(grad, self.shape, reduction, weight)"
 BINARY_CROSS_ENTROPY = _node(
     "_binary_cross_entropy(Tensor self, Tensor target, Tensor? weight, str reduction)",
@@ -1051,7 +1064,7 @@ CONV_WEIGHT_BACKWARD = _node(
 # call it: the vector norm's formulas under its own node name.
 NORM_DIM = _node("_norm_dim(Tensor self, float p, int[] dims, bool keepdim)", jvp="weighted", node="NormBackward1",
                  aten="norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
-NN = [CONVOLUTION, CONV_INPUT_BACKWARD, CONV_WEIGHT_BACKWARD, NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
+NN = [CONVOLUTION, CONV_INPUT_BACKWARD, CONV_WEIGHT_BACKWARD, NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, NLL_LOSS, NLL_LOSS2D, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
       BINARY_CROSS_ENTROPY_WITH_LOGITS]
 
 
@@ -1189,7 +1202,7 @@ def _loss_helpers():
                      conv_weight_backward=lambda *args: CONV_WEIGHT_BACKWARD.fn.apply(*args))
     both = dict(loss_scale=nn.loss_scale, broadcast_shapes=np.broadcast_shapes, sum_over=nn.sum_over,
                 channel_axes=nn.channel_axes)
-    ARRAY_NS.update(both, mse_forward=nn.mse_forward, huber_forward=nn.huber_forward, bce_forward=nn.bce_forward,
+    ARRAY_NS.update(both, mse_forward=nn.mse_forward, nll_forward=nn.nll_forward, nll_grad=nn.nll_grad, huber_forward=nn.huber_forward, bce_forward=nn.bce_forward,
                     bce_logits_forward=nn.bce_logits_forward, softplus_neg=nn.softplus_neg,
                     layer_norm_forward=nn.layer_norm_forward, batch_norm_forward=nn.batch_norm_forward,
                     layer_norm_grad_input=nn.layer_norm_grad_input, layer_norm_grad_weight=nn.layer_norm_grad_weight,
@@ -1197,6 +1210,7 @@ def _loss_helpers():
                     at_least=lambda low, a: np.maximum(a, a.dtype.type(low)),
                     bce_target_grad=lambda x: np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
     TENSOR_NS.update(both, at_least=lambda low, a: where(a > low, a, low), norm_tangent=nn.norm_tangent,
+                     nll_grad=nn.nll_grad_tensor,
                      norm_axes=nn._norm_axes, channel_shape=nn._channel_shape,
                      layer_norm_grad_input=nn.layer_norm_grad_input_tensor,
                      layer_norm_grad_weight=nn.layer_norm_grad_weight_tensor,

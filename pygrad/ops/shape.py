@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.forward_ad import linear_jvp
+from ..autograd.grad_mode import _state as _grad_mode
 from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
@@ -138,6 +139,8 @@ class Permute(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_mode.enabled:  # a plain array (see T.backward)
+            return wrap(np.transpose(g._data, np.argsort(ctx.dims))), None
         return g.permute(np.argsort(ctx.dims).tolist()), None
 
 
@@ -169,6 +172,8 @@ class Transpose(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_mode.enabled and g._data.ndim:  # a plain array (see T.backward)
+            return wrap(np.swapaxes(g._data, *ctx.dims)), None, None
         return g.transpose(*ctx.dims), None, None
 
 
@@ -184,6 +189,10 @@ class T(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
+        # In plain backward a plain array: a view would keep the incoming gradient alive, and a
+        # Linear weight's gradient could not become its .grad uncopied.
+        if not _grad_mode.enabled:
+            return wrap(g._data.T)
         return g.t()
 
 

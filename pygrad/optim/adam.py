@@ -11,10 +11,13 @@ from .optimizer import Optimizer, _bump, _params_with_grad, _step_tensor
 __all__ = ["Adam", "AdamW"]
 
 
-def _lerp_(dst: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``dst.lerp_(end, weight)`` with PyTorch's two-sided formula."""
+def _lerp_(dst: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray | None = None) -> None:
+    """``dst.lerp_(end, weight)`` with PyTorch's two-sided formula (``scratch``: a buffer like
+    ``dst`` to compute in)."""
     if abs(weight) < 0.5:
-        np.add(dst, weight * (end - dst), out=dst, casting="same_kind")
+        step = np.subtract(end, dst, out=scratch, casting="same_kind")
+        np.multiply(step, weight, out=step, casting="same_kind")
+        np.add(dst, step, out=dst, casting="same_kind")
     else:
         np.copyto(dst, end - (end - dst) * (1 - weight), casting="same_kind")
 
@@ -69,9 +72,14 @@ class Adam(Optimizer):
                     else:
                         grad = grad + weight_decay * x
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                _lerp_(exp_avg, grad, 1 - beta1)
+                # In place through two scratch arrays, each product in PyTorch's order (lerp_,
+                # addcmul_ of (1 - beta2) * grad * grad, addcdiv_ of -step_size * exp_avg / denom).
+                scratch, denom = np.empty_like(x), np.empty_like(x)
+                _lerp_(exp_avg, grad, 1 - beta1, scratch)
                 np.multiply(exp_avg_sq, beta2, out=exp_avg_sq, casting="same_kind")
-                np.add(exp_avg_sq, (1 - beta2) * grad * grad, out=exp_avg_sq, casting="same_kind")
+                np.multiply(grad, 1 - beta2, out=scratch, casting="same_kind")
+                np.multiply(scratch, grad, out=scratch, casting="same_kind")
+                np.add(exp_avg_sq, scratch, out=exp_avg_sq, casting="same_kind")
                 step = step_t._data.item()
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
@@ -80,10 +88,14 @@ class Adam(Optimizer):
                 if amsgrad:
                     max_sq = state["max_exp_avg_sq"]._data
                     np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    denom = np.sqrt(max_sq) / bias_correction2_sqrt + eps
+                    np.sqrt(max_sq, out=denom)
                 else:
-                    denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
-                np.add(x, -step_size * exp_avg / denom, out=x, casting="same_kind")
+                    np.sqrt(exp_avg_sq, out=denom)
+                np.divide(denom, bias_correction2_sqrt, out=denom, casting="same_kind")
+                np.add(denom, eps, out=denom, casting="same_kind")
+                np.multiply(exp_avg, -step_size, out=scratch, casting="same_kind")
+                np.divide(scratch, denom, out=scratch)
+                np.add(x, scratch, out=x, casting="same_kind")
                 for key in state:
                     _bump(state[key])
                 _bump(p)
