@@ -29,14 +29,14 @@ _PREP = {"same": AS_IS, "float": FLOAT, "promote": FLOAT, "promote_float": FLOAT
 
 # Bound on first use (this module loads before the autograd classes exist).
 cdef object _Tensor = None
-cdef object _engine, _native_apply, _observers, _grad_state, _anomaly, _fusion, _SavedTensor
+cdef object _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _fusion, _SavedTensor
 cdef object _generic_apply  # Function.apply (a classmethod)
 cdef object _accumulate_grad_node
 cdef dict _DTYPES
 
 
 cdef void _bind() except *:
-    global _Tensor, _engine, _native_apply, _observers, _grad_state, _anomaly, _fusion, _SavedTensor
+    global _Tensor, _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _fusion, _SavedTensor
     global _generic_apply, _DTYPES, _accumulate_grad_node
     from pygrad import _backend
     from pygrad._native import engine
@@ -47,6 +47,7 @@ cdef void _bind() except *:
     from pygrad.tensor import Tensor
     _engine, _native_apply = _backend.engine, engine.apply_function
     _observers, _grad_state, _anomaly, _fusion = op_observers.observers, grad_mode._state, anomaly_mode, state
+    _anomaly_state = anomaly_mode._state
     _SavedTensor, _generic_apply, _DTYPES = SavedTensor, Function.__dict__["apply"], _BY_NUMPY
     _accumulate_grad_node = accumulate_grad_node
     _backend.on_switch.append(_backend_switched)
@@ -86,7 +87,8 @@ cdef struct MetaEntry:  # the metadata of arrays of one descr and shape, shared 
     void* descr  # a reference held, so its address names it
     int ndim
     cnp.npy_intp dims[4]
-    void* tuples[5]  # references held, made on first use (see _SHAPES)
+    bint is_float  # the dtype is a floating one (its tensors may require grad)
+    void* tuples[5]  # references held, made on first use (see ITEM ... BOTH)
 
 # What a MetaEntry keeps: item = (shape, dtype), then the metadata tuples a node holds with it.
 DEF ITEM = 0     # (shape, dtype): one input's or output's metadata
@@ -127,6 +129,7 @@ cdef MetaEntry* _meta(cnp.ndarray data) except NULL:
     Py_INCREF(item)
     Py_INCREF(<object>descr)
     e.tuples[ITEM], e.descr, e.ndim = <void*>item, descr, min(nd, 4)
+    e.is_float = (<tuple>item)[1].is_floating_point
     for k in range(e.ndim):
         e.dims[k] = dims[k]
     return e
@@ -278,7 +281,7 @@ cdef class TableOp:
         node._next_functions = edges
         node._input_meta = _input_meta(args, n, mask)
         e = _meta(<cnp.ndarray>out._data)
-        if (<object>e.tuples[ITEM])[1].is_floating_point:
+        if e.is_float:
             out._requires_grad = True
             out._grad_fn = node
             out._output_nr = 0
@@ -294,7 +297,7 @@ cdef class TableOp:
                     t = <TensorBase>args[<Py_ssize_t>source]
                     saved.append(new_saved(_SavedTensor, t, t._grad_fn is node))
             node._saved = saved
-        if _anomaly._state.enabled:
+        if _anomaly_state.enabled:
             node._anomaly_trace = _anomaly.forward_stack()
         settle_node(node)
         if out._grad_fn is node:
@@ -393,7 +396,8 @@ cdef class TableBackward:
         return self._gradients(<tuple>needs, grad, <tuple>values)
 
     cdef tuple _gradients(self, tuple needs, grad, tuple values):
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, j, k
+        cdef PyObject* argv[16]
         out = PyTuple_New(self.n_args)
         for i in range(self.n_args):
             d = (<tuple>self.derivatives)[i]
@@ -403,7 +407,12 @@ cdef class TableBackward:
                 item = grad
             else:
                 fn, sources = <tuple>d
-                item = new_tensor(fn(*[values[<Py_ssize_t>s] for s in <tuple>sources]))
+                k = len(<tuple>sources)
+                if k > 16:
+                    raise ValueError("a derivative of more than 16 parameters")
+                for j in range(k):
+                    argv[j] = <PyObject*>(<tuple>values)[<Py_ssize_t>(<tuple>sources)[j]]
+                item = new_tensor(PyObject_Vectorcall(fn, argv, k, NULL))
             Py_INCREF(item)
             PyTuple_SET_ITEM(out, i, item)
         return out
