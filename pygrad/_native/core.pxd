@@ -59,6 +59,7 @@ cdef class SavedTensorBase:
     cpdef _rebuild(self, node)
 
 
+cdef object instance(object cls)
 cdef TensorBase new_tensor(object array)
 cdef SavedTensorBase new_saved(object cls, TensorBase tensor, bint is_output)
 cdef TensorBase new_leaf(object array)

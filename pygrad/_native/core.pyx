@@ -44,8 +44,11 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void*)
     Py_ssize_t _refcnt "Py_REFCNT"(void*)
     int PyObject_GenericSetAttr(object, object, object) except -1
+    ctypedef struct PyTypeObject
+    ctypedef object (*newfunc)(PyTypeObject*, object, void*)
     ctypedef struct PyTypeObject:
         Py_ssize_t tp_dictoffset
+        newfunc tp_new
     PyTypeObject* Py_TYPE(object)
     object PyObject_GenericGetDict(object, void*)
 
@@ -392,16 +395,25 @@ cdef inline void _fill_saved(SavedTensorBase s, TensorBase tensor, bint is_outpu
         s.tensor = tensor
 
 
+cdef object instance(object cls):
+    """``Base.__new__(cls)`` for a subclass ``cls`` of a class of this module (no ``__init__``),
+    through its allocation slot rather than a Python-level call."""
+    if not isinstance(cls, type):
+        raise TypeError(f"{cls!r} is not a type")
+    cdef PyTypeObject* tp = <PyTypeObject*><void*>cls
+    return tp.tp_new(tp, (), NULL)
+
+
 cdef SavedTensorBase new_saved(object cls, TensorBase tensor, bint is_output):
     """``cls(tensor, is_output)`` for a subclass ``cls`` of SavedTensorBase, without the call."""
-    cdef SavedTensorBase s = SavedTensorBase.__new__(cls)
+    cdef SavedTensorBase s = <SavedTensorBase?>instance(cls)
     _fill_saved(s, tensor, is_output)
     return s
 
 
 cdef TensorBase new_leaf(object array):
     """A new leaf of the bound tensor class around ``array`` (no copy), not yet settled."""
-    cdef TensorBase t = TensorBase.__new__(_tensor_cls)
+    cdef TensorBase t = <TensorBase>instance(_tensor_cls)
     if type(array) is not cnp.ndarray:
         array = np.asarray(array)
     t._data = array

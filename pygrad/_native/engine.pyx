@@ -18,6 +18,7 @@ from cpython.list cimport PyList_GET_ITEM
 from cpython.ref cimport Py_INCREF, PyObject
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from pygrad._native.core cimport GraphObject, NodeBase, TensorBase, new_saved, open_object, refer, settle_node
+from pygrad._native.dispatch cimport TableBackward as _TableBackward
 from pygrad._errors import malformed_edges, no_such_output, not_a_node
 
 cnp.import_array()
@@ -169,11 +170,11 @@ cdef object _apply(NodeBase node, list grads, bint owned=False):
         return node.apply(*grads)
     if node._freed:
         raise RuntimeError(_SECOND_BACKWARD)
-    backward = node._forward_cls.backward
-    if len(grads) == 1:
-        result = backward(node, grads[0])
-    else:
-        result = backward(node, *grads)
+    table = type(node)._table_backward  # a table op's array backward, in C (dispatch.pyx)
+    result = (<_TableBackward>table).run(node, grads) if type(table) is _TableBackward else None
+    if result is None:
+        backward = node._forward_cls.backward
+        result = backward(node, grads[0]) if len(grads) == 1 else backward(node, *grads)
     cdef Py_ssize_t n = len(node.needs_input_grad), i
     if type(result) is not tuple:
         if n != 1 or isinstance(result, tuple):
@@ -609,3 +610,6 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
 
 
 cdef tuple _NO_EDGE = (None, 0)
+
+
+from pygrad._native.dispatch import TableBackward, TableOp  # a table op's common path, in C (dispatch.pyx)

@@ -109,6 +109,7 @@ class Node(_core.NodeBase):
 
     _forward_cls = None
     _qualified_name = None
+    _table_backward = None  # a table op's backward in compiled form (ops/_opdef.py), run by the engine
 
     # -- the ctx interface of autograd.Function -------------------------------------------
     def save_for_backward(self, *tensors) -> None:

@@ -383,7 +383,59 @@ def _build_function(op: Op) -> type:
     fn = type(cls_name, (Function,), namespace)
     if fuse:
         _fusion.register(fn)
+    _install_compiled_apply(fn, op, env)
+    if op.node is not None:
+        _install_compiled_backward(fn, op, inputs, attrs, saved, params, env)
     return fn
+
+
+# The compiled engine's ``Fn.apply`` for the common case of an op (``_native/dispatch.pyx``).
+_TableOp = getattr(_backend.engine, "TableOp", None) if _backend.core.__name__.endswith("_native.core") else None
+
+
+def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
+    """Give ``fn`` the compiled ``apply`` when its generated forward is one the compiled path
+    reproduces: a kernel (or forward expression) on the inputs' arrays, the attributes kept on
+    the node and the saved tensors; the rest (intermediates, kept values, silenced warnings,
+    optional inputs, bool results) stays with the generated forward."""
+    inputs = op.inputs
+    if (_TableOp is None or op.node is None or op.intermediates or op.keeps or op.quiet or op.forward_only
+            or not 1 <= len(inputs) <= 8 or any(a.type not in ("Tensor", "TensorLike") for a in inputs)
+            or op.dtype not in ("same", "float", "promote", "promote_float", "tensor")
+            or (op.dtype.startswith("promote") and len(inputs) != 2)):
+        return
+    names = [a.name for a in inputs]
+    saves = []
+    for name in saved_names(op):
+        users = sum(1 << i for i, a in enumerate(names) if name in _derivative_names(op, a))
+        saves.append((-1 if name == "result" else names.index(name), users))
+    call = getattr(_kernels, op.kernel) if op.kernel else env["_forward"]
+    fn.apply = _TableOp(fn, call, len(inputs), tuple(a.name for a in op.attrs), op.dtype, tuple(saves))
+
+
+def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, env: dict) -> None:
+    """Give the node class the array form of the backward for the compiled engine: per argument
+    None, ``"grad"``, or a function and the positions in ``params`` of its arguments (a kernel
+    called directly when the derivative is one call of it on the parameters)."""
+    if _TableOp is None:
+        return
+    derivatives = []
+    for a in inputs:
+        expr = op.derivatives.get(a)
+        if expr is None or expr == "grad":
+            derivatives.append(expr)
+            continue
+        text = op.fused.get(a, expr)
+        call = ast.parse(text, mode="eval").body
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and not call.keywords
+                and call.func.id in env and call.func.id not in params
+                and all(isinstance(p, ast.Name) and p.id in params for p in call.args)):
+            derivatives.append((env[call.func.id], tuple(params.index(p.id) for p in call.args)))
+        else:
+            derivatives.append((_compile(text, params, env, f"d{op.name}/d{a}"), tuple(range(len(params)))))
+    derivatives += [None] * len(attrs)
+    fn._backward_cls._table_backward = _backend.engine.TableBackward(
+        len(derivatives), len(saved), tuple(params[1 + len(saved):]), tuple(derivatives), backward_quiet(op))
 
 
 def _kept_from_forward(ctx, names: tuple, returned: tuple):
@@ -691,6 +743,8 @@ def op_callables(op: Op, inplace_fn) -> dict:
         if kind == "method":
             made[dunder] = made.get("method") or make_wrapper(op.name, args, call("self"), dict(env), method=True,
                                                               with_out=False)
+        elif isinstance(op.fn.__dict__.get("apply"), _TableOp or ()):  # the common binary case, compiled
+            made[dunder] = op.fn.apply.operator(binary_operands, dunder)
         else:  # the common binary case, with no argument handling to do
             code = f"def {dunder}(self, other):\n    return _Fn.apply(*_binary(self, other))"
             scope = dict(env)

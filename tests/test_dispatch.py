@@ -1,0 +1,213 @@
+"""The compiled common path of table ops (``_native/dispatch.pyx``) gives what the generated
+Python code gives: the same values, graph, saved tensors and errors, in each case it takes and
+each case it hands back (mixed dtypes, 0-d and broadcast operands, non-contiguous arrays, grad
+mode off, inference mode, hooks, in-place changes of a saved input, subclasses)."""
+import numpy as np
+import pytest
+
+import pygrad
+from pygrad.autograd import op_observers
+from pygrad.ops import optable
+
+torch = pytest.importorskip("torch")
+
+
+def _pass_through(cls, args, kwargs, call):
+    return call()
+
+
+def _graph(t):
+    """What the graph of ``t`` looks like: node names, needs, metadata and edges, depth first."""
+    out, stack, seen = [], [t.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.append((type(node).__name__, tuple(node.needs_input_grad),
+                    tuple(None if m is None else (tuple(m[0]), str(m[1])) for m in node._input_meta),
+                    tuple((tuple(m[0]), str(m[1])) for m in node._output_meta),
+                    tuple(type(n).__name__ if n is not None else None for n, _ in node.next_functions)))
+        stack.extend(n for n, _ in node.next_functions)
+    return out
+
+
+def _both_ways(fn, *arrays, dtypes=None, requires=None):
+    """``fn`` on fresh tensors, the common way and the general way; the values, graphs and input
+    gradients of both."""
+    results = []
+    for general in (False, True):
+        tensors = [pygrad.tensor(a, dtype=d, requires_grad=r) for a, d, r in
+                   zip(arrays, dtypes or [None] * len(arrays), requires or [True] * len(arrays))]
+        if general:  # an op observer sends every op the general way
+            op_observers.add(_pass_through)
+            try:
+                y = fn(*tensors)
+            finally:
+                op_observers.remove(_pass_through)
+        else:
+            y = fn(*tensors)
+        graph = _graph(y)
+        if y.requires_grad:
+            y.sum().backward()
+        results.append((y.detach().numpy().copy(), graph, [None if t.grad is None else t.grad.numpy().copy()
+                                                             for t in tensors]))
+    (v1, g1, d1), (v2, g2, d2) = results
+    np.testing.assert_array_equal(v1, v2)
+    assert g1 == g2
+    for a, b in zip(d1, d2):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+    return results[0]
+
+
+@pytest.mark.parametrize("shapes", [((), ()), ((3,), ()), ((), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)),
+                                    ((1, 3), (2, 1))])
+def test_binary_ops_as_the_general_path_and_torch(shapes):
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s) for s in shapes)
+    value, _, grads = _both_ways(lambda x, y: (x * y + x) - y * 2.5, a, b)
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    ty = (ta * tb + ta) - tb * 2.5
+    ty.sum().backward()
+    np.testing.assert_allclose(value, ty.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(grads[0], ta.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(grads[1], tb.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtypes", [(pygrad.float32, pygrad.float64), (pygrad.float64, pygrad.int64),
+                                    (pygrad.int64, pygrad.int64), (pygrad.float16, pygrad.float32)])
+def test_mixed_dtypes(dtypes):
+    a, b = np.array([1.5, -2.0, 3.0]), np.array([2.0, 4.0, -1.0])
+    requires = [d.is_floating_point for d in dtypes]
+    value, _, _ = _both_ways(lambda x, y: x * y + y, a, b, dtypes=dtypes, requires=requires)
+    ty = torch.tensor(a, dtype=getattr(torch, str(dtypes[0]).split(".")[1])) * \
+        torch.tensor(b, dtype=getattr(torch, str(dtypes[1]).split(".")[1]))
+    assert str(pygrad.tensor(value).dtype) == str(pygrad.tensor(ty.numpy()).dtype)
+
+
+@pytest.mark.parametrize("requires", [(True, False), (False, True), (True, True), (False, False)])
+def test_requires_grad_combinations(requires):
+    _, graph, grads = _both_ways(lambda x, y: x * y, np.array([1.0, 2.0]), np.array([3.0, 4.0]),
+                                 requires=list(requires))
+    assert [g is not None for g in grads] == list(requires)
+    if any(requires):
+        assert graph[0][1] == requires
+
+
+def test_non_contiguous_operands():
+    base = np.arange(12.0).reshape(3, 4)
+    x = pygrad.tensor(base, requires_grad=True)
+    y = pygrad.tensor(base * 2, requires_grad=True)
+    z = x.t() * y.t()
+    z.exp().sum().backward()
+    tx, ty = torch.tensor(base, requires_grad=True), torch.tensor(base * 2, requires_grad=True)
+    (tx.t() * ty.t()).exp().sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6)
+
+
+def test_grad_mode_off_and_inference_mode_record_nothing():
+    x = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    with pygrad.no_grad():
+        y = x * 2 + 1
+    assert y.grad_fn is None and not y.requires_grad
+    with pygrad.inference_mode():
+        z = (x * x).tanh()
+    assert z.grad_fn is None and not z.requires_grad
+    np.testing.assert_allclose(z.numpy(), np.tanh(np.array([1.0, 4.0])), rtol=1e-6)
+
+
+def test_saved_tensors_and_in_place_change_of_a_saved_input():
+    x = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    w = pygrad.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    other, self = y.grad_fn.saved_tensors  # in PyTorch's order: sorted by name
+    assert other is w and self is x
+    e = x.exp() * 1
+    (result,) = e.grad_fn.next_functions[0][0].saved_tensors
+    np.testing.assert_allclose(result.detach().numpy(), np.exp([1.0, 2.0]), rtol=1e-6)
+    v = w.detach()
+    v.add_(1)  # the saved ``other`` changes in place: backward must refuse
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    tx, tw = torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0], requires_grad=True)
+    ty = tx * tw
+    tw.detach().add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        ty.sum().backward()
+
+
+def test_hooks_see_the_gradients():
+    x = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    seen = []
+    y.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 2)
+    y.grad_fn.register_hook(lambda gin, gout: seen.append("node"))
+    y.sum().backward()
+    assert seen[1] == "node"
+    np.testing.assert_array_equal(seen[0], [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_second_backward_and_create_graph():
+    x = pygrad.tensor(1.5, requires_grad=True)
+    y = (x * x).tanh()
+    (g,) = pygrad.autograd.grad(y, x, create_graph=True)
+    (gg,) = pygrad.autograd.grad(g, x)
+    tx = torch.tensor(1.5, requires_grad=True)
+    (tg,) = torch.autograd.grad((tx * tx).tanh(), tx, create_graph=True)
+    (tgg,) = torch.autograd.grad(tg, tx)
+    np.testing.assert_allclose(g.item(), tg.item(), rtol=1e-6)
+    np.testing.assert_allclose(gg.item(), tgg.item(), rtol=1e-6)
+    z = x * 2
+    z.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        z.backward()
+
+
+def test_tensor_subclass_takes_the_general_path():
+    class MyTensor(pygrad.Tensor):
+        pass
+
+    x = MyTensor([1.0, 2.0])
+    x.requires_grad_()
+    y = x * 2
+    assert type(y.grad_fn).__name__ == "MulBackward0"
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_subclass_of_a_table_function_uses_its_own_class():
+    class Twice(optable.MUL.fn):
+        pass
+
+    x = pygrad.tensor([0.0, 1.0], requires_grad=True)
+    y = Twice.apply(x, pygrad.tensor([2.0, 3.0]))
+    assert type(y.grad_fn).__name__ == "TwiceBackward" and y.grad_fn._forward_cls is Twice
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 3.0])
+
+
+def test_number_attribute_and_forward_ad():
+    x = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x ** 3
+    assert y.grad_fn.exponent == 3
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
+    import pygrad.autograd.forward_ad as fwAD
+    with fwAD.dual_level():
+        d = fwAD.make_dual(pygrad.tensor([1.0, 2.0]), pygrad.tensor([1.0, 1.0]))
+        out = fwAD.unpack_dual((d * d).exp())
+    np.testing.assert_allclose(out.tangent.numpy(), 2 * np.array([1.0, 2.0]) * np.exp([1.0, 4.0]), rtol=1e-6)
+
+
+def test_operators_keep_their_names():
+    assert pygrad.Tensor.__mul__.__name__ == "__mul__"
+    assert pygrad.Tensor.__radd__.__name__ == "__radd__"
+    x = pygrad.tensor([1.0, 2.0])
+    np.testing.assert_array_equal((2 * x).numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal((1 + x).numpy(), [2.0, 3.0])
+    with pytest.raises(TypeError):
+        x * "a"
