@@ -30,6 +30,9 @@ class TensorBase:
                  "_hooks", "_accumulator", "_retains_grad", "_view", "__weakref__")
 
 
+_storage = TensorBase.__dict__["_data"].__get__
+
+
 class NodeBase:
     """Every node gets a creation sequence number; the other fields are class defaults
     (all immutable), so creating a node sets one attribute."""
@@ -81,7 +84,8 @@ class SavedTensorBase:
         self.output_nr = tensor._output_nr
         self.requires_grad = tensor._requires_grad
         if is_output:  # an output of the saving node: keep no reference to it or to the node
-            self.tensor, self.data = None, tensor._data
+            # its storage slot as the compiled core reads it (a pending fused result stays pending)
+            self.tensor, self.data = None, _storage(tensor)
         else:
             self.tensor, self.data = tensor, None
 

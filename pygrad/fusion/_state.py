@@ -7,7 +7,7 @@ import weakref
 
 
 class _State:
-    __slots__ = ("on", "min_numel", "block", "_local", "counters")
+    __slots__ = ("on", "min_numel", "block", "_local", "counters", "forwarded")
 
     def __init__(self):
         self.on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
@@ -19,6 +19,9 @@ class _State:
         self.block = int(os.environ.get("PYGRAD_FUSION_BLOCK", 1 << 14))
         self._local = threading.local()
         self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0}
+        # The class of a gradient inside a fused backward chain (fusion/backward.py), which the
+        # engine's ``add`` passes on as it is.
+        self.forwarded = None
 
     @property
     def in_backward(self) -> list:
@@ -34,7 +37,8 @@ class _State:
 state = _State()
 
 class _Pending:
-    """The lazy tensors not yet computed, held weakly (by identity: tensors compare elementwise)."""
+    """The lazy tensors not yet computed and the nodes that saved one, held weakly (by identity:
+    tensors compare elementwise)."""
 
     __slots__ = ("_refs",)
 

@@ -16,13 +16,14 @@ REDUCTIONS = {"_sum": "sum", "_mean": "mean"}
 
 def fusible(op) -> bool:
     """An elementwise table op fusion can record: a differentiable forward on arrays whose
-    derivatives read only the inputs (a saved ``result`` is an array the node must keep)."""
-    from ..ops._opdef import _names_in, saved_names
+    derivatives are elementwise expressions of the inputs and ``result`` (a saved result is
+    the record itself: see ``lazy``)."""
+    from ..ops._opdef import _names_in
     if op.node is None or (op.kernel is None and op.forward is None) or op.dtype not in _DTYPES:
         return False
     if not op.elementwise or op.keeps or op.intermediates or op.saves or op.forward_only:
         return False
-    if "result" in saved_names(op) or any(a.type not in ("Tensor", "TensorLike") for a in op.inputs):
+    if any(a.type not in ("Tensor", "TensorLike") for a in op.inputs):
         return False
     names = set()
     for expr in list(op.derivatives.values()) + list(op.fused.values()):
@@ -85,7 +86,8 @@ def install(op, env: dict) -> bool:
         return True
     if not fusible(op):
         return False
-    env["_lazy"] = lazy.recorder(forward_step(op))
+    from ..ops._opdef import saved_names
+    env["_lazy"] = lazy.recorder(forward_step(op), "result" in saved_names(op))
     env["_Fwd"] = backward.Forwarded
     env["_fused_backward"] = backward.runner(op)
     return True
