@@ -8,6 +8,7 @@ the base is chosen once, when pygrad is imported.
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 
@@ -138,3 +139,23 @@ def settle(obj):
 
 def closed_objects():
     return []
+
+
+# The size test in front of every fusible op (pygrad/fusion).
+_fusion_limit = sys.maxsize
+
+
+def set_fusion_limit(n: int) -> None:
+    """Operands of at least ``n`` elements go to fusion (``sys.maxsize``: fusion is off)."""
+    global _fusion_limit
+    _fusion_limit = n
+
+
+def fusion_gate(x) -> bool:
+    """Whether an elementwise op (given its first operand) or a backward (given its gradient)
+    asks fusion first: ``x``'s storage slot has at least the limit's elements (a pending
+    result's placeholder has its full size)."""
+    if not isinstance(x, TensorBase):
+        return False
+    a = _storage(x)
+    return isinstance(a, np.ndarray) and a.size >= _fusion_limit

@@ -59,6 +59,8 @@ def min_numel() -> int:
 
 
 def set_min_numel(n: int) -> None:
+    """Fuse elementwise ops on at least ``n`` elements (results pending so far are computed first)."""
+    flush()
     state.min_numel = int(n)
 
 

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 
 
 class _State:
-    __slots__ = ("on", "min_numel", "block", "_local", "counters", "forwarded")
+    __slots__ = ("_on", "_min_numel", "block", "_local", "counters", "forwarded")
 
     def __init__(self):
-        self.on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
+        self._on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
         # Below this many elements an elementwise op runs eagerly.  Measured here (CPU time, float32,
         # 1 thread): at 1e6 elements the arrays stay in the 32 MiB L3 cache and a blocked pass from
         # Python does not beat whole-array kernels (W3 0.9x); at 1e7 it does (W3 1.27x).
-        self.min_numel = int(os.environ.get("PYGRAD_FUSION_MIN_NUMEL", 1 << 21))
+        self._min_numel = int(os.environ.get("PYGRAD_FUSION_MIN_NUMEL", 1 << 21))
         # Elements per block: every intermediate of a fused pass lives in a buffer this size.
         self.block = int(os.environ.get("PYGRAD_FUSION_BLOCK", 1 << 14))
         self._local = threading.local()
@@ -22,6 +23,33 @@ class _State:
         # The class of a gradient inside a fused backward chain (fusion/backward.py), which the
         # engine's ``add`` passes on as it is.
         self.forwarded = None
+
+    # The generated op code asks the core's ``fusion_gate`` (one compiled size test), which
+    # reads the limit these two set.
+    @property
+    def on(self) -> bool:
+        return self._on
+
+    @on.setter
+    def on(self, flag) -> None:
+        self._on = bool(flag)
+        self.sync()
+
+    @property
+    def min_numel(self) -> int:
+        return self._min_numel
+
+    @min_numel.setter
+    def min_numel(self, n) -> None:
+        self._min_numel = int(n)
+        self.sync()
+
+    def sync(self) -> None:
+        """Give the core's gate the smallest size that fuses (none while fusion is off)."""
+        core = sys.modules.get("pygrad._backend")
+        core = getattr(core, "core", None)
+        if core is not None:
+            core.set_fusion_limit(self._min_numel if self._on else sys.maxsize)
 
     @property
     def in_backward(self) -> list:

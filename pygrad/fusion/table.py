@@ -77,18 +77,18 @@ class Derivatives:
 def install(op, env: dict) -> bool:
     """Bind the names the generated forward and backward of a fusible ``op`` call; False when
     ``op`` does not fuse."""
+    from .. import _backend
     from . import backward, lazy
-    env["_fz"], env["type"] = state, type  # the generated code has no builtins
-    env["_Lazy"] = lazy.LazyTensor
+    state.sync()
+    env["_fz_gate"] = _backend.core.fusion_gate  # large enough to fuse, or pending
     if op.name in REDUCTIONS:
-        env["_lazy"], env["_Fwd"] = lazy.reducer(REDUCTIONS[op.name]), backward.Forwarded
+        env["_lazy"] = lazy.reducer(REDUCTIONS[op.name])
         env["_fused_backward"] = _never
         return True
     if not fusible(op):
         return False
     from ..ops._opdef import saved_names
     env["_lazy"] = lazy.recorder(forward_step(op), "result" in saved_names(op))
-    env["_Fwd"] = backward.Forwarded
     env["_fused_backward"] = backward.runner(op)
     return True
 
