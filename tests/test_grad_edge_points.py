@@ -21,6 +21,12 @@ CASES = {
     "max(a, b)": (lambda L, a, b: L.max(a, b), [[NAN, 1.0, NAN, 2.0, 1.0], [1.0, NAN, NAN, 2.0, 3.0]]),
     "atan2": (lambda L, a, b: L.atan2(a, b), [[0.0, 0.0, -0.0, 1.0, NAN, 1e-200], [0.0, -0.0, 0.0, 0.0, 1.0, 0.0]]),
     "atan2 0-d": (lambda L, a, b: L.atan2(a, b), [0.0, 0.0]),
+    # A NaN maximum: max()/min() share the gradient among the NaNs, amax/amin make the slice NaN.
+    "max() with NaN": (lambda L, x: x.max(), [[1.0, NAN, 3.0, NAN]]),
+    "min() with NaN": (lambda L, x: x.min(), [[1.0, NAN, 3.0, NAN]]),
+    "amax with NaN": (lambda L, x: x.reshape(2, 2).amax(1), [[1.0, NAN, 3.0, 3.0]]),
+    "amin with NaN": (lambda L, x: x.reshape(2, 2).amin(1), [[1.0, NAN, 3.0, 3.0]]),
+    "amax all with NaN": (lambda L, x: x.amax(), [[1.0, NAN, 3.0, NAN]]),
 }
 
 

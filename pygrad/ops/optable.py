@@ -849,10 +849,12 @@ MEAN_DIM = _node("_mean_dim(Tensor self, int[] dims, bool keepdim, Any dtype)", 
 
 
 def _extreme(name: str, node: str, reduce: str, rule: str) -> Op:
-    """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes."""
+    """max/min/amax/amin over dims: the gradient is shared evenly among the tied extremes (a NaN
+    extreme ties with the NaNs for max/min only, as in PyTorch)."""
+    nan_ties = name in ("max", "min")
     return _node(f"_{name}(Tensor self, int[] dims, bool keepdim)", node=node, aten=name,
                  forward=f"extreme({reduce}, self, dims, keepdim)",
-                 derivatives={"self": "evenly_distributed(grad, self, result, dims, keepdim)"}, rule=rule,
+                 derivatives={"self": f"evenly_distributed(grad, self, result, dims, keepdim, {nan_ties})"}, rule=rule,
                  jvp="weighted")
 
 

@@ -73,10 +73,10 @@ def _times_mask(g: Tensor, mask: np.ndarray, shape: tuple) -> Tensor:
     return expand_to(g * wrap(mask.astype(g._data.dtype, copy=False)), shape)
 
 
-def _ties(x: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Where ``x`` equals the reduced ``value`` (NaN matching NaN)."""
+def _ties(x: np.ndarray, value: np.ndarray, nan_ties: bool = True) -> np.ndarray:
+    """Where ``x`` equals the reduced ``value`` (NaN matching NaN when ``nan_ties``)."""
     hit = (x == value)
-    if x.dtype.kind == "f":
+    if nan_ties and x.dtype.kind == "f":
         hit |= np.isnan(x) & np.isnan(value)
     return hit
 
@@ -87,14 +87,18 @@ def extreme(numpy_reduce, x: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarr
     return value if keepdim else value.reshape(_dropped_shape(x.shape, dims))
 
 
-def evenly_distributed(g: np.ndarray, x: np.ndarray, result: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
-    """The gradient of max/min over dims: shared evenly among the tied extremes."""
-    hit = _ties(x, unreduce(result, x.shape, dims, keepdim))
+def evenly_distributed(g: np.ndarray, x: np.ndarray, result: np.ndarray, dims: tuple, keepdim: bool,
+                       nan_ties: bool = True) -> np.ndarray:
+    """The gradient of max/min over dims: shared evenly among the tied extremes.  A NaN extreme
+    ties with the NaNs for max/min; for amax/amin (``nan_ties`` False) nothing equals it, so the
+    0/0 share makes its whole slice NaN, as in PyTorch."""
+    hit = _ties(x, unreduce(result, x.shape, dims, keepdim), nan_ties)
     return unreduce(g, x.shape, dims, keepdim) * (hit / np.sum(hit, axis=dims, keepdims=True))
 
 
-def evenly_distributed_tensor(g: Tensor, x: Tensor, result: Tensor, dims: tuple, keepdim: bool) -> Tensor:
-    hit = _ties(x._data, unreduce(result._data, x.shape, dims, keepdim))
+def evenly_distributed_tensor(g: Tensor, x: Tensor, result: Tensor, dims: tuple, keepdim: bool,
+                              nan_ties: bool = True) -> Tensor:
+    hit = _ties(x._data, unreduce(result._data, x.shape, dims, keepdim), nan_ties)
     return _times_mask(unreduce(g, x.shape, dims, keepdim), hit / np.sum(hit, axis=dims, keepdims=True), x.shape)
 
 
