@@ -379,3 +379,19 @@ def test_intermediate_used_three_times_adds_its_gradients_in_the_engines_order()
     assert after["backward_chains"] - before["backward_chains"] == 1
     assert after["backward_nodes"] - before["backward_nodes"] == 6   # mul, add, sin, mul, exp, add
     np.testing.assert_array_equal(fused_grads[0], eager_grads[0])
+
+
+def test_the_compiled_gate_follows_the_switch_and_the_threshold():
+    from pygrad import _backend
+    gate = _backend.core.fusion_gate
+    big, small = leaf(data(), requires_grad=False), leaf(data(n=10), requires_grad=False)
+    fusion.set_enabled(True)
+    assert gate(big) and not gate(small) and not gate(3.0)
+    pending = big * 2
+    assert gate(pending)                     # a placeholder has its full size
+    with fusion.disabled():
+        assert not gate(big)
+    fusion.set_min_numel(N + 1)              # computes what is pending first
+    assert not fusion.is_pending(pending) and not gate(big)
+    fusion.set_min_numel(64)
+    assert gate(big)
