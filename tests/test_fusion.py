@@ -395,3 +395,42 @@ def test_the_compiled_gate_follows_the_switch_and_the_threshold():
     assert not fusion.is_pending(pending) and not gate(big)
     fusion.set_min_numel(64)
     assert gate(big)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_broadcast_rows_and_columns_join_the_chain_and_their_gradients_are_reduced(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    arrays = [rng.uniform(0.1, 1, (40, 25)), rng.uniform(-1, 1, 25), rng.uniform(0.5, 1, (40, 1)),
+              rng.uniform(-1, 1, (1, 25))]
+
+    def loss(m, x, b, c, r):
+        y = ((x * 2 + b).exp() * c - r).tanh() / c
+        return (y * y + b).mean()
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(lambda *t: loss(pygrad, *t), *arrays, dtype=dtype)
+    after = fusion.counters()
+    assert after["evaluated"] == before["evaluated"] and after["reduced"] - before["reduced"] == 1
+    assert after["backward_chains"] - before["backward_chains"] == 1
+    assert after["backward_nodes"] - before["backward_nodes"] == 9
+    for f, e in zip(fused_grads, eager_grads):
+        assert f.shape == e.shape
+        np.testing.assert_array_equal(f, e)
+    assert fused == pytest.approx(eager, rel=1e-6 if dtype == np.float32 else 1e-13)
+    leaves = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    ref = loss(torch, *leaves)
+    ref.backward()
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    assert fused == pytest.approx(ref.item(), rel=rtol)
+    for f, t in zip(fused_grads, leaves):
+        np.testing.assert_allclose(f, t.grad.numpy(), rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_operands_broadcast_against_each_other_run_eagerly():
+    fusion.set_enabled(True)
+    column = leaf(data()[:40].reshape(40, 1), requires_grad=False)
+    row = leaf(data()[:25].reshape(1, 25), requires_grad=False)
+    assert not fusion.is_pending(column * row)           # the result is neither operand's shape
+    x = leaf(data(n=40 * 25).reshape(40, 25), requires_grad=False)
+    assert fusion.is_pending(x + row) and fusion.is_pending(x * column)

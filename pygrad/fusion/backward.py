@@ -28,7 +28,7 @@ from ..autograd import op_observers as _op_observers
 from ..tensor import Tensor
 from . import lazy
 from ._state import state
-from .program import Program, Step
+from .program import Broadcast, Program, Step
 from .table import Derivatives
 
 NODES: dict = {}         # node class -> its table op
@@ -78,11 +78,14 @@ def runner(op):
 
 
 def _full_or_scalar(array: np.ndarray, shape):
-    """``array`` as a leaf: itself when it has the chain's shape, 0-d when it has one element."""
+    """``array`` as a leaf: itself when it has the chain's shape, 0-d when it has one element,
+    a ``Broadcast`` when it broadcasts to the chain's shape."""
     if array.shape == shape:
         return array if array.flags.c_contiguous else np.ascontiguousarray(array)
     if array.size == 1:
         return array.reshape(())
+    if Broadcast.fits(array, shape):
+        return Broadcast(np.ascontiguousarray(array), shape)
     return None
 
 

@@ -309,6 +309,7 @@ def reducer(kind: str):
 def _record(step, tensors, attrs, limit):
     shape = dtype = None
     inputs, guards, records, holds = [], [], [], []
+    shapes = []  # (position in inputs, shape, pending) of the inputs with more than one element
     for t in tensors:
         if type(t) is LazyTensor:
             ph = _raw(t)
@@ -341,11 +342,22 @@ def _record(step, tensors, attrs, limit):
             inputs.append(a)
             holds.append(key)
             guards.append((t._version, t._version.value))
-        if shape is None:
-            shape, dtype = a_shape, a_dtype
-        elif a_shape != shape or a_dtype != dtype:
+        shapes.append((len(inputs) - 1, a_shape, type(t) is LazyTensor))
+        if dtype is None:
+            dtype = a_dtype
+        elif a_dtype != dtype:
             return None
-    if shape is None or dtype not in _FLOATS or _size(shape) < limit:
+    if not shapes:
+        return None
+    # The result's shape is that of its largest operand; a smaller tensor operand broadcast to
+    # it is a leaf of its own (a pending one must have the full shape).
+    shape = max((s for _, s, _ in shapes), key=_size)
+    for i, a_shape, lazy in shapes:
+        if a_shape != shape:
+            if lazy or not program.Broadcast.fits(inputs[i], shape):
+                return None
+            inputs[i] = program.Broadcast(inputs[i], shape)
+    if dtype not in _FLOATS or _size(shape) < limit:
         return None
     for rec in records:
         rec.usage.uses += 1
