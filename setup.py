@@ -7,6 +7,8 @@ Every ``pygrad/_native/*.pyx`` becomes an extension module.
   makes ``import pygrad`` warn once, saying how to get the compiled modules;
   ``PYGRAD_REQUIRE_NATIVE=1`` turns that into a build error instead.
 - Without OpenMP (macOS' default clang) the modules build single-threaded.
+- ``vecmath`` links glibc's vector math library (libmvec) where a probe program builds with it
+  (x86-64 glibc 2.35 or newer); elsewhere it builds without it and registers no vector loop.
 - The kernels' operation codes and Python-level functions are generated from
   ``pygrad/_native/kernel_table.py`` (``_opcodes.pxi``, ``_kernels.pxi``) before compiling.
 - A module built once is kept in ``build/pygrad-cache`` under a fingerprint of everything that
@@ -36,6 +38,20 @@ CACHE = HERE / "build" / "pygrad-cache"
 # changes no result; it lets the compiler vectorize sqrt (else every call checks for a NaN).
 COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno"]
 OPENMP_ARGS = ["-fopenmp"]
+VECMATH = "pygrad._native.vecmath"
+# A function of each libmvec generation vecmath uses (glibc 2.22's expf, 2.35's log1pf), called
+# the way vecmath calls them: only an x86-64 glibc that has both links this.
+LIBMVEC_PROBE = """\
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_expf(__m256);
+__attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_log1pf(__m256);
+__attribute__((target("avx2,fma"))) static float probe(float x) {
+    float out[8];
+    _mm256_storeu_ps(out, _ZGVdN8v_log1pf(_ZGVdN8v_expf(_mm256_set1_ps(x))));
+    return out[0];
+}
+int main(void) { return __builtin_cpu_supports("avx2") ? probe(0.0f) > 1.0f : 0; }
+"""
 DEFINE_MACROS = [
     ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
     # NumPy 1.22's API: the oldest that declares PyDataMem_SetHandler (the buffer cache).
@@ -92,6 +108,7 @@ class BuildExt(build_ext):
         generate_kernel_dispatch()
         try:
             self.openmp = self._compiler_has_openmp()
+            self.libmvec = self._links_libmvec()
             super().run()
         except Exception as exc:
             if _flag("PYGRAD_REQUIRE_NATIVE") or not _is_build_failure(exc):
@@ -111,6 +128,9 @@ class BuildExt(build_ext):
         ext.define_macros.extend(DEFINE_MACROS)
         ext.extra_compile_args = COMPILE_ARGS + (OPENMP_ARGS if self.openmp else [])
         ext.extra_link_args = OPENMP_ARGS if self.openmp else []
+        if ext.name == VECMATH and self.libmvec:
+            ext.define_macros.append(("PYGRAD_LIBMVEC", "1"))
+            ext.libraries.extend(["mvec", "m"])
         target = Path(self.get_ext_fullpath(ext.name))
         cached = CACHE / _fingerprint(ext, numpy.__version__) / target.name
         if cached.is_file():
@@ -160,6 +180,26 @@ class BuildExt(build_ext):
                 return False
         return True
 
+    def _links_libmvec(self) -> bool:
+        """Whether a program calling libmvec's AVX2 functions compiles and links here."""
+        from setuptools._distutils.ccompiler import new_compiler
+        from setuptools._distutils.sysconfig import customize_compiler
+
+        compiler = new_compiler(compiler=self.compiler, force=True)
+        customize_compiler(compiler)
+        with tempfile.TemporaryDirectory() as tmp:
+            probe = Path(tmp) / "mvec.c"
+            probe.write_text(LIBMVEC_PROBE)
+            try:
+                objects = compiler.compile([str(probe)], output_dir=tmp)
+                compiler.link_executable(objects, str(Path(tmp) / "mvec"), libraries=["mvec", "m"])
+            except Exception as exc:
+                if not _is_build_failure(exc):
+                    raise
+                say("no libmvec (x86-64 glibc 2.35+): vecmath registers no vector loop")
+                return False
+        return True
+
     def _fall_back_to_pure(self, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}".strip()
         if len(reason) > 200:
@@ -199,7 +239,7 @@ def _fingerprint(ext: Extension, numpy_version: str) -> str:
     sources = [Path(s) for s in ext.sources] + sorted(NATIVE.glob("*.pxd")) + sorted(NATIVE.glob("*.pxi"))
     for path in sources:
         digest.update(path.name.encode() + b"\0" + (HERE / path).read_bytes())
-    for part in (ext.extra_compile_args, ext.extra_link_args, ext.define_macros,
+    for part in (ext.extra_compile_args, ext.extra_link_args, ext.define_macros, ext.libraries,
                  sorted(CYTHON_DIRECTIVES.items()), sysconfig.get_config_var("EXT_SUFFIX"),
                  os.environ.get("CC", ""), os.environ.get("CFLAGS", ""), Cython.__version__,
                  numpy_version, sys.version):
