@@ -434,3 +434,25 @@ def test_operands_broadcast_against_each_other_run_eagerly():
     assert not fusion.is_pending(column * row)           # the result is neither operand's shape
     x = leaf(data(n=40 * 25).reshape(40, 25), requires_grad=False)
     assert fusion.is_pending(x + row) and fusion.is_pending(x * column)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_l1_loss_fuses_its_elementwise_part_and_reduction(reduction):
+    torch = pytest.importorskip("torch")
+    a, b = data(8), data(9)
+
+    def loss(m, x, t):
+        return m.nn.functional.l1_loss(x * 2, t, reduction=reduction)
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(lambda x, t: loss(pygrad, x, t), a, b)
+    after = fusion.counters()
+    assert after["evaluated"] == before["evaluated"] and after["reduced"] - before["reduced"] == 1
+    assert after["backward_nodes"] - before["backward_nodes"] == 3      # abs, sub, mul in one pass
+    for f, e in zip(fused_grads, eager_grads):
+        np.testing.assert_array_equal(f, e)
+    tx, tt = (torch.tensor(v.astype(np.float32), requires_grad=True) for v in (a, b))
+    ref = loss(torch, tx, tt)
+    ref.backward()
+    assert fused == pytest.approx(ref.item(), rel=1e-5)
+    np.testing.assert_allclose(fused_grads[0], tx.grad.numpy(), rtol=1e-6)
