@@ -107,6 +107,20 @@ def use(backend: str) -> contextlib.AbstractContextManager:
     return restore()
 
 
+def fused_evaluator():
+    """The compiled evaluator of fused programs while the native backend is active (None on the
+    pure backend, or when the build predates it)."""
+    if name != "native":
+        return None
+    module = sys.modules.get("pygrad._native.fused")
+    if module is None:
+        try:
+            module = importlib.import_module("pygrad._native.fused")
+        except ImportError:
+            return None
+    return module
+
+
 def _native_dir() -> Path:
     return Path(__file__).parent / "_native"
 

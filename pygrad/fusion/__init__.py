@@ -63,6 +63,7 @@ def set_min_numel(n: int) -> None:
     """Fuse elementwise ops on at least ``n`` elements (results pending so far are computed first)."""
     flush()
     state.min_numel = int(n)
+    state.min_numel_chosen = True
 
 
 def counters() -> dict:

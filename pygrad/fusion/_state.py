@@ -8,18 +8,20 @@ import weakref
 
 
 class _State:
-    __slots__ = ("_on", "_min_numel", "block", "_local", "counters", "forwarded")
+    __slots__ = ("_on", "_min_numel", "min_numel_chosen", "block", "_local", "counters", "forwarded")
 
     def __init__(self):
         self._on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
-        # Below this many elements an elementwise op runs eagerly.  Measured here (CPU time, float32,
-        # 1 thread): at 1e6 elements the arrays stay in the 32 MiB L3 cache and a blocked pass from
-        # Python does not beat whole-array kernels (W3 0.9x); at 1e7 it does (W3 1.27x).
+        # Below this many elements an elementwise op runs eagerly: the backend's default
+        # (``program.MIN_NUMEL``), unless chosen by the environment or ``set_min_numel``.
+        self.min_numel_chosen = "PYGRAD_FUSION_MIN_NUMEL" in os.environ
         self._min_numel = int(os.environ.get("PYGRAD_FUSION_MIN_NUMEL", 1 << 21))
         # Elements per block: every intermediate of a fused pass lives in a buffer this size.
         self.block = int(os.environ.get("PYGRAD_FUSION_BLOCK", 1 << 14))
         self._local = threading.local()
-        self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0}
+        self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0,
+                         # passes run by the compiled evaluator, and those it left to Python
+                         "compiled": 0, "fallbacks": 0}
         # The class of a gradient inside a fused backward chain (fusion/backward.py), which the
         # engine's ``add`` passes on as it is.
         self.forwarded = None

@@ -225,9 +225,7 @@ def _run_chain(top, grad):
     arrays = [_backend.kernels._empty_buffer(shape, dtype) for _ in exits]
     flats = [a.reshape(-1) for a in arrays]
     n = int(np.prod(shape, dtype=np.int64))
-    for start, stop, values in prog.blocks(n, [reg for _, _, reg in exits]):
-        for flat, value in zip(flats, values):
-            flat[start:stop] = value
+    prog.evaluate(n, [reg for _, _, reg in exits], flats)
     for array, (node, j, _) in zip(arrays, exits):
         results[node][j] = Tensor._wrap(array)
     state.counters["backward_chains"] += 1

@@ -48,6 +48,7 @@ def _on_tensors(forward, n: int):
 
     def call(*args):
         return forward(*[wrap(a) for a in args[:n]], *args[n:])
+    call.on_tensors = (forward, n)  # for tracing (pygrad/fusion/lower.py)
     return call
 
 
