@@ -152,11 +152,11 @@ def result_type(*operands) -> dtype:
     """Result dtype of an op on Tensors and Python scalars, by PyTorch's rules."""
     if len(operands) == 2:
         # The common ``x ** 2``: a Python number never changes a floating tensor's dtype.
-        data = getattr(operands[0], "_data", None)
         kind = type(operands[1])
-        if (kind is builtins.float or kind is builtins.int) and type(data) is np.ndarray \
-                and data.dtype.kind == "f":
-            return _BY_NUMPY[data.dtype]
+        if kind is builtins.float or kind is builtins.int:
+            data = getattr(operands[0], "_data", None)
+            if type(data) is np.ndarray and data.dtype.kind == "f":
+                return _BY_NUMPY[data.dtype]
     dim_result = zero_result = wrapped_result = None
     for x in operands:
         d = getattr(x, "dtype", None)

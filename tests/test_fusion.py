@@ -43,7 +43,7 @@ def run_both(build, *arrays, dtype=np.float32):
             leaves = [leaf(a, dtype) for a in arrays]
             loss = build(*leaves)
             loss.backward()
-            out.append((loss.item(), [t.grad.numpy() for t in leaves]))
+            out.append((loss.item(), [None if t.grad is None else t.grad.numpy() for t in leaves]))
     return out
 
 
@@ -285,3 +285,174 @@ def test_optimizer_step_and_grad_accumulation_compute_pending_results_first(mode
     (w * 3).sum().backward()               # adds into w.grad in place
     np.testing.assert_array_equal(doubled.numpy(), before_w * 2)
     np.testing.assert_array_equal(grad_twice.numpy(), before_g * 2)
+
+
+# -- ops whose derivative reads their result, intermediates used twice, leaves used by many ops
+
+RESULT_OPS = {
+    "exp": lambda t, y: t.exp(), "tanh": lambda t, y: t.tanh(), "sigmoid": lambda t, y: t.sigmoid(),
+    "sqrt": lambda t, y: (t + 1).sqrt(), "relu": lambda t, y: (t - 0.3).relu(),
+    "reciprocal": lambda t, y: (t + 1).reciprocal(), "rsqrt": lambda t, y: (t + 2).rsqrt(),
+    "expm1": lambda t, y: (t * 0.1).expm1(), "tan": lambda t, y: (t * 0.3).tan(),
+    "exp2": lambda t, y: (t * 0.2).exp2(), "hypot": lambda t, y: pygrad.hypot(t, y),
+    "copysign": lambda t, y: pygrad.copysign(t, y), "pow_tensor": lambda t, y: t ** y,
+    "number_pow": lambda t, y: 2.0 ** y,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESULT_OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ops_saving_their_result_fuse_and_match_eager_bit_for_bit(name, dtype):
+    op = RESULT_OPS[name]
+
+    def loss(x, y):
+        t = x * 0.5              # used by the op and again below: the backward chain is a DAG
+        return (op(t, y) * t).mean()
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(loss, data(1, low=0.1), data(2), dtype=dtype)
+    after = fusion.counters()
+    assert after["evaluated"] == before["evaluated"]          # nothing computed outside the pass
+    assert after["reduced"] - before["reduced"] == 1
+    assert after["backward_chains"] - before["backward_chains"] == 1
+    assert [g is None for g in fused_grads] == [g is None for g in eager_grads]
+    for f, e in zip(fused_grads, eager_grads):
+        if e is not None:
+            np.testing.assert_array_equal(f, e)
+    assert fused == pytest.approx(eager, rel=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_saved_result_is_right_when_the_unfused_backward_reads_it(mode):
+    torch = pytest.importorskip("torch")
+    a = data(3)
+    x = leaf(a, np.float64)
+    e = (x * 0.5).exp()
+    seen = []
+    e.grad_fn.register_hook(lambda gi, go: seen.append(gi[0].numpy().copy()))  # no fusion through it
+    t = (e * 3).tanh()
+    (t * 2).sum().backward()
+    tx = torch.tensor(a, requires_grad=True)
+    ((((tx * 0.5).exp() * 3).tanh()) * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-15)
+    assert len(seen) == 1
+
+
+def test_saved_result_with_fusion_switched_off_before_backward():
+    fusion.set_enabled(True)
+    x = leaf(data(4), np.float64)
+    loss = ((x * 0.5).exp() * 3).sigmoid().sum()
+    fusion.set_enabled(False)     # computes what is pending, the saved results included
+    loss.backward()
+    with fusion.disabled():
+        y = leaf(data(4), np.float64)
+        ((y * 0.5).exp() * 3).sigmoid().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+
+
+def test_inplace_change_of_a_saved_result_is_the_eager_error(mode):
+    x = leaf(data(), np.float64)
+    e = (x * 2).exp()
+    with pygrad.no_grad():
+        e.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (e * 1).sum().backward()
+
+
+def test_a_leaf_used_by_several_pending_ops_fuses_and_a_numpy_view_still_stops_it():
+    fusion.set_enabled(True)
+    x = leaf(data(), requires_grad=False)
+    first, second, both = x * 2, x.sin(), x * x
+    assert all(fusion.is_pending(t) for t in (first, second, both))
+    view = x.numpy()              # computes what is pending, and a view now exists
+    assert not fusion.is_pending(x * 3)
+    np.testing.assert_array_equal(both.numpy(), view * view)
+
+
+def test_intermediate_used_three_times_adds_its_gradients_in_the_engines_order():
+    def loss(x):
+        t = x * 0.7 + 0.1
+        return (t.sin() * t + t.exp()).sum()
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(loss, data(5))
+    after = fusion.counters()
+    assert after["backward_chains"] - before["backward_chains"] == 1
+    assert after["backward_nodes"] - before["backward_nodes"] == 6   # mul, add, sin, mul, exp, add
+    np.testing.assert_array_equal(fused_grads[0], eager_grads[0])
+
+
+def test_the_compiled_gate_follows_the_switch_and_the_threshold():
+    from pygrad import _backend
+    gate = _backend.core.fusion_gate
+    big, small = leaf(data(), requires_grad=False), leaf(data(n=10), requires_grad=False)
+    fusion.set_enabled(True)
+    assert gate(big) and not gate(small) and not gate(3.0)
+    pending = big * 2
+    assert gate(pending)                     # a placeholder has its full size
+    with fusion.disabled():
+        assert not gate(big)
+    fusion.set_min_numel(N + 1)              # computes what is pending first
+    assert not fusion.is_pending(pending) and not gate(big)
+    fusion.set_min_numel(64)
+    assert gate(big)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_broadcast_rows_and_columns_join_the_chain_and_their_gradients_are_reduced(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    arrays = [rng.uniform(0.1, 1, (40, 25)), rng.uniform(-1, 1, 25), rng.uniform(0.5, 1, (40, 1)),
+              rng.uniform(-1, 1, (1, 25))]
+
+    def loss(m, x, b, c, r):
+        y = ((x * 2 + b).exp() * c - r).tanh() / c
+        return (y * y + b).mean()
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(lambda *t: loss(pygrad, *t), *arrays, dtype=dtype)
+    after = fusion.counters()
+    assert after["evaluated"] == before["evaluated"] and after["reduced"] - before["reduced"] == 1
+    assert after["backward_chains"] - before["backward_chains"] == 1
+    assert after["backward_nodes"] - before["backward_nodes"] == 9
+    for f, e in zip(fused_grads, eager_grads):
+        assert f.shape == e.shape
+        np.testing.assert_array_equal(f, e)
+    assert fused == pytest.approx(eager, rel=1e-6 if dtype == np.float32 else 1e-13)
+    leaves = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    ref = loss(torch, *leaves)
+    ref.backward()
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    assert fused == pytest.approx(ref.item(), rel=rtol)
+    for f, t in zip(fused_grads, leaves):
+        np.testing.assert_allclose(f, t.grad.numpy(), rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_operands_broadcast_against_each_other_run_eagerly():
+    fusion.set_enabled(True)
+    column = leaf(data()[:40].reshape(40, 1), requires_grad=False)
+    row = leaf(data()[:25].reshape(1, 25), requires_grad=False)
+    assert not fusion.is_pending(column * row)           # the result is neither operand's shape
+    x = leaf(data(n=40 * 25).reshape(40, 25), requires_grad=False)
+    assert fusion.is_pending(x + row) and fusion.is_pending(x * column)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_l1_loss_fuses_its_elementwise_part_and_reduction(reduction):
+    torch = pytest.importorskip("torch")
+    a, b = data(8), data(9)
+
+    def loss(m, x, t):
+        return m.nn.functional.l1_loss(x * 2, t, reduction=reduction)
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(lambda x, t: loss(pygrad, x, t), a, b)
+    after = fusion.counters()
+    assert after["evaluated"] == before["evaluated"] and after["reduced"] - before["reduced"] == 1
+    assert after["backward_nodes"] - before["backward_nodes"] == 3      # abs, sub, mul in one pass
+    for f, e in zip(fused_grads, eager_grads):
+        np.testing.assert_array_equal(f, e)
+    tx, tt = (torch.tensor(v.astype(np.float32), requires_grad=True) for v in (a, b))
+    ref = loss(torch, tx, tt)
+    ref.backward()
+    assert fused == pytest.approx(ref.item(), rel=1e-5)
+    np.testing.assert_allclose(fused_grads[0], tx.grad.numpy(), rtol=1e-6)

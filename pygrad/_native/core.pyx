@@ -7,6 +7,7 @@ cimport numpy as cnp
 from pygrad._errors import not_writable
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.stdint cimport PTRDIFF_MAX as PY_SSIZE_T_MAX
 
 cnp.import_array()
 
@@ -515,3 +516,23 @@ def same_dtype_arrays(a, b, result=None):
         if type(x) is cnp.ndarray and type(y) is cnp.ndarray and _same_layout(x, y):
             return (x, y)
     return _same_general(a, b, result)
+
+
+# -- the size test in front of every fusible op (pygrad/fusion) -------------------------------
+cdef Py_ssize_t _fusion_limit = PY_SSIZE_T_MAX
+
+
+def set_fusion_limit(Py_ssize_t n):
+    """Operands of at least ``n`` elements go to fusion (``PY_SSIZE_T_MAX``: fusion is off)."""
+    global _fusion_limit
+    _fusion_limit = n
+
+
+def fusion_gate(x):
+    """Whether an elementwise op (given its first operand) or a backward (given its gradient)
+    asks fusion first: ``x``'s storage slot has at least the limit's elements (a pending
+    result's placeholder has its full size)."""
+    if not isinstance(x, TensorBase):
+        return False
+    a = (<TensorBase>x)._data
+    return cnp.PyArray_Check(a) and cnp.PyArray_SIZE(<cnp.ndarray>a) >= _fusion_limit

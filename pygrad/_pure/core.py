@@ -8,6 +8,7 @@ the base is chosen once, when pygrad is imported.
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 
@@ -28,6 +29,9 @@ class Version:
 class TensorBase:
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version",
                  "_hooks", "_accumulator", "_retains_grad", "_view", "__weakref__")
+
+
+_storage = TensorBase.__dict__["_data"].__get__
 
 
 class NodeBase:
@@ -81,7 +85,8 @@ class SavedTensorBase:
         self.output_nr = tensor._output_nr
         self.requires_grad = tensor._requires_grad
         if is_output:  # an output of the saving node: keep no reference to it or to the node
-            self.tensor, self.data = None, tensor._data
+            # its storage slot as the compiled core reads it (a pending fused result stays pending)
+            self.tensor, self.data = None, _storage(tensor)
         else:
             self.tensor, self.data = tensor, None
 
@@ -134,3 +139,23 @@ def settle(obj):
 
 def closed_objects():
     return []
+
+
+# The size test in front of every fusible op (pygrad/fusion).
+_fusion_limit = sys.maxsize
+
+
+def set_fusion_limit(n: int) -> None:
+    """Operands of at least ``n`` elements go to fusion (``sys.maxsize``: fusion is off)."""
+    global _fusion_limit
+    _fusion_limit = n
+
+
+def fusion_gate(x) -> bool:
+    """Whether an elementwise op (given its first operand) or a backward (given its gradient)
+    asks fusion first: ``x``'s storage slot has at least the limit's elements (a pending
+    result's placeholder has its full size)."""
+    if not isinstance(x, TensorBase):
+        return False
+    a = _storage(x)
+    return isinstance(a, np.ndarray) and a.size >= _fusion_limit

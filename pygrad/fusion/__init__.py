@@ -1,7 +1,8 @@
 """Fusion of elementwise chains on large tensors, forward and backward.
 
-Elementwise table ops (``+ - * /``, ``exp``-free chains of ``log``, ``sin``, ``pow`` by a number,
-``softplus``, ...) on float tensors of at least ``min_numel()`` elements record their result
+Elementwise table ops (``+ - * /``, ``exp``, ``log``, ``sin``, ``tanh``, ``pow``, ``softplus``, ...)
+on float tensors of at least ``min_numel()`` elements (smaller operands broadcast to the result's
+shape are fine) record their result
 instead of computing it; the recorded chain is computed in one pass over cache-sized blocks when
 something reads it, and a ``sum``/``mean`` of it is reduced in the same pass.  In backward, a
 chain of such nodes runs as one pass that recomputes what the nodes saved.  The graph, the
@@ -61,6 +62,8 @@ def min_numel() -> int:
 
 
 def set_min_numel(n: int) -> None:
+    """Fuse elementwise ops on at least ``n`` elements (results pending so far are computed first)."""
+    flush()
     state.min_numel = int(n)
     state.min_numel_chosen = True
 

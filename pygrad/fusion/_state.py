@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 
 
 class _State:
-    __slots__ = ("on", "min_numel", "min_numel_chosen", "block", "vector_math", "_local", "counters")
+    __slots__ = ("_on", "_min_numel", "min_numel_chosen", "block", "vector_math", "_local", "counters", "forwarded")
 
     def __init__(self):
-        self.on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
+        self._on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
         # Below this many elements an elementwise op runs eagerly: the backend's default
         # (``program.MIN_NUMEL``), unless chosen by the environment or ``set_min_numel``.
         self.min_numel_chosen = "PYGRAD_FUSION_MIN_NUMEL" in os.environ
-        self.min_numel = int(os.environ.get("PYGRAD_FUSION_MIN_NUMEL", 1 << 21))
+        self._min_numel = int(os.environ.get("PYGRAD_FUSION_MIN_NUMEL", 1 << 21))
         # Elements per block: every intermediate of a fused pass lives in a buffer this size.
         self.block = int(os.environ.get("PYGRAD_FUSION_BLOCK", 1 << 14))
         # Transcendental functions of compiled passes by glibc's vector math where it is built
@@ -26,6 +27,36 @@ class _State:
         self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0,
                          # passes run by the compiled evaluator, and those it left to Python
                          "compiled": 0, "fallbacks": 0}
+        # The class of a gradient inside a fused backward chain (fusion/backward.py), which the
+        # engine's ``add`` passes on as it is.
+        self.forwarded = None
+
+    # The generated op code asks the core's ``fusion_gate`` (one compiled size test), which
+    # reads the limit these two set.
+    @property
+    def on(self) -> bool:
+        return self._on
+
+    @on.setter
+    def on(self, flag) -> None:
+        self._on = bool(flag)
+        self.sync()
+
+    @property
+    def min_numel(self) -> int:
+        return self._min_numel
+
+    @min_numel.setter
+    def min_numel(self, n) -> None:
+        self._min_numel = int(n)
+        self.sync()
+
+    def sync(self) -> None:
+        """Give the core's gate the smallest size that fuses (none while fusion is off)."""
+        core = sys.modules.get("pygrad._backend")
+        core = getattr(core, "core", None)
+        if core is not None:
+            core.set_fusion_limit(self._min_numel if self._on else sys.maxsize)
 
     @property
     def in_backward(self) -> list:
@@ -41,7 +72,8 @@ class _State:
 state = _State()
 
 class _Pending:
-    """The lazy tensors not yet computed, held weakly (by identity: tensors compare elementwise)."""
+    """The lazy tensors not yet computed and the nodes that saved one, held weakly (by identity:
+    tensors compare elementwise)."""
 
     __slots__ = ("_refs",)
 

@@ -1,16 +1,18 @@
 """Fused backward: a chain of elementwise table nodes runs as one blocked pass.
 
 When the engine runs the backward of a table node with a large gradient, the chain below it is
-gathered: each input edge leading to another table node whose output was recorded lazily and
-used by this node alone (``Usage``), with no hooks and nothing that could observe its gradient,
-joins the chain.  One program then computes, block by block, the forward values the nodes
-saved (recomputed from pending records, never stored whole) and every node's derivatives,
+gathered: a table node whose output was recorded lazily, never computed as a whole array, and
+used only by nodes of the chain (``Usage`` counts its lazily recorded uses), with no hooks and
+nothing that could observe its gradient, joins the chain; so the chain is a DAG (an
+intermediate used twice gets the sum of its two gradients, added in the engine's order).  One
+program then computes, block by block, the forward values the nodes saved (recomputed from
+pending records, or read where the forward pass stored them) and every node's derivatives,
 writing only the gradients that leave the chain (to leaves or to other nodes).
 
 The engine still calls every node of the chain, in its own order: the node at the top returns
 its gradients at once, with a ``Forwarded`` gradient (shape and dtype of the real one, no data)
-on each edge into the chain, and each node below answers a ``Forwarded`` gradient with its own
-precomputed gradients.  So the graph, node names, the engine's order and its checks stay as
+on each edge into the chain (the engine's ``add`` keeps one of two of them), and each node below
+answers a ``Forwarded`` gradient with its own precomputed gradients.  So the graph, node names, the engine's order and its checks stay as
 they are.  It is used only in a plain ``backward()``/``autograd.grad`` pass of the engine with
 no intermediate gradient asked for (not under ``create_graph``, anomaly mode, the profiler or
 saved-tensor hooks, not for ``explain``'s replays), and never through a node with hooks.
@@ -26,7 +28,7 @@ from ..autograd import op_observers as _op_observers
 from ..tensor import Tensor
 from . import lazy
 from ._state import state
-from .program import Program
+from .program import Broadcast, Program, Step
 from .table import Derivatives
 
 NODES: dict = {}         # node class -> its table op
@@ -58,25 +60,32 @@ def _derivatives(op) -> Derivatives:
 
 def runner(op):
     """The hook the generated backward of ``op`` calls with a large gradient: the node's
-    gradients from a fused pass (or precomputed by one), or None to run as usual."""
+    gradients from a fused pass (or precomputed by one), or None to run as usual (with the
+    results the node saved computed first)."""
     def fused_backward(ctx, grad):
         if type(grad) is Forwarded:
             return tuple(lazy._raw(grad).results.pop(ctx))
         modes = state.in_backward
-        if (not modes or not modes[-1] or _grad_mode._state.enabled or _anomaly._state.enabled
-                or _op_observers.observers and lazy._others_observe() or ctx._post_hooks):
-            return None
         with lazy.lock:
-            return _run_chain(ctx, grad)
+            out = None
+            if not (not modes or not modes[-1] or _grad_mode._state.enabled or _anomaly._state.enabled
+                    or _op_observers.observers and lazy._others_observe() or ctx._post_hooks):
+                out = _run_chain(ctx, grad)
+            if out is None:
+                lazy.settle(ctx)
+            return out
     return fused_backward
 
 
 def _full_or_scalar(array: np.ndarray, shape):
-    """``array`` as a leaf: itself when it has the chain's shape, 0-d when it has one element."""
+    """``array`` as a leaf: itself when it has the chain's shape, 0-d when it has one element,
+    a ``Broadcast`` when it broadcasts to the chain's shape."""
     if array.shape == shape:
         return array if array.flags.c_contiguous else np.ascontiguousarray(array)
     if array.size == 1:
         return array.reshape(())
+    if Broadcast.fits(array, shape):
+        return Broadcast(np.ascontiguousarray(array), shape)
     return None
 
 
@@ -84,12 +93,68 @@ def _joins(child, nr, shape, dtype) -> bool:
     if type(child) not in NODES or nr != 0 or child._freed:
         return False
     usage = child.__dict__.get("_fz")
-    if usage is None or usage.uses != 1 or usage.escaped:
+    if usage is None or usage.uses < 1 or usage.escaped:
         return False
     if child._pre_hooks or child._retain_hooks or child._post_hooks:
         return False
     meta = child._output_meta
     return len(meta) == 1 and meta[0] is not None and meta[0][0] == shape and meta[0][1].numpy == dtype
+
+
+def _gather(top, shape, dtype):
+    """The chain below ``top`` in the engine's order, and its inner edges ``(node, j, child)``:
+    every joining node whose every lazily recorded use is an edge from the chain."""
+    chain, edges, i = [top], [], 0
+    while i < len(chain):
+        node = chain[i]
+        d = _derivatives(NODES[type(node)])
+        for j, (child, nr) in enumerate(node._next_functions):
+            if (child is not None and node.needs_input_grad[j] and d.per_input[j] is not None
+                    and _joins(child, nr, shape, dtype)):
+                edges.append((node, j, child))
+                if child not in chain:
+                    chain.append(child)
+        i += 1
+    while True:  # drop nodes used from outside the chain, and what only they reached
+        members = set(chain)
+        inner = [e for e in edges if e[0] in members and e[2] in members]
+        count = {}
+        for _, _, child in inner:
+            count[child] = count.get(child, 0) + 1
+        kept, reached = [top], {top}
+        for node in chain[1:]:
+            if count.get(node, 0) == node._fz.uses:
+                kept.append(node)
+        kept_set = set(kept)
+        stack = [top]
+        while stack:
+            node = stack.pop()
+            for parent, _, child in inner:
+                if parent is node and child in kept_set and child not in reached:
+                    reached.add(child)
+                    stack.append(child)
+        new = [n for n in kept if n in reached]
+        if len(new) == len(chain):
+            break
+        chain = new
+    edges = [e for e in edges if e[0] in members and e[2] in members]
+    # The engine runs the ready node with the highest sequence number first.
+    deps = {n: 0 for n in chain}
+    for _, _, child in edges:
+        deps[child] += 1
+    order, ready = [], [top]
+    by_parent = {}
+    for e in edges:
+        by_parent.setdefault(e[0], []).append(e)
+    while ready:
+        ready.sort(key=lambda n: n._seq)
+        node = ready.pop()
+        order.append(node)
+        for _, _, child in by_parent.get(node, ()):
+            deps[child] -= 1
+            if deps[child] == 0:
+                ready.append(child)
+    return order, edges
 
 
 def _run_chain(top, grad):
@@ -98,28 +163,23 @@ def _run_chain(top, grad):
     shape, dtype = g.shape, g.dtype
     if len(meta) != 1 or meta[0] is None or meta[0][0] != shape:
         return None
-    # The chain: the top node, then every node joining through a single-use edge.
-    chain, edges_into = [top], {}
-    i = 0
-    while i < len(chain):
-        node = chain[i]
-        for j, (child, nr) in enumerate(node._next_functions):
-            if child is not None and node.needs_input_grad[j] and _joins(child, nr, shape, dtype):
-                edges_into[(node, j)] = child
-                chain.append(child)
-        i += 1
+    chain, edges = _gather(top, shape, dtype)
     if len(chain) < 2:
         return None
+    into = {(node, j): child for node, j, child in edges}
 
     prog = Program()
     inputs = {}  # node -> its saved registers (None where not saved)
     for node in chain:
         regs = []
-        for t in node.saved_tensors:  # the version checks of the unfused backward, in the same words
+        # saved_tensors: the version checks of the unfused backward, in the same words
+        saved = node.saved_tensors
+        entries = node._saved if type(node._saved) is list else [None] * len(saved)
+        for t, entry in zip(saved, entries):
             if t is None:
                 regs.append(prog.leaf(None))
                 continue
-            record = lazy.record_of(t)
+            record = lazy.saved_record(entry) or lazy.record_of(t)
             if record is not None:
                 if record.dtype != dtype or record.shape != shape:
                     return None
@@ -138,7 +198,7 @@ def _run_chain(top, grad):
         g = np.asarray(g[(0,) * g.ndim] if g.ndim else g, dtype).reshape(())
     elif not g.flags.c_contiguous:
         g = np.ascontiguousarray(g)
-    grads = {top: prog.leaf(g)}
+    grads = {top: prog.leaf(g)}  # node -> the register of its output's gradient (summed as it arrives)
     exits = []    # (node, input index, register)
     results = {}  # node -> list of gradients per forward argument
     for node in chain:
@@ -153,9 +213,10 @@ def _run_chain(top, grad):
                 reg = grads[node]
             else:
                 reg = prog.step(how, [grads[node]] + inputs[node], attrs)
-            child = edges_into.get((node, j))
+            child = into.get((node, j))
             if child is not None:
-                grads[child] = reg
+                before = grads.get(child)
+                grads[child] = reg if before is None else prog.step(_ADD, [before, reg])
                 out[j] = _forwarded(shape, dtype, results)
             else:
                 exits.append((node, j, reg))
@@ -170,3 +231,8 @@ def _run_chain(top, grad):
     state.counters["backward_chains"] += 1
     state.counters["backward_nodes"] += len(chain)
     return tuple(results.pop(top))
+
+
+# Two gradients of one output added as the engine adds them (its ``add``: the kernel).
+_ADD = Step(None, False, "add", "add")
+state.forwarded = Forwarded

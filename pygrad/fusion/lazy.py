@@ -10,6 +10,14 @@ computes the record (and every pending record it depends on) in one pass over ca
 blocks (``program.run``), stores the array, and turns the tensor into a plain ``Tensor``.
 Shape and dtype queries are answered from the placeholder without computing anything.
 
+An op whose derivative reads its own ``result`` (``exp``, ``tanh``, ``sqrt``...) saves the
+output as its node saves any output: the node's saved entry keeps the storage slot, here the
+placeholder.  Such a node is pending too (held weakly beside the lazy tensors): computing what
+is pending also computes its saved result and puts the array in the entry (``settle``), so the
+unfused backward, saved-tensor unpacking and ``explain`` read real values; the fused backward
+reads the record itself (recomputed in its pass, or stored once by the forward pass when it is
+expensive to compute again).
+
 The inputs of a record must keep their values until it is computed, so every pending result is
 computed first ("flushed") by: any op that is not an elementwise table op or a reduction that
 consumes a record (``Function.apply`` calls the observer registered while anything is pending),
@@ -54,16 +62,45 @@ class Usage:
         self.escaped = False
 
 
+# id(array) -> how many references to it pending records hold (a tensor's array they hold is
+# still referenced by nothing else when its reference count is the tensor's plus these).
+_held: dict = {}
+
+
 class Record:
     """One pending elementwise op: ``step(*inputs, *attrs)`` with inputs records or arrays."""
 
-    __slots__ = ("step", "inputs", "attrs", "shape", "dtype", "value", "usage", "guards")
+    __slots__ = ("step", "_inputs", "attrs", "shape", "dtype", "value", "usage", "guards", "_holds")
 
-    def __init__(self, step, inputs, attrs, shape, dtype, guards):
-        self.step, self.inputs, self.attrs = step, inputs, attrs
+    def __init__(self, step, inputs, attrs, shape, dtype, guards, holds=()):
+        self.step, self._inputs, self.attrs = step, inputs, attrs
         self.shape, self.dtype, self.guards = shape, dtype, guards
         self.value = None
         self.usage = Usage()
+        self._holds = holds  # ids of the tensors' arrays among the inputs
+        for key in holds:
+            _held[key] = _held.get(key, 0) + 1
+
+    @property
+    def inputs(self):
+        return self._inputs
+
+    @inputs.setter
+    def inputs(self, value):  # computed: the inputs are let go
+        self._release()
+        self._inputs = value
+
+    def _release(self):
+        for key in self._holds:
+            n = _held.get(key, 0) - 1
+            if n > 0:
+                _held[key] = n
+            else:
+                _held.pop(key, None)
+        self._holds = ()
+
+    def __del__(self):
+        self._release()
 
 
 class LazyTensor(Tensor):
@@ -127,16 +164,56 @@ def record_of(t):
         return None
 
 
+def saved_record(entry):
+    """The record of a saved output whose entry holds its placeholder, else None."""
+    if entry is not None and entry.tensor is None and type(entry.data) is _Placeholder:
+        return entry.data.record
+    return None
+
+
+def _saved_records(node) -> list:
+    """The records of the saved entries of ``node`` that still hold a placeholder."""
+    saved = node._saved
+    if type(saved) is not list:
+        return []
+    return [r for r in map(saved_record, saved) if r is not None]
+
+
+def _pending_records():
+    """(holder, record) for every pending lazy tensor and every record a pending node saved."""
+    for obj in pending:
+        if type(obj) is LazyTensor:
+            yield obj, _raw(obj).record
+        elif isinstance(obj, Tensor):
+            continue
+        else:
+            for r in _saved_records(obj):
+                yield obj, r
+
+
+def settle(node) -> None:
+    """Put the computed array of each saved result of ``node`` in its entry (computing what is
+    still pending first)."""
+    with lock:
+        records = _saved_records(node)
+        todo = [r for r in records if r.value is None]
+        if todo:
+            program.run(todo, keep=_keep(todo))
+        for s in node._saved if type(node._saved) is list else ():
+            r = saved_record(s)
+            if r is not None:
+                s.data = r.value
+        pending.discard(node)
+
+
 def _keep(roots) -> list:
     """The pending records a pass computing ``roots`` should store as well: those of live lazy
-    tensors (saved for backward, or held by the user) that are expensive to compute again."""
+    tensors (held by the user or saved for backward) and the results nodes saved, that are
+    expensive to compute again."""
     below = program.reachable(roots)
     ids = {id(r) for r in roots}
     out = []
-    for t in pending:
-        if type(t) is not LazyTensor:
-            continue
-        r = _raw(t).record
+    for _, r in _pending_records():
         if id(r) in below and id(r) not in ids and program.expensive(r):
             out.append(r)
             ids.add(id(r))
@@ -158,17 +235,24 @@ def materialize(t) -> np.ndarray:
 
 
 def flush() -> None:
-    """Compute every pending result (in one pass for all of them)."""
+    """Compute every pending result (in one pass for all of them), and the results pending
+    nodes saved."""
     with lock:
-        tensors = [t for t in pending if type(t) is LazyTensor]
-        if not tensors:
+        holders = list(pending)
+        if not holders:
             return
-        records = [_raw(t).record for t in tensors]
-        todo = [r for r in records if r.value is None]
+        todo, seen = [], set()
+        for _, r in _pending_records():
+            if r.value is None and id(r) not in seen:
+                seen.add(id(r))
+                todo.append(r)
         if todo:
             program.run(todo)  # every pending record is a root here
-        for t in tensors:
-            materialize(t)
+        for obj in holders:
+            if type(obj) is LazyTensor:
+                materialize(obj)
+            elif not isinstance(obj, Tensor):
+                settle(obj)
 
 
 def _observe(cls, args, kwargs, call):
@@ -193,10 +277,11 @@ def _others_observe() -> bool:
     return False
 
 
-def recorder(step):
+def recorder(step, saves_result: bool = False):
     """The forward hook of one table op (called when its first input is large or pending):
     ``lazy(ctx, tensors, attrs)`` returns a LazyTensor, or None when the op should run eagerly
-    (small, mixed dtypes, broadcasting, shared storage, a profiler or anomaly mode on...)."""
+    (small, mixed dtypes, broadcasting, shared storage, a profiler or anomaly mode on...).
+    ``saves_result``: the node saves its output, so the node is pending as well."""
     def lazy(ctx, tensors, attrs):
         if (_observers and _others_observe()) or _anomaly._state.enabled:
             return None
@@ -204,6 +289,8 @@ def recorder(step):
             out = _record(step, tensors, attrs, state.min_numel)
             if out is not None:
                 ctx._fz = _raw(out).record.usage  # what the fused backward asks of this node's output
+                if saves_result:
+                    pending.add(ctx)
         return out
     return lazy
 
@@ -221,7 +308,8 @@ def reducer(kind: str):
 
 def _record(step, tensors, attrs, limit):
     shape = dtype = None
-    inputs, guards, records = [], [], []
+    inputs, guards, records, holds = [], [], [], []
+    shapes = []  # (position in inputs, shape, pending) of the inputs with more than one element
     for t in tensors:
         if type(t) is LazyTensor:
             ph = _raw(t)
@@ -244,21 +332,36 @@ def _record(step, tensors, attrs, limit):
                     return None
                 continue
             # Only storage nothing else can write: the tensor's own array, no view of it elsewhere
-            # (slot + this name + the call's argument).
-            if a.base is not None or not a.flags.c_contiguous or _getrefcount(a) > 3:
+            # (slot + this name + the call's argument, + the pending records and this call
+            # holding it as an input).
+            key = id(a)
+            if (a.base is not None or not a.flags.c_contiguous
+                    or _getrefcount(a) > 3 + _held.get(key, 0) + holds.count(key)):
                 return None
             a_shape = a.shape
             inputs.append(a)
+            holds.append(key)
             guards.append((t._version, t._version.value))
-        if shape is None:
-            shape, dtype = a_shape, a_dtype
-        elif a_shape != shape or a_dtype != dtype:
+        shapes.append((len(inputs) - 1, a_shape, type(t) is LazyTensor))
+        if dtype is None:
+            dtype = a_dtype
+        elif a_dtype != dtype:
             return None
-    if shape is None or dtype not in _FLOATS or _size(shape) < limit:
+    if not shapes:
+        return None
+    # The result's shape is that of its largest operand; a smaller tensor operand broadcast to
+    # it is a leaf of its own (a pending one must have the full shape).
+    shape = max((s for _, s, _ in shapes), key=_size)
+    for i, a_shape, lazy in shapes:
+        if a_shape != shape:
+            if lazy or not program.Broadcast.fits(inputs[i], shape):
+                return None
+            inputs[i] = program.Broadcast(inputs[i], shape)
+    if dtype not in _FLOATS or _size(shape) < limit:
         return None
     for rec in records:
         rec.usage.uses += 1
-    rec = Record(step, tuple(inputs), attrs, shape, dtype, tuple(guards))
+    rec = Record(step, tuple(inputs), attrs, shape, dtype, tuple(guards), tuple(holds))
     ph = np.broadcast_to(np.empty((), dtype), shape).view(_Placeholder)
     ph.record = rec
     out = Tensor._wrap(np.empty(0, dtype))

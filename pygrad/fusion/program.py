@@ -1,6 +1,7 @@
 """The blocked evaluator: a DAG of elementwise steps run over cache-sized blocks.
 
-A program is a list of leaves (whole arrays, sliced per block, or 0-d scalars) and steps
+A program is a list of leaves (whole arrays, sliced per block, 0-d scalars, or smaller arrays
+broadcast to the program's shape, gathered per block: ``Broadcast``) and steps
 (``fn(*registers, *attrs)``), each step's value a register.  Every block of ``state.block``
 elements runs the whole program, so intermediates are block-sized buffers that stay in cache,
 and only the leaves are read from memory and only the outputs written.  The steps call the very
@@ -57,6 +58,52 @@ class Step:
         return getattr(kernels, self.kernel)
 
 
+class Broadcast:
+    """A read-only leaf smaller than the program's shape, broadcast to it as NumPy broadcasts
+    (a bias row ``(N,)`` or ``(1, N)``, a column ``(M, 1)`` against ``(M, N)``).
+
+    ``array`` is the operand itself (C-contiguous, never written), ``shape`` the program's.
+    ``block(s, e)`` gathers elements ``s:e`` of the flattened broadcast into a block-sized
+    array.  An evaluator that cannot read such a leaf per block must decline the program (the
+    Python one below reads it with ``block``); in backward its gradient leaves the chain full
+    size and the engine reduces it to the operand's shape, as it does unfused."""
+
+    __slots__ = ("array", "shape")
+
+    def __init__(self, array: np.ndarray, shape):
+        self.array, self.shape = array, tuple(shape)
+
+    @staticmethod
+    def fits(array: np.ndarray, shape) -> bool:
+        """Whether ``array`` broadcasts to ``shape`` (and is not already that shape)."""
+        if array.shape == tuple(shape) or array.ndim > len(shape):
+            return False
+        return all(a in (1, b) for a, b in zip(array.shape[::-1], tuple(shape)[::-1]))
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        src_shape = (1,) * (len(self.shape) - self.array.ndim) + self.array.shape
+        index = np.arange(start, stop, dtype=np.intp)
+        source = np.zeros(stop - start, np.intp)
+        step = src_step = 1
+        for size, src_size in zip(self.shape[::-1], src_shape[::-1]):
+            if src_size != 1:
+                source += (index // step % size) * src_step
+            step *= size
+            src_step *= src_size
+        return self.array.reshape(-1).take(source)
+
+
+_LEAVES = (np.ndarray, Broadcast)  # what a record's input is when it is not another record
+
+
+def _leaf_kind(a) -> int:
+    """0: a 0-d array (or None), read whole; 1: an array of the program's shape, sliced per
+    block; 2: a Broadcast, gathered per block."""
+    if isinstance(a, Broadcast):
+        return 2
+    return 1 if isinstance(a, np.ndarray) and a.ndim > 0 else 0
+
+
 class Program:
     """Leaves, steps and outputs, built from records (``add_record``) or by hand (backward)."""
 
@@ -77,7 +124,7 @@ class Program:
     def shape(self):
         """The chain's shape: that of its whole leaves (None when it has none)."""
         for a in self.leaves:
-            if isinstance(a, np.ndarray) and a.ndim:
+            if isinstance(a, np.ndarray) and a.ndim or isinstance(a, Broadcast):
                 return a.shape
         return None
 
@@ -100,7 +147,7 @@ class Program:
             reg = self.leaf(record.value)
         else:
             check_guards(record)
-            args = [self.add_record(i) if not isinstance(i, np.ndarray) else self.leaf(i) for i in record.inputs]
+            args = [self.add_record(i) if not isinstance(i, _LEAVES) else self.leaf(i) for i in record.inputs]
             reg = self.step(record.step, args, record.attrs)
         self._memo[id(record)] = reg
         return reg
@@ -139,7 +186,7 @@ class Program:
         """Per block: ``(start, stop, values)``, ``values`` the block of each register of ``outputs``."""
         run = self._compile(outputs)
         block = state.block
-        leaves = [a.reshape(-1) if isinstance(a, np.ndarray) and a.ndim else a for a in self.leaves]
+        leaves = [a.reshape(-1) if _leaf_kind(a) == 1 else a for a in self.leaves]
         for start in range(0, n, block):
             stop = min(start + block, n)
             yield start, stop, run(leaves, start, stop)
@@ -147,7 +194,7 @@ class Program:
     def _key(self, outputs):
         """What the evaluation of ``outputs`` depends on besides the leaves' values (None when
         an attribute is not hashable)."""
-        whole = tuple(isinstance(a, np.ndarray) and a.ndim > 0 for a in self.leaves)
+        whole = tuple(_leaf_kind(a) for a in self.leaves)
         try:
             key = (whole, tuple((id(step), args, attrs) for step, args, attrs in self.steps), tuple(outputs))
             hash(key)
@@ -171,6 +218,8 @@ class Program:
     def _lowered(self, vm, n, outputs, arrays, reduce):
         """The compiled plan of this program, lowered once per program shape and leaf dtypes
         (and per value of a 0-d leaf a step reads); None when it cannot be lowered."""
+        if any(type(a) is Broadcast for a in self.leaves):  # gathered per block: the Python evaluator's
+            return None
         for a in self.leaves + self.attr_arrays():  # whole arrays as the plan takes them
             if isinstance(a, np.ndarray) and a.ndim and (a.size != n or not a.flags.c_contiguous):
                 return None
@@ -203,8 +252,9 @@ class Program:
         env = {"_errstate": np.errstate}
         lines = ["def run(L, s, e):"]
         for i, a in enumerate(self.leaves):
-            whole = isinstance(a, np.ndarray) and a.ndim
-            lines.append(f"    l{i} = L[{i}][s:e]" if whole else f"    l{i} = L[{i}]")
+            kind = _leaf_kind(a)
+            lines.append(f"    l{i} = L[{i}][s:e]" if kind == 1 else f"    l{i} = L[{i}].block(s, e)" if kind == 2
+                         else f"    l{i} = L[{i}]")
         shape = self.shape()
         for i, (step, args, attrs) in enumerate(self.steps):
             env[f"f{i}"] = step.bound()
@@ -304,7 +354,7 @@ def expensive(record) -> bool:
         seen.add(id(r))
         if not r.step.cheap(r.attrs):
             return True
-        stack.extend(i for i in r.inputs if not isinstance(i, np.ndarray))
+        stack.extend(i for i in r.inputs if not isinstance(i, _LEAVES))
     return False
 
 
@@ -316,5 +366,5 @@ def reachable(roots) -> set:
         if r.value is not None or id(r) in seen:
             continue
         seen.add(id(r))
-        stack.extend(i for i in r.inputs if not isinstance(i, np.ndarray))
+        stack.extend(i for i in r.inputs if not isinstance(i, _LEAVES))
     return seen

@@ -16,13 +16,14 @@ REDUCTIONS = {"_sum": "sum", "_mean": "mean"}
 
 def fusible(op) -> bool:
     """An elementwise table op fusion can record: a differentiable forward on arrays whose
-    derivatives read only the inputs (a saved ``result`` is an array the node must keep)."""
-    from ..ops._opdef import _names_in, saved_names
+    derivatives are elementwise expressions of the inputs and ``result`` (a saved result is
+    the record itself: see ``lazy``)."""
+    from ..ops._opdef import _names_in
     if op.node is None or (op.kernel is None and op.forward is None) or op.dtype not in _DTYPES:
         return False
     if not op.elementwise or op.keeps or op.intermediates or op.saves or op.forward_only:
         return False
-    if "result" in saved_names(op) or any(a.type not in ("Tensor", "TensorLike") for a in op.inputs):
+    if any(a.type not in ("Tensor", "TensorLike") for a in op.inputs):
         return False
     names = set()
     for expr in list(op.derivatives.values()) + list(op.fused.values()):
@@ -77,17 +78,18 @@ class Derivatives:
 def install(op, env: dict) -> bool:
     """Bind the names the generated forward and backward of a fusible ``op`` call; False when
     ``op`` does not fuse."""
+    from .. import _backend
     from . import backward, lazy
-    env["_fz"], env["type"] = state, type  # the generated code has no builtins
-    env["_Lazy"] = lazy.LazyTensor
+    state.sync()
+    env["_fz_gate"] = _backend.core.fusion_gate  # large enough to fuse, or pending
     if op.name in REDUCTIONS:
-        env["_lazy"], env["_Fwd"] = lazy.reducer(REDUCTIONS[op.name]), backward.Forwarded
+        env["_lazy"] = lazy.reducer(REDUCTIONS[op.name])
         env["_fused_backward"] = _never
         return True
     if not fusible(op):
         return False
-    env["_lazy"] = lazy.recorder(forward_step(op))
-    env["_Fwd"] = backward.Forwarded
+    from ..ops._opdef import saved_names
+    env["_lazy"] = lazy.recorder(forward_step(op), "result" in saved_names(op))
     env["_fused_backward"] = backward.runner(op)
     return True
 

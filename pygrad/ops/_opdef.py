@@ -342,10 +342,9 @@ def _build_function(op: Op) -> type:
         compute = ["with np.errstate(all='ignore'):", f"    result = _wrap({call})"]
     fuse = _fusion.install(op, env)
     if fuse:  # a large or pending input: a lazy result, computed with its chain (pygrad/fusion)
-        # Only the first input is looked at here (the cheap test that keeps small ops fast).
+        # Only the first input is looked at here (one compiled test keeps small ops fast).
         body.append(f"    result = _lazy(ctx, ({''.join(a + ', ' for a in inputs)}), "
-                    f"({''.join(a + ', ' for a in attrs)})) if _fz.on and (type({inputs[0]}) is _Lazy "
-                    f"or {inputs[0]}._data.size >= _fz.min_numel) else None")
+                    f"({''.join(a + ', ' for a in attrs)})) if _fz_gate({inputs[0]}) else None")
         body.append("    if result is None:")
         compute = ["    " + line for line in compute]
     body += ["    " + line for line in compute]
@@ -451,7 +450,7 @@ def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fus
     first offers a large gradient to the fused backward (pygrad/fusion/backward.py)."""
     lines = ["def backward(ctx, grad):"]
     if fuse:
-        lines += ["    if _fz.on and (type(grad) is _Fwd or grad._data.size >= _fz.min_numel):",
+        lines += ["    if _fz_gate(grad):",
                   "        _f = _fused_backward(ctx, grad)",
                   "        if _f is not None:",
                   "            return _f"]

@@ -103,7 +103,7 @@ def mse_forward(x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
 def check_target_size(x: Tensor, y: Tensor) -> None:
     """PyTorch's checks of a pointwise loss: a warning when the sizes differ, its error when they
     do not broadcast."""
-    if x._data.shape != y._data.shape:
+    if x.shape != y.shape:  # a pending fused input answers without being computed
         warnings.warn(f"Using a target size ({size_str(y._data.shape)}) that is different to the input size "
                       f"({size_str(x._data.shape)}). This will likely lead to incorrect results due to "
                       "broadcasting. Please ensure they have the same size.", stacklevel=4)
