@@ -67,3 +67,4 @@ cdef void settle_tensor(TensorBase t) except *
 cdef void settle_node(NodeBase node) except *
 cdef void open_object(GraphObject obj) except *
 cdef void refer(GraphObject holder, object referent) except *
+cdef Py_ssize_t fusion_limit() noexcept

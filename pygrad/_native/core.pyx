@@ -522,6 +522,11 @@ def same_dtype_arrays(a, b, result=None):
 cdef Py_ssize_t _fusion_limit = PY_SSIZE_T_MAX
 
 
+cdef Py_ssize_t fusion_limit() noexcept:
+    """The gate's limit, for compiled callers (``dispatch.pyx``)."""
+    return _fusion_limit
+
+
 def set_fusion_limit(Py_ssize_t n):
     """Operands of at least ``n`` elements go to fusion (``PY_SSIZE_T_MAX``: fusion is off)."""
     global _fusion_limit

@@ -10,7 +10,8 @@ metadata and saved tensors — without their Python frames; any other call goes 
 cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from pygrad._native.core cimport NodeBase, SavedTensorBase, TensorBase, Version, instance, new_saved, new_tensor, refer, settle_node
+from pygrad._native.core cimport (NodeBase, SavedTensorBase, TensorBase, Version, fusion_limit, instance, new_saved,
+                                  new_tensor, refer, settle_node)
 
 import numpy as _np
 
@@ -29,24 +30,23 @@ _PREP = {"same": AS_IS, "float": FLOAT, "promote": FLOAT, "promote_float": FLOAT
 
 # Bound on first use (this module loads before the autograd classes exist).
 cdef object _Tensor = None
-cdef object _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _fusion, _SavedTensor
+cdef object _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _SavedTensor
 cdef object _generic_apply  # Function.apply (a classmethod)
 cdef object _accumulate_grad_node
 cdef dict _DTYPES
 
 
 cdef void _bind() except *:
-    global _Tensor, _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _fusion, _SavedTensor
+    global _Tensor, _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _SavedTensor
     global _generic_apply, _DTYPES, _accumulate_grad_node
     from pygrad import _backend
     from pygrad._native import engine
     from pygrad.autograd import anomaly_mode, grad_mode, op_observers
     from pygrad.autograd.function import Function, SavedTensor, accumulate_grad_node
     from pygrad.dtypes import _BY_NUMPY
-    from pygrad.fusion._state import state
     from pygrad.tensor import Tensor
     _engine, _native_apply = _backend.engine, engine.apply_function
-    _observers, _grad_state, _anomaly, _fusion = op_observers.observers, grad_mode._state, anomaly_mode, state
+    _observers, _grad_state, _anomaly = op_observers.observers, grad_mode._state, anomaly_mode
     _anomaly_state = anomaly_mode._state
     _SavedTensor, _generic_apply, _DTYPES = SavedTensor, Function.__dict__["apply"], _BY_NUMPY
     _accumulate_grad_node = accumulate_grad_node
@@ -232,7 +232,7 @@ cdef class TableOp:
         for i in range(n, self.n_args):
             if PyObject_IS_GC(args[i]):
                 return None  # an attribute of the node that might close a cycle: the general way
-        if _fusion.on and cnp.PyArray_SIZE(first) >= <cnp.npy_intp>_fusion.min_numel:
+        if cnp.PyArray_SIZE(first) >= fusion_limit():  # the fusion gate's test (core.fusion_gate)
             return None
         enabled = _grad_state.enabled
         if not enabled:
@@ -362,7 +362,7 @@ cdef class TableBackward:
         if type(grad) is not _Tensor or type((<TensorBase>grad)._data) is not cnp.ndarray:
             return None
         g = <cnp.ndarray>(<TensorBase>grad)._data
-        if _grad_state.enabled or (_fusion.on and cnp.PyArray_SIZE(g) >= <cnp.npy_intp>_fusion.min_numel):
+        if _grad_state.enabled or cnp.PyArray_SIZE(g) >= fusion_limit():
             return None
         needs = node.needs_input_grad
         if type(needs) is not tuple or len(<tuple>needs) != self.n_args:
