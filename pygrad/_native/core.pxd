@@ -1,3 +1,6 @@
+cimport numpy as cnp
+
+
 cdef class Version:
     cdef public long long value
 
@@ -68,3 +71,18 @@ cdef void settle_node(NodeBase node) except *
 cdef void open_object(GraphObject obj) except *
 cdef void refer(GraphObject holder, object referent) except *
 cdef Py_ssize_t fusion_limit() noexcept
+
+
+cdef inline bint same_layout(cnp.ndarray x, cnp.ndarray y):
+    """Same dtype, and shapes that need no broadcast check (equal, or one of them 0-d)."""
+    cdef int nd = cnp.PyArray_NDIM(x), k
+    if cnp.PyArray_DESCR(x) != cnp.PyArray_DESCR(y):
+        return False
+    if nd == 0 or cnp.PyArray_NDIM(y) == 0:
+        return True
+    if nd != cnp.PyArray_NDIM(y):
+        return False
+    for k in range(nd):
+        if cnp.PyArray_DIMS(x)[k] != cnp.PyArray_DIMS(y)[k]:
+            return False
+    return True

@@ -494,26 +494,11 @@ cdef cnp.ndarray _scalar_array(double value, bint double):
     return out
 
 
-cdef inline bint _same_layout(cnp.ndarray x, cnp.ndarray y):
-    """Same dtype, and shapes that need no broadcast check (equal, or one of them 0-d)."""
-    cdef int nd = cnp.PyArray_NDIM(x), k
-    if cnp.PyArray_DESCR(x) != cnp.PyArray_DESCR(y):
-        return False
-    if nd == 0 or cnp.PyArray_NDIM(y) == 0:
-        return True
-    if nd != cnp.PyArray_NDIM(y):
-        return False
-    for k in range(nd):
-        if cnp.PyArray_DIMS(x)[k] != cnp.PyArray_DIMS(y)[k]:
-            return False
-    return True
-
-
 def same_dtype_arrays(a, b, result=None):
     if result is None and isinstance(a, TensorBase) and isinstance(b, TensorBase):
         x = (<TensorBase>a)._data
         y = (<TensorBase>b)._data
-        if type(x) is cnp.ndarray and type(y) is cnp.ndarray and _same_layout(x, y):
+        if type(x) is cnp.ndarray and type(y) is cnp.ndarray and same_layout(x, y):
             return (x, y)
     return _same_general(a, b, result)
 

@@ -11,7 +11,7 @@ cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from pygrad._native.core cimport (NodeBase, SavedTensorBase, TensorBase, Version, fusion_limit, instance, new_saved,
-                                  new_tensor, refer, settle_node)
+                                  new_tensor, refer, same_layout, settle_node)
 
 import numpy as _np
 
@@ -61,21 +61,6 @@ cdef bint _native_active = False  # the compiled engine is the active one (``_ba
 def _backend_switched():
     global _native_active
     _native_active = _engine.apply_function is _native_apply
-
-
-cdef inline bint _same_layout(cnp.ndarray x, cnp.ndarray y):
-    """Same dtype, and shapes that need no broadcast check (equal, or one of them 0-d)."""
-    cdef int nd = cnp.PyArray_NDIM(x), k
-    if cnp.PyArray_DESCR(x) != cnp.PyArray_DESCR(y):
-        return False
-    if nd == 0 or cnp.PyArray_NDIM(y) == 0:
-        return True
-    if nd != cnp.PyArray_NDIM(y):
-        return False
-    for k in range(nd):
-        if cnp.PyArray_DIMS(x)[k] != cnp.PyArray_DIMS(y)[k]:
-            return False
-    return True
 
 
 cdef inline bint _is_float(int type_num):
@@ -223,7 +208,7 @@ cdef class TableOp:
             if self.prep == FLOAT:
                 if not _is_float(cnp.PyArray_TYPE(data)):
                     return None
-                if i and not _same_layout(first, data):
+                if i and not same_layout(first, data):
                     return None
             if i == 0:
                 first = data
