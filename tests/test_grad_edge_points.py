@@ -27,6 +27,11 @@ CASES = {
     "amax with NaN": (lambda L, x: x.reshape(2, 2).amax(1), [[1.0, NAN, 3.0, 3.0]]),
     "amin with NaN": (lambda L, x: x.reshape(2, 2).amin(1), [[1.0, NAN, 3.0, 3.0]]),
     "amax all with NaN": (lambda L, x: x.amax(), [[1.0, NAN, 3.0, NAN]]),
+    # The kinks of the piecewise activations take PyTorch's side.
+    "hardswish": (lambda L, x: L.nn.functional.hardswish(x), [[-3.0, 3.0, -4.0, 0.0, 4.0, NAN]]),
+    "hardsigmoid": (lambda L, x: L.nn.functional.hardsigmoid(x), [[-3.0, 3.0, -4.0, 0.0, 4.0, NAN]]),
+    "hardtanh": (lambda L, x: L.nn.functional.hardtanh(x), [[-1.0, 1.0, -2.0, 0.0, 2.0, NAN]]),
+    "relu6": (lambda L, x: L.nn.functional.relu6(x), [[0.0, 6.0, -1.0, 3.0, 7.0, NAN]]),
 }
 
 
