@@ -720,6 +720,9 @@ cdef object _apply(int op, tuple args, object fallback):
                 args = (args[0], _scalar_array(scalar, typenum))
             ufunc(*args, out)
             return out
+        if op == SQRT_B:  # division-bound: NumPy's SIMD loops, the two the pure kernel runs
+            np.true_divide(args[0], np.multiply(args[1], 2), out)
+            return out
     op = reduced
     if op == COPY and not (plan.nd == 1 and plan.steps[0][0] == 1):
         cnp.PyArray_CopyInto(<cnp.ndarray>out, <cnp.ndarray>args[0])  # NumPy's strided copy is faster
