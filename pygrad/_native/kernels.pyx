@@ -723,6 +723,13 @@ cdef object _apply(int op, tuple args, object fallback):
         if op == SQRT_B:  # division-bound: NumPy's SIMD loops, the two the pure kernel runs
             np.true_divide(args[0], np.multiply(args[1], 2), out)
             return out
+        if op == SIGMOID_B and nin == 2 and _uniform(&plan, 1):
+            # One y: (g * (1 - y)) * y is two multiplications by a scalar, NumPy's SIMD loops as
+            # the pure kernel runs them (the compiled loop reads y from a spread block).
+            y = _scalar_array(<double*>data[1], typenum)
+            np.multiply(args[0], 1 - y, out)
+            np.multiply(out, y, out)
+            return out
     op = reduced
     if op == COPY and not (plan.nd == 1 and plan.steps[0][0] == 1):
         cnp.PyArray_CopyInto(<cnp.ndarray>out, <cnp.ndarray>args[0])  # NumPy's strided copy is faster
