@@ -40,11 +40,23 @@ def test_scalar_operand_is_the_numpy_scalar_of_the_result_dtype(dtype, value):
     assert len(caught) == len(expected_warnings)  # an overflowing cast warns as NumPy does
 
 
-def test_scalar_operands_are_fresh_tensors():
-    x = pygrad.ones(2)
-    _, b1 = _util.binary_operands(x, 2.0)
-    _, b2 = _util.binary_operands(x, 2.0)
-    assert b1 is not b2 and b1._version is not b2._version and not np.shares_memory(b1._data, b2._data)
+def test_float_operands_share_one_read_only_tensor_per_value():
+    """``x * 0.5`` saves its 0.5: the ops on one float share its 0-d tensor (no tensor per node
+    kept alive), read-only, one per dtype and per bit pattern (-0.0 is not 0.0)."""
+    x, x64 = pygrad.ones(2), pygrad.ones(2, dtype=pygrad.float64)
+    operands = _util.binary_operands  # the compiled core's, or the Python definition on the pure one
+    b1, b2 = operands(x, 2.5)[1], operands(x, 2.5)[1]
+    assert b1 is b2 and not b1._data.flags.writeable and b1._data.dtype == np.float32
+    assert operands(x64, 2.5)[1]._data.dtype == np.float64 and operands(x64, 2.5)[1] is not b1
+    zero, negative_zero = operands(x, 0.0)[1], operands(x, -0.0)[1]
+    assert zero is not negative_zero and np.signbit(negative_zero._data) and not np.signbit(zero._data)
+    n1, n2 = operands(x, 3)[1], operands(x, 3)[1]  # ints: a fresh tensor each time
+    assert n1 is not n2 and n1._data.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        b1._data += 1
+    a = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    (a * 2.5 * 2.5).sum().backward()
+    assert a.grad.tolist() == [6.25, 6.25]
 
 
 def test_same_dtype_arrays_fast_path_and_broadcast_error():

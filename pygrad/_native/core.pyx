@@ -2,6 +2,7 @@
 """Compiled twin of ``pygrad._pure.core``: the same fields, as C members."""
 cimport cython
 from libc.math cimport isinf
+from libc.string cimport memcpy
 import numpy as np
 cimport numpy as cnp
 from pygrad._errors import not_writable
@@ -470,7 +471,7 @@ def binary_operands(a, b):
             # A Python number never changes a floating tensor's dtype.
             dtype = (<object>(<TensorBase>a)._data).dtype
             if kind is float and (dtype is _F64 or (dtype is _F32 and _fits_float(<double>b))):
-                return (a, new_tensor(_scalar_array(<double>b, dtype is _F64)))
+                return (a, _wrapped_number(<double>b, dtype is _F64))
             if dtype.kind == "f":
                 return (a, new_tensor(np.asarray(b, dtype)))
     return _binary_general(a, b)
@@ -482,6 +483,32 @@ cdef object _F64 = np.dtype(np.float64), _F32 = np.dtype(np.float32)
 cdef inline bint _fits_float(double value):
     """Casting to float32 does not overflow (NumPy warns when it does: let it)."""
     return not (isinf(<float>value) and not isinf(value))
+
+
+# A node that saves its operand (``x * 0.5`` saves the 0.5) keeps the number's tensor alive:
+# a long chain of such ops would keep one tensor and one array per op.  The tensors of recent
+# numbers are kept instead (by the bits of the value, one table per float type) and shared by
+# every op on the same number; their arrays are read-only, so nothing can change a shared value.
+cdef enum:
+    WRAPPED_SLOTS = 64
+cdef unsigned long long _wrapped_bits[2 * WRAPPED_SLOTS]
+cdef list _wrapped = [None] * (2 * WRAPPED_SLOTS)
+
+
+cdef object _wrapped_number(double value, bint double):
+    """A 0-d leaf of ``value`` as float64 or float32, shared with the other ops on it."""
+    cdef unsigned long long bits
+    memcpy(&bits, &value, sizeof(double))
+    cdef Py_ssize_t slot = <Py_ssize_t>((bits * 0x9E3779B97F4A7C15ULL) >> 58) + (WRAPPED_SLOTS if double else 0)
+    cached = _wrapped[slot]
+    if cached is not None and _wrapped_bits[slot] == bits:
+        return cached
+    cdef cnp.ndarray array = _scalar_array(value, double)
+    cnp.PyArray_CLEARFLAGS(array, cnp.NPY_ARRAY_WRITEABLE)
+    t = new_tensor(array)
+    _wrapped[slot] = t
+    _wrapped_bits[slot] = bits
+    return t
 
 
 cdef cnp.ndarray _scalar_array(double value, bint double):

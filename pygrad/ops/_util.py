@@ -40,13 +40,35 @@ def binary_operands(a, b) -> tuple[Tensor, Tensor]:
         if type(b) is float or type(b) is int:
             dtype = _array_of(a).dtype  # the slot itself: a pending fused result is not computed for this
             if dtype.kind == "f":
-                return a, wrap(_asarray(b, dtype))
+                return a, (_wrapped_float(b, dtype) if type(b) is float else wrap(_asarray(b, dtype)))
     if isinstance(b, np.ndarray):
         b = as_tensor(b)
     if isinstance(a, np.ndarray):
         a = as_tensor(a)
     result = dtypes.result_type(a, b)
     return as_tensor(a, result), as_tensor(b, result)
+
+
+# The 0-d tensors of recent Python floats, shared by the ops on them: a node that saves its
+# operand (``x * 0.5``) then keeps no tensor of its own alive.  Read-only, so no op can change a
+# shared value.  The compiled core keeps its own table of them.
+_WRAPPED: dict = {}
+
+
+def _wrapped_float(value: float, dtype) -> Tensor:
+    if value != value:  # NaN: its payload is not in the key
+        return wrap(_asarray(value, dtype))
+    key = (dtype, value.hex())
+    t = _WRAPPED.get(key)
+    if t is None:
+        array = _asarray(value, dtype)  # warns when the cast overflows: then on every op
+        if np.isinf(array) and value not in (float("inf"), float("-inf")):
+            return wrap(array)
+        array.flags.writeable = False
+        if len(_WRAPPED) >= 128:
+            _WRAPPED.clear()
+        t = _WRAPPED[key] = wrap(array)
+    return t
 
 
 def same_dtype_arrays(a: Tensor, b: Tensor, result: dtypes.dtype | None = None):
