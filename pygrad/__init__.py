@@ -45,6 +45,8 @@ from .ops.linalg_ops import cdist, det, dist, logdet, slogdet, torch_svd as svd 
 from .ops.linalg_ops import inv as inverse, matrix_exp, pinv as pinverse  # noqa: E402
 from . import accelerator, functional  # noqa: E402
 from . import func  # noqa: E402
+from ._activations import (celu, celu_, prelu, rrelu, rrelu_, selu, selu_, threshold,  # noqa: E402
+                           threshold_)
 from ._tensortypes import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402
                            IntTensor, LongTensor, ShortTensor)
 
@@ -112,7 +114,7 @@ __all__ = [
     "promote_types", "rad2deg", "rand", "rand_like", "randint", "randn", "randn_like", "randperm",
     "reciprocal", "relu", "remainder", "reshape", "return_types", "roll", "round", "rsqrt", "save",
     "scatter", "scatter_add", "seed", "select", "set_default_device", "set_default_dtype",
-    "set_grad_enabled", "set_printoptions", "short", "sigmoid", "sign", "sin", "sinc", "sinh",
+    "set_grad_enabled", "set_printoptions", "sgn", "short", "sigmoid", "sign", "sin", "sinc", "sinh",
     "slogdet", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "sub",
     "subtract", "sum", "svd", "swapaxes", "swapdims", "t", "tan", "tanh", "tensor", "tensor_split",
     "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind",
@@ -127,4 +129,5 @@ __all__ += [
     "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_",
     "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_",
 ]
-__all__ += ["hardshrink"]  # an activation PyTorch also has at the top level (ops/optable_nn.py)
+# Activations PyTorch also has at the top level (ops/optable_nn.py, _activations.py).
+__all__ += ["celu", "celu_", "hardshrink", "prelu", "rrelu", "rrelu_", "selu", "selu_", "threshold", "threshold_"]

@@ -245,3 +245,33 @@ def test_float32_values_close_to_torch_at_large_inputs(name, torch):
     ours = getattr(PF, name)(pygrad.tensor(a)).numpy()
     theirs = getattr(torch.nn.functional, name)(torch.tensor(a)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+TOP_LEVEL = {  # torch.<name> as PyTorch has it at the top level: no inplace argument
+    "selu": lambda m, x: m.selu(x),
+    "celu": lambda m, x: m.celu(x, 0.5),
+    "threshold": lambda m, x: m.threshold(x, 0.25, -2.0),
+    "prelu": lambda m, x: m.prelu(x, m.tensor([0.3], dtype=x.dtype)),
+    "rrelu_eval": lambda m, x: m.rrelu(x, 0.1, 0.3),
+    "selu_": lambda m, x: m.selu_(x.clone()),
+    "celu_": lambda m, x: m.celu_(x.clone(), 2.0),
+    "threshold_": lambda m, x: m.threshold_(x.clone(), 0.0, 1.5),
+    "rrelu_": lambda m, x: m.rrelu_(x.clone()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOP_LEVEL))
+def test_top_level_activations_as_torch(name, rng, torch):
+    data = rng.uniform(-2, 2, (3, 4))
+    ours, theirs = pygrad.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    a, b = TOP_LEVEL[name](pygrad, ours), TOP_LEVEL[name](torch, theirs)
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-15)
+    assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+    a.sum().backward()
+    b.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert gradcheck(lambda x: TOP_LEVEL[name](pygrad, x), (pygrad.tensor(data + 0.01, requires_grad=True),))
+
+
+def test_top_level_selu_takes_no_inplace_argument(torch):
+    _raises_like(torch, lambda m: m.selu(m.ones(2), True))

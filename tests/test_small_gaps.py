@@ -221,3 +221,22 @@ def test_post_accumulate_grad_hook_matches_torch(torch):
             lib.ones(2).register_post_accumulate_grad_hook(lambda t: None)
         results.append((seen, str(non_leaf.value), str(no_grad.value)))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("name", ["sign", "sgn"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sign_of_special_values_as_torch(name, dtype, torch):
+    """PyTorch's sign of NaN is 0 (NumPy's is NaN); -0.0 gives +0.0; the node is SignBackward0 or
+    SgnBackward0, the gradient 0."""
+    data = np.array([float("nan"), -0.0, 0.0, 2.5, -3.0, float("inf"), -float("inf")], dtype)
+    ours = pygrad.tensor(data, requires_grad=True)
+    theirs = torch.tensor(data, requires_grad=True)
+    a, b = getattr(pygrad, name)(ours), getattr(torch, name)(theirs)
+    assert a.detach().numpy().tobytes() == b.detach().numpy().tobytes()
+    assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+    a.sum().backward()
+    b.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy(force=True))  # sgn's: a ZeroTensor
+    inplace = pygrad.tensor(data)
+    getattr(inplace, name + "_")()
+    assert inplace.numpy().tobytes() == b.detach().numpy().tobytes()

@@ -50,7 +50,7 @@ UFUNCS = {
     "exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tanh": "tanh", "tan": "tan", "atan": "arctan",
     "sinh": "sinh", "cosh": "cosh", "asin": "arcsin", "acos": "arccos", "asinh": "arcsinh", "acosh": "arccosh",
     "atanh": "arctanh", "log1p": "log1p", "exp2": "exp2", "log2": "log2", "log10": "log10",
-    "sign": "sign", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
+    "floor": "floor", "ceil": "ceil", "trunc": "trunc",
 }
 
 

@@ -111,7 +111,11 @@ def atan(a):
 
 
 def sign(a):
-    return np.sign(a)
+    """np.sign, with 0 as the sign of NaN (as PyTorch)."""
+    out = np.sign(a)
+    if out.dtype.kind == "f":
+        out = np.where(out != out, out.dtype.type(0), out)
+    return out
 
 
 def floor(a):

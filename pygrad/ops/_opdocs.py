@@ -47,7 +47,8 @@ DESCRIPTIONS = {
     "erfinv": "The inverse of the error function of each element.",
     "nan_to_num": "NaN, positive and negative infinity replaced by the given numbers (by default 0 and the "
                   "dtype's largest and smallest finite values).",
-    "sign": "The sign of each element: -1, 0 or 1.",
+    "sign": "The sign of each element: -1, 0 or 1 (0 for NaN, as PyTorch).",
+    "sgn": "The sign of each element, as ``sign`` for real tensors (PyTorch's ``sgn`` extends it to complex).",
     "floor": "The largest integer not greater than each element.",
     "ceil": "The smallest integer not less than each element.",
     "trunc": "Each element rounded toward zero.",
@@ -153,7 +154,7 @@ _SIGNED = "[-1.5, 0.5, 2.0]"
 EXAMPLE_INPUTS = {  # the elementwise ops' first input (default [0.5, 1.0, 2.0]); binary: (input, other)
     "asin": _UNIT, "acos": _UNIT, "atanh": _UNIT, "erfinv": _UNIT, "acosh": "[1.5, 2.0, 3.0]",
     "logit": "[0.25, 0.5, 0.75]", "sinc": "[0.0, 0.5, 1.5]", "deg2rad": "[0.0, 90.0, 180.0]",
-    "nan_to_num": "[float('nan'), float('inf'), -1.5]", "relu": _SIGNED, "abs": _SIGNED, "sign": _SIGNED,
+    "nan_to_num": "[float('nan'), float('inf'), -1.5]", "relu": _SIGNED, "abs": _SIGNED, "sign": _SIGNED, "sgn": _SIGNED,
     "floor": _SIGNED, "ceil": _SIGNED, "trunc": _SIGNED, "round": "[-1.5, 0.5, 2.7]", "frac": _SIGNED,
     "square": _SIGNED, "neg": _SIGNED, "gelu": _SIGNED, "leaky_relu": _SIGNED, "elu": _SIGNED, "silu": _SIGNED,
     "softplus": _SIGNED, "tanh": _SIGNED, "sigmoid": _SIGNED, "atan": _SIGNED, "erf": _SIGNED, "sinh": _SIGNED,

@@ -268,6 +268,9 @@ UNARY = [
        rule="d(nan_to_num(u))/du = 1 where u is finite, else 0"),
     Op("sign(Tensor self)", inplace=True, node="SignBackward0", kernel="sign", impl=_sign,
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
+    Op("sgn(Tensor self)", inplace=True, node="SgnBackward0", kernel="sign", impl=_sign,
+       saves=("self", "result"),  # what PyTorch's node keeps (its formula covers complex inputs)
+       derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
     Op("floor(Tensor self)", inplace=True, inplace_function=True,
        node="FloorBackward0", kernel="floor", impl=_keep_integers("floor_vml_cpu"),
        derivatives={"self": "zeros_like(grad)"}, rule=_ZERO),
