@@ -211,3 +211,29 @@ def test_operators_keep_their_names():
     np.testing.assert_array_equal((1 + x).numpy(), [2.0, 3.0])
     with pytest.raises(TypeError):
         x * "a"
+
+
+def test_quiet_ops_warn_nothing_and_leave_numpy_error_state_as_it_was():
+    """log(0) is -inf and log(-1) nan without a warning, as in PyTorch, also when the program
+    asks NumPy to raise; the program's own error state is back after the op and its backward."""
+    import warnings
+    x = pygrad.tensor([0.0, -1.0, 2.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            y = x.log()
+            assert np.geterr() == {"divide": "raise", "over": "raise", "under": "raise", "invalid": "raise"}
+            with pytest.raises(FloatingPointError):
+                np.log(np.zeros(1))
+        y.backward(pygrad.ones(3))
+    assert y.tolist()[0] == float("-inf") and np.isnan(y.tolist()[1]) and y.tolist()[2] == np.log(np.float32(2.0))
+    assert x.grad.tolist()[0] == float("inf") and x.grad.tolist()[1:] == [-1.0, 0.5]
+    assert type(y.grad_fn).__name__ == "LogBackward0"
+    ref = torch.tensor([0.0, -1.0, 2.0], requires_grad=True)
+    ref.log().backward(torch.ones(3))
+    np.testing.assert_array_equal(x.grad.numpy(), ref.grad.numpy())
+    with np.errstate(divide="warn"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pygrad.tensor([0.0]).log()
+        np.log(np.zeros(1))  # the program's state: a warning
+    assert len(caught) == 1 and "divide by zero" in str(caught[0].message)

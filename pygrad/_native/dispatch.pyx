@@ -10,6 +10,7 @@ metadata and saved tensors — without their Python frames; any other call goes 
 cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from pygrad._native.core cimport (NodeBase, SavedTensorBase, TensorBase, Version, fusion_limit, instance, new_saved,
                                   new_tensor, refer, same_layout, settle_node)
 
@@ -131,10 +132,52 @@ cdef object _meta_tuple(MetaEntry* e, int which):
     return <object>e.tuples[which]
 
 
-cdef class TableOp:
-    """``Fn.apply`` of the table op ``Fn``: ``TableOp(Fn, call, n_inputs, attrs, dtype_rule, saves)``.
+# -- quiet ops: NumPy's floating-point warnings off around a call -----------------------------
+# NumPy keeps its error state in a context variable: a quiet call sets it to the current state
+# with every error ignored (kept for the last state seen) and resets it after, which costs far
+# less than entering an ``np.errstate``.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
+except ImportError:  # a NumPy without it: errstate
+    _np_error_state = None
+cdef object _state_seen = None, _state_quiet = None
 
-    ``call(*arrays, *attrs)`` computes the forward's array; ``saves`` lists what the node saves,
+
+cdef object _quiet_state():
+    """The current error state with every floating-point error ignored."""
+    global _state_seen, _state_quiet
+    state = get_value(_np_error_state)
+    if state is not _state_seen:
+        with _np.errstate(all="ignore"):
+            quiet = get_value(_np_error_state)
+        _state_seen, _state_quiet = state, quiet
+        return quiet
+    return _state_quiet
+
+
+cdef object _quiet_enter():
+    """Turn NumPy's floating-point warnings off; returns what ``_quiet_exit`` takes."""
+    if _np_error_state is None:
+        manager = _np.errstate(all="ignore")
+        manager.__enter__()
+        return manager
+    return PyContextVar_Set(_np_error_state, _quiet_state())
+
+
+cdef int _quiet_exit(token) except -1:
+    if _np_error_state is None:
+        token.__exit__(None, None, None)
+    else:
+        PyContextVar_Reset(_np_error_state, token)
+    return 0
+
+
+cdef class TableOp:
+    """``Fn.apply`` of the table op ``Fn``:
+    ``TableOp(Fn, call, n_inputs, attrs, dtype_rule, saves, quiet=False)``.
+
+    ``call(*arrays, *attrs)`` computes the forward's array (``quiet``: with NumPy's floating-point
+    warnings off, as ``log(0)`` is ``-inf`` in PyTorch); ``saves`` lists what the node saves,
     in order, as ``(source, users)``: the input index (-1: the result) and the bit mask of the
     inputs whose gradient reads it (saved when one of them needs a gradient).
     """
@@ -143,15 +186,18 @@ cdef class TableOp:
     cdef object backward_cls, call
     cdef Py_ssize_t n_inputs, n_args
     cdef int prep
+    cdef bint quiet
     cdef tuple attrs, saves, needs, edge_args
 
-    def __init__(self, cls, call, Py_ssize_t n_inputs, tuple attrs, str dtype_rule, tuple saves):
+    def __init__(self, cls, call, Py_ssize_t n_inputs, tuple attrs, str dtype_rule, tuple saves,
+                 bint quiet=False):
         cdef Py_ssize_t mask, i
         if n_inputs < 1 or n_inputs > 8 or n_inputs + len(attrs) > 16:
             raise ValueError("a table op with 1 to 8 tensor inputs and at most 16 arguments")
         self.cls, self.backward_cls, self.call = cls, cls._backward_cls, call
         self.n_inputs, self.n_args, self.attrs = n_inputs, n_inputs + len(attrs), attrs
         self.prep = _PREP[dtype_rule]
+        self.quiet = quiet
         self.saves = saves
         # needs_input_grad by the mask of inputs that require grad (the attributes never do).
         self.needs = tuple([tuple([bool(mask >> i & 1) for i in range(n_inputs)]) + (False,) * len(attrs)
@@ -233,11 +279,11 @@ cdef class TableOp:
         if self.prep == TENSORS and enabled:
             _grad_state.enabled = False
             try:
-                result = PyObject_Vectorcall(self.call, operands, self.n_args, NULL)
+                result = self._forward(operands)
             finally:
                 _grad_state.enabled = True
         else:
-            result = PyObject_Vectorcall(self.call, operands, self.n_args, NULL)
+            result = self._forward(operands)
         out = new_tensor(result)
         if mask == 0:
             return out
@@ -288,6 +334,16 @@ cdef class TableOp:
         if out._grad_fn is node:
             refer(out, node)
         return out
+
+
+    cdef object _forward(self, PyObject** operands):
+        if not self.quiet:
+            return PyObject_Vectorcall(self.call, operands, self.n_args, NULL)
+        token = _quiet_enter()
+        try:
+            return PyObject_Vectorcall(self.call, operands, self.n_args, NULL)
+        finally:
+            _quiet_exit(token)
 
 
 cdef tuple _NO_EDGE = (None, 0)
@@ -375,10 +431,13 @@ cdef class TableBackward:
             Py_INCREF(value)
             PyTuple_SET_ITEM(values, j, value)
             j += 1
-        if self.quiet:
-            with _np.errstate(all="ignore"):
-                return self._gradients(<tuple>needs, grad, <tuple>values)
-        return self._gradients(<tuple>needs, grad, <tuple>values)
+        if not self.quiet:
+            return self._gradients(<tuple>needs, grad, <tuple>values)
+        token = _quiet_enter()
+        try:
+            return self._gradients(<tuple>needs, grad, <tuple>values)
+        finally:
+            _quiet_exit(token)
 
     cdef tuple _gradients(self, tuple needs, grad, tuple values):
         cdef Py_ssize_t i, j, k

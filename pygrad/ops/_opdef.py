@@ -395,10 +395,10 @@ _TableOp = getattr(_backend.engine, "TableOp", None) if _backend.core.__name__.e
 def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
     """Give ``fn`` the compiled ``apply`` when its generated forward is one the compiled path
     reproduces: a kernel (or forward expression) on the inputs' arrays, the attributes kept on
-    the node and the saved tensors; the rest (intermediates, kept values, silenced warnings,
-    optional inputs, bool results) stays with the generated forward."""
+    the node and the saved tensors; the rest (intermediates, kept values, optional inputs, bool
+    results) stays with the generated forward."""
     inputs = op.inputs
-    if (_TableOp is None or op.node is None or op.intermediates or op.keeps or op.quiet or op.forward_only
+    if (_TableOp is None or op.node is None or op.intermediates or op.keeps or op.forward_only
             or not 1 <= len(inputs) <= 8 or any(a.type not in ("Tensor", "TensorLike") for a in inputs)
             or op.dtype not in ("same", "float", "promote", "promote_float", "tensor")
             or (op.dtype.startswith("promote") and len(inputs) != 2)):
@@ -409,7 +409,7 @@ def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
         users = sum(1 << i for i, a in enumerate(names) if name in _derivative_names(op, a))
         saves.append((-1 if name == "result" else names.index(name), users))
     call = getattr(_kernels, op.kernel) if op.kernel else env["_forward"]
-    fn.apply = _TableOp(fn, call, len(inputs), tuple(a.name for a in op.attrs), op.dtype, tuple(saves))
+    fn.apply = _TableOp(fn, call, len(inputs), tuple(a.name for a in op.attrs), op.dtype, tuple(saves), op.quiet)
 
 
 def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, env: dict) -> None:
