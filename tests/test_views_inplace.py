@@ -543,3 +543,19 @@ def test_view_without_grad_of_base_without_grad_may_take_a_gradient(torch, backe
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
     assert got[2:] == want[2:] == ("CopySlices", "AsStridedBackward0")
+
+
+def test_source_view_of_the_written_base_keeps_the_history_it_had(torch):
+    """``t[:1].copy_(t[2:3])``: the source is a view of the base being written; its edge is the
+    SliceBackward0 it had when the op was called, as PyTorch takes the edges before writing."""
+    results = []
+    for m in (pygrad, torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        t = m.zeros(4)
+        t[1:3].copy_(x * 3)
+        t.narrow(0, 0, 1).copy_(t.narrow(0, 2, 1))
+        names = [type(f).__name__ if f is not None else None for f, _ in t.grad_fn.next_functions]
+        t.backward(m.tensor([1.0, 10.0, 100.0, 1000.0]))
+        results.append((type(t.grad_fn).__name__, names, x.grad.tolist(), t.tolist()))
+    assert results[0] == results[1]
+    assert results[0][1] == ["CopySlices", "SliceBackward0"]

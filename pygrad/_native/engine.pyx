@@ -523,13 +523,17 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
             args = tuple([args[i] for i in positions])
             n = len(args)
             break
+    dt = node._dirty
+    cdef tuple dirty = <tuple>dt if type(dt) is tuple else tuple(dt)
     edges = PyTuple_New(n)
     meta = PyTuple_New(n)
     for i in range(n):
         a = <TensorBase>args[i]
         if a._requires_grad:
             grad_fn = a._grad_fn
-            if a._view is not None:  # a view brings its history up to date first
+            # A view written by this op brings its history up to date first; the others' is as it
+            # was before the op wrote (made current before forward), as PyTorch takes the edges.
+            if a._view is not None and _is_in(a, dirty):
                 edge = a._edge()
             elif grad_fn is not None:
                 edge = (grad_fn, a._output_nr)
@@ -551,8 +555,6 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
 
     nd = node._non_differentiable
     cdef tuple non_diff = <tuple>nd if type(nd) is tuple else tuple(nd)
-    dt = node._dirty
-    cdef tuple dirty = <tuple>dt if type(dt) is tuple else tuple(dt)
     for d in dirty:
         if d._view is not None:
             d._view.check_inplace(d)

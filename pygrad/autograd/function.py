@@ -349,9 +349,15 @@ def _connect(node, args, outputs):
     if len(positions) != len(args):
         node._edge_args = positions
         args = tuple(args[i] for i in positions)
+    dirty = node._dirty
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
-            edges.append(a._edge())
+            # A view written by this op brings its history up to date first; the others' is as it
+            # was before the op wrote (made current before forward), as PyTorch takes the edges.
+            if a._view is None or any(a is d for d in dirty):
+                edges.append(a._edge())
+            else:
+                edges.append((a._grad_fn, a._output_nr) if a._grad_fn is not None else a._edge())
             meta.append((_array_of(a).shape, a.dtype))
         else:
             edges.append((None, 0))
@@ -360,7 +366,6 @@ def _connect(node, args, outputs):
     node._input_meta = tuple(meta)
 
     non_diff = node._non_differentiable
-    dirty = node._dirty
     for d in dirty:
         if d._view is not None:
             d._view.check_inplace(d)
