@@ -139,6 +139,8 @@ _RULES = {
     "CopyBackwards": "x.copy_(src): src gets the gradient (cast to its dtype); x's old values none",
     "IndexPutBackward0": "x[index] = value: value gets the gradient at index, x the rest",
     "IndexBackwardBackward0": "the gradient of u[index] differentiated: read back at index",
+    "SelectBackwardBackward0": "the gradient of u[i] differentiated: read back at i",
+    "SliceBackwardBackward0": "the gradient of u[a:b] differentiated: read back at a:b",
     "GatherBackward0": "u[index] (gather): the gradient is added at the gathered elements",
     "RepeatBackward0": "u.repeat(sizes): the gradients of all the copies are summed",
     "FlipBackward0": "u.flip(dims): the gradient is flipped back",

@@ -356,7 +356,7 @@ def _index(cls, args, flags, size):
     return cls.apply(x, key)
 
 
-@rule("index.Embed")
+@rule("index.Embed", "index.SelectEmbed", "index.SliceEmbed")
 def _embed(cls, args, flags, size):
     """The gradient of an index: the batch in front of the shape and of the key."""
     g, shape_, key, accumulate = args

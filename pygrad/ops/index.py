@@ -39,11 +39,15 @@ class Select(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
-        return Embed.apply(g, ctx.shape, ctx.key, False), None
+        return SelectEmbed.apply(g, ctx.shape, ctx.key, False), None
 
 
 class Slice(Select):
     _backward_name = "SliceBackward0"
+
+    @staticmethod
+    def backward(ctx, g):
+        return SliceEmbed.apply(g, ctx.shape, ctx.key, False), None
 
 
 class Index(Function):
@@ -152,6 +156,16 @@ class Embed(Function):
     def backward(ctx, gg):
         taken = (Index if ctx.accumulate else Select).apply(gg, ctx.key)
         return taken, None, None, None
+
+
+class SelectEmbed(Embed):
+    """The gradient of a basic index, as differentiable as ``Embed`` (PyTorch's node name)."""
+    _backward_name = "SelectBackwardBackward0"
+
+
+class SliceEmbed(Embed):
+    """The gradient of a slice (``x[1:3]``, ``narrow``)."""
+    _backward_name = "SliceBackwardBackward0"
 
 
 class IndexPut(Function):
