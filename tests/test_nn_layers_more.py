@@ -166,7 +166,9 @@ def pad_hvp(m, ad, x, tx, pad, mode):
 
 PADS = [((2, 3, 5), (2, 1), "reflect"), ((3, 5), (0, 3), "replicate"), ((2, 3, 4, 5), (1, 2, 3, 0), "reflect"),
         ((2, 3, 4, 5), (1, 2, 3, 0), "replicate"), ((1, 2, 3, 4, 3), (1, 1, 2, 0, 1, 2), "reflect"),
-        ((2, 3, 2, 2), (1, 1, 2, 0, 1, 2), "replicate"), ((2, 3, 5), (-1, 2), "reflect")]
+        ((2, 3, 2, 2), (1, 1, 2, 0, 1, 2), "replicate"), ((2, 3, 5), (-1, 2), "reflect"),
+        ((2, 3, 5), (2, 1), "circular"), ((3, 5), (0, 5), "circular"), ((2, 3, 4, 5), (1, 2, 3, 0), "circular"),
+        ((1, 2, 3, 4, 3), (1, 1, 2, 0, 1, 2), "circular"), ((2, 3, 5), (-2, 1), "circular")]
 
 
 @pytest.mark.parametrize("shape,pad,mode", PADS)
@@ -197,7 +199,23 @@ PAD_ERRORS = {
     "replicate_6d_input": lambda m: m.nn.functional.pad(m.ones(2, 2, 2, 2, 2, 2), (1, 1), mode="replicate"),
     "reflect_6_on_3d": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (1, 1, 1, 1, 1, 1), mode="reflect"),
     "unknown_mode": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (1, 1), mode="foo"),
+    "circular_wraps_twice": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (4, 0), mode="circular"),
+    "circular_empty_dim": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (-2, -2), mode="circular"),
+    "circular_1d_input": lambda m: m.nn.functional.pad(m.ones(3), (1, 1), mode="circular"),
+    "conv_transpose_padding_mode": lambda m: m.nn.ConvTranspose2d(1, 1, 2, padding_mode="circular"),
 }
+
+
+def test_conv_padding_mode_error_names_the_valid_modes(torch):
+    """PyTorch prints a set of the modes, in an order that varies from process to process."""
+    results = []
+    for lib in (pygrad, torch):
+        with pytest.raises(ValueError) as info:
+            lib.nn.Conv1d(1, 1, 2, padding_mode="wrap")
+        head, _, tail = str(info.value).partition("{")
+        modes, _, rest = tail.partition("}")
+        results.append((head, sorted(modes.split(", ")), rest))
+    assert results[0] == results[1]
 
 
 @pytest.mark.parametrize("name", sorted(PAD_ERRORS))

@@ -301,9 +301,9 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
                            f"got padding length {len(pad)} and input of dimension {x.ndim}")
     if mode in ("reflect", "replicate"):
         return _index_pad(x, pad, "reflection" if mode == "reflect" else "replication")
+    if mode == "circular":
+        return _circular_pad(x, pad)
     if mode != "constant":
-        if mode == "circular":
-            raise NotImplementedError("pygrad's pad supports the modes 'constant', 'reflect' and 'replicate'")
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     pairs = tuple((pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2))[::-1]  # first dim first
     return ConstantPadNd.apply(x, pairs, 0 if value is None else value)
@@ -312,9 +312,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
 _PAD_DIMS = {2: (2, 3), 4: (3, 4), 6: (4, 5)}  # padding length -> the input dims it pads
 
 
-def _index_pad(x: Tensor, pad: tuple, mode: str) -> Tensor:
-    """F.pad's reflect and replicate modes: the table's ReflectionPad{1,2,3}D / ReplicationPad nodes."""
-    from .optable_nn import INDEX_PADS
+def _check_non_constant_pad(x: Tensor, pad: tuple) -> None:
     if x.ndim not in _PAD_DIMS.get(len(pad), ()):
         raise NotImplementedError(
             f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.\n"
@@ -322,6 +320,44 @@ def _index_pad(x: Tensor, pad: tuple, mode: str) -> Tensor:
             "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+
+
+def _circular_pad(x: Tensor, pad: tuple) -> Tensor:
+    """F.pad's circular mode, built as PyTorch builds it (so its graph is PyTorch's: CopySlices):
+    the input (cropped where an amount is negative) copied into the middle of a new tensor, then,
+    dim by dim from the last, the left band copied from the right end of the filled part and the
+    right band from its left end (corners are written twice)."""
+    _check_non_constant_pad(x, pad)
+    dims = [x.ndim - 1 - i for i in range(len(pad) // 2)]  # dims[i] is padded by pad[2i], pad[2i + 1]
+    shape = list(x.shape)
+    for i, dim in enumerate(dims):
+        left, right = pad[2 * i], pad[2 * i + 1]
+        if left > shape[dim] or right > shape[dim]:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        shape[dim] = x.shape[dim] + left + right
+        if shape[dim] < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+    out = x.new_empty(shape)
+    inner, source = out, x
+    for i, dim in enumerate(dims):
+        left, right = pad[2 * i], pad[2 * i + 1]
+        inner = inner.narrow(dim, max(left, 0), shape[dim] - max(left, 0) - max(right, 0))
+        source = source.narrow(dim, max(-left, 0), x.shape[dim] - max(-left, 0) - max(-right, 0))
+    inner.copy_(source)
+    for i, dim in enumerate(dims):
+        left, right = pad[2 * i], pad[2 * i + 1]
+        end = shape[dim] - max(right, 0)  # where the filled part ends along dim
+        if left > 0:
+            out.narrow(dim, 0, left).copy_(out.narrow(dim, end - left, left))
+        if right > 0:
+            out.narrow(dim, shape[dim] - right, right).copy_(out.narrow(dim, max(left, 0), right))
+    return out
+
+
+def _index_pad(x: Tensor, pad: tuple, mode: str) -> Tensor:
+    """F.pad's reflect and replicate modes: the table's ReflectionPad{1,2,3}D / ReplicationPad nodes."""
+    from .optable_nn import INDEX_PADS
+    _check_non_constant_pad(x, pad)
     if mode == "reflection":
         for i in range(len(pad) // 2):
             dim = x.ndim - 1 - i

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import _functional_conv as FC
+from .. import functional as F
 from .linear import add_weight_and_bias, reset_kaiming_uniform
 from .module import Module
 
@@ -34,8 +35,9 @@ class _ConvNd(Module):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
             if padding == "same" and any(s != 1 for s in _ntuple(stride, n)):
                 raise ValueError("padding='same' is not supported for strided convolutions")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"pygrad's {type(self).__name__} supports padding_mode='zeros' only")
+        modes = {"zeros", "reflect", "replicate", "circular"}
+        if padding_mode not in modes:
+            raise ValueError(f"padding_mode must be one of {modes}, but got padding_mode='{padding_mode}'")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = _ntuple(kernel_size, n)
@@ -46,6 +48,16 @@ class _ConvNd(Module):
         self.output_padding = _ntuple(output_padding, n)
         self.groups = groups
         self.padding_mode = padding_mode
+        # F.pad's amounts (last dim first) for the other padding modes, as PyTorch keeps them.
+        if isinstance(self.padding, str):
+            pads = [0, 0] * n
+            if self.padding == "same":
+                for i, (d, k) in enumerate(zip(self.dilation, self.kernel_size)):
+                    total = d * (k - 1)
+                    pads[2 * (n - 1 - i)], pads[2 * (n - 1 - i) + 1] = total // 2, total - total // 2
+        else:
+            pads = [p for p in reversed(self.padding) for _ in range(2)]
+        self._reversed_padding_repeated_twice = pads
         shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
         add_weight_and_bias(self, shape + self.kernel_size, out_channels, bias, dtype)
         self.reset_parameters()
@@ -82,6 +94,9 @@ class Conv1d(_ConvNd):
                          bias, padding_mode, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            return FC.conv1d(F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode),
+                             self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return FC.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
@@ -96,6 +111,9 @@ class Conv2d(_ConvNd):
                          bias, padding_mode, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            return FC.conv2d(F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode),
+                             self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return FC.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 

@@ -1,5 +1,5 @@
-"""``ZeroPad1d/2d``, ``ConstantPad1d/2d/3d``, ``ReflectionPad1d/2d/3d`` and ``ReplicationPad1d/2d/3d``:
-``F.pad`` as modules."""
+"""``ZeroPad1d/2d``, ``ConstantPad1d/2d/3d``, ``ReflectionPad1d/2d/3d``, ``ReplicationPad1d/2d/3d``
+and ``CircularPad1d/2d/3d``: ``F.pad`` as modules."""
 from __future__ import annotations
 
 from ...tensor import Tensor
@@ -101,5 +101,20 @@ class ReplicationPad3d(_IndexPadNd):
     _dims, _mode = 3, "replicate"
 
 
-__all__ += ["ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
-            "ReplicationPad3d"]
+class CircularPad1d(_IndexPadNd):
+    """Pad the last dim with its other end (as if the dim wrapped around)."""
+    _dims, _mode = 1, "circular"
+
+
+class CircularPad2d(_IndexPadNd):
+    """Pad the last two dims with their other ends."""
+    _dims, _mode = 2, "circular"
+
+
+class CircularPad3d(_IndexPadNd):
+    """Pad the last three dims with their other ends."""
+    _dims, _mode = 3, "circular"
+
+
+__all__ += ["CircularPad1d", "CircularPad2d", "CircularPad3d", "ReflectionPad1d", "ReflectionPad2d",
+            "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d"]
