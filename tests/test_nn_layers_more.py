@@ -226,3 +226,36 @@ def test_pad_errors_are_torchs(name, torch):
             PAD_ERRORS[name](lib)
         outcomes.append((type(info.value), str(info.value)))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("shape,size", [((1, 1, 7), 3), ((2, 2, 6), 4), ((3, 5), 5), ((1, 2, 4), 1)])
+def test_adaptive_max_pool1d_indices_ties_and_nan_as_torch(shape, size, rng, torch):
+    """Indices into the input, the first maximum of a window (ties), the last NaN of one."""
+    a = rng.integers(0, 3, shape).astype(float)  # small integers: ties in most windows
+    a.flat[1] = np.nan
+    a.flat[-1] = np.nan
+    results = []
+    for lib in (pygrad, torch):
+        x = lib.tensor(a, requires_grad=True)
+        out, indices = lib.nn.functional.adaptive_max_pool1d(x, size, return_indices=True)
+        out.backward(lib.ones_like(out))
+        results.append((out.detach().numpy(), indices.numpy(), x.grad.numpy(), str(indices.dtype)))
+    for ours, theirs in zip(results[0], results[1]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_adaptive_max_pool2d_twice_differentiable_as_torch(rng, torch):
+    from pygrad.autograd import gradgradcheck
+    a = rng.standard_normal((2, 3, 6, 5))
+    results = []
+    for lib in (pygrad, torch):
+        x = lib.tensor(a, requires_grad=True)
+        out, indices = lib.nn.functional.adaptive_max_pool2d(x, (4, 3), return_indices=True)
+        (g,) = lib.autograd.grad((out ** 3).sum(), x, create_graph=True)
+        (g * g).sum().backward()
+        results.append((type(g.grad_fn).__name__, indices.numpy(), g.detach().numpy(), x.grad.numpy()))
+    assert results[0][0] == results[1][0] == "AdaptiveMaxPool2DBackwardBackward0"
+    for ours, theirs in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    x = pygrad.tensor(a[:1, :1], requires_grad=True)
+    assert gradgradcheck(lambda v: PF.adaptive_max_pool2d(v, (4, 3)) ** 2, [x])

@@ -13,7 +13,7 @@ from ..ops import conv as _conv
 from ..ops import optable_nn as _scalar
 from ..tensor import Tensor
 
-__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "lp_pool1d", "lp_pool2d", "dropout1d", "dropout2d", "dropout3d",
+__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "dropout1d", "dropout2d", "dropout3d",
            "alpha_dropout", "feature_alpha_dropout", "rms_norm"]
 
 
@@ -55,6 +55,16 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """1-D average pooling to a fixed output size."""
     _check_dims("adaptive_avg_pool1d", input)
     return _conv.adaptive_avg_pool2d(input.unsqueeze(-2), (1, _single(output_size))).squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """1-D max pooling to a fixed output size (and, with ``return_indices``, where each maximum was)."""
+    _check_dims("adaptive_max_pool1d", input)
+    out, indices = _conv.adaptive_max_pool2d(input.unsqueeze(-2), (1, _single(output_size)), True)
+    return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
+
+
+adaptive_max_pool2d = _conv.adaptive_max_pool2d
 
 
 def _lp_pool(input: Tensor, norm_type: float, kernel_size, stride, ceil_mode: bool, window: int, max_pool,

@@ -479,6 +479,80 @@ class AdaptiveAvgPool2DBackward(Function):
         return AdaptiveAvgPool2D.apply(gg, ctx.out_hw), None, None, None
 
 
+def _adaptive_cells(size: int, out: int) -> list:
+    """PyTorch's adaptive windows: output cell i covers floor(i*size/out) .. ceil((i+1)*size/out)."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def _window_argmax(win: np.ndarray) -> np.ndarray:
+    """The position of each window's maximum along the last axis, as PyTorch's CPU loop picks it:
+    the first maximum, or the last NaN when there is one."""
+    nan = np.isnan(win)
+    last_nan = win.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    return np.where(nan.any(axis=-1), last_nan, np.argmax(win, axis=-1))
+
+
+class AdaptiveMaxPool2D(Function):
+    """Output cell (i, j) is the maximum of its adaptive window (``_adaptive_cells``); the second
+    output holds where it was, as a flat index into the input's (H, W) plane."""
+
+    _backward_name = "AdaptiveMaxPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, out_hw):
+        a = x._data
+        h, w = a.shape[-2:]
+        out = np.empty(a.shape[:-2] + tuple(out_hw), a.dtype)
+        where = np.empty(out.shape, np.int64)
+        for i, (r0, r1) in enumerate(_adaptive_cells(h, out_hw[0])):
+            for j, (c0, c1) in enumerate(_adaptive_cells(w, out_hw[1])):
+                win = a[..., r0:r1, c0:c1].reshape(a.shape[:-2] + (-1,))
+                k = _window_argmax(win)
+                out[..., i, j] = np.take_along_axis(win, k[..., None], -1)[..., 0]
+                where[..., i, j] = (r0 + k // (c1 - c0)) * w + c0 + k % (c1 - c0)
+        ctx.where, ctx.in_shape = where, a.shape
+        indices = wrap(where)
+        ctx.mark_non_differentiable(indices)
+        return wrap(out), indices
+
+    @staticmethod
+    def backward(ctx, g, _):
+        return AdaptiveMaxPool2DBackward.apply(g, ctx.where, ctx.in_shape), None
+
+
+class AdaptiveMaxPool2DBackward(Function):
+    """Each output cell's gradient added at its maximum; its derivative reads the gradient back
+    at the maxima (an index)."""
+
+    _backward_name = "AdaptiveMaxPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, where, in_shape):
+        lead = int(np.prod(in_shape[:-2], dtype=np.int64))
+        plane = in_shape[-2] * in_shape[-1]
+        ctx.rows, ctx.flat, ctx.where_shape = np.arange(lead)[:, None], where.reshape(lead, -1), where.shape
+        gx = np.zeros((lead, plane), g._data.dtype)
+        np.add.at(gx, (ctx.rows, ctx.flat), g._data.reshape(lead, -1))
+        return wrap(gx.reshape(in_shape))
+
+    @staticmethod
+    def backward(ctx, gg):
+        lead = ctx.rows.shape[0]
+        return gg.reshape(lead, -1)[ctx.rows, ctx.flat].reshape(ctx.where_shape), None, None
+
+    jvp = staticmethod(linear_jvp)
+
+
+def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed output size; with ``return_indices``, also where each maximum was."""
+    if x.ndim not in (3, 4):
+        raise RuntimeError("adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: " + str(list(x.shape)))
+    size = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    out_hw = tuple(x.shape[-2 + k] if s is None else int(s) for k, s in enumerate(size))
+    out, indices = AdaptiveMaxPool2D.apply(x, out_hw)
+    return (out, indices) if return_indices else out
+
+
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed output size."""
     if x.ndim not in (3, 4):
