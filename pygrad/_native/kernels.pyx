@@ -76,9 +76,8 @@ def set_parallel_min_size(Py_ssize_t n):
 
 # -- a cache of large result buffers ------------------------------------------------------------
 # Writing a freshly mapped 4 KiB page costs ~3.5 us here (a page fault), several times the cost
-# of the write itself, and glibc maps large allocations afresh (from 128 KiB, or hands freed heap
-# back to the system).  Results of 128 KiB or more are therefore allocated through a NumPy
-# memory handler that keeps up to 32 freed buffers
+# of the write itself, and glibc maps every large allocation afresh.  Results of 1 MiB or more
+# are therefore allocated through a NumPy memory handler that keeps up to 32 freed buffers
 # (1 GiB at most) and hands one back when a result of exactly that size is wanted, as in the
 # repeated forward/backward passes of a training loop.  Only the compiled kernels' results use
 # it; the GIL serializes its calls.
@@ -86,7 +85,7 @@ cdef extern from *:
     """
     #include <stdlib.h>
     #define PYGRAD_CACHE_SLOTS 32
-    #define PYGRAD_CACHE_MIN ((size_t)1 << 17)
+    #define PYGRAD_CACHE_MIN ((size_t)1 << 20)
     #define PYGRAD_CACHE_MAX ((size_t)1 << 30)
     static void *pygrad_cache_ptr[PYGRAD_CACHE_SLOTS];
     static size_t pygrad_cache_size[PYGRAD_CACHE_SLOTS];
