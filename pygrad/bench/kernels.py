@@ -34,7 +34,7 @@ SIZES = (1, 100, 100_000, 1_000_000)
 # A quick run leaves out 1e6 elements: the loops run as at 1e5, and the compiled kernels take
 # their result from the buffer cache where NumPy maps fresh pages; the full run measures it.
 QUICK_SIZES = (1, 100, 100_000)
-RETRIES = 3
+RETRIES = 5
 QUICK_ALL_LAYOUTS = 100  # the largest size at which a quick run measures every layout of a one-ufunc kernel
 IN_PLACE = {"accumulate"}  # kernels writing into their first operand: none of a read-only view
 
