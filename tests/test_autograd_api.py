@@ -480,3 +480,59 @@ def test_gradcheck_passes_and_reports_nan_mismatch_clearly():
 
     with pytest.raises(GradcheckError, match=r"is nan analytically but 1\.99999"):
         gradcheck(NanGrad.apply, (x,))
+
+
+SAVED_CASES = {  # PyTorch's grad_fn._saved_<name>, on common ops
+    "mul": lambda m, a, b: a * b,
+    "mul_number": lambda m, a, b: a * 2.5,
+    "div": lambda m, a, b: a / b,
+    "pow_number": lambda m, a, b: a ** 3,
+    "pow_tensor": lambda m, a, b: a.abs() ** b,
+    "exp": lambda m, a, b: a.exp(),
+    "tanh": lambda m, a, b: a.tanh(),
+    "sigmoid": lambda m, a, b: a.sigmoid(),
+    "log": lambda m, a, b: a.abs().log(),
+    "sin": lambda m, a, b: a.sin(),
+    "sqrt": lambda m, a, b: a.abs().sqrt(),
+    "relu": lambda m, a, b: a.relu(),
+    "mm": lambda m, a, b: a.reshape(2, 3) @ b.reshape(3, 2),
+    "atan2": lambda m, a, b: m.atan2(a, b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAVED_CASES))
+def test_saved_attributes_of_grad_fn_as_torch(name, torch):
+    """``grad_fn._saved_self`` / ``_saved_other`` / ``_saved_result`` / ``_saved_exponent``: what
+    the node keeps, under PyTorch's names, the same values (None where it did not save)."""
+    rng = np.random.default_rng(7)
+    data_a, data_b = rng.uniform(-2, 2, 6), rng.uniform(0.5, 2, 6)
+    found = []
+    for m in (pygrad, torch):
+        a = m.tensor(data_a, requires_grad=True)
+        b = m.tensor(data_b, requires_grad=name != "mul")  # mul: other needs no grad, self is not saved
+        y = SAVED_CASES[name](m, a, b)
+        found.append(y.grad_fn)
+    ours, theirs = found
+    names = type(ours)._saved_names + type(ours)._saved_attrs
+    assert names, name
+    for key in names:
+        mine, ref = getattr(ours, "_saved_" + key), getattr(theirs, "_saved_" + key)
+        if ref is None or mine is None:
+            assert mine is None and ref is None, key
+        elif isinstance(ref, torch.Tensor):
+            np.testing.assert_allclose(mine.detach().numpy(), ref.detach().numpy(), rtol=1e-12, err_msg=key)
+        else:
+            assert mine == ref and type(mine) is type(ref), key
+    with pytest.raises(AttributeError, match=f"'{type(ours).__name__}' object has no attribute '_saved_nothing'"):
+        ours._saved_nothing
+
+
+def test_saved_attribute_after_backward_is_torchs_error(torch):
+    messages = []
+    for m in (pygrad, torch):
+        y = m.tensor([1.0, 2.0], requires_grad=True).exp()
+        y.sum().backward()
+        with pytest.raises(RuntimeError) as info:
+            y.grad_fn._saved_result
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]

@@ -110,6 +110,25 @@ class Node(_core.NodeBase):
     _forward_cls = None
     _qualified_name = None
     _table_backward = None  # a table op's backward in compiled form (ops/_opdef.py), run by the engine
+    _saved_names = ()  # a table op's saved tensors, in the order of ``_saved`` (ops/_opdef.py)
+    _saved_attrs = ()  # and the arguments it keeps on the node
+
+    def __getattr__(self, name):
+        """PyTorch's ``grad_fn._saved_<name>``: a saved tensor by its schema name (``self``,
+        ``other``, ``result``...; None when the op did not need to save it), or a kept argument
+        (``_saved_exponent``).  Only missing attributes come here."""
+        if name.startswith("_saved_"):
+            key = name[7:]
+            names = type(self)._saved_names
+            if key in names:
+                if self._freed:
+                    raise RuntimeError(SECOND_BACKWARD)
+                saved = self._saved
+                entry = saved[names.index(key)] if type(saved) is list else None
+                return None if entry is None else entry.unpack(self)
+            if key in type(self)._saved_attrs and key in self.__dict__:
+                return self.__dict__[key]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # -- the ctx interface of autograd.Function -------------------------------------------
     def save_for_backward(self, *tensors) -> None:

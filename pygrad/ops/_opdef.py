@@ -380,6 +380,9 @@ def _build_function(op: Op) -> type:
         namespace["backward"] = staticmethod(_not_differentiable(op.aten or op.name))
     cls_name = "".join(part.title() for part in op.name.split("_"))
     fn = type(cls_name, (Function,), namespace)
+    if op.node is not None:  # PyTorch's grad_fn._saved_<name> (autograd/function.py)
+        fn._backward_cls._saved_names = saved
+        fn._backward_cls._saved_attrs = tuple(a for a in attrs if a not in op.forward_only)
     if fuse:
         _fusion.register(fn)
     _install_compiled_apply(fn, op, env)
