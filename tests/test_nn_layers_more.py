@@ -203,6 +203,13 @@ PAD_ERRORS = {
     "circular_empty_dim": lambda m: m.nn.functional.pad(m.ones(2, 3, 3), (-2, -2), mode="circular"),
     "circular_1d_input": lambda m: m.nn.functional.pad(m.ones(3), (1, 1), mode="circular"),
     "conv_transpose_padding_mode": lambda m: m.nn.ConvTranspose2d(1, 1, 2, padding_mode="circular"),
+    "fold_blocks": lambda m: m.nn.functional.fold(m.ones(2, 12, 13), (4, 5), 2),
+    "fold_kernel_product": lambda m: m.nn.functional.fold(m.ones(2, 13, 12), (4, 5), 2),
+    "fold_1d_input": lambda m: m.nn.functional.fold(m.ones(12), (4, 5), 2),
+    "unfold_no_blocks": lambda m: m.nn.functional.unfold(m.ones(1, 1, 2, 2), 3),
+    "unfold_5d_input": lambda m: m.nn.functional.unfold(m.ones(1, 1, 1, 4, 5), 2),
+    "unfold_kernel_0": lambda m: m.nn.functional.unfold(m.ones(1, 1, 4, 5), 0),
+    "unfold_stride_0": lambda m: m.nn.functional.unfold(m.ones(1, 1, 4, 5), 2, stride=0),
 }
 
 

@@ -13,7 +13,7 @@ from ..ops import conv as _conv
 from ..ops import optable_nn as _scalar
 from ..tensor import Tensor
 
-__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "dropout1d", "dropout2d", "dropout3d",
+__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "unfold", "fold", "lp_pool1d", "lp_pool2d", "dropout1d", "dropout2d", "dropout3d",
            "alpha_dropout", "feature_alpha_dropout", "rms_norm"]
 
 
@@ -65,6 +65,7 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
 
 
 adaptive_max_pool2d = _conv.adaptive_max_pool2d
+unfold, fold = _conv.unfold, _conv.fold
 
 
 def _lp_pool(input: Tensor, norm_type: float, kernel_size, stride, ceil_mode: bool, window: int, max_pool,

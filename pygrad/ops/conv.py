@@ -257,6 +257,106 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
     return MaxPool2DWithIndices.apply(x, *_pool_args("max_pool2d", x, kernel_size, stride, padding, dilation))
 
 
+# -- unfold / fold (im2col / col2im) -------------------------------------------------------------
+# Each is the other's gradient, and both are linear: the derivatives are each other again.
+
+class Im2Col(Function):
+    """(N, C, H, W) -> (N, C*KH*KW, L): every sliding block as a column, channel-major."""
+    jvp = staticmethod(linear_jvp)
+
+    _backward_name = "Im2ColBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, dilation, padding, stride):
+        a = x._data if x.ndim == 4 else x._data[None]  # (C, H, W): one sample, as PyTorch takes it
+        ctx.conf, ctx.hw = (kernel, dilation, padding, stride), a.shape[2:]
+        out_hw = tuple(_out_size(a.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+        win = _windows(_padded(a, padding), kernel, stride, dilation, out_hw)  # (N, C, OH, OW, KH, KW)
+        cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(a.shape[0], -1, out_hw[0] * out_hw[1])
+        return wrap(np.ascontiguousarray(cols if x.ndim == 4 else cols[0]))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (Col2Im.apply(g, ctx.hw, *ctx.conf),) + (None,) * 4
+
+
+class Col2Im(Function):
+    """(N, C*KH*KW, L) -> (N, C, H, W): the columns added back where their blocks are."""
+    jvp = staticmethod(linear_jvp)
+
+    _backward_name = "Col2ImBackward0"
+
+    @staticmethod
+    def forward(ctx, cols, output_size, kernel, dilation, padding, stride):
+        c = cols._data if cols.ndim == 3 else cols._data[None]
+        ctx.conf = (kernel, dilation, padding, stride)
+        padded = (c.shape[0], c.shape[1] // (kernel[0] * kernel[1]),
+                  output_size[0] + 2 * padding[0], output_size[1] + 2 * padding[1])
+        out_hw = tuple(_out_size(output_size[i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+        win = c.reshape(padded[:2] + tuple(kernel) + out_hw).transpose(0, 1, 4, 5, 2, 3)
+        out = _unpad(_scatter_windows(win, padded, stride, dilation), padding)
+        return wrap(np.ascontiguousarray(out if cols.ndim == 3 else out[0]))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (Im2Col.apply(g, *ctx.conf),) + (None,) * 5
+
+
+def _pairs(*values) -> tuple:
+    return tuple(tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * 2
+                 for value in values)
+
+
+def _check_blocks(kernel, dilation, padding, stride) -> None:
+    if kernel[0] <= 0 or kernel[1] <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: {kernel[0]} "
+                           f"kernel_width: {kernel[1]}")
+    if stride[0] <= 0 or stride[1] <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: {stride[0]} "
+                           f"stride_width: {stride[1]}")
+    if dilation[0] <= 0 or dilation[1] <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: {dilation[0]} "
+                           f"dilation_width: {dilation[1]}")
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """``F.unfold``: the sliding blocks of a (N, C, H, W) or (C, H, W) input as columns."""
+    kernel, dilation, padding, stride = _pairs(kernel_size, dilation, padding, stride)
+    if input.ndim not in (3, 4):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    _check_blocks(kernel, dilation, padding, stride)
+    hw = input.shape[-2:]
+    blocks = tuple(_out_size(hw[i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(f"Given input with spatial size ({hw[0]}, {hw[1]}), kernel_size=({kernel[0]}, "
+                           f"{kernel[1]}), dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, "
+                           f"{padding[1]}), calculated shape of the array of sliding blocks as ({blocks[0]}, "
+                           f"{blocks[1]}), but its components must be at least one.")
+    return Im2Col.apply(input, kernel, dilation, padding, stride)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """``F.fold``: columns of sliding blocks added back into a (N, C, H, W) or (C, H, W) output."""
+    output_size, kernel, dilation, padding, stride = _pairs(output_size, kernel_size, dilation, padding, stride)
+    if input.ndim not in (2, 3):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    _check_blocks(kernel, dilation, padding, stride)
+    rows, columns = input.shape[-2:]
+    if rows % (kernel[0] * kernel[1]):
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
+                           f"got input.size(1)={rows} and kernel_size=({kernel[0]}, {kernel[1]}).")
+    blocks = tuple(_out_size(output_size[i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+    if blocks[0] < 1 or blocks[1] < 1 or columns != blocks[0] * blocks[1]:
+        raise RuntimeError(f"Given output_size=({output_size[0]}, {output_size[1]}), kernel_size=({kernel[0]}, "
+                           f"{kernel[1]}), dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, "
+                           f"{padding[1]}), stride=({stride[0]}, {stride[1]}), expected size of input's dimension 2 "
+                           f"to match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={columns}.")
+    return Col2Im.apply(input, output_size, kernel, dilation, padding, stride)
+
+
 # -- padding -----------------------------------------------------------------------------------
 
 class ConstantPadNd(Function):
