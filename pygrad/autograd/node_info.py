@@ -199,6 +199,10 @@ _RULES = {
     "AvgPool2DBackwardBackward0": "avg_pool2d's gradient differentiated: the average pool of the gradient",
     "AdaptiveAvgPool2DBackwardBackward0": "adaptive_avg_pool2d's gradient differentiated: the adaptive average pool "
                                           "of the gradient",
+    "AdaptiveMaxPool2DBackward0": "d adaptive_max_pool2d: each output cell's gradient goes to its window's maximum",
+    "AdaptiveMaxPool2DBackwardBackward0": "adaptive_max_pool2d's gradient differentiated: read back at each maximum",
+    "Im2ColBackward0": "d unfold(u): each column's gradient is added back where its block was (fold)",
+    "Col2ImBackward0": "d fold(u): each block's gradient read back as a column (unfold)",
     "SortBackward0": "u.sort(dim): each element gets the gradient of the place it was sorted to",
     "TopkBackward0": "u.topk(k): the k picked elements get their gradients, the others 0",
     "KthvalueBackward0": "u.kthvalue(k): the picked element gets the gradient, the others 0",
