@@ -257,3 +257,22 @@ def test_new_layers_init_distributions():
     assert (mha.in_proj_bias.detach().numpy() == 0).all() and (mha.out_proj.bias.detach().numpy() == 0).all()
     bil = pygrad.nn.Bilinear(16, 3, 4)
     assert np.abs(bil.weight.detach().numpy()).max() <= 0.25
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"p": 1.0, "keepdim": True}, {"p": 3.0}, {"p": float("inf")}])
+def test_pairwise_distance_records_torchs_nodes(kwargs, torch):
+    """at::pairwise_distance: NormBackward1 of AddBackward1 (the eps) of SubBackward0, keeping
+    p, dim and keepdim under PyTorch's names."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    chains = []
+    for m in (pygrad, torch):
+        y = m.nn.functional.pairwise_distance(m.tensor(a, requires_grad=True), m.tensor(b), **kwargs)
+        node, names = y.grad_fn, []
+        while node is not None:
+            names.append(node.name())
+            node = node.next_functions[0][0] if node.next_functions else None
+        chains.append((names, y.grad_fn._saved_p, y.grad_fn._saved_dim, y.grad_fn._saved_keepdim))
+    assert chains[0] == chains[1]
+    assert chains[0][0][:3] == ["NormBackward1", "AddBackward1", "SubBackward0"]
+    _compare(torch, lambda m, x, y: m.nn.functional.pairwise_distance(x, y, **kwargs), [a, b])

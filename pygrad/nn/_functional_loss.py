@@ -184,10 +184,10 @@ def _sizes(t: Tensor) -> str:
     return "[" + ", ".join(map(str, t.shape)) + "]"
 
 
-def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
+def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float, keepdim: bool = False) -> Tensor:
     """at::pairwise_distance: ``norm(x1 - x2 + eps, p)`` over the last dim (NormBackward1)."""
     dim = max(x1.ndim, x2.ndim) - 1
-    return NORM_DIM.fn.apply(_plus(x1 - x2, eps), float(p), (dim,), False)
+    return NORM_DIM.fn.apply(_plus(x1 - x2, eps), float(p), (dim,), keepdim)
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,

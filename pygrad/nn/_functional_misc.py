@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ..ops import nn as _nn
+from . import _functional_loss
 from ..ops.index import index_select
 from ..ops.linalg import einsum
 from ..ops.shape import tile
@@ -231,6 +232,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
-    """``norm(x1 - x2 + eps, p)`` over the last dim."""
-    dim = max(x1.ndim, x2.ndim) - 1
-    return (x1 - x2 + eps).norm(p, dim, keepdim=keepdim)
+    """``norm(x1 - x2 + eps, p)`` over the last dim, recorded as PyTorch's C++ composite records it
+    (``NormBackward1`` of ``AddBackward1`` of ``SubBackward0``)."""
+    if max(x1.ndim, x2.ndim) == 0:
+        return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+    return _functional_loss._pairwise_distance(x1, x2, p, eps, keepdim)

@@ -1065,8 +1065,11 @@ CONV_WEIGHT_BACKWARD = _node(
     rule="the weight gradient of conv2d differentiated: grad_grad = conv2d(x, grad), grad_x = its input gradient")
 # at::norm(x, p, dim, keepdim), as PyTorch's composite losses (pairwise_distance, triplet_margin_loss)
 # call it: the vector norm's formulas under its own node name.
-NORM_DIM = _node("_norm_dim(Tensor self, float p, int[] dims, bool keepdim)", jvp="weighted", node="NormBackward1",
-                 aten="norm", rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)", **_NORM)
+# (``dim``, not ``dims``: PyTorch's node keeps it as ``_saved_dim``)
+NORM_DIM = _node("_norm_dim(Tensor self, float p, int[] dim, bool keepdim)", jvp="weighted", node="NormBackward1",
+                 aten="norm", forward="vector_norm_forward(self, p, dim, keepdim)",
+                 derivatives={"self": "norm_grad(grad, self, result, p, dim, keepdim)"},
+                 rule="d(||u||_p)/du = sign(u)*|u|**(p-1) / ||u||_p**(p-1)")
 NN = [CONVOLUTION, CONV_INPUT_BACKWARD, CONV_WEIGHT_BACKWARD, NATIVE_LAYER_NORM, NATIVE_BATCH_NORM, MSE_LOSS, NLL_LOSS, NLL_LOSS2D, HUBER_LOSS, SMOOTH_L1_LOSS, BINARY_CROSS_ENTROPY,
       BINARY_CROSS_ENTROPY_WITH_LOGITS]
 
