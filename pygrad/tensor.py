@@ -11,7 +11,8 @@ from . import dtypes
 from ._arrays import checked_array
 from ._backend import core as _core
 from ._backend import kernels
-from ._errors import INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD
+from ._errors import (INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD,
+                      SCALAR_OF_GRAD_WARNING)
 from . import _printing
 from ._printing import format_tensor
 from .autograd import grad_mode
@@ -45,6 +46,16 @@ if TYPE_CHECKING:  # the methods the op table installs, as type checkers see the
                       sorting as _sorting, unary as _unary)
 else:
     _TableMethods = object
+
+_scalar_of_grad_warned = False
+
+
+def _warn_scalar_of_grad() -> None:
+    """``float(t)`` of a tensor that requires grad: PyTorch's warning, once per process as it gives it."""
+    global _scalar_of_grad_warned
+    if not _scalar_of_grad_warned:
+        _scalar_of_grad_warned = True
+        warnings.warn(SCALAR_OF_GRAD_WARNING, UserWarning, stacklevel=3)
 
 
 class Tensor(_core.TensorBase, _TableMethods):
@@ -364,6 +375,8 @@ class Tensor(_core.TensorBase, _TableMethods):
         return bool(self._one_element("Boolean"))
 
     def __float__(self) -> float:
+        if self._requires_grad:
+            _warn_scalar_of_grad()
         return float(self._one_element("float"))
 
     def __int__(self) -> int:

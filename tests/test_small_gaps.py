@@ -240,3 +240,24 @@ def test_sign_of_special_values_as_torch(name, dtype, torch):
     inplace = pygrad.tensor(data)
     getattr(inplace, name + "_")()
     assert inplace.numpy().tobytes() == b.detach().numpy().tobytes()
+
+
+def test_float_of_a_tensor_that_requires_grad_warns_once_as_torch(torch):
+    """PyTorch warns on ``float(t)`` of a tensor requiring grad (not on ``int`` or ``item``), once
+    per process: each library runs in a fresh interpreter."""
+    import subprocess
+    import sys
+    program = """
+import importlib, sys, warnings
+m = importlib.import_module(sys.argv[1])
+x = m.tensor(2.0, requires_grad=True)
+y = x * 3
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    int(y); y.item(); float(x.detach()); float(y); float(x)
+print([str(w.message).split(" (Triggered")[0] for w in caught], [w.category.__name__ for w in caught])
+"""
+    outputs = [subprocess.run([sys.executable, "-c", program, name], capture_output=True, text=True, check=True).stdout
+               for name in ("pygrad", "torch")]
+    assert outputs[0] == outputs[1]
+    assert "Consider using tensor.detach() first." in outputs[0]
