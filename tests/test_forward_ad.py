@@ -242,6 +242,8 @@ def _nn_cases():
         ("cosine_embedding_loss", lambda m, F, x, w: F.cosine_embedding_loss(x, x * w + 0.5, m.tensor([1.0, -1.0, 1.0]),
                                                                              margin=-0.5), (3, 4), (4,)),
         ("triplet_margin_loss", lambda m, F, x, w: F.triplet_margin_loss(x, x * w, x + w, margin=5.0), (3, 4), (4,)),
+        ("pairwise_distance_keepdim", lambda m, F, x, w: F.pairwise_distance(x, x * w, p=3.0, keepdim=True),
+         (3, 4), (4,)),
         ("poisson_nll_loss_full", lambda m, F, x, w: F.poisson_nll_loss(x.exp(), w * 4, log_input=False, full=True),
          (4,), (4,)),
         ("kl_div", lambda m, F, x, w: F.kl_div(F.log_softmax(x, 0), F.softmax(w, 0), reduction="batchmean"),

@@ -401,5 +401,6 @@ def weighted_jvp(ctx, *tangents):
         if out._data.ndim == 0:
             total = total.sum()
         else:
-            total = total.sum(ctx.dims if hasattr(ctx, "dims") else (ctx.dim,), keepdim=ctx.keepdim)
+            dims = ctx.dims if hasattr(ctx, "dims") else ctx.dim  # an int, or a tuple (NormBackward1's)
+            total = total.sum(dims if isinstance(dims, tuple) else (dims,), keepdim=ctx.keepdim)
     return (total,) + (None,) * (len(outs) - 1) if len(outs) > 1 else total
