@@ -226,7 +226,7 @@ def test_quiet_ops_warn_nothing_and_leave_numpy_error_state_as_it_was():
             with pytest.raises(FloatingPointError):
                 np.log(np.zeros(1))
         y.backward(pygrad.ones(3))
-    assert y.tolist()[0] == float("-inf") and np.isnan(y.tolist()[1]) and y.tolist()[2] == np.log(np.float32(2.0))
+    assert y.tolist()[0] == float("-inf") and np.isnan(y.tolist()[1]) and y.tolist()[2] == pytest.approx(np.log(2.0))
     assert x.grad.tolist()[0] == float("inf") and x.grad.tolist()[1:] == [-1.0, 0.5]
     assert type(y.grad_fn).__name__ == "LogBackward0"
     ref = torch.tensor([0.0, -1.0, 2.0], requires_grad=True)

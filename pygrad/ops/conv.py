@@ -302,11 +302,6 @@ class Col2Im(Function):
         return (Im2Col.apply(g, *ctx.conf),) + (None,) * 5
 
 
-def _pairs(*values) -> tuple:
-    return tuple(tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * 2
-                 for value in values)
-
-
 def _check_blocks(kernel, dilation, padding, stride) -> None:
     if kernel[0] <= 0 or kernel[1] <= 0:
         raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: {kernel[0]} "
@@ -321,7 +316,7 @@ def _check_blocks(kernel, dilation, padding, stride) -> None:
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """``F.unfold``: the sliding blocks of a (N, C, H, W) or (C, H, W) input as columns."""
-    kernel, dilation, padding, stride = _pairs(kernel_size, dilation, padding, stride)
+    kernel, dilation, padding, stride = map(_pair, (kernel_size, dilation, padding, stride))
     if input.ndim not in (3, 4):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
@@ -338,7 +333,8 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
 
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """``F.fold``: columns of sliding blocks added back into a (N, C, H, W) or (C, H, W) output."""
-    output_size, kernel, dilation, padding, stride = _pairs(output_size, kernel_size, dilation, padding, stride)
+    output_size, kernel, dilation, padding, stride = map(_pair, (output_size, kernel_size, dilation, padding,
+                                                                  stride))
     if input.ndim not in (2, 3):
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
@@ -532,6 +528,11 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     return AvgPool2D.apply(x, kernel, stride, padding, count_include_pad, divisor_override)
 
 
+def _adaptive_cells(size: int, out: int) -> list:
+    """PyTorch's adaptive windows: output cell i covers floor(i*size/out) .. ceil((i+1)*size/out)."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
 class AdaptiveAvgPool2D(Function):
     """Output cell (i, j) averages rows floor(i*H/OH)..ceil((i+1)*H/OH) and likewise for columns."""
     jvp = staticmethod(linear_jvp)
@@ -542,8 +543,7 @@ class AdaptiveAvgPool2D(Function):
     def forward(ctx, x, out_hw):
         a = x._data
         h, w = a.shape[-2:]
-        rows = [(i * h // out_hw[0], -(-(i + 1) * h // out_hw[0])) for i in range(out_hw[0])]
-        cols = [(j * w // out_hw[1], -(-(j + 1) * w // out_hw[1])) for j in range(out_hw[1])]
+        rows, cols = _adaptive_cells(h, out_hw[0]), _adaptive_cells(w, out_hw[1])
         out = np.empty(a.shape[:-2] + tuple(out_hw), a.dtype)
         for i, (r0, r1) in enumerate(rows):
             for j, (c0, c1) in enumerate(cols):
@@ -577,11 +577,6 @@ class AdaptiveAvgPool2DBackward(Function):
     @staticmethod
     def backward(ctx, gg):
         return AdaptiveAvgPool2D.apply(gg, ctx.out_hw), None, None, None
-
-
-def _adaptive_cells(size: int, out: int) -> list:
-    """PyTorch's adaptive windows: output cell i covers floor(i*size/out) .. ceil((i+1)*size/out)."""
-    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
 
 def _window_argmax(win: np.ndarray) -> np.ndarray:

@@ -39,15 +39,11 @@ class Select(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
-        return SelectEmbed.apply(g, ctx.shape, ctx.key, False), None
+        return ctx._forward_cls._gradient.apply(g, ctx.shape, ctx.key, False), None
 
 
 class Slice(Select):
     _backward_name = "SliceBackward0"
-
-    @staticmethod
-    def backward(ctx, g):
-        return SliceEmbed.apply(g, ctx.shape, ctx.key, False), None
 
 
 class Index(Function):
@@ -166,6 +162,9 @@ class SelectEmbed(Embed):
 class SliceEmbed(Embed):
     """The gradient of a slice (``x[1:3]``, ``narrow``)."""
     _backward_name = "SliceBackwardBackward0"
+
+
+Select._gradient, Slice._gradient = SelectEmbed, SliceEmbed  # each view's gradient, by PyTorch's node name
 
 
 class IndexPut(Function):
