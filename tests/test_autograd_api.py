@@ -536,3 +536,16 @@ def test_saved_attribute_after_backward_is_torchs_error(torch):
             y.grad_fn._saved_result
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+def test_saved_number_is_the_callers_own_tensor():
+    """``x * 2.5`` shares one tensor for 2.5 with other ops: ``_saved_other`` hands out its own,
+    so marking it as requiring grad changes no other op."""
+    x = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    saved = (x * 2.5).grad_fn._saved_other
+    assert saved.item() == 2.5 and not saved.requires_grad
+    saved.requires_grad_()
+    y = x * 2.5
+    assert y.grad_fn.next_functions[1] == (None, 0)
+    y.sum().backward()
+    assert x.grad.tolist() == [2.5, 2.5]

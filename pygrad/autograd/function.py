@@ -125,7 +125,14 @@ class Node(_core.NodeBase):
                     raise RuntimeError(SECOND_BACKWARD)
                 saved = self._saved
                 entry = saved[names.index(key)] if type(saved) is list else None
-                return None if entry is None else entry.unpack(self)
+                if entry is None:
+                    return None
+                t = entry.unpack(self)
+                if t._grad_fn is None and not t._requires_grad and not t._data.flags.writeable:
+                    # a Python number's tensor, shared by every op on it (ops/_util.py): the caller gets
+                    # its own, so that setting requires_grad or hooks on it reaches no other op
+                    return t.detach()
+                return t
             if key in type(self)._saved_attrs and key in self.__dict__:
                 return self.__dict__[key]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
