@@ -11,8 +11,13 @@ OpenMP threads; each thread has its own scratch buffers, so intermediates stay i
 
 A reduction (``sum``/``mean``) of one value adds each block with NumPy's add loop in reduce
 mode (the pairwise summation ``np.add.reduce`` runs on one block, from 0) into that block's
-partial; the caller adds the partials in block order, so the result does not depend on how
-many threads ran.
+partial; float32 values summed in float64 take the same pairwise order in one pass that widens
+each value as it reads it (``pygrad_pairwise_f32``).  The caller adds the partials in block
+order, so the result does not depend on how many threads ran.
+
+An instruction may also be a loop compiled from a run of the program's arithmetic
+(``pygrad/fusion/jit.py``): it has NumPy's inner-loop signature and takes up to
+``MAX_OPERANDS`` operands, its inputs then its outputs.
 """
 cimport cython
 cimport numpy as cnp
@@ -41,6 +46,37 @@ cdef extern from *:
     static void pygrad_call_loop(void *fn, char **args, npy_intp n, npy_intp *steps, void *data) {
         ((pygrad_loop)fn)(args, &n, steps, data);
     }
+    /* NumPy's pairwise summation of doubles (8 accumulators per run of up to 128 values, halves
+       cut at multiples of 8 above that), on float32 values each widened as it is read: what
+       widening a block to float64 and summing it with np.add.reduce gives, in one pass.
+       STEP is 1 (contiguous, so the accumulators vectorize) or 0 (one value). */
+    #define PYGRAD_PAIRWISE_F32(NAME, STEP) \
+    static double NAME(const float *a, npy_intp n) { \
+        npy_intp i; \
+        if (n < 8) { \
+            double res = 0.; \
+            for (i = 0; i < n; i++) res += a[i * STEP]; \
+            return res; \
+        } \
+        if (n <= 128) { \
+            double r[8], res; \
+            for (i = 0; i < 8; i++) r[i] = a[i * STEP]; \
+            for (i = 8; i < n - (n % 8); i += 8) { \
+                r[0] += a[(i + 0) * STEP]; r[1] += a[(i + 1) * STEP]; \
+                r[2] += a[(i + 2) * STEP]; r[3] += a[(i + 3) * STEP]; \
+                r[4] += a[(i + 4) * STEP]; r[5] += a[(i + 5) * STEP]; \
+                r[6] += a[(i + 6) * STEP]; r[7] += a[(i + 7) * STEP]; \
+            } \
+            res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7])); \
+            for (; i < n; i++) res += a[i * STEP]; \
+            return res; \
+        } \
+        npy_intp n2 = n / 2; \
+        n2 -= n2 % 8; \
+        return NAME(a, n2) + NAME(a + n2 * STEP, n - n2); \
+    }
+    PYGRAD_PAIRWISE_F32(pygrad_pairwise_f32, 1)
+    PYGRAD_PAIRWISE_F32(pygrad_pairwise_uniform, 0)
     """
     int pygrad_fused_max_threads() noexcept nogil
     int pygrad_ufunc_nargs(object u)
@@ -49,6 +85,8 @@ cdef extern from *:
     void *pygrad_ufunc_loop(object u, int i)
     void *pygrad_ufunc_data(object u, int i)
     void pygrad_call_loop(void *fn, char **args, cnp.npy_intp n, cnp.npy_intp *steps, void *data) noexcept nogil
+    double pygrad_pairwise_f32(const float *a, cnp.npy_intp n) noexcept nogil
+    double pygrad_pairwise_uniform(const float *a, cnp.npy_intp n) noexcept nogil
 
 cdef extern from "numpy/ufuncobject.h":
     int PyUFunc_getfperr() nogil  # the floating-point status of this thread, cleared
@@ -75,7 +113,7 @@ cdef enum:
     T_BOOL = 0
     T_FLOAT = 1
     T_DOUBLE = 2
-    MAX_OPERANDS = 4
+    MAX_OPERANDS = 16  # a compiled group (``pygrad/fusion/jit.py``) reads and writes several
 
 cdef struct Instr:
     int kind
@@ -247,21 +285,19 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
                 _copy(p[0], s[0], p[1], ins.itemsize, m)
             if ins.watch >= 0:
                 status[ins.watch] |= PyUFunc_getfperr()
-        if ps.red_cast:  # float32 values, summed in float64: widened into the block-wide buffer
-            loc = &ps.locs[ps.red_loc]
-            _cast(_block_ptr(loc, scratch, ps, start + off, start), _step(loc), T_FLOAT,
-                  scratch + ps.wide_offset + off * 8, T_DOUBLE, m)
         off += m
     if ps.red_loc < 0:
         return
     # The block's values in one piece, summed as np.add.reduce sums them: pairwise, from 0.
     loc = &ps.locs[ps.red_loc]
-    if ps.red_cast:
-        p[1] = scratch + ps.wide_offset
-        s[1] = 8
-    else:
-        p[1] = _block_ptr(loc, scratch, ps, start, start)
-        s[1] = _step(loc)
+    if ps.red_cast:  # float32 values summed in float64 (each in the block-wide buffer, or a leaf)
+        if loc.kind == UNIFORM:
+            (<double *>partial)[0] = 0.0 + pygrad_pairwise_uniform(<float *>loc.base, n)
+        else:
+            (<double *>partial)[0] = 0.0 + pygrad_pairwise_f32(<float *>_block_ptr(loc, scratch, ps, start, start), n)
+        return
+    p[1] = _block_ptr(loc, scratch, ps, start, start)
+    s[1] = _step(loc)
     memset(partial, 0, ps.acc_size)
     p[0] = p[2] = partial
     s[0] = s[2] = 0
@@ -347,7 +383,7 @@ cdef class Plan:
             self.acc_size = acc.itemsize
             if locs[loc][2] != acc.itemsize:  # float32 values, float64 sums
                 self.red_cast = 1
-            elif self.locs[loc].kind == SCRATCH:  # the sum needs the whole block at once
+            if self.locs[loc].kind == SCRATCH:  # the sum needs the whole block at once
                 self.locs[loc].kind = BLOCK_WIDE
             index = loop_index(np.add, acc.char * 3)
             if index < 0:
