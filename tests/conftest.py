@@ -1,5 +1,16 @@
+import atexit
+import os
+import shutil
+import tempfile
+
 import numpy as np
 import pytest
+
+# Kernels that fused passes compile while the suite runs go to a directory of the run's own,
+# not the user's cache.
+if "PYGRAD_CACHE_DIR" not in os.environ:
+    os.environ["PYGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="pygrad-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["PYGRAD_CACHE_DIR"], True)
 
 import pygrad
 from pygrad import _backend

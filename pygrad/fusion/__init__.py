@@ -9,7 +9,10 @@ chain of such nodes runs as one pass that recomputes what the nodes saved.  The 
 printed values and gradients are those of eager evaluation (sums may differ in the last bits:
 see ``pygrad/fusion/program.py`` for the summation order; on the native backend, transcendental
 functions run glibc's vector math where it is built, within a few ulp of NumPy's loops, unless
-``set_vector_math(False)`` or ``PYGRAD_FUSION_VECTOR_MATH=0``).
+``set_vector_math(False)`` or ``PYGRAD_FUSION_VECTOR_MATH=0``).  On the native backend, the
+arithmetic of a pass that runs again and again is compiled to C loops in the background where a
+C compiler runs (``pygrad/fusion/jit.py``): the same numbers, fewer passes over the cache
+(``set_jit(False)`` or ``PYGRAD_FUSION_JIT=0`` turns it off).
 
     pygrad.fusion.set_enabled(False)       # or PYGRAD_FUSION=0 in the environment
     with pygrad.fusion.disabled(): ...
@@ -22,7 +25,7 @@ import contextlib
 from ._state import state
 
 __all__ = ["is_enabled", "set_enabled", "disabled", "enabled", "min_numel", "set_min_numel", "counters",
-           "is_pending", "flush", "vector_math", "set_vector_math"]
+           "is_pending", "flush", "vector_math", "set_vector_math", "jit_enabled", "set_jit", "wait_for_jit"]
 
 
 def is_enabled() -> bool:
@@ -80,6 +83,26 @@ def set_vector_math(flag: bool) -> None:
     from . import program
     state.vector_math = bool(flag)
     program._LOWERED.clear()
+
+
+def jit_enabled() -> bool:
+    """Whether the arithmetic of hot compiled passes is compiled to C loops."""
+    return state.jit
+
+
+def set_jit(flag: bool) -> None:
+    """On: compiled passes that run again and again get their arithmetic compiled to C loops
+    (where a C compiler runs), the same numbers.  Off: one NumPy loop per instruction."""
+    from . import jit, program
+    jit.wait()
+    state.jit = bool(flag)
+    program._LOWERED.clear()
+
+
+def wait_for_jit() -> None:
+    """Wait until the passes being compiled in the background are compiled."""
+    from . import jit
+    jit.wait()
 
 
 def counters() -> dict:

@@ -8,7 +8,7 @@ import weakref
 
 
 class _State:
-    __slots__ = ("_on", "_min_numel", "min_numel_chosen", "block", "vector_math", "_local", "counters", "forwarded")
+    __slots__ = ("_on", "_min_numel", "min_numel_chosen", "block", "vector_math", "jit", "_local", "counters", "forwarded")
 
     def __init__(self):
         self._on = os.environ.get("PYGRAD_FUSION", "1").strip().lower() not in ("0", "off", "false", "no")
@@ -23,10 +23,15 @@ class _State:
         # eager results bit for bit.
         self.vector_math = os.environ.get("PYGRAD_FUSION_VECTOR_MATH", "1").strip().lower() not in (
             "0", "off", "false", "no")
+        # Runs of arithmetic of hot compiled passes compiled to C loops (``jit.py``), where a C
+        # compiler runs: the same numbers.
+        self.jit = os.environ.get("PYGRAD_FUSION_JIT", "1").strip().lower() not in ("0", "off", "false", "no")
         self._local = threading.local()
         self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0,
                          # passes run by the compiled evaluator, and those it left to Python
-                         "compiled": 0, "fallbacks": 0}
+                         "compiled": 0, "fallbacks": 0,
+                         # plans whose arithmetic runs compiled to C; compiled ones refused on probes
+                         "jit_compiled": 0, "jit_rejected": 0, "jit_failed": 0}
         # The class of a gradient inside a fused backward chain (fusion/backward.py), which the
         # engine's ``add`` passes on as it is.
         self.forwarded = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from . import jit
 from ._state import state
 
 _TYPES = frozenset("?fd")  # bool, float32, float64: the types the evaluator's registers hold
@@ -433,21 +434,87 @@ def _probes(chars):
 
 
 class Lowered:
-    """A program lowered to a compiled ``Plan``, for the leaf values it was traced with."""
+    """A program lowered to a compiled ``Plan``, for the leaf values it was traced with.  Once
+    it has run ``jit.HOT`` times, its arithmetic is compiled to C in the background
+    (``pygrad/fusion/jit.py``) and ``plan`` becomes that plan; ``steps_plan`` stays the plan of
+    one NumPy loop per instruction."""
 
-    __slots__ = ("plan", "watched", "specialized")
+    __slots__ = ("plan", "steps_plan", "watched", "specialized", "runs", "_parts")
 
-    def __init__(self, plan, watched, specialized):
-        self.plan, self.watched, self.specialized = plan, watched, specialized
+    def __init__(self, plan, watched, specialized, parts=None):
+        self.plan = self.steps_plan = plan
+        self.watched, self.specialized = watched, specialized
+        self.runs = 0
+        self._parts = parts  # what the plan was made of: (vm, locs, prologue, instrs, consts, nslots, reduce)
 
     def fits(self, leaves) -> bool:
         """Whether the 0-d leaves a step read have the values traced."""
         return all(leaves[i].item() == v for i, v in self.specialized.items())
 
     def run(self, leaves, arrays, n: int, block: int, partials=None) -> None:
-        for k, bits in self.plan.run(leaves, arrays, n, block, partials):
+        plan = self.plan
+        raised = plan.run(leaves, arrays, n, block, partials)
+        if raised and plan is not self.steps_plan:  # the same numbers again, saying which step raised
+            raised = self.steps_plan.run(leaves, arrays, n, block, partials)
+        for k, bits in raised:
             name, reported = self.watched[k]
             _report(name, bits & reported)
+        self.runs += 1
+        if self.runs == jit.HOT and self._parts is not None and state.jit and jit.available():
+            probes = _probe_leaves(leaves, [a.dtype for a in arrays])
+            jit.submit(lambda: self._compile(*probes))
+
+    def _compile(self, leaves, outputs, n, block) -> None:
+        """Swap in the plan whose arithmetic runs compiled, if it gives this plan's bits on probes."""
+        vm, locs, prologue, instrs, consts, nslots, reduce = self._parts
+        self._parts = None
+        split = jit.groups(locs, instrs, None if reduce is None else reduce[0], nslots)
+        if split is None:
+            return
+        instrs, locs, nslots, sources = split
+        pointers = jit.build(sources)
+        if pointers is None:
+            return
+        code = [("ufunc", (None, None, jit.capsule(pointers[payload])), ops, watched) if kind == "group"
+                else (kind, payload, ops, watched) for kind, payload, ops, watched in instrs]
+        plan = vm.Plan(locs, prologue, code, consts, nslots, reduce)
+        if not _same_results(self.steps_plan, plan, leaves, outputs, n, block, reduce):
+            state.counters["jit_rejected"] += 1
+            return
+        self.plan = plan
+        state.counters["jit_compiled"] += 1
+
+
+_PROBE_N = 2053  # odd, so vector loops' tails run; several blocks of the probe block size
+_PROBE_BLOCK = 512
+
+
+def _probe_leaves(leaves, out_dtypes):
+    """Operands to compare two plans on: the 0-d leaves as they are (a step may have read
+    them), random and special values of each whole leaf's dtype; and the output arrays."""
+    rng = np.random.default_rng(15)
+    probed = []
+    for a in leaves:
+        if a is None or a.ndim == 0:
+            probed.append(None if a is None else np.array(a))
+        elif a.dtype == np.bool_:
+            probed.append(rng.random(_PROBE_N) < 0.5)
+        else:
+            x = (rng.standard_normal(_PROBE_N) * np.exp(rng.uniform(-8, 8, _PROBE_N))).astype(a.dtype)
+            x[rng.permutation(_PROBE_N)[:24]] = [0, -0.0, 1, -1, 0.5, 2, np.inf, -np.inf, np.nan, 1e-30, 80, -90] * 2
+            probed.append(x)
+    outputs = [np.empty(_PROBE_N, d) for d in out_dtypes]
+    return probed, outputs, _PROBE_N, _PROBE_BLOCK
+
+
+def _same_results(plan, other, leaves, outputs, n, block, reduce) -> bool:
+    results = []
+    for p in (plan, other):
+        arrays = [np.empty_like(o) for o in outputs]
+        partials = None if reduce is None else np.empty(-(-n // block), reduce[1])
+        p.run(leaves, arrays, n, block, partials)
+        results.append([a.tobytes() for a in arrays] + ([] if partials is None else [partials.tobytes()]))
+    return results[0] == results[1]
 
 
 def lower(vm, program, outputs, out_dtypes, reduce=None) -> Lowered:
@@ -466,8 +533,9 @@ def lower(vm, program, outputs, out_dtypes, reduce=None) -> Lowered:
         if value != acc and not (value == np.float32 and acc == np.float64):
             raise TraceError(f"a sum of {value} in {acc}")
     locs, prologue, instrs, consts, nslots, red_loc, watched = allocate(vm, tr, regs, out_dtypes, red_reg)
-    plan = vm.Plan(locs, prologue, instrs, consts, nslots, None if reduce is None else (red_loc, acc))
-    return Lowered(plan, watched, dict(tr.specialized))
+    reduce = None if reduce is None else (red_loc, acc)
+    plan = vm.Plan(locs, prologue, instrs, consts, nslots, reduce)
+    return Lowered(plan, watched, dict(tr.specialized), (vm, locs, prologue, instrs, consts, nslots, reduce))
 
 
 _TEXT = {1: "divide by zero", 2: "overflow", 4: "underflow", 8: "invalid value"}
