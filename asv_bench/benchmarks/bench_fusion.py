@@ -1,6 +1,7 @@
 """Fusion of elementwise chains (``pygrad.fusion``): chains of 1, 4, 16 and 64 ops and a sum,
-forward and backward, fused and unfused, on each backend, with peak memory; and the speedup
-fusion brings, fused and unfused timed alternately in one process."""
+forward and backward, fused (with the arithmetic of hot passes compiled to C, and without) and
+unfused, on each backend, with peak memory; and the speedups fusion and the compiled arithmetic
+bring, each pair timed alternately in one process."""
 import pygrad
 from pygrad.bench import timing
 
@@ -24,18 +25,28 @@ def chain_step(x, length):
     y.sum().backward()
 
 
+def steady(x, length):
+    """Run the chain until its hot passes are compiled (programs reach that after a few steps)."""
+    for _ in range(3):
+        chain_step(x, length)
+    pygrad.fusion.wait_for_jit()
+
+
 class Chain:
-    params = [BACKENDS, ["fused", "unfused"], LENGTHS, SIZES]
+    params = [BACKENDS, ["fused", "fused-uncompiled", "unfused"], LENGTHS, SIZES]
     param_names = ["backend", "fusion", "length", "size"]
     timeout = 600
 
     def setup(self, backend, fusion, length, size):
         use_backend(backend)
-        pygrad.fusion.set_enabled(fusion == "fused")
+        pygrad.fusion.set_enabled(fusion != "unfused")
+        pygrad.fusion.set_jit(fusion == "fused")
         self.x = leaf(size)
+        steady(self.x, length)
 
     def teardown(self, backend, fusion, length, size):
         pygrad.fusion.set_enabled(True)
+        pygrad.fusion.set_jit(True)
 
     def time_forward_backward(self, backend, fusion, length, size):
         chain_step(self.x, length)
@@ -65,4 +76,31 @@ class FusionSpeedup:
             seconds = timing.samples(lambda: chain_step(self.x, length), BUDGET)
             medians[flag] = timing.stats(seconds)["median"]
         pygrad.fusion.set_enabled(True)
+        return medians[False] / medians[True]
+
+
+class CompiledArithmeticSpeedup:
+    """Median time with each instruction a NumPy loop / median time with the arithmetic of hot
+    passes compiled to C, of one fused chain step (native backend)."""
+
+    params = [LENGTHS, SIZES]
+    param_names = ["length", "size"]
+    unit = "x"
+    number = 1
+    repeat = 1
+    timeout = 600
+
+    def setup(self, length, size):
+        use_backend("native")
+        pygrad.fusion.set_enabled(True)
+        self.x = leaf(size)
+
+    def track_compiled_arithmetic_speedup(self, length, size):
+        medians = {}
+        for flag in (False, True):
+            pygrad.fusion.set_jit(flag)
+            steady(self.x, length)
+            seconds = timing.samples(lambda: chain_step(self.x, length), BUDGET)
+            medians[flag] = timing.stats(seconds)["median"]
+        pygrad.fusion.set_jit(True)
         return medians[False] / medians[True]

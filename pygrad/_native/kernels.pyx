@@ -184,9 +184,16 @@ cdef object _empty(int nd, cnp.npy_intp* dims, cnp.npy_intp* strides, int typenu
 def _empty_buffer(shape, dtype):
     """An uninitialized C-ordered array (a fused pass fills it); large ones come from the buffer
     cache, as the kernels' results do."""
-    cdef cnp.ndarray like = np.broadcast_to(np.empty((), dtype), shape)
-    return _empty(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), NULL, cnp.PyArray_TYPE(like),
-                  cnp.PyArray_ITEMSIZE(like))
+    cdef cnp.npy_intp dims[32]
+    cdef int k, nd = len(shape)
+    if nd > 32:
+        return np.empty(shape, dtype)
+    for k in range(nd):
+        dims[k] = shape[k]
+        if dims[k] < 0:
+            raise ValueError("negative dimensions are not allowed")
+    dtype = np.dtype(dtype)
+    return _empty(nd, dims, NULL, dtype.num, dtype.itemsize)
 
 
 ctypedef fused floating:

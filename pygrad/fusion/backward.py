@@ -43,7 +43,7 @@ class Forwarded(Tensor):
 
 
 def _forwarded(shape, dtype, results) -> Forwarded:
-    ph = np.broadcast_to(np.empty((), dtype), shape).view(lazy._Placeholder)
+    ph = lazy._placeholder(dtype, shape)
     ph.results = results
     t = Tensor._wrap(np.empty(0, dtype))
     lazy._set_raw(t, ph)

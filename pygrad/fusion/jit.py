@@ -281,19 +281,25 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-_broken = False  # no compiler, or it failed: stop trying in this process
+_broken = False  # no compiler, or it failed again and again: stop trying in this process
+_failures = []    # the compiler's messages of the sources it refused
+
+
+def _failed(message: str) -> None:
+    global _broken
+    _failures.append(message)
+    if len(_failures) >= 3:
+        _broken = True
 _libraries = []  # loaded kernels stay loaded
 
 
 def build(sources) -> list | None:
     """Compile ``sources`` ((name, lines) per function) into one library (or load it from the
     cache): the C function pointer of each, in order; None when it cannot be compiled."""
-    global _broken
     if _broken:
         return None
     cc = _compiler()
     if cc is None:
-        _broken = True
         return None
     flags = _FLAGS + (["-march=native"] if _native_ok(cc) else [])
     text = "\n".join(_HEADER + [line for _, lines in sources for line in lines]) + "\n"
@@ -313,11 +319,11 @@ def build(sources) -> list | None:
             done = subprocess.run(cc + flags + [str(source), "-o", str(built), "-lm"],
                                   capture_output=True, text=True, timeout=120)
             if done.returncode != 0:
-                _broken = True
+                _failed(done.stderr)
                 return None
             os.replace(built, target)
-        except (OSError, subprocess.SubprocessError):
-            _broken = True
+        except (OSError, subprocess.SubprocessError) as exc:
+            _failed(str(exc))
             return None
         finally:
             if work != str(target.parent):

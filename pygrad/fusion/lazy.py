@@ -51,6 +51,18 @@ class _Placeholder(np.ndarray):
     """Shape and dtype of a pending result (a broadcast of one element: no memory); ``.record``."""
 
 
+_shapes: dict = {}  # (dtype, shape) -> a read-only broadcast of one element: placeholders view it
+
+
+def _placeholder(dtype, shape) -> _Placeholder:
+    base = _shapes.get((dtype, shape))
+    if base is None:
+        if len(_shapes) > 64:
+            _shapes.clear()
+        base = _shapes[(dtype, shape)] = np.broadcast_to(np.empty((), dtype), shape)
+    return base.view(_Placeholder)
+
+
 class Usage:
     """How a record's result was used: by how many lazily recorded ops, and whether it was
     computed as a whole array (then anything may have seen it).  The backward node keeps it."""
@@ -362,7 +374,7 @@ def _record(step, tensors, attrs, limit):
     for rec in records:
         rec.usage.uses += 1
     rec = Record(step, tuple(inputs), attrs, shape, dtype, tuple(guards), tuple(holds))
-    ph = np.broadcast_to(np.empty((), dtype), shape).view(_Placeholder)
+    ph = _placeholder(dtype, shape)
     ph.record = rec
     out = Tensor._wrap(np.empty(0, dtype))
     _set_raw(out, ph)
