@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 import warnings
 
+from . import _memory  # noqa: F401 - the C allocator's settings, before the first array
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
