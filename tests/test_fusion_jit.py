@@ -164,6 +164,16 @@ def test_groups_split_the_arithmetic_between_other_instructions():
     assert nslots >= 2 and new_locs[6] == locs[6]
     # an operation without exact C stays NumPy's: nothing to compile
     assert jit.groups(locs, [instrs[2]], None, 2) is None
+    # a value written into the slot of one the run reads (free after its last reading) moves to
+    # a slot of its own, so the loop's input and output pointers never meet
+    locs = [("whole", 0, 4), ("scratch", 0, 4), ("scratch", 1, 4), ("scratch", 0, 4), ("output", 0, 4)]
+    instrs = [("ufunc", (np.exp, "ff"), [0, 1], True),         # exp(x)      -> slot 0
+              ("ufunc", (np.multiply, f), [1, 1, 2], True),    # e * e       -> slot 1
+              ("ufunc", (np.add, f), [2, 0, 3], True),         # + x         -> slot 0 again (e is dead)
+              ("ufunc", (np.exp, "ff"), [3, 4], True)]         # exp         -> output
+    code, new_locs, nslots, _ = jit.groups(locs, instrs, None, 2)
+    assert code[1][2] == [1, 0, 3]               # reads e (slot 0) and x, writes value 3
+    assert new_locs[3] == ("scratch", 2, 4) and nslots == 3
 
 
 def test_no_compiler_leaves_the_plans_as_they_are(monkeypatch):
@@ -208,19 +218,81 @@ def test_kernels_are_loaded_from_the_cache_without_compiling(monkeypatch, tmp_pa
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_waits_for_no_job_of_its_parent():
-    jit._queue.put(lambda: None)  # a job the parent's worker has not taken yet
+    import signal
+    import threading
+    busy, release = threading.Event(), threading.Event()
+    jit.submit(lambda: (busy.set(), release.wait(30)))  # the parent's worker, busy
+    jit.submit(lambda: None)                             # and a job queued behind it
+    assert busy.wait(30)
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            jit.wait()  # would hang on the parent's unfinished job
+            signal.alarm(20)  # a child that waited for the parent's jobs would hang: fail instead
+            jit.wait()
+            jit.submit(lambda: None)  # the child gets a worker of its own
+            jit.wait()
             code = 0
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    jit.submit(lambda: None)  # the parent's worker takes both jobs
+    try:
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
     jit.wait()
-    assert os.WEXITSTATUS(status) == 0
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+_TRIPLE = [("pygrad_group_0", ["void pygrad_group_0(char **args, const intptr_t *dims, const intptr_t *steps, void *data) {",
+                                "    *(float *)args[1] = *(const float *)args[0] * 3.0f;", "}"])]
+
+
+def test_a_damaged_cached_kernel_is_built_again(tmp_path):
+    import subprocess
+    import sys
+    assert jit.build(_TRIPLE) is not None
+    (cached,) = (tmp_path / "kernels").glob("*.so")
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(b"not a library")
+    os.replace(damaged, cached)  # a new file: the one this process loaded stays mapped
+    code = f"import sys; from pygrad.fusion import jit; sys.exit(0 if jit.build({_TRIPLE!r}) is not None else 1)"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYGRAD_CACHE_DIR": str(tmp_path)},
+                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert cached.read_bytes()[:4] == b"\x7fELF"
+
+
+def test_a_cache_directory_others_may_write_to_is_not_used(tmp_path, monkeypatch):
+    shared = tmp_path / "kernels"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("PYGRAD_CACHE_DIR", str(tmp_path))
+    assert jit.build(_TRIPLE) is not None  # compiled for this process only
+    assert list(shared.iterdir()) == []
+
+
+def test_nan_signs_may_differ_but_every_other_bit_agrees():
+    """Of two NaN operands the hardware keeps the first's sign, and the compiler may swap the
+    operands of + and *: the compiled plan is kept, and only NaN signs may differ."""
+    b = np.full(N, np.nan)
+    c = -b
+    b[::3] = 2.0
+    c[::5] = -0.5
+
+    def step():
+        x, y = pygrad.tensor(b), pygrad.tensor(c)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return (x / y + y / x * 3 - x * y).numpy().copy()
+
+    fusion.set_jit(False)
+    plain = step()
+    fusion.set_jit(True)
+    before = dict(fusion.counters())
+    got = hot(step)
+    assert fusion.counters()["jit_compiled"] == before["jit_compiled"] + 1
+    assert fusion.counters()["jit_rejected"] == before["jit_rejected"]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(plain))
+    assert got[~np.isnan(got)].tobytes() == plain[~np.isnan(plain)].tobytes()
 
 
 def _compiled(instr, operands, out_dtype):
@@ -270,3 +342,11 @@ def test_selects_and_casts_compile_to_numpys_bits(dtype):
             got = _compiled(("cast", (np.dtype(dtype), np.dtype(target)), None), [a], target)
             with np.errstate(all="ignore"):
                 assert got.tobytes() == a.astype(target).tobytes()
+
+
+@pytest.mark.parametrize("ufunc", [np.equal, np.not_equal, np.greater, np.less_equal])
+def test_bool_comparisons_read_any_nonzero_byte_as_true(ufunc):
+    rng = np.random.default_rng(3)
+    a, b = (rng.integers(0, 4, 1031, dtype=np.uint8).view(np.bool_) for _ in range(2))
+    got = _compiled(("ufunc", (ufunc, "???"), None), [a, b], np.bool_)
+    assert got.tobytes() == ufunc(a, b).tobytes()

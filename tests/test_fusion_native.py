@@ -397,3 +397,25 @@ def test_vector_math_gradients_match_torch():
         grads.append((x.grad.detach().numpy(), y.grad.detach().numpy()))
     for ours, theirs in zip(*grads):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+@compiled_only
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 127, 128, 129, 135, 256, 1000, 4097, 16385])
+def test_float32_block_sums_equal_numpys_float64_sums(native, n):
+    """A sum of float32 values in float64 widens each value as the pairwise sum reads it: the
+    bits of np.add.reduce of the widened block, for every block length."""
+    vm = _backend.fused_evaluator()
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * np.exp(rng.uniform(-20, 20, n))).astype(np.float32)
+    x[::11] = -0.0
+    for block in (n, 7, 300):
+        plan = vm.Plan([("whole", 0, 4)], [], [], [], 0, (0, np.float64))
+        partials = np.empty(-(-n // block))
+        plan.run([x], [], n, block, partials)
+        want = [np.add.reduce(x[i:i + block].astype(np.float64)) for i in range(0, n, block)]
+        assert partials.tobytes() == np.asarray(want).tobytes()
+    one = np.asarray(np.float32(rng.standard_normal()))  # one value, n times
+    plan = vm.Plan([("uniform", 0, 4)], [], [], [], 0, (0, np.float64))
+    partials = np.empty(1)
+    plan.run([one], [], n, n, partials)
+    assert partials[0] == np.add.reduce(np.full(n, one, np.float64))

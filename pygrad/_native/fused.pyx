@@ -91,6 +91,8 @@ cdef extern from *:
 cdef extern from "numpy/ufuncobject.h":
     int PyUFunc_getfperr() nogil  # the floating-point status of this thread, cleared
 
+import os
+
 import numpy as np
 
 from pygrad._native import kernels as _kernels
@@ -577,6 +579,16 @@ cdef int _type_code(dtype) except -1:
     if dtype == np.float64:
         return T_DOUBLE
     raise ValueError(f"no cast for {dtype}")
+
+
+def _forked():
+    """In a child of fork: a pass another thread of the parent was running is not running here."""
+    global _scratch_busy
+    _scratch_busy = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 def release_scratch():

@@ -12,7 +12,10 @@ loops between the runs.
 The loops are IEEE arithmetic compiled without contraction (no fused multiply-add) or
 reassociation, so they give NumPy's numbers bit for bit; each compiled plan is also run beside
 the plan it replaces on probe values (random, special, both signs of zero, infinities, NaN) and
-kept only if every output bit agrees.
+kept only if every output bit agrees.  NaN's sign and payload are the exception, as they are
+between NumPy's own loops: of two NaN operands the hardware keeps the first one's, and a
+compiler may swap the operands of ``+`` and ``*`` (NumPy's vector loops and their scalar tails
+differ in the same way).
 
 When.  A plan is compiled once it has run ``HOT`` times (a training loop runs the same chains
 every step; a program run once is never compiled), by a background thread, so no pass waits for
@@ -67,8 +70,10 @@ def _expression(ufunc, chars, args) -> str | None:
         a, b = args
         if ufunc in _BINARY and chars in ("fff", "ddd"):
             return f"({a} {_BINARY[ufunc]} {b})"
-        if ufunc in _COMPARE and chars in ("ff?", "dd?", "???"):
+        if ufunc in _COMPARE and chars in ("ff?", "dd?"):
             return f"(unsigned char)({a} {_COMPARE[ufunc]} {b})"
+        if ufunc in _COMPARE and chars == "???":  # as NumPy: any nonzero byte is True
+            return f"(unsigned char)(({a} != 0) {_COMPARE[ufunc]} ({b} != 0))"
         if ufunc in _LOGICAL and chars == "???":
             return f"(unsigned char)({a} {_LOGICAL[ufunc]} {b})"
     if len(chars) == 2 and chars[0] == t:
@@ -304,36 +309,86 @@ def build(sources) -> list | None:
     flags = _FLAGS + (["-march=native"] if _native_ok(cc) else [])
     text = "\n".join(_HEADER + [line for _, lines in sources for line in lines]) + "\n"
     key = hashlib.sha256("\0".join([text, " ".join(cc + flags), _cpu()]).encode()).hexdigest()[:24]
-    target = cache_dir() / f"{key}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
-    if not target.exists():
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            work = tempfile.mkdtemp(dir=target.parent)
-        except OSError:
-            work = tempfile.mkdtemp()
-            target = Path(work) / target.name
-        try:
-            source = Path(work) / f"{key}.c"
-            source.write_text(text)
-            built = Path(work) / target.name
-            done = subprocess.run(cc + flags + [str(source), "-o", str(built), "-lm"],
-                                  capture_output=True, text=True, timeout=120)
-            if done.returncode != 0:
-                _failed(done.stderr)
-                return None
-            os.replace(built, target)
-        except (OSError, subprocess.SubprocessError) as exc:
-            _failed(str(exc))
-            return None
-        finally:
-            if work != str(target.parent):
-                shutil.rmtree(work, ignore_errors=True)
-    try:
-        lib = ctypes.CDLL(str(target))
-    except OSError:
+    name = key + (sysconfig.get_config_var("SHLIB_SUFFIX") or ".so")
+    cache = _private(cache_dir())
+    lib = None
+    if cache is not None and (cache / name).exists():
+        lib = _load(cache / name)
+        if lib is None:  # damaged, or from another system: built again below
+            (cache / name).unlink(missing_ok=True)
+    if lib is None:
+        lib = _compile(cc + flags, text, name, cache)
+    if lib is None:
         return None
     _libraries.append(lib)
-    return [ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name, _ in sources]
+    return [ctypes.cast(getattr(lib, fn), ctypes.c_void_p).value for fn, _ in sources]
+
+
+def _private(directory: Path) -> Path | None:
+    """``directory``, created if need be, when only this user can write to it (a library
+    loaded from it runs in this process); else None: kernels are then compiled afresh."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = directory.stat()
+    except OSError:
+        return None
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        return None
+    _sweep(directory)
+    return directory
+
+
+_swept = set()
+
+
+def _sweep(directory: Path) -> None:
+    """Remove the work directories of compiles that never finished (a process that exited
+    meanwhile), once per process and directory."""
+    if directory in _swept:
+        return
+    _swept.add(directory)
+    import time
+    for work in directory.glob("tmp*"):
+        try:
+            if work.is_dir() and time.time() - work.stat().st_mtime > 600:
+                shutil.rmtree(work, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _compile(command, text, name, cache):
+    """Compile ``text`` in a work directory and load it; into ``cache`` (atomically) when given."""
+    try:
+        work = Path(tempfile.mkdtemp(dir=cache))
+    except OSError:
+        return None
+    try:
+        source, built = work / "kernels.c", work / name
+        source.write_text(text)
+        done = subprocess.run(command + [str(source), "-o", str(built), "-lm"],
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            _failed(done.stderr)
+            return None
+        if cache is not None:
+            os.replace(built, cache / name)
+            built = cache / name
+        lib = _load(built)  # the library stays mapped once its file is gone
+        if lib is None:
+            _failed(f"could not load {built}")
+        return lib
+    except (OSError, subprocess.SubprocessError) as exc:
+        _failed(str(exc))
+        return None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _load(path: Path):
+    try:
+        return ctypes.CDLL(str(path))
+    except OSError:
+        return None
 
 
 _native_flag = None
@@ -390,10 +445,14 @@ def _work() -> None:
             _queue.task_done()
 
 
+generation = 0  # a new one in a child of fork: plans queued in the parent are queued again
+
+
 def _forked() -> None:
-    """A child of ``fork`` has no worker and owes no job of its parent's."""
-    global _queue, _worker
-    _queue, _worker = queue.Queue(), None
+    """A child of ``fork`` has no worker, and owes no job of its parent's."""
+    global _queue, _worker, _worker_lock, generation
+    _queue, _worker, _worker_lock = queue.Queue(), None, threading.Lock()
+    generation += 1
 
 
 if hasattr(os, "register_at_fork"):

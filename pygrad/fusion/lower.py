@@ -439,12 +439,13 @@ class Lowered:
     (``pygrad/fusion/jit.py``) and ``plan`` becomes that plan; ``steps_plan`` stays the plan of
     one NumPy loop per instruction."""
 
-    __slots__ = ("plan", "steps_plan", "watched", "specialized", "runs", "_parts")
+    __slots__ = ("plan", "steps_plan", "watched", "specialized", "runs", "_parts", "_queued")
 
     def __init__(self, plan, watched, specialized, parts=None):
         self.plan = self.steps_plan = plan
         self.watched, self.specialized = watched, specialized
         self.runs = 0
+        self._queued = None  # the compiler generation it was queued in (jit.generation)
         self._parts = parts  # what the plan was made of: (vm, locs, prologue, instrs, consts, nslots, reduce)
 
     def fits(self, leaves) -> bool:
@@ -460,7 +461,9 @@ class Lowered:
             name, reported = self.watched[k]
             _report(name, bits & reported)
         self.runs += 1
-        if self.runs == jit.HOT and self._parts is not None and state.jit and jit.available():
+        if (self.runs >= jit.HOT and self._parts is not None and self._queued != jit.generation
+                and state.jit and jit.available()):
+            self._queued = jit.generation
             probes = _probe_leaves(leaves, [a.dtype for a in arrays])
             jit.submit(lambda: self._compile(*probes))
 
@@ -508,13 +511,20 @@ def _probe_leaves(leaves, out_dtypes):
 
 
 def _same_results(plan, other, leaves, outputs, n, block, reduce) -> bool:
+    """Whether the plans give the same bits, NaN's sign and payload aside (see jit.py)."""
     results = []
     for p in (plan, other):
         arrays = [np.empty_like(o) for o in outputs]
         partials = None if reduce is None else np.empty(-(-n // block), reduce[1])
         p.run(leaves, arrays, n, block, partials)
-        results.append([a.tobytes() for a in arrays] + ([] if partials is None else [partials.tobytes()]))
+        results.append([_bits(a) for a in arrays + ([] if partials is None else [partials])])
     return results[0] == results[1]
+
+
+def _bits(a: np.ndarray) -> bytes:
+    if a.dtype.kind == "f":
+        a = np.where(np.isnan(a), a.dtype.type(np.nan), a)
+    return a.tobytes()
 
 
 def lower(vm, program, outputs, out_dtypes, reduce=None) -> Lowered:
