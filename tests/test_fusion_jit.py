@@ -256,8 +256,9 @@ def test_a_damaged_cached_kernel_is_built_again(tmp_path):
     damaged.write_bytes(b"not a library")
     os.replace(damaged, cached)  # a new file: the one this process loaded stays mapped
     code = f"import sys; from pygrad.fusion import jit; sys.exit(0 if jit.build({_TRIPLE!r}) is not None else 1)"
-    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYGRAD_CACHE_DIR": str(tmp_path)},
-                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    where = os.path.dirname(os.path.dirname(pygrad.__file__))  # the pygrad this process runs
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path,
+                   env={**os.environ, "PYGRAD_CACHE_DIR": str(tmp_path), "PYTHONPATH": where})
     assert cached.read_bytes()[:4] == b"\x7fELF"
 
 

@@ -39,8 +39,9 @@ def test_arrays_of_a_training_loop_reuse_their_pages():
 
 def _tuned_in_child(**env) -> str:
     code = "import pygrad._memory as m; print(m.tuned)"
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
-                         check=True)
+    where = os.path.dirname(os.path.dirname(pygrad.__file__))  # the pygrad this process runs
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": where, **env},
+                         capture_output=True, text=True, check=True, cwd=os.path.dirname(where))
     return out.stdout.strip()
 
 
