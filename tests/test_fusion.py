@@ -460,3 +460,20 @@ def test_l1_loss_fuses_its_elementwise_part_and_reduction(reduction):
     ref.backward()
     assert fused == pytest.approx(ref.item(), rel=1e-5)
     np.testing.assert_allclose(fused_grads[0], tx.grad.numpy(), rtol=1e-6)
+
+
+def test_a_chain_of_thousands_of_ops_fuses_forward_and_backward():
+    """Records are added to a program and gathered in backward without recursion and in time
+    linear in the chain's length."""
+    def build(x):
+        y = x
+        for _ in range(1500):
+            y = y * 0.999 + 0.001
+        return y.sum()
+
+    before = fusion.counters()
+    (fused, fused_grads), (eager, eager_grads) = run_both(build, data(), dtype=np.float64)
+    assert fusion.counters()["backward_nodes"] - before["backward_nodes"] == 3000
+    assert fused_grads[0].tobytes() == eager_grads[0].tobytes()
+    np.testing.assert_allclose(fused, eager, rtol=1e-12)
+    np.testing.assert_allclose(fused_grads[0], np.full(N, 0.999 ** 1500), rtol=1e-12)

@@ -105,6 +105,7 @@ def _gather(top, shape, dtype):
     """The chain below ``top`` in the engine's order, and its inner edges ``(node, j, child)``:
     every joining node whose every lazily recorded use is an edge from the chain."""
     chain, edges, i = [top], [], 0
+    seen = {top}
     while i < len(chain):
         node = chain[i]
         d = _derivatives(NODES[type(node)])
@@ -112,28 +113,25 @@ def _gather(top, shape, dtype):
             if (child is not None and node.needs_input_grad[j] and d.per_input[j] is not None
                     and _joins(child, nr, shape, dtype)):
                 edges.append((node, j, child))
-                if child not in chain:
+                if child not in seen:
+                    seen.add(child)
                     chain.append(child)
         i += 1
     while True:  # drop nodes used from outside the chain, and what only they reached
         members = set(chain)
-        inner = [e for e in edges if e[0] in members and e[2] in members]
-        count = {}
-        for _, _, child in inner:
-            count[child] = count.get(child, 0) + 1
-        kept, reached = [top], {top}
-        for node in chain[1:]:
-            if count.get(node, 0) == node._fz.uses:
-                kept.append(node)
-        kept_set = set(kept)
-        stack = [top]
+        count, below = {}, {}
+        for parent, _, child in edges:
+            if parent in members and child in members:
+                count[child] = count.get(child, 0) + 1
+                below.setdefault(parent, []).append(child)
+        kept = {top} | {node for node in chain[1:] if count.get(node, 0) == node._fz.uses}
+        reached, stack = {top}, [top]
         while stack:
-            node = stack.pop()
-            for parent, _, child in inner:
-                if parent is node and child in kept_set and child not in reached:
+            for child in below.get(stack.pop(), ()):
+                if child in kept and child not in reached:
                     reached.add(child)
                     stack.append(child)
-        new = [n for n in kept if n in reached]
+        new = [n for n in chain if n in reached]
         if len(new) == len(chain):
             break
         chain = new

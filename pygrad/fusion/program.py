@@ -139,18 +139,38 @@ class Program:
         return ("step", len(self.steps) - 1)
 
     def add_record(self, record) -> tuple:
-        """The register holding ``record``'s value (its pending inputs added first, once each)."""
-        reg = self._memo.get(id(record))
+        """The register holding ``record``'s value (its pending inputs added first, once each,
+        depth first; without recursion, so a chain of any length fits)."""
+        memo = self._memo
+        reg = memo.get(id(record))
         if reg is not None:
             return reg
-        if record.value is not None:
-            reg = self.leaf(record.value)
-        else:
-            check_guards(record)
-            args = [self.add_record(i) if not isinstance(i, _LEAVES) else self.leaf(i) for i in record.inputs]
-            reg = self.step(record.step, args, record.attrs)
-        self._memo[id(record)] = reg
-        return reg
+        frames = [[record, 0, None]]  # a record, how many of its inputs are in, their registers
+        while frames:
+            frame = frames[-1]
+            rec, k, args = frame
+            if args is None:
+                if rec.value is not None:
+                    memo[id(rec)] = self.leaf(rec.value)
+                    frames.pop()
+                    continue
+                check_guards(rec)
+                frame[2] = args = []
+            inputs = rec.inputs
+            while k < len(inputs):
+                i = inputs[k]
+                reg = self.leaf(i) if isinstance(i, _LEAVES) else memo.get(id(i))
+                if reg is None:
+                    break
+                args.append(reg)
+                k += 1
+            frame[1] = k
+            if k < len(inputs):
+                frames.append([inputs[k], 0, None])
+                continue
+            memo[id(rec)] = self.step(rec.step, args, rec.attrs)
+            frames.pop()
+        return memo[id(record)]
 
     def evaluate(self, n: int, outputs, arrays, reduce=None):
         """Compute the registers ``outputs`` over the ``n`` elements into the flat arrays
