@@ -174,6 +174,18 @@ def test_groups_split_the_arithmetic_between_other_instructions():
     code, new_locs, nslots, _ = jit.groups(locs, instrs, None, 2)
     assert code[1][2] == [1, 0, 3]               # reads e (slot 0) and x, writes value 3
     assert new_locs[3] == ("scratch", 2, 4) and nslots == 3
+    # watched steps and quiet ones (a sqrt that silences its errors) make runs of their own;
+    # a comparison or a select joins either
+    locs = [("whole", 0, 4)] + [("scratch", k, 4) for k in range(6)] + [("scratch", 0, 1), ("output", 0, 4)]
+    instrs = [("ufunc", (np.sqrt, "ff"), [0, 1], False),         # quiet
+              ("ufunc", (np.multiply, f), [1, 1, 2], False),     # quiet
+              ("ufunc", (np.greater, "ff?"), [2, 0, 7], True),   # either
+              ("ufunc", (np.add, f), [2, 0, 3], True),           # watched
+              ("where", 4, [7, 3, 0, 4], False),                 # either
+              ("ufunc", (np.multiply, f), [4, 4, 8], True)]      # watched
+    code = jit.groups(locs, instrs, None, 6)[0]
+    assert [(c[0], c[3]) for c in code] == [("group", False), ("group", True)]
+    assert code[0][2][-2:] == [2, 7]            # the quiet run writes what the watched one reads
 
 
 def test_no_compiler_leaves_the_plans_as_they_are(monkeypatch):

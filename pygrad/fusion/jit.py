@@ -119,6 +119,14 @@ def _instruction_c(kind, payload, ops, locs, value) -> str | None:
     return None
 
 
+def _neutral(ins) -> bool:
+    """Whether an instruction joins a run whatever its errors: selects, copies, casts and
+    comparisons report none (NumPy compares NaN quietly; C's ``>`` may raise "invalid", which
+    the run then does not report)."""
+    kind, payload = ins[0], ins[1]
+    return kind != "ufunc" or payload[0] in _COMPARE or payload[0] in _LOGICAL or payload[0] is np.logical_not
+
+
 def _char(itemsize: int) -> str:
     return {1: "?", 4: "f", 8: "d"}[itemsize]
 
@@ -132,14 +140,23 @@ def groups(locs, instrs, red_loc, nslots):
     for j, (_, _, ops, _) in enumerate(instrs):
         for op in ops[:-1]:
             readers[op] = j
-    runs, current = [], []
+    runs, current, watched = [], [], None
     for j, ins in enumerate(instrs):
-        if _instruction_c(*ins[:3], locs, lambda op: "x") is not None:
-            current.append(j)
-        else:
+        if _instruction_c(*ins[:3], locs, lambda op: "x") is None:
             if len(current) > 1:
                 runs.append(current)
-            current = []
+            current, watched = [], None
+            continue
+        # A run is of watched steps or of quiet ones (those that silence their floating-point
+        # errors), never both: a quiet step that raises (sqrt of a negative) would otherwise
+        # send every pass of the run back to the uncompiled plan to find who raised.
+        kind = None if _neutral(ins) else bool(ins[3])
+        if kind is not None and watched is not None and kind != watched:
+            if len(current) > 1:
+                runs.append(current)
+            current, watched = [], None
+        current.append(j)
+        watched = kind if kind is not None else watched
     if len(current) > 1:
         runs.append(current)
     if not runs:
@@ -151,7 +168,7 @@ def groups(locs, instrs, red_loc, nslots):
             ins_locs, out_locs = _piece(piece, instrs, locs, readers, red_loc)
             nslots = _unalias(ins_locs, out_locs, locs, nslots)
             sources.append(_function(len(sources), ins_locs, out_locs, [instrs[j] for j in piece], locs))
-            watched = any(instrs[j][3] for j in piece)
+            watched = any(instrs[j][3] and not _neutral(instrs[j]) for j in piece)
             out.append(("group", len(sources) - 1, ins_locs + out_locs, watched))
             done = piece[-1] + 1
     out.extend(instrs[done:])
