@@ -469,8 +469,10 @@ class Lowered:
 
     def _compile(self, leaves, outputs, n, block) -> None:
         """Swap in the plan whose arithmetic runs compiled, if it gives this plan's bits on probes."""
-        vm, locs, prologue, instrs, consts, nslots, reduce = self._parts
-        self._parts = None
+        parts, self._parts = self._parts, None
+        if parts is None:  # queued twice (two threads ran the plan): compiled once
+            return
+        vm, locs, prologue, instrs, consts, nslots, reduce = parts
         split = jit.groups(locs, instrs, None if reduce is None else reduce[0], nslots)
         if split is None:
             return
