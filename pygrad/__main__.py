@@ -59,6 +59,23 @@ def _threads_lines() -> list[str]:
             f"parallel from:     {min_size:,} elements (smaller arrays run on one thread)"]
 
 
+def _fusion_line() -> str:
+    """How large elementwise chains run: fused from which size, and whether their arithmetic
+    is compiled to C here (a compiler found, and where the kernels are kept)."""
+    from pygrad import fusion
+    from pygrad.fusion import jit
+    if not fusion.is_enabled():
+        return "fusion:            off"
+    line = f"fusion:            chains of {fusion.min_numel():,} elements or more"
+    if _backend.fused_evaluator() is None:
+        return line + ", evaluated from Python"
+    if not fusion.jit_enabled():
+        return line + "; their arithmetic as NumPy's loops (PYGRAD_FUSION_JIT=0)"
+    if not jit.available():
+        return line + "; their arithmetic as NumPy's loops (no C compiler found: set CC)"
+    return line + f"; hot ones' arithmetic compiled with {jit.compiler_name()} into {jit.cache_dir()}"
+
+
 def report() -> str:
     """The text ``python -m pygrad`` prints."""
     loaded = compiled_modules()
@@ -68,6 +85,7 @@ def report() -> str:
         f"backend:           {_backend_line()}",
         "compiled modules:  " + (", ".join(loaded) if loaded else "none loaded"),
         *_threads_lines(),
+        _fusion_line(),
         "",
         "Where to start:",
         "  python -m pygrad.demo                     train a small network, draw its graph, explain backward",

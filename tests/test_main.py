@@ -36,8 +36,27 @@ def test_reports_version_backend_modules_threads_and_where_to_start():
         assert start in out
 
 
+def _fusion_line(out) -> str:
+    (line,) = [line for line in out.splitlines() if line.startswith("fusion:")]
+    return line
+
+
+def test_reports_how_large_chains_run():
+    if "native" not in pygrad._backend.available():
+        return
+    from pygrad.fusion import jit
+    line = _fusion_line(run(PYGRAD_FUSION_MIN_NUMEL="4096", PYGRAD_CACHE_DIR="/nonexistent-dir"))
+    assert line.startswith("fusion:            chains of 4,096 elements or more; ")
+    if jit.available():
+        assert line.endswith(f"compiled with {jit.compiler_name()} into /nonexistent-dir/kernels")
+    assert _fusion_line(run(CC="no-such-compiler-anywhere")).endswith("(no C compiler found: set CC)")
+    assert _fusion_line(run(PYGRAD_FUSION_JIT="0")).endswith("as NumPy's loops (PYGRAD_FUSION_JIT=0)")
+    assert _fusion_line(run(PYGRAD_FUSION="0")) == "fusion:            off"
+
+
 def test_pure_backend_says_why_and_loads_no_compiled_module():
     out = run(PYGRAD_PURE="1")
     assert "backend:           pure (the NumPy fallback; chosen with PYGRAD_PURE=1)" in out
     assert "compiled modules:  none loaded" in out
     assert "threads:           none of pygrad's own" in out
+    assert _fusion_line(out) == "fusion:            chains of 2,097,152 elements or more, evaluated from Python"

@@ -284,6 +284,11 @@ def _compiler() -> list[str] | None:
     return argv
 
 
+def compiler_name() -> str:
+    cc = _compiler()
+    return os.path.basename(cc[0]) if cc else "none"
+
+
 def _cpu() -> str:
     """What the kernels depend on besides their source: the processor's features."""
     try:
