@@ -19,6 +19,8 @@ saved-tensor hooks, not for ``explain``'s replays), and never through a node wit
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _backend
@@ -222,7 +224,7 @@ def _run_chain(top, grad):
 
     arrays = [_backend.kernels._empty_buffer(shape, dtype) for _ in exits]
     flats = [a.reshape(-1) for a in arrays]
-    n = int(np.prod(shape, dtype=np.int64))
+    n = math.prod(shape)
     prog.evaluate(n, [reg for _, _, reg in exits], flats)
     for array, (node, j, _) in zip(arrays, exits):
         results[node][j] = Tensor._wrap(array)
