@@ -9,7 +9,7 @@ import pytest
 
 import pygrad
 from pygrad import _backend, fusion
-from pygrad.fusion import jit, program
+from pygrad.fusion import jit
 from pygrad.fusion._state import state
 
 NATIVE = "native" in _backend.available() and _backend.name == "native"

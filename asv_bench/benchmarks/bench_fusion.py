@@ -32,6 +32,16 @@ def steady(x, length):
     pygrad.fusion.wait_for_jit()
 
 
+def speedup(x, length, switch) -> float:
+    """Median time of a chain step with ``switch(False)`` / with ``switch(True)``, timed in turn
+    (``timing.samples`` warms up and waits for the compiles first)."""
+    medians = {}
+    for flag in (False, True):
+        switch(flag)
+        medians[flag] = timing.stats(timing.samples(lambda: chain_step(x, length), BUDGET))["median"]
+    return medians[False] / medians[True]
+
+
 class Chain:
     params = [BACKENDS, ["fused", "fused-uncompiled", "unfused"], LENGTHS, SIZES]
     param_names = ["backend", "fusion", "length", "size"]
@@ -70,13 +80,7 @@ class FusionSpeedup:
         self.x = leaf(size)
 
     def track_fusion_speedup(self, length, size):
-        medians = {}
-        for flag in (False, True):
-            pygrad.fusion.set_enabled(flag)
-            seconds = timing.samples(lambda: chain_step(self.x, length), BUDGET)
-            medians[flag] = timing.stats(seconds)["median"]
-        pygrad.fusion.set_enabled(True)
-        return medians[False] / medians[True]
+        return speedup(self.x, length, pygrad.fusion.set_enabled)
 
 
 class CompiledArithmeticSpeedup:
@@ -96,11 +100,4 @@ class CompiledArithmeticSpeedup:
         self.x = leaf(size)
 
     def track_compiled_arithmetic_speedup(self, length, size):
-        medians = {}
-        for flag in (False, True):
-            pygrad.fusion.set_jit(flag)
-            steady(self.x, length)
-            seconds = timing.samples(lambda: chain_step(self.x, length), BUDGET)
-            medians[flag] = timing.stats(seconds)["median"]
-        pygrad.fusion.set_jit(True)
-        return medians[False] / medians[True]
+        return speedup(self.x, length, pygrad.fusion.set_jit)

@@ -224,7 +224,7 @@ def _function(k, ins_locs, out_locs, body, locs) -> tuple:
     name = f"pygrad_group_{k}"
     lines = [f"void {name}(char **args, const intptr_t *dims, const intptr_t *steps, void *data) {{",
              "    const intptr_t n = dims[0];"]
-    names = {}
+    names, reads = {}, []  # the C name of each value; the loads of element i, first in the loop
     for a, op in enumerate(ins_locs):
         ctype = _C_TYPE[locs[op][2]]
         if locs[op][0] in _UNIFORM_KINDS:
@@ -232,7 +232,8 @@ def _function(k, ins_locs, out_locs, body, locs) -> tuple:
             names[op] = f"u{a}"
         else:
             lines.append(f"    const {ctype} *restrict in{a} = (const {ctype} *)args[{a}];")
-            names[op] = f"in{a}[i]"
+            reads.append(f"        const {ctype} r{op} = in{a}[i];")
+            names[op] = f"r{op}"
     for b, op in enumerate(out_locs):
         ctype = _C_TYPE[locs[op][2]]
         lines.append(f"    {ctype} *restrict out{b} = ({ctype} *)args[{len(ins_locs) + b}];")
@@ -240,10 +241,7 @@ def _function(k, ins_locs, out_locs, body, locs) -> tuple:
     # which GCC otherwise gives up on for loops of many pointers, despite ``restrict``.
     lines += ["#if defined(__clang__)", "#pragma clang loop vectorize(assume_safety)", "#elif defined(__GNUC__)",
               "#pragma GCC ivdep", "#endif", "    for (intptr_t i = 0; i < n; i++) {"]
-    reads = [op for op in ins_locs if locs[op][0] not in _UNIFORM_KINDS]
-    for op in reads:  # every input of element i is read before any output of it is written
-        lines.append(f"        const {_C_TYPE[locs[op][2]]} r{op} = {names[op]};")
-        names[op] = f"r{op}"
+    lines += reads  # every input of element i is read before any output of it is written
     for instr in body:
         kind, payload, ops, _ = instr
         expr = _instruction_c(kind, payload, ops, locs, lambda op: names[op])
@@ -257,6 +255,7 @@ def _function(k, ins_locs, out_locs, body, locs) -> tuple:
 
 # -- compiling -----------------------------------------------------------------------------
 
+# IEEE arithmetic, as setup.py compiles the kernels: no contraction into fused multiply-adds.
 _FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-fPIC", "-shared"]
 _HEADER = """\
 #include <stdint.h>
