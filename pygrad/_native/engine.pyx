@@ -96,6 +96,7 @@ cdef class _Entry:
     cdef NodeBase node
     cdef Py_ssize_t deps
     cdef list slots
+    cdef tuple edges  # node.next_functions as _edges checked it (a hook may rebind it later)
 
     cdef list take_slots(self):
         """The gradient buffer, made if no gradient arrived (the node then runs on None)."""
@@ -122,22 +123,22 @@ cdef dict _dependencies(roots):
     reachable nodes."""
     cdef dict entries = {}
     cdef list stack = []
-    cdef NodeBase node
     cdef _Entry e
     for root, _ in roots:
         if root is not None and root not in entries:
-            entries[root] = _entry(_as_node(root), 0)
-            stack.append(root)
+            e = entries[root] = _entry(_as_node(root), 0)
+            stack.append(e)
     while stack:
-        node = <NodeBase>stack.pop()  # checked when pushed
-        for edge in _edges(node):
+        e = <_Entry>stack.pop()
+        e.edges = _edges(e.node)
+        for edge in e.edges:
             child = (<tuple>edge)[0]
             if child is None:
                 continue
             found = entries.get(child)
             if found is None:
-                entries[child] = _entry(<NodeBase>child, 1)  # (_edges checked it is a node)
-                stack.append(child)
+                found = entries[child] = _entry(<NodeBase>child, 1)  # (_edges checked it is a node)
+                stack.append(found)
             else:
                 (<_Entry>found).deps += 1
     return entries
@@ -473,7 +474,9 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if capture is not None:
                 for i in capture.get((node, nr), ()):
                     captured[i] = grad
-        edges = _edges(node)
+        edges = entry.edges
+        if edges is None or node._next_functions is not edges:
+            edges = _edges(node)
         if capture is not None:
             any_live = False
             for child, _ in edges:
