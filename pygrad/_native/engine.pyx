@@ -204,6 +204,8 @@ cdef bint _plain_leaf(cls) except -1:
     ``Tensor`` does: its ``_accumulate_grad``, its storage slot, no Python ``__setattr__``."""
     known = _plain_leaf_types.get(cls)
     if known is None:
+        if len(_plain_leaf_types) >= 64:  # (classes made on the fly are not kept alive by it)
+            _plain_leaf_types.clear()
         known = _plain_leaf_types[cls] = (issubclass(cls, _Tensor) and cls.__setattr__ is _Tensor.__setattr__
                                           and cls._accumulate_grad is _Tensor._accumulate_grad
                                           and cls._data is _Tensor._data)
