@@ -742,5 +742,4 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
 cdef tuple _NO_EDGE = (None, 0)
 
 
-
 from pygrad._native.dispatch import TableBackward, TableOp  # a table op's common path, in C (dispatch.pyx)
