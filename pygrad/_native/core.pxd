@@ -67,7 +67,7 @@ cdef TensorBase new_tensor(object array)
 cdef SavedTensorBase new_saved(object cls, TensorBase tensor, bint is_output)
 cdef TensorBase new_leaf(object array)
 cdef void settle_tensor(TensorBase t) except *
-cdef void settle_node(NodeBase node) except *
+cdef void settle_node(NodeBase node, bint plain=*) except *
 cdef void open_object(GraphObject obj) except *
 cdef void refer(GraphObject holder, object referent) except *
 cdef Py_ssize_t fusion_limit() noexcept

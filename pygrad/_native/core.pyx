@@ -169,19 +169,23 @@ cdef bint _plain_tuple(x):
     return True
 
 
-cdef void settle_node(NodeBase node) except *:
-    """Close ``node`` and the containers only it holds, if it can take part in no cycle."""
+cdef void settle_node(NodeBase node, bint plain=False) except *:
+    """Close ``node`` and the containers only it holds, if it can take part in no cycle.
+    ``plain``: its maker knows its metadata tuples hold only numbers, shapes and dtypes, and its
+    attributes no container (the compiled common path of a table op), so they are not looked at."""
     cdef tuple edges
     cdef SavedTensorBase st
     if node._closed or not _closing():
         return
     if not (node._pre_hooks is None and node._post_hooks is None and node._retain_hooks is None
             and node._to_save is None and node._anomaly_trace is None and not node._dirty
-            and not node._non_differentiable and type(node._next_functions) is tuple
-            and _plain_tuple(node.needs_input_grad) and _plain_tuple(node._input_meta)
-            and _plain_tuple(node._output_meta) and (node._edge_args is None or _plain_tuple(node._edge_args))):
+            and not node._non_differentiable and type(node._next_functions) is tuple):
         return
-    attrs = PyObject_GenericGetDict(node, NULL)
+    if not plain and not (_plain_tuple(node.needs_input_grad) and _plain_tuple(node._input_meta)
+                          and _plain_tuple(node._output_meta)
+                          and (node._edge_args is None or _plain_tuple(node._edge_args))):
+        return
+    attrs = None if plain else PyObject_GenericGetDict(node, NULL)
     if attrs:  # a ctx attribute may close a cycle; AccumulateGrad's own two may not
         if not (len(attrs) == 2 and type(attrs.get("_lock")) is _RLock
                 and isinstance(attrs.get("variable"), TensorBase) and _is_closed(attrs["variable"])):

@@ -356,7 +356,7 @@ cdef class TableOp:
             node._saved = saved
         if _anomaly_state.enabled:
             node._anomaly_trace = _anomaly.forward_stack()
-        settle_node(node)
+        settle_node(node, True)  # its metadata: the shared tuples above; its attributes: no containers
         if out._grad_fn is node:
             refer(out, node)
         return out
