@@ -61,7 +61,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return matmul(x, t(weight))  # what PyTorch does too: UnsafeView / Squeeze around an mm
     if len(xs) == 2 and bias is not None and len(ws) == 2 and bias.dtype is x.dtype:
         # the common case, checked above: one addmm of the weight's transpose (AddmmBackward0 -> TBackward0)
-        _linalg._broadcasts(bias, xs[0], ws[0])
+        if bias._data.shape != ws[:1]:
+            _linalg._broadcasts(bias, xs[0], ws[0])
         return _table.ADDMM.fn.apply(bias, x, t(weight), 1, 1)
     lead = tuple(xs[:-1])
     x2 = x if len(xs) == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
