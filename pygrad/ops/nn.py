@@ -20,7 +20,7 @@ from ..autograd.grad_mode import _state as _grad_mode
 from ..tensor import Tensor
 from . import optable as _table
 from ._util import broadcast_shape, mean_array, sum_array, wrap
-from ..dtypes import int64 as _int64, promote_types
+from ..dtypes import promote_types
 from . import linalg as _linalg
 from .linalg import addmm, matmul, mm
 from .shape import t
@@ -282,12 +282,15 @@ def cross_entropy_of_classes(x: Tensor, target: Tensor, ignore_index: int, reduc
     to one loss, as the two table nodes it records (``NllLossBackward0`` -> ``LogSoftmaxBackward0``),
     applied without the argument handling of ``log_softmax`` and ``nll_loss`` (the checks that case
     passes); None for any other input, which takes the general path (and its errors)."""
-    shape = x.shape
-    if (len(shape) != 2 or not x.dtype.is_floating_point or target.dtype is not _int64
-            or target.shape != shape[:1]):
+    logits, classes = x._data, target._data
+    if (logits.ndim != 2 or logits.dtype.kind != "f" or classes.dtype is not _INT64
+            or classes.shape != logits.shape[:1]):
         return None
     logp = _table.LOG_SOFTMAX.fn.apply(x, 1)
-    return _table.NLL_LOSS.fn.apply(logp, target._data, None, reduction, ignore_index)
+    return _table.NLL_LOSS.fn.apply(logp, classes, None, reduction, ignore_index)
+
+
+_INT64 = np.dtype(np.int64)
 
 
 def bce_forward(p: Tensor, y: Tensor, weight: Tensor | None, reduction: str) -> np.ndarray:
