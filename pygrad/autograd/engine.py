@@ -122,9 +122,11 @@ def _quiet_float_errors_exit(token) -> None:
 
 def expandable(shape: tuple, target: tuple) -> bool:
     """Whether ``shape`` broadcasts to ``target`` (so a gradient of ``target`` sums down to it)."""
-    if len(shape) > len(target):
+    lead = len(target) - len(shape)
+    if lead < 0:
         return False
-    return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
+    tail = target[lead:]
+    return tail == shape or all(s == t or s == 1 for s, t in zip(shape, tail))
 
 
 def _as_tuple(x) -> tuple:

@@ -157,6 +157,8 @@ def _pairwise(array: np.ndarray, axis) -> bool:
         return False
     if axis is None:
         return True
+    if type(axis) is int:
+        return axis % array.ndim == array.ndim - 1
     axes = sorted(a % array.ndim for a in ((axis,) if isinstance(axis, int) else axis))
     return axes == list(range(array.ndim - len(axes), array.ndim))
 
