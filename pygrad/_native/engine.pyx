@@ -90,43 +90,14 @@ cdef list _collect(roots, targets):
     return [n for n in order if n in needed]
 
 
-cdef class _Entry:
-    """A node taking part in a pass: how many edges from live nodes still lead into it, and the
-    gradients gathered for its outputs so far (None until the first arrives)."""
-    cdef NodeBase node
-    cdef Py_ssize_t deps
-    cdef list slots
-
-    cdef list take_slots(self):
-        """The gradient buffer, made if no gradient arrived (the node then runs on None)."""
-        slots = self.slots
-        if slots is None:
-            slots = _new_slots(self.node)
-        self.slots = None
-        return slots
-
-    cdef list open_slots(self):
-        if self.slots is None:
-            self.slots = _new_slots(self.node)
-        return self.slots
-
-
-cdef inline _Entry _entry(NodeBase node, Py_ssize_t deps):
-    cdef _Entry e = _Entry.__new__(_Entry)
-    e.node, e.deps = node, deps
-    return e
-
-
 cdef dict _dependencies(roots):
-    """Every node reachable from ``roots`` -> its ``_Entry``, counting the edges into it from
-    reachable nodes."""
-    cdef dict entries = {}
+    """Every node reachable from ``roots`` -> the number of edges into it from reachable nodes."""
+    cdef dict deps = {}
     cdef list stack = []
     cdef NodeBase node
-    cdef _Entry e
     for root, _ in roots:
-        if root is not None and root not in entries:
-            entries[root] = _entry(_as_node(root), 0)
+        if root is not None and root not in deps:
+            deps[_as_node(root)] = 0
             stack.append(root)
     while stack:
         node = <NodeBase>stack.pop()  # checked when pushed
@@ -134,13 +105,13 @@ cdef dict _dependencies(roots):
             child = (<tuple>edge)[0]
             if child is None:
                 continue
-            found = entries.get(child)
-            if found is None:
-                entries[child] = _entry(<NodeBase>child, 1)  # (_edges checked it is a node)
+            count = deps.get(child)
+            if count is None:
+                deps[child] = 1
                 stack.append(child)
             else:
-                (<_Entry>found).deps += 1
-    return entries
+                deps[child] = <Py_ssize_t>count + 1
+    return deps
 
 
 cdef object _run_hooks(tuple hooks, grad):
@@ -233,6 +204,8 @@ cdef bint _plain_leaf(cls) except -1:
     ``Tensor`` does: its ``_accumulate_grad``, its storage slot, no Python ``__setattr__``."""
     known = _plain_leaf_types.get(cls)
     if known is None:
+        if len(_plain_leaf_types) >= 64:  # (classes made on the fly are not kept alive by it)
+            _plain_leaf_types.clear()
         known = _plain_leaf_types[cls] = (issubclass(cls, _Tensor) and cls.__setattr__ is _Tensor.__setattr__
                                           and cls._accumulate_grad is _Tensor._accumulate_grad
                                           and cls._data is _Tensor._data)
@@ -330,10 +303,10 @@ cdef object _call_checked(NodeBase node, list grads, bint retain_graph, util, bi
 
 
 cdef class _Ready:
-    """The entries of the nodes ready to run, the newest (largest sequence number) first: a binary
-    heap on the sequence numbers, which are unique, so the order is the pure engine's ``heapq`` order."""
+    """The nodes ready to run, the newest (largest sequence number) first: a binary heap on the
+    sequence numbers, which are unique, so the order is the pure engine's ``heapq`` order."""
     cdef long long *keys
-    cdef PyObject **nodes  # the entries
+    cdef PyObject **nodes
     cdef Py_ssize_t size, capacity
 
     def __dealloc__(self):
@@ -343,9 +316,9 @@ cdef class _Ready:
         PyMem_Free(self.keys)
         PyMem_Free(self.nodes)
 
-    cdef int push(self, _Entry entry) except -1:
+    cdef int push(self, NodeBase node) except -1:
         cdef Py_ssize_t i = self.size, parent
-        cdef long long key = entry.node._seq
+        cdef long long key = node._seq
         if self.size == self.capacity:
             self._grow()
         while i > 0:
@@ -354,14 +327,14 @@ cdef class _Ready:
                 break
             self.keys[i], self.nodes[i] = self.keys[parent], self.nodes[parent]
             i = parent
-        Py_INCREF(entry)
-        self.keys[i], self.nodes[i] = key, <PyObject*>entry
+        Py_INCREF(node)
+        self.keys[i], self.nodes[i] = key, <PyObject*>node
         self.size += 1
         return 0
 
-    cdef _Entry pop(self):
-        """The entry of the newest node (the heap must not be empty)."""
-        cdef _Entry top = <_Entry>self.nodes[0]
+    cdef NodeBase pop(self):
+        """The newest node (the heap must not be empty)."""
+        cdef NodeBase top = <NodeBase>self.nodes[0]
         Py_DECREF(top)  # the heap's reference, now the local's
         self.size -= 1
         cdef Py_ssize_t n = self.size, i = 0, child
@@ -402,12 +375,12 @@ cdef inline list _new_slots(NodeBase node):
 def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumulate, util):
     """Backpropagate ``grad_roots`` from the edges ``roots`` (see ``pygrad._pure.engine``)."""
     cdef NodeBase node, child
-    cdef dict capture = None, live
+    cdef dict capture = None, buffers = {}, deps
     cdef set targets = None
+    cdef dict live
     cdef list nodes, grads, slots, captured = None
     cdef _Ready ready = _Ready()
-    cdef _Entry entry, child_entry
-    cdef Py_ssize_t i, nr
+    cdef Py_ssize_t i, nr, count
     cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked, has_hooks
     cdef bint steal = accumulate and not create_graph, owned
     cdef tuple edges
@@ -421,30 +394,29 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if node is not None:
                 capture.setdefault((node, nr), []).append(i)
         targets = {node for node, _ in capture}
-    # live: every node that takes part -> its entry (how many live nodes feed it, its gradients).
+    # deps: every node that takes part (its keys are the live nodes) -> how many of them feed it.
     if targets is None:
-        live = _dependencies(roots)
+        deps = _dependencies(roots)
     else:
         nodes = _collect(roots, targets)
-        live = {node: _entry(node, 0) for node in nodes}
+        deps = dict.fromkeys(nodes, 0)
         for node in nodes:
             for child_obj, _ in _edges(node):
-                found = live.get(child_obj)
-                if found is not None:
-                    (<_Entry>found).deps += 1
+                if child_obj in deps:
+                    deps[child_obj] = <Py_ssize_t>deps[child_obj] + 1
+    live = deps
 
-    seeded = []
     for (root, nr), grad in zip(roots, grad_roots):
-        found = live.get(root) if root is not None else None
-        if found is None:
+        if root is None or root not in live:
             continue
-        entry = <_Entry>found
-        if entry.slots is None:
-            seeded.append(entry)
-        _add_to_slot(entry.node, entry.open_slots(), nr, grad, util.add)
-    for entry in seeded:
-        if entry.deps == 0:
-            ready.push(entry)
+        node = <NodeBase>root
+        slots = buffers.get(node)
+        if slots is None:
+            slots = buffers[node] = _new_slots(node)
+        _add_to_slot(node, slots, nr, grad, util.add)
+    for node in buffers:
+        if <Py_ssize_t>deps[node] == 0:
+            ready.push(node)
 
     if inputs is not None:
         captured = [None] * len(inputs)
@@ -452,9 +424,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     validate = util.validate
     add = util.add
     while ready.size:
-        entry = ready.pop()
-        node = entry.node
-        grads = entry.take_slots()
+        node = ready.pop()
+        grads = <list>buffers.pop(node)
         any_grad = False
         for nr in range(len(grads)):
             grad = grads[nr]
@@ -496,21 +467,24 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         for i in range(len(edges)):
             edge = <tuple>edges[i]
             child_obj = edge[0]
-            if child_obj is None:
+            if child_obj is None or child_obj not in live:
                 continue
-            found = live.get(child_obj)
-            if found is None:
-                continue
-            child_entry = <_Entry>found
+            child = <NodeBase>child_obj  # the live nodes are checked ones
             grad = grad_inputs[i]
             if grad is not None:
                 # validate() returns a gradient of the right shape and dtype as it is.
                 if not (isinstance(grad, TensorBase) and _fits(<TensorBase>grad, input_meta, i)):
                     grad = validate(node, i, grad)
-                _add_to_slot(child_entry.node, child_entry.open_slots(), edge[1], grad, add)
-            child_entry.deps -= 1
-            if child_entry.deps == 0:
-                ready.push(child_entry)
+                slots = buffers.get(child)
+                if slots is None:
+                    slots = buffers[child] = _new_slots(child)
+                _add_to_slot(child, slots, edge[1], grad, add)
+            count = <Py_ssize_t>deps[child] - 1
+            deps[child] = count
+            if count == 0:
+                if child not in buffers:
+                    buffers[child] = _new_slots(child)
+                ready.push(child)
         grad = grad_inputs = None  # held no longer than needed (see _exclusive)
     return captured
 
@@ -766,7 +740,6 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
 
 
 cdef tuple _NO_EDGE = (None, 0)
-
 
 
 from pygrad._native.dispatch import TableBackward, TableOp  # a table op's common path, in C (dispatch.pyx)
