@@ -183,6 +183,20 @@ def test_targets_report_the_measured_ratios_and_bytes_per_op():
     assert "garbage collector on, as programs run" in text
 
 
+def test_targets_of_large_tensors_use_the_copy_floor_pure_unfused_and_torch():
+    def rec(workload, library, median):
+        return {"workload": workload, "label": "1e6", "threads": 1, "gc": "on", "library": library,
+                "status": "ok", "median": median, "min": median, "iqr": 0.0, "count": 1, "unit": "step",
+                "per_unit": median}
+    records = [rec("W3", "pygrad-native", 0.9), rec("W3", runner.FLOOR, 0.25), rec("W3", "pygrad-pure", 4.0),
+               rec("W3", "torch", 5.0), rec("W6", "pygrad-native", 12.0), rec("W6", "pygrad-unfused", 90.0),
+               rec("W6", "torch", 37.0)]
+    found = {(t["target"], t["workload"], round(t["value"], 6), t["met"]) for t in report.targets(records)}
+    assert found == {("native/copy floor", "W3", 3.6, False), ("native/pure", "W3", 0.225, False),
+                     ("native/torch", "W3", 0.18, True), ("native/unfused", "W6", round(12 / 90, 6), True),
+                     ("native/torch", "W6", round(12 / 37, 6), True)}
+
+
 def test_harness_rejects_unknown_workload():
     with pytest.raises(SystemExit) as exc:
         cli.parse_args(["--workloads", "W9"])
