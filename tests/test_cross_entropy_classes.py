@@ -148,3 +148,25 @@ def test_the_common_case_takes_the_direct_path(monkeypatch, rng):
     F.cross_entropy(pygrad.tensor(x[0]), pygrad.tensor(y[0]))  # one sample: the general path
     F.cross_entropy(pygrad.tensor(x), pygrad.tensor(y), reduction="none")  # never offered
     assert taken == [True, True, False, False]
+
+
+def test_saved_tensor_hooks_see_what_the_composition_saves(rng, torch):
+    x, y = _inputs(rng, "float32")
+    packed = []
+    for m, loss_fn in ((pygrad, lambda a, t: F.cross_entropy(a, t)),
+                       (pygrad, lambda a, t: _composed(a, t, "mean", -100)),
+                       (torch, lambda a, t: torch.nn.functional.cross_entropy(a, t))):
+        seen = []
+
+        def pack(t):
+            seen.append(tuple(t.shape))
+            return t
+        a = m.tensor(x, requires_grad=True)
+        with m.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = loss_fn(a, m.tensor(y))
+        loss.backward()
+        packed.append((seen, a.grad.numpy()))
+    assert packed[0][0] == packed[1][0]
+    assert packed[0][0][:2] == packed[2][0][:2] == [(6, 5), (6, 5)]  # log_softmax's result, nll's input
+    np.testing.assert_array_equal(packed[0][1], packed[1][1])
+    np.testing.assert_allclose(packed[0][1], packed[2][1], rtol=1e-5, atol=1e-7)
