@@ -98,17 +98,46 @@ def _warn_create_graph_cycle() -> None:
         warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=4)
 
 
-def _quiet_float_errors():
-    """Backward computes inf/nan where the math gives them (0 * inf, x / 0) without NumPy warnings,
-    as PyTorch does; anomaly mode is the tool that reports them."""
-    return np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore")
+# Backward computes inf/nan where the math gives them (0 * inf, x / 0) without NumPy warnings,
+# as PyTorch does; anomaly mode is the tool that reports them.  NumPy keeps its error state in a
+# context variable: a pass sets it to the current state with every error ignored (made once per
+# state seen) and resets it after, which costs a fraction of entering an ``np.errstate``.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
+except ImportError:  # a NumPy without it: errstate
+    _np_error_state = None
+_quiet_states = (None, None)  # (the last error state seen, the same with every error ignored)
+
+
+def _quiet_float_errors_enter():
+    """Turn NumPy's floating-point warnings off; returns what ``_quiet_float_errors_exit`` takes."""
+    global _quiet_states
+    if _np_error_state is None:
+        manager = np.errstate(all="ignore")
+        manager.__enter__()
+        return manager
+    state = _np_error_state.get()
+    states = _quiet_states
+    if states[0] is not state:
+        with np.errstate(all="ignore"):
+            states = _quiet_states = (state, _np_error_state.get())
+    return _np_error_state.set(states[1])
+
+
+def _quiet_float_errors_exit(token) -> None:
+    if _np_error_state is None:
+        token.__exit__(None, None, None)
+    else:
+        _np_error_state.reset(token)
 
 
 def expandable(shape: tuple, target: tuple) -> bool:
     """Whether ``shape`` broadcasts to ``target`` (so a gradient of ``target`` sums down to it)."""
-    if len(shape) > len(target):
+    lead = len(target) - len(shape)
+    if lead < 0:
         return False
-    return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
+    tail = target[lead:]
+    return tail == shape or all(s == t or s == 1 for s, t in zip(shape, tail))
 
 
 def _as_tuple(x) -> tuple:
@@ -131,7 +160,8 @@ def _roots(outputs, grad_outputs, create_graph: bool):
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError(IMPLICIT_GRAD)
-            g = out._wrap(np.ones(out._data.shape, out._data.dtype))
+            data = out._data
+            g = out._wrap(np.array(1, data.dtype) if data.shape == () else np.ones(data.shape, data.dtype))
         else:
             if not isinstance(g, _backend.core.TensorBase):
                 g = out._wrap(np.asarray(g, out._data.dtype))
@@ -160,11 +190,17 @@ def queue_callback(callback) -> None:
 
 
 def _run_backward(*args):
+    """The engine's pass, with grad mode on only under create_graph and NumPy's floating-point
+    warnings off; then the callbacks queued during it."""
+    create_graph = args[3]
     callbacks = []
     _final_callbacks.append(callbacks)
     # A plain pass (no create_graph, no intermediate's gradient captured) may fuse elementwise chains.
-    _fusion.in_backward.append(not args[3] and (args[4] is None or all(
+    _fusion.in_backward.append(not create_graph and (args[4] is None or all(
         node is None or isinstance(node, AccumulateGrad) for node, _ in args[4])))
+    mode = grad_mode._state
+    grad_enabled, mode.enabled = mode.enabled, bool(create_graph)
+    quiet = _quiet_float_errors_enter()
     try:
         result = _backend.engine.run_backward(*args)
         i = 0
@@ -172,6 +208,8 @@ def _run_backward(*args):
             callbacks[i]()
             i += 1
     finally:
+        _quiet_float_errors_exit(quiet)
+        mode.enabled = grad_enabled
         _final_callbacks.pop()
         _fusion.in_backward.pop()
     return result
@@ -192,8 +230,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         if not inputs:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
         wanted = [t._edge() for t in inputs]
-    with grad_mode.set_grad_enabled(create_graph), _quiet_float_errors():
-        _run_backward(edges, grads, retain_graph, create_graph, wanted, True, _EngineUtil)
+    _run_backward(edges, grads, retain_graph, create_graph, wanted, True, _EngineUtil)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
@@ -208,8 +245,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     edges, grads = _roots(outputs, grad_outputs, create_graph)
     wanted = [t._edge() for t in inputs_t]
-    with grad_mode.set_grad_enabled(create_graph), _quiet_float_errors():
-        result = _run_backward(edges, grads, retain_graph, create_graph, wanted, False, _EngineUtil)
+    result = _run_backward(edges, grads, retain_graph, create_graph, wanted, False, _EngineUtil)
     out = []
     for i, (t, g) in enumerate(zip(inputs_t, result)):
         if g is None:

@@ -170,6 +170,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     as PyTorch composes it (``loss.grad_fn`` is ``NllLossBackward0``, its next ``LogSoftmaxBackward0``);
     ``target`` holds class indices or, as a float tensor of the input's shape, probabilities."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if (weight is None and not label_smoothing and (reduction == "mean" or reduction == "sum")
+            and type(target) is Tensor and type(input) is Tensor):
+        loss = _nn.cross_entropy_of_classes(input, target, ignore_index, reduction)
+        if loss is not None:
+            return loss
     _nn.check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")

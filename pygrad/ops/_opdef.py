@@ -334,12 +334,12 @@ def _build_function(op: Op) -> type:
         env["_forward"] = _compile(op.forward, tuple(inputs + attrs), ARRAY_NS, op.name)
         call = f"_forward({', '.join(arrays + attrs)})"
     body = ["def forward(ctx, " + ", ".join(inputs + attrs) + "):"]
-    if op.intermediates:
-        call = f"_kept_from_forward(ctx, {op.intermediates!r}, {call})"
-        env["_kept_from_forward"] = _kept_from_forward
     compute = [f"result = _wrap({call})"]
+    if op.intermediates:  # kept on the node as the forward returns them, after its result
+        compute = [f"result, {', '.join(f'ctx.{name}' for name in op.intermediates)} = {call}",
+                   "result = _wrap(result)"]
     if op.quiet:
-        compute = ["with np.errstate(all='ignore'):", f"    result = _wrap({call})"]
+        compute = ["with np.errstate(all='ignore'):"] + ["    " + line for line in compute]
     fuse = _fusion.install(op, env)
     if fuse:  # a large or pending input: a lazy result, computed with its chain (pygrad/fusion)
         # Only the first input is looked at here (one compiled test keeps small ops fast).
@@ -349,10 +349,8 @@ def _build_function(op: Op) -> type:
         compute = ["    " + line for line in compute]
     body += ["    " + line for line in compute]
     body += [f"    ctx.{a} = {a}" for a in attrs if a not in op.forward_only]
-    for name, expr in op.keeps.items():
-        keep_params = tuple(inputs + attrs) + ("result",)
-        env[f"_keep_{name}"] = _compile(expr, keep_params, ARRAY_NS, f"{op.name} keeps {name}")
-        body.append(f"    ctx.{name} = _keep_{name}({', '.join(keep_params)})")
+    for name, expr in op.keeps.items():  # over the forward's Tensors, attributes and result, as named here
+        body.append(f"    ctx.{name} = {expr}")
     if saved:
         # An input is saved only when the gradient of an input that needs one reads it.
         users = {name: [i for i, a in enumerate(inputs) if name in _derivative_names(op, a)] for name in saved}
@@ -438,13 +436,6 @@ def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, e
     derivatives += [None] * len(attrs)
     fn._backward_cls._table_backward = _backend.engine.TableBackward(
         len(derivatives), len(saved), tuple(params[1 + len(saved):]), tuple(derivatives), backward_quiet(op))
-
-
-def _kept_from_forward(ctx, names: tuple, returned: tuple):
-    """Keep the intermediates a forward returned after its result on the node."""
-    for name, value in zip(names, returned[1:]):
-        setattr(ctx, name, value)
-    return returned[0]
 
 
 def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fuse=False) -> list[str]:

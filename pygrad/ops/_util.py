@@ -157,6 +157,8 @@ def _pairwise(array: np.ndarray, axis) -> bool:
         return False
     if axis is None:
         return True
+    if type(axis) is int:
+        return axis % array.ndim == array.ndim - 1
     axes = sorted(a % array.ndim for a in ((axis,) if isinstance(axis, int) else axis))
     return axes == list(range(array.ndim - len(axes), array.ndim))
 
@@ -188,6 +190,8 @@ def reduce_to_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
     if array.shape == shape:
         return array
     lead = array.ndim - len(shape)
+    if lead == 1 and array.shape[1:] == shape:  # a bias's gradient: only the leading dim summed away
+        return sum_array(array, axis=0)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and array.shape[lead + i] != 1)
     out = sum_array(array, axis=axes, keepdims=True) if axes else array

@@ -243,12 +243,33 @@ def _byte_mask_fill(key, value) -> bool:
     return mask.dtype == np.uint8 and mask.ndim > 0 and np.size(value._data if isinstance(value, Tensor) else value) == 1
 
 
+def _integer_arrays_key(shape: tuple, key):
+    """``parse_key``'s answer for its common advanced case, ``x[rows, cols]``: a tuple of int64
+    tensors of one shape (none 0-d, which selects, or empty), each index in bounds and none
+    negative; None otherwise (the general reading then decides, and raises)."""
+    if type(key) is not tuple or not 0 < len(key) <= len(shape):
+        return None
+    arrays = []
+    for k, size in zip(key, shape):
+        if type(k) is not Tensor:
+            return None
+        a = k._data
+        if (a.dtype != np.int64 or not a.ndim or not a.size or (arrays and a.shape != arrays[0].shape)
+                or np.minimum.reduce(a, axis=None) < 0 or np.maximum.reduce(a, axis=None) >= size):
+            return None
+        arrays.append(a.copy())  # backward scatters with it: a later write to the index tensor must not move it
+    return tuple(arrays) + (slice(None),) * (len(shape) - len(arrays))
+
+
 def parse_key(shape: tuple, key, setting: bool = False):
     """The steps of ``x[key]`` on a tensor of ``shape``: ``(steps, advanced)``.
 
     ``steps`` are ``("unsqueeze", dim)``, ``("select", dim, i)``, ``("slice", dim, slice)``
     applied in order; ``advanced`` is None or the NumPy key of the final index op on the result.
     """
+    advanced = _integer_arrays_key(shape, key)
+    if advanced is not None:
+        return (), advanced
     bare_slice = isinstance(key, slice) and not setting  # a bare slice always records a view when read
     if isinstance(key, list) and _sequence_as_tuple(key):
         warnings.warn(SEQUENCE_INDEX_WARNING, UserWarning, stacklevel=3)

@@ -7,6 +7,7 @@ Reductions are done inside the op; ``reduction`` is ``"none"``, ``"mean"`` or ``
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -60,7 +61,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return matmul(x, t(weight))  # what PyTorch does too: UnsafeView / Squeeze around an mm
     if len(xs) == 2 and bias is not None and len(ws) == 2 and bias.dtype is x.dtype:
         # the common case, checked above: one addmm of the weight's transpose (AddmmBackward0 -> TBackward0)
-        _linalg._broadcasts(bias, xs[0], ws[0])
+        if bias._data.shape != ws[:1]:
+            _linalg._broadcasts(bias, xs[0], ws[0])
         return _table.ADDMM.fn.apply(bias, x, t(weight), 1, 1)
     lead = tuple(xs[:-1])
     x2 = x if len(xs) == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
@@ -155,12 +157,22 @@ def _class_last(array: np.ndarray) -> np.ndarray:
     return np.moveaxis(array, 1, -1) if array.ndim > 2 else array
 
 
+@functools.lru_cache(maxsize=16)
+def _rows(n: int) -> np.ndarray:
+    """``arange(n)``, made once and read-only: the row index of a gather from or a scatter into
+    an (n, C) array."""
+    rows = np.arange(n)
+    rows.flags.writeable = False
+    return rows
+
+
 def _nll_targets(t: np.ndarray, classes: int, ignore_index: int, dtype, weight):
     """Each sample's class (0 where ignored) and its weight (0 where ignored; None when every
     weight is 1), after PyTorch's bounds check."""
-    # One comparison decides the common case: every target a class (negative ones wrap around
-    # as unsigned) and ignore_index none of them.
-    in_range = bool((t.view(np.uint64) if t.dtype == np.int64 else t).__lt__(classes).all())
+    # One reduction decides the common case: every target a class (negative ones wrap around
+    # as unsigned, above any class) and ignore_index none of them.
+    in_range = not t.size or bool(np.maximum.reduce(t.view(np.uint64) if t.dtype == np.int64 else t,
+                                                    axis=None) < classes)
     every = in_range and not 0 <= ignore_index < classes
     valid = None if every else t != ignore_index
     if not every:
@@ -185,7 +197,7 @@ def nll_forward(x: np.ndarray, target: np.ndarray, weight, reduction: str, ignor
         x = x[None]
     safe, wt = _nll_targets(target, x.shape[1], ignore_index, dtype, weight)
     if x.ndim == 2:
-        picked = x[np.arange(x.shape[0]), safe.reshape(-1)].reshape(safe.shape)
+        picked = x[_rows(x.shape[0]), safe.reshape(-1)].reshape(safe.shape)
     else:
         picked = np.take_along_axis(_class_last(x), safe[..., None], -1)[..., 0]
     loss = np.negative(picked) if wt is None else np.negative(picked * wt)
@@ -217,7 +229,7 @@ def nll_grad(grad: np.ndarray, x: np.ndarray, reduction: str, total_weight, safe
     if len(shape) == 1:
         out[safe] = coef
     elif len(shape) == 2:
-        out[np.arange(shape[0]), safe] = coef
+        out[_rows(shape[0]), safe] = coef
     else:
         np.put_along_axis(_class_last(out), safe[..., None], np.broadcast_to(coef, safe.shape)[..., None], -1)
     return out
@@ -263,6 +275,22 @@ def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_
     t = t.reshape(n, 1, -1) if t.size else t.reshape(n, 0, 0)
     out = _table.NLL_LOSS2D.fn.apply(flat, t, w, reduction, ignore_index)
     return out.reshape(n, *logp.shape[2:]) if reduction == "none" else out
+
+
+def cross_entropy_of_classes(x: Tensor, target: Tensor, ignore_index: int, reduction: str) -> Tensor | None:
+    """``cross_entropy``'s common case, a floating (N, C) input and (N,) int64 class indices reduced
+    to one loss, as the two table nodes it records (``NllLossBackward0`` -> ``LogSoftmaxBackward0``),
+    applied without the argument handling of ``log_softmax`` and ``nll_loss`` (the checks that case
+    passes); None for any other input, which takes the general path (and its errors)."""
+    logits, classes = x._data, target._data
+    if (logits.ndim != 2 or logits.dtype.kind != "f" or classes.dtype is not _INT64
+            or classes.shape != logits.shape[:1]):
+        return None
+    logp = _table.LOG_SOFTMAX.fn.apply(x, 1)
+    return _table.NLL_LOSS.fn.apply(logp, classes, None, reduction, ignore_index)
+
+
+_INT64 = np.dtype(np.int64)
 
 
 def bce_forward(p: Tensor, y: Tensor, weight: Tensor | None, reduction: str) -> np.ndarray:

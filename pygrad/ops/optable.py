@@ -1180,12 +1180,15 @@ def _reduction_helpers():
 
 
 def _addmm_forward(c: np.ndarray, a: np.ndarray, b: np.ndarray, beta, alpha) -> np.ndarray:
-    product = np.matmul(a, b)
+    product = np.matmul(a, b)  # a new array: scaled and summed into in place
     if alpha != 1:
-        product = product * product.dtype.type(alpha)
+        np.multiply(product, product.dtype.type(alpha), out=product)
     if beta == 0:  # input is ignored, NaN and inf in it included (as PyTorch)
         return product
-    return product + (c if beta == 1 else c * c.dtype.type(beta))
+    c = c if beta == 1 else c * c.dtype.type(beta)
+    if c.dtype != product.dtype or (c.shape != product.shape and c.shape != product.shape[1:]):
+        return product + c  # (c may broadcast the product up)
+    return np.add(product, c, out=product)
 
 
 def _product_helpers():
