@@ -525,3 +525,25 @@ def test_a_root_edge_into_a_tensor_the_chain_uses_twice_keeps_the_engines_sum():
         eager = grads()
     assert sums == 0
     assert fused.tobytes() == eager.tobytes()
+
+
+def test_a_reduced_pass_stores_what_is_expensive_to_compute_again_from_what_it_stores():
+    """s = sin(x) is stored (transcendental); y = s * 0.5 is arithmetic on it, so it is left
+    pending and computed from the stored s when read, with the eager bits."""
+    fusion.set_enabled(True)
+    x = leaf(data(16))
+    s = x.sin()
+    y = s * 0.5
+    loss = (y + x.exp()).sum()
+    from pygrad.fusion.lazy import record_of
+    assert record_of(s).value is not None and record_of(y).value is None  # stored / left pending
+    with fusion.disabled():
+        ex = leaf(data(16))
+        es = ex.sin()
+        ey = es * 0.5
+        eloss = (ey + ex.exp()).sum()
+    loss.backward()
+    eloss.backward()
+    assert y.detach().numpy().tobytes() == ey.detach().numpy().tobytes()
+    assert s.detach().numpy().tobytes() == es.detach().numpy().tobytes()
+    assert x.grad.numpy().tobytes() == ex.grad.numpy().tobytes()

@@ -221,12 +221,13 @@ def settle(node) -> None:
 def _keep(roots) -> list:
     """The pending records a pass computing ``roots`` should store as well: those of live lazy
     tensors (held by the user or saved for backward) and the results nodes saved, that are
-    expensive to compute again."""
+    expensive to compute again from what the pass stores (taken in the order they were
+    recorded, so what a record reads is decided first)."""
     below = program.reachable(roots)
     ids = {id(r) for r in roots}
     out = []
     for _, r in _pending_records():
-        if id(r) in below and id(r) not in ids and program.expensive(r):
+        if id(r) in below and id(r) not in ids and program.expensive(r, ids):
             out.append(r)
             ids.add(id(r))
     return out

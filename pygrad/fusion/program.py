@@ -363,13 +363,14 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
     return np.asarray(total, result)
 
 
-def expensive(record) -> bool:
+def expensive(record, stored=()) -> bool:
     """Whether computing ``record`` again costs more than storing it: some step of what is left
-    to compute is not plain arithmetic."""
+    to compute, from what is computed or ``stored`` (ids of records a pass stores), is not plain
+    arithmetic."""
     stack, seen = [record], set()
     while stack:
         r = stack.pop()
-        if r.value is not None or id(r) in seen:
+        if r.value is not None or id(r) in seen or (r is not record and id(r) in stored):
             continue
         seen.add(id(r))
         if not r.step.cheap(r.attrs):
