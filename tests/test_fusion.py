@@ -547,3 +547,37 @@ def test_a_reduced_pass_stores_what_is_expensive_to_compute_again_from_what_it_s
     assert y.detach().numpy().tobytes() == ey.detach().numpy().tobytes()
     assert s.detach().numpy().tobytes() == es.detach().numpy().tobytes()
     assert x.grad.numpy().tobytes() == ex.grad.numpy().tobytes()
+
+
+def test_a_pass_stops_storing_a_result_that_no_one_read_after_the_last_pass_of_its_chain():
+    """A loss function's intermediate dropped when the function returns is stored the first
+    time only; one its caller reads stays stored; the values and gradients stay the eager ones."""
+    from pygrad.fusion import program
+    from pygrad.fusion.lazy import record_of
+    fusion.set_enabled(True)
+    program._READ.clear()
+
+    def step(x, keep_b):
+        a = x.exp()              # saved by its node: read by backward
+        b = x.sin() * 2.0        # held here only
+        loss = (a + b).sum()
+        stored = record_of(b).value is not None
+        loss.backward()
+        return stored, (b if keep_b else None)
+
+    def eager():
+        with fusion.disabled():
+            x = leaf(data(17))
+            (x.exp() + x.sin() * 2.0).sum().backward()
+            return x.grad.numpy(), (x.sin() * 2.0).detach().numpy()
+
+    want_grad, want_b = eager()
+    for keep_b, expected in ((False, [True, False, False]), (True, [True, True, True])):
+        program._READ.clear()
+        for first in expected:
+            x = leaf(data(17))
+            stored, b = step(x, keep_b)
+            assert stored == first
+            assert x.grad.numpy().tobytes() == want_grad.tobytes()
+            if keep_b:
+                assert b.detach().numpy().tobytes() == want_b.tobytes()
