@@ -206,6 +206,7 @@ def _run_chain(top, grad):
     grads = {top: prog.leaf(g)}  # node -> the register of its output's gradient (summed as it arrives)
     exits = []    # (node, input index, register)
     results = {}  # node -> list of gradients per forward argument
+    forwarded = _forwarded(shape, dtype, results)  # the gradient on every edge inside the chain
     for node in chain:
         op = NODES[type(node)]
         d = _derivatives(op)
@@ -222,7 +223,7 @@ def _run_chain(top, grad):
             if child is not None:
                 before = grads.get(child)
                 grads[child] = reg if before is None else prog.step(_ADD, [before, reg])
-                out[j] = _forwarded(shape, dtype, results)
+                out[j] = forwarded
             else:
                 exits.append((node, j, reg))
         results[node] = out
