@@ -36,3 +36,10 @@ def backend(request):
     """Run the test on each backend that is built here ("native", "pure"), switched at run time."""
     with _backend.use(request.param):
         yield request.param
+
+
+@pytest.fixture
+def create_graph_warning(monkeypatch):
+    """The next ``backward(create_graph=True)`` warns (pygrad warns once per process, as PyTorch)."""
+    from pygrad.autograd import engine
+    monkeypatch.setattr(engine, "_create_graph_cycle_warned", False)

@@ -237,3 +237,54 @@ def test_quiet_ops_warn_nothing_and_leave_numpy_error_state_as_it_was():
         pygrad.tensor([0.0]).log()
         np.log(np.zeros(1))  # the program's state: a warning
     assert len(caught) == 1 and "divide by zero" in str(caught[0].message)
+
+
+def _accumulator_state(node):
+    attrs = vars(node)
+    return (type(node), sorted(attrs), attrs["variable"], type(attrs["_lock"]),
+            tuple((tuple(s), str(d)) for s, d in node._output_meta), node.next_functions, node.needs_input_grad)
+
+
+@pytest.mark.parametrize("dtype", [pygrad.float32, pygrad.float64])
+def test_leaf_nodes_made_in_compiled_code_are_those_accumulate_grad_node_makes(dtype):
+    from pygrad.autograd.function import accumulate_grad_node
+    leaf = pygrad.zeros(2, 3, dtype=dtype, requires_grad=True)
+    made_here = (leaf * 2).grad_fn.next_functions[0][0]  # by the compiled common path
+    kept = made_here
+    assert accumulate_grad_node(leaf) is kept  # the live node is shared
+    del made_here, kept
+    other = pygrad.zeros(2, 3, dtype=dtype, requires_grad=True)
+    by_python = accumulate_grad_node(other)
+
+    class Twice(pygrad.autograd.Function):  # its edges are wired by the compiled engine
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    fresh = pygrad.zeros(2, 3, dtype=dtype, requires_grad=True)
+    by_apply = Twice.apply(fresh).grad_fn.next_functions[0][0]
+    by_table = (leaf * 2).grad_fn.next_functions[0][0]
+    expected = _accumulator_state(by_python)
+    for node, variable in ((by_apply, fresh), (by_table, leaf)):
+        assert _accumulator_state(node) == (expected[0], expected[1], variable) + expected[3:]
+    Twice.apply(fresh).sum().backward()
+    np.testing.assert_array_equal(fresh.grad.numpy(), np.full((2, 3), 2.0))
+
+
+def test_parameters_and_plain_leaves_accumulate_the_same_way():
+    nn = pygrad.nn
+    p = nn.Parameter(pygrad.tensor([1.0, 2.0], dtype=pygrad.float64))
+    t = pygrad.tensor([1.0, 2.0], dtype=pygrad.float64, requires_grad=True)
+    seen = []
+    p.register_post_accumulate_grad_hook(lambda x: seen.append(x.grad.numpy().copy()))
+    for leaf in (p, t):
+        (leaf * 3).sum().backward()
+        first = leaf.grad
+        version = first._version
+        (leaf * leaf).sum().backward()  # added in place: same tensor, version counter moved
+        assert leaf.grad is first and leaf.grad._version is version and version.value == 1
+        np.testing.assert_array_equal(leaf.grad.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(np.array(seen), [[3.0, 3.0], [5.0, 7.0]])

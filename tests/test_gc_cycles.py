@@ -123,7 +123,7 @@ def test_tensor_attribute_holding_a_result():
     _freed_only_by_collection(build)
 
 
-def test_grad_with_a_history():
+def test_grad_with_a_history(create_graph_warning):
     def build():
         x = _leaf()
         with pytest.warns(UserWarning, match="reference cycle"):

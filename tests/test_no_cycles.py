@@ -252,7 +252,7 @@ def test_cycles_users_make_are_still_collected(backend):
     assert [r() for r in refs] == [None] * 4
 
 
-def test_leaf_and_create_graph_gradient_cycle_is_collected(backend, collector_off):
+def test_leaf_and_create_graph_gradient_cycle_is_collected(backend, collector_off, create_graph_warning):
     """The cycle PyTorch warns about (a leaf, its .grad built with create_graph, the grad's
     graph back to the leaf) is freed by the collector when .grad is not reset."""
     x = pygrad.randn(4, requires_grad=True)

@@ -1,4 +1,4 @@
-from pygrad._native.core cimport NodeBase
+from pygrad._native.core cimport NodeBase, TensorBase
 
 
 cdef class TableBackward:
@@ -7,3 +7,6 @@ cdef class TableBackward:
     cdef bint quiet
     cdef object run(self, NodeBase node, list grads)
     cdef tuple _gradients(self, tuple needs, grad, tuple values)
+
+
+cdef object leaf_node(TensorBase leaf)

@@ -22,6 +22,7 @@ cdef extern from "Python.h":
     int PyObject_IS_GC(object)
     int PyObject_GenericSetAttr(object, object, object) except -1
     object PyObject_Vectorcall(object, PyObject**, size_t, PyObject*)
+    object PyObject_GenericGetDict(object, void*)
 
 # How the forward's arrays are made from its inputs (the op's ``dtype`` rule; see Op.dtype).
 DEF AS_IS = 0      # "same": the arrays as they are
@@ -33,24 +34,27 @@ _PREP = {"same": AS_IS, "float": FLOAT, "promote": FLOAT, "promote_float": FLOAT
 cdef object _Tensor = None
 cdef object _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _SavedTensor
 cdef object _generic_apply  # Function.apply (a classmethod)
-cdef object _accumulate_grad_node
+cdef object _AccumulateGrad, _new_accumulator, _RLock, _weakref
 cdef dict _DTYPES
 
 
 cdef void _bind() except *:
     global _Tensor, _engine, _native_apply, _observers, _grad_state, _anomaly, _anomaly_state, _SavedTensor
-    global _generic_apply, _DTYPES, _accumulate_grad_node
+    global _generic_apply, _DTYPES, _AccumulateGrad, _new_accumulator, _RLock, _weakref
     from pygrad import _backend
     from pygrad._native import engine
     from pygrad.autograd import anomaly_mode, grad_mode, op_observers
-    from pygrad.autograd.function import Function, SavedTensor, accumulate_grad_node
+    from pygrad.autograd import function
+    from pygrad.autograd.function import AccumulateGrad, Function, SavedTensor
+    import threading, weakref
     from pygrad.dtypes import _BY_NUMPY
     from pygrad.tensor import Tensor
     _engine, _native_apply = _backend.engine, engine.apply_function
     _observers, _grad_state, _anomaly = op_observers.observers, grad_mode._state, anomaly_mode
     _anomaly_state = anomaly_mode._state
     _SavedTensor, _generic_apply, _DTYPES = SavedTensor, Function.__dict__["apply"], _BY_NUMPY
-    _accumulate_grad_node = accumulate_grad_node
+    _AccumulateGrad, _new_accumulator = AccumulateGrad, function._new_accumulator
+    _RLock, _weakref = threading.RLock, weakref.ref
     _backend.on_switch.append(_backend_switched)
     _backend_switched()
     _Tensor = Tensor
@@ -62,6 +66,28 @@ cdef bint _native_active = False  # the compiled engine is the active one (``_ba
 def _backend_switched():
     global _native_active
     _native_active = _engine.apply_function is _native_apply
+
+
+cdef object leaf_node(TensorBase leaf):
+    """``accumulate_grad_node`` (autograd/function.py), compiled: the leaf's live AccumulateGrad
+    node, else a new one, made as ``AccumulateGrad(leaf)`` makes it, without the Python frames."""
+    cdef NodeBase node
+    if _Tensor is None:
+        _bind()
+    with _new_accumulator:
+        ref = leaf._accumulator
+        live = ref() if ref is not None else None
+        if live is not None:
+            return live
+        node = <NodeBase>instance(_AccumulateGrad)
+        attrs = PyObject_GenericGetDict(node, NULL)
+        attrs["variable"] = leaf
+        attrs["_lock"] = _RLock()
+        data = leaf._data
+        node._output_meta = (((<object>data).shape, _DTYPES[(<object>data).dtype]),)
+        leaf._accumulator = _weakref(node)  # (a weak reference without callback keeps a closed leaf closed)
+        settle_node(node)
+        return node
 
 
 cdef inline bint _is_float(int type_num):
@@ -303,8 +329,8 @@ cdef class TableOp:
                     edge = (t._grad_fn, t._output_nr)
                 else:  # a leaf: its live AccumulateGrad node, else a new one
                     ref = t._accumulator
-                    leaf_node = ref() if ref is not None else None
-                    edge = (leaf_node if leaf_node is not None else _accumulate_grad_node(t), 0)
+                    live = ref() if ref is not None else None
+                    edge = (live if live is not None else leaf_node(t), 0)
             else:
                 edge = _NO_EDGE
             Py_INCREF(edge)

@@ -10,15 +10,15 @@ Every field of a node or tensor can be rebound from Python (hooks run in the mid
 pass), so what is read from one is checked before it is cast: a malformed graph raises,
 it never crashes the interpreter.  Indexing is bounds-checked in this module.
 """
-from heapq import heappop, heappush
-
 import numpy as np
 cimport numpy as cnp
 from cpython.list cimport PyList_GET_ITEM
-from cpython.ref cimport Py_INCREF, PyObject
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from pygrad._native.core cimport GraphObject, NodeBase, TensorBase, new_saved, open_object, refer, settle_node
-from pygrad._native.dispatch cimport TableBackward as _TableBackward
+from pygrad._native.core cimport (GraphObject, NodeBase, TensorBase, new_saved, new_tensor, open_object,
+                                  refer, same_layout, settle_node)
+from pygrad._native.dispatch cimport TableBackward as _TableBackward, leaf_node
 from pygrad._errors import malformed_edges, no_such_output, not_a_node
 
 cnp.import_array()
@@ -48,7 +48,7 @@ cdef inline void _add_to_slot(NodeBase node, list slots, object nr_obj, grad, ad
     cdef Py_ssize_t nr = nr_obj
     if nr < 0 or nr >= len(slots):
         raise RuntimeError(no_such_output(node, nr_obj))
-    slots[nr] = grad if slots[nr] is None else add(slots[nr], grad)
+    slots[nr] = grad if slots[nr] is None else _sum_grads(slots[nr], grad, add)
 
 
 cdef list _collect(roots, targets):
@@ -163,8 +163,10 @@ cdef bint _exclusive(list grads) except -1:
 cdef object _apply(NodeBase node, list grads, bint owned=False):
     """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
     if type(node) is _AccumulateGrad:  # AccumulateGrad.apply
+        variable, grad = node.variable, grads[0]
         with node._lock:
-            node.variable._accumulate_grad(grads[0], owned)
+            if not _accumulate_plain(variable, grad, owned):
+                variable._accumulate_grad(grad, owned)
         return ()
     if getattr(type(node), "apply") is not _node_apply:
         return node.apply(*grads)
@@ -192,6 +194,60 @@ cdef object _apply(NodeBase node, list grads, bint owned=False):
         if (<tuple>result)[i] is not None and i not in <tuple>edge_args:
             return node._fit_grads(result)
     return tuple([(<tuple>result)[i] for i in <tuple>edge_args])
+
+
+cdef dict _plain_leaf_types = {}
+
+
+cdef bint _plain_leaf(cls) except -1:
+    """Whether leaves of class ``cls`` (Tensor, nn.Parameter, ...) take gradients the way
+    ``Tensor`` does: its ``_accumulate_grad``, its storage slot, no Python ``__setattr__``."""
+    known = _plain_leaf_types.get(cls)
+    if known is None:
+        known = _plain_leaf_types[cls] = (issubclass(cls, _Tensor) and cls.__setattr__ is _Tensor.__setattr__
+                                          and cls._accumulate_grad is _Tensor._accumulate_grad
+                                          and cls._data is _Tensor._data)
+    return <bint>known
+
+
+cdef bint _accumulate_plain(variable, grad, bint owned) except -1:
+    """The common cases of ``Tensor._accumulate_grad`` without its Python frame: a plain leaf, a
+    plain gradient array, no graph being built, no post-accumulate hooks.  The first gradient
+    becomes ``.grad`` (stolen when ``owned``, else copied); a later one is added in place.
+    False when the case is not one of these (``_accumulate_grad`` then does it)."""
+    cdef TensorBase leaf, g, current
+    if type(grad) is not _Tensor or _state.enabled or _post_accumulate_hooks or not _plain_leaf(type(variable)):
+        return False
+    leaf, g = <TensorBase>variable, <TensorBase>grad
+    data, target = g._data, leaf._data
+    if type(data) is not cnp.ndarray or type(target) is not cnp.ndarray:
+        return False
+    if not (same_layout(<cnp.ndarray>data, <cnp.ndarray>target)
+            and cnp.PyArray_NDIM(<cnp.ndarray>data) == cnp.PyArray_NDIM(<cnp.ndarray>target)):
+        return False
+    if leaf._grad is None:
+        leaf._grad = new_tensor(data if owned else _kernels.copy(data))
+        refer(leaf, leaf._grad)
+        return True
+    if type(leaf._grad) is not _Tensor or _fusion_pending:
+        return False
+    current = <TensorBase>leaf._grad
+    if type(current._data) is not cnp.ndarray:
+        return False
+    _kernels.accumulate(current._data, data)
+    current._version.value += 1
+    return True
+
+
+cdef object _sum_grads(a, b, add):
+    """``add(a, b)`` (the engine's ``util.add``), its common case without the Python frame: two
+    plain gradients of one layout with no graph being built."""
+    if (type(a) is _Tensor and type(b) is _Tensor and not _state.enabled
+            and type((<TensorBase>a)._data) is cnp.ndarray and type((<TensorBase>b)._data) is cnp.ndarray):
+        x, y = (<TensorBase>a)._data, (<TensorBase>b)._data
+        if same_layout(<cnp.ndarray>x, <cnp.ndarray>y) and cnp.PyArray_NDIM(<cnp.ndarray>x) == cnp.PyArray_NDIM(<cnp.ndarray>y):
+            return new_tensor(_kernels.add(x, y))
+    return add(a, b)
 
 
 cdef inline void _release(NodeBase node):
@@ -244,6 +300,71 @@ cdef object _call_checked(NodeBase node, list grads, bint retain_graph, util, bi
     return grad_inputs
 
 
+cdef class _Ready:
+    """The nodes ready to run, the newest (largest sequence number) first: a binary heap on the
+    sequence numbers, which are unique, so the order is the pure engine's ``heapq`` order."""
+    cdef long long *keys
+    cdef PyObject **nodes
+    cdef Py_ssize_t size, capacity
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        for i in range(self.size):
+            Py_DECREF(<object>self.nodes[i])
+        PyMem_Free(self.keys)
+        PyMem_Free(self.nodes)
+
+    cdef int push(self, NodeBase node) except -1:
+        cdef Py_ssize_t i = self.size, parent
+        cdef long long key = node._seq
+        if self.size == self.capacity:
+            self._grow()
+        while i > 0:
+            parent = (i - 1) >> 1
+            if self.keys[parent] >= key:
+                break
+            self.keys[i], self.nodes[i] = self.keys[parent], self.nodes[parent]
+            i = parent
+        Py_INCREF(node)
+        self.keys[i], self.nodes[i] = key, <PyObject*>node
+        self.size += 1
+        return 0
+
+    cdef NodeBase pop(self):
+        """The newest node (the heap must not be empty)."""
+        cdef NodeBase top = <NodeBase>self.nodes[0]
+        Py_DECREF(top)  # the heap's reference, now the local's
+        self.size -= 1
+        cdef Py_ssize_t n = self.size, i = 0, child
+        cdef long long key = self.keys[n]
+        cdef PyObject *last = self.nodes[n]
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and self.keys[child + 1] > self.keys[child]:
+                child += 1
+            if self.keys[child] <= key:
+                break
+            self.keys[i], self.nodes[i] = self.keys[child], self.nodes[child]
+            i = child
+        if n:
+            self.keys[i], self.nodes[i] = key, last
+        return top
+
+    cdef void _grow(self) except *:
+        cdef Py_ssize_t capacity = self.capacity * 2 if self.capacity else 64
+        keys = <long long*>PyMem_Realloc(self.keys, capacity * sizeof(long long))
+        if keys == NULL:
+            raise MemoryError()
+        self.keys = keys
+        nodes = <PyObject**>PyMem_Realloc(self.nodes, capacity * sizeof(PyObject*))
+        if nodes == NULL:
+            raise MemoryError()
+        self.nodes = nodes
+        self.capacity = capacity
+
+
 cdef inline list _new_slots(NodeBase node):
     cdef Py_ssize_t n = len(node._output_meta)
     return [None] * (n if n > 1 else 1)
@@ -255,7 +376,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     cdef dict capture = None, buffers = {}, deps
     cdef set targets = None
     cdef dict live
-    cdef list nodes, ready = [], grads, slots, captured = None
+    cdef list nodes, grads, slots, captured = None
+    cdef _Ready ready = _Ready()
     cdef Py_ssize_t i, nr, count
     cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked, has_hooks
     cdef bint steal = accumulate and not create_graph, owned
@@ -292,15 +414,15 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         _add_to_slot(node, slots, nr, grad, util.add)
     for node in buffers:
         if <Py_ssize_t>deps[node] == 0:
-            heappush(ready, (-node._seq, node))
+            ready.push(node)
 
     if inputs is not None:
         captured = [None] * len(inputs)
     checked = util.anomaly_enabled()
     validate = util.validate
     add = util.add
-    while ready:
-        node = <NodeBase>(<tuple>heappop(ready))[1]  # sequence numbers are unique
+    while ready.size:
+        node = ready.pop()
         grads = <list>buffers.pop(node)
         any_grad = False
         for nr in range(len(grads)):
@@ -360,7 +482,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if count == 0:
                 if child not in buffers:
                     buffers[child] = _new_slots(child)
-                heappush(ready, (-child._seq, child))
+                ready.push(child)
         grad = grad_inputs = None  # held no longer than needed (see _exclusive)
     return captured
 
@@ -391,7 +513,7 @@ cdef inline bint _fits(TensorBase grad, input_meta, Py_ssize_t i):
 cdef object _Tensor = None
 cdef object _SavedTensor, _state, _LEAF_INPLACE, _anomaly, _SECOND_BACKWARD
 cdef object _AccumulateGrad = None, _node_apply = None, _node_release = None
-cdef object _accumulate_grad_node = None
+cdef object _kernels, _post_accumulate_hooks, _fusion_pending
 cdef tuple _FRESH, _FRESH_VIEW  # what _holders counts for a gradient nothing else holds
 cdef object _reference = None  # the pure engine, when tensors and nodes use the pure layout
 cdef dict _DTYPES
@@ -399,7 +521,8 @@ cdef dict _DTYPES
 
 cdef void _bind():
     global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES, _anomaly, _SECOND_BACKWARD
-    global _AccumulateGrad, _node_apply, _node_release, _reference, _accumulate_grad_node
+    global _AccumulateGrad, _node_apply, _node_release, _reference
+    global _kernels, _post_accumulate_hooks, _fusion_pending
     from pygrad import _backend
     if _backend.core.__name__ != __name__.rpartition(".")[0] + ".core":
         # This process chose the pure layout at import (PYGRAD_PURE=1): the typed code below
@@ -408,8 +531,11 @@ cdef void _bind():
         _reference = reference
     from pygrad._errors import LEAF_INPLACE, SECOND_BACKWARD
     _SECOND_BACKWARD = SECOND_BACKWARD
-    from pygrad.autograd.function import AccumulateGrad, Node, accumulate_grad_node
-    _accumulate_grad_node = accumulate_grad_node
+    from pygrad.autograd import post_accumulate
+    from pygrad.autograd.function import AccumulateGrad, Node
+    from pygrad._backend import kernels
+    from pygrad.fusion._state import pending
+    _kernels, _post_accumulate_hooks, _fusion_pending = kernels, post_accumulate.hooks, pending
     _AccumulateGrad, _node_apply, _node_release = AccumulateGrad, Node.apply, Node._release
     from pygrad.dtypes import _BY_NUMPY
     _DTYPES = _BY_NUMPY
@@ -539,8 +665,8 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
                 edge = (grad_fn, a._output_nr)
             else:  # a leaf: its live AccumulateGrad node, else a new one
                 ref = a._accumulator
-                leaf_node = ref() if ref is not None else None
-                edge = (leaf_node if leaf_node is not None else _accumulate_grad_node(a), 0)
+                live = ref() if ref is not None else None
+                edge = (live if live is not None else leaf_node(a), 0)
             data = a._data
             item = ((<object>data).shape, _DTYPES[(<object>data).dtype])
         else:
@@ -612,6 +738,7 @@ cdef tuple _connect(NodeBase node, tuple args, tuple outputs):
 
 
 cdef tuple _NO_EDGE = (None, 0)
+
 
 
 from pygrad._native.dispatch import TableBackward, TableOp  # a table op's common path, in C (dispatch.pyx)

@@ -87,6 +87,17 @@ CREATE_GRAPH_CYCLE = (
     "to None after use to break the cycle and avoid the leak.")
 
 
+_create_graph_cycle_warned = False
+
+
+def _warn_create_graph_cycle() -> None:
+    """PyTorch's warning about ``backward(create_graph=True)``, once per process as it gives it."""
+    global _create_graph_cycle_warned
+    if not _create_graph_cycle_warned:
+        _create_graph_cycle_warned = True
+        warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=4)
+
+
 def _quiet_float_errors():
     """Backward computes inf/nan where the math gives them (0 * inf, x / 0) without NumPy warnings,
     as PyTorch does; anomaly mode is the tool that reports them."""
@@ -174,7 +185,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         retain_graph = create_graph
     edges, grads = _roots(outputs, grad_tensors, create_graph)
     if create_graph:
-        warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=3)
+        _warn_create_graph_cycle()
     wanted = None
     if inputs is not None:
         inputs = _as_tuple(inputs)
