@@ -142,3 +142,26 @@ def test_the_native_module_compiles_what_the_kernel_table_lists():
     listed = set(kernel_table.LOOPS) | set(kernel_table.UFUNCS)
     assert all(callable(getattr(pure, name)) for name in listed)  # every compiled kernel has its pure twin
     assert {name for name in listed if _compiled(name)} == listed
+
+
+SPECIAL = [0.0, -0.0, 1.5, -2.25, np.inf, -np.inf, np.nan, 1e-310, 3e38]
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "neg", "relu", "mul_backward"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_d_operands_of_special_values(name, dtype):
+    """0-d arithmetic (the operands of scalar graphs, run without planning a loop) gives the pure
+    kernel's bits on signed zeros, infinities, NaN, denormals and overflow."""
+    reference = getattr(pure, name)
+    arity = len(inspect.signature(reference).parameters)
+    values = [np.array(v, dtype) for v in SPECIAL]
+    pairs = [(a,) for a in values] if arity == 1 else [(a, b) for a in values for b in values]
+    for operands in pairs:
+        with np.errstate(all="ignore"):
+            got = getattr(native, name)(*operands)
+            want = reference(*operands)
+        assert type(got) is np.ndarray and got.shape == () and got.dtype == want.dtype
+        if np.isnan(want):
+            assert np.isnan(got), (name, operands)
+        else:
+            assert got.tobytes() == np.asarray(want).tobytes(), (name, operands, got, want)

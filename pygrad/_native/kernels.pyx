@@ -677,10 +677,52 @@ cdef object _single_ufunc(int op):
     return None
 
 
+cdef inline bint _arithmetic(int op) noexcept nogil:
+    """The ops ``_run`` computes alone, element by element, with no staging or reduction."""
+    return op == ADD or op == SUB or op == MUL or op == DIV or op == NEG or op == RELU
+
+
+cdef object _apply_0d(int op, tuple args, int nin):
+    """``op`` on 0-d operands of one float dtype, as ``_apply`` computes it (``_run`` on one
+    element) without planning a loop; None for anything else."""
+    cdef void* data[MAX_OPERANDS]
+    cdef Py_ssize_t steps[MAX_OPERANDS]
+    cdef int k, typenum = -1
+    cdef cnp.ndarray arr
+    for k in range(nin):
+        a = args[k]
+        if type(a) is not cnp.ndarray:
+            return None
+        arr = <cnp.ndarray>a
+        if cnp.PyArray_NDIM(arr) != 0 or not cnp.PyArray_ISBEHAVED_RO(arr):
+            return None
+        if k == 0:
+            typenum = cnp.PyArray_TYPE(arr)
+            if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
+                return None
+        elif cnp.PyArray_TYPE(arr) != typenum:
+            return None
+        data[k] = cnp.PyArray_DATA(arr)
+    for k in range(MAX_OPERANDS):
+        steps[k] = 0
+        if k >= nin:
+            data[k] = data[0]
+    out = _new_array(&PyArray_Type, _descr_from_type(typenum), 0, NULL, NULL, NULL, 0, NULL)
+    if typenum == cnp.NPY_FLOAT:
+        _run(op, <float*>cnp.PyArray_DATA(<cnp.ndarray>out), <float**>data, steps, 1)
+    else:
+        _run(op, <double*>cnp.PyArray_DATA(<cnp.ndarray>out), <double**>data, steps, 1)
+    return out
+
+
 cdef object _apply(int op, tuple args, object fallback):
     """Run ``op`` compiled on float32/float64 operands of one dtype (any layout and broadcasting:
     see ``_plan``), else ``fallback(*args)``."""
     cdef int nin = len(args), k, typenum = -1, nd
+    if _arithmetic(op) and nin <= 2:
+        scalar_result = _apply_0d(op, args, nin)
+        if scalar_result is not None:
+            return scalar_result
     cdef cnp.ndarray arr
     cdef Plan plan
     cdef cnp.npy_intp dims[MAX_DIMS]
