@@ -28,6 +28,8 @@ class _State:
         self.jit = os.environ.get("PYGRAD_FUSION_JIT", "1").strip().lower() not in ("0", "off", "false", "no")
         self._local = threading.local()
         self.counters = {"recorded": 0, "evaluated": 0, "reduced": 0, "backward_chains": 0, "backward_nodes": 0,
+                         # gradients a backward pass added to another of the same tensor (not the engine)
+                         "backward_sums": 0,
                          # passes run by the compiled evaluator, and those it left to Python
                          "compiled": 0, "fallbacks": 0,
                          # plans whose arithmetic runs compiled to C; compiled ones refused on probes

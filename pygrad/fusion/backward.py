@@ -7,7 +7,10 @@ nothing that could observe its gradient, joins the chain; so the chain is a DAG 
 intermediate used twice gets the sum of its two gradients, added in the engine's order).  One
 program then computes, block by block, the forward values the nodes saved (recomputed from
 pending records, or read where the forward pass stored them) and every node's derivatives,
-writing only the gradients that leave the chain (to leaves or to other nodes).
+writing only the gradients that leave the chain (to leaves or to other nodes).  Gradients leaving
+it into one tensor (a leaf used by several nodes of the chain) are added in the pass, in the
+engine's order, when no other node of the backward pass sends that tensor a gradient: they
+leave as one, the others' edges get None, and the engine has no whole-array sum left to do.
 
 The engine still calls every node of the chain, in its own order: the node at the top returns
 its gradients at once, with a ``Forwarded`` gradient (shape and dtype of the real one, no data)
@@ -20,6 +23,8 @@ saved-tensor hooks, not for ``explain``'s replays), and never through a node wit
 from __future__ import annotations
 
 import math
+import sys
+import threading
 
 import numpy as np
 
@@ -201,6 +206,7 @@ def _run_chain(top, grad):
     grads = {top: prog.leaf(g)}  # node -> the register of its output's gradient (summed as it arrives)
     exits = []    # (node, input index, register)
     results = {}  # node -> list of gradients per forward argument
+    forwarded = _forwarded(shape, dtype, results)  # the gradient on every edge inside the chain
     for node in chain:
         op = NODES[type(node)]
         d = _derivatives(op)
@@ -217,11 +223,12 @@ def _run_chain(top, grad):
             if child is not None:
                 before = grads.get(child)
                 grads[child] = reg if before is None else prog.step(_ADD, [before, reg])
-                out[j] = _forwarded(shape, dtype, results)
+                out[j] = forwarded
             else:
                 exits.append((node, j, reg))
         results[node] = out
 
+    exits = _merge_exits(prog, exits, shape, dtype)
     arrays = [_backend.kernels._empty_buffer(shape, dtype) for _ in exits]
     flats = [a.reshape(-1) for a in arrays]
     n = math.prod(shape)
@@ -235,4 +242,88 @@ def _run_chain(top, grad):
 
 # Two gradients of one output added as the engine adds them (its ``add``: the kernel).
 _ADD = Step(None, False, "add", "add")
+
+
+def _merge_exits(prog, exits, shape, dtype) -> list:
+    """The gradients leaving the chain into one input of another node (a leaf used by several
+    nodes of the chain) summed in the pass, in the order the engine would add them (the
+    engine's order of the nodes, then of their inputs): the first of them carries the sum, the
+    others none (their entries in ``results`` stay None), so no whole-array addition follows
+    the pass.  Only where every edge into that input in this backward pass comes from the
+    chain (so nothing else is added between them, and the bits are the engine's), and only
+    gradients of the chain's shape and dtype (the engine fits the others to their input)."""
+    groups = {}  # destination -> [(node, j, register)], in the engine's order
+    for node, j, reg in exits:
+        meta = node._input_meta[j]
+        if meta is not None and meta[0] == shape and meta[1].numpy == dtype:
+            groups.setdefault(node._next_functions[j], []).append((node, j, reg))
+    shared = {dest for dest, group in groups.items() if len(group) > 1}
+    if not shared:
+        return exits
+    edges = _edges_into(shared)
+    merged, done = [], set()
+    for node, j, reg in exits:
+        dest = node._next_functions[j]
+        group = groups.get(dest) if dest in shared and edges.get(dest) == len(groups[dest]) else None
+        if group is None:
+            merged.append((node, j, reg))
+        elif dest not in done:
+            done.add(dest)
+            total = group[0][2]
+            for _, _, other in group[1:]:
+                total = prog.step(_ADD, [total, other])
+            state.counters["backward_sums"] += len(group) - 1
+            merged.append((node, j, total))
+    return merged
+
+
+_passes = threading.local()  # per thread: the running pass's roots and its edge counts
+
+
+def _edges_into(dests) -> dict:
+    """How many edges of the running backward pass's graph (its root edges, and the edges of
+    the nodes reachable from them) lead into each of ``dests`` ((node, input) pairs); {} when
+    the pass is not found."""
+    roots = _backward_roots()
+    if roots is None:
+        return {}
+    known = getattr(_passes, "edges", None)
+    if known is None or known[0] is not roots:
+        from ..autograd.engine import queue_callback
+        counts, seen = {}, set()
+        for edge in roots:
+            counts[edge] = counts.get(edge, 0) + 1
+        stack = [node for node, _ in roots if node is not None]
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for edge in node._next_functions:
+                if edge[0] is not None:
+                    counts[edge] = counts.get(edge, 0) + 1
+                    stack.append(edge[0])
+        known = _passes.edges = (roots, counts)
+        queue_callback(_forget_pass)  # the graph is let go when the pass ends
+    return {dest: known[1].get(dest, 0) for dest in dests}
+
+
+def _forget_pass() -> None:
+    _passes.edges = None
+
+
+def _backward_roots():
+    """The root edges of the innermost backward pass running in this thread: the arguments of
+    the entry point below the engine (``autograd.engine._run_backward``), on the call stack."""
+    from ..autograd import engine
+    code = engine._run_backward.__code__
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is code:
+            args = frame.f_locals.get("args")
+            return args[0] if args else None
+        frame = frame.f_back
+    return None
+
+
 state.forwarded = Forwarded

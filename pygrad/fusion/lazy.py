@@ -82,13 +82,14 @@ _held: dict = {}
 class Record:
     """One pending elementwise op: ``step(*inputs, *attrs)`` with inputs records or arrays."""
 
-    __slots__ = ("step", "_inputs", "attrs", "shape", "dtype", "value", "usage", "guards", "_holds")
+    __slots__ = ("step", "_inputs", "attrs", "shape", "dtype", "value", "usage", "guards", "_holds", "origin")
 
     def __init__(self, step, inputs, attrs, shape, dtype, guards, holds=()):
         self.step, self._inputs, self.attrs = step, inputs, attrs
         self.shape, self.dtype, self.guards = shape, dtype, guards
         self.value = None
         self.usage = Usage()
+        self.origin = None  # set by a pass that could have stored it (``program.note_read``)
         self._holds = holds  # ids of the tensors' arrays among the inputs
         for key in holds:
             _held[key] = _held.get(key, 0) + 1
@@ -208,6 +209,8 @@ def settle(node) -> None:
     still pending first)."""
     with lock:
         records = _saved_records(node)
+        for r in records:
+            program.note_read(r)
         todo = [r for r in records if r.value is None]
         if todo:
             program.run(todo, keep=_keep(todo))
@@ -221,12 +224,13 @@ def settle(node) -> None:
 def _keep(roots) -> list:
     """The pending records a pass computing ``roots`` should store as well: those of live lazy
     tensors (held by the user or saved for backward) and the results nodes saved, that are
-    expensive to compute again."""
+    expensive to compute again from what the pass stores (taken in the order they were
+    recorded, so what a record reads is decided first)."""
     below = program.reachable(roots)
     ids = {id(r) for r in roots}
     out = []
     for _, r in _pending_records():
-        if id(r) in below and id(r) not in ids and program.expensive(r):
+        if id(r) in below and id(r) not in ids and program.expensive(r, ids):
             out.append(r)
             ids.add(id(r))
     return out
@@ -238,6 +242,7 @@ def materialize(t) -> np.ndarray:
         if type(t) is not LazyTensor:  # another thread computed it meanwhile
             return _raw(t)
         record = _raw(t).record
+        program.note_read(record)
         if record.value is None:
             program.run([record], keep=_keep([record]))
         pending.discard(t)

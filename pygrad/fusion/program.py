@@ -150,6 +150,8 @@ class Program:
             frame = frames[-1]
             rec, k, args = frame
             if args is None:
+                if rec.origin is not None:
+                    note_read(rec)
                 if rec.value is not None:
                     memo[id(rec)] = self.leaf(rec.value)
                     frames.pop()
@@ -297,6 +299,10 @@ class Program:
 _COMPILED: dict = {}  # program shape -> its block function (binding the active backend's kernels)
 _LOWERED: dict = {}   # program shape and dtypes -> its compiled plans, or _CANNOT
 _CANNOT = object()
+# Program shape -> the step indices of the records its passes offered to store (``keep``) that
+# were read after the pass: by a later pass (backward's, or a chain continuing from them) or as
+# a tensor's values.
+_READ: dict = {}
 
 # The size from which elementwise ops fuse, per evaluator.  Measured (W3 forward + backward,
 # float32, 1 thread, medians): the compiled evaluator costs about 0.1 ms more per pass than
@@ -308,6 +314,7 @@ MIN_NUMEL = {"compiled": 1 << 19, "python": 1 << 21}
 def _switched() -> None:
     _COMPILED.clear()
     _LOWERED.clear()
+    _READ.clear()
     if not state.min_numel_chosen:
         state.min_numel = MIN_NUMEL["compiled" if _backend.fused_evaluator() else "python"]
 
@@ -336,6 +343,7 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
     backward or a reader will want: cheaper to write once than to compute again)."""
     prog = Program()
     regs = [prog.add_record(r) for r in records]
+    keep = _worth_storing(prog, keep)
     kept = [prog.add_record(r) for r in keep]
     shape, dtype = records[0].shape, records[0].dtype
     n = math.prod(shape)
@@ -363,13 +371,48 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
     return np.asarray(total, result)
 
 
-def expensive(record) -> bool:
+def _worth_storing(prog, candidates) -> list:
+    """Of ``candidates`` (records ``prog`` computes), those worth storing: all of them the first
+    time a program of this shape runs, then those that were read after an earlier pass of that
+    shape (a training loop runs the same chains every step: a result no one reads, such as an
+    intermediate of a loss function that is dropped when the function returns, is not written
+    every step; one left pending and read is computed again once, then stored)."""
+    if not candidates:
+        return candidates
+    key = prog._key(())
+    if key is None:
+        return candidates
+    read = _READ.get(key)
+    first = read is None
+    if first:
+        if len(_READ) > 512:
+            _READ.clear()
+        read = _READ[key] = set()
+    out = []
+    for r in candidates:
+        index = prog._memo[id(r)][1]
+        r.origin = (read, index)
+        if first or index in read:
+            out.append(r)
+    return out
+
+
+def note_read(record) -> None:
+    """``record``'s value is asked for after the pass that offered to store it."""
+    origin = record.origin
+    if origin is not None:
+        origin[0].add(origin[1])
+        record.origin = None
+
+
+def expensive(record, stored=()) -> bool:
     """Whether computing ``record`` again costs more than storing it: some step of what is left
-    to compute is not plain arithmetic."""
+    to compute, from what is computed or ``stored`` (ids of records a pass stores), is not plain
+    arithmetic."""
     stack, seen = [record], set()
     while stack:
         r = stack.pop()
-        if r.value is not None or id(r) in seen:
+        if r.value is not None or id(r) in seen or (r is not record and id(r) in stored):
             continue
         seen.add(id(r))
         if not r.step.cheap(r.attrs):
