@@ -198,6 +198,7 @@ def _run_backward(*args):
     # A plain pass (no create_graph, no intermediate's gradient captured) may fuse elementwise chains.
     _fusion.in_backward.append(not create_graph and (args[4] is None or all(
         node is None or isinstance(node, AccumulateGrad) for node, _ in args[4])))
+    _fusion.backward_roots.append(args[0])
     mode = grad_mode._state
     grad_enabled, mode.enabled = mode.enabled, bool(create_graph)
     quiet = _quiet_float_errors_enter()
@@ -212,6 +213,7 @@ def _run_backward(*args):
         mode.enabled = grad_enabled
         _final_callbacks.pop()
         _fusion.in_backward.pop()
+        _fusion.backward_roots.pop()
     return result
 
 

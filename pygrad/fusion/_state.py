@@ -75,6 +75,14 @@ class _State:
             modes = self._local.modes = []
         return modes
 
+    @property
+    def backward_roots(self) -> list:
+        """The root edges of each backward pass running in this thread, as ``in_backward``."""
+        roots = getattr(self._local, "roots", None)
+        if roots is None:
+            roots = self._local.roots = []
+        return roots
+
 
 state = _State()
 

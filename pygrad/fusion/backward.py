@@ -23,7 +23,6 @@ saved-tensor hooks, not for ``explain``'s replays), and never through a node wit
 from __future__ import annotations
 
 import math
-import sys
 import threading
 
 import numpy as np
@@ -313,17 +312,9 @@ def _forget_pass() -> None:
 
 
 def _backward_roots():
-    """The root edges of the innermost backward pass running in this thread: the arguments of
-    the entry point below the engine (``autograd.engine._run_backward``), on the call stack."""
-    from ..autograd import engine
-    code = engine._run_backward.__code__
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code is code:
-            args = frame.f_locals.get("args")
-            return args[0] if args else None
-        frame = frame.f_back
-    return None
+    """The root edges of the innermost backward pass running in this thread, or None."""
+    roots = state.backward_roots
+    return roots[-1] if roots else None
 
 
 state.forwarded = Forwarded
