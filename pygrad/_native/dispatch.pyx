@@ -166,19 +166,25 @@ try:
     from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
 except ImportError:  # a NumPy without it: errstate
     _np_error_state = None
-cdef object _state_seen = None, _state_quiet = None
+# The last two states seen and their quiet forms: a training step alternates between the
+# program's state (forward) and the one backward runs in.
+cdef object _state_seen = None, _state_quiet = None, _state_seen_before = None, _state_quiet_before = None
 
 
 cdef object _quiet_state():
     """The current error state with every floating-point error ignored."""
-    global _state_seen, _state_quiet
+    global _state_seen, _state_quiet, _state_seen_before, _state_quiet_before
     state = get_value(_np_error_state)
-    if state is not _state_seen:
+    if state is _state_seen:
+        return _state_quiet
+    if state is _state_seen_before:
+        quiet = _state_quiet_before
+    else:
         with _np.errstate(all="ignore"):
             quiet = get_value(_np_error_state)
-        _state_seen, _state_quiet = state, quiet
-        return quiet
-    return _state_quiet
+    _state_seen_before, _state_quiet_before = _state_seen, _state_quiet
+    _state_seen, _state_quiet = state, quiet
+    return quiet
 
 
 cdef object _quiet_enter():
