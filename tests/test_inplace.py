@@ -1,4 +1,6 @@
 """In-place operations: results, rebased grad_fns, version counters, the leaf rule and error texts."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -375,3 +377,41 @@ def test_partial_overlap_of_input_and_target_like_torch(torch, backend, name):
         assert want[1] == ("unsupported operation: some elements of the input tensor and the written-to tensor "
                            "refer to a single memory location. Please clone() the tensor before performing the "
                            "operation.")
+
+
+@pytest.mark.parametrize("name", ["add_", "sub_", "mul_", "div_"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("operand", ["same shape", "0-d", "number", "alpha"])
+def test_untracked_arithmetic_updates_give_the_out_of_place_bits(name, dtype, operand, backend):
+    """Updates that record nothing (an optimizer's, under no_grad) are computed into the target's
+    storage: the bits of the out-of-place op, no warning where the math gives inf or nan, the
+    version counter moved once, no history."""
+    rng = np.random.default_rng(3)
+    start = rng.uniform(-2, 2, (5, 7)).astype(dtype)
+    start[0, :3] = [np.finfo(dtype).max, 0.0, np.inf]  # overflow, 0 / 0, inf - inf
+    values = rng.uniform(-2, 2, (5, 7)).astype(dtype)
+    values[0, :3] = [np.finfo(dtype).max, 0.0, np.inf]
+    other = {"same shape": pygrad.tensor(values), "0-d": pygrad.tensor(values[1, 1]),
+             "number": 0.37, "alpha": pygrad.tensor(values)}[operand]
+    kwargs = {"alpha": -0.01} if operand == "alpha" and name in ("add_", "sub_") else {}
+    out_of_place = {"add_": "add", "sub_": "sub", "mul_": "mul", "div_": "div"}[name]
+    p = pygrad.nn.Parameter(pygrad.tensor(start.copy()))
+    with np.errstate(all="ignore"):
+        expected = getattr(pygrad, out_of_place)(pygrad.tensor(start.copy()), other, **kwargs).numpy()
+    version = p._version.value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pygrad.no_grad():
+            assert getattr(p, name)(other, **kwargs) is p
+    assert p.detach().numpy().tobytes() == expected.tobytes()
+    assert p._version.value == version + 1 and p.grad_fn is None and p.requires_grad
+
+
+def test_an_untracked_update_of_a_saved_tensor_is_caught_at_backward():
+    x = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    w = pygrad.tensor([3.0, 4.0])
+    y = (x * w).sum()  # saves w
+    with pygrad.no_grad():
+        w.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()

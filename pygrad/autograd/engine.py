@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .. import _backend
+from .. import _backend, _errstate
 from .._errors import IMPLICIT_GRAD, NO_GRAD_FN, size_str
 from . import anomaly_mode, grad_mode
 from .function import AccumulateGrad
@@ -99,36 +99,7 @@ def _warn_create_graph_cycle() -> None:
 
 
 # Backward computes inf/nan where the math gives them (0 * inf, x / 0) without NumPy warnings,
-# as PyTorch does; anomaly mode is the tool that reports them.  NumPy keeps its error state in a
-# context variable: a pass sets it to the current state with every error ignored (made once per
-# state seen) and resets it after, which costs a fraction of entering an ``np.errstate``.
-try:
-    from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
-except ImportError:  # a NumPy without it: errstate
-    _np_error_state = None
-_quiet_states = (None, None)  # (the last error state seen, the same with every error ignored)
-
-
-def _quiet_float_errors_enter():
-    """Turn NumPy's floating-point warnings off; returns what ``_quiet_float_errors_exit`` takes."""
-    global _quiet_states
-    if _np_error_state is None:
-        manager = np.errstate(all="ignore")
-        manager.__enter__()
-        return manager
-    state = _np_error_state.get()
-    states = _quiet_states
-    if states[0] is not state:
-        with np.errstate(all="ignore"):
-            states = _quiet_states = (state, _np_error_state.get())
-    return _np_error_state.set(states[1])
-
-
-def _quiet_float_errors_exit(token) -> None:
-    if _np_error_state is None:
-        token.__exit__(None, None, None)
-    else:
-        _np_error_state.reset(token)
+# as PyTorch does; anomaly mode is the tool that reports them.
 
 
 def expandable(shape: tuple, target: tuple) -> bool:
@@ -201,7 +172,7 @@ def _run_backward(*args):
     _fusion.backward_roots.append(args[0])
     mode = grad_mode._state
     grad_enabled, mode.enabled = mode.enabled, bool(create_graph)
-    quiet = _quiet_float_errors_enter()
+    quiet = _errstate.quiet()
     try:
         result = _backend.engine.run_backward(*args)
         i = 0
@@ -209,7 +180,7 @@ def _run_backward(*args):
             callbacks[i]()
             i += 1
     finally:
-        _quiet_float_errors_exit(quiet)
+        _errstate.restore(quiet)
         mode.enabled = grad_enabled
         _final_callbacks.pop()
         _fusion.in_backward.pop()

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
+from .. import _errstate, dtypes
 from .._errors import LEAF_INPLACE
 from ..autograd import grad_mode
+from ..autograd import op_observers as _op_observers
 from ..autograd.forward_ad import zero_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -150,7 +151,44 @@ def inplace(op: type, target: Tensor, *args, read: tuple | None = None) -> Tenso
     check_inplace(target, *args)
     check_overlap(target)
     check_partial_overlap(target, *(args if read is None else read))
+    if _written_directly(op, target, args):
+        return target
     return _variant(op).apply(target, *args)
+
+
+def _arithmetic_ufuncs() -> dict:
+    from . import optable
+    return {optable.ADD.fn: np.add, optable.SUB.fn: np.subtract, optable.MUL.fn: np.multiply,
+            optable.DIV.fn: np.true_divide}
+
+
+_ARITHMETIC: dict = {}  # Function -> the NumPy ufunc giving its kernel's bits (filled on first use)
+
+
+def _written_directly(op: type, target: Tensor, args: tuple) -> bool:
+    """``target op= args[0]`` computed into the target's storage by NumPy's ufunc, for arithmetic
+    that records nothing (an optimizer's update under no_grad): the kernel's bits, without a
+    result array to copy from.  False, having done nothing, for any other case."""
+    if not _ARITHMETIC:
+        _ARITHMETIC.update(_arithmetic_ufuncs())
+    ufunc = _ARITHMETIC.get(op)
+    if ufunc is None or len(args) != 1 or _op_observers.observers or target._view is not None:
+        return False
+    other = args[0]
+    if not isinstance(other, Tensor) or (grad_mode._state.enabled and (target._requires_grad
+                                                                      or other._requires_grad)):
+        return False
+    out, operand = target._data, other._data
+    if (type(out) is not np.ndarray or type(operand) is not np.ndarray or out.dtype != operand.dtype
+            or out.dtype.kind != "f" or not (operand.shape == out.shape or operand.ndim == 0)):
+        return False
+    token = _errstate.quiet()  # as the kernels: inf and nan where the math gives them, no warning
+    try:
+        ufunc(out, operand, out=out)
+    finally:
+        _errstate.restore(token)
+    target._version.value += 1
+    return True
 
 
 class _Into:

@@ -1,0 +1,39 @@
+"""NumPy's floating-point warnings off around a call, cheaply.
+
+NumPy keeps its error state in a context variable: ``quiet()`` sets it to the current state with
+every error ignored (made once per state seen) and returns the token ``restore`` takes, which
+costs a fraction of entering an ``np.errstate``.  (``pygrad/_native/dispatch.pyx`` does the same
+in C for the compiled common path of an op.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
+except ImportError:  # a NumPy without it: errstate
+    _np_error_state = None
+_quiet_states = (None, None)  # (the last error state seen, the same with every error ignored)
+
+
+def quiet():
+    """Turn NumPy's floating-point warnings off; returns what ``restore`` takes."""
+    global _quiet_states
+    if _np_error_state is None:
+        manager = np.errstate(all="ignore")
+        manager.__enter__()
+        return manager
+    state = _np_error_state.get()
+    states = _quiet_states
+    if states[0] is not state:
+        with np.errstate(all="ignore"):
+            states = _quiet_states = (state, _np_error_state.get())
+    return _np_error_state.set(states[1])
+
+
+def restore(token) -> None:
+    """The error state as it was before ``quiet()`` returned ``token``."""
+    if _np_error_state is None:
+        token.__exit__(None, None, None)
+    else:
+        _np_error_state.reset(token)
