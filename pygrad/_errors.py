@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -28,6 +29,17 @@ def not_a_node(obj) -> str:
 def malformed_edges(node) -> str:
     return (f"next_functions of {type(node).__name__} is not a tuple of (node, input number) "
             "pairs")
+
+
+_WARNED: set = set()  # the messages warn_once gave in this process
+
+
+def warn_once(message: str, stacklevel: int) -> None:
+    """A UserWarning PyTorch gives once per process (TORCH_WARN_ONCE): the first time only.
+    ``stacklevel`` counts from the caller of ``warn_once``."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"

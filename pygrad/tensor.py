@@ -12,7 +12,7 @@ from ._arrays import checked_array
 from ._backend import core as _core
 from ._backend import kernels
 from ._errors import (INT_REQUIRES_GRAD_, NON_LEAF_GRAD_WARNING, NON_LEAF_REQUIRES_GRAD, NUMPY_REQUIRES_GRAD,
-                      SCALAR_OF_GRAD_WARNING)
+                      SCALAR_OF_GRAD_WARNING, warn_once)
 from . import _printing
 from ._printing import format_tensor
 from .autograd import grad_mode
@@ -47,15 +47,6 @@ if TYPE_CHECKING:  # the methods the op table installs, as type checkers see the
 else:
     _TableMethods = object
 
-_scalar_of_grad_warned = False
-
-
-def _warn_scalar_of_grad() -> None:
-    """``float(t)`` of a tensor that requires grad: PyTorch's warning, once per process as it gives it."""
-    global _scalar_of_grad_warned
-    if not _scalar_of_grad_warned:
-        _scalar_of_grad_warned = True
-        warnings.warn(SCALAR_OF_GRAD_WARNING, UserWarning, stacklevel=3)
 
 
 class Tensor(_core.TensorBase, _TableMethods):
@@ -376,7 +367,7 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     def __float__(self) -> float:
         if self._requires_grad:
-            _warn_scalar_of_grad()
+            warn_once(SCALAR_OF_GRAD_WARNING, stacklevel=2)
         return float(self._one_element("float"))
 
     def __int__(self) -> int:

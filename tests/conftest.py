@@ -41,5 +41,6 @@ def backend(request):
 @pytest.fixture
 def create_graph_warning(monkeypatch):
     """The next ``backward(create_graph=True)`` warns (pygrad warns once per process, as PyTorch)."""
-    from pygrad.autograd import engine
-    monkeypatch.setattr(engine, "_create_graph_cycle_warned", False)
+    from pygrad import _errors
+    from pygrad.autograd.engine import CREATE_GRAPH_CYCLE
+    monkeypatch.setattr(_errors, "_WARNED", _errors._WARNED - {CREATE_GRAPH_CYCLE})

@@ -570,3 +570,23 @@ def test_saved_number_is_the_callers_own_tensor():
     assert y.grad_fn.next_functions[1] == (None, 0)
     y.sum().backward()
     assert x.grad.tolist() == [2.5, 2.5]
+
+
+def test_warnings_given_once_per_process_point_at_the_callers_line():
+    """float() of a tensor that requires grad, x.T of a non-matrix and backward(create_graph=True)
+    warn the first time only, at the line of the program that did it (as PyTorch warns once)."""
+    import subprocess
+    import sys
+    script = ("import warnings, pygrad\n"
+              "warnings.simplefilter('always')\n"
+              "x = pygrad.tensor([1.0], requires_grad=True)\n"
+              "for i in range(2):\n"
+              "    float(x.sum())\n"
+              "    pygrad.ones(2, 3, 4).T\n"
+              "    (x ** 3).sum().backward(create_graph=True)\n"
+              "    x.grad = None\n")
+    err = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stderr
+    lines = [line for line in err.splitlines() if "UserWarning" in line]
+    assert [line.split(":")[1] for line in lines] == ["5", "6", "7"]
+    assert ["requires_grad=True to a scalar" in lines[0], "x.T" in lines[1], "create_graph=True" in lines[2]] == [
+        True, True, True]

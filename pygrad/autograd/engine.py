@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from .. import _backend, _errstate
-from .._errors import IMPLICIT_GRAD, NO_GRAD_FN, size_str
+from .._errors import IMPLICIT_GRAD, NO_GRAD_FN, size_str, warn_once
 from . import anomaly_mode, grad_mode
 from .function import AccumulateGrad
 from ..fusion._state import state as _fusion
@@ -85,17 +85,6 @@ CREATE_GRAPH_CYCLE = (
     "gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to "
     "avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters "
     "to None after use to break the cycle and avoid the leak.")
-
-
-_create_graph_cycle_warned = False
-
-
-def _warn_create_graph_cycle() -> None:
-    """PyTorch's warning about ``backward(create_graph=True)``, once per process as it gives it."""
-    global _create_graph_cycle_warned
-    if not _create_graph_cycle_warned:
-        _create_graph_cycle_warned = True
-        warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=4)
 
 
 # Backward computes inf/nan where the math gives them (0 * inf, x / 0) without NumPy warnings,
@@ -196,7 +185,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         retain_graph = create_graph
     edges, grads = _roots(outputs, grad_tensors, create_graph)
     if create_graph:
-        _warn_create_graph_cycle()
+        warn_once(CREATE_GRAPH_CYCLE, stacklevel=3)
     wanted = None
     if inputs is not None:
         inputs = _as_tuple(inputs)

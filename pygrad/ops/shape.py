@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
+from .._errors import warn_once
 from ._util import normalize_dim, parse_shape, reduce_to_shape, wrap
 
 
@@ -427,17 +428,12 @@ _T_WARNINGS = {
         "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
         "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor."),
 }
-_t_warned = set()
 
 
 def t_all(x: Tensor) -> Tensor:
     """``x.T``: all dims reversed (PyTorch warns once per process when ``x`` is not a matrix)."""
     if x.ndim != 2:
-        kind = 0 if x.ndim == 0 else 1
-        if kind not in _t_warned:
-            _t_warned.add(kind)
-            import warnings
-            warnings.warn(_T_WARNINGS[kind], UserWarning, stacklevel=3)
+        warn_once(_T_WARNINGS[0 if x.ndim == 0 else 1], stacklevel=3)
     return Permute.apply(x, tuple(range(x.ndim - 1, -1, -1)))
 
 
