@@ -288,3 +288,138 @@ def test_parameters_and_plain_leaves_accumulate_the_same_way():
         assert leaf.grad is first and leaf.grad._version is version and version.value == 1
         np.testing.assert_array_equal(leaf.grad.numpy(), [5.0, 7.0])
     np.testing.assert_array_equal(np.array(seen), [[3.0, 3.0], [5.0, 7.0]])
+
+
+def _saved_state(node):
+    """What a node keeps: its attributes and its saved tensors' values, depth first."""
+    out, stack, seen = [], [node], set()
+    while stack:
+        n = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        attrs = {k: v for k, v in vars(n).items() if k not in ("variable", "_lock")}
+        out.append((type(n).__name__, sorted(attrs), [None if s is None else s.detach().numpy().tolist()
+                                                        for s in (n.saved_tensors if n._saved is not None else ())]))
+        stack.extend(m for m, _ in n.next_functions)
+    return out
+
+
+def _common_and_general(fn, *args):
+    """``fn(*args)`` the common way and the general way (an op observer on)."""
+    first = fn(*args)
+    op_observers.add(_pass_through)
+    try:
+        second = fn(*args)
+    finally:
+        op_observers.remove(_pass_through)
+    return first, second
+
+
+def test_view_operands_take_the_common_path_with_the_graph_of_the_general_one():
+    rng = np.random.default_rng(1)
+    base = pygrad.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    y = pygrad.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    value, graph, grads = _both_ways(lambda b, o: (b.t() * o + b[1:].sum()).exp(), base.detach().numpy(),
+                                     y.detach().numpy())
+    assert sorted(n for n, *_ in graph) == ["AccumulateGrad", "AccumulateGrad", "AddBackward0", "ExpBackward0",
+                                            "MulBackward0", "SliceBackward0", "SumBackward0", "TBackward0"]
+    tb, to = torch.tensor(base.detach().numpy(), requires_grad=True), torch.tensor(y.detach().numpy(),
+                                                                                    requires_grad=True)
+    ty = (tb.t() * to + tb[1:].sum()).exp()
+    ty.sum().backward()
+    np.testing.assert_allclose(value, ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grads[0], tb.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grads[1], to.grad.numpy(), rtol=1e-12)
+
+
+def test_a_view_whose_base_changed_in_place_is_made_current_first():
+    for general in (False, True):
+        x = pygrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        base = x * 1
+        view = base[:2]
+        base.mul_(2)  # the view's grad_fn is regenerated on the base's new history
+        if general:
+            op_observers.add(_pass_through)
+        try:
+            y = view * 3
+        finally:
+            if general:
+                op_observers.remove(_pass_through)
+        assert type(y.grad_fn.next_functions[0][0]).__name__ == "AsStridedBackward0"
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0, 0.0])
+    tx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    tbase = tx * 1
+    tview = tbase[:2]
+    tbase.mul_(2)
+    (tview * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_a_view_of_a_leaf_written_in_place_still_refuses():
+    x = pygrad.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        x[:1].mul_(2)
+    with pygrad.no_grad():
+        v = x[:1]
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
+        v.mul_(2)
+
+
+@pytest.mark.parametrize("dtype", [pygrad.float32, pygrad.float64])
+def test_linear_and_cross_entropy_keep_what_the_general_path_keeps(dtype):
+    """addmm of a weight's transpose (kept layouts), nll_loss (intermediates and kept dims):
+    nodes, attributes, saved values, versions and gradients as the general path makes them."""
+    nn = pygrad.nn
+    pygrad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3)).to(dtype)
+    x = pygrad.randn(6, 5, dtype=dtype)
+    target = pygrad.tensor([0, 2, 1, 1, 0, 2])
+    loss_fn = nn.CrossEntropyLoss()
+    results = []
+    for loss in _common_and_general(lambda: loss_fn(model(x), target)):
+        state = _saved_state(loss.grad_fn)
+        model.zero_grad()
+        loss.backward()
+        results.append((loss.item(), state, [p.grad.numpy().copy() for p in model.parameters()],
+                        [p._version.value for p in model.parameters()]))
+    (l1, s1, g1, v1), (l2, s2, g2, v2) = results
+    assert l1 == l2 and v1 == v2
+    assert [n for n, _, _ in s1] == ["NllLossBackward0", "LogSoftmaxBackward0", "AddmmBackward0", "TBackward0",
+                                     "AccumulateGrad", "ReluBackward0", "AddmmBackward0", "TBackward0",
+                                     "AccumulateGrad", "AccumulateGrad", "AccumulateGrad"]
+    assert s1 == s2
+    for a, b in zip(g1, g2):
+        np.testing.assert_array_equal(a, b)
+    addmm = _common_and_general(lambda: model[0](x))[0].grad_fn
+    assert addmm.transposed == (False, True) and addmm._saved_beta == 1 and addmm._saved_alpha == 1
+    nll = loss_fn(model(x), target).grad_fn
+    assert nll.dim == 1 and nll.keepdim is False and nll.total_weight == 6 and nll._saved_ignore_index == -100
+    tm = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3)).to(
+        getattr(torch, str(dtype).split(".")[1]))
+    with torch.no_grad():
+        for tp, p in zip(tm.parameters(), model.parameters()):
+            tp.copy_(torch.tensor(p.detach().numpy()))
+    tl = torch.nn.CrossEntropyLoss()(tm(torch.tensor(x.numpy())), torch.tensor(target.numpy()))
+    tl.backward()
+    rtol = 1e-5 if dtype is pygrad.float32 else 1e-12
+    np.testing.assert_allclose(l1, tl.item(), rtol=rtol)
+    for g, tp in zip(g1, tm.parameters()):
+        np.testing.assert_allclose(g, tp.grad.numpy(), rtol=rtol, atol=rtol)
+
+
+def test_a_parameter_operand_records_what_a_tensor_operand_records():
+    nn = pygrad.nn
+    p = nn.Parameter(pygrad.tensor([[1.0, -2.0], [3.0, 0.5]]))
+    first, second = _common_and_general(lambda: (p * 2).relu() @ p)
+    assert _graph(first) == _graph(second)
+    np.testing.assert_array_equal(first.detach().numpy(), second.detach().numpy())
+    first.sum().backward()
+    g1 = p.grad.numpy().copy()
+    p.grad = None
+    second.sum().backward()
+    np.testing.assert_array_equal(g1, p.grad.numpy())
+    tp = torch.nn.Parameter(torch.tensor([[1.0, -2.0], [3.0, 0.5]]))
+    ((tp * 2).relu() @ tp).sum().backward()
+    np.testing.assert_allclose(g1, tp.grad.numpy(), rtol=1e-6)

@@ -1,6 +1,7 @@
 # cython: language_level=3
 """The common path of a table op (``ops/_opdef.py``) in C: ``Function.apply`` of its generated
-``Function`` when every input is a plain tensor with a float array, no op observer is on
+``Function`` when every input is a plain tensor or parameter (a view made current first, as the general way
+does) with a float array, no op observer is on
 (profiler, saved-tensor hooks, forward AD, vmap, pending fusion), the op does not fuse at this
 size and the compiled engine is active.  It does what the generated forward and
 ``engine.apply_function`` do for such a call — the kernel, the result, the node, its edges,
@@ -13,6 +14,8 @@ from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from pygrad._native.core cimport (NodeBase, SavedTensorBase, TensorBase, Version, fusion_limit, instance, new_saved,
                                   new_tensor, refer, same_layout, settle_node)
+
+import sys as _sys
 
 import numpy as _np
 
@@ -61,6 +64,18 @@ cdef void _bind() except *:
 
 
 cdef bint _native_active = False  # the compiled engine is the active one (``_backend.use``)
+cdef object _Parameter = None  # nn.Parameter, bound when its module has been imported
+
+
+cdef bint _is_parameter(cls) except -1:
+    """``cls`` is ``nn.Parameter``: a Tensor that adds no field and overrides nothing the path reads."""
+    global _Parameter
+    if _Parameter is None:
+        module = _sys.modules.get("pygrad.nn.parameter")
+        if module is None:  # (then no parameter exists yet)
+            return False
+        _Parameter = module.Parameter
+    return cls is _Parameter
 
 
 def _backend_switched():
@@ -206,23 +221,26 @@ cdef int _quiet_exit(token) except -1:
 
 cdef class TableOp:
     """``Fn.apply`` of the table op ``Fn``:
-    ``TableOp(Fn, call, n_inputs, attrs, dtype_rule, saves, quiet=False)``.
+    ``TableOp(Fn, call, n_inputs, attrs, dtype_rule, saves, quiet=False, intermediates=(), keeps=None)``.
 
     ``call(*arrays, *attrs)`` computes the forward's array (``quiet``: with NumPy's floating-point
-    warnings off, as ``log(0)`` is ``-inf`` in PyTorch); ``saves`` lists what the node saves,
-    in order, as ``(source, users)``: the input index (-1: the result) and the bit mask of the
-    inputs whose gradient reads it (saved when one of them needs a gradient).
+    warnings off, as ``log(0)`` is ``-inf`` in PyTorch), or, with ``intermediates`` (names), a
+    tuple of it and the values the node keeps under those names; ``saves`` lists what the node
+    saves, in order, as ``(source, users)``: the input index (-1: the result) and the bit mask of
+    the inputs whose gradient reads it (saved when one of them needs a gradient).  ``keeps`` is
+    ``(names, fn)``: ``fn(*args, result)`` gives the values the node keeps under ``names`` besides
+    (the generated forward's ``keeps``), computed, as there, with grad mode off.
     """
 
     cdef readonly object cls
-    cdef object backward_cls, call
+    cdef object backward_cls, call, keeps_fn
     cdef Py_ssize_t n_inputs, n_args
     cdef int prep
     cdef bint quiet
-    cdef tuple attrs, saves, needs, edge_args
+    cdef tuple attrs, saves, needs, edge_args, intermediates, keeps
 
     def __init__(self, cls, call, Py_ssize_t n_inputs, tuple attrs, str dtype_rule, tuple saves,
-                 bint quiet=False):
+                 bint quiet=False, tuple intermediates=(), keeps=None):
         cdef Py_ssize_t mask, i
         if n_inputs < 1 or n_inputs > 8 or n_inputs + len(attrs) > 16:
             raise ValueError("a table op with 1 to 8 tensor inputs and at most 16 arguments")
@@ -235,6 +253,8 @@ cdef class TableOp:
         self.needs = tuple([tuple([bool(mask >> i & 1) for i in range(n_inputs)]) + (False,) * len(attrs)
                             for mask in range(1 << n_inputs)])
         self.edge_args = tuple(range(n_inputs)) if attrs else None
+        self.intermediates = intermediates
+        self.keeps, self.keeps_fn = ((), None) if keeps is None else keeps
 
     def __get__(self, obj, owner):
         if owner is None or owner is self.cls:
@@ -274,14 +294,16 @@ cdef class TableOp:
         cdef cnp.ndarray first, data
         cdef NodeBase node
         cdef MetaEntry* e
-        cdef bint enabled
+        cdef bint enabled = _grad_state.enabled, plain = True
         for i in range(n):
             a = args[i]
-            if type(a) is not _Tensor:
+            if type(a) is not _Tensor and not _is_parameter(type(a)):
                 return None
             t = <TensorBase>a
-            if t._view is not None or type(t._data) is not cnp.ndarray:
+            if type(t._data) is not cnp.ndarray:
                 return None
+            if t._view is not None and enabled:
+                t._view.requires_grad(t)  # its grad_fn made current (its base may have changed in place)
             data = <cnp.ndarray>t._data
             if self.prep == FLOAT:
                 if not _is_float(cnp.PyArray_TYPE(data)):
@@ -297,12 +319,11 @@ cdef class TableOp:
                 return None  # an attribute of the node that might close a cycle: the general way
         if cnp.PyArray_SIZE(first) >= fusion_limit():  # the fusion gate's test (core.fusion_gate)
             return None
-        enabled = _grad_state.enabled
         if not enabled:
             mask = 0
 
         # forward: call(*arrays, *attrs), the references borrowed from ``args``
-        cdef PyObject* operands[16]
+        cdef PyObject* operands[17]  # (17: the keeps' arguments and the result)
         for i in range(self.n_args):
             if self.prep == TENSORS or i >= n:
                 operands[i] = <PyObject*>args[i]
@@ -316,6 +337,9 @@ cdef class TableOp:
                 _grad_state.enabled = True
         else:
             result = self._forward(operands)
+        if self.intermediates:
+            kept = <tuple?>result
+            result = kept[0]
         out = new_tensor(result)
         if mask == 0:
             return out
@@ -323,10 +347,27 @@ cdef class TableOp:
         # the node: what engine.apply_function and _connect make of the generated forward's ctx
         node = <NodeBase?>instance(self.backward_cls)
         node.needs_input_grad = <tuple>self.needs[mask]
+        for i in range(len(self.intermediates)):
+            value = kept[i + 1]
+            plain = plain and _plain_value(value)
+            PyObject_GenericSetAttr(node, (<tuple>self.intermediates)[i], value)
         if self.edge_args is not None:
             node._edge_args = self.edge_args
             for i in range(n, self.n_args):
                 PyObject_GenericSetAttr(node, (<tuple>self.attrs)[i - n], args[i])
+        if self.keeps_fn is not None:
+            _grad_state.enabled = False
+            try:
+                for i in range(self.n_args):
+                    operands[i] = <PyObject*>args[i]
+                operands[self.n_args] = <PyObject*>out
+                values = PyObject_Vectorcall(self.keeps_fn, operands, self.n_args + 1, NULL)
+            finally:
+                _grad_state.enabled = True
+            for i in range(len(self.keeps)):
+                value = (<tuple?>values)[i]
+                plain = plain and _plain_value(value)
+                PyObject_GenericSetAttr(node, (<tuple>self.keeps)[i], value)
         edges = PyTuple_New(n)
         for i in range(n):
             t = <TensorBase>args[i]
@@ -362,7 +403,7 @@ cdef class TableOp:
             node._saved = saved
         if _anomaly_state.enabled:
             node._anomaly_trace = _anomaly.forward_stack()
-        settle_node(node, True)  # its metadata: the shared tuples above; its attributes: no containers
+        settle_node(node, plain)  # its metadata: the shared tuples above; its attributes: no containers
         if out._grad_fn is node:
             refer(out, node)
         return out
@@ -379,6 +420,19 @@ cdef class TableOp:
 
 
 cdef tuple _NO_EDGE = (None, 0)
+
+
+cdef bint _plain_value(value):
+    """A value a node may keep without taking part in a cycle: not a container, or a tuple of
+    such values (a layout flag pair)."""
+    if not PyObject_IS_GC(value):
+        return True
+    if type(value) is not tuple:
+        return False
+    for item in <tuple>value:
+        if PyObject_IS_GC(item):
+            return False
+    return True
 
 
 cdef object _input_meta(tuple args, Py_ssize_t n, Py_ssize_t mask):

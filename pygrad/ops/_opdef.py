@@ -395,11 +395,11 @@ _TableOp = getattr(_backend.engine, "TableOp", None) if _backend.core.__name__.e
 
 def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
     """Give ``fn`` the compiled ``apply`` when its generated forward is one the compiled path
-    reproduces: a kernel (or forward expression) on the inputs' arrays, the attributes kept on
-    the node and the saved tensors; the rest (intermediates, kept values, optional inputs, bool
-    results) stays with the generated forward."""
+    reproduces: a kernel (or forward expression) on the inputs' arrays, the attributes,
+    intermediates and kept values on the node and the saved tensors; the rest (forward-only
+    attributes, optional inputs, bool results) stays with the generated forward."""
     inputs = op.inputs
-    if (_TableOp is None or op.node is None or op.intermediates or op.keeps or op.forward_only
+    if (_TableOp is None or op.node is None or op.forward_only
             or not 1 <= len(inputs) <= 8 or any(a.type not in ("Tensor", "TensorLike") for a in inputs)
             or op.dtype not in ("same", "float", "promote", "promote_float", "tensor")
             or (op.dtype.startswith("promote") and len(inputs) != 2)):
@@ -410,7 +410,12 @@ def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
         users = sum(1 << i for i, a in enumerate(names) if name in _derivative_names(op, a))
         saves.append((-1 if name == "result" else names.index(name), users))
     call = getattr(_kernels, op.kernel) if op.kernel else env["_forward"]
-    fn.apply = _TableOp(fn, call, len(inputs), tuple(a.name for a in op.attrs), op.dtype, tuple(saves), op.quiet)
+    attrs = tuple(a.name for a in op.attrs)
+    keeps = None
+    if op.keeps:  # one function of the forward's Tensors, attributes and result, as the forward names them
+        keeps = (tuple(op.keeps), _compile(f"({''.join(e + ', ' for e in op.keeps.values())})",
+                                           tuple(names) + attrs + ("result",), env, f"{op.name} keeps"))
+    fn.apply = _TableOp(fn, call, len(inputs), attrs, op.dtype, tuple(saves), op.quiet, op.intermediates, keeps)
 
 
 def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, env: dict) -> None:
