@@ -423,3 +423,35 @@ def test_a_parameter_operand_records_what_a_tensor_operand_records():
     tp = torch.nn.Parameter(torch.tensor([[1.0, -2.0], [3.0, 0.5]]))
     ((tp * 2).relu() @ tp).sum().backward()
     np.testing.assert_allclose(g1, tp.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [pygrad.float16, pygrad.float32, pygrad.float64])
+def test_a_bias_gradient_summed_by_the_engine_is_the_general_sum(dtype):
+    """The compiled engine sums a gradient with one leading dim more than its input (a bias's)
+    itself: the same values as the general fitting of gradients, as PyTorch sums them."""
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal((7, 5))
+    bias = pygrad.tensor(rng.standard_normal(5), dtype=dtype, requires_grad=True)
+    scalar = pygrad.tensor(0.5, dtype=dtype, requires_grad=True)
+    (bias + pygrad.zeros(7, 5, dtype=dtype)).backward(pygrad.tensor(g, dtype=dtype))
+    (scalar + pygrad.zeros(7, dtype=dtype)).backward(pygrad.tensor(g[:, 0], dtype=dtype))
+    from pygrad.ops._util import sum_array
+    expected = sum_array(pygrad.tensor(g, dtype=dtype).numpy(), axis=0)
+    np.testing.assert_array_equal(bias.grad.numpy(), expected)
+    assert bias.grad.dtype is dtype and scalar.grad.shape == ()
+    np.testing.assert_array_equal(scalar.grad.numpy(), sum_array(pygrad.tensor(g[:, 0], dtype=dtype).numpy(), axis=0))
+    tb = torch.tensor(rng.standard_normal(5), requires_grad=True)
+    (tb + torch.zeros(7, 5, dtype=torch.float64)).backward(torch.tensor(g))
+    np.testing.assert_allclose(sum_array(g, axis=0), tb.grad.numpy(), rtol=1e-12)
+
+
+def test_t_backward_in_the_compiled_engine_as_in_python():
+    w = pygrad.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = w.t() * pygrad.tensor(np.arange(6.0).reshape(3, 2))
+    y.sum().backward()
+    first = w.grad.numpy().copy()
+    assert w.grad.numpy().flags.c_contiguous
+    w.grad = None
+    (g,) = pygrad.autograd.grad((w.t() * pygrad.tensor(np.arange(6.0).reshape(3, 2))).sum(), w, create_graph=True)
+    np.testing.assert_array_equal(first, g.detach().numpy())
+    np.testing.assert_array_equal(first, np.arange(6.0).reshape(3, 2).T)

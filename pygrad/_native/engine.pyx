@@ -474,7 +474,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
             if grad is not None:
                 # validate() returns a gradient of the right shape and dtype as it is.
                 if not (isinstance(grad, TensorBase) and _fits(<TensorBase>grad, input_meta, i)):
-                    grad = validate(node, i, grad)
+                    grad = _fitted(node, i, grad, input_meta, validate)
                 slots = buffers.get(child)
                 if slots is None:
                     slots = buffers[child] = _new_slots(child)
@@ -510,12 +510,42 @@ cdef inline bint _fits(TensorBase grad, input_meta, Py_ssize_t i):
     return (<object>array).dtype is getattr((<tuple>meta)[1], "numpy", None)
 
 
+cdef object _fitted(NodeBase node, Py_ssize_t i, grad, input_meta, validate):
+    """``validate(node, i, grad)``, its common case (see ``_summed_rows``) without its frame."""
+    summed = _summed_rows(grad, input_meta, i)
+    return validate(node, i, grad) if summed is None else summed
+
+
+cdef object _summed_rows(grad, input_meta, Py_ssize_t i):
+    """What ``validate`` makes of a plain gradient with one leading dim more than input ``i``
+    and its dtype (a bias's, in a Linear layer): the sum over that dim, without validate's
+    Python frame; None in any other case."""
+    if type(grad) is not _Tensor or _state.enabled or type(input_meta) is not tuple or i >= len(<tuple>input_meta):
+        return None
+    data = (<TensorBase>grad)._data
+    meta = (<tuple>input_meta)[i]
+    if type(data) is not cnp.ndarray or type(meta) is not tuple or len(<tuple>meta) != 2:
+        return None
+    shape = (<tuple>meta)[0]
+    if type(shape) is not tuple or (<object>data).dtype is not getattr((<tuple>meta)[1], "numpy", None):
+        return None
+    cdef cnp.ndarray array = <cnp.ndarray>data
+    cdef int nd = cnp.PyArray_NDIM(array), k
+    if nd != len(<tuple>shape) + 1:
+        return None
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(array)
+    for k in range(1, nd):
+        if dims[k] != <cnp.npy_intp>(<tuple>shape)[k - 1]:
+            return None
+    return new_tensor(_reduce_to_shape(array, shape))
+
+
 # -- recording: Function.apply -------------------------------------------------------------
 # The classes it needs are bound on first use: this module loads before pygrad.tensor.
 cdef object _Tensor = None
 cdef object _SavedTensor, _state, _LEAF_INPLACE, _anomaly, _SECOND_BACKWARD
 cdef object _AccumulateGrad = None, _node_apply = None, _node_release = None
-cdef object _kernels, _post_accumulate_hooks, _fusion_pending
+cdef object _kernels, _post_accumulate_hooks, _fusion_pending, _reduce_to_shape
 cdef tuple _FRESH, _FRESH_VIEW  # what _holders counts for a gradient nothing else holds
 cdef object _reference = None  # the pure engine, when tensors and nodes use the pure layout
 cdef dict _DTYPES
@@ -524,7 +554,7 @@ cdef dict _DTYPES
 cdef void _bind():
     global _Tensor, _SavedTensor, _state, _LEAF_INPLACE, _DTYPES, _anomaly, _SECOND_BACKWARD
     global _AccumulateGrad, _node_apply, _node_release, _reference
-    global _kernels, _post_accumulate_hooks, _fusion_pending
+    global _kernels, _post_accumulate_hooks, _fusion_pending, _reduce_to_shape
     from pygrad import _backend
     if _backend.core.__name__ != __name__.rpartition(".")[0] + ".core":
         # This process chose the pure layout at import (PYGRAD_PURE=1): the typed code below
@@ -537,7 +567,9 @@ cdef void _bind():
     from pygrad.autograd.function import AccumulateGrad, Node
     from pygrad._backend import kernels
     from pygrad.fusion._state import pending
+    from pygrad.ops._util import reduce_to_shape
     _kernels, _post_accumulate_hooks, _fusion_pending = kernels, post_accumulate.hooks, pending
+    _reduce_to_shape = reduce_to_shape
     _AccumulateGrad, _node_apply, _node_release = AccumulateGrad, Node.apply, Node._release
     from pygrad.dtypes import _BY_NUMPY
     _DTYPES = _BY_NUMPY

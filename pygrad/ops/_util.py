@@ -139,13 +139,14 @@ def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
 # reduction is buffered by NumPy: no float64 copy of the whole input is made.
 
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(np.float32))
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _accumulator(array: np.ndarray, dtype) -> tuple[np.dtype, np.dtype]:
     """(the dtype to accumulate in, the dtype of the result) for summing ``array``."""
     result = array.dtype if dtype is None else np.dtype(dtype)
     if result in _LOW_PRECISION:
-        return np.dtype(np.float64), result
+        return _FLOAT64, result
     return result, result
 
 
@@ -165,11 +166,10 @@ def _pairwise(array: np.ndarray, axis) -> bool:
 
 def sum_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> np.ndarray:
     """``np.sum`` of ``array``; float16/float32 accumulate in float64 unless NumPy sums pairwise."""
-    acc, result = _accumulator(array, dtype)
-    if acc != result and _pairwise(array, axis):
-        acc = result
-    out = np.add.reduce(array, axis=axis, dtype=acc, keepdims=keepdims)
-    return np.asarray(out, result) if acc != result else np.asarray(out)
+    result = array.dtype if dtype is None else np.dtype(dtype)
+    if result in _LOW_PRECISION and not _pairwise(array, axis):
+        return np.asarray(np.add.reduce(array, axis=axis, dtype=_FLOAT64, keepdims=keepdims), result)
+    return np.asarray(np.add.reduce(array, axis=axis, dtype=result, keepdims=keepdims))
 
 
 def mean_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> np.ndarray:

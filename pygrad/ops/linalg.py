@@ -35,7 +35,15 @@ def _check_tensor(x, name: str) -> None:
 
 def transposed(x: np.ndarray) -> bool:
     """A matrix laid out as the transpose of a C-contiguous one (``w.t()``)."""
-    return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
+    if x.ndim != 2:
+        return False
+    flags = x.flags
+    return flags.f_contiguous and not flags.c_contiguous
+
+
+def transposed_layouts(a: Tensor, b: Tensor) -> tuple[bool, bool]:
+    """Which of the operands of a matrix product is laid out transposed (what its backward reads)."""
+    return transposed(a._data), transposed(b._data)
 
 
 # ``g @ b.T`` and ``a.T @ g``, each made in the memory layout its operand had (recorded by forward),

@@ -1196,7 +1196,7 @@ def _product_helpers():
     from .shape import t
     ARRAY_NS.update(matmul=np.matmul, dot=np.dot, outer=np.outer, mv=np.matmul, bmm=np.matmul, t=np.transpose,
                     mT=lambda a: np.swapaxes(a, -1, -2), addmm_forward=_addmm_forward,
-                    transposed_layouts=lambda a, b: (linalg.transposed(a._data), linalg.transposed(b._data)),
+                    transposed_layouts=linalg.transposed_layouts,
                     mm_mat1_backward=linalg.mm_mat1_backward, mm_mat2_backward=linalg.mm_mat2_backward)
     TENSOR_NS.update(t=t, mT=lambda a: a.mT, mm_mat1_backward=lambda g, b, _: linalg.mm(g, b.t()),
                      mm_mat2_backward=lambda g, a, _: linalg.mm(a.t(), g), bmm=linalg.bmm, mv=linalg.mv)

@@ -8,6 +8,8 @@ updates the base's history (see ``autograd/views.py``).
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 
 from ..autograd.forward_ad import linear_jvp
@@ -17,6 +19,7 @@ from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
 from .._errors import warn_once
+from ._opdef import install_array_backward
 from ._util import normalize_dim, parse_shape, reduce_to_shape, wrap
 
 
@@ -195,6 +198,9 @@ class T(ViewFunction):
         if not _grad_mode.enabled:
             return wrap(g._data.T)
         return g.t()
+
+
+install_array_backward(T, ((attrgetter("T"), (0,)),))  # plain backward's ``g.T``, run by the compiled engine
 
 
 class Unsqueeze(ViewFunction):
