@@ -324,3 +324,49 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs, torch):
           .state_dict().items()}
     ref = make(torch, torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)).state_dict()
     assert sorted(sd) == sorted(ref)
+
+
+def _adam_operands(rng, dtype, shape=(5, 7)):
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    m = (rng.standard_normal(shape) * 0.1).astype(dtype)
+    v = (np.abs(rng.standard_normal(shape)) * 0.01).astype(dtype)
+    v.flat[0] = 0  # sqrt(0) + eps
+    return x, g, m, v
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("beta1", [0.9, 0.3])  # the two sides of PyTorch's lerp
+def test_compiled_adam_update_is_the_pure_one_bit_for_bit(dtype, beta1, rng):
+    native = pytest.importorskip("pygrad._native.kernels", reason="the compiled modules are not built")
+    from pygrad._pure import kernels as pure
+    assert native.adam_update is not pure.adam_update
+    ours, theirs = _adam_operands(rng, dtype), None
+    theirs = [a.copy() for a in ours]
+    for step in range(1, 4):
+        bc1, bc2 = 1 - beta1 ** step, 1 - 0.999 ** step
+        args = (1 - beta1, 0.999, bc2 ** 0.5, 1e-8, 1e-3 / bc1)
+        native.adam_update(*ours, *args)
+        pure.adam_update(*theirs, *args)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a, b)
+    # what the loop does not take goes to the pure kernel: strided, mixed dtypes, overlapping, AMSGrad
+    x, g, m, v = _adam_operands(rng, dtype, (4, 6))
+    cases = [(x[:, ::2], g[:, ::2], m[:, ::2], v[:, ::2], None), (x, g.astype(np.float16), m, v, None),
+             (x, g, m, m, None), (x, g, m, v, np.zeros_like(v))]
+    for *arrays, max_sq in cases:
+        copies = [a.copy() for a in arrays] if arrays[2] is not arrays[3] else None
+        native.adam_update(*arrays, 0.1, 0.999, 0.5, 1e-8, 1e-3, max_sq)
+        if copies is not None:
+            pure.adam_update(*copies, 0.1, 0.999, 0.5, 1e-8, 1e-3, None if max_sq is None else np.zeros_like(v))
+            np.testing.assert_array_equal(arrays[0], copies[0])
+
+
+def test_adam_on_a_larger_model_follows_torch(rng, torch):
+    """The compiled update on arrays large enough for its vector loop, against PyTorch's Adam."""
+    init = [rng.standard_normal((64, 33)), rng.standard_normal(33)]
+    grads = [[rng.standard_normal(a.shape) for a in init] for _ in range(5)]
+    ours, _ = _run(pygrad, "Adam", dict(lr=0.01), init, grads, "float32")
+    theirs, _ = _run(torch, "Adam", dict(lr=0.01), init, grads, "float32")
+    for a, b in zip(ours[-1], theirs[-1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max())

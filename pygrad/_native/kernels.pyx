@@ -1053,6 +1053,112 @@ cdef bint _overlaps(cnp.ndarray d, cnp.ndarray s):
     return s0 < d0 + nbytes and d0 < s0 + cnp.PyArray_NBYTES(s)
 
 
+# -- optimizer updates ------------------------------------------------------------------------
+# Adam's step as one loop over the elements, the same IEEE operations in the same order as the
+# pure kernel's twelve ufunc passes (no contraction into fma), so the same bits; where the CPU
+# has AVX2 the loop is compiled for it too (picked at run time).
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__)
+    #define PYGRAD_RESTRICT __restrict__
+    #else
+    #define PYGRAD_RESTRICT
+    #endif
+    /* m.lerp_(g, w) (two-sided, as PyTorch), v = v * b2 + (g * (1 - b2)) * g,
+       x += (m * -step) / (sqrt(v) / bc2s + eps): each operation rounded to T, as NumPy's passes. */
+    #define PYGRAD_ADAM_LOOP(T, SQRT) \
+        T w = (T)weight, w_other = (T)(1 - weight), b2 = (T)beta2, w2 = (T)(1 - beta2); \
+        T c2 = (T)bc2s, e = (T)eps, step = (T)(-step_size); \
+        if (near_start) { \
+            for (Py_ssize_t i = 0; i < n; i++) { \
+                T gi = g[i], s = gi - m[i]; s = s * w; T mi = m[i] + s; m[i] = mi; \
+                T t = v[i] * b2; s = gi * w2; s = s * gi; T vi = t + s; v[i] = vi; \
+                T d = SQRT(vi); d = d / c2; d = d + e; s = mi * step; s = s / d; x[i] = x[i] + s; } \
+        } else { \
+            for (Py_ssize_t i = 0; i < n; i++) { \
+                T gi = g[i], s = gi - m[i]; s = s * w_other; T mi = gi - s; m[i] = mi; \
+                T t = v[i] * b2; s = gi * w2; s = s * gi; T vi = t + s; v[i] = vi; \
+                T d = SQRT(vi); d = d / c2; d = d + e; s = mi * step; s = s / d; x[i] = x[i] + s; } \
+        }
+    #define PYGRAD_ADAM_ARGS(T) T* PYGRAD_RESTRICT x, const T* PYGRAD_RESTRICT g, T* PYGRAD_RESTRICT m, \
+        T* PYGRAD_RESTRICT v, Py_ssize_t n, int near_start, double weight, double beta2, double bc2s, \
+        double eps, double step_size
+    static void pygrad_adam_f(PYGRAD_ADAM_ARGS(float)) { PYGRAD_ADAM_LOOP(float, __builtin_sqrtf) }
+    static void pygrad_adam_d(PYGRAD_ADAM_ARGS(double)) { PYGRAD_ADAM_LOOP(double, __builtin_sqrt) }
+    #if defined(__GNUC__) && defined(__x86_64__)
+    __attribute__((target("avx2"))) static void pygrad_adam_f_avx2(PYGRAD_ADAM_ARGS(float)) {
+        PYGRAD_ADAM_LOOP(float, __builtin_sqrtf) }
+    __attribute__((target("avx2"))) static void pygrad_adam_d_avx2(PYGRAD_ADAM_ARGS(double)) {
+        PYGRAD_ADAM_LOOP(double, __builtin_sqrt) }
+    static int pygrad_has_avx2(void) { __builtin_cpu_init(); return __builtin_cpu_supports("avx2"); }
+    #else
+    #define pygrad_adam_f_avx2 pygrad_adam_f
+    #define pygrad_adam_d_avx2 pygrad_adam_d
+    static int pygrad_has_avx2(void) { return 0; }
+    #endif
+    """
+    void pygrad_adam_f(float* x, const float* g, float* m, float* v, Py_ssize_t n, int near_start, double weight,
+                       double beta2, double bc2s, double eps, double step_size) noexcept nogil
+    void pygrad_adam_d(double* x, const double* g, double* m, double* v, Py_ssize_t n, int near_start,
+                       double weight, double beta2, double bc2s, double eps, double step_size) noexcept nogil
+    void pygrad_adam_f_avx2(float* x, const float* g, float* m, float* v, Py_ssize_t n, int near_start,
+                            double weight, double beta2, double bc2s, double eps, double step_size) noexcept nogil
+    void pygrad_adam_d_avx2(double* x, const double* g, double* m, double* v, Py_ssize_t n, int near_start,
+                            double weight, double beta2, double bc2s, double eps, double step_size) noexcept nogil
+    int pygrad_has_avx2() noexcept nogil
+
+cdef bint _avx2 = pygrad_has_avx2()
+
+
+cdef bint _adam_operands(cnp.ndarray x, tuple arrays) except -1:
+    """``arrays`` (the gradient and the two moments) and the parameter ``x`` are C-contiguous
+    float32 or float64 arrays of one dtype and shape, the written ones writeable, none
+    overlapping another (the loop reads each element once)."""
+    cdef int typenum = cnp.PyArray_TYPE(x), k, j
+    if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
+        return False
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(x) and cnp.PyArray_ISWRITEABLE(x)):
+        return False
+    for k in range(3):
+        a = arrays[k]
+        if type(a) is not cnp.ndarray or cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum:
+            return False
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a) and _same_shape(x, <cnp.ndarray>a)):
+            return False
+        if k and not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>a):
+            return False
+        if _overlaps(x, <cnp.ndarray>a):
+            return False
+        for j in range(k):
+            if _overlaps(<cnp.ndarray>arrays[j], <cnp.ndarray>a):
+                return False
+    return True
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, double weight, double beta2, double bias_correction2_sqrt,
+                double eps, double step_size, max_exp_avg_sq=None):
+    """One Adam step in place (see the pure kernel), as one compiled loop for float arrays."""
+    if (max_exp_avg_sq is not None or type(param) is not cnp.ndarray
+            or not _adam_operands(<cnp.ndarray>param, (grad, exp_avg, exp_avg_sq))):
+        return _pure.adam_update(param, grad, exp_avg, exp_avg_sq, weight, beta2, bias_correction2_sqrt, eps,
+                                 step_size, max_exp_avg_sq)
+    cdef cnp.ndarray x = <cnp.ndarray>param, g = <cnp.ndarray>grad, m = <cnp.ndarray>exp_avg
+    cdef cnp.ndarray v = <cnp.ndarray>exp_avg_sq
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef int near_start = abs(weight) < 0.5
+    if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT:
+        with nogil:
+            (pygrad_adam_f_avx2 if _avx2 else pygrad_adam_f)(
+                <float*>cnp.PyArray_DATA(x), <float*>cnp.PyArray_DATA(g), <float*>cnp.PyArray_DATA(m),
+                <float*>cnp.PyArray_DATA(v), n, near_start, weight, beta2, bias_correction2_sqrt, eps, step_size)
+    else:
+        with nogil:
+            (pygrad_adam_d_avx2 if _avx2 else pygrad_adam_d)(
+                <double*>cnp.PyArray_DATA(x), <double*>cnp.PyArray_DATA(g), <double*>cnp.PyArray_DATA(m),
+                <double*>cnp.PyArray_DATA(v), n, near_start, weight, beta2, bias_correction2_sqrt, eps, step_size)
+
+
 def _reexport_missing():
     """Kernels added to the pure module and not compiled here run as their pure versions."""
     namespace = globals()

@@ -444,3 +444,42 @@ def accumulate(dst, src):
     """dst += src in place (the engine's gradient accumulation)."""
     np.add(dst, src, out=dst)
     return dst
+
+
+# -- optimizer updates ----------------------------------------------------------------------
+
+
+def lerp_(dst, end, weight, scratch=None):
+    """``dst.lerp_(end, weight)`` in place with PyTorch's two-sided formula (``scratch``: a
+    buffer like ``dst`` to compute in)."""
+    if abs(weight) < 0.5:
+        step = np.subtract(end, dst, out=scratch, casting="same_kind")
+        np.multiply(step, weight, out=step, casting="same_kind")
+        np.add(dst, step, out=dst, casting="same_kind")
+    else:
+        np.copyto(dst, end - (end - dst) * (1 - weight), casting="same_kind")
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, weight, beta2, bias_correction2_sqrt, eps, step_size,
+                max_exp_avg_sq=None):
+    """One Adam step in place, each product in PyTorch's order (its single-tensor code):
+    ``exp_avg.lerp_(grad, weight)``, ``exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)``,
+    then ``param.addcdiv_(exp_avg, denom, value=-step_size)`` with ``denom`` the square root of
+    ``exp_avg_sq`` (with ``max_exp_avg_sq``, AMSGrad: of its running maximum, kept there)
+    divided by ``bias_correction2_sqrt``, plus ``eps``."""
+    scratch, denom = np.empty_like(param), np.empty_like(param)
+    lerp_(exp_avg, grad, weight, scratch)
+    np.multiply(exp_avg_sq, beta2, out=exp_avg_sq, casting="same_kind")
+    np.multiply(grad, 1 - beta2, out=scratch, casting="same_kind")
+    np.multiply(scratch, grad, out=scratch, casting="same_kind")
+    np.add(exp_avg_sq, scratch, out=exp_avg_sq, casting="same_kind")
+    if max_exp_avg_sq is not None:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        np.sqrt(max_exp_avg_sq, out=denom)
+    else:
+        np.sqrt(exp_avg_sq, out=denom)
+    np.divide(denom, bias_correction2_sqrt, out=denom, casting="same_kind")
+    np.add(denom, eps, out=denom, casting="same_kind")
+    np.multiply(exp_avg, -step_size, out=scratch, casting="same_kind")
+    np.divide(scratch, denom, out=scratch)
+    np.add(param, scratch, out=param, casting="same_kind")

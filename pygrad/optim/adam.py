@@ -5,21 +5,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _backend
+from .._pure.kernels import lerp_ as _lerp_  # (the other optimizers' lerp_ too)
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _params_with_grad, _step_tensor
+from .optimizer import Optimizer, _params_with_grad, _step_tensor
 
 __all__ = ["Adam", "AdamW"]
-
-
-def _lerp_(dst: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray | None = None) -> None:
-    """``dst.lerp_(end, weight)`` with PyTorch's two-sided formula (``scratch``: a buffer like
-    ``dst`` to compute in)."""
-    if abs(weight) < 0.5:
-        step = np.subtract(end, dst, out=scratch, casting="same_kind")
-        np.multiply(step, weight, out=step, casting="same_kind")
-        np.add(dst, step, out=dst, casting="same_kind")
-    else:
-        np.copyto(dst, end - (end - dst) * (1 - weight), casting="same_kind")
 
 
 def _check_adam_args(lr, betas, eps, weight_decay) -> None:
@@ -61,7 +52,7 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(x))
                     if amsgrad:
                         state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(x))
-                grad = p.grad._data
+                grad = p._grad._data
                 if maximize:
                     grad = -grad
                 step_t = state["step"]
@@ -71,34 +62,16 @@ class Adam(Optimizer):
                         np.multiply(x, 1 - lr * weight_decay, out=x, casting="same_kind")
                     else:
                         grad = grad + weight_decay * x
-                exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                # In place through two scratch arrays, each product in PyTorch's order (lerp_,
-                # addcmul_ of (1 - beta2) * grad * grad, addcdiv_ of -step_size * exp_avg / denom).
-                scratch, denom = np.empty_like(x), np.empty_like(x)
-                _lerp_(exp_avg, grad, 1 - beta1, scratch)
-                np.multiply(exp_avg_sq, beta2, out=exp_avg_sq, casting="same_kind")
-                np.multiply(grad, 1 - beta2, out=scratch, casting="same_kind")
-                np.multiply(scratch, grad, out=scratch, casting="same_kind")
-                np.add(exp_avg_sq, scratch, out=exp_avg_sq, casting="same_kind")
                 step = step_t._data.item()
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2 ** 0.5
-                if amsgrad:
-                    max_sq = state["max_exp_avg_sq"]._data
-                    np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    np.sqrt(max_sq, out=denom)
-                else:
-                    np.sqrt(exp_avg_sq, out=denom)
-                np.divide(denom, bias_correction2_sqrt, out=denom, casting="same_kind")
-                np.add(denom, eps, out=denom, casting="same_kind")
-                np.multiply(exp_avg, -step_size, out=scratch, casting="same_kind")
-                np.divide(scratch, denom, out=scratch)
-                np.add(x, scratch, out=x, casting="same_kind")
-                for key in state:
-                    _bump(state[key])
-                _bump(p)
+                _backend.kernels.adam_update(
+                    x, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data, 1 - beta1, beta2,
+                    bias_correction2 ** 0.5, eps, lr / bias_correction1,
+                    state["max_exp_avg_sq"]._data if amsgrad else None)
+                for value in state.values():
+                    value._version.value += 1
+                p._version.value += 1
         return loss
 
 

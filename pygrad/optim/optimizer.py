@@ -179,11 +179,9 @@ def _step_tensor() -> Tensor:
 
 
 def _params_with_grad(group) -> list[Tensor]:
-    out = []
-    for p in group["params"]:
-        if p.grad is not None:
-            out.append(p)
-    return out
+    """The group's parameters that have a gradient (a leaf's is read without the property's frame;
+    after this, ``p._grad`` is ``p.grad``)."""
+    return [p for p in group["params"] if (p._grad if p._grad_fn is None else p.grad) is not None]
 
 
 def _after_pending(step):

@@ -36,7 +36,7 @@ class SGD(Optimizer):
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
             for p in _params_with_grad(group):
                 x = p._data
-                grad = p.grad._data
+                grad = p._grad._data
                 if maximize:
                     grad = -grad
                 if weight_decay != 0:
@@ -54,5 +54,5 @@ class SGD(Optimizer):
                         _bump(buf)
                     grad = grad + momentum * buf._data if nesterov else buf._data
                 np.add(x, -lr * grad, out=x, casting="same_kind")
-                _bump(p)
+                p._version.value += 1
         return loss

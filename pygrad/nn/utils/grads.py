@@ -7,12 +7,12 @@ from typing import Iterable
 def zero_grads(parameters: Iterable, set_to_none: bool = True) -> None:
     """Drop each parameter's ``.grad`` (``set_to_none``) or zero it in place, as PyTorch does."""
     for p in parameters:
-        if p.grad is None:
+        g = p._grad if p._grad_fn is None else p.grad  # (a leaf's without the property's frame)
+        if g is None:
             continue
         if set_to_none:
-            p.grad = None
+            p._grad = None
             continue
-        g = p.grad
         if g.grad_fn is not None:
             g.detach_()
         else:
