@@ -156,9 +156,10 @@ def _run_backward(*args):
     callbacks = []
     _final_callbacks.append(callbacks)
     # A plain pass (no create_graph, no intermediate's gradient captured) may fuse elementwise chains.
-    _fusion.in_backward.append(not create_graph and (args[4] is None or all(
+    in_backward, backward_roots = _fusion.in_backward, _fusion.backward_roots  # (this thread's lists)
+    in_backward.append(not create_graph and (args[4] is None or all(
         node is None or isinstance(node, AccumulateGrad) for node, _ in args[4])))
-    _fusion.backward_roots.append(args[0])
+    backward_roots.append(args[0])
     mode = grad_mode._state
     grad_enabled, mode.enabled = mode.enabled, bool(create_graph)
     quiet = _errstate.quiet()
@@ -172,8 +173,8 @@ def _run_backward(*args):
         _errstate.restore(quiet)
         mode.enabled = grad_enabled
         _final_callbacks.pop()
-        _fusion.in_backward.pop()
-        _fusion.backward_roots.pop()
+        in_backward.pop()
+        backward_roots.pop()
     return result
 
 

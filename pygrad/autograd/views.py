@@ -144,7 +144,7 @@ class ViewFunction(Function):
 
     @classmethod
     def apply(cls, x, *args):
-        out = Function.apply.__func__(cls, x, *args)
+        out = _function_apply(cls, x, *args)
         parent = x._view
         base, steps, creation = (x, None, DEFAULT) if parent is None else (parent.base, parent.steps,
                                                                             parent.creation)
@@ -159,6 +159,9 @@ class ViewFunction(Function):
             made = creation if enabled else NO_GRAD_MODE
             _record(out, base, ViewSteps(steps, (cls, args, None)), made, version)
         return out
+
+
+_function_apply = Function.apply.__func__
 
 
 def _record(out, base, steps, creation, version) -> None:

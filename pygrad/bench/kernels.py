@@ -39,6 +39,10 @@ QUICK_ALL_LAYOUTS = 100  # the largest size at which a quick run measures every 
 IN_PLACE = {"accumulate"}  # kernels writing into their first operand: none of a read-only view
 
 
+# Kernels of a whole update rather than of array operands (an optimizer's step, timed by W7).
+WHOLE_STEP_KERNELS = frozenset({"adam_update"})
+
+
 def compiled_kernels():
     """``{name: (native, pure, number of array arguments, whether it is one NumPy ufunc)}`` for
     the kernels compiled here."""
@@ -49,7 +53,7 @@ def compiled_kernels():
     found = {}
     for name, fn in sorted(vars(native).items()):
         twin = getattr(pure, name, None)
-        if (name.startswith("_") or not callable(fn) or twin is None
+        if (name.startswith("_") or not callable(fn) or twin is None or name in WHOLE_STEP_KERNELS
                 or getattr(fn, "__module__", None) != native.__name__):
             continue
         found[name] = (fn, twin, len(inspect.signature(twin).parameters), name in kernel_table.UFUNCS)
