@@ -370,3 +370,21 @@ def test_adam_on_a_larger_model_follows_torch(rng, torch):
     theirs, _ = _run(torch, "Adam", dict(lr=0.01), init, grads, "float32")
     for a, b in zip(ours[-1], theirs[-1]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_scaled_add_is_the_pure_one_bit_for_bit(dtype, rng):
+    native = pytest.importorskip("pygrad._native.kernels", reason="the compiled modules are not built")
+    from pygrad._pure import kernels as pure
+    assert native.add_scaled_ is not pure.add_scaled_
+    y, x = rng.standard_normal((9, 13)).astype(dtype), rng.standard_normal((9, 13)).astype(dtype)
+    expected = y.copy()
+    native.add_scaled_(y, x, -0.01)
+    pure.add_scaled_(expected, x, -0.01)
+    np.testing.assert_array_equal(y, expected)
+    # strided, mixed dtypes, overlapping: the pure kernel's result
+    for dst, src in ((y[:, ::2], x[:, ::2]), (y, x.astype(np.float16)), (y[1:], y[:-1])):
+        want = dst.copy()
+        pure.add_scaled_(want, src.copy(), 0.5)
+        native.add_scaled_(dst, src, 0.5)
+        np.testing.assert_array_equal(dst, want)

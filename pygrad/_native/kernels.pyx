@@ -1110,6 +1110,39 @@ cdef extern from *:
 
 cdef bint _avx2 = pygrad_has_avx2()
 
+cdef extern from *:
+    """
+    #define PYGRAD_AXPY_LOOP(T) T a = (T)alpha; for (Py_ssize_t i = 0; i < n; i++) { T s = x[i] * a; y[i] = y[i] + s; }
+    static void pygrad_axpy_f(float* PYGRAD_RESTRICT y, const float* PYGRAD_RESTRICT x, Py_ssize_t n, double alpha) {
+        PYGRAD_AXPY_LOOP(float) }
+    static void pygrad_axpy_d(double* PYGRAD_RESTRICT y, const double* PYGRAD_RESTRICT x, Py_ssize_t n, double alpha) {
+        PYGRAD_AXPY_LOOP(double) }
+    """
+    void pygrad_axpy_f(float* y, const float* x, Py_ssize_t n, double alpha) noexcept nogil
+    void pygrad_axpy_d(double* y, const double* x, Py_ssize_t n, double alpha) noexcept nogil
+
+
+def add_scaled_(dst, src, double alpha):
+    """``dst += alpha * src`` in place (see the pure kernel), one compiled loop for float arrays of
+    one dtype, shape and C layout that do not overlap."""
+    cdef cnp.ndarray y, x
+    cdef int typenum
+    if type(dst) is not cnp.ndarray or type(src) is not cnp.ndarray:
+        return _pure.add_scaled_(dst, src, alpha)
+    y, x = <cnp.ndarray>dst, <cnp.ndarray>src
+    typenum = cnp.PyArray_TYPE(y)
+    if ((typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE) or cnp.PyArray_TYPE(x) != typenum
+            or not (cnp.PyArray_IS_C_CONTIGUOUS(y) and cnp.PyArray_IS_C_CONTIGUOUS(x) and cnp.PyArray_ISWRITEABLE(y))
+            or not _same_shape(y, x) or _overlaps(y, x)):
+        return _pure.add_scaled_(dst, src, alpha)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(y)
+    if typenum == cnp.NPY_FLOAT:
+        with nogil:
+            pygrad_axpy_f(<float*>cnp.PyArray_DATA(y), <float*>cnp.PyArray_DATA(x), n, alpha)
+    else:
+        with nogil:
+            pygrad_axpy_d(<double*>cnp.PyArray_DATA(y), <double*>cnp.PyArray_DATA(x), n, alpha)
+
 
 cdef bint _adam_operands(cnp.ndarray x, tuple arrays) except -1:
     """``arrays`` (the gradient and the two moments) and the parameter ``x`` are C-contiguous

@@ -449,6 +449,12 @@ def accumulate(dst, src):
 # -- optimizer updates ----------------------------------------------------------------------
 
 
+def add_scaled_(dst, src, alpha):
+    """``dst.add_(src, alpha=alpha)`` in place: ``dst + alpha * src``, the product rounded first
+    (an SGD step is ``add_scaled_(param, grad, -lr)``)."""
+    np.add(dst, alpha * src, out=dst, casting="same_kind")
+
+
 def lerp_(dst, end, weight, scratch=None):
     """``dst.lerp_(end, weight)`` in place with PyTorch's two-sided formula (``scratch``: a
     buffer like ``dst`` to compute in)."""

@@ -39,8 +39,8 @@ QUICK_ALL_LAYOUTS = 100  # the largest size at which a quick run measures every 
 IN_PLACE = {"accumulate"}  # kernels writing into their first operand: none of a read-only view
 
 
-# Kernels of a whole update rather than of array operands (an optimizer's step, timed by W7).
-WHOLE_STEP_KERNELS = frozenset({"adam_update"})
+# Kernels of an optimizer's update, with number arguments besides the arrays (timed by W7).
+WHOLE_STEP_KERNELS = frozenset({"adam_update", "add_scaled_"})
 
 
 def compiled_kernels():

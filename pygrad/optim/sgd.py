@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _backend
 from ..tensor import Tensor
 from .optimizer import Optimizer, _bump, _params_with_grad
 
@@ -53,6 +54,6 @@ class SGD(Optimizer):
                         np.add(b, (1 - dampening) * grad, out=b, casting="same_kind")
                         _bump(buf)
                     grad = grad + momentum * buf._data if nesterov else buf._data
-                np.add(x, -lr * grad, out=x, casting="same_kind")
+                _backend.kernels.add_scaled_(x, grad, -lr)
                 p._version.value += 1
         return loss
