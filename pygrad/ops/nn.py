@@ -23,7 +23,7 @@ from ._util import broadcast_shape, mean_array, sum_array, wrap
 from ..dtypes import promote_types
 from . import linalg as _linalg
 from .linalg import addmm, matmul, mm
-from .shape import t
+from .shape import T as _transpose, t
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -44,7 +44,7 @@ def scalar_type_name(t: Tensor) -> str:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` over the last dim of ``x``, like ``torch.nn.functional.linear``."""
     xs, ws = x._data.shape, weight._data.shape
-    if x.dtype is not weight.dtype:
+    if x._data.dtype != weight._data.dtype:
         a, b = scalar_type_name(x), scalar_type_name(weight)
         if bias is not None and len(xs) == 2:
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {a} and {b}")
@@ -59,11 +59,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"{ws[1]}x{ws[0]})")
     if bias is None and len(xs) != 2:
         return matmul(x, t(weight))  # what PyTorch does too: UnsafeView / Squeeze around an mm
-    if len(xs) == 2 and bias is not None and len(ws) == 2 and bias.dtype is x.dtype:
+    if len(xs) == 2 and bias is not None and len(ws) == 2 and bias._data.dtype == x._data.dtype:
         # the common case, checked above: one addmm of the weight's transpose (AddmmBackward0 -> TBackward0)
         if bias._data.shape != ws[:1]:
             _linalg._broadcasts(bias, xs[0], ws[0])
-        return _table.ADDMM.fn.apply(bias, x, t(weight), 1, 1)
+        return _table.ADDMM.fn.apply(bias, x, _transpose.apply(weight), 1, 1)
     lead = tuple(xs[:-1])
     x2 = x if len(xs) == 2 else x.reshape(math.prod(lead), in_features)  # not -1: in_features may be 0
     out = mm(x2, t(weight)) if bias is None else addmm(bias, x2, t(weight))
