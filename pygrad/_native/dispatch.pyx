@@ -303,7 +303,7 @@ cdef class TableOp:
             if type(t._data) is not cnp.ndarray:
                 return None
             if t._view is not None and enabled:
-                t._view.requires_grad(t)  # its grad_fn made current (its base may have changed in place)
+                t._view.sync(t)  # its grad_fn made current (its base may have changed in place)
             data = <cnp.ndarray>t._data
             if self.prep == FLOAT:
                 if not _is_float(cnp.PyArray_TYPE(data)):

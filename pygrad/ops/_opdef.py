@@ -409,13 +409,37 @@ def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
     for name in saved_names(op):
         users = sum(1 << i for i, a in enumerate(names) if name in _derivative_names(op, a))
         saves.append((-1 if name == "result" else names.index(name), users))
-    call = getattr(_kernels, op.kernel) if op.kernel else env["_forward"]
     attrs = tuple(a.name for a in op.attrs)
+    call = getattr(_kernels, op.kernel) if op.kernel else _forward_callee(op.forward, tuple(names) + attrs) \
+        or env["_forward"]
     keeps = None
     if op.keeps:  # one function of the forward's Tensors, attributes and result, as the forward names them
         keeps = (tuple(op.keeps), _compile(f"({''.join(e + ', ' for e in op.keeps.values())})",
                                            tuple(names) + attrs + ("result",), env, f"{op.name} keeps"))
     fn.apply = _TableOp(fn, call, len(inputs), attrs, op.dtype, tuple(saves), op.quiet, op.intermediates, keeps)
+
+
+def _direct_call(text: str, params: tuple, namespace: dict):
+    """``(function, positions)`` when ``text`` is one call of a ``namespace`` function on some of
+    ``params`` (by name; ``positions`` indexes ``params``), so it can be called without a frame
+    of its own; else None."""
+    call = ast.parse(text, mode="eval").body
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and not call.keywords
+            and call.func.id in namespace and call.func.id not in params
+            and all(isinstance(p, ast.Name) and p.id in params for p in call.args)):
+        return namespace[call.func.id], tuple(params.index(p.id) for p in call.args)
+    return None
+
+
+def _forward_callee(text: str, params: tuple):
+    """The function a forward expression is, when it is one call of a helper on all the
+    forward's arguments in order (``nll_forward(self, target, ...)``); else None.  Not a
+    backend kernel, which ARRAY_NS rebinds when the backend changes."""
+    direct = _direct_call(text, params, ARRAY_NS)
+    if direct is None or direct[1] != tuple(range(len(params))):
+        return None
+    fn = direct[0]
+    return None if any(fn is value for value in vars(_kernels).values()) else fn
 
 
 def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, env: dict) -> None:
@@ -431,13 +455,8 @@ def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, e
             derivatives.append(expr)
             continue
         text = op.fused.get(a, expr)
-        call = ast.parse(text, mode="eval").body
-        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and not call.keywords
-                and call.func.id in env and call.func.id not in params
-                and all(isinstance(p, ast.Name) and p.id in params for p in call.args)):
-            derivatives.append((env[call.func.id], tuple(params.index(p.id) for p in call.args)))
-        else:
-            derivatives.append((_compile(text, params, env, f"d{op.name}/d{a}"), tuple(range(len(params)))))
+        derivatives.append(_direct_call(text, params, env)
+                           or (_compile(text, params, env, f"d{op.name}/d{a}"), tuple(range(len(params)))))
     derivatives += [None] * len(attrs)
     fn._backward_cls._table_backward = _backend.engine.TableBackward(
         len(derivatives), len(saved), tuple(params[1 + len(saved):]), tuple(derivatives), backward_quiet(op))
