@@ -163,10 +163,13 @@ cdef bint _exclusive(list grads) except -1:
 cdef object _apply(NodeBase node, list grads, bint owned=False):
     """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
     if type(node) is _AccumulateGrad:  # AccumulateGrad.apply
-        variable, grad = node.variable, grads[0]
-        with node._lock:
+        variable, grad, lock = node.variable, grads[0], node._lock
+        lock.acquire()  # (a ``with`` statement would make two bound methods)
+        try:
             if not _accumulate_plain(variable, grad, owned):
                 variable._accumulate_grad(grad, owned)
+        finally:
+            lock.release()
         return ()
     if getattr(type(node), "apply") is not _node_apply:
         return node.apply(*grads)
