@@ -20,6 +20,7 @@ cnp.import_array()
 
 cdef extern from "Python.h":
     int PyObject_IS_GC(object)
+    void PyObject_GC_UnTrack(void*)
     int PyObject_GenericSetAttr(object, object, object) except -1
     object PyObject_Vectorcall(object, PyObject**, size_t, PyObject*)
     object PyObject_GenericGetDict(object, void*)
@@ -89,7 +90,12 @@ cdef object leaf_node(TensorBase leaf):
         attrs["_lock"] = leaf._grad_lock
         data = leaf._data
         node._output_meta = (((<object>data).shape, _DTYPES[(<object>data).dtype]),)
-        leaf._accumulator = _weakref(node)  # (a weak reference without callback keeps a closed leaf closed)
+        ref = _weakref(node)  # (a weak reference without callback keeps a closed leaf closed)
+        # Nor can it take part in a cycle: hidden from the collector, as the step's lock. A step
+        # makes one per leaf, each lives until the next step replaces it, so the collector would
+        # promote each to its oldest generation and run full collections for them.
+        PyObject_GC_UnTrack(<void*>ref)
+        leaf._accumulator = ref
         settle_node(node)
         return node
     finally:
