@@ -25,6 +25,8 @@ def quiet():
         return manager
     state = _np_error_state.get()
     states = _quiet_states
+    if states[1] is state:
+        return None  # quiet already (an op's backward in the engine's pass)
     if states[0] is not state:
         with np.errstate(all="ignore"):
             states = _quiet_states = (state, _np_error_state.get())
@@ -35,5 +37,5 @@ def restore(token) -> None:
     """The error state as it was before ``quiet()`` returned ``token``."""
     if _np_error_state is None:
         token.__exit__(None, None, None)
-    else:
+    elif token is not None:
         _np_error_state.reset(token)
