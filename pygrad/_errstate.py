@@ -1,11 +1,17 @@
 """NumPy's floating-point warnings off around a call, cheaply.
 
+PyTorch gives no floating-point warnings (``exp(1000)`` is inf, ``inf - inf`` nan), so pygrad's
+computations run with NumPy's off: the op table's ops (``ops/_opdef.py``), the engine's backward
+pass (``autograd/engine.py``) and the hand-written forwards and helpers marked ``@quietly``.
+
 NumPy keeps its error state in a context variable: ``quiet()`` sets it to the current state with
 every error ignored (made once per state seen) and returns the token ``restore`` takes, which
-costs a fraction of entering an ``np.errstate``.  (``pygrad/_native/dispatch.pyx`` does the same
-in C for the compiled common path of an op.)
+costs a fraction of entering an ``np.errstate``.  (``pygrad/_native/kernels.pyx`` does the same
+in C for the compiled kernels and an op's compiled common path.)
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -39,3 +45,15 @@ def restore(token) -> None:
         token.__exit__(None, None, None)
     elif token is not None:
         _np_error_state.reset(token)
+
+
+def quietly(fn):
+    """``fn`` running with NumPy's floating-point warnings off (a hand-written op's forward)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        token = quiet()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            restore(token)
+    return run

@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
+from .._errstate import quietly
 from .._errors import warn_once
 from ._util import normalize_dim, parse_shape, reduce_to_shape, wrap
 
@@ -118,6 +119,7 @@ class SumToSize(Function):
     _backward_name = "SumBackward1"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
         return wrap(reduce_to_shape(x._data, shape))
@@ -732,6 +734,7 @@ class Trace(Function):
     _backward_name = "TraceBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x):
         ctx.shape = x._data.shape
         data = x._data
