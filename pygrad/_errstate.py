@@ -47,6 +47,23 @@ def restore(token) -> None:
         _np_error_state.reset(token)
 
 
+def in_state_of_caller(fn):
+    """``fn`` running in the error state current now, also when called later in a quiet one (the
+    program's closure an optimizer step calls)."""
+    if _np_error_state is None:
+        return fn
+    state = _np_error_state.get()
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        token = _np_error_state.set(state)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _np_error_state.reset(token)
+    return run
+
+
 def quietly(fn):
     """``fn`` running with NumPy's floating-point warnings off (a hand-written op's forward)."""
     @functools.wraps(fn)

@@ -216,3 +216,39 @@ def test_the_programs_own_error_state_is_kept(backend):
     assert np.isnan(y.item()) and np.isnan(x.grad.numpy()).any()
     with np.errstate(over="warn"), pytest.warns(RuntimeWarning, match="overflow"):
         np.exp(np.float32(1000))
+
+
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_steps_on_inf_and_nan_gradients_give_no_warning_and_match_torch(name, torch, backend):
+    values = [3e38, -3e38, 0.0, 1.0, float("inf"), float("-inf"), float("nan"), 1e-45]
+    for dtype in ("float32", "float64"):
+        results = []
+        for m in (pygrad, torch):
+            p = m.nn.Parameter(m.tensor(values, dtype=getattr(m, dtype)))
+            opt = getattr(m.optim, name)([p], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error" if m is pygrad else "ignore")
+                for _ in range(2):
+                    p.grad = m.tensor(values, dtype=getattr(m, dtype))
+                    opt.step()
+            results.append(p.detach().numpy().copy())
+        np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-30, equal_nan=True)
+
+
+def test_a_step_runs_the_programs_closure_in_the_programs_error_state(backend):
+    p = pygrad.nn.Parameter(pygrad.tensor([1.0, float("inf")]))
+    opt = pygrad.optim.SGD([p], lr=0.1)
+    seen = []
+
+    def closure():
+        seen.append(np.geterr()["over"])
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+    with np.errstate(over="raise"):
+        opt.step(closure)
+    assert seen == ["raise"] and np.isnan(p.detach().numpy()[1])
