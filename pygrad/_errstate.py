@@ -66,11 +66,11 @@ def in_state_of_caller(fn):
 
 def quietly(fn):
     """``fn`` running with NumPy's floating-point warnings off (a hand-written op's forward)."""
-    @functools.wraps(fn)
     def run(*args, **kwargs):
         token = quiet()
         try:
             return fn(*args, **kwargs)
         finally:
             restore(token)
-    return run
+    run.__code__ = run.__code__.replace(co_name=fn.__name__)  # the frame is named as the function (vmap's message)
+    return functools.wraps(fn)(run)
