@@ -12,8 +12,11 @@ in C for the compiled kernels and an op's compiled common path.)
 from __future__ import annotations
 
 import functools
+from typing import Any, Callable, TypeVar
 
 import numpy as np
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 try:
     from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
@@ -47,7 +50,7 @@ def restore(token) -> None:
         _np_error_state.reset(token)
 
 
-def in_state_of_caller(fn):
+def in_state_of_caller(fn: _F) -> _F:
     """``fn`` running in the error state current now, also when called later in a quiet one (the
     program's closure an optimizer step calls)."""
     if _np_error_state is None:
@@ -61,10 +64,10 @@ def in_state_of_caller(fn):
             return fn(*args, **kwargs)
         finally:
             _np_error_state.reset(token)
-    return run
+    return run  # type: ignore[return-value]
 
 
-def quietly(fn):
+def quietly(fn: _F) -> _F:
     """``fn`` running with NumPy's floating-point warnings off (a hand-written op's forward)."""
     def run(*args, **kwargs):
         token = quiet()
@@ -73,4 +76,4 @@ def quietly(fn):
         finally:
             restore(token)
     run.__code__ = run.__code__.replace(co_name=fn.__name__)  # the frame is named as the function (vmap's message)
-    return functools.wraps(fn)(run)
+    return functools.wraps(fn)(run)  # type: ignore[return-value]
