@@ -7,6 +7,7 @@ import numpy as np
 
 from . import dtypes
 from ._arrays import checked_array
+from ._errstate import quietly
 from ._errors import INT_REQUIRES_GRAD
 from .size import size_arguments
 from .tensor import Tensor
@@ -42,6 +43,7 @@ def _plain(data):
     return data
 
 
+@quietly  # a number beyond the dtype's range is inf, as in PyTorch
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor copying ``data``: floats give float32, ints int64, bools bool."""
     _check_device(device)
@@ -111,6 +113,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _finish(np.empty(_shape(size, "empty"), _dtype(dtype)), requires_grad)
 
 
+@quietly
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
     default = dtypes.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
@@ -154,6 +157,7 @@ def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return _finish(_generator.standard_normal(shape).astype(d), requires_grad)
 
 
+@quietly
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` up to ``end`` (exclusive); float32 if any bound is a float, else int64."""
     _check_device(device)
@@ -199,6 +203,7 @@ def _arange_float(start, step, count: int, np_dtype) -> np.ndarray:
     return out.astype(np_dtype)
 
 
+@quietly
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` numbers evenly spaced from ``start`` to ``end`` (both included)."""
     _check_device(device)
@@ -209,6 +214,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     return _finish(_linspace_array(start, end, steps, _dtype(dtype)), requires_grad)
 
 
+@quietly
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``."""

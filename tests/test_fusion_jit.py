@@ -101,7 +101,7 @@ def test_sums_of_compiled_passes_equal_the_uncompiled_ones():
     np.testing.assert_allclose(compiled[1], 2 * xs * (xs ** 2 + 1), rtol=1e-6)
 
 
-def test_warnings_name_the_ufunc_as_the_uncompiled_plan_does():
+def test_overflow_and_division_by_zero_warn_in_neither_plan_as_in_torch():
     big = np.full(N, 1e30, np.float32)
     big[::7] = 0
 
@@ -115,7 +115,8 @@ def test_warnings_name_the_ufunc_as_the_uncompiled_plan_does():
 
     fusion.set_jit(False)
     plain_warnings, plain = step()
-    assert plain_warnings == ["divide by zero encountered in divide", "overflow encountered in multiply"]
+    assert plain_warnings == []  # PyTorch gives inf without a warning
+    assert np.isinf(plain).all()
     fusion.set_jit(True)
     before = fusion.counters()["jit_compiled"]
     got_warnings, got = hot(step)

@@ -266,20 +266,17 @@ def test_lowered_loops_are_numpys(threads):
 
 
 @pytest.mark.parametrize("fuse", [True, False], ids=["fused", "eager"])
-def test_floating_point_errors_are_reported_as_eager(fuse):
-    """sin(inf) warns (sin does not silence NumPy's warnings); log(-1) does not (log does)."""
+def test_floating_point_errors_warn_in_neither_plan_as_in_torch(fuse):
+    """sin(inf) is nan and log(-1) nan without a warning, as in PyTorch, also when the program
+    asks NumPy to raise."""
     x = pygrad.tensor(np.where(np.arange(N) == 7, np.inf, data(13)).astype(np.float32))
     with (fusion.enabled() if fuse else fusion.disabled()):
-        with pytest.warns(RuntimeWarning, match="invalid value encountered in sin"):
-            (x * 2).sin().numpy()
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            ((x - 5) * 2).log().numpy()
-        with np.errstate(invalid="raise"), pytest.raises(FloatingPointError, match="invalid value"):
-            (x * 3).sin().numpy()
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("error")
-            (x * 4).sin().numpy()
+            assert np.isnan((x * 2).sin().numpy()[7])
+            assert np.isnan(((x - 5) * 2).log().numpy()).any()
+            with np.errstate(invalid="raise"):
+                assert np.isnan((x * 3).sin().numpy()[7])
 
 
 @compiled_only

@@ -1,7 +1,6 @@
 # cython: language_level=3
 """Compiled twin of ``pygrad._pure.core``: the same fields, as C members."""
 cimport cython
-from libc.math cimport isinf
 from libc.string cimport memcpy
 import numpy as np
 cimport numpy as cnp
@@ -476,19 +475,15 @@ def binary_operands(a, b):
         if kind is float or kind is int:
             # A Python number never changes a floating tensor's dtype.
             dtype = (<object>(<TensorBase>a)._data).dtype
-            if kind is float and (dtype is _F64 or (dtype is _F32 and _fits_float(<double>b))):
+            if kind is float and (dtype is _F64 or dtype is _F32):
+                # (beyond float32's range, inf: PyTorch's value, without NumPy's warning)
                 return (a, _wrapped_number(<double>b, dtype is _F64))
-            if dtype.kind == "f":
+            if dtype.kind == "f" and kind is int and -65504 <= b <= 65504:  # in every float dtype's range
                 return (a, new_tensor(np.asarray(b, dtype)))
     return _binary_general(a, b)
 
 
 cdef object _F64 = np.dtype(np.float64), _F32 = np.dtype(np.float32)
-
-
-cdef inline bint _fits_float(double value):
-    """Casting to float32 does not overflow (NumPy warns when it does: let it)."""
-    return not (isinf(<float>value) and not isinf(value))
 
 
 # A node that saves its operand (``x * 0.5`` saves the 0.5) keeps the number's tensor alive:

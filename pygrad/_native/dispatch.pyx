@@ -11,13 +11,11 @@ metadata and saved tensors — without their Python frames; any other call goes 
 cimport numpy as cnp
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from pygrad._native.core cimport (NodeBase, SavedTensorBase, TensorBase, Version, fusion_limit, instance, new_saved,
                                   new_tensor, refer, same_layout, settle_node)
+from pygrad._native.kernels cimport quiet_enter as _quiet_enter, quiet_exit as _quiet_exit
 
 import sys as _sys
-
-import numpy as _np
 
 cnp.import_array()
 
@@ -183,52 +181,6 @@ cdef object _meta_tuple(MetaEntry* e, int which):
         Py_INCREF(made)
         e.tuples[which] = <void*>made
     return <object>e.tuples[which]
-
-
-# -- quiet ops: NumPy's floating-point warnings off around a call -----------------------------
-# NumPy keeps its error state in a context variable: a quiet call sets it to the current state
-# with every error ignored (kept for the last state seen) and resets it after, which costs far
-# less than entering an ``np.errstate``.
-try:
-    from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
-except ImportError:  # a NumPy without it: errstate
-    _np_error_state = None
-# The last two states seen and their quiet forms: a training step alternates between the
-# program's state (forward) and the one backward runs in.
-cdef object _state_seen = None, _state_quiet = None, _state_seen_before = None, _state_quiet_before = None
-
-
-cdef object _quiet_state():
-    """The current error state with every floating-point error ignored."""
-    global _state_seen, _state_quiet, _state_seen_before, _state_quiet_before
-    state = get_value(_np_error_state)
-    if state is _state_seen:
-        return _state_quiet
-    if state is _state_seen_before:
-        quiet = _state_quiet_before
-    else:
-        with _np.errstate(all="ignore"):
-            quiet = get_value(_np_error_state)
-    _state_seen_before, _state_quiet_before = _state_seen, _state_quiet
-    _state_seen, _state_quiet = state, quiet
-    return quiet
-
-
-cdef object _quiet_enter():
-    """Turn NumPy's floating-point warnings off; returns what ``_quiet_exit`` takes."""
-    if _np_error_state is None:
-        manager = _np.errstate(all="ignore")
-        manager.__enter__()
-        return manager
-    return PyContextVar_Set(_np_error_state, _quiet_state())
-
-
-cdef int _quiet_exit(token) except -1:
-    if _np_error_state is None:
-        token.__exit__(None, None, None)
-    else:
-        PyContextVar_Reset(_np_error_state, token)
-    return 0
 
 
 cdef class TableOp:

@@ -21,6 +21,7 @@ cimport cython
 cimport numpy as cnp
 from cpython.object cimport PyObject, PyTypeObject
 from libc.string cimport memcpy, memset
+from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cython.parallel cimport prange
 
 cdef extern from *:
@@ -51,9 +52,66 @@ cimport libc.math as m
 
 import numpy as np
 
+from pygrad._native import kernel_table as _kernel_table
 from pygrad._pure import kernels as _pure
 
 cnp.import_array()
+
+# -- NumPy's floating-point warnings off around a call ----------------------------------------
+# PyTorch gives no floating-point warnings, so neither do the NumPy calls of the compiled loops'
+# kernels nor a table op (dispatch.pyx).  NumPy keeps its error state in a context variable: a
+# quiet call sets it to the current state with every error ignored (kept for the last state seen)
+# and resets it after, which costs far less than entering an ``np.errstate``.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _np_error_state
+except ImportError:  # a NumPy without it: errstate
+    _np_error_state = None
+# The last two states seen and their quiet forms: a training step alternates between the
+# program's state (forward) and the one backward runs in.
+cdef object _state_seen = None, _state_quiet = None, _state_seen_before = None, _state_quiet_before = None
+
+
+cdef object _quiet_state():
+    """The current error state with every floating-point error ignored."""
+    global _state_seen, _state_quiet, _state_seen_before, _state_quiet_before
+    state = get_value(_np_error_state)
+    if state is _state_seen:
+        return _state_quiet
+    if state is _state_seen_before:
+        quiet = _state_quiet_before
+    else:
+        with np.errstate(all="ignore"):
+            quiet = get_value(_np_error_state)
+    _state_seen_before, _state_quiet_before = _state_seen, _state_quiet
+    _state_seen, _state_quiet = state, quiet
+    return quiet
+
+
+cdef object quiet_enter():
+    """Turn NumPy's floating-point warnings off; returns what ``quiet_exit`` takes."""
+    if _np_error_state is None:
+        manager = np.errstate(all="ignore")
+        manager.__enter__()
+        return manager
+    return PyContextVar_Set(_np_error_state, _quiet_state())
+
+
+cdef int quiet_exit(object token) except -1:
+    if _np_error_state is None:
+        token.__exit__(None, None, None)
+    else:
+        PyContextVar_Reset(_np_error_state, token)
+    return 0
+
+
+cdef object _quietly(fn, tuple args):
+    """``fn(*args)`` with NumPy's floating-point warnings off."""
+    token = quiet_enter()
+    try:
+        return fn(*args)
+    finally:
+        quiet_exit(token)
+
 
 # Elements from which a loop is split over the OpenMP threads.  Measured on the 2-core
 # development machine (float32, contiguous, median of 15 runs, 1 thread vs 2 threads):
@@ -717,7 +775,7 @@ cdef object _apply_0d(int op, tuple args, int nin):
 
 cdef object _apply(int op, tuple args, object fallback):
     """Run ``op`` compiled on float32/float64 operands of one dtype (any layout and broadcasting:
-    see ``_plan``), else ``fallback(*args)``."""
+    see ``_plan``), else ``fallback(*args)``; NumPy's calls run quietly, as the loops (no warning)."""
     cdef int nin = len(args), k, typenum = -1, nd
     if _arithmetic(op) and nin <= 2:
         scalar_result = _apply_0d(op, args, nin)
@@ -732,27 +790,27 @@ cdef object _apply(int op, tuple args, object fallback):
     for k in range(nin):
         a = args[k]
         if type(a) is not cnp.ndarray:
-            return fallback(*args)
+            return _quietly(fallback, args)
         arr = <cnp.ndarray>a
         if k == 0:
             typenum = cnp.PyArray_TYPE(arr)
             if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
-                return fallback(*args)
+                return _quietly(fallback, args)
         elif cnp.PyArray_TYPE(arr) != typenum:
-            return fallback(*args)
+            return _quietly(fallback, args)
         data[k] = cnp.PyArray_DATA(arr)
     for k in range(nin, MAX_OPERANDS):
         data[k] = data[0]
     cdef Py_ssize_t itemsize = 4 if typenum == cnp.NPY_FLOAT else 8
     nd = _plan(args, nin, itemsize, op == COPY, &plan, dims, strides)
     if nd < 0:
-        return fallback(*args)
+        return _quietly(fallback, args)
     if nin == 2 and 2 * cnp.PyArray_SIZE(<cnp.ndarray>args[1]) <= plan.size and _derived_op(op) >= 0:
         # y broadcast (a row against a batch, a 0-d value): t computed once per element of y, as
         # the pure kernel computes it, then one pass of g * t.
         return _apply(_derived_op(op), (args[0], _derived(op, <cnp.ndarray>args[1], typenum)), fallback)
     if op == POW and plan.size and not (_uniform(&plan, 1) and _shortcut_exponent(_value(data[1], typenum))):
-        return np.power(args[0], args[1])  # NumPy's loop, as the pure kernel runs it, and nothing more
+        return _quietly(np.power, args)  # NumPy's loop, as the pure kernel runs it, and nothing more
     out = _empty(nd, dims, strides, typenum, itemsize)
     if plan.size == 0:
         return out
@@ -763,27 +821,12 @@ cdef object _apply(int op, tuple args, object fallback):
         if reduced != op:
             data[1] = scalar
     if _numpy_loop_faster(plan.size):
-        ufunc = _single_ufunc(reduced)
-        if ufunc is not None:
-            if reduced != op:
-                args = (args[0], _scalar_array(scalar, typenum))
-            ufunc(*args, out)
-            return out
-        if op == SQRT_B:  # division-bound: NumPy's SIMD loops, the two the pure kernel runs
-            np.true_divide(args[0], np.multiply(args[1], 2), out)
-            return out
-        if op == RELU and typenum == cnp.NPY_DOUBLE:
-            # NumPy's float64 maximum with 0, as the pure kernel runs it, keeps up with this loop
-            # (its float32 one is 2.6x slower than this loop: that stays compiled).
-            np.maximum(args[0], np.float64(0), out=out)
-            return out
-        if op == SIGMOID_B and nin == 2 and _uniform(&plan, 1):
-            # One y: (g * (1 - y)) * y is two multiplications by a scalar, NumPy's SIMD loops as
-            # the pure kernel runs them (the compiled loop reads y from a spread block).
-            y = _scalar_array(<double*>data[1], typenum)
-            np.multiply(args[0], 1 - y, out)
-            np.multiply(out, y, out)
-            return out
+        token = quiet_enter()
+        try:
+            if _numpy_loop(op, reduced, args, out, &plan, data, scalar, typenum):
+                return out
+        finally:
+            quiet_exit(token)
     op = reduced
     if op == COPY and not (plan.nd == 1 and plan.steps[0][0] == 1):
         cnp.PyArray_CopyInto(<cnp.ndarray>out, <cnp.ndarray>args[0])  # NumPy's strided copy is faster
@@ -799,6 +842,35 @@ cdef object _apply(int op, tuple args, object fallback):
         with nogil:
             _run_parallel(op, <double*>o, <double**>data, &plan)
     return out
+
+
+cdef bint _numpy_loop(int op, int reduced, tuple args, object out, Plan* p, void** data, double* scalar,
+                      int typenum) except -1:
+    """Compute ``op`` into ``out`` by NumPy's loops where they are faster than this module's
+    (``reduced``: ``op`` by a scalar, see ``_by_scalar``); False when it has none."""
+    cdef int nin = len(args)
+    ufunc = _single_ufunc(reduced)
+    if ufunc is not None:
+        if reduced != op:
+            args = (args[0], _scalar_array(scalar, typenum))
+        ufunc(*args, out)
+        return True
+    if op == SQRT_B:  # division-bound: NumPy's SIMD loops, the two the pure kernel runs
+        np.true_divide(args[0], np.multiply(args[1], 2), out)
+        return True
+    if op == RELU and typenum == cnp.NPY_DOUBLE:
+        # NumPy's float64 maximum with 0, as the pure kernel runs it, keeps up with this loop
+        # (its float32 one is 2.6x slower than this loop: that stays compiled).
+        np.maximum(args[0], np.float64(0), out=out)
+        return True
+    if op == SIGMOID_B and nin == 2 and _uniform(p, 1):
+        # One y: (g * (1 - y)) * y is two multiplications by a scalar, NumPy's SIMD loops as
+        # the pure kernel runs them (the compiled loop reads y from a spread block).
+        y = _scalar_array(<double*>data[1], typenum)
+        np.multiply(args[0], 1 - y, out)
+        np.multiply(out, y, out)
+        return True
+    return False
 
 
 cdef int _by_scalar(int op, void* x, double* scalar, int typenum) noexcept nogil:
@@ -844,9 +916,9 @@ cdef object _derived(int op, cnp.ndarray y, int typenum):
     cdef Py_ssize_t i, n = cnp.PyArray_SIZE(y)
     cdef void* dst = cnp.PyArray_DATA(<cnp.ndarray>t)
     if op == SIN_B:
-        return np.cos(y, t)
+        return _quietly(np.cos, (y, t))
     if op == COS_B:  # -sin(y), the negation here rather than by one more ufunc call
-        np.sin(y, t)
+        _quietly(np.sin, (y, t))
         with nogil:
             if typenum == cnp.NPY_FLOAT:
                 for i in range(n):
@@ -878,20 +950,6 @@ cdef object _scalar_array(double* scalar, int typenum):
     return out
 
 
-cdef bint _any_above(object out, double limit) noexcept:
-    """Whether an element of the new array ``out`` is above ``limit``."""
-    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(<cnp.ndarray>out)
-    cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>out)
-    cdef bint above = False
-    if cnp.PyArray_TYPE(<cnp.ndarray>out) == cnp.NPY_FLOAT:
-        for i in range(n):
-            above |= (<float*>x)[i] > limit
-    else:
-        for i in range(n):
-            above |= (<double*>x)[i] > limit
-    return above
-
-
 cdef inline double _value(void* x, int typenum) noexcept nogil:
     return (<float*>x)[0] if typenum == cnp.NPY_FLOAT else (<double*>x)[0]
 
@@ -901,24 +959,17 @@ cdef int _ufunc_stage(int op, tuple args, object out, Plan* p, void** data, int 
     code of the compiled tail still to run (see ``_run``), or -1 when that finished the op."""
     if op == SIGMOID:
         np.negative(args[0], out)
-        # exp(-x) overflows (to inf, rightly) for large negative x; np.errstate silences that but
-        # costs more than a small sigmoid, which is therefore looked at first.
-        if p.size >= 1024 or _any_above(out, 88.0 if typenum == cnp.NPY_FLOAT else 709.0):
-            with np.errstate(over="ignore"):
-                np.exp(out, out)
-        else:
-            np.exp(out, out)
+        _quietly(np.exp, (out, out))  # exp(-x) overflows (to inf, rightly) for large negative x
     elif op == POW_B:  # (g, x, p)
         if _uniform(p, 2) and _shortcut_exponent(_value(data[2], typenum) - 1):
             return POW_B_SHORTCUT  # x**(p-1) without pow(), where NumPy's loop needs none either
-        np.power(args[1], np.subtract(args[2], 1), out)
+        _quietly(np.power, (args[1], np.subtract(args[2], 1), out))
     elif op == POW_B_EXP:  # (g, result, base, exponent)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.log(args[2], out)
+        _quietly(np.log, (args[2], out))
     elif op == SIN_B:  # (g, x)
-        np.cos(args[1], out)
+        _quietly(np.cos, (args[1], out))
     elif op == COS_B:
-        np.sin(args[1], out)
+        _quietly(np.sin, (args[1], out))
     return op
 
 
@@ -970,6 +1021,9 @@ cdef object _one_ufunc(object ufunc, object a, object fallback):
 # The Python-level kernels: ``_apply`` of a loop's operation code, or ``_one_ufunc``, generated
 # from kernel_table.py by setup.py.
 include "_kernels.pxi"
+# Those that are a compiled loop (``_apply``) never give NumPy's floating-point warnings: an op
+# computed by one of them needs no quiet error state of its own (ops/_opdef.py).
+SILENT_KERNELS = frozenset(_kernel_table.LOOPS)
 
 
 # -- accumulation -------------------------------------------------------------------------

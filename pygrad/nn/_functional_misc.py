@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .._errstate import quietly
 from ..ops import nn as _nn
 from . import _functional_loss
 from ..ops.index import index_select
@@ -221,6 +222,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     return out if bias is None else out + bias
 
 
+@quietly  # its clamp on the arrays: inf - inf is nan, as in PyTorch
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """``sum(x1/|x1| * x2/|x2|)`` with each norm clamped to ``eps`` in value only, as PyTorch does
     (its clamp runs under no_grad, so the gradient is that of the unclamped norm)."""

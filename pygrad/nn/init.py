@@ -10,12 +10,14 @@ import math
 import numpy as np
 
 from .. import creation
+from .._errstate import quietly
 from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_uniform_",
            "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
 
 
+@quietly  # values beyond the dtype's range become inf, as in PyTorch
 def _fill(tensor: Tensor, values) -> Tensor:
     """Write ``values`` into ``tensor``'s storage (allowed on leaves that require grad, like no_grad)."""
     np.copyto(tensor._data, values, casting="unsafe")

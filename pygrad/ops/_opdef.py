@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _backend, dtypes
+from .. import _backend, _errstate, dtypes
 from .._backend import kernels as _kernels
 from ..autograd import forward_ad
 from ..autograd import grad_mode as _grad_mode_module
@@ -218,7 +218,8 @@ class Op:
     out: bool = True                 # accepts out=
     aliases: tuple = ()              # other names of the function and method (arcsin, ...)
     impl: object = None              # impl(Fn, *args): argument handling before Fn.apply
-    quiet: bool = False              # silence NumPy's floating-point warnings (log(0) is -inf, as in torch)
+    quiet: bool = True               # NumPy's floating-point warnings off in forward and backward: PyTorch
+                                     # gives none (log(0) is -inf, exp(1000) inf, inf - inf nan)
     overloads: tuple = ()            # other signatures PyTorch lists in its invalid-combination error
     wrapper_only: tuple = ("inplace",)  # arguments the impl reads and the node does not keep
     calls: object = None             # a hand-written function the wrappers call (ops not built from the
@@ -318,7 +319,8 @@ def _build_function(op: Op) -> type:
     env = dict(ARRAY_NS)  # the array forms of the derivatives are inlined: they read these names
     _ARRAY_SCOPES.append(env)
     env.update({"_wrap": _wrap, "_k": _kernels, "np": np, "_float_array": _float_array, "_pair": same_dtype_arrays,
-                "_float_pair": _float_pair, "_grad_mode": _grad_mode})
+                "_float_pair": _float_pair, "_grad_mode": _grad_mode, "_quiet": _errstate.quiet,
+                "_restore": _errstate.restore})
 
     # forward
     if op.dtype in ("promote", "promote_float"):
@@ -339,7 +341,7 @@ def _build_function(op: Op) -> type:
         compute = [f"result, {', '.join(f'ctx.{name}' for name in op.intermediates)} = {call}",
                    "result = _wrap(result)"]
     if op.quiet:
-        compute = ["with np.errstate(all='ignore'):"] + ["    " + line for line in compute]
+        compute = ["_q = _quiet()", "try:"] + ["    " + line for line in compute] + ["finally:", "    _restore(_q)"]
     fuse = _fusion.install(op, env)
     if fuse:  # a large or pending input: a lazy result, computed with its chain (pygrad/fusion)
         # Only the first input is looked at here (one compiled test keeps small ops fast).
@@ -391,6 +393,9 @@ def _build_function(op: Op) -> type:
 
 # The compiled engine's ``Fn.apply`` for the common case of an op (``_native/dispatch.pyx``).
 _TableOp = getattr(_backend.engine, "TableOp", None) if _backend.core.__name__.endswith("_native.core") else None
+# The compiled kernels that never give NumPy's floating-point warnings (their loops raise none, their
+# NumPy calls run quietly): the compiled path of an op that is one of them needs no quiet error state.
+_SILENT_KERNELS = getattr(_backend.kernels, "SILENT_KERNELS", frozenset()) if _TableOp is not None else frozenset()
 
 
 def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
@@ -416,7 +421,8 @@ def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
     if op.keeps:  # one function of the forward's Tensors, attributes and result, as the forward names them
         keeps = (tuple(op.keeps), _compile(f"({''.join(e + ', ' for e in op.keeps.values())})",
                                            tuple(names) + attrs + ("result",), env, f"{op.name} keeps"))
-    fn.apply = _TableOp(fn, call, len(inputs), attrs, op.dtype, tuple(saves), op.quiet, op.intermediates, keeps)
+    quiet = op.quiet and op.kernel not in _SILENT_KERNELS  # plain arithmetic pays for no error state
+    fn.apply = _TableOp(fn, call, len(inputs), attrs, op.dtype, tuple(saves), quiet, op.intermediates, keeps)
 
 
 def _direct_call(text: str, params: tuple, namespace: dict):
@@ -458,8 +464,9 @@ def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, e
         derivatives.append(_direct_call(text, params, env)
                            or (_compile(text, params, env, f"d{op.name}/d{a}"), tuple(range(len(params)))))
     derivatives += [None] * len(attrs)
+    # Not quiet itself: the engine runs the whole pass with NumPy's warnings off (autograd/engine.py).
     fn._backward_cls._table_backward = _backend.engine.TableBackward(
-        len(derivatives), len(saved), tuple(params[1 + len(saved):]), tuple(derivatives), backward_quiet(op))
+        len(derivatives), len(saved), tuple(params[1 + len(saved):]), tuple(derivatives), False)
 
 
 def install_array_backward(fn: type, derivatives: tuple) -> None:
@@ -515,14 +522,15 @@ def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fus
             lines += [f"{indent}if {s}.dtype is not grad.dtype:", f"{indent}    {s} = {s}.astype(grad.dtype)"]
     ret = f"return ({', '.join(array_grads)}{nones},)"
     if backward_quiet(op):
-        lines += ["    with np.errstate(all='ignore'):", "        " + ret]
+        lines += ["    _q = _quiet()", "    try:", "        " + ret, "    finally:", "        _restore(_q)"]
     else:
         lines.append("    " + ret)
     return lines
 
 
 def backward_quiet(op: Op) -> bool:
-    """The array derivatives run with floating-point warnings silenced (an expression, not a kernel)."""
+    """The array derivatives run with floating-point warnings silenced (an expression, not a kernel)
+    when called outside the engine's pass, which is quiet as a whole."""
     return op.quiet or any(a not in op.fused and op.derivatives[a] != "grad" for a in op.derivatives)
 
 

@@ -11,8 +11,19 @@ import math
 
 import numpy as np
 
-_lgamma = np.vectorize(lambda v: math.lgamma(v) if not (v <= 0 and v == math.floor(v)) else math.inf,
-                       otypes=[np.float64])
+
+def _lgamma_of(v: float) -> float:
+    """``math.lgamma`` with PyTorch's values where it raises: +inf at the poles (0 and the negative
+    integers), at +-inf and where the result overflows."""
+    if math.isinf(v) or (v <= 0 and v == math.floor(v)):
+        return math.inf
+    try:
+        return math.lgamma(v)
+    except OverflowError:
+        return math.inf
+
+
+_lgamma = np.vectorize(_lgamma_of, otypes=[np.float64])
 
 
 def lgamma(a: np.ndarray) -> np.ndarray:

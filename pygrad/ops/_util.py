@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
+from .. import _errstate, dtypes
 from .._arrays import checked_array
 from .._backend import core as _core
 from ..autograd import engine as _engine
@@ -40,7 +40,7 @@ def binary_operands(a, b) -> tuple[Tensor, Tensor]:
         if type(b) is float or type(b) is int:
             dtype = _array_of(a).dtype  # the slot itself: a pending fused result is not computed for this
             if dtype.kind == "f":
-                return a, (_wrapped_float(b, dtype) if type(b) is float else wrap(_asarray(b, dtype)))
+                return a, (_wrapped_float(b, dtype) if type(b) is float else wrap(_number_array(b, dtype)))
     if isinstance(b, np.ndarray):
         b = as_tensor(b)
     if isinstance(a, np.ndarray):
@@ -55,15 +55,22 @@ def binary_operands(a, b) -> tuple[Tensor, Tensor]:
 _WRAPPED: dict = {}
 
 
+def _number_array(value, dtype) -> np.ndarray:
+    """``value`` as a 0-d array of ``dtype``; beyond its range, inf without a warning (as PyTorch)."""
+    token = _errstate.quiet()
+    try:
+        return _asarray(value, dtype)
+    finally:
+        _errstate.restore(token)
+
+
 def _wrapped_float(value: float, dtype) -> Tensor:
     if value != value:  # NaN: its payload is not in the key
         return wrap(_asarray(value, dtype))
     key = (dtype, value.hex())
     t = _WRAPPED.get(key)
     if t is None:
-        array = _asarray(value, dtype)  # warns when the cast overflows: then on every op
-        if np.isinf(array) and value not in (float("inf"), float("-inf")):
-            return wrap(array)
+        array = _number_array(value, dtype)
         array.flags.writeable = False
         if len(_WRAPPED) >= 128:
             _WRAPPED.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._errstate import quietly
 from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -287,6 +288,7 @@ class Col2Im(Function):
     _backward_name = "Col2ImBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, cols, output_size, kernel, dilation, padding, stride):
         c = cols._data if cols.ndim == 3 else cols._data[None]
         ctx.conf = (kernel, dilation, padding, stride)
@@ -471,6 +473,7 @@ class AvgPool2D(Function):
     _backward_name = "AvgPool2DBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, kernel, stride, padding, count_include_pad, divisor_override):
         a = x._data
         ctx.unbatched = a.ndim == 3
@@ -505,6 +508,7 @@ class AvgPool2DBackward(Function):
     _backward_name = "AvgPool2DBackwardBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, g, conf, unbatched, options):
         divisor, kernel, stride, padding, padded_shape = conf
         ctx.options = options
@@ -540,6 +544,7 @@ class AdaptiveAvgPool2D(Function):
     _backward_name = "AdaptiveAvgPool2DBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, out_hw):
         a = x._data
         h, w = a.shape[-2:]
@@ -564,6 +569,7 @@ class AdaptiveAvgPool2DBackward(Function):
     _backward_name = "AdaptiveAvgPool2DBackwardBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, g, cells, in_shape, out_hw):
         rows, cols = cells
         ctx.out_hw = out_hw

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from .._errstate import quietly
 from ..autograd.forward_ad import linear_jvp
 from ..autograd.function import Function
 from ..autograd.views import ViewFunction
@@ -81,6 +82,7 @@ class Scatter(Function):
     _backward_name = "ScatterBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, src, key, src_key):
         ctx.key, ctx.src_key, ctx.src_shape = key, src_key, src._data.shape
         out = x._data.copy()
@@ -111,6 +113,7 @@ class ScatterAdd(Function):
     _backward_name = "ScatterAddBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, src, key, src_key):
         ctx.key, ctx.src_key, ctx.src_shape = key, src_key, src._data.shape
         out = x._data.copy()
@@ -174,6 +177,7 @@ class IndexPut(Function):
     _backward_name = "IndexPutBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, value, advanced):
         x._data[advanced] = value._data
         ctx.advanced = advanced

@@ -288,6 +288,7 @@ class Copy(Function):
     _qualified_name = "torch::autograd::CopyBackwards"
 
     @staticmethod
+    @_errstate.quietly
     def forward(ctx, target, src):
         data = np.broadcast_to(src._data, target._data.shape) if src._data.shape != target._data.shape else src._data
         np.copyto(target._data, data, casting="unsafe")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd.forward_ad import multilinear_jvp
 from .. import dtypes
+from .._errstate import quietly
 from .._errors import C_TYPE_NAMES
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -273,6 +274,7 @@ class Cross(Function):
     _backward_name = "LinalgCrossBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, a, b, dim):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
@@ -380,6 +382,7 @@ class Einsum(Function):
     _backward_name = "EinsumBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, subs, out, *operands):
         ctx.subs, ctx.out = subs, out
         ctx.save_for_backward(*operands)

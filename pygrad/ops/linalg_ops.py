@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errstate import quietly
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import shape as _shape
@@ -69,6 +70,7 @@ class Solve(Function):
     _backward_name = "LinalgSolveExBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A, B, vector, left=True):
         a, b = A._data, B._data
         ctx.vector, ctx.left, ctx.b_shape = vector, left, b.shape
@@ -144,6 +146,7 @@ class Inv(Function):
     _backward_name = "LinalgInvExBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A):
         a = A._data
         try:
@@ -197,6 +200,7 @@ class Det(Function):
     _backward_name = "LinalgDetBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A):
         result = wrap(np.asarray(np.linalg.det(A._data), A._data.dtype))
         ctx.save_for_backward(A, result)
@@ -233,6 +237,7 @@ class Slogdet(Function):
     _backward_name = "LinalgSlogdetBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A):
         sign, logabs = np.linalg.slogdet(A._data)
         dt = A._data.dtype
@@ -272,6 +277,7 @@ class Cholesky(Function):
     _backward_name = "LinalgCholeskyExBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A, upper):
         a = A._data
         lower = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)  # LAPACK reads one triangle only
@@ -324,6 +330,7 @@ class Qr(Function):
     _backward_name = "LinalgQrBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A, mode):
         q, r = np.linalg.qr(A._data, mode="complete" if mode == "complete" else "reduced")
         ctx.mode = mode
@@ -368,6 +375,7 @@ class Eigh(Function):
     _backward_name = "LinalgEighBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A, uplo, vectors):
         w, v = np.linalg.eigh(A._data, UPLO=uplo)
         Lt, Vt = wrap(w), wrap(v)
@@ -420,6 +428,7 @@ class Svd(Function):
     _backward_name = "LinalgSvdBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A, full_matrices, vectors):
         a = A._data
         u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
@@ -513,6 +522,7 @@ class Pinv(Function):
     _backward_name = "LinalgPinvBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A, atol, rtol, hermitian):
         a = A._data
         s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-2] + (0,), a.dtype)
@@ -543,6 +553,7 @@ class Lstsq(Function):
     _backward_name = "LinalgLstsqBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A, B, vector):
         a2, b2 = _system(A._data, B._data, vector)
         x = np.matmul(np.linalg.pinv(a2), b2)
@@ -632,6 +643,7 @@ class MatrixExp(Function):
     _backward_name = "LinalgMatrixExpBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, A):
         ctx.save_for_backward(A)
         return wrap(_expm(A._data))
@@ -659,6 +671,7 @@ class Cdist(Function):
     _backward_name = "CdistBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x1, x2, p):
         diff = x1._data[..., :, None, :] - x2._data[..., None, :, :]
         a = np.abs(diff)

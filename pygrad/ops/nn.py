@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from .._errstate import quietly
 from ..autograd.forward_ad import linear_jvp, weighted_jvp, tangent_sum
 from .._errors import size_str
 from ..autograd.function import Function
@@ -428,6 +429,7 @@ class Embedding(Function):
     _backward_name = "EmbeddingBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, weight, indices, padding_idx):
         idx = indices._data
         rows = weight._data.shape[0]
@@ -450,6 +452,7 @@ class EmbeddingDenseBackward(Function):
     _backward_name = "EmbeddingDenseBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, g, indices, rows, padding_idx):
         ctx.indices, ctx.padding_idx = indices, padding_idx
         gd = g._data
@@ -535,6 +538,7 @@ def batch_norm_grad_weight_tensor(g: Tensor, x: Tensor, mean, training: bool, ep
     return (g * _batch_xhat_rstd_tensor(x, mean, training, eps, rstd)[0]).sum(channel_axes(x))
 
 
+@quietly  # the batch statistics on the arrays
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:

@@ -93,12 +93,12 @@ def _selu(Fn, self, inplace=False):
 # -- in-place nodes (PyTorch's derivative of the result) -------------------------------------------
 
 _ELU_INPLACE = Op("_elu_inplace(Tensor self, float alpha, float scale, float input_scale)", node="EluBackward1",
-                  forward="elu_forward(self, alpha, scale, input_scale)", function=False, method=False, quiet=True,
+                  forward="elu_forward(self, alpha, scale, input_scale)", function=False, method=False,
                   derivatives={"self": "where(result <= 0, grad * input_scale * (result + alpha * scale),"
                                        " grad * scale)"},
                   rule="d(elu(u))/du from the result r: scale where r > 0, else input_scale*(r + alpha*scale)")
 _CELU_INPLACE = Op("_celu_inplace(Tensor self, float alpha)", node="CeluBackward1", function=False, method=False,
-                   forward="elu_forward(self, alpha, 1.0, 1.0 / alpha)", quiet=True,
+                   forward="elu_forward(self, alpha, 1.0, 1.0 / alpha)",
                    derivatives={"self": "where(result <= 0, grad * (1.0 / alpha) * (result + alpha), grad)"},
                    rule="d(celu(u))/du from the result r: 1 where r > 0, else (r + alpha)/alpha")
 _LEAKY_RELU_INPLACE = Op("_leaky_relu_inplace(Tensor self, float negative_slope)", node="LeakyReluBackward1",
@@ -148,23 +148,23 @@ ACTIVATIONS = list(INPLACE_NODES.values()) + [
        forward="self * minimum(maximum(self + 3, 0), 6) / 6", impl=_activation("hardswish_cpu"),
        derivatives={"self": "where(self <= -3, 0.0, where(self < 3, grad * (self / 3 + 0.5), grad))"},
        rule="d(u*relu6(u + 3)/6)/du = 0 up to -3, u/3 + 1/2 between, 1 from 3 on (PyTorch's one-sided kinks)", **_F),
-    Op("selu(Tensor self, bool inplace=False)", node="EluBackward0", quiet=True,
+    Op("selu(Tensor self, bool inplace=False)", node="EluBackward0",
        forward=f"elu_forward(self, {SELU_ALPHA!r}, {SELU_SCALE!r}, 1.0)",
        impl=_selu,
        derivatives={"self": f"where(self <= 0, grad * {SELU_ALPHA * SELU_SCALE!r} * exp(self),"
                             f" grad * {SELU_SCALE!r})"},
        rule="d(selu(u))/du = scale where u > 0, else scale*alpha*exp(u)", **_F),
-    Op("celu(Tensor self, float alpha=1.0, bool inplace=False)", node="CeluBackward0", quiet=True,
+    Op("celu(Tensor self, float alpha=1.0, bool inplace=False)", node="CeluBackward0",
        forward="elu_forward(self, alpha, 1.0, 1.0 / alpha)",
        impl=_activation("elu_cpu", _CELU_INPLACE, check=_celu_check),
        derivatives={"self": "where(self <= 0, grad * exp(self * (1.0 / alpha)), grad)"},
        rule="d(celu(u))/du = 1 where u > 0, else exp(u/alpha)", **_F),
-    Op("mish(Tensor self, bool inplace=False)", node="MishBackward0", quiet=True,
+    Op("mish(Tensor self, bool inplace=False)", node="MishBackward0",
        forward="self * tanh(log1p(exp(self)))", impl=_activation("mish_cpu"),
        derivatives={"self": "grad * (tanh(log1p(exp(self)))"
                             " + self * sigmoid(self) * (1 - tanh(log1p(exp(self))) ** 2))"},
        rule="d(u*tanh(softplus(u)))/du = t + u*sigmoid(u)*(1 - t**2),  t = tanh(softplus(u))", **_F),
-    Op("logsigmoid(Tensor self)", node="LogSigmoidBackward0", quiet=True,
+    Op("logsigmoid(Tensor self)", node="LogSigmoidBackward0",
        forward="minimum(self, 0) - log1p(exp(-abs(self)))", impl=_activation("log_sigmoid_cpu"),
        derivatives={"self": "grad * sigmoid(-self)"}, rule="d(log(sigmoid(u)))/du = sigmoid(-u)", **_F),
     Op("softshrink(Tensor self, float lambd=0.5)", node="SoftshrinkBackward0",
@@ -204,7 +204,7 @@ SCALAR_OVERLOADS = [
 _SCALE = "loss_scale(grad, broadcast_shapes(self.shape, target.shape), reduction)"
 SOFT_MARGIN_LOSS = Op("_soft_margin_loss(Tensor self, Tensor target, str reduction)", node="SoftMarginLossBackward0",
                       aten="soft_margin_loss", dtype="promote", forward="soft_margin_forward(self, target, reduction)",
-                      function=False, method=False, elementwise=False, jvp="weighted", quiet=True,
+                      function=False, method=False, elementwise=False, jvp="weighted",
                       derivatives={"self": f"{_SCALE} * -target * exp(-target * self) / (1 + exp(-target * self))"},
                       rule="d log(1 + exp(-t*u))/du = -t*exp(-t*u)/(1 + exp(-t*u)) (/n for mean)")
 # The margin losses' gradients are ops of their own with no derivative, as in PyTorch (a gradient

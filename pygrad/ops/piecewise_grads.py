@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errstate import quietly
 from .._backend import kernels
 from ..autograd.forward_ad import zero_jvp
 from ..autograd.function import Function
@@ -35,6 +36,7 @@ class ThresholdBackward(Function):
     _backward_name = "ThresholdBackwardBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, grad, result):
         ctx.save_for_backward(result)
         return wrap(kernels.relu_backward(grad._data, result._data.astype(grad._data.dtype, copy=False)))
@@ -57,6 +59,7 @@ class LeakyReluBackward(Function):
     _backward_name = "LeakyReluBackwardBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, grad, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = slope
@@ -80,6 +83,7 @@ class Sgn(Function):
     _backward_name = "SgnBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x):
         return wrap(sgn(x._data))
 

@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from .. import dtypes
+from .._errstate import quietly
 from .._errors import warn_once
 from ._opdef import install_array_backward
 from ._util import normalize_dim, parse_shape, reduce_to_shape, wrap
@@ -121,6 +122,7 @@ class SumToSize(Function):
     _backward_name = "SumBackward1"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
         return wrap(reduce_to_shape(x._data, shape))
@@ -738,6 +740,7 @@ class Trace(Function):
     _backward_name = "TraceBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x):
         ctx.shape = x._data.shape
         data = x._data

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd.forward_ad import linear_jvp
 from .. import dtypes
+from .._errstate import quietly
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import wrap
@@ -46,6 +47,7 @@ class ToCopy(Function):
     _backward_name = "ToCopyBackward0"
 
     @staticmethod
+    @quietly
     def forward(ctx, x, dtype):
         return wrap(x._data.astype(dtype.numpy))
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .. import fusion as _fusion
+from .. import _errstate, fusion as _fusion
 from ..autograd import grad_mode
 from ..fusion._state import pending as _fusion_pending
 from ..nn.utils.grads import zero_grads
@@ -186,14 +186,23 @@ def _params_with_grad(group) -> list[Tensor]:
 
 def _after_pending(step):
     """``step`` preceded by the computation of pending fused results: it writes parameters in
-    place, which a pending result may read (pygrad/fusion)."""
+    place, which a pending result may read (pygrad/fusion).  It computes quietly, as PyTorch (an inf
+    or nan gradient gives inf and nan), the program's closure in the program's own error state."""
     import functools
 
     @functools.wraps(step)
     def run(self, *args, **kwargs):
         if _fusion_pending:
             _fusion.flush()
-        return step(self, *args, **kwargs)
+        if args and callable(args[0]):
+            args = (_errstate.in_state_of_caller(args[0]),) + args[1:]
+        elif callable(kwargs.get("closure")):
+            kwargs["closure"] = _errstate.in_state_of_caller(kwargs["closure"])
+        token = _errstate.quiet()
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            _errstate.restore(token)
     return run
 
 

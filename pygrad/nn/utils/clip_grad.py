@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._errstate import quietly
 from ...tensor import Tensor
 
 
@@ -12,6 +13,7 @@ def _grads(parameters) -> list[Tensor]:
     return [p.grad for p in parameters if p.grad is not None]
 
 
+@quietly  # an inf or nan gradient gives an inf or nan norm, as in PyTorch
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
                     foreach=None) -> Tensor:
     """Scale the gradients so their joint ``norm_type`` norm is at most ``max_norm``; returns the
