@@ -46,20 +46,23 @@ cdef extern from *:
     static void pygrad_call_loop(void *fn, char **args, npy_intp n, npy_intp *steps, void *data) {
         ((pygrad_loop)fn)(args, &n, steps, data);
     }
-    /* NumPy's pairwise summation of doubles (8 accumulators per run of up to 128 values, halves
-       cut at multiples of 8 above that), on float32 values each widened as it is read: what
-       widening a block to float64 and summing it with np.add.reduce gives, in one pass.
-       STEP is 1 (contiguous, so the accumulators vectorize) or 0 (one value). */
-    #define PYGRAD_PAIRWISE_F32(NAME, STEP) \
-    static double NAME(const float *a, npy_intp n) { \
+    /* NumPy's pairwise summation (its FLOAT/DOUBLE_pairwise_sum: 8 accumulators per run of up
+       to 128 values, halves cut at multiples of 8 above that) of IN values in ACC accumulators,
+       each value widened as it is read.  NumPy's takes a stride, which keeps its loop scalar;
+       here STEP is a constant, 1 (contiguous: the accumulators vectorize, the order stays) or
+       0 (one value).  float in double is what widening a block to float64 and summing it with
+       np.add.reduce gives, in one pass; float in float and double in double are
+       np.add.reduce of the block itself. */
+    #define PYGRAD_PAIRWISE(NAME, IN, ACC, STEP) \
+    static ACC NAME(const IN *a, npy_intp n) { \
         npy_intp i; \
         if (n < 8) { \
-            double res = 0.; \
+            ACC res = 0.; \
             for (i = 0; i < n; i++) res += a[i * STEP]; \
             return res; \
         } \
         if (n <= 128) { \
-            double r[8], res; \
+            ACC r[8], res; \
             for (i = 0; i < 8; i++) r[i] = a[i * STEP]; \
             for (i = 8; i < n - (n % 8); i += 8) { \
                 r[0] += a[(i + 0) * STEP]; r[1] += a[(i + 1) * STEP]; \
@@ -75,8 +78,12 @@ cdef extern from *:
         n2 -= n2 % 8; \
         return NAME(a, n2) + NAME(a + n2 * STEP, n - n2); \
     }
-    PYGRAD_PAIRWISE_F32(pygrad_pairwise_f32, 1)
-    PYGRAD_PAIRWISE_F32(pygrad_pairwise_uniform, 0)
+    PYGRAD_PAIRWISE(pygrad_pairwise_f32, float, double, 1)
+    PYGRAD_PAIRWISE(pygrad_pairwise_uniform, float, double, 0)
+    PYGRAD_PAIRWISE(pygrad_pairwise_ff, float, float, 1)
+    PYGRAD_PAIRWISE(pygrad_pairwise_ff_uniform, float, float, 0)
+    PYGRAD_PAIRWISE(pygrad_pairwise_dd, double, double, 1)
+    PYGRAD_PAIRWISE(pygrad_pairwise_dd_uniform, double, double, 0)
     """
     int pygrad_fused_max_threads() noexcept nogil
     int pygrad_ufunc_nargs(object u)
@@ -87,6 +94,10 @@ cdef extern from *:
     void pygrad_call_loop(void *fn, char **args, cnp.npy_intp n, cnp.npy_intp *steps, void *data) noexcept nogil
     double pygrad_pairwise_f32(const float *a, cnp.npy_intp n) noexcept nogil
     double pygrad_pairwise_uniform(const float *a, cnp.npy_intp n) noexcept nogil
+    float pygrad_pairwise_ff(const float *a, cnp.npy_intp n) noexcept nogil
+    float pygrad_pairwise_ff_uniform(const float *a, cnp.npy_intp n) noexcept nogil
+    double pygrad_pairwise_dd(const double *a, cnp.npy_intp n) noexcept nogil
+    double pygrad_pairwise_dd_uniform(const double *a, cnp.npy_intp n) noexcept nogil
 
 cdef extern from "numpy/ufuncobject.h":
     int PyUFunc_getfperr() nogil  # the floating-point status of this thread, cleared
@@ -111,6 +122,12 @@ cdef enum:
     UNIFORM = 1   # one value (a 0-d leaf or constant): stride 0
     SCRATCH = 2   # a scratch buffer of the running thread (one sub-block)
     BLOCK_WIDE = 3  # the running thread's buffer of a whole block (the value summed)
+    # How a block is summed: NumPy's add loop, or the same pairwise order compiled for contiguous
+    # operands (float32 in float64, float32 in float32, float64 in float64).
+    SUM_LOOP = 0
+    SUM_F32_F64 = 1
+    SUM_F32 = 2
+    SUM_F64 = 3
     # Type codes of casts.
     T_BOOL = 0
     T_FLOAT = 1
@@ -251,7 +268,7 @@ cdef struct Pass:
     Py_ssize_t slot_bytes   # bytes of a scratch slot (sub-block of the widest type)
     Py_ssize_t wide_offset  # where a thread's block-wide buffer starts in its scratch
     int red_loc             # the reduced value's location, or -1
-    int red_cast            # whether it is float32 summed in float64
+    int red_sum             # how the reduced value is summed (SUM_*)
     void *add_fn
     void *add_data
     int acc_size
@@ -267,6 +284,7 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
     cdef Instr *ins
     cdef Loc *loc
     cdef Py_ssize_t off = 0, m
+    cdef char *base
     while off < n:
         m = min(ps.sub, n - off)
         for j in range(ps.ninstr):
@@ -292,11 +310,17 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
         return
     # The block's values in one piece, summed as np.add.reduce sums them: pairwise, from 0.
     loc = &ps.locs[ps.red_loc]
-    if ps.red_cast:  # float32 values summed in float64 (each in the block-wide buffer, or a leaf)
-        if loc.kind == UNIFORM:
-            (<double *>partial)[0] = 0.0 + pygrad_pairwise_uniform(<float *>loc.base, n)
+    if ps.red_sum != SUM_LOOP:  # the values in the block-wide buffer, or a leaf's
+        base = loc.base if loc.kind == UNIFORM else _block_ptr(loc, scratch, ps, start, start)
+        if ps.red_sum == SUM_F32_F64:
+            (<double *>partial)[0] = 0.0 + (pygrad_pairwise_uniform(<float *>base, n) if loc.kind == UNIFORM
+                                            else pygrad_pairwise_f32(<float *>base, n))
+        elif ps.red_sum == SUM_F32:
+            (<float *>partial)[0] = <float>0.0 + (pygrad_pairwise_ff_uniform(<float *>base, n) if loc.kind == UNIFORM
+                                                  else pygrad_pairwise_ff(<float *>base, n))
         else:
-            (<double *>partial)[0] = 0.0 + pygrad_pairwise_f32(<float *>_block_ptr(loc, scratch, ps, start, start), n)
+            (<double *>partial)[0] = 0.0 + (pygrad_pairwise_dd_uniform(<double *>base, n) if loc.kind == UNIFORM
+                                            else pygrad_pairwise_dd(<double *>base, n))
         return
     p[1] = _block_ptr(loc, scratch, ps, start, start)
     s[1] = _step(loc)
@@ -326,7 +350,7 @@ cdef class Plan:
     cdef int nslots
     cdef int nwatch
     cdef list consts      # the arrays constant locations point into
-    cdef int red_loc, red_cast, acc_size
+    cdef int red_loc, red_sum, acc_size
     cdef void *add_fn
     cdef void *add_data
     cdef readonly object acc_dtype
@@ -375,7 +399,7 @@ cdef class Plan:
         self._decode(prologue, self.pre_code)
         self._decode(instrs, self.code)
         self.red_loc = -1
-        self.red_cast = 0
+        self.red_sum = SUM_LOOP
         self.acc_dtype = None
         if reduce is not None:
             loc, acc = reduce
@@ -383,8 +407,10 @@ cdef class Plan:
             self.red_loc = loc
             self.acc_dtype = acc
             self.acc_size = acc.itemsize
-            if locs[loc][2] != acc.itemsize:  # float32 values, float64 sums
-                self.red_cast = 1
+            if acc == np.float64:
+                self.red_sum = SUM_F32_F64 if locs[loc][2] == 4 else SUM_F64
+            elif acc == np.float32 and locs[loc][2] == 4:
+                self.red_sum = SUM_F32
             if self.locs[loc].kind == SCRATCH:  # the sum needs the whole block at once
                 self.locs[loc].kind = BLOCK_WIDE
             index = loop_index(np.add, acc.char * 3)
@@ -488,7 +514,7 @@ cdef class Plan:
         ps.slot_bytes = ps.sub * 8
         ps.wide_offset = self.nslots * ps.slot_bytes
         ps.red_loc = self.red_loc
-        ps.red_cast = self.red_cast
+        ps.red_sum = self.red_sum
         ps.add_fn = self.add_fn
         ps.add_data = self.add_data
         ps.acc_size = self.acc_size
@@ -516,7 +542,7 @@ cdef class Plan:
         pre.code = self.pre_code
         pre.ninstr = self.npre
         pre.red_loc = -1
-        pre.red_cast = 0
+        pre.red_sum = SUM_LOOP
         try:
             if status == NULL:
                 raise MemoryError()
