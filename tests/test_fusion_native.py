@@ -412,17 +412,31 @@ def test_block_sums_equal_numpys_sums(native, n, value, acc):
     x = (rng.standard_normal(n) * np.exp(rng.uniform(-20, 20, n))).astype(value)
     x[::11] = -0.0
     specials = [np.inf, -np.inf, np.nan, 1e30, -1e30]
-    for block in (n, 7, 300):
-        for case in range(len(specials) + 1):
-            y = x.copy()
-            if case:  # one special value somewhere
-                y[rng.integers(0, n)] = specials[case - 1]
-            plan = vm.Plan([("whole", 0, np.dtype(value).itemsize)], [], [], [], 0, (0, acc))
-            partials = np.empty(-(-n // block), acc)
-            with np.errstate(all="ignore"):
-                plan.run([y], [], n, block, partials)
-                want = [np.add.reduce(y[i:i + block].astype(acc)) for i in range(0, n, block)]
-            assert partials.tobytes() == np.asarray(want, acc).tobytes()
+    size = np.dtype(value).itemsize
+    half = value(0.5)
+    read = vm.Plan([("whole", 0, size)], [], [], [], 0, (0, acc))
+    computed = vm.Plan([("whole", 0, size), ("const", 0, size), ("scratch", 0, size)], [],
+                       [("ufunc", (np.multiply, vm.loop_index(np.multiply, np.dtype(value).char * 3)), [0, 1, 2], False)],
+                       [np.asarray(half)], 1, (2, acc))
+    default_sub = vm.SUB_BLOCK
+    # Blocks of one sub-block, of a power of two of them (summed a sub-block at a time), of
+    # other multiples and of other lengths; sub-blocks too small to be summed that way.
+    for sub, block in [(None, n), (None, 7), (None, 300), (128, 1024), (128, 384), (96, 768), (72, 576),
+                       (64, 512), (100, 800), (8, 64)]:
+        vm.set_sub_block(sub or default_sub)
+        try:
+            for case in range(len(specials) + 1):
+                y = x.copy()
+                if case:  # one special value somewhere
+                    y[rng.integers(0, n)] = specials[case - 1]
+                with np.errstate(all="ignore"):
+                    for plan, summed in ((read, y), (computed, y * half)):  # a leaf, a value of the pass
+                        partials = np.empty(-(-n // block), acc)
+                        plan.run([y], [], n, block, partials)
+                        want = [np.add.reduce(summed[i:i + block].astype(acc)) for i in range(0, n, block)]
+                        assert partials.tobytes() == np.asarray(want, acc).tobytes(), (sub, block, case)
+        finally:
+            vm.set_sub_block(default_sub)
     one = np.asarray(value(rng.standard_normal()))  # one value, n times
     plan = vm.Plan([("uniform", 0, np.dtype(value).itemsize)], [], [], [], 0, (0, acc))
     partials = np.empty(1, acc)

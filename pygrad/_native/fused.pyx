@@ -132,6 +132,7 @@ cdef enum:
     T_BOOL = 0
     T_FLOAT = 1
     T_DOUBLE = 2
+    MAX_SUMS = 64  # sub-block sums of a streamed block
     MAX_OPERANDS = 16  # a compiled group (``pygrad/fusion/jit.py``) reads and writes several
 
 cdef struct Instr:
@@ -283,15 +284,25 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
     cdef int k, j
     cdef Instr *ins
     cdef Loc *loc
-    cdef Py_ssize_t off = 0, m
+    cdef Py_ssize_t off = 0, m, wide_start = start
     cdef char *base
+    # Streamed: each sub-block's values are summed as soon as they are computed, while they are
+    # in the first-level cache, and the sub-block sums are added in pairs, level by level.  When
+    # the block is one sub-block or a power of two of them (and a sub-block a multiple of 8 above
+    # 64), that is the tree NumPy's pairwise sum of the whole block takes: the same bits.
+    cdef bint streamed = _streams(ps, n)
+    cdef int nsums = 0
+    cdef double dsums[MAX_SUMS]
+    cdef float fsums[MAX_SUMS]
     while off < n:
         m = min(ps.sub, n - off)
+        if streamed:  # the summed value reuses the start of the block-wide buffer
+            wide_start = start + off
         for j in range(ps.ninstr):
             ins = &ps.code[j]
             for k in range(ins.nops):
                 loc = &ps.locs[ins.ops[k]]
-                p[k] = _block_ptr(loc, scratch, ps, start + off, start)
+                p[k] = _block_ptr(loc, scratch, ps, start + off, wide_start)
                 s[k] = _step(loc)
             if ins.watch >= 0:
                 PyUFunc_getfperr()
@@ -305,8 +316,23 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
                 _copy(p[0], s[0], p[1], ins.itemsize, m)
             if ins.watch >= 0:
                 status[ins.watch] |= PyUFunc_getfperr()
+        if streamed:
+            base = _block_ptr(&ps.locs[ps.red_loc], scratch, ps, start + off, wide_start)
+            if ps.red_sum == SUM_F32:
+                fsums[nsums] = pygrad_pairwise_ff(<float *>base, m)
+            elif ps.red_sum == SUM_F32_F64:
+                dsums[nsums] = pygrad_pairwise_f32(<float *>base, m)
+            else:
+                dsums[nsums] = pygrad_pairwise_dd(<double *>base, m)
+            nsums += 1
         off += m
     if ps.red_loc < 0:
+        return
+    if streamed:
+        if ps.red_sum == SUM_F32:
+            (<float *>partial)[0] = <float>0.0 + _pair_sums_f(fsums, nsums)
+        else:
+            (<double *>partial)[0] = 0.0 + _pair_sums_d(dsums, nsums)
         return
     # The block's values in one piece, summed as np.add.reduce sums them: pairwise, from 0.
     loc = &ps.locs[ps.red_loc]
@@ -328,6 +354,42 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
     p[0] = p[2] = partial
     s[0] = s[2] = 0
     pygrad_call_loop(ps.add_fn, p, n, s, ps.add_data)
+
+
+cdef float _pair_sums_f(float *sums, int count) noexcept nogil:
+    """``count`` (a power of two, or 0) sums added in pairs, level by level."""
+    cdef int j
+    if count == 0:
+        return 0
+    while count > 1:
+        count //= 2
+        for j in range(count):
+            sums[j] = sums[2 * j] + sums[2 * j + 1]
+    return sums[0]
+
+
+cdef double _pair_sums_d(double *sums, int count) noexcept nogil:
+    cdef int j
+    if count == 0:
+        return 0
+    while count > 1:
+        count //= 2
+        for j in range(count):
+            sums[j] = sums[2 * j] + sums[2 * j + 1]
+    return sums[0]
+
+
+cdef inline bint _streams(Pass *ps, Py_ssize_t n) noexcept nogil:
+    """Whether ``_run_range`` sums a block of ``n`` elements a sub-block at a time."""
+    cdef Py_ssize_t count
+    if ps.red_loc < 0 or ps.red_sum == SUM_LOOP or ps.locs[ps.red_loc].kind == UNIFORM:
+        return False
+    if n <= ps.sub:
+        return True
+    if ps.sub % 8 or ps.sub <= 64 or n % ps.sub:
+        return False
+    count = n // ps.sub
+    return count <= MAX_SUMS and (count & (count - 1)) == 0
 
 
 # One scratch area reused by the passes (they run one at a time, under fusion's lock; a pass
