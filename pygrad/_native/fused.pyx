@@ -9,11 +9,13 @@ a leaf array, a 0-d value (stride 0), or a scratch buffer of the running thread,
 that leave the pass are written straight into their output arrays.  Blocks are split over the
 OpenMP threads; each thread has its own scratch buffers, so intermediates stay in its cache.
 
-A reduction (``sum``/``mean``) of one value adds each block with NumPy's add loop in reduce
-mode (the pairwise summation ``np.add.reduce`` runs on one block, from 0) into that block's
-partial; float32 values summed in float64 take the same pairwise order in one pass that widens
-each value as it reads it (``pygrad_pairwise_f32``).  The caller adds the partials in block
-order, so the result does not depend on how many threads ran.
+A reduction (``sum``/``mean``) of one value sums each block as ``np.add.reduce`` sums it
+(NumPy's pairwise summation, from 0) into that block's partial: float32 and float64 by the same
+pairwise order compiled for contiguous operands (``PYGRAD_PAIRWISE``; float32 values summed in
+float64 widened as they are read), a sub-block at a time while its values are in the cache when
+the block is a power of two of sub-blocks (the same tree), other dtypes by NumPy's add loop in
+reduce mode.  The caller adds the partials in block order, so the result does not depend on how
+many threads ran.
 
 An instruction may also be a loop compiled from a run of the program's arithmetic
 (``pygrad/fusion/jit.py``): it has NumPy's inner-loop signature and takes up to
