@@ -599,7 +599,9 @@ cdef class Plan:
             if not own:
                 _scratch_busy = False
             raise MemoryError()
-        cdef int *status = <int *>calloc(max(self.nwatch, 1) * nthreads, sizeof(int))
+        # Each thread's statuses in cache lines of their own (they are written every sub-block).
+        cdef int stride = (self.nwatch + 15) // 16 * 16 + 16
+        cdef int *status = <int *>calloc(stride * nthreads, sizeof(int))
         cdef Py_ssize_t b
         cdef int nwatch = self.nwatch, acc_size = self.acc_size
         cdef Pass pre = ps
@@ -617,16 +619,16 @@ cdef class Plan:
                     for b in range(nblocks):
                         _run_range(&ps, scratch, b * block, min(block, n - b * block), status,
                                    partial_base + b * acc_size)
-                else:
-                    for b in prange(nblocks, schedule="static", num_threads=nthreads):
+                else:  # blocks handed out as threads get free: a core busy elsewhere does fewer
+                    for b in prange(nblocks, schedule="guided", num_threads=nthreads):
                         t = threadid()
                         _run_range(&ps, scratch + t * per_thread, b * block, min(block, n - b * block),
-                                   status + t * nwatch, partial_base + b * acc_size)
+                                   status + t * stride, partial_base + b * acc_size)
             raised = []
             for i in range(nwatch):
                 bits = 0
                 for t in range(nthreads):
-                    bits |= status[t * nwatch + i]
+                    bits |= status[t * stride + i]
                 if bits:
                     raised.append((i, bits))
             return raised
