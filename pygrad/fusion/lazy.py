@@ -82,10 +82,10 @@ _held: dict = {}
 class Record:
     """One pending elementwise op: ``step(*inputs, *attrs)`` with inputs records or arrays."""
 
-    __slots__ = ("step", "_inputs", "attrs", "shape", "dtype", "value", "usage", "guards", "_holds", "origin")
+    __slots__ = ("step", "inputs", "attrs", "shape", "dtype", "value", "usage", "guards", "_holds", "origin")
 
     def __init__(self, step, inputs, attrs, shape, dtype, guards, holds=()):
-        self.step, self._inputs, self.attrs = step, inputs, attrs
+        self.step, self.inputs, self.attrs = step, inputs, attrs
         self.shape, self.dtype, self.guards = shape, dtype, guards
         self.value = None
         self.usage = Usage()
@@ -94,14 +94,11 @@ class Record:
         for key in holds:
             _held[key] = _held.get(key, 0) + 1
 
-    @property
-    def inputs(self):
-        return self._inputs
-
-    @inputs.setter
-    def inputs(self, value):  # computed: the inputs are let go
+    def computed(self, value) -> None:
+        """Store the computed array; the inputs are let go."""
+        self.value = value
         self._release()
-        self._inputs = value
+        self.inputs = ()
 
     def _release(self):
         for key in self._holds:
