@@ -359,18 +359,20 @@ def _record(step, tensors, attrs, limit):
         shapes.append((len(inputs) - 1, a_shape, type(t) is LazyTensor))
         if dtype is None:
             dtype = a_dtype
-        elif a_dtype != dtype:
+        elif a_dtype is not dtype and a_dtype != dtype:
             return None
     if not shapes:
         return None
     # The result's shape is that of its largest operand; a smaller tensor operand broadcast to
     # it is a leaf of its own (a pending one must have the full shape).
-    shape = max((s for _, s, _ in shapes), key=_size)
-    for i, a_shape, lazy in shapes:
-        if a_shape != shape:
-            if lazy or not program.Broadcast.fits(inputs[i], shape):
-                return None
-            inputs[i] = program.Broadcast(inputs[i], shape)
+    shape = shapes[0][1]
+    if len(shapes) > 1 and any(s != shape for _, s, _ in shapes):
+        shape = max((s for _, s, _ in shapes), key=_size)
+        for i, a_shape, lazy in shapes:
+            if a_shape != shape:
+                if lazy or not program.Broadcast.fits(inputs[i], shape):
+                    return None
+                inputs[i] = program.Broadcast(inputs[i], shape)
     if dtype not in _FLOATS or _size(shape) < limit:
         return None
     for rec in records:
@@ -381,7 +383,7 @@ def _record(step, tensors, attrs, limit):
     out = Tensor._wrap(np.empty(0, dtype))
     _set_raw(out, ph)
     out.__class__ = LazyTensor
-    if not any(o is _observe for o in _observers):
+    if _observe not in _observers:
         _op_observers.add(_observe)
     pending.add(out)
     state.counters["recorded"] += 1
