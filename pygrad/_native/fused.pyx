@@ -339,9 +339,9 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
         return
     if streamed:
         if ps.red_sum == SUM_F32:
-            (<float *>partial)[0] = <float>0.0 + _pair_sums_f(fsums, nsums)
+            (<float *>partial)[0] = <float>0.0 + _pair_sums(fsums, nsums)
         else:
-            (<double *>partial)[0] = 0.0 + _pair_sums_d(dsums, nsums)
+            (<double *>partial)[0] = 0.0 + _pair_sums(dsums, nsums)
         return
     # The block's values in one piece, summed as np.add.reduce sums them: pairwise, from 0.
     loc = &ps.locs[ps.red_loc]
@@ -365,19 +365,13 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
     pygrad_call_loop(ps.add_fn, p, n, s, ps.add_data)
 
 
-cdef float _pair_sums_f(float *sums, int count) noexcept nogil:
+ctypedef fused _sum_t:
+    float
+    double
+
+
+cdef _sum_t _pair_sums(_sum_t *sums, int count) noexcept nogil:
     """``count`` (a power of two, or 0) sums added in pairs, level by level."""
-    cdef int j
-    if count == 0:
-        return 0
-    while count > 1:
-        count //= 2
-        for j in range(count):
-            sums[j] = sums[2 * j] + sums[2 * j + 1]
-    return sums[0]
-
-
-cdef double _pair_sums_d(double *sums, int count) noexcept nogil:
     cdef int j
     if count == 0:
         return 0
