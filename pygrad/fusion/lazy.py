@@ -36,6 +36,8 @@ import numpy as np
 from .._backend import core as _core
 from ..autograd import anomaly_mode as _anomaly
 from ..autograd import op_observers as _op_observers
+from ..dtypes import _BY_NUMPY
+from ..size import Size
 from ..tensor import Tensor
 from . import program
 from ._state import pending, state
@@ -132,12 +134,10 @@ class LazyTensor(Tensor):
     # Metadata, without computing anything.
     @property
     def shape(self):
-        from ..size import Size
         return Size(_raw(self).shape)
 
     @property
     def dtype(self):
-        from ..dtypes import _BY_NUMPY
         return _BY_NUMPY[_raw(self).dtype]
 
     @property

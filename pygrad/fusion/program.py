@@ -132,7 +132,7 @@ class Program:
         """The attributes that are arrays of the chain's shape, in step order (they are read
         block by block as the whole leaves are)."""
         shape = self.shape()
-        return [a for _, _, attrs in self.steps for a in attrs if _is_whole(a, shape)]
+        return [a for _, _, attrs in self.steps if attrs for a in attrs if _is_whole(a, shape)]
 
     def step(self, step: Step, args, attrs=()) -> tuple:
         self.steps.append((step, tuple(args), tuple(attrs)))
@@ -188,13 +188,14 @@ class Program:
         Python.  Both give the same numbers."""
         vm = _backend.fused_evaluator()
         if vm is not None:
-            lowered = self._lowered(vm, n, outputs, arrays, reduce)
+            leaves = self.leaves + self.attr_arrays()
+            lowered = self._lowered(vm, n, outputs, arrays, reduce, leaves)
             if lowered is not None:
                 block = state.block
                 partials = None
                 if reduce is not None:
                     partials = np.empty(-(-n // block), reduce[1])
-                lowered.run(self.leaves + self.attr_arrays(), arrays, n, block, partials)
+                lowered.run(leaves, arrays, n, block, partials)
                 state.counters["compiled"] += 1
                 return partials
             state.counters["fallbacks"] += 1
@@ -241,12 +242,13 @@ class Program:
             run = _COMPILED[key] = self._source(outputs)
         return run
 
-    def _lowered(self, vm, n, outputs, arrays, reduce):
+    def _lowered(self, vm, n, outputs, arrays, reduce, leaves):
         """The compiled plan of this program, lowered once per program shape and leaf dtypes
-        (and per value of a 0-d leaf a step reads); None when it cannot be lowered."""
+        (and per value of a 0-d leaf a step reads); None when it cannot be lowered.  ``leaves``:
+        the leaves and ``attr_arrays()``, as the plan reads them."""
         if any(type(a) is Broadcast for a in self.leaves):  # gathered per block: the Python evaluator's
             return None
-        for a in self.leaves + self.attr_arrays():  # whole arrays as the plan takes them
+        for a in leaves:  # whole arrays as the plan takes them
             if isinstance(a, np.ndarray) and a.ndim and (a.size != n or not a.flags.c_contiguous):
                 return None
         for a in arrays:
