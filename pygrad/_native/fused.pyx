@@ -419,7 +419,7 @@ cdef class Plan:
     cdef void *add_fn
     cdef void *add_data
     cdef readonly object acc_dtype
-    cdef object _kinds        # the kind name of each location
+    cdef list _bound          # (index, kind name) of the locations each run points at its arrays
 
     def __cinit__(self):
         self.code = NULL
@@ -458,7 +458,8 @@ cdef class Plan:
             self.locs[i].itemsize = itemsize
             if kind == "const":
                 self.locs[i].base = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.consts[index])
-        self._kinds = [kind for kind, _, _ in locs]
+        self._bound = [(i, kind) for i, (kind, _, _) in enumerate(locs)
+                       if kind in ("whole", "uniform", "output", "pre")]
         self.nslots = nslots
         self.nwatch = 0
         self._decode(prologue, self.pre_code)
@@ -535,8 +536,7 @@ cdef class Plan:
         cdef char *pre = <char *>(locs + max(self.nlocs, 1))
         try:
             memcpy(locs, self.locs, self.nlocs * sizeof(Loc))
-            for i in range(self.nlocs):
-                kind = self._kinds[i]
+            for i, kind in self._bound:
                 if kind == "whole" or kind == "uniform" or kind == "output":
                     a = <cnp.ndarray?>(outputs if kind == "output" else leaves)[locs[i].index]
                     if (cnp.PyArray_ITEMSIZE(a) != locs[i].itemsize or not cnp.PyArray_IS_C_CONTIGUOUS(a)
