@@ -81,6 +81,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         self._version = _Version()
         self._hooks = None
         self._accumulator = None
+        self._grad_lock = None
         self._retains_grad = False
         self._view = None  # a ViewRecord when this tensor is a differentiable view (autograd/views.py)
 

@@ -28,6 +28,7 @@ cdef class TensorBase(GraphObject):
     cdef public object _accumulator
     cdef public bint _retains_grad
     cdef public object _view  # a ViewRecord when the tensor is a differentiable view (autograd/views.py)
+    cdef public object _grad_lock  # a leaf's: the RLock of its accumulations (autograd/function.py leaf_lock)
     cdef object __weakref__
 
 

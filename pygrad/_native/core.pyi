@@ -22,6 +22,7 @@ class TensorBase:
     _accumulator: Any
     _retains_grad: bool
     _view: Any
+    _grad_lock: Any
 
 class NodeBase:
     _seq: int

@@ -110,6 +110,8 @@ cdef bint _keeps_closed(GraphObject obj, name, value) except -1:
                 return True
         elif name == "_accumulator":  # a weak reference without callback holds nothing
             return type(value) is _weakref and value.__callback__ is None
+        elif name == "_grad_lock":  # a lock refers to nothing
+            return type(value) is _RLock
     return False
 
 

@@ -20,6 +20,7 @@ cnp.import_array()
 
 cdef extern from "Python.h":
     int PyObject_IS_GC(object)
+    void PyObject_GC_UnTrack(void*)
     int PyObject_GenericSetAttr(object, object, object) except -1
     object PyObject_Vectorcall(object, PyObject**, size_t, PyObject*)
     object PyObject_GenericGetDict(object, void*)
@@ -74,7 +75,9 @@ cdef object leaf_node(TensorBase leaf):
     cdef NodeBase node
     if _Tensor is None:
         _bind()
-    with _new_accumulator:
+    lock = _new_accumulator
+    lock.acquire()  # (a ``with`` statement would make two bound methods, each a collector allocation)
+    try:
         ref = leaf._accumulator
         live = ref() if ref is not None else None
         if live is not None:
@@ -82,12 +85,21 @@ cdef object leaf_node(TensorBase leaf):
         node = <NodeBase>instance(_AccumulateGrad)
         attrs = PyObject_GenericGetDict(node, NULL)
         attrs["variable"] = leaf
-        attrs["_lock"] = _RLock()
+        if leaf._grad_lock is None:  # function.leaf_lock
+            leaf._grad_lock = _RLock()
+        attrs["_lock"] = leaf._grad_lock
         data = leaf._data
         node._output_meta = (((<object>data).shape, _DTYPES[(<object>data).dtype]),)
-        leaf._accumulator = _weakref(node)  # (a weak reference without callback keeps a closed leaf closed)
+        ref = _weakref(node)  # (a weak reference without callback keeps a closed leaf closed)
+        # Nor can it take part in a cycle: hidden from the collector, as the step's lock. A step
+        # makes one per leaf, each lives until the next step replaces it, so the collector would
+        # promote each to its oldest generation and run full collections for them.
+        PyObject_GC_UnTrack(<void*>ref)
+        leaf._accumulator = ref
         settle_node(node)
         return node
+    finally:
+        lock.release()
 
 
 cdef inline bint _is_float(int type_num):

@@ -12,6 +12,7 @@ it never crashes the interpreter.  Indexing is bounds-checked in this module.
 """
 import numpy as np
 cimport numpy as cnp
+from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_GET_ITEM
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
@@ -163,10 +164,13 @@ cdef bint _exclusive(list grads) except -1:
 cdef object _apply(NodeBase node, list grads, bint owned=False):
     """``node.apply(*grads)``; the base ``Node.apply`` runs here, checks only when needed."""
     if type(node) is _AccumulateGrad:  # AccumulateGrad.apply
-        variable, grad = node.variable, grads[0]
-        with node._lock:
+        variable, grad, lock = node.variable, grads[0], node._lock
+        lock.acquire()  # (a ``with`` statement would make two bound methods)
+        try:
             if not _accumulate_plain(variable, grad, owned):
                 variable._accumulate_grad(grad, owned)
+        finally:
+            lock.release()
         return ()
     if getattr(type(node), "apply") is not _node_apply:
         return node.apply(*grads)
@@ -381,6 +385,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
     cdef list nodes, grads, slots, captured = None
     cdef _Ready ready = _Ready()
     cdef Py_ssize_t i, nr, count
+    cdef PyObject* pending
     cdef bint retain = retain_graph, do_accumulate = accumulate, any_grad, any_live, checked, has_hooks
     cdef bint steal = accumulate and not create_graph, owned
     cdef tuple edges
@@ -467,8 +472,12 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
         for i in range(len(edges)):
             edge = <tuple>edges[i]
             child_obj = edge[0]
-            if child_obj is None or child_obj not in live:
+            if child_obj is None:
                 continue
+            pending = PyDict_GetItem(deps, child_obj)  # (one lookup: whether it is live, and its count)
+            if pending == NULL:
+                continue
+            count = <Py_ssize_t><object>pending - 1
             child = <NodeBase>child_obj  # the live nodes are checked ones
             grad = grad_inputs[i]
             if grad is not None:
@@ -479,7 +488,6 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs, accumula
                 if slots is None:
                     slots = buffers[child] = _new_slots(child)
                 _add_to_slot(child, slots, edge[1], grad, add)
-            count = <Py_ssize_t>deps[child] - 1
             deps[child] = count
             if count == 0:
                 if child not in buffers:

@@ -28,7 +28,7 @@ class Version:
 
 class TensorBase:
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version",
-                 "_hooks", "_accumulator", "_retains_grad", "_view", "__weakref__")
+                 "_hooks", "_accumulator", "_retains_grad", "_view", "_grad_lock", "__weakref__")
 
 
 _storage = TensorBase.__dict__["_data"].__get__
@@ -121,6 +121,7 @@ def tensor_factory(cls):
         t._version = Version()
         t._hooks = None
         t._accumulator = None
+        t._grad_lock = None
         t._retains_grad = False
         t._view = None
         return t

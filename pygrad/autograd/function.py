@@ -241,9 +241,9 @@ class Node(_core.NodeBase):
 class AccumulateGrad(Node):
     """The node that adds a gradient into a leaf's ``.grad``.
 
-    A leaf has one live AccumulateGrad node, and its lock makes each accumulation (the
-    first gradient's copy included) atomic, so backward passes may run in several threads
-    into shared leaves (Hogwild-style training), as in PyTorch.
+    A leaf has one live AccumulateGrad node, and its lock (the leaf's, see ``leaf_lock``) makes
+    each accumulation (the first gradient's copy included) atomic, so backward passes may run in
+    several threads into shared leaves (Hogwild-style training), as in PyTorch.
     """
 
     _qualified_name = "torch::autograd::AccumulateGrad"
@@ -251,7 +251,7 @@ class AccumulateGrad(Node):
     def __init__(self, variable):
         _core.NodeBase.__init__(self)
         self.variable = variable
-        self._lock = threading.RLock()
+        self._lock = leaf_lock(variable)
         data = variable._data
         self._output_meta = ((data.shape, _dtype_of[data.dtype]),)
 
@@ -448,6 +448,16 @@ def once_differentiable(fn):
 
 
 _new_accumulator = threading.RLock()
+
+
+def leaf_lock(tensor) -> threading.RLock:
+    """The lock of a leaf's gradient accumulations, made with its first AccumulateGrad node (under
+    ``_new_accumulator``) and kept: a training step makes a node per leaf, and a lock made with each
+    would outlive the young generations and bring on full collections of the cyclic collector."""
+    lock = tensor._grad_lock
+    if lock is None:
+        lock = tensor._grad_lock = threading.RLock()
+    return lock
 
 
 def accumulate_grad_node(tensor) -> AccumulateGrad:
