@@ -398,21 +398,48 @@ def test_vector_math_gradients_match_torch():
 
 @compiled_only
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 127, 128, 129, 135, 256, 1000, 4097, 16385])
-def test_float32_block_sums_equal_numpys_float64_sums(native, n):
-    """A sum of float32 values in float64 widens each value as the pairwise sum reads it: the
-    bits of np.add.reduce of the widened block, for every block length."""
+@pytest.mark.parametrize("value,acc", [(np.float32, np.float64), (np.float32, np.float32),
+                                       (np.float64, np.float64)])
+def test_block_sums_equal_numpys_sums(native, n, value, acc):
+    """A block's sum is np.add.reduce's pairwise sum of the block (float32 values summed in
+    float64 each widened as the sum reads them): the same bits for every block length, with
+    signed zeros, huge and tiny values, infinities and nans."""
     vm = _backend.fused_evaluator()
     rng = np.random.default_rng(n)
-    x = (rng.standard_normal(n) * np.exp(rng.uniform(-20, 20, n))).astype(np.float32)
+    x = (rng.standard_normal(n) * np.exp(rng.uniform(-20, 20, n))).astype(value)
     x[::11] = -0.0
-    for block in (n, 7, 300):
-        plan = vm.Plan([("whole", 0, 4)], [], [], [], 0, (0, np.float64))
-        partials = np.empty(-(-n // block))
-        plan.run([x], [], n, block, partials)
-        want = [np.add.reduce(x[i:i + block].astype(np.float64)) for i in range(0, n, block)]
-        assert partials.tobytes() == np.asarray(want).tobytes()
-    one = np.asarray(np.float32(rng.standard_normal()))  # one value, n times
-    plan = vm.Plan([("uniform", 0, 4)], [], [], [], 0, (0, np.float64))
-    partials = np.empty(1)
+    specials = [np.inf, -np.inf, np.nan, 1e30, -1e30]
+    size = np.dtype(value).itemsize
+    half = value(0.5)
+    read = vm.Plan([("whole", 0, size)], [], [], [], 0, (0, acc))
+    computed = vm.Plan([("whole", 0, size), ("const", 0, size), ("scratch", 0, size)], [],
+                       [("ufunc", (np.multiply, vm.loop_index(np.multiply, np.dtype(value).char * 3)), [0, 1, 2], False)],
+                       [np.asarray(half)], 1, (2, acc))
+    default_sub = vm.SUB_BLOCK
+    # Blocks of one sub-block, of a power of two of them (summed a sub-block at a time), of
+    # other multiples and of other lengths; sub-blocks too small to be summed that way.
+    for sub, block in [(None, n), (None, 7), (None, 300), (128, 1024), (128, 384), (96, 768), (72, 576),
+                       (64, 512), (100, 800), (8, 64)]:
+        vm.set_sub_block(sub or default_sub)
+        try:
+            for case in range(len(specials) + 1):
+                y = x.copy()
+                if case:  # one special value somewhere
+                    y[rng.integers(0, n)] = specials[case - 1]
+                with np.errstate(all="ignore"):
+                    for plan, summed in ((read, y), (computed, y * half)):  # a leaf, a value of the pass
+                        partials = np.empty(-(-n // block), acc)
+                        plan.run([y], [], n, block, partials)
+                        want = [np.add.reduce(summed[i:i + block].astype(acc)) for i in range(0, n, block)]
+                        assert partials.tobytes() == np.asarray(want, acc).tobytes(), (sub, block, case)
+        finally:
+            vm.set_sub_block(default_sub)
+    one = np.asarray(value(rng.standard_normal()))  # one value, n times
+    plan = vm.Plan([("uniform", 0, np.dtype(value).itemsize)], [], [], [], 0, (0, acc))
+    partials = np.empty(1, acc)
     plan.run([one], [], n, n, partials)
-    assert partials[0] == np.add.reduce(np.full(n, one, np.float64))
+    assert partials.tobytes() == np.add.reduce(np.full(n, one, acc)).tobytes()
+    negative_zeros = np.full(n, -0.0, value)  # 0 + (-0.0): +0.0, as np.add.reduce from 0
+    plan = vm.Plan([("whole", 0, np.dtype(value).itemsize)], [], [], [], 0, (0, acc))
+    plan.run([negative_zeros], [], n, n, partials)
+    assert partials.tobytes() == np.add.reduce(negative_zeros.astype(acc)).tobytes()

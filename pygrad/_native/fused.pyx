@@ -9,11 +9,13 @@ a leaf array, a 0-d value (stride 0), or a scratch buffer of the running thread,
 that leave the pass are written straight into their output arrays.  Blocks are split over the
 OpenMP threads; each thread has its own scratch buffers, so intermediates stay in its cache.
 
-A reduction (``sum``/``mean``) of one value adds each block with NumPy's add loop in reduce
-mode (the pairwise summation ``np.add.reduce`` runs on one block, from 0) into that block's
-partial; float32 values summed in float64 take the same pairwise order in one pass that widens
-each value as it reads it (``pygrad_pairwise_f32``).  The caller adds the partials in block
-order, so the result does not depend on how many threads ran.
+A reduction (``sum``/``mean``) of one value sums each block as ``np.add.reduce`` sums it
+(NumPy's pairwise summation, from 0) into that block's partial: float32 and float64 by the same
+pairwise order compiled for contiguous operands (``PYGRAD_PAIRWISE``; float32 values summed in
+float64 widened as they are read), a sub-block at a time while its values are in the cache when
+the block is a power of two of sub-blocks (the same tree), other dtypes by NumPy's add loop in
+reduce mode.  The caller adds the partials in block order, so the result does not depend on how
+many threads ran.
 
 An instruction may also be a loop compiled from a run of the program's arithmetic
 (``pygrad/fusion/jit.py``): it has NumPy's inner-loop signature and takes up to
@@ -46,20 +48,30 @@ cdef extern from *:
     static void pygrad_call_loop(void *fn, char **args, npy_intp n, npy_intp *steps, void *data) {
         ((pygrad_loop)fn)(args, &n, steps, data);
     }
-    /* NumPy's pairwise summation of doubles (8 accumulators per run of up to 128 values, halves
-       cut at multiples of 8 above that), on float32 values each widened as it is read: what
-       widening a block to float64 and summing it with np.add.reduce gives, in one pass.
-       STEP is 1 (contiguous, so the accumulators vectorize) or 0 (one value). */
-    #define PYGRAD_PAIRWISE_F32(NAME, STEP) \
-    static double NAME(const float *a, npy_intp n) { \
+    /* NumPy's pairwise summation (its FLOAT/DOUBLE_pairwise_sum: 8 accumulators per run of up
+       to 128 values, halves cut at multiples of 8 above that) of IN values in ACC accumulators,
+       each value widened as it is read.  NumPy's takes a stride, which keeps its loop scalar;
+       here STEP is a constant, 1 (contiguous: the accumulators vectorize, the order stays) or
+       0 (one value).  float in double is what widening a block to float64 and summing it with
+       np.add.reduce gives, in one pass; float in float and double in double are
+       np.add.reduce of the block itself. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)  /* ifunc */
+    /* Wider vectors where the CPU has them (chosen once, at load): the same adds, the same
+       bits.  Faster for float32 widened to float64 only (measured: the others gain nothing). */
+    #define PYGRAD_WIDE __attribute__((target_clones("avx2", "default")))
+    #else
+    #define PYGRAD_WIDE
+    #endif
+    #define PYGRAD_PAIRWISE(NAME, IN, ACC, STEP, ATTR) \
+    ATTR static ACC NAME(const IN *a, npy_intp n) { \
         npy_intp i; \
         if (n < 8) { \
-            double res = 0.; \
+            ACC res = 0.; \
             for (i = 0; i < n; i++) res += a[i * STEP]; \
             return res; \
         } \
         if (n <= 128) { \
-            double r[8], res; \
+            ACC r[8], res; \
             for (i = 0; i < 8; i++) r[i] = a[i * STEP]; \
             for (i = 8; i < n - (n % 8); i += 8) { \
                 r[0] += a[(i + 0) * STEP]; r[1] += a[(i + 1) * STEP]; \
@@ -75,8 +87,12 @@ cdef extern from *:
         n2 -= n2 % 8; \
         return NAME(a, n2) + NAME(a + n2 * STEP, n - n2); \
     }
-    PYGRAD_PAIRWISE_F32(pygrad_pairwise_f32, 1)
-    PYGRAD_PAIRWISE_F32(pygrad_pairwise_uniform, 0)
+    PYGRAD_PAIRWISE(pygrad_pairwise_f32, float, double, 1, PYGRAD_WIDE)
+    PYGRAD_PAIRWISE(pygrad_pairwise_uniform, float, double, 0, )
+    PYGRAD_PAIRWISE(pygrad_pairwise_ff, float, float, 1, )
+    PYGRAD_PAIRWISE(pygrad_pairwise_ff_uniform, float, float, 0, )
+    PYGRAD_PAIRWISE(pygrad_pairwise_dd, double, double, 1, )
+    PYGRAD_PAIRWISE(pygrad_pairwise_dd_uniform, double, double, 0, )
     """
     int pygrad_fused_max_threads() noexcept nogil
     int pygrad_ufunc_nargs(object u)
@@ -87,6 +103,10 @@ cdef extern from *:
     void pygrad_call_loop(void *fn, char **args, cnp.npy_intp n, cnp.npy_intp *steps, void *data) noexcept nogil
     double pygrad_pairwise_f32(const float *a, cnp.npy_intp n) noexcept nogil
     double pygrad_pairwise_uniform(const float *a, cnp.npy_intp n) noexcept nogil
+    float pygrad_pairwise_ff(const float *a, cnp.npy_intp n) noexcept nogil
+    float pygrad_pairwise_ff_uniform(const float *a, cnp.npy_intp n) noexcept nogil
+    double pygrad_pairwise_dd(const double *a, cnp.npy_intp n) noexcept nogil
+    double pygrad_pairwise_dd_uniform(const double *a, cnp.npy_intp n) noexcept nogil
 
 cdef extern from "numpy/ufuncobject.h":
     int PyUFunc_getfperr() nogil  # the floating-point status of this thread, cleared
@@ -111,10 +131,17 @@ cdef enum:
     UNIFORM = 1   # one value (a 0-d leaf or constant): stride 0
     SCRATCH = 2   # a scratch buffer of the running thread (one sub-block)
     BLOCK_WIDE = 3  # the running thread's buffer of a whole block (the value summed)
+    # How a block is summed: NumPy's add loop, or the same pairwise order compiled for contiguous
+    # operands (float32 in float64, float32 in float32, float64 in float64).
+    SUM_LOOP = 0
+    SUM_F32_F64 = 1
+    SUM_F32 = 2
+    SUM_F64 = 3
     # Type codes of casts.
     T_BOOL = 0
     T_FLOAT = 1
     T_DOUBLE = 2
+    MAX_SUMS = 64  # sub-block sums of a streamed block
     MAX_OPERANDS = 16  # a compiled group (``pygrad/fusion/jit.py``) reads and writes several
 
 cdef struct Instr:
@@ -251,7 +278,7 @@ cdef struct Pass:
     Py_ssize_t slot_bytes   # bytes of a scratch slot (sub-block of the widest type)
     Py_ssize_t wide_offset  # where a thread's block-wide buffer starts in its scratch
     int red_loc             # the reduced value's location, or -1
-    int red_cast            # whether it is float32 summed in float64
+    int red_sum             # how the reduced value is summed (SUM_*)
     void *add_fn
     void *add_data
     int acc_size
@@ -266,14 +293,25 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
     cdef int k, j
     cdef Instr *ins
     cdef Loc *loc
-    cdef Py_ssize_t off = 0, m
+    cdef Py_ssize_t off = 0, m, wide_start = start
+    cdef char *base
+    # Streamed: each sub-block's values are summed as soon as they are computed, while they are
+    # in the first-level cache, and the sub-block sums are added in pairs, level by level.  When
+    # the block is one sub-block or a power of two of them (and a sub-block a multiple of 8 above
+    # 64), that is the tree NumPy's pairwise sum of the whole block takes: the same bits.
+    cdef bint streamed = _streams(ps, n)
+    cdef int nsums = 0
+    cdef double dsums[MAX_SUMS]
+    cdef float fsums[MAX_SUMS]
     while off < n:
         m = min(ps.sub, n - off)
+        if streamed:  # the summed value reuses the start of the block-wide buffer
+            wide_start = start + off
         for j in range(ps.ninstr):
             ins = &ps.code[j]
             for k in range(ins.nops):
                 loc = &ps.locs[ins.ops[k]]
-                p[k] = _block_ptr(loc, scratch, ps, start + off, start)
+                p[k] = _block_ptr(loc, scratch, ps, start + off, wide_start)
                 s[k] = _step(loc)
             if ins.watch >= 0:
                 PyUFunc_getfperr()
@@ -287,16 +325,37 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
                 _copy(p[0], s[0], p[1], ins.itemsize, m)
             if ins.watch >= 0:
                 status[ins.watch] |= PyUFunc_getfperr()
+        if streamed:
+            base = _block_ptr(&ps.locs[ps.red_loc], scratch, ps, start + off, wide_start)
+            if ps.red_sum == SUM_F32:
+                fsums[nsums] = pygrad_pairwise_ff(<float *>base, m)
+            elif ps.red_sum == SUM_F32_F64:
+                dsums[nsums] = pygrad_pairwise_f32(<float *>base, m)
+            else:
+                dsums[nsums] = pygrad_pairwise_dd(<double *>base, m)
+            nsums += 1
         off += m
     if ps.red_loc < 0:
         return
+    if streamed:
+        if ps.red_sum == SUM_F32:
+            (<float *>partial)[0] = <float>0.0 + _pair_sums(fsums, nsums)
+        else:
+            (<double *>partial)[0] = 0.0 + _pair_sums(dsums, nsums)
+        return
     # The block's values in one piece, summed as np.add.reduce sums them: pairwise, from 0.
     loc = &ps.locs[ps.red_loc]
-    if ps.red_cast:  # float32 values summed in float64 (each in the block-wide buffer, or a leaf)
-        if loc.kind == UNIFORM:
-            (<double *>partial)[0] = 0.0 + pygrad_pairwise_uniform(<float *>loc.base, n)
+    if ps.red_sum != SUM_LOOP:  # the values in the block-wide buffer, or a leaf's
+        base = loc.base if loc.kind == UNIFORM else _block_ptr(loc, scratch, ps, start, start)
+        if ps.red_sum == SUM_F32_F64:
+            (<double *>partial)[0] = 0.0 + (pygrad_pairwise_uniform(<float *>base, n) if loc.kind == UNIFORM
+                                            else pygrad_pairwise_f32(<float *>base, n))
+        elif ps.red_sum == SUM_F32:
+            (<float *>partial)[0] = <float>0.0 + (pygrad_pairwise_ff_uniform(<float *>base, n) if loc.kind == UNIFORM
+                                                  else pygrad_pairwise_ff(<float *>base, n))
         else:
-            (<double *>partial)[0] = 0.0 + pygrad_pairwise_f32(<float *>_block_ptr(loc, scratch, ps, start, start), n)
+            (<double *>partial)[0] = 0.0 + (pygrad_pairwise_dd_uniform(<double *>base, n) if loc.kind == UNIFORM
+                                            else pygrad_pairwise_dd(<double *>base, n))
         return
     p[1] = _block_ptr(loc, scratch, ps, start, start)
     s[1] = _step(loc)
@@ -304,6 +363,36 @@ cdef void _run_range(Pass *ps, char *scratch, Py_ssize_t start, Py_ssize_t n, in
     p[0] = p[2] = partial
     s[0] = s[2] = 0
     pygrad_call_loop(ps.add_fn, p, n, s, ps.add_data)
+
+
+ctypedef fused _sum_t:
+    float
+    double
+
+
+cdef _sum_t _pair_sums(_sum_t *sums, int count) noexcept nogil:
+    """``count`` (a power of two, or 0) sums added in pairs, level by level."""
+    cdef int j
+    if count == 0:
+        return 0
+    while count > 1:
+        count //= 2
+        for j in range(count):
+            sums[j] = sums[2 * j] + sums[2 * j + 1]
+    return sums[0]
+
+
+cdef inline bint _streams(Pass *ps, Py_ssize_t n) noexcept nogil:
+    """Whether ``_run_range`` sums a block of ``n`` elements a sub-block at a time."""
+    cdef Py_ssize_t count
+    if ps.red_loc < 0 or ps.red_sum == SUM_LOOP or ps.locs[ps.red_loc].kind == UNIFORM:
+        return False
+    if n <= ps.sub:
+        return True
+    if ps.sub % 8 or ps.sub <= 64 or n % ps.sub:
+        return False
+    count = n // ps.sub
+    return count <= MAX_SUMS and (count & (count - 1)) == 0
 
 
 # One scratch area reused by the passes (they run one at a time, under fusion's lock; a pass
@@ -326,11 +415,11 @@ cdef class Plan:
     cdef int nslots
     cdef int nwatch
     cdef list consts      # the arrays constant locations point into
-    cdef int red_loc, red_cast, acc_size
+    cdef int red_loc, red_sum, acc_size
     cdef void *add_fn
     cdef void *add_data
     cdef readonly object acc_dtype
-    cdef object _kinds        # the kind name of each location
+    cdef list _bound          # (index, kind name) of the locations each run points at its arrays
 
     def __cinit__(self):
         self.code = NULL
@@ -369,13 +458,14 @@ cdef class Plan:
             self.locs[i].itemsize = itemsize
             if kind == "const":
                 self.locs[i].base = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.consts[index])
-        self._kinds = [kind for kind, _, _ in locs]
+        self._bound = [(i, kind) for i, (kind, _, _) in enumerate(locs)
+                       if kind in ("whole", "uniform", "output", "pre")]
         self.nslots = nslots
         self.nwatch = 0
         self._decode(prologue, self.pre_code)
         self._decode(instrs, self.code)
         self.red_loc = -1
-        self.red_cast = 0
+        self.red_sum = SUM_LOOP
         self.acc_dtype = None
         if reduce is not None:
             loc, acc = reduce
@@ -383,8 +473,10 @@ cdef class Plan:
             self.red_loc = loc
             self.acc_dtype = acc
             self.acc_size = acc.itemsize
-            if locs[loc][2] != acc.itemsize:  # float32 values, float64 sums
-                self.red_cast = 1
+            if acc == np.float64:
+                self.red_sum = SUM_F32_F64 if locs[loc][2] == 4 else SUM_F64
+            elif acc == np.float32 and locs[loc][2] == 4:
+                self.red_sum = SUM_F32
             if self.locs[loc].kind == SCRATCH:  # the sum needs the whole block at once
                 self.locs[loc].kind = BLOCK_WIDE
             index = loop_index(np.add, acc.char * 3)
@@ -444,8 +536,7 @@ cdef class Plan:
         cdef char *pre = <char *>(locs + max(self.nlocs, 1))
         try:
             memcpy(locs, self.locs, self.nlocs * sizeof(Loc))
-            for i in range(self.nlocs):
-                kind = self._kinds[i]
+            for i, kind in self._bound:
                 if kind == "whole" or kind == "uniform" or kind == "output":
                     a = <cnp.ndarray?>(outputs if kind == "output" else leaves)[locs[i].index]
                     if (cnp.PyArray_ITEMSIZE(a) != locs[i].itemsize or not cnp.PyArray_IS_C_CONTIGUOUS(a)
@@ -488,7 +579,7 @@ cdef class Plan:
         ps.slot_bytes = ps.sub * 8
         ps.wide_offset = self.nslots * ps.slot_bytes
         ps.red_loc = self.red_loc
-        ps.red_cast = self.red_cast
+        ps.red_sum = self.red_sum
         ps.add_fn = self.add_fn
         ps.add_data = self.add_data
         ps.acc_size = self.acc_size
@@ -509,14 +600,16 @@ cdef class Plan:
             if not own:
                 _scratch_busy = False
             raise MemoryError()
-        cdef int *status = <int *>calloc(max(self.nwatch, 1) * nthreads, sizeof(int))
+        # Each thread's statuses in cache lines of their own (they are written every sub-block).
+        cdef int stride = (self.nwatch + 15) // 16 * 16 + 16
+        cdef int *status = <int *>calloc(stride * nthreads, sizeof(int))
         cdef Py_ssize_t b
         cdef int nwatch = self.nwatch, acc_size = self.acc_size
         cdef Pass pre = ps
         pre.code = self.pre_code
         pre.ninstr = self.npre
         pre.red_loc = -1
-        pre.red_cast = 0
+        pre.red_sum = SUM_LOOP
         try:
             if status == NULL:
                 raise MemoryError()
@@ -527,16 +620,16 @@ cdef class Plan:
                     for b in range(nblocks):
                         _run_range(&ps, scratch, b * block, min(block, n - b * block), status,
                                    partial_base + b * acc_size)
-                else:
-                    for b in prange(nblocks, schedule="static", num_threads=nthreads):
+                else:  # blocks handed out as threads get free: a core busy elsewhere does fewer
+                    for b in prange(nblocks, schedule="guided", num_threads=nthreads):
                         t = threadid()
                         _run_range(&ps, scratch + t * per_thread, b * block, min(block, n - b * block),
-                                   status + t * nwatch, partial_base + b * acc_size)
+                                   status + t * stride, partial_base + b * acc_size)
             raised = []
             for i in range(nwatch):
                 bits = 0
                 for t in range(nthreads):
-                    bits |= status[t * nwatch + i]
+                    bits |= status[t * stride + i]
                 if bits:
                     raised.append((i, bits))
             return raised

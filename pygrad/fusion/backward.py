@@ -22,6 +22,7 @@ saved-tensor hooks, not for ``explain``'s replays), and never through a node wit
 """
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 
@@ -110,19 +111,18 @@ def _joins(child, nr, shape, dtype) -> bool:
 def _gather(top, shape, dtype):
     """The chain below ``top`` in the engine's order, and its inner edges ``(node, j, child)``:
     every joining node whose every lazily recorded use is an edge from the chain."""
-    chain, edges, i = [top], [], 0
+    chain, edges = [top], []
     seen = {top}
-    while i < len(chain):
-        node = chain[i]
-        d = _derivatives(NODES[type(node)])
+    for node in chain:  # grows as it goes: breadth first
+        per_input = _derivatives(NODES[type(node)]).per_input
+        needs = node.needs_input_grad
         for j, (child, nr) in enumerate(node._next_functions):
-            if (child is not None and node.needs_input_grad[j] and d.per_input[j] is not None
+            if (child is not None and needs[j] and per_input[j] is not None
                     and _joins(child, nr, shape, dtype)):
                 edges.append((node, j, child))
                 if child not in seen:
                     seen.add(child)
                     chain.append(child)
-        i += 1
     while True:  # drop nodes used from outside the chain, and what only they reached
         members = set(chain)
         count, below = {}, {}
@@ -142,22 +142,22 @@ def _gather(top, shape, dtype):
             break
         chain = new
     edges = [e for e in edges if e[0] in members and e[2] in members]
-    # The engine runs the ready node with the highest sequence number first.
-    deps = {n: 0 for n in chain}
-    for _, _, child in edges:
-        deps[child] += 1
-    order, ready = [], [top]
+    # The engine runs the ready node with the highest sequence number first (of equal ones, the
+    # one that became ready last).
+    deps = dict.fromkeys(chain, 0)
     by_parent = {}
-    for e in edges:
-        by_parent.setdefault(e[0], []).append(e)
+    for parent, _, child in edges:
+        deps[child] += 1
+        by_parent.setdefault(parent, []).append(child)
+    order, ready, tick = [], [(-top._seq, 0, top)], 0
     while ready:
-        ready.sort(key=lambda n: n._seq)
-        node = ready.pop()
+        node = heapq.heappop(ready)[2]
         order.append(node)
-        for _, _, child in by_parent.get(node, ()):
+        for child in by_parent.get(node, ()):
             deps[child] -= 1
             if deps[child] == 0:
-                ready.append(child)
+                tick -= 1
+                heapq.heappush(ready, (-child._seq, tick, child))
     return order, edges
 
 

@@ -36,6 +36,8 @@ import numpy as np
 from .._backend import core as _core
 from ..autograd import anomaly_mode as _anomaly
 from ..autograd import op_observers as _op_observers
+from ..dtypes import _BY_NUMPY
+from ..size import Size
 from ..tensor import Tensor
 from . import program
 from ._state import pending, state
@@ -82,10 +84,10 @@ _held: dict = {}
 class Record:
     """One pending elementwise op: ``step(*inputs, *attrs)`` with inputs records or arrays."""
 
-    __slots__ = ("step", "_inputs", "attrs", "shape", "dtype", "value", "usage", "guards", "_holds", "origin")
+    __slots__ = ("step", "inputs", "attrs", "shape", "dtype", "value", "usage", "guards", "_holds", "origin")
 
     def __init__(self, step, inputs, attrs, shape, dtype, guards, holds=()):
-        self.step, self._inputs, self.attrs = step, inputs, attrs
+        self.step, self.inputs, self.attrs = step, inputs, attrs
         self.shape, self.dtype, self.guards = shape, dtype, guards
         self.value = None
         self.usage = Usage()
@@ -94,14 +96,11 @@ class Record:
         for key in holds:
             _held[key] = _held.get(key, 0) + 1
 
-    @property
-    def inputs(self):
-        return self._inputs
-
-    @inputs.setter
-    def inputs(self, value):  # computed: the inputs are let go
+    def computed(self, value) -> None:
+        """Store the computed array; the inputs are let go."""
+        self.value = value
         self._release()
-        self._inputs = value
+        self.inputs = ()
 
     def _release(self):
         for key in self._holds:
@@ -135,12 +134,10 @@ class LazyTensor(Tensor):
     # Metadata, without computing anything.
     @property
     def shape(self):
-        from ..size import Size
         return Size(_raw(self).shape)
 
     @property
     def dtype(self):
-        from ..dtypes import _BY_NUMPY
         return _BY_NUMPY[_raw(self).dtype]
 
     @property
@@ -362,18 +359,20 @@ def _record(step, tensors, attrs, limit):
         shapes.append((len(inputs) - 1, a_shape, type(t) is LazyTensor))
         if dtype is None:
             dtype = a_dtype
-        elif a_dtype != dtype:
+        elif a_dtype is not dtype and a_dtype != dtype:
             return None
     if not shapes:
         return None
     # The result's shape is that of its largest operand; a smaller tensor operand broadcast to
     # it is a leaf of its own (a pending one must have the full shape).
-    shape = max((s for _, s, _ in shapes), key=_size)
-    for i, a_shape, lazy in shapes:
-        if a_shape != shape:
-            if lazy or not program.Broadcast.fits(inputs[i], shape):
-                return None
-            inputs[i] = program.Broadcast(inputs[i], shape)
+    shape = shapes[0][1]
+    if len(shapes) > 1 and any(s != shape for _, s, _ in shapes):
+        shape = max((s for _, s, _ in shapes), key=_size)
+        for i, a_shape, lazy in shapes:
+            if a_shape != shape:
+                if lazy or not program.Broadcast.fits(inputs[i], shape):
+                    return None
+                inputs[i] = program.Broadcast(inputs[i], shape)
     if dtype not in _FLOATS or _size(shape) < limit:
         return None
     for rec in records:
@@ -384,7 +383,7 @@ def _record(step, tensors, attrs, limit):
     out = Tensor._wrap(np.empty(0, dtype))
     _set_raw(out, ph)
     out.__class__ = LazyTensor
-    if not any(o is _observe for o in _observers):
+    if _observe not in _observers:
         _op_observers.add(_observe)
     pending.add(out)
     state.counters["recorded"] += 1

@@ -132,7 +132,7 @@ class Program:
         """The attributes that are arrays of the chain's shape, in step order (they are read
         block by block as the whole leaves are)."""
         shape = self.shape()
-        return [a for _, _, attrs in self.steps for a in attrs if _is_whole(a, shape)]
+        return [a for _, _, attrs in self.steps if attrs for a in attrs if _is_whole(a, shape)]
 
     def step(self, step: Step, args, attrs=()) -> tuple:
         self.steps.append((step, tuple(args), tuple(attrs)))
@@ -145,6 +145,7 @@ class Program:
         reg = memo.get(id(record))
         if reg is not None:
             return reg
+        leaf, steps = self.leaf, self.steps
         frames = [[record, 0, None]]  # a record, how many of its inputs are in, their registers
         while frames:
             frame = frames[-1]
@@ -153,24 +154,27 @@ class Program:
                 if rec.origin is not None:
                     note_read(rec)
                 if rec.value is not None:
-                    memo[id(rec)] = self.leaf(rec.value)
+                    memo[id(rec)] = leaf(rec.value)
                     frames.pop()
                     continue
-                check_guards(rec)
+                if rec.guards:
+                    check_guards(rec)
                 frame[2] = args = []
             inputs = rec.inputs
-            while k < len(inputs):
+            count = len(inputs)
+            while k < count:
                 i = inputs[k]
-                reg = self.leaf(i) if isinstance(i, _LEAVES) else memo.get(id(i))
+                reg = leaf(i) if isinstance(i, _LEAVES) else memo.get(id(i))
                 if reg is None:
                     break
                 args.append(reg)
                 k += 1
-            frame[1] = k
-            if k < len(inputs):
+            if k < count:
+                frame[1] = k
                 frames.append([inputs[k], 0, None])
                 continue
-            memo[id(rec)] = self.step(rec.step, args, rec.attrs)
+            steps.append((rec.step, tuple(args), tuple(rec.attrs)))  # as ``step`` adds it
+            memo[id(rec)] = ("step", len(steps) - 1)
             frames.pop()
         return memo[id(record)]
 
@@ -184,13 +188,14 @@ class Program:
         Python.  Both give the same numbers."""
         vm = _backend.fused_evaluator()
         if vm is not None:
-            lowered = self._lowered(vm, n, outputs, arrays, reduce)
+            leaves = self.leaves + self.attr_arrays()
+            lowered = self._lowered(vm, n, outputs, arrays, reduce, leaves)
             if lowered is not None:
                 block = state.block
                 partials = None
                 if reduce is not None:
                     partials = np.empty(-(-n // block), reduce[1])
-                lowered.run(self.leaves + self.attr_arrays(), arrays, n, block, partials)
+                lowered.run(leaves, arrays, n, block, partials)
                 state.counters["compiled"] += 1
                 return partials
             state.counters["fallbacks"] += 1
@@ -237,12 +242,13 @@ class Program:
             run = _COMPILED[key] = self._source(outputs)
         return run
 
-    def _lowered(self, vm, n, outputs, arrays, reduce):
+    def _lowered(self, vm, n, outputs, arrays, reduce, leaves):
         """The compiled plan of this program, lowered once per program shape and leaf dtypes
-        (and per value of a 0-d leaf a step reads); None when it cannot be lowered."""
+        (and per value of a 0-d leaf a step reads); None when it cannot be lowered.  ``leaves``:
+        the leaves and ``attr_arrays()``, as the plan reads them."""
         if any(type(a) is Broadcast for a in self.leaves):  # gathered per block: the Python evaluator's
             return None
-        for a in self.leaves + self.attr_arrays():  # whole arrays as the plan takes them
+        for a in leaves:  # whole arrays as the plan takes them
             if isinstance(a, np.ndarray) and a.ndim and (a.size != n or not a.flags.c_contiguous):
                 return None
         for a in arrays:
@@ -357,8 +363,7 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
     else:
         prog.evaluate(n, regs + kept, flats)
     for r, o in zip(stored, outs):
-        r.value = o
-        r.inputs = ()  # computed: its inputs may go
+        r.computed(o)
     if reduce is None:
         for r in records:
             r.usage.escaped = True
@@ -412,12 +417,15 @@ def expensive(record, stored=()) -> bool:
     stack, seen = [record], set()
     while stack:
         r = stack.pop()
-        if r.value is not None or id(r) in seen or (r is not record and id(r) in stored):
+        if isinstance(r, _LEAVES) or r.value is not None:
             continue
-        seen.add(id(r))
+        key = id(r)
+        if key in seen or (r is not record and key in stored):
+            continue
+        seen.add(key)
         if not r.step.cheap(r.attrs):
             return True
-        stack.extend(i for i in r.inputs if not isinstance(i, _LEAVES))
+        stack += r.inputs
     return False
 
 
@@ -426,8 +434,10 @@ def reachable(roots) -> set:
     stack, seen = list(roots), set()
     while stack:
         r = stack.pop()
-        if r.value is not None or id(r) in seen:
+        if isinstance(r, _LEAVES) or r.value is not None:
             continue
-        seen.add(id(r))
-        stack.extend(i for i in r.inputs if not isinstance(i, _LEAVES))
+        key = id(r)
+        if key not in seen:
+            seen.add(key)
+            stack += r.inputs
     return seen
