@@ -71,14 +71,16 @@ except ImportError:  # a NumPy without it: errstate
 cdef object _state_seen = None, _state_quiet = None, _state_seen_before = None, _state_quiet_before = None
 
 
-cdef object _quiet_state():
-    """The current error state with every floating-point error ignored."""
+cdef object _quiet_state(state):
+    """The error state ``state`` with every floating-point error ignored: ``state`` itself when it
+    ignores them already (backward's pass, a quiet op calling a kernel)."""
     global _state_seen, _state_quiet, _state_seen_before, _state_quiet_before
-    state = get_value(_np_error_state)
     if state is _state_seen:
         return _state_quiet
     if state is _state_seen_before:
         quiet = _state_quiet_before
+    elif all(action == "ignore" for action in np.geterr().values()):
+        quiet = state
     else:
         with np.errstate(all="ignore"):
             quiet = get_value(_np_error_state)
@@ -88,15 +90,22 @@ cdef object _quiet_state():
 
 
 cdef object quiet_enter():
-    """Turn NumPy's floating-point warnings off; returns what ``quiet_exit`` takes."""
+    """Turn NumPy's floating-point warnings off; returns what ``quiet_exit`` takes (None when
+    they are off already)."""
     if _np_error_state is None:
         manager = np.errstate(all="ignore")
         manager.__enter__()
         return manager
-    return PyContextVar_Set(_np_error_state, _quiet_state())
+    state = get_value(_np_error_state)
+    quiet = _quiet_state(state)
+    if quiet is state:
+        return None
+    return PyContextVar_Set(_np_error_state, quiet)
 
 
 cdef int quiet_exit(object token) except -1:
+    if token is None:
+        return 0
     if _np_error_state is None:
         token.__exit__(None, None, None)
     else:
