@@ -182,6 +182,8 @@ def sum_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) 
 def mean_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> np.ndarray:
     """``np.mean`` of ``array``, accumulating float16/float32 in float64."""
     acc, result = _accumulator(array, dtype)
+    if axis is None and array.size:  # np.mean's own arithmetic, without its Python frames
+        return np.asarray(np.true_divide(np.add.reduce(array, None, acc, None, keepdims), array.size), result)
     return np.asarray(np.mean(array, axis=axis, dtype=acc, keepdims=keepdims), result)
 
 
