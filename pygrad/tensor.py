@@ -1014,7 +1014,9 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     # -- linear algebra -----------------------------------------------------------------------
     def __matmul__(self, other):
-        if not isinstance(other, (Tensor, np.ndarray)):
+        if isinstance(other, Tensor):
+            return _linalg.matmul(self, other)
+        if not isinstance(other, np.ndarray):
             return NotImplemented
         return _linalg.matmul(self, _linalg_operand(other))
 
