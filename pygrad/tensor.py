@@ -596,11 +596,11 @@ class Tensor(_core.TensorBase, _TableMethods):
         """Fill the tensor in place with numbers drawn from the normal distribution ``N(mean, std**2)``."""
         return _inplace.normal_(self, mean, std, generator)
 
-    def __iadd__(self, other):
-        return self.add_(other)
+    def __iadd__(self, other):  # add_ with alpha 1, which check_alpha passes
+        return _inplace.inplace_binary(_optable.ADD.fn, self, other)
 
     def __isub__(self, other):
-        return self.sub_(other)
+        return _inplace.inplace_binary(_optable.SUB.fn, self, other)
 
     def __imul__(self, other):
         return self.mul_(other)

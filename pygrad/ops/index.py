@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from . import inplace as _inplace
+from ._opdef import install_array_backward
 from . import shape as _shape
 from ._util import broadcast_shape, normalize_dim, wrap
 from .optable import gradient_where
@@ -144,12 +145,7 @@ class Embed(Function):
     @staticmethod
     def forward(ctx, g, shape, key, accumulate):
         ctx.key, ctx.accumulate = key, accumulate
-        out = np.zeros(shape, g._data.dtype)
-        if accumulate:
-            np.add.at(out, key, g._data)
-        else:
-            out[key] = g._data
-        return wrap(out)
+        return wrap(_embedded(g._data, shape, key, accumulate))
 
     @staticmethod
     def backward(ctx, gg):
@@ -168,6 +164,31 @@ class SliceEmbed(Embed):
 
 
 Select._gradient, Slice._gradient = SelectEmbed, SliceEmbed  # each view's gradient, by PyTorch's node name
+
+
+def _embedded(g: np.ndarray, shape: tuple, key, accumulate: bool) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` placed (or, ``accumulate``, summed) at ``key``."""
+    out = np.zeros(shape, g.dtype)
+    if accumulate:
+        np.add.at(out, key, g)
+    else:
+        out[key] = g
+    return out
+
+
+def _placed(g: np.ndarray, shape: tuple, key) -> np.ndarray:
+    return _embedded(g, shape, key, False)
+
+
+def _summed(g: np.ndarray, shape: tuple, key) -> np.ndarray:
+    return _embedded(g, shape, key, True)
+
+
+# Plain backward's array forms of the index ops' gradients (what Embed computes), run by the
+# compiled engine without the frames of ``backward`` and ``Embed.apply``.
+for _cls, _gradient in ((Select, _placed), (Slice, _placed), (Index, _summed), (Gather, _summed),
+                        (IndexSelect, _summed), (MaskedSelect, _summed)):
+    install_array_backward(_cls, ((_gradient, (0, 1, 2)), None), kept=("shape", "key"))
 
 
 class IndexPut(Function):

@@ -229,6 +229,8 @@ def inplace_binary(op: type, target: Tensor, other, alpha=1) -> Tensor:
     """``target op= other`` (times ``alpha``) for a binary Function, a number ``other`` taking the
     result dtype.  The overlap check sees ``other`` itself, not its scaled copy."""
     operand = binary_operands(target, other if alpha == 1 else other * alpha)[1]
+    if _written_directly(op, target, (operand,), (other,)):  # (inplace's first step, without its frame)
+        return target
     return inplace(op, target, operand, read=(other,))
 
 
