@@ -454,9 +454,10 @@ _REVERSED = {2: (1, 0)}  # a matrix's (the common case)
 
 def t_all(x: Tensor) -> Tensor:
     """``x.T``: all dims reversed (PyTorch warns once per process when ``x`` is not a matrix)."""
-    if x.ndim != 2:
-        warn_once(_T_WARNINGS[0 if x.ndim == 0 else 1], stacklevel=3)
-    return Permute.apply(x, _REVERSED.get(x.ndim) or tuple(range(x.ndim - 1, -1, -1)))
+    ndim = x._data.ndim
+    if ndim != 2:
+        warn_once(_T_WARNINGS[0 if ndim == 0 else 1], stacklevel=3)
+    return Permute.apply(x, _REVERSED.get(ndim) or tuple(range(ndim - 1, -1, -1)))
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
