@@ -275,15 +275,19 @@ def _integer_arrays_key(shape: tuple, key):
     if type(key) is not tuple or not 0 < len(key) <= len(shape):
         return None
     arrays = []
-    for k, size in zip(key, shape):
+    for k in key:
         if type(k) is not Tensor:
             return None
         a = k._data
-        if (a.dtype != np.int64 or not a.ndim or not a.size or (arrays and a.shape != arrays[0].shape)
-                or np.minimum.reduce(a, axis=None) < 0 or np.maximum.reduce(a, axis=None) >= size):
+        if a.dtype != np.int64 or not a.ndim or not a.size or (arrays and a.shape != arrays[0].shape):
             return None
-        arrays.append(a.copy())  # backward scatters with it: a later write to the index tensor must not move it
-    return tuple(arrays) + (slice(None),) * (len(shape) - len(arrays))
+        arrays.append(a)
+    try:  # every index in bounds and none negative, checked in one pass
+        np.ravel_multi_index(arrays, shape[:len(arrays)])
+    except ValueError:
+        return None
+    # (copies: backward scatters with them, a later write to an index tensor must not move them)
+    return tuple([a.copy() for a in arrays]) + (slice(None),) * (len(shape) - len(arrays))
 
 
 def parse_key(shape: tuple, key, setting: bool = False):
