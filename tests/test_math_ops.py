@@ -325,3 +325,20 @@ def test_mean_of_all_elements_is_numpy_mean_accumulated_in_float64_and_torch_s(t
                                rtol=1e-3 if dtype == "float16" else 1e-6)
     np.testing.assert_allclose(x.grad.numpy().astype(np.float64), tx.grad.numpy(), rtol=1e-3)
     assert x.grad.dtype is getattr(pygrad, dtype)
+
+
+@pytest.mark.parametrize("g", [np.float32(0.5), np.array(0.25), np.array(3, np.int64), np.arange(3.0),
+                               np.ones((2, 1), np.float32)])
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (0,), (5, 2, 3)])
+def test_expand_array_is_numpy_broadcast_to(g, shape):
+    """Plain backward's ``expand_to`` (sum's and mean's gradient): ``np.broadcast_to``'s view."""
+    from pygrad.ops._util import expand_array
+    try:
+        want = np.broadcast_to(g, shape)
+    except ValueError:
+        with pytest.raises(ValueError):
+            expand_array(g, shape)
+        return
+    got = expand_array(g, shape)
+    assert (got.shape, got.dtype, got.strides, got.flags.writeable) == (want.shape, want.dtype, want.strides, False)
+    np.testing.assert_array_equal(got, want)

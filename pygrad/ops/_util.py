@@ -210,6 +210,18 @@ def reduce_to_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
 _engine.reduce_to_shape = reduce_to_shape  # plain backward's fitting of broadcast gradients
 
 
+def expand_array(g, shape: tuple) -> np.ndarray:
+    """``np.broadcast_to(g, shape)`` (a read-only view; ``g`` itself when it has the shape): for a
+    0-d ``g`` (the gradient of a loss's sum or mean) made directly, without NumPy's Python frames."""
+    if g.shape == shape:
+        return g
+    if g.ndim == 0 and isinstance(g, (np.ndarray, np.generic)):
+        out = np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(g, shape)
+
+
 def float_dtype_of(t: Tensor) -> dtypes.dtype:
     """The dtype a floating op computes in: the tensor's own, or the default for integers."""
     d = t.dtype
