@@ -437,8 +437,8 @@ def _apply_steps(x: Tensor, steps, advanced) -> Tensor:
 # -- public functions -------------------------------------------------------------------------------------
 def getitem(x: Tensor, key) -> Tensor:
     steps, advanced = parse_key(x._data.shape, key)
-    if not steps and advanced is None:
-        return _shape.Alias.apply(x)
+    if not steps:  # (x[rows, cols] among them)
+        return _shape.Alias.apply(x) if advanced is None else Index.apply(x, advanced)
     return _apply_steps(x, steps, advanced)
 
 
