@@ -553,6 +553,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def sub_(self, other, *, alpha=1):
         """In-place ``self -= alpha * other``."""
         _arith.check_alpha(self, other, alpha)
+        _arith._check_bool_subtraction(self, other)
         return _inplace.inplace_binary(_optable.SUB.fn, self, other, alpha)
 
     def pow_(self, exponent):
@@ -600,6 +601,7 @@ class Tensor(_core.TensorBase, _TableMethods):
         return _inplace.inplace_binary(_optable.ADD.fn, self, other)
 
     def __isub__(self, other):
+        _arith._check_bool_subtraction(self, other)
         return _inplace.inplace_binary(_optable.SUB.fn, self, other)
 
     def __imul__(self, other):

@@ -436,3 +436,14 @@ def test_untracked_update_leaves_overlapping_memory_to_the_checks(torch, backend
         return first, x.tolist(), shared.tolist()
     assert outcome(pygrad) == outcome(torch)
     assert outcome(pygrad)[0].startswith("unsupported operation: more than one element")
+
+
+@pytest.mark.parametrize("call", ["x.sub_(y)", "x.__isub__(y)", "x.sub_(True)", "f.sub_(y)", "f.__isub__(y)"])
+def test_inplace_subtraction_of_bools_raises_torchs_error(torch, backend, call):
+    def message(m):
+        x, y, f = m.tensor([True, False]), m.tensor([True, True]), m.tensor([1.0, 2.0])
+        with pytest.raises(RuntimeError) as info:
+            eval(call)
+        return str(info.value)
+    assert message(pygrad) == message(torch)
+    assert message(pygrad).startswith("Subtraction, the `-` operator")
