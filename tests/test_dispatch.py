@@ -497,3 +497,36 @@ def test_shapes_that_do_not_broadcast_give_the_general_error():
         with pytest.raises(RuntimeError, match=r"The size of tensor a \(3\) must match the size of tensor b \(4\) "
                                                r"at non-singleton dimension 1"):
             m.ones(2, 3, requires_grad=True) + m.ones(2, 4)
+
+
+
+@pytest.mark.parametrize("call", ["x.sum()", "x.mean()", "x.sum(dtype=m.float64)", "x.mean(dtype=m.float64)",
+                                  "x.cumsum(1)", "x.cumsum(0, dtype=m.float64)"])
+def test_reductions_with_a_dtype_argument_take_the_common_path_as_the_general_one(call):
+    """sum, mean and cumsum read a dtype the node does not keep: compiled, they record the same
+    node (no dtype attribute) and values as the general path, and PyTorch's results."""
+    x = pygrad.tensor(np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    first, second = _common_and_general(lambda: eval(call, {"x": x, "m": pygrad}))
+    assert _saved_state(first.grad_fn) == _saved_state(second.grad_fn)
+    assert "dtype" not in vars(first.grad_fn)
+    assert first.dtype == second.dtype
+    np.testing.assert_array_equal(first.detach().numpy(), second.detach().numpy())
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    expected = eval(call, {"x": tx, "m": torch})
+    assert first.grad_fn.name() == expected.grad_fn.name()
+    np.testing.assert_allclose(first.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    grads = []
+    for y in (first, second):
+        x.grad = None
+        y.backward(pygrad.ones_like(y))
+        grads.append(x.grad.numpy().copy())
+    expected.backward(torch.ones_like(expected))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_allclose(grads[0], tx.grad.numpy(), rtol=1e-6)
+
+
+def test_a_reduction_over_all_elements_runs_compiled():
+    if pygrad.backend() != "native":
+        pytest.skip("the compiled path is the native backend's")
+    assert type(optable.SUM.fn.__dict__["apply"]).__name__ == "TableOp"
+    assert type(optable.MEAN.fn.__dict__["apply"]).__name__ == "TableOp"

@@ -187,7 +187,8 @@ cdef class TableOp:
     """``Fn.apply`` of the table op ``Fn``:
     ``TableOp(Fn, call, n_inputs, attrs, dtype_rule, saves, quiet=False, intermediates=(), keeps=None)``.
 
-    ``call(*arrays, *attrs)`` computes the forward's array (``quiet``: with NumPy's floating-point
+    ``attrs`` names the node's attributes, the arguments after the inputs (None: an argument only
+    the forward reads, as a dtype).  ``call(*arrays, *attrs)`` computes the forward's array (``quiet``: with NumPy's floating-point
     warnings off, as ``log(0)`` is ``-inf`` in PyTorch), or, with ``intermediates`` (names), a
     tuple of it and the values the node keeps under those names; ``saves`` lists what the node
     saves, in order, as ``(source, users)``: the input index (-1: the result) and the bit mask of
@@ -318,7 +319,9 @@ cdef class TableOp:
         if self.edge_args is not None:
             node._edge_args = self.edge_args
             for i in range(n, self.n_args):
-                PyObject_GenericSetAttr(node, (<tuple>self.attrs)[i - n], args[i])
+                name = (<tuple>self.attrs)[i - n]
+                if name is not None:
+                    PyObject_GenericSetAttr(node, name, args[i])
         if self.keeps_fn is not None:
             _grad_state.enabled = False
             try:
