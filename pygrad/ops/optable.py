@@ -347,6 +347,7 @@ SOFTMAX = Op("_softmax(Tensor self, int? dim)", node="SoftmaxBackward0", kernel=
 LOG_SOFTMAX = Op("_log_softmax(Tensor self, int? dim)", node="LogSoftmaxBackward0", kernel="log_softmax",
                  function=False, method=False,
                  derivatives={"self": "grad - exp(result) * sum_keep(grad, dim)"},
+                 fused={"self": "log_softmax_backward(grad, result, dim)"},
                  jvp="self_t - sum_keep(exp(result) * self_t, dim)",
                  rule="d log_softmax: grad_u = grad - softmax(u) * sum(grad)")
 
