@@ -19,8 +19,8 @@ NumPy's own (run-time SIMD) loop from ``UFUNC_MIN_SIZE`` elements on, where it i
 """
 cimport cython
 cimport numpy as cnp
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject, PyTypeObject
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cython.parallel cimport prange
@@ -1311,16 +1311,21 @@ cdef inline bint _class_rows(object x, object target) noexcept:
             and cnp.PyArray_DIMS(<cnp.ndarray>target)[0] == cnp.PyArray_DIMS(<cnp.ndarray>x)[0])
 
 
-cdef int _picked_negated(floating* picked, char* x, Py_ssize_t row_step, Py_ssize_t col_step, char* t,
-                         Py_ssize_t t_step, Py_ssize_t n, long long classes, long long ignore) noexcept nogil:
-    """``picked[i] = -x[i, t[i]]`` (byte strides); -1 when a target is not a class or is ``ignore``."""
+cdef int _nll_rows_into(floating* out, floating* picked, char* x, Py_ssize_t row_step, Py_ssize_t col_step,
+                        char* t, Py_ssize_t t_step, Py_ssize_t n, long long classes, long long ignore,
+                        bint mean) noexcept nogil:
+    """``out[0]`` = the sum (or the mean) of ``picked[i] = -x[i, t[i]]`` (byte strides); -1 when
+    a target is not a class or is ``ignore``."""
     cdef Py_ssize_t i
     cdef long long c
+    cdef floating total
     for i in range(n):
         c = (<long long*>(t + i * t_step))[0]
         if c < 0 or c >= classes or c == ignore:
             return -1
         picked[i] = -(<floating*>(x + i * row_step + c * col_step))[0]
+    total = _numpy_sum(picked, n)
+    out[0] = total / <floating>n if mean else total
     return 0
 
 
@@ -1330,43 +1335,29 @@ def nll_rows(x, target, ignore_index, mean):
         return _pure.nll_rows(x, target, ignore_index, mean)
     cdef cnp.ndarray a = <cnp.ndarray>x, t = <cnp.ndarray>target
     cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], classes = cnp.PyArray_DIMS(a)[1]
-    cdef int typenum = cnp.PyArray_TYPE(a), bad
+    cdef int bad
     cdef long long ignore = ignore_index if 0 <= ignore_index < classes else -1
     cdef bint by_rows = bool(mean)
     if n == 0:
         return None
-    cdef void* picked = PyMem_Malloc(n * cnp.PyArray_ITEMSIZE(a))
+    out = _empty(0, NULL, NULL, cnp.PyArray_TYPE(a), cnp.PyArray_ITEMSIZE(a))
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* picked = malloc(n * cnp.PyArray_ITEMSIZE(a))
     if picked == NULL:
         raise MemoryError()
+    cdef char* xs = <char*>cnp.PyArray_DATA(a)
+    cdef char* ts = <char*>cnp.PyArray_DATA(t)
     cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(a)
-    cdef double total
-    cdef float total_f
-    try:
-        with nogil:
-            if typenum == cnp.NPY_FLOAT:
-                bad = _picked_negated(<float*>picked, <char*>cnp.PyArray_DATA(a), strides[0], strides[1],
-                                      <char*>cnp.PyArray_DATA(t), cnp.PyArray_STRIDES(t)[0], n, classes, ignore)
-                if not bad:
-                    total_f = _numpy_sum(<float*>picked, n)
-                    if by_rows:
-                        total_f = total_f / <float>n
-            else:
-                bad = _picked_negated(<double*>picked, <char*>cnp.PyArray_DATA(a), strides[0], strides[1],
-                                      <char*>cnp.PyArray_DATA(t), cnp.PyArray_STRIDES(t)[0], n, classes, ignore)
-                if not bad:
-                    total = _numpy_sum(<double*>picked, n)
-                    if by_rows:
-                        total = total / <double>n
-    finally:
-        PyMem_Free(picked)
-    if bad:
-        return None
-    out = _empty(0, NULL, NULL, typenum, cnp.PyArray_ITEMSIZE(a))
-    if typenum == cnp.NPY_FLOAT:
-        (<float*>cnp.PyArray_DATA(<cnp.ndarray>out))[0] = total_f
-    else:
-        (<double*>cnp.PyArray_DATA(<cnp.ndarray>out))[0] = total
-    return out
+    cdef Py_ssize_t t_step = cnp.PyArray_STRIDES(t)[0]
+    with nogil:
+        if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT:
+            bad = _nll_rows_into(<float*>o, <float*>picked, xs, strides[0], strides[1], ts, t_step, n, classes,
+                                 ignore, by_rows)
+        else:
+            bad = _nll_rows_into(<double*>o, <double*>picked, xs, strides[0], strides[1], ts, t_step, n, classes,
+                                 ignore, by_rows)
+        free(picked)
+    return None if bad else out
 
 
 cdef int _scatter_rows(floating* out, floating value, char* t, Py_ssize_t t_step, Py_ssize_t n,
