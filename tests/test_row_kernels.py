@@ -17,7 +17,7 @@ DTYPES = [np.float32, np.float64]
 # Rows shorter and longer than NumPy's 8-wide and 128-long summation blocks, one row, one column,
 # 3-d, and sizes on both sides of where the compiled kernel takes the row maxima from NumPy.
 SHAPES = [(1,), (5,), (1, 1), (64, 10), (3, 7), (2, 8), (4, 9), (2, 16), (3, 127), (3, 128), (3, 129),
-          (2, 300), (5, 1000), (2, 3, 17), (1000, 3), (4, 50, 30), (1, 20000)]
+          (2, 300), (5, 1000), (2, 3, 17), (1000, 3), (4, 50, 30), (1, 8192), (2, 8193), (1, 20000)]
 
 
 def _same_bits(got, want):
@@ -95,7 +95,7 @@ def test_other_layouts_and_axes_take_the_pure_kernel(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n,classes", [(1, 1), (64, 10), (7, 3), (200, 5), (1000, 100)])
+@pytest.mark.parametrize("n,classes", [(1, 1), (64, 10), (7, 3), (200, 5), (1000, 100), (20000, 3)])
 def test_nll_rows_and_its_backward_give_the_pure_bits(n, classes, dtype, rng, monkeypatch):
     calls = _no_fallback(monkeypatch, "nll_rows") + _no_fallback(monkeypatch, "nll_rows_backward")
     x = rng.standard_normal((n, classes)).astype(dtype)

@@ -20,7 +20,6 @@ NumPy's own (run-time SIMD) loop from ``UFUNC_MIN_SIZE`` elements on, where it i
 cimport cython
 cimport numpy as cnp
 from cpython.object cimport PyObject, PyTypeObject
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cython.parallel cimport prange
@@ -1193,6 +1192,27 @@ cdef void _row_sums(floating* a, floating* sums, Py_ssize_t rows, Py_ssize_t col
         sums[r] = _numpy_sum(a + r * cols, cols)
 
 
+# NumPy before 2.3 adds a contiguous run longer than its buffer (8192 elements unless
+# ``np.setbufsize`` changed it) in pieces of that size; runs up to it every version adds alike.
+cdef Py_ssize_t NUMPY_RUN_MAX = 8192
+
+
+cdef int _sum_rows(cnp.ndarray a, cnp.ndarray sums, Py_ssize_t rows, Py_ssize_t cols) except -1:
+    """``sums[r]`` = ``np.add.reduce`` of row ``r`` of the C-ordered float ``a`` (``rows`` x ``cols``),
+    compiled where that gives NumPy's bits on every version, else NumPy's own."""
+    if cols > NUMPY_RUN_MAX:
+        np.add.reduce(a.reshape(rows, cols), 1, None, sums)
+        return 0
+    cdef void* data = cnp.PyArray_DATA(a)
+    cdef void* out = cnp.PyArray_DATA(sums)
+    with nogil:
+        if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT:
+            _row_sums(<float*>data, <float*>out, rows, cols)
+        else:
+            _row_sums(<double*>data, <double*>out, rows, cols)
+    return 0
+
+
 cdef void _sub_rows(floating* out, floating* sums, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """``out -= sums`` with one value per row."""
     cdef Py_ssize_t r, j
@@ -1247,7 +1267,6 @@ def log_softmax(a, axis):
     e = _empty(nd, cnp.PyArray_DIMS(x), NULL, typenum, itemsize)
     sums = _empty(1, &rows, NULL, typenum, itemsize)
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
-    cdef void* pe = cnp.PyArray_DATA(<cnp.ndarray>e)
     cdef void* s = cnp.PyArray_DATA(<cnp.ndarray>sums)
     cdef void* tops = NULL
     if cnp.PyArray_SIZE(x) >= ROW_MAX_NUMPY:
@@ -1259,11 +1278,7 @@ def log_softmax(a, axis):
         else:
             _shift_rows(<double*>cnp.PyArray_DATA(x), <double*>o, <double*>tops, rows, cols)
     np.exp(out, e)
-    with nogil:
-        if typenum == cnp.NPY_FLOAT:
-            _row_sums(<float*>pe, <float*>s, rows, cols)
-        else:
-            _row_sums(<double*>pe, <double*>s, rows, cols)
+    _sum_rows(<cnp.ndarray>e, <cnp.ndarray>sums, rows, cols)
     np.log(sums, sums)
     with nogil:
         if typenum == cnp.NPY_FLOAT:
@@ -1290,12 +1305,11 @@ def log_softmax_backward(g, result, axis):
     np.exp(result, out)
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     cdef void* s = cnp.PyArray_DATA(<cnp.ndarray>sums)
+    _sum_rows(gx, <cnp.ndarray>sums, rows, cols)
     with nogil:
         if typenum == cnp.NPY_FLOAT:
-            _row_sums(<float*>cnp.PyArray_DATA(gx), <float*>s, rows, cols)
             _softmax_grad_rows(<float*>cnp.PyArray_DATA(gx), <float*>o, <float*>s, rows, cols)
         else:
-            _row_sums(<double*>cnp.PyArray_DATA(gx), <double*>s, rows, cols)
             _softmax_grad_rows(<double*>cnp.PyArray_DATA(gx), <double*>o, <double*>s, rows, cols)
     return out
 
@@ -1311,22 +1325,22 @@ cdef inline bint _class_rows(object x, object target) noexcept:
             and cnp.PyArray_DIMS(<cnp.ndarray>target)[0] == cnp.PyArray_DIMS(<cnp.ndarray>x)[0])
 
 
-cdef int _nll_rows_into(floating* out, floating* picked, char* x, Py_ssize_t row_step, Py_ssize_t col_step,
-                        char* t, Py_ssize_t t_step, Py_ssize_t n, long long classes, long long ignore,
-                        bint mean) noexcept nogil:
-    """``out[0]`` = the sum (or the mean) of ``picked[i] = -x[i, t[i]]`` (byte strides); -1 when
-    a target is not a class or is ``ignore``."""
+cdef int _picked_negated(floating* picked, char* x, Py_ssize_t row_step, Py_ssize_t col_step, char* t,
+                         Py_ssize_t t_step, Py_ssize_t n, long long classes, long long ignore) noexcept nogil:
+    """``picked[i] = -x[i, t[i]]`` (byte strides); -1 when a target is not a class or is ``ignore``."""
     cdef Py_ssize_t i
     cdef long long c
-    cdef floating total
     for i in range(n):
         c = (<long long*>(t + i * t_step))[0]
         if c < 0 or c >= classes or c == ignore:
             return -1
         picked[i] = -(<floating*>(x + i * row_step + c * col_step))[0]
-    total = _numpy_sum(picked, n)
-    out[0] = total / <floating>n if mean else total
     return 0
+
+
+cdef inline void _total_into(floating* out, floating* picked, Py_ssize_t n, bint mean) noexcept nogil:
+    cdef floating total = _numpy_sum(picked, n)
+    out[0] = total / <floating>n if mean else total
 
 
 def nll_rows(x, target, ignore_index, mean):
@@ -1334,30 +1348,37 @@ def nll_rows(x, target, ignore_index, mean):
     if not _class_rows(x, target) or type(ignore_index) is not int:
         return _pure.nll_rows(x, target, ignore_index, mean)
     cdef cnp.ndarray a = <cnp.ndarray>x, t = <cnp.ndarray>target
-    cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], classes = cnp.PyArray_DIMS(a)[1]
-    cdef int bad
+    cdef cnp.npy_intp n = cnp.PyArray_DIMS(a)[0]
+    cdef Py_ssize_t classes = cnp.PyArray_DIMS(a)[1]
+    cdef int typenum = cnp.PyArray_TYPE(a), bad
     cdef long long ignore = ignore_index if 0 <= ignore_index < classes else -1
     cdef bint by_rows = bool(mean)
     if n == 0:
         return None
-    out = _empty(0, NULL, NULL, cnp.PyArray_TYPE(a), cnp.PyArray_ITEMSIZE(a))
-    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
-    cdef void* picked = malloc(n * cnp.PyArray_ITEMSIZE(a))
-    if picked == NULL:
-        raise MemoryError()
+    picked = _empty(1, &n, NULL, typenum, cnp.PyArray_ITEMSIZE(a))
+    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>picked)
     cdef char* xs = <char*>cnp.PyArray_DATA(a)
     cdef char* ts = <char*>cnp.PyArray_DATA(t)
     cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(a)
     cdef Py_ssize_t t_step = cnp.PyArray_STRIDES(t)[0]
     with nogil:
-        if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT:
-            bad = _nll_rows_into(<float*>o, <float*>picked, xs, strides[0], strides[1], ts, t_step, n, classes,
-                                 ignore, by_rows)
+        if typenum == cnp.NPY_FLOAT:
+            bad = _picked_negated(<float*>p, xs, strides[0], strides[1], ts, t_step, n, classes, ignore)
         else:
-            bad = _nll_rows_into(<double*>o, <double*>picked, xs, strides[0], strides[1], ts, t_step, n, classes,
-                                 ignore, by_rows)
-        free(picked)
-    return None if bad else out
+            bad = _picked_negated(<double*>p, xs, strides[0], strides[1], ts, t_step, n, classes, ignore)
+    if bad:
+        return None
+    if n > NUMPY_RUN_MAX:  # NumPy's own sum (see NUMPY_RUN_MAX), as the pure kernel computes the rest
+        total = np.add.reduce(picked)
+        return np.asarray(total / a.dtype.type(n) if mean else total)
+    out = _empty(0, NULL, NULL, typenum, cnp.PyArray_ITEMSIZE(a))
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            _total_into(<float*>o, <float*>p, n, by_rows)
+        else:
+            _total_into(<double*>o, <double*>p, n, by_rows)
+    return out
 
 
 cdef int _scatter_rows(floating* out, floating value, char* t, Py_ssize_t t_step, Py_ssize_t n,
