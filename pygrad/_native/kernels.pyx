@@ -1247,7 +1247,8 @@ cdef Py_ssize_t _rows_along(object a, object axis) except -2:
         return -1
     x = <cnp.ndarray>a
     typenum, nd = cnp.PyArray_TYPE(x), cnp.PyArray_NDIM(x)
-    if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE or nd == 0 or not cnp.PyArray_IS_C_CONTIGUOUS(x):
+    if (typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE or nd == 0 or not cnp.PyArray_IS_C_CONTIGUOUS(x)
+            or not cnp.PyArray_ISBEHAVED_RO(x)):
         return -1
     if (axis != nd - 1 and axis != -1) or cnp.PyArray_SIZE(x) == 0:
         return -1
@@ -1294,7 +1295,7 @@ def log_softmax_backward(g, result, axis):
     cdef cnp.npy_intp rows = _rows_along(g, axis)
     if (rows < 0 or type(result) is not cnp.ndarray
             or cnp.PyArray_TYPE(<cnp.ndarray>result) != cnp.PyArray_TYPE(<cnp.ndarray>g)
-            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>result)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>result) or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>result)
             or not _same_shape(<cnp.ndarray>g, <cnp.ndarray>result)):
         return _pure.log_softmax_backward(g, result, axis)
     cdef cnp.ndarray gx = <cnp.ndarray>g
@@ -1315,9 +1316,12 @@ def log_softmax_backward(g, result, axis):
 
 
 cdef inline bint _class_rows(object x, object target) noexcept:
-    """``x`` a 2-d float32/float64 array and ``target`` an int64 array of one index per row."""
+    """``x`` a 2-d float32/float64 array and ``target`` an int64 array of one index per row (both
+    aligned, in the machine's byte order)."""
     cdef int typenum
     if type(x) is not cnp.ndarray or type(target) is not cnp.ndarray:
+        return False
+    if not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>x) or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>target):
         return False
     typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
     return ((typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE) and cnp.PyArray_NDIM(<cnp.ndarray>x) == 2
@@ -1397,12 +1401,14 @@ cdef int _scatter_rows(floating* out, floating value, char* t, Py_ssize_t t_step
 def nll_rows_backward(g, x, target, total_weight):
     """The gradient of ``nll_rows`` (see the pure kernel), compiled for a float32/float64 ``g``."""
     cdef int typenum
-    if not _class_rows(x, target) or type(g) is not cnp.ndarray or cnp.PyArray_NDIM(<cnp.ndarray>g) != 0:
+    if (not _class_rows(x, target) or type(g) is not cnp.ndarray or cnp.PyArray_NDIM(<cnp.ndarray>g) != 0
+            or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>g)):
         return _pure.nll_rows_backward(g, x, target, total_weight)
     typenum = cnp.PyArray_TYPE(<cnp.ndarray>g)
     if typenum != cnp.PyArray_TYPE(<cnp.ndarray>x) or total_weight is not None and (
             type(total_weight) is not cnp.ndarray or cnp.PyArray_NDIM(<cnp.ndarray>total_weight) != 0
-            or cnp.PyArray_TYPE(<cnp.ndarray>total_weight) != typenum):
+            or cnp.PyArray_TYPE(<cnp.ndarray>total_weight) != typenum
+            or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>total_weight)):
         return _pure.nll_rows_backward(g, x, target, total_weight)
     cdef cnp.ndarray a = <cnp.ndarray>x, t = <cnp.ndarray>target
     cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], classes = cnp.PyArray_DIMS(a)[1]
