@@ -455,3 +455,45 @@ def test_t_backward_in_the_compiled_engine_as_in_python():
     (g,) = pygrad.autograd.grad((w.t() * pygrad.tensor(np.arange(6.0).reshape(3, 2))).sum(), w, create_graph=True)
     np.testing.assert_array_equal(first, g.detach().numpy())
     np.testing.assert_array_equal(first, np.arange(6.0).reshape(3, 2).T)
+
+
+@pytest.mark.parametrize("dims", [(1, 0), (2, 0, 1), (1, 2, 0), (0, 2, 1), (3, 1, 0, 2)])
+def test_permute_backward_in_the_compiled_engine_as_in_python_and_torch(dims):
+    """PermuteBackward0 undoes the permutation: the array form the compiled engine runs, the
+    create_graph form and PyTorch agree; a gradient hook still sees the permuted gradient."""
+    shape = (2, 3, 4, 5)[:len(dims)]
+    data = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    weight = np.random.default_rng(5).standard_normal(tuple(shape[d] for d in dims))
+    x = pygrad.tensor(data, requires_grad=True)
+    seen = []
+    y = x.permute(*dims)
+    y.register_hook(lambda g: seen.append(g.shape))
+    (y * pygrad.tensor(weight)).sum().backward()
+    (g,) = pygrad.autograd.grad((x.permute(*dims) * pygrad.tensor(weight)).sum(), x, create_graph=True)
+    tx = torch.tensor(data, requires_grad=True)
+    (tx.permute(*dims) * torch.tensor(weight)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(g.detach().numpy(), tx.grad.numpy())
+    assert y.grad_fn.name() == "PermuteBackward0"
+    assert seen == [pygrad.Size(weight.shape)]
+
+
+@pytest.mark.parametrize("shapes", [((4, 3), (3,)), ((3,), (4, 3)), ((2, 1, 3), (4, 1)), ((5, 0), (1,))])
+def test_broadcast_operands_of_one_dtype_as_the_general_path(shapes):
+    """A bias added to a batch takes the compiled path as a same-shape pair does: the same
+    values, graph and summed gradients as the general path."""
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    value, _, grads = _both_ways(lambda x, y: (x + y) * y - x / y, a, b)
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    ((ta + tb) * tb - ta / tb).sum().backward()
+    np.testing.assert_allclose(value, ((ta + tb) * tb - ta / tb).detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(grads[0], ta.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(grads[1], tb.grad.numpy(), rtol=1e-5)
+
+
+def test_shapes_that_do_not_broadcast_give_the_general_error():
+    for m in (pygrad, torch):
+        with pytest.raises(RuntimeError, match=r"The size of tensor a \(3\) must match the size of tensor b \(4\) "
+                                               r"at non-singleton dimension 1"):
+            m.ones(2, 3, requires_grad=True) + m.ones(2, 4)

@@ -272,7 +272,7 @@ cdef class TableOp:
             if self.prep == FLOAT:
                 if not _is_float(cnp.PyArray_TYPE(data)):
                     return None
-                if i and not same_layout(first, data):
+                if i and not (same_layout(first, data) or n == 2 and _broadcast_pair(first, data)):
                     return None
             if i == 0:
                 first = data
@@ -384,6 +384,20 @@ cdef class TableOp:
 
 
 cdef tuple _NO_EDGE = (None, 0)
+
+
+cdef bint _broadcast_pair(cnp.ndarray x, cnp.ndarray y):
+    """Same dtype and shapes that broadcast together (a bias added to a batch): a binary op's
+    generic forward would pass them to the kernel as they are after its broadcast check."""
+    cdef int nx = cnp.PyArray_NDIM(x), ny = cnp.PyArray_NDIM(y), k
+    cdef cnp.npy_intp a, b
+    if cnp.PyArray_DESCR(x) != cnp.PyArray_DESCR(y):
+        return False
+    for k in range(1, min(nx, ny) + 1):
+        a, b = cnp.PyArray_DIMS(x)[nx - k], cnp.PyArray_DIMS(y)[ny - k]
+        if a != b and a != 1 and b != 1:
+            return False
+    return True
 
 
 cdef bint _plain_value(value):

@@ -469,12 +469,14 @@ def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, e
         len(derivatives), len(saved), tuple(params[1 + len(saved):]), tuple(derivatives), False)
 
 
-def install_array_backward(fn: type, derivatives: tuple) -> None:
+def install_array_backward(fn: type, derivatives: tuple, kept: tuple = ()) -> None:
     """Give the node of a hand-written ``Function`` the array backward the compiled engine runs
     without a Python frame (as ``_install_compiled_backward`` gives a table op's): one entry per
-    forward argument, None or ``(function, (0,))``, the function called on the gradient's array."""
+    forward argument, None or ``(function, sources)``, the function called on the gradient's array
+    (source 0) and the node attributes named in ``kept`` (sources 1, 2, ...)."""
     if _TableOp is not None:
-        fn._backward_cls._table_backward = _backend.engine.TableBackward(len(derivatives), 0, (), derivatives, False)
+        fn._backward_cls._table_backward = _backend.engine.TableBackward(len(derivatives), 0, kept, derivatives,
+                                                                         False)
 
 
 def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fuse=False) -> list[str]:
