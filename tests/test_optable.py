@@ -100,7 +100,7 @@ def test_integer_input_dtype_matches_torch(op):
 
 FUSED = [(op, name) for op in optable.OPS for name in op.fused]
 # Values of the non-tensor arguments a fused kernel reads, each checked.
-FUSED_ATTRS = {"pow_scalar": [{"exponent": p} for p in (2, 2.5, 3, 0.5, -1, 1, 0)]}
+FUSED_ATTRS = {"pow_scalar": [{"exponent": p} for p in (2, 2.5, 3, 0.5, -1, 1, 0)], "_log_softmax": [{"dim": 0}]}
 
 
 @pytest.mark.parametrize("op,arg", FUSED, ids=[f"{op.name}-{a}" for op, a in FUSED])
@@ -113,8 +113,9 @@ def test_fused_kernel_computes_the_derivative_expression(op, arg, dtype, rng):
     for a, x in zip(op.inputs, arrays):
         values[a.name] = np.resize(x, 7).astype(dtype)
     values.update({a.name: 1.5 for a in op.attrs})  # a number operand (pow's exponent or base)
+    values.update(FUSED_ATTRS.get(op.name, [{}])[0])
     if "result" in params:
-        result = op.fn.apply(*[pygrad.tensor(values[a.name]) for a in op.inputs], *(1.5 for _ in op.attrs))
+        result = op.fn.apply(*[pygrad.tensor(values[a.name]) for a in op.inputs], *(values[a.name] for a in op.attrs))
         values["result"] = result.numpy()
     fused = _compile(op.fused[arg], params, ARRAY_NS, "fused")
     expression = _compile(op.derivatives[arg], params, ARRAY_NS, "expression")

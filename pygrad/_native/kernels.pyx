@@ -1116,6 +1116,328 @@ cdef bint _overlaps(cnp.ndarray d, cnp.ndarray s):
     return s0 < d0 + nbytes and d0 < s0 + cnp.PyArray_NBYTES(s)
 
 
+# -- log_softmax along rows, the negative log likelihood of class indices --------------------
+# Sums are added as NumPy's add.reduce adds a contiguous run (``_numpy_sum``), exp and log are
+# NumPy's ufuncs called on whole buffers, so the results are the pure kernels' bit for bit.
+
+cdef floating _pairwise(floating* a, Py_ssize_t n) noexcept nogil:
+    """NumPy's pairwise summation of ``a[:n]``: runs of at most 128 in eight interleaved partial
+    sums combined as a tree, then the rest in order; longer runs split in halves (a multiple of 8
+    first)."""
+    cdef floating r[8]
+    cdef floating res
+    cdef Py_ssize_t i, j, n2
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res = res + a[i]
+        return res
+    if n <= 128:
+        for j in range(8):
+            r[j] = a[j]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] = r[j] + a[i + j]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            res = res + a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a, n2) + _pairwise(a + n2, n - n2)
+
+
+cdef inline floating _numpy_sum(floating* a, Py_ssize_t n) noexcept nogil:
+    """``np.add.reduce`` of the contiguous ``a[:n]``: the reduction starts from +0.0."""
+    cdef floating zero = 0
+    return zero + _pairwise(a, n)
+
+
+cdef floating _row_max(floating* a, Py_ssize_t n) noexcept nogil:
+    """``np.maximum.reduce`` of ``a[:n]`` (``n >= 1``): the largest value, or the first NaN."""
+    cdef floating top = a[0], x
+    cdef Py_ssize_t i
+    for i in range(1, n):
+        x = a[i]
+        if x > top:
+            top = x
+        elif x != x:
+            return x if top == top else top
+    return top
+
+
+# From this many elements on, the row maxima are NumPy's SIMD reduction (the same values).
+cdef Py_ssize_t ROW_MAX_NUMPY = 4096
+
+
+cdef void _shift_rows(floating* x, floating* out, floating* tops, Py_ssize_t rows,
+                      Py_ssize_t cols) noexcept nogil:
+    """``out = x - max(x)`` along each row (``tops``: the maxima, or NULL to find them here)."""
+    cdef Py_ssize_t r, j
+    cdef floating top
+    for r in range(rows):
+        top = _row_max(x, cols) if tops == NULL else tops[r]
+        for j in range(cols):
+            out[j] = x[j] - top
+        x += cols
+        out += cols
+
+
+cdef void _row_sums(floating* a, floating* sums, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    cdef Py_ssize_t r
+    for r in range(rows):
+        sums[r] = _numpy_sum(a + r * cols, cols)
+
+
+# NumPy before 2.3 adds a contiguous run longer than its buffer (8192 elements unless
+# ``np.setbufsize`` changed it) in pieces of that size; runs up to it every version adds alike.
+cdef Py_ssize_t NUMPY_RUN_MAX = 8192
+
+
+cdef int _sum_rows(cnp.ndarray a, cnp.ndarray sums, Py_ssize_t rows, Py_ssize_t cols) except -1:
+    """``sums[r]`` = ``np.add.reduce`` of row ``r`` of the C-ordered float ``a`` (``rows`` x ``cols``),
+    compiled where that gives NumPy's bits on every version, else NumPy's own."""
+    if cols > NUMPY_RUN_MAX:
+        np.add.reduce(a.reshape(rows, cols), 1, None, sums)
+        return 0
+    cdef void* data = cnp.PyArray_DATA(a)
+    cdef void* out = cnp.PyArray_DATA(sums)
+    with nogil:
+        if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT:
+            _row_sums(<float*>data, <float*>out, rows, cols)
+        else:
+            _row_sums(<double*>data, <double*>out, rows, cols)
+    return 0
+
+
+cdef void _sub_rows(floating* out, floating* sums, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """``out -= sums`` with one value per row."""
+    cdef Py_ssize_t r, j
+    cdef floating s
+    for r in range(rows):
+        s = sums[r]
+        for j in range(cols):
+            out[j] = out[j] - s
+        out += cols
+
+
+cdef void _softmax_grad_rows(floating* g, floating* out, floating* sums, Py_ssize_t rows,
+                             Py_ssize_t cols) noexcept nogil:
+    """``out = g - out * sums`` with one sum per row (``out`` holding ``exp(result)``)."""
+    cdef Py_ssize_t r, j
+    cdef floating s, t
+    for r in range(rows):
+        s = sums[r]
+        for j in range(cols):
+            t = out[j] * s
+            out[j] = g[j] - t
+        g += cols
+        out += cols
+
+
+cdef Py_ssize_t _rows_along(object a, object axis) except -2:
+    """The number of rows of ``a`` along ``axis`` when the compiled row kernels take it (a
+    float32/float64 C-ordered array of at least one element, ``axis`` its last), else -1."""
+    cdef cnp.ndarray x
+    cdef int typenum, nd
+    if type(a) is not cnp.ndarray or type(axis) is not int:
+        return -1
+    x = <cnp.ndarray>a
+    typenum, nd = cnp.PyArray_TYPE(x), cnp.PyArray_NDIM(x)
+    if (typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE or nd == 0 or not cnp.PyArray_IS_C_CONTIGUOUS(x)
+            or not cnp.PyArray_ISBEHAVED_RO(x)):
+        return -1
+    if (axis != nd - 1 and axis != -1) or cnp.PyArray_SIZE(x) == 0:
+        return -1
+    return cnp.PyArray_SIZE(x) // cnp.PyArray_DIMS(x)[nd - 1]
+
+
+def log_softmax(a, axis):
+    """``log_softmax`` of ``a`` along ``axis`` (see the pure kernel): compiled for float arrays
+    in C order along their last axis."""
+    cdef cnp.npy_intp rows = _rows_along(a, axis)
+    if rows < 0:
+        return _pure.log_softmax(a, axis)
+    cdef cnp.ndarray x = <cnp.ndarray>a
+    cdef int nd = cnp.PyArray_NDIM(x), typenum = cnp.PyArray_TYPE(x)
+    cdef Py_ssize_t cols = cnp.PyArray_DIMS(x)[nd - 1], itemsize = cnp.PyArray_ITEMSIZE(x)
+    out = _empty(nd, cnp.PyArray_DIMS(x), NULL, typenum, itemsize)
+    e = _empty(nd, cnp.PyArray_DIMS(x), NULL, typenum, itemsize)
+    sums = _empty(1, &rows, NULL, typenum, itemsize)
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* s = cnp.PyArray_DATA(<cnp.ndarray>sums)
+    cdef void* tops = NULL
+    if cnp.PyArray_SIZE(x) >= ROW_MAX_NUMPY:
+        np.maximum.reduce(x.reshape(rows, cols), 1, None, sums)
+        tops = s
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            _shift_rows(<float*>cnp.PyArray_DATA(x), <float*>o, <float*>tops, rows, cols)
+        else:
+            _shift_rows(<double*>cnp.PyArray_DATA(x), <double*>o, <double*>tops, rows, cols)
+    np.exp(out, e)
+    _sum_rows(<cnp.ndarray>e, <cnp.ndarray>sums, rows, cols)
+    np.log(sums, sums)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            _sub_rows(<float*>o, <float*>s, rows, cols)
+        else:
+            _sub_rows(<double*>o, <double*>s, rows, cols)
+    return out
+
+
+def log_softmax_backward(g, result, axis):
+    """The gradient of ``log_softmax`` (see the pure kernel): compiled when ``g`` and ``result``
+    are float arrays of one dtype and shape, in C order along their last axis."""
+    cdef cnp.npy_intp rows = _rows_along(g, axis)
+    if (rows < 0 or type(result) is not cnp.ndarray
+            or cnp.PyArray_TYPE(<cnp.ndarray>result) != cnp.PyArray_TYPE(<cnp.ndarray>g)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>result) or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>result)
+            or not _same_shape(<cnp.ndarray>g, <cnp.ndarray>result)):
+        return _pure.log_softmax_backward(g, result, axis)
+    cdef cnp.ndarray gx = <cnp.ndarray>g
+    cdef int nd = cnp.PyArray_NDIM(gx), typenum = cnp.PyArray_TYPE(gx)
+    cdef Py_ssize_t cols = cnp.PyArray_DIMS(gx)[nd - 1], itemsize = cnp.PyArray_ITEMSIZE(gx)
+    out = _empty(nd, cnp.PyArray_DIMS(gx), NULL, typenum, itemsize)
+    sums = _empty(1, &rows, NULL, typenum, itemsize)
+    np.exp(result, out)
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* s = cnp.PyArray_DATA(<cnp.ndarray>sums)
+    _sum_rows(gx, <cnp.ndarray>sums, rows, cols)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            _softmax_grad_rows(<float*>cnp.PyArray_DATA(gx), <float*>o, <float*>s, rows, cols)
+        else:
+            _softmax_grad_rows(<double*>cnp.PyArray_DATA(gx), <double*>o, <double*>s, rows, cols)
+    return out
+
+
+cdef inline bint _class_rows(object x, object target) noexcept:
+    """``x`` a 2-d float32/float64 array and ``target`` an int64 array of one index per row (both
+    aligned, in the machine's byte order)."""
+    cdef int typenum
+    if type(x) is not cnp.ndarray or type(target) is not cnp.ndarray:
+        return False
+    if not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>x) or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>target):
+        return False
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    return ((typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE) and cnp.PyArray_NDIM(<cnp.ndarray>x) == 2
+            and cnp.PyArray_TYPE(<cnp.ndarray>target) == cnp.NPY_INT64 and cnp.PyArray_NDIM(<cnp.ndarray>target) == 1
+            and cnp.PyArray_DIMS(<cnp.ndarray>target)[0] == cnp.PyArray_DIMS(<cnp.ndarray>x)[0])
+
+
+cdef int _picked_negated(floating* picked, char* x, Py_ssize_t row_step, Py_ssize_t col_step, char* t,
+                         Py_ssize_t t_step, Py_ssize_t n, long long classes, long long ignore) noexcept nogil:
+    """``picked[i] = -x[i, t[i]]`` (byte strides); -1 when a target is not a class or is ``ignore``."""
+    cdef Py_ssize_t i
+    cdef long long c
+    for i in range(n):
+        c = (<long long*>(t + i * t_step))[0]
+        if c < 0 or c >= classes or c == ignore:
+            return -1
+        picked[i] = -(<floating*>(x + i * row_step + c * col_step))[0]
+    return 0
+
+
+cdef inline void _total_into(floating* out, floating* picked, Py_ssize_t n, bint mean) noexcept nogil:
+    cdef floating total = _numpy_sum(picked, n)
+    out[0] = total / <floating>n if mean else total
+
+
+def nll_rows(x, target, ignore_index, mean):
+    """NLL's common case (see the pure kernel), compiled for float32/float64 ``x`` of any layout."""
+    if not _class_rows(x, target) or type(ignore_index) is not int:
+        return _pure.nll_rows(x, target, ignore_index, mean)
+    cdef cnp.ndarray a = <cnp.ndarray>x, t = <cnp.ndarray>target
+    cdef cnp.npy_intp n = cnp.PyArray_DIMS(a)[0]
+    cdef Py_ssize_t classes = cnp.PyArray_DIMS(a)[1]
+    cdef int typenum = cnp.PyArray_TYPE(a), bad
+    cdef long long ignore = ignore_index if 0 <= ignore_index < classes else -1
+    cdef bint by_rows = bool(mean)
+    if n == 0:
+        return None
+    picked = _empty(1, &n, NULL, typenum, cnp.PyArray_ITEMSIZE(a))
+    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>picked)
+    cdef char* xs = <char*>cnp.PyArray_DATA(a)
+    cdef char* ts = <char*>cnp.PyArray_DATA(t)
+    cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(a)
+    cdef Py_ssize_t t_step = cnp.PyArray_STRIDES(t)[0]
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            bad = _picked_negated(<float*>p, xs, strides[0], strides[1], ts, t_step, n, classes, ignore)
+        else:
+            bad = _picked_negated(<double*>p, xs, strides[0], strides[1], ts, t_step, n, classes, ignore)
+    if bad:
+        return None
+    if n > NUMPY_RUN_MAX:  # NumPy's own sum (see NUMPY_RUN_MAX), as the pure kernel computes the rest
+        total = np.add.reduce(picked)
+        return np.asarray(total / a.dtype.type(n) if mean else total)
+    out = _empty(0, NULL, NULL, typenum, cnp.PyArray_ITEMSIZE(a))
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            _total_into(<float*>o, <float*>p, n, by_rows)
+        else:
+            _total_into(<double*>o, <double*>p, n, by_rows)
+    return out
+
+
+cdef int _scatter_rows(floating* out, floating value, char* t, Py_ssize_t t_step, Py_ssize_t n,
+                       long long classes) noexcept nogil:
+    """``out[i, t[i]] = value`` in a zeroed C-ordered (n, classes) array; -1 for a target out of range."""
+    cdef Py_ssize_t i
+    cdef long long c
+    for i in range(n):
+        c = (<long long*>(t + i * t_step))[0]
+        if c < 0 or c >= classes:
+            return -1
+        out[i * classes + c] = value
+    return 0
+
+
+def nll_rows_backward(g, x, target, total_weight):
+    """The gradient of ``nll_rows`` (see the pure kernel), compiled for a float32/float64 ``g``."""
+    cdef int typenum
+    if (not _class_rows(x, target) or type(g) is not cnp.ndarray or cnp.PyArray_NDIM(<cnp.ndarray>g) != 0
+            or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>g)):
+        return _pure.nll_rows_backward(g, x, target, total_weight)
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>g)
+    if typenum != cnp.PyArray_TYPE(<cnp.ndarray>x) or total_weight is not None and (
+            type(total_weight) is not cnp.ndarray or cnp.PyArray_NDIM(<cnp.ndarray>total_weight) != 0
+            or cnp.PyArray_TYPE(<cnp.ndarray>total_weight) != typenum
+            or not cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>total_weight)):
+        return _pure.nll_rows_backward(g, x, target, total_weight)
+    cdef cnp.ndarray a = <cnp.ndarray>x, t = <cnp.ndarray>target
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], classes = cnp.PyArray_DIMS(a)[1]
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a)
+    cdef bint divide = total_weight is not None
+    cdef void* w = cnp.PyArray_DATA(<cnp.ndarray>total_weight) if divide else NULL
+    cdef void* gv = cnp.PyArray_DATA(<cnp.ndarray>g)
+    cdef float cf
+    cdef double cd
+    cdef int bad
+    out = _empty(2, cnp.PyArray_DIMS(a), NULL, typenum, itemsize)
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        memset(o, 0, n * classes * itemsize)
+        if typenum == cnp.NPY_FLOAT:
+            cf = -(<float*>gv)[0]
+            if divide:
+                cf = cf / (<float*>w)[0]
+            bad = _scatter_rows(<float*>o, cf, <char*>cnp.PyArray_DATA(t), cnp.PyArray_STRIDES(t)[0], n, classes)
+        else:
+            cd = -(<double*>gv)[0]
+            if divide:
+                cd = cd / (<double*>w)[0]
+            bad = _scatter_rows(<double*>o, cd, <char*>cnp.PyArray_DATA(t), cnp.PyArray_STRIDES(t)[0], n, classes)
+    if bad:
+        return _pure.nll_rows_backward(g, x, target, total_weight)
+    return out
+
+
 # -- optimizer updates ------------------------------------------------------------------------
 # Adam's step as one loop over the elements, the same IEEE operations in the same order as the
 # pure kernel's twelve ufunc passes (no contraction into fma), so the same bits; where the CPU

@@ -319,6 +319,42 @@ def log_softmax(a, axis):
     shifted = a - np.maximum.reduce(a, axis=axis, keepdims=True)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
+
+def log_softmax_backward(g, result, axis):
+    """The gradient of ``log_softmax`` along ``axis`` from its ``result``: ``g - softmax * sum(g)``."""
+    return g - np.exp(result) * np.add.reduce(g, axis=axis, keepdims=True)
+
+
+# -- the negative log likelihood of class indices --------------------------------------------
+# NLL's common case (``nll_loss`` and ``cross_entropy``): a 2-d input, one int64 class index per
+# row, every one a class and none ignored, no class weights, the mean or the sum.
+
+
+def nll_rows(x, target, ignore_index, mean):
+    """The mean (``mean``) or the sum over the rows of a 2-d ``x`` of ``-x[i, target[i]]``, a 0-d
+    array; None when that is not the case at hand (no rows, an int64 ``target`` that is not one
+    class of ``x`` per row, ``ignore_index`` among the targets): ``nll_forward`` handles it."""
+    if x.ndim != 2 or target.dtype != np.int64 or target.shape != x.shape[:1] or not x.shape[0]:
+        return None
+    n, classes = x.shape
+    if not np.maximum.reduce(target.view(np.uint64)) < classes:  # (a negative one wraps around, above)
+        return None
+    if 0 <= ignore_index < classes and (target == ignore_index).any():
+        return None
+    out = np.add.reduce(np.negative(x[np.arange(n), target]))
+    return np.asarray(out / x.dtype.type(n) if mean else out)
+
+
+def nll_rows_backward(g, x, target, total_weight):
+    """The gradient of ``nll_rows`` from the 0-d ``g``: ``-g`` (divided by ``total_weight``, the
+    number of rows, for the mean; None for the sum) at each row's target class, 0 elsewhere."""
+    coef = np.negative(g)
+    if total_weight is not None:
+        coef = coef / total_weight
+    out = np.zeros(x.shape, g.dtype)
+    out[np.arange(x.shape[0]), target] = coef
+    return out
+
 # -- fused backward: the gradient of one input ---------------------------------------------
 
 

@@ -41,6 +41,10 @@ IN_PLACE = {"accumulate"}  # kernels writing into their first operand: none of a
 
 # Kernels of an optimizer's update, with number arguments besides the arrays (timed by W7).
 WHOLE_STEP_KERNELS = frozenset({"adam_update", "add_scaled_"})
+# Kernels along the rows of a matrix rather than elementwise (cross-entropy's): measured in these
+# layouts of the matrix, on the operands ``row_operands`` makes.
+ROW_KERNELS = frozenset({"log_softmax", "log_softmax_backward", "nll_rows", "nll_rows_backward"})
+ROW_LAYOUTS = ("contiguous", "strided", "transposed")
 
 
 def compiled_kernels():
@@ -56,12 +60,14 @@ def compiled_kernels():
         if (name.startswith("_") or not callable(fn) or twin is None or name in WHOLE_STEP_KERNELS
                 or getattr(fn, "__module__", None) != native.__name__):
             continue
-        found[name] = (fn, twin, len(inspect.signature(twin).parameters), name in kernel_table.UFUNCS)
+        nargs = None if name in ROW_KERNELS else len(inspect.signature(twin).parameters)
+        found[name] = (fn, twin, nargs, name in kernel_table.UFUNCS)
     return found
 
 
-def cases(nargs: int, sizes=SIZES, layouts=LAYOUTS, one_ufunc: bool = False):
-    """The (size, layout) pairs measured for a kernel of ``nargs`` array arguments.  A kernel that
+def cases(nargs: int | None, sizes=SIZES, layouts=LAYOUTS, one_ufunc: bool = False):
+    """The (size, layout) pairs measured for a kernel of ``nargs`` array arguments (None: a row
+    kernel).  A kernel that
     is ``one_ufunc`` runs NumPy's own loop on both backends except on small operands (where the
     calls differ) and contiguous large ones (the compiled one takes its result from the buffer
     cache): only those cases tell the two apart, and only those are measured of it in a quick run."""
@@ -69,6 +75,8 @@ def cases(nargs: int, sizes=SIZES, layouts=LAYOUTS, one_ufunc: bool = False):
         for layout in layouts:
             if size == 1 and layout != "contiguous":
                 continue  # one element: 0-d operands, whatever the layout
+            if nargs is None and layout not in ROW_LAYOUTS:
+                continue
             if layout in N_ARY_LAYOUTS and nargs == 1:
                 continue
             if one_ufunc and size > QUICK_ALL_LAYOUTS and layout != "contiguous":
@@ -106,6 +114,29 @@ def operands(nargs: int, dtype, size: int, layout: str) -> list:
     elif layout == "0-d":
         arrays[-1] = values(())
     return arrays
+
+
+def row_operands(name: str, dtype, size: int, layout: str) -> list:
+    """The arguments of the row kernel ``name`` on a matrix of ``size`` elements in ``layout``
+    (its gradient too, in the same layout): seeded logits, one class index per row, the mean."""
+    from pygrad._pure import kernels as pure
+
+    rng = np.random.default_rng(0)
+    rows, cols = matrix(size)
+
+    def values():
+        if layout == "strided":
+            return rng.uniform(-2.0, 2.0, (rows, 2 * cols)).astype(dtype)[:, ::2]
+        if layout == "transposed":
+            return rng.uniform(-2.0, 2.0, (cols, rows)).astype(dtype).T
+        return rng.uniform(-2.0, 2.0, (rows, cols)).astype(dtype)
+
+    x = values()
+    target = rng.integers(0, cols, rows)
+    return {"log_softmax": lambda: [x, -1],
+            "log_softmax_backward": lambda: [values(), pure.log_softmax(x, -1), -1],
+            "nll_rows": lambda: [x, target, -100, True],
+            "nll_rows_backward": lambda: [np.asarray(0.5, dtype), x, target, np.asarray(rows, dtype)]}[name]()
 
 
 def _batch(fn, args, number: int) -> float:
@@ -160,9 +191,9 @@ def run(kernels: dict, sizes, layouts, rounds: int, batch: float, limit: float |
     for name, (native, pure, nargs, one_ufunc) in kernels.items():
         for dtype in DTYPES:
             for size, layout in cases(nargs, sizes, layouts, one_ufunc and quick):
-                key = (nargs, dtype, size, layout)
+                key = (nargs or name, dtype, size, layout)
                 if key not in arrays:
-                    arrays[key] = operands(*key)
+                    arrays[key] = operands(*key) if nargs else row_operands(*key)
                 args = arrays[key]
                 if name in IN_PLACE and not args[0].flags.writeable:
                     continue

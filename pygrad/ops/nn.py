@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from .._backend import kernels as _kernels
 from .._errstate import quietly
 from ..autograd.forward_ad import linear_jvp, weighted_jvp, tangent_sum
 from .._errors import size_str
@@ -194,6 +195,10 @@ def nll_forward(x: np.ndarray, target: np.ndarray, weight, reduction: str, ignor
     total weight ``mean`` divides by (PyTorch's ``total_weight``), each sample's class and weight
     (see ``_nll_targets``)."""
     dtype = x.dtype
+    if weight is None and reduction != "none":
+        out = _kernels.nll_rows(x, target, ignore_index, reduction == "mean")
+        if out is not None:  # the common case: a class per row, none ignored
+            return out, np.asarray(target.size, dtype), target, None
     if x.ndim == 1:
         x = x[None]
     safe, wt = _nll_targets(target, x.shape[1], ignore_index, dtype, weight)
@@ -221,6 +226,9 @@ def nll_grad(grad: np.ndarray, x: np.ndarray, reduction: str, total_weight, safe
     floating-point state: a total weight of 0 gives nan, as in PyTorch)."""
     dtype = grad.dtype
     shape = x.shape
+    if wt is None and len(shape) == 2 and reduction != "none":
+        return _kernels.nll_rows_backward(grad, x, safe, total_weight.astype(dtype, copy=False)
+                                          if reduction == "mean" else None)
     coef = np.negative(grad)
     if reduction == "mean":
         coef = coef / total_weight.astype(dtype, copy=False)

@@ -347,6 +347,7 @@ SOFTMAX = Op("_softmax(Tensor self, int? dim)", node="SoftmaxBackward0", kernel=
 LOG_SOFTMAX = Op("_log_softmax(Tensor self, int? dim)", node="LogSoftmaxBackward0", kernel="log_softmax",
                  function=False, method=False,
                  derivatives={"self": "grad - exp(result) * sum_keep(grad, dim)"},
+                 fused={"self": "log_softmax_backward(grad, result, dim)"},
                  jvp="self_t - sum_keep(exp(result) * self_t, dim)",
                  rule="d log_softmax: grad_u = grad - softmax(u) * sum(grad)")
 
@@ -1008,7 +1009,7 @@ SMOOTH_L1_LOSS = _node("_smooth_l1_loss(Tensor self, Tensor target, float delta,
 _NLL = dict(forward="nll_forward(self, target, weight, reduction, ignore_index)",
             intermediates=("total_weight", "safe", "wt"),
             derivatives={"self": "nll_grad(grad, self, reduction, total_weight, safe, wt)"},
-            keeps={"dim": "1 if len(self.shape) > 1 else 0", "keepdim": "False"}, jvp="weighted")
+            keeps={"dim": "1 if self.ndim > 1 else 0", "keepdim": "False"}, jvp="weighted")
 NLL_LOSS = _node("_nll_loss(Tensor self, Any target, Any weight, str reduction, int ignore_index)",
                  node="NllLossBackward0", aten="nll_loss",
                  rule="d nll(u, t)/du = -w[t]/W at each sample's target class, 0 elsewhere (W = sum of "

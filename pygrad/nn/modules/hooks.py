@@ -31,11 +31,6 @@ MIXED_BACKWARD_HOOKS = ("Cannot use both regular backward hooks and full backwar
                         "Please use only one of them.")
 
 
-def any_global_hooks() -> bool:
-    return bool(global_forward_pre_hooks or global_forward_hooks or global_backward_pre_hooks
-                or global_backward_hooks)
-
-
 def global_full_backward_hooks() -> tuple[list, list]:
     """(full, legacy) global backward hooks."""
     hooks = list(global_backward_hooks.values())

@@ -51,6 +51,10 @@ def _tensor_type_name(value) -> str:
     return type(value).__name__
 
 
+# The global registries (filled in place by ``register_module_*_hook``), read by every call.
+_GLOBAL_FORWARD_PRE_HOOKS, _GLOBAL_FORWARD_HOOKS = hooks.global_forward_pre_hooks, hooks.global_forward_hooks
+_GLOBAL_BACKWARD_PRE_HOOKS, _GLOBAL_BACKWARD_HOOKS = hooks.global_backward_pre_hooks, hooks.global_backward_hooks
+
 _HOOK_REGISTRIES = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
                     "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks", "_backward_pre_hooks")
 
@@ -82,10 +86,11 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
-                or self._backward_pre_hooks or hooks.any_global_hooks()):
-            return self.forward(*args, **kwargs)
-        return self._call_with_hooks(args, kwargs)
+        if (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks
+                or _GLOBAL_FORWARD_PRE_HOOKS or _GLOBAL_FORWARD_HOOKS or _GLOBAL_BACKWARD_PRE_HOOKS
+                or _GLOBAL_BACKWARD_HOOKS):
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         """PyTorch's ``Module._call_impl``: pre hooks, forward, hooks, backward hook plumbing."""
@@ -316,7 +321,10 @@ class Module:
 
     def __getattr__(self, name: str):
         d = self.__dict__
-        for registry in ("_parameters", "_buffers", "_modules"):
+        parameters = d.get("_parameters")
+        if parameters is not None and name in parameters:  # (None: before Module.__init__ ran)
+            return parameters[name]
+        for registry in ("_buffers", "_modules"):
             if registry in d and name in d[registry]:
                 return d[registry][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
