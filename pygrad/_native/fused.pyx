@@ -733,6 +733,26 @@ cdef class Plan:
                 _scratch_busy = False
 
 
+def add_reduce(cnp.ndarray partials):
+    """``np.add.reduce(partials)`` (NumPy's pairwise sum, from 0: the same bits) of a pass's
+    block sums, a 1-d C-contiguous float32 or float64 array, as a 0-d array, without NumPy's
+    reduction machinery."""
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(partials)
+    cdef cnp.ndarray out
+    cdef char *data = <char *>cnp.PyArray_DATA(partials)
+    if cnp.PyArray_NDIM(partials) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(partials):
+        return np.asarray(np.add.reduce(partials))
+    if partials.dtype == np.float32:
+        out = np.empty((), np.float32)
+        (<float *>cnp.PyArray_DATA(out))[0] = <float>0.0 + pygrad_pairwise_ff(<float *>data, n)
+    elif partials.dtype == np.float64:
+        out = np.empty((), np.float64)
+        (<double *>cnp.PyArray_DATA(out))[0] = 0.0 + pygrad_pairwise_dd(<double *>data, n)
+    else:
+        return np.asarray(np.add.reduce(partials))
+    return out
+
+
 cdef int _threads = 0
 
 

@@ -397,7 +397,8 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
             r.usage.escaped = True
         state.counters["evaluated"] += 1
         return None
-    total = np.add.reduce(partials, dtype=acc)
+    vm = _backend.fused_evaluator()
+    total = np.add.reduce(partials, dtype=acc) if vm is None else vm.add_reduce(partials)
     if reduce == "mean":
         total = total / max(n, 1)
     state.counters["reduced"] += 1
