@@ -214,7 +214,7 @@ def _run_chain(top, grad):
             regs.append(prog.leaf(leaf))
         inputs[node] = regs
 
-    if all(s == 0 for s in g.strides):  # the expanded gradient of a sum or mean: one number
+    if not any(g.strides):  # the expanded gradient of a sum or mean: one number
         g = np.asarray(g[(0,) * g.ndim] if g.ndim else g, dtype).reshape(())
     elif not g.flags.c_contiguous:
         g = np.ascontiguousarray(g)
