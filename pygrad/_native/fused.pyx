@@ -91,14 +91,13 @@ cdef extern from *:
     PYGRAD_PAIRWISE(pygrad_pairwise_ff_uniform, float, float, 0, )
     PYGRAD_PAIRWISE(pygrad_pairwise_dd_uniform, double, double, 0, )
     #if defined(__GNUC__) || defined(__clang__)
-    /* The same sums, faster: each run of up to 128 values (a leaf of the recursion) keeps its 8
-       accumulators in the 8 lanes of one vector (lane k adds the values k, k + 8, ... in
-       order: the scalar accumulator r[k]), and the leaves of a part of up to LEAF_PART values
+    /* float32 summed in float32, the same sums, faster: each run of up to 128 values (a leaf
+       of the recursion) keeps its 8 accumulators in the 8 lanes of one vector (lane k adds the
+       values k, k + 8, ... in order: the scalar accumulator r[k]), and the leaves of a part of up to LEAF_PART values
        are summed four at a time, interleaved, so the adds of one leaf do not wait on each
        other's latency.  The leaves' sums are then added up the same tree. */
     #define PYGRAD_LEAF_PART 4096
     typedef float pygrad_f8 __attribute__((vector_size(32)));
-    typedef double pygrad_d8 __attribute__((vector_size(64)));
     static int pygrad_leaves(npy_intp off, npy_intp n, npy_intp *offs, npy_intp *lens, int k) {
         if (n <= 128) {
             offs[k] = off;
@@ -119,7 +118,6 @@ cdef extern from *:
         return left + NAME(n - n2, sums, k); \
     }
     PYGRAD_TREE(pygrad_tree_f, float)
-    PYGRAD_TREE(pygrad_tree_d, double)
     #define PYGRAD_LOAD8(p, INV, ACCV) \
         __extension__ ({ INV v_; memcpy(&v_, (p), sizeof v_); __builtin_convertvector(v_, ACCV); })
     #define PYGRAD_FINISH(r, p, len, ACC) \
@@ -174,17 +172,15 @@ cdef extern from *:
             for (j = 0; j < count / 2; j++) sums[j] = sums[2 * j] + sums[2 * j + 1]; \
         return sums[0]; \
     }
-    PYGRAD_PAIRWISE(pygrad_leaf_f32, float, double, 1, )
     PYGRAD_PAIRWISE(pygrad_leaf_ff, float, float, 1, )
-    PYGRAD_PAIRWISE(pygrad_leaf_dd, double, double, 1, )
-    PYGRAD_PAIRWISE_FAST(pygrad_pairwise_f32, pygrad_leaf_f32, pygrad_tree_d, float, double, pygrad_f8, pygrad_d8, PYGRAD_WIDE)
     PYGRAD_PAIRWISE_FAST(pygrad_pairwise_ff, pygrad_leaf_ff, pygrad_tree_f, float, float, pygrad_f8, pygrad_f8, PYGRAD_WIDE)
-    PYGRAD_PAIRWISE_FAST(pygrad_pairwise_dd, pygrad_leaf_dd, pygrad_tree_d, double, double, pygrad_d8, pygrad_d8, PYGRAD_WIDE)
     #else
-    PYGRAD_PAIRWISE(pygrad_pairwise_f32, float, double, 1, )
     PYGRAD_PAIRWISE(pygrad_pairwise_ff, float, float, 1, )
-    PYGRAD_PAIRWISE(pygrad_pairwise_dd, double, double, 1, )
     #endif
+    /* Double accumulators stay scalar: eight of them fill two vectors, which the interleaved
+       leaves above made slower (measured), not faster. */
+    PYGRAD_PAIRWISE(pygrad_pairwise_f32, float, double, 1, PYGRAD_WIDE)
+    PYGRAD_PAIRWISE(pygrad_pairwise_dd, double, double, 1, )
     """
     int pygrad_fused_max_threads() noexcept nogil
     int pygrad_ufunc_nargs(object u)
