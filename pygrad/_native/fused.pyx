@@ -93,9 +93,10 @@ cdef extern from *:
     #if defined(__GNUC__) || defined(__clang__)
     /* float32 summed in float32, the same sums, faster: each run of up to 128 values (a leaf
        of the recursion) keeps its 8 accumulators in the 8 lanes of one vector (lane k adds the
-       values k, k + 8, ... in order: the scalar accumulator r[k]), and the leaves of a part of up to LEAF_PART values
-       are summed four at a time, interleaved, so the adds of one leaf do not wait on each
-       other's latency.  The leaves' sums are then added up the same tree. */
+       values k, k + 8, ... in order: the scalar accumulator r[k]), and the leaves of a part
+       of up to LEAF_PART values are summed four at a time, interleaved, so the adds of one
+       leaf do not wait on each other's latency.  The leaves' sums are then added up the same
+       tree. */
     #define PYGRAD_LEAF_PART 4096
     typedef float pygrad_f8 __attribute__((vector_size(32)));
     static int pygrad_leaves(npy_intp off, npy_intp n, npy_intp *offs, npy_intp *lens, int k) {
