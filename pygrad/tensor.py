@@ -553,6 +553,7 @@ class Tensor(_core.TensorBase, _TableMethods):
     def sub_(self, other, *, alpha=1):
         """In-place ``self -= alpha * other``."""
         _arith.check_alpha(self, other, alpha)
+        _arith._check_bool_subtraction(self, other)
         return _inplace.inplace_binary(_optable.SUB.fn, self, other, alpha)
 
     def pow_(self, exponent):
@@ -596,11 +597,12 @@ class Tensor(_core.TensorBase, _TableMethods):
         """Fill the tensor in place with numbers drawn from the normal distribution ``N(mean, std**2)``."""
         return _inplace.normal_(self, mean, std, generator)
 
-    def __iadd__(self, other):
-        return self.add_(other)
+    def __iadd__(self, other):  # add_ with alpha 1, which check_alpha passes
+        return _inplace.inplace_binary(_optable.ADD.fn, self, other)
 
     def __isub__(self, other):
-        return self.sub_(other)
+        _arith._check_bool_subtraction(self, other)
+        return _inplace.inplace_binary(_optable.SUB.fn, self, other)
 
     def __imul__(self, other):
         return self.mul_(other)
@@ -1014,7 +1016,9 @@ class Tensor(_core.TensorBase, _TableMethods):
 
     # -- linear algebra -----------------------------------------------------------------------
     def __matmul__(self, other):
-        if not isinstance(other, (Tensor, np.ndarray)):
+        if isinstance(other, Tensor):
+            return _linalg.matmul(self, other)
+        if not isinstance(other, np.ndarray):
             return NotImplemented
         return _linalg.matmul(self, _linalg_operand(other))
 

@@ -455,3 +455,78 @@ def test_t_backward_in_the_compiled_engine_as_in_python():
     (g,) = pygrad.autograd.grad((w.t() * pygrad.tensor(np.arange(6.0).reshape(3, 2))).sum(), w, create_graph=True)
     np.testing.assert_array_equal(first, g.detach().numpy())
     np.testing.assert_array_equal(first, np.arange(6.0).reshape(3, 2).T)
+
+
+@pytest.mark.parametrize("dims", [(1, 0), (2, 0, 1), (1, 2, 0), (0, 2, 1), (3, 1, 0, 2)])
+def test_permute_backward_in_the_compiled_engine_as_in_python_and_torch(dims):
+    """PermuteBackward0 undoes the permutation: the array form the compiled engine runs, the
+    create_graph form and PyTorch agree; a gradient hook still sees the permuted gradient."""
+    shape = (2, 3, 4, 5)[:len(dims)]
+    data = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    weight = np.random.default_rng(5).standard_normal(tuple(shape[d] for d in dims))
+    x = pygrad.tensor(data, requires_grad=True)
+    seen = []
+    y = x.permute(*dims)
+    y.register_hook(lambda g: seen.append(g.shape))
+    (y * pygrad.tensor(weight)).sum().backward()
+    (g,) = pygrad.autograd.grad((x.permute(*dims) * pygrad.tensor(weight)).sum(), x, create_graph=True)
+    tx = torch.tensor(data, requires_grad=True)
+    (tx.permute(*dims) * torch.tensor(weight)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(g.detach().numpy(), tx.grad.numpy())
+    assert y.grad_fn.name() == "PermuteBackward0"
+    assert seen == [pygrad.Size(weight.shape)]
+
+
+@pytest.mark.parametrize("shapes", [((4, 3), (3,)), ((3,), (4, 3)), ((2, 1, 3), (4, 1)), ((5, 0), (1,))])
+def test_broadcast_operands_of_one_dtype_as_the_general_path(shapes):
+    """A bias added to a batch takes the compiled path as a same-shape pair does: the same
+    values, graph and summed gradients as the general path."""
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    value, _, grads = _both_ways(lambda x, y: (x + y) * y - x / y, a, b)
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    ((ta + tb) * tb - ta / tb).sum().backward()
+    np.testing.assert_allclose(value, ((ta + tb) * tb - ta / tb).detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(grads[0], ta.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(grads[1], tb.grad.numpy(), rtol=1e-5)
+
+
+def test_shapes_that_do_not_broadcast_give_the_general_error():
+    for m in (pygrad, torch):
+        with pytest.raises(RuntimeError, match=r"The size of tensor a \(3\) must match the size of tensor b \(4\) "
+                                               r"at non-singleton dimension 1"):
+            m.ones(2, 3, requires_grad=True) + m.ones(2, 4)
+
+
+
+@pytest.mark.parametrize("call", ["x.sum()", "x.mean()", "x.sum(dtype=m.float64)", "x.mean(dtype=m.float64)",
+                                  "x.cumsum(1)", "x.cumsum(0, dtype=m.float64)"])
+def test_reductions_with_a_dtype_argument_take_the_common_path_as_the_general_one(call):
+    """sum, mean and cumsum read a dtype the node does not keep: compiled, they record the same
+    node (no dtype attribute) and values as the general path, and PyTorch's results."""
+    x = pygrad.tensor(np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    first, second = _common_and_general(lambda: eval(call, {"x": x, "m": pygrad}))
+    assert _saved_state(first.grad_fn) == _saved_state(second.grad_fn)
+    assert "dtype" not in vars(first.grad_fn)
+    assert first.dtype == second.dtype
+    np.testing.assert_array_equal(first.detach().numpy(), second.detach().numpy())
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    expected = eval(call, {"x": tx, "m": torch})
+    assert first.grad_fn.name() == expected.grad_fn.name()
+    np.testing.assert_allclose(first.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    grads = []
+    for y in (first, second):
+        x.grad = None
+        y.backward(pygrad.ones_like(y))
+        grads.append(x.grad.numpy().copy())
+    expected.backward(torch.ones_like(expected))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_allclose(grads[0], tx.grad.numpy(), rtol=1e-6)
+
+
+def test_a_reduction_over_all_elements_runs_compiled():
+    if pygrad.backend() != "native":
+        pytest.skip("the compiled path is the native backend's")
+    assert type(optable.SUM.fn.__dict__["apply"]).__name__ == "TableOp"
+    assert type(optable.MEAN.fn.__dict__["apply"]).__name__ == "TableOp"

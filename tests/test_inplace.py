@@ -415,3 +415,35 @@ def test_an_untracked_update_of_a_saved_tensor_is_caught_at_backward():
         w.mul_(2.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+
+
+def test_untracked_update_leaves_overlapping_memory_to_the_checks(torch, backend):
+    """The direct update of an untracked tensor first rules out what ``inplace`` refuses or
+    allows only after a look: a target whose elements share memory, an operand on its memory."""
+    def outcome(m):
+        repeated = np.lib.stride_tricks.as_strided(np.zeros(3), (3, 3), (0, 8))
+        shared = np.arange(4.0)
+        with m.no_grad():
+            try:
+                m.from_numpy(repeated).sub_(m.ones(3, 3, dtype=m.float64))
+                first = "ok"
+            except RuntimeError as e:
+                first = str(e)
+            x, same = m.from_numpy(shared), m.from_numpy(shared)
+            x.sub_(same)
+            x.add_(m.tensor([1.0, 2.0, 3.0, 4.0], dtype=m.float64))
+            x.mul_(x)
+        return first, x.tolist(), shared.tolist()
+    assert outcome(pygrad) == outcome(torch)
+    assert outcome(pygrad)[0].startswith("unsupported operation: more than one element")
+
+
+@pytest.mark.parametrize("call", ["x.sub_(y)", "x.__isub__(y)", "x.sub_(True)", "f.sub_(y)", "f.__isub__(y)"])
+def test_inplace_subtraction_of_bools_raises_torchs_error(torch, backend, call):
+    def message(m):
+        x, y, f = m.tensor([True, False]), m.tensor([True, True]), m.tensor([1.0, 2.0])
+        with pytest.raises(RuntimeError) as info:
+            eval(call)
+        return str(info.value)
+    assert message(pygrad) == message(torch)
+    assert message(pygrad).startswith("Subtraction, the `-` operator")

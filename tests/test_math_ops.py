@@ -298,3 +298,47 @@ def test_a_numpy_warning_inside_an_op_is_a_warning_not_an_error(backend):
         y.sum().backward()
     assert np.isnan(y.detach().numpy()[0]) and y.detach().numpy()[1] == 0.0
     assert x.grad.numpy()[1] == 1.0
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (1,), (256,), (3, 5), (2, 0)])
+def test_mean_of_all_elements_is_numpy_mean_accumulated_in_float64_and_torch_s(torch, dtype, shape):
+    """``mean()`` (and its gradient, 1/n everywhere) as ``np.mean`` accumulating in float64
+    gives it, an empty tensor's NaN included, within rounding of PyTorch's."""
+    from pygrad.ops._util import mean_array
+    data = np.random.default_rng(2).standard_normal(shape).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.asarray(np.mean(data, dtype=np.float64), dtype)
+        for keepdims in (False, True):
+            got = mean_array(data, None, keepdims)
+            want = np.asarray(np.mean(data, dtype=np.float64, keepdims=keepdims), dtype)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+        x = pygrad.tensor(data, requires_grad=True)
+        y = x.mean()  # (an empty tensor's warns in NumPy's words)
+    np.testing.assert_array_equal(y.detach().numpy(), expected)
+    y.backward()
+    tx = torch.tensor(data.astype(np.float64), requires_grad=True)
+    tx.mean().backward()
+    np.testing.assert_allclose(y.detach().numpy().astype(np.float64), tx.mean().detach().numpy(),
+                               rtol=1e-3 if dtype == "float16" else 1e-6)
+    np.testing.assert_allclose(x.grad.numpy().astype(np.float64), tx.grad.numpy(), rtol=1e-3)
+    assert x.grad.dtype is getattr(pygrad, dtype)
+
+
+@pytest.mark.parametrize("g", [np.float32(0.5), np.array(0.25), np.array(3, np.int64), np.arange(3.0),
+                               np.ones((2, 1), np.float32)])
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (0,), (5, 2, 3)])
+def test_expand_array_is_numpy_broadcast_to(g, shape):
+    """Plain backward's ``expand_to`` (sum's and mean's gradient): ``np.broadcast_to``'s view."""
+    from pygrad.ops._util import expand_array
+    try:
+        want = np.broadcast_to(g, shape)
+    except ValueError:
+        with pytest.raises(ValueError):
+            expand_array(g, shape)
+        return
+    got = expand_array(g, shape)
+    assert (got.shape, got.dtype, got.strides, got.flags.writeable) == (want.shape, want.dtype, want.strides, False)
+    np.testing.assert_array_equal(got, want)

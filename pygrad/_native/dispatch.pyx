@@ -187,7 +187,8 @@ cdef class TableOp:
     """``Fn.apply`` of the table op ``Fn``:
     ``TableOp(Fn, call, n_inputs, attrs, dtype_rule, saves, quiet=False, intermediates=(), keeps=None)``.
 
-    ``call(*arrays, *attrs)`` computes the forward's array (``quiet``: with NumPy's floating-point
+    ``attrs`` names the node's attributes, the arguments after the inputs (None: an argument only
+    the forward reads, as a dtype).  ``call(*arrays, *attrs)`` computes the forward's array (``quiet``: with NumPy's floating-point
     warnings off, as ``log(0)`` is ``-inf`` in PyTorch), or, with ``intermediates`` (names), a
     tuple of it and the values the node keeps under those names; ``saves`` lists what the node
     saves, in order, as ``(source, users)``: the input index (-1: the result) and the bit mask of
@@ -272,7 +273,7 @@ cdef class TableOp:
             if self.prep == FLOAT:
                 if not _is_float(cnp.PyArray_TYPE(data)):
                     return None
-                if i and not same_layout(first, data):
+                if i and not (same_layout(first, data) or n == 2 and _broadcast_pair(first, data)):
                     return None
             if i == 0:
                 first = data
@@ -318,7 +319,9 @@ cdef class TableOp:
         if self.edge_args is not None:
             node._edge_args = self.edge_args
             for i in range(n, self.n_args):
-                PyObject_GenericSetAttr(node, (<tuple>self.attrs)[i - n], args[i])
+                name = (<tuple>self.attrs)[i - n]
+                if name is not None:
+                    PyObject_GenericSetAttr(node, name, args[i])
         if self.keeps_fn is not None:
             _grad_state.enabled = False
             try:
@@ -384,6 +387,20 @@ cdef class TableOp:
 
 
 cdef tuple _NO_EDGE = (None, 0)
+
+
+cdef bint _broadcast_pair(cnp.ndarray x, cnp.ndarray y):
+    """Same dtype and shapes that broadcast together (a bias added to a batch): a binary op's
+    generic forward would pass them to the kernel as they are after its broadcast check."""
+    cdef int nx = cnp.PyArray_NDIM(x), ny = cnp.PyArray_NDIM(y), k
+    cdef cnp.npy_intp a, b
+    if cnp.PyArray_DESCR(x) != cnp.PyArray_DESCR(y):
+        return False
+    for k in range(1, min(nx, ny) + 1):
+        a, b = cnp.PyArray_DIMS(x)[nx - k], cnp.PyArray_DIMS(y)[ny - k]
+        if a != b and a != 1 and b != 1:
+            return False
+    return True
 
 
 cdef bint _plain_value(value):

@@ -155,9 +155,11 @@ class ViewFunction(Function):
             made = MULTI_OUTPUT_NODE if enabled else NO_GRAD_MODE
             for i, o in enumerate(out):
                 _record(o, base, ViewSteps(steps, (cls, args, i)), made, version)
-        else:
-            made = creation if enabled else NO_GRAD_MODE
-            _record(out, base, ViewSteps(steps, (cls, args, None)), made, version)
+        else:  # (_record's work, inline: a view op's common case)
+            out._view = ViewRecord(base, ViewSteps(steps, (cls, args, None)), creation if enabled else NO_GRAD_MODE,
+                                   version)
+            if base._requires_grad:
+                out._requires_grad = True
         return out
 
 

@@ -401,10 +401,10 @@ _SILENT_KERNELS = getattr(_backend.kernels, "SILENT_KERNELS", frozenset()) if _T
 def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
     """Give ``fn`` the compiled ``apply`` when its generated forward is one the compiled path
     reproduces: a kernel (or forward expression) on the inputs' arrays, the attributes,
-    intermediates and kept values on the node and the saved tensors; the rest (forward-only
-    attributes, optional inputs, bool results) stays with the generated forward."""
+    intermediates and kept values on the node and the saved tensors; the rest (optional inputs,
+    bool results) stays with the generated forward."""
     inputs = op.inputs
-    if (_TableOp is None or op.node is None or op.forward_only
+    if (_TableOp is None or op.node is None
             or not 1 <= len(inputs) <= 8 or any(a.type not in ("Tensor", "TensorLike") for a in inputs)
             or op.dtype not in ("same", "float", "promote", "promote_float", "tensor")
             or (op.dtype.startswith("promote") and len(inputs) != 2)):
@@ -415,6 +415,7 @@ def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
         users = sum(1 << i for i, a in enumerate(names) if name in _derivative_names(op, a))
         saves.append((-1 if name == "result" else names.index(name), users))
     attrs = tuple(a.name for a in op.attrs)
+    stored = tuple(None if a in op.forward_only else a for a in attrs)  # (what the node keeps, as forward)
     call = getattr(_kernels, op.kernel) if op.kernel else _forward_callee(op.forward, tuple(names) + attrs) \
         or env["_forward"]
     keeps = None
@@ -422,7 +423,7 @@ def _install_compiled_apply(fn: type, op: Op, env: dict) -> None:
         keeps = (tuple(op.keeps), _compile(f"({''.join(e + ', ' for e in op.keeps.values())})",
                                            tuple(names) + attrs + ("result",), env, f"{op.name} keeps"))
     quiet = op.quiet and op.kernel not in _SILENT_KERNELS  # plain arithmetic pays for no error state
-    fn.apply = _TableOp(fn, call, len(inputs), attrs, op.dtype, tuple(saves), quiet, op.intermediates, keeps)
+    fn.apply = _TableOp(fn, call, len(inputs), stored, op.dtype, tuple(saves), quiet, op.intermediates, keeps)
 
 
 def _direct_call(text: str, params: tuple, namespace: dict):
@@ -469,12 +470,14 @@ def _install_compiled_backward(fn: type, op: Op, inputs, attrs, saved, params, e
         len(derivatives), len(saved), tuple(params[1 + len(saved):]), tuple(derivatives), False)
 
 
-def install_array_backward(fn: type, derivatives: tuple) -> None:
+def install_array_backward(fn: type, derivatives: tuple, kept: tuple = ()) -> None:
     """Give the node of a hand-written ``Function`` the array backward the compiled engine runs
     without a Python frame (as ``_install_compiled_backward`` gives a table op's): one entry per
-    forward argument, None or ``(function, (0,))``, the function called on the gradient's array."""
+    forward argument, None or ``(function, sources)``, the function called on the gradient's array
+    (source 0) and the node attributes named in ``kept`` (sources 1, 2, ...)."""
     if _TableOp is not None:
-        fn._backward_cls._table_backward = _backend.engine.TableBackward(len(derivatives), 0, (), derivatives, False)
+        fn._backward_cls._table_backward = _backend.engine.TableBackward(len(derivatives), 0, kept, derivatives,
+                                                                         False)
 
 
 def _backward_source(op: Op, inputs, kept, n_attrs: int, saved, params, env, fuse=False) -> list[str]:

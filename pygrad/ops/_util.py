@@ -182,6 +182,8 @@ def sum_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) 
 def mean_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> np.ndarray:
     """``np.mean`` of ``array``, accumulating float16/float32 in float64."""
     acc, result = _accumulator(array, dtype)
+    if axis is None and array.size:  # np.mean's own arithmetic, without its Python frames
+        return np.asarray(np.true_divide(np.add.reduce(array, None, acc, None, keepdims), array.size), result)
     return np.asarray(np.mean(array, axis=axis, dtype=acc, keepdims=keepdims), result)
 
 
@@ -206,6 +208,18 @@ def reduce_to_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 _engine.reduce_to_shape = reduce_to_shape  # plain backward's fitting of broadcast gradients
+
+
+def expand_array(g, shape: tuple) -> np.ndarray:
+    """``np.broadcast_to(g, shape)`` (a read-only view; ``g`` itself when it has the shape): for a
+    0-d ``g`` (the gradient of a loss's sum or mean) made directly, without NumPy's Python frames."""
+    if g.shape == shape:
+        return g
+    if g.ndim == 0 and isinstance(g, (np.ndarray, np.generic)):
+        out = np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(g, shape)
 
 
 def float_dtype_of(t: Tensor) -> dtypes.dtype:

@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.views import ViewFunction
 from ..tensor import Tensor
 from . import inplace as _inplace
+from ._opdef import install_array_backward
 from . import shape as _shape
 from ._util import broadcast_shape, normalize_dim, wrap
 from .optable import gradient_where
@@ -144,12 +145,7 @@ class Embed(Function):
     @staticmethod
     def forward(ctx, g, shape, key, accumulate):
         ctx.key, ctx.accumulate = key, accumulate
-        out = np.zeros(shape, g._data.dtype)
-        if accumulate:
-            np.add.at(out, key, g._data)
-        else:
-            out[key] = g._data
-        return wrap(out)
+        return wrap(_embedded(g._data, shape, key, accumulate))
 
     @staticmethod
     def backward(ctx, gg):
@@ -168,6 +164,31 @@ class SliceEmbed(Embed):
 
 
 Select._gradient, Slice._gradient = SelectEmbed, SliceEmbed  # each view's gradient, by PyTorch's node name
+
+
+def _embedded(g: np.ndarray, shape: tuple, key, accumulate: bool) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` placed (or, ``accumulate``, summed) at ``key``."""
+    out = np.zeros(shape, g.dtype)
+    if accumulate:
+        np.add.at(out, key, g)
+    else:
+        out[key] = g
+    return out
+
+
+def _placed(g: np.ndarray, shape: tuple, key) -> np.ndarray:
+    return _embedded(g, shape, key, False)
+
+
+def _summed(g: np.ndarray, shape: tuple, key) -> np.ndarray:
+    return _embedded(g, shape, key, True)
+
+
+# Plain backward's array forms of the index ops' gradients (what Embed computes), run by the
+# compiled engine without the frames of ``backward`` and ``Embed.apply``.
+for _cls, _gradient in ((Select, _placed), (Slice, _placed), (Index, _summed), (Gather, _summed),
+                        (IndexSelect, _summed), (MaskedSelect, _summed)):
+    install_array_backward(_cls, ((_gradient, (0, 1, 2)), None), kept=("shape", "key"))
 
 
 class IndexPut(Function):
@@ -254,15 +275,19 @@ def _integer_arrays_key(shape: tuple, key):
     if type(key) is not tuple or not 0 < len(key) <= len(shape):
         return None
     arrays = []
-    for k, size in zip(key, shape):
+    for k in key:
         if type(k) is not Tensor:
             return None
         a = k._data
-        if (a.dtype != np.int64 or not a.ndim or not a.size or (arrays and a.shape != arrays[0].shape)
-                or np.minimum.reduce(a, axis=None) < 0 or np.maximum.reduce(a, axis=None) >= size):
+        if a.dtype != np.int64 or not a.ndim or not a.size or (arrays and a.shape != arrays[0].shape):
             return None
-        arrays.append(a.copy())  # backward scatters with it: a later write to the index tensor must not move it
-    return tuple(arrays) + (slice(None),) * (len(shape) - len(arrays))
+        arrays.append(a)
+    try:  # every index in bounds and none negative, checked in one pass
+        np.ravel_multi_index(arrays, shape[:len(arrays)])
+    except ValueError:
+        return None
+    # (copies: backward scatters with them, a later write to an index tensor must not move them)
+    return tuple([a.copy() for a in arrays]) + (slice(None),) * (len(shape) - len(arrays))
 
 
 def parse_key(shape: tuple, key, setting: bool = False):
@@ -412,8 +437,8 @@ def _apply_steps(x: Tensor, steps, advanced) -> Tensor:
 # -- public functions -------------------------------------------------------------------------------------
 def getitem(x: Tensor, key) -> Tensor:
     steps, advanced = parse_key(x._data.shape, key)
-    if not steps and advanced is None:
-        return _shape.Alias.apply(x)
+    if not steps:  # (x[rows, cols] among them)
+        return _shape.Alias.apply(x) if advanced is None else Index.apply(x, advanced)
     return _apply_steps(x, steps, advanced)
 
 

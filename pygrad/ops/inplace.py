@@ -148,11 +148,11 @@ def _variant(op: type) -> type:
 def inplace(op: type, target: Tensor, *args, read: tuple | None = None) -> Tensor:
     """Apply the Function ``op`` to ``(target, *args)`` and store the result into ``target``.
     ``read``: the inputs PyTorch reads element by element while writing (default ``args``)."""
+    if _written_directly(op, target, args, args if read is None else read):
+        return target
     check_inplace(target, *args)
     check_overlap(target)
     check_partial_overlap(target, *(args if read is None else read))
-    if _written_directly(op, target, args):
-        return target
     return _variant(op).apply(target, *args)
 
 
@@ -165,10 +165,13 @@ def _arithmetic_ufuncs() -> dict:
 _ARITHMETIC: dict = {}  # Function -> the NumPy ufunc giving its kernel's bits (filled on first use)
 
 
-def _written_directly(op: type, target: Tensor, args: tuple) -> bool:
+def _written_directly(op: type, target: Tensor, args: tuple, read: tuple) -> bool:
     """``target op= args[0]`` computed into the target's storage by NumPy's ufunc, for arithmetic
     that records nothing (an optimizer's update under no_grad): the kernel's bits, without a
-    result array to copy from.  False, having done nothing, for any other case."""
+    result array to copy from.  False, having done nothing, for any other case, and for any the
+    checks of ``inplace`` might refuse (a target with repeated elements, an input ``read`` sharing
+    its memory): ``inplace`` then checks and computes.  (Recording nothing, of a tensor that is
+    no view, passes ``check_inplace``.)"""
     if not _ARITHMETIC:
         _ARITHMETIC.update(_arithmetic_ufuncs())
     ufunc = _ARITHMETIC.get(op)
@@ -180,8 +183,12 @@ def _written_directly(op: type, target: Tensor, args: tuple) -> bool:
         return False
     out, operand = target._data, other._data
     if (type(out) is not np.ndarray or type(operand) is not np.ndarray or out.dtype != operand.dtype
-            or out.dtype.kind != "f" or not (operand.shape == out.shape or operand.ndim == 0)):
+            or out.dtype.kind != "f" or not (operand.shape == out.shape or operand.ndim == 0)
+            or 0 in out.strides):
         return False
+    for t in read:
+        if t is not target and isinstance(t, Tensor) and np.may_share_memory(out, t._data):
+            return False
     token = _errstate.quiet()  # as the kernels: inf and nan where the math gives them, no warning
     try:
         ufunc(out, operand, out=out)
@@ -222,6 +229,8 @@ def inplace_binary(op: type, target: Tensor, other, alpha=1) -> Tensor:
     """``target op= other`` (times ``alpha``) for a binary Function, a number ``other`` taking the
     result dtype.  The overlap check sees ``other`` itself, not its scaled copy."""
     operand = binary_operands(target, other if alpha == 1 else other * alpha)[1]
+    if _written_directly(op, target, (operand,), (other,)):  # (inplace's first step, without its frame)
+        return target
     return inplace(op, target, operand, read=(other,))
 
 

@@ -34,17 +34,11 @@ def _check_tensor(x, name: str) -> None:
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
 
 
-def transposed(x: np.ndarray) -> bool:
-    """A matrix laid out as the transpose of a C-contiguous one (``w.t()``)."""
-    if x.ndim != 2:
-        return False
-    flags = x.flags
-    return flags.f_contiguous and not flags.c_contiguous
-
-
 def transposed_layouts(a: Tensor, b: Tensor) -> tuple[bool, bool]:
-    """Which of the operands of a matrix product is laid out transposed (what its backward reads)."""
-    return transposed(a._data), transposed(b._data)
+    """Which of the operands of a matrix product is laid out transposed (what its backward reads):
+    a matrix laid out as the transpose of a C-contiguous one (``w.t()``)."""
+    fa, fb = a._data.flags, b._data.flags  # (the operands of mm and addmm are matrices)
+    return fa.f_contiguous and not fa.c_contiguous, fb.f_contiguous and not fb.c_contiguous
 
 
 # ``g @ b.T`` and ``a.T @ g``, each made in the memory layout its operand had (recorded by forward),
@@ -74,14 +68,22 @@ def _no_bool(kernel: str, a: Tensor) -> None:
 def mm(a: Tensor, b: Tensor) -> Tensor:
     _check_tensor(a, "mm")
     _check_tensor(b, "mm")
-    if a.ndim != 2:
+    if a._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
-    if b.ndim != 2:
+    if b._data.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    if a._data.shape[1] != b._data.shape[0]:
+    return _matrix_product(a, b)
+
+
+def _matrix_product(a: Tensor, b: Tensor) -> Tensor:
+    """``mm`` of two matrices: its size and dtype checks, then the op."""
+    x, y = a._data, b._data
+    if x.shape[1] != y.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_size(a.shape)} and {_size(b.shape)})")
-    _same_dtype_mm(a, b)
-    _no_bool("addmm_impl_cpu_", a)
+    if x.dtype != y.dtype:
+        _same_dtype_mm(a, b)
+    if x.dtype.kind == "b":
+        _no_bool("addmm_impl_cpu_", a)
     return _table.MM.fn.apply(a, b)
 
 
@@ -169,7 +171,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """The matrix product (``torch.matmul``)."""
     _check_tensor(a, "matmul")
     _check_tensor(b, "matmul")
-    da, db = a.ndim, b.ndim
+    da, db = a._data.ndim, b._data.ndim
+    if da == 2 and db == 2:  # (the common case first)
+        return _matrix_product(a, b)
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
     if da == 1 and db == 1:
@@ -178,8 +182,6 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         return mv(a, b)
     if da == 1 and db == 2:
         return _shape.SqueezeInplaceDim.apply(mm(_shape.unsqueeze(a, 0), b), (0,))
-    if da == 2 and db == 2:
-        return mm(a, b)
     if _should_fold(a, b):
         transpose = db > da
         t1 = _shape.matrix_transpose(b) if transpose else a

@@ -58,7 +58,7 @@ from . import _special
 from . import _opdef, _opdocs
 from ._opdef import ARRAY_NS, TENSOR_NS, Op, install
 _wrap = Tensor._wrap
-from ._util import _array_of, as_tensor, binary_operands, cumsum_array, mean_array, sum_array
+from ._util import _array_of, as_tensor, binary_operands, cumsum_array, expand_array, mean_array, sum_array
 from . import arith
 from ._util import broadcast_shape
 from .arith import (_check_bool_subtraction, _floating_only, _floating_result, bound_is_tensor, check_addcdiv,
@@ -1167,7 +1167,7 @@ def _reduction_helpers():
         cumprod_forward=lambda x, dim, dtype: np.cumprod(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype))
     both = dict(nan=math.nan, unreduce=reduce.unreduce, count=reduce.count, ratio=reduce.ratio, tuple=tuple,
                 range=range, len=len)
-    ARRAY_NS.update(both, expand_to=lambda g, shape: g if g.shape == shape else np.broadcast_to(g, shape),
+    ARRAY_NS.update(both, expand_to=expand_array,
                     evenly_distributed=reduce.evenly_distributed, prod_grad=reduce.prod_grad,
                     mean_keep=lambda x, dims: mean_array(x, axis=dims, keepdims=True),
                     reverse_cumsum=reduce.reverse_cumsum, cumprod_grad=reduce.cumprod_grad, norm_grad=reduce.norm_grad)

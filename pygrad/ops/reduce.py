@@ -43,7 +43,7 @@ def unreduce(g, shape: tuple, dims: tuple, keepdim: bool):
 
 def count(shape: tuple, dims: tuple) -> int:
     """How many elements a mean over ``dims`` averages (1 for none)."""
-    return builtins_max(int(np.prod([shape[d] for d in dims])), 1)
+    return builtins_max(math.prod([shape[d] for d in dims]), 1)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001

@@ -139,15 +139,26 @@ class Permute(ViewFunction):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        t = wrap(np.transpose(x._data, dims))
-        t._version = x._version
-        return t
+        return _view_of(x, x._data.transpose(dims))
 
     @staticmethod
     def backward(ctx, g):
         if not _grad_mode.enabled:  # a plain array (see T.backward)
-            return wrap(np.transpose(g._data, np.argsort(ctx.dims))), None
-        return g.permute(np.argsort(ctx.dims).tolist()), None
+            return wrap(_unpermute(g._data, ctx.dims)), None
+        return g.permute(inverse_permutation(ctx.dims)), None
+
+
+def inverse_permutation(dims) -> tuple:
+    """The dims that undo the permutation ``dims`` (``inverse[dims[i]] == i``)."""
+    return tuple(sorted(range(len(dims)), key=dims.__getitem__))
+
+
+def _unpermute(g: np.ndarray, dims) -> np.ndarray:
+    return g.transpose(inverse_permutation(dims))
+
+
+# plain backward's array form, run by the compiled engine without the frame of ``backward``
+install_array_backward(Permute, ((_unpermute, (0, 1)), None), kept=("dims",))
 
 
 class Alias(ViewFunction):
@@ -438,11 +449,15 @@ _T_WARNINGS = {
 }
 
 
+_REVERSED = {2: (1, 0)}  # a matrix's (the common case)
+
+
 def t_all(x: Tensor) -> Tensor:
     """``x.T``: all dims reversed (PyTorch warns once per process when ``x`` is not a matrix)."""
-    if x.ndim != 2:
-        warn_once(_T_WARNINGS[0 if x.ndim == 0 else 1], stacklevel=3)
-    return Permute.apply(x, tuple(range(x.ndim - 1, -1, -1)))
+    ndim = x._data.ndim
+    if ndim != 2:
+        warn_once(_T_WARNINGS[0 if ndim == 0 else 1], stacklevel=3)
+    return Permute.apply(x, _REVERSED.get(ndim) or tuple(range(ndim - 1, -1, -1)))
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
