@@ -443,3 +443,24 @@ def test_block_sums_equal_numpys_sums(native, n, value, acc):
     plan = vm.Plan([("whole", 0, np.dtype(value).itemsize)], [], [], [], 0, (0, acc))
     plan.run([negative_zeros], [], n, n, partials)
     assert partials.tobytes() == np.add.reduce(negative_zeros.astype(acc)).tobytes()
+
+
+@compiled_only
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 9, 61, 128, 129, 300, 4096, 5000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_block_sums_are_added_as_numpy_adds_them(native, n, dtype):
+    """The evaluator's sum of the block sums is np.add.reduce's (pairwise, from 0), bit for bit,
+    with signed zeros, infinities and nans among them."""
+    vm = _backend.fused_evaluator()
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * np.exp(rng.uniform(-20, 20, n))).astype(dtype)
+    cases = [x, -np.abs(x) * 0, np.full(n, -0.0, dtype)]
+    for special in (np.inf, -np.inf, np.nan):
+        y = x.copy()
+        if n:
+            y[rng.integers(0, n)] = special
+        cases.append(y)
+    for case in cases:
+        got = vm.add_reduce(case)
+        assert got.shape == () and got.dtype == dtype
+        assert got.tobytes() == np.asarray(np.add.reduce(case)).tobytes()

@@ -40,6 +40,7 @@ from .table import Derivatives
 
 NODES: dict = {}         # node class -> its table op
 _DERIVATIVES: dict = {}  # op name -> Derivatives
+_PER_INPUT: dict = {}    # node class -> its Derivatives' per_input
 
 
 class Forwarded(Tensor):
@@ -112,18 +113,29 @@ def _gather(top, shape, dtype):
     """The chain below ``top`` in the engine's order, and its inner edges ``(node, j, child)``:
     every joining node whose every lazily recorded use is an edge from the chain."""
     chain, edges = [top], []
-    seen = {top}
+    count = {top: 0}  # node -> edges into it from the chain
     for node in chain:  # grows as it goes: breadth first
-        per_input = _derivatives(NODES[type(node)]).per_input
+        per_input = _PER_INPUT.get(type(node))
+        if per_input is None:
+            per_input = _PER_INPUT[type(node)] = _derivatives(NODES[type(node)]).per_input
         needs = node.needs_input_grad
         for j, (child, nr) in enumerate(node._next_functions):
             if (child is not None and needs[j] and per_input[j] is not None
                     and _joins(child, nr, shape, dtype)):
                 edges.append((node, j, child))
-                if child not in seen:
-                    seen.add(child)
+                if child in count:
+                    count[child] += 1
+                else:
+                    count[child] = 1
                     chain.append(child)
-    while True:  # drop nodes used from outside the chain, and what only they reached
+    if any(count[node] != node._fz.uses for node in chain[1:]):
+        chain, edges = _unshared(top, chain, edges)
+    return _ordered(top, chain, edges), edges
+
+
+def _unshared(top, chain, edges):
+    """``chain`` without its nodes used from outside it, and what only they reached."""
+    while True:
         members = set(chain)
         count, below = {}, {}
         for parent, _, child in edges:
@@ -141,7 +153,11 @@ def _gather(top, shape, dtype):
         if len(new) == len(chain):
             break
         chain = new
-    edges = [e for e in edges if e[0] in members and e[2] in members]
+    return chain, [e for e in edges if e[0] in members and e[2] in members]
+
+
+def _ordered(top, chain, edges) -> list:
+    """``chain`` in the engine's order."""
     # The engine runs the ready node with the highest sequence number first (of equal ones, the
     # one that became ready last).
     deps = dict.fromkeys(chain, 0)
@@ -158,7 +174,7 @@ def _gather(top, shape, dtype):
             if deps[child] == 0:
                 tick -= 1
                 heapq.heappush(ready, (-child._seq, tick, child))
-    return order, edges
+    return order
 
 
 def _run_chain(top, grad):
@@ -198,7 +214,7 @@ def _run_chain(top, grad):
             regs.append(prog.leaf(leaf))
         inputs[node] = regs
 
-    if all(s == 0 for s in g.strides):  # the expanded gradient of a sum or mean: one number
+    if not any(g.strides):  # the expanded gradient of a sum or mean: one number
         g = np.asarray(g[(0,) * g.ndim] if g.ndim else g, dtype).reshape(())
     elif not g.flags.c_contiguous:
         g = np.ascontiguousarray(g)

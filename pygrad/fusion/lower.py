@@ -450,7 +450,7 @@ class Lowered:
 
     def fits(self, leaves) -> bool:
         """Whether the 0-d leaves a step read have the values traced."""
-        return all(leaves[i].item() == v for i, v in self.specialized.items())
+        return not self.specialized or all(leaves[i].item() == v for i, v in self.specialized.items())
 
     def run(self, leaves, arrays, n: int, block: int, partials=None) -> None:
         plan = self.plan

@@ -112,6 +112,12 @@ class Program:
         self.steps: list = []        # (Step, register indices, attrs)
         self._leaf_ids: dict = {}
         self._memo: dict = {}        # id(record) -> register
+        # What the program's shape key (``_key``) is made of, kept as leaves and steps are added.
+        self._kinds: list = []       # _leaf_kind of each leaf
+        self._dtypes: list = []      # dtype of each leaf (None for None)
+        self._step_keys: list = []   # (id(step), args, attrs) of each step
+        self._broadcasts = False     # a Broadcast leaf
+        self._array_attrs = False    # an attribute that is an array of more than 0 dimensions
 
     def leaf(self, array: np.ndarray) -> int:
         key = id(array)
@@ -119,7 +125,21 @@ class Program:
         if reg is None:
             reg = self._leaf_ids[key] = ("leaf", len(self.leaves))
             self.leaves.append(array)
+            kind = (1 if array.ndim else 0) if type(array) is np.ndarray else _leaf_kind(array)
+            self._kinds.append(kind)
+            if kind == 2:
+                self._broadcasts = True
+                self._dtypes.append(array.array.dtype)
+            else:
+                self._dtypes.append(None if array is None else array.dtype)
         return reg
+
+    def _added(self, step, args, attrs) -> None:
+        self._step_keys.append((id(step), args, attrs))
+        if attrs and not self._array_attrs:
+            for a in attrs:
+                if type(a) is np.ndarray and a.ndim:
+                    self._array_attrs = True
 
     def shape(self):
         """The chain's shape: that of its whole leaves (None when it has none)."""
@@ -131,11 +151,15 @@ class Program:
     def attr_arrays(self) -> list:
         """The attributes that are arrays of the chain's shape, in step order (they are read
         block by block as the whole leaves are)."""
+        if not self._array_attrs:
+            return []
         shape = self.shape()
         return [a for _, _, attrs in self.steps if attrs for a in attrs if _is_whole(a, shape)]
 
     def step(self, step: Step, args, attrs=()) -> tuple:
-        self.steps.append((step, tuple(args), tuple(attrs)))
+        args, attrs = tuple(args), tuple(attrs)
+        self.steps.append((step, args, attrs))
+        self._added(step, args, attrs)
         return ("step", len(self.steps) - 1)
 
     def add_record(self, record) -> tuple:
@@ -173,7 +197,9 @@ class Program:
                 frame[1] = k
                 frames.append([inputs[k], 0, None])
                 continue
-            steps.append((rec.step, tuple(args), tuple(rec.attrs)))  # as ``step`` adds it
+            args, attrs = tuple(args), tuple(rec.attrs)
+            steps.append((rec.step, args, attrs))  # as ``step`` adds it
+            self._added(rec.step, args, attrs)
             memo[id(rec)] = ("step", len(steps) - 1)
             frames.pop()
         return memo[id(record)]
@@ -221,9 +247,8 @@ class Program:
     def _key(self, outputs):
         """What the evaluation of ``outputs`` depends on besides the leaves' values (None when
         an attribute is not hashable)."""
-        whole = tuple(_leaf_kind(a) for a in self.leaves)
         try:
-            key = (whole, tuple((id(step), args, attrs) for step, args, attrs in self.steps), tuple(outputs))
+            key = (tuple(self._kinds), tuple(self._step_keys), tuple(outputs))
             hash(key)
         except TypeError:
             return None
@@ -246,17 +271,20 @@ class Program:
         """The compiled plan of this program, lowered once per program shape and leaf dtypes
         (and per value of a 0-d leaf a step reads); None when it cannot be lowered.  ``leaves``:
         the leaves and ``attr_arrays()``, as the plan reads them."""
-        if any(type(a) is Broadcast for a in self.leaves):  # gathered per block: the Python evaluator's
+        if self._broadcasts:  # gathered per block: the Python evaluator's
             return None
-        for a in leaves:  # whole arrays as the plan takes them
-            if isinstance(a, np.ndarray) and a.ndim and (a.size != n or not a.flags.c_contiguous):
+        for a, kind in zip(leaves, self._kinds):  # whole arrays as the plan takes them
+            if kind == 1 and (a.size != n or not a.flags.c_contiguous):
+                return None
+        for a in leaves[len(self.leaves):]:  # attributes of the chain's shape
+            if a.size != n or not a.flags.c_contiguous:
                 return None
         for a in arrays:
             if a.size != n or not a.flags.c_contiguous:
                 return None
         key = self._key(outputs)
         if key is not None:
-            key = (key, tuple(None if a is None else a.dtype for a in self.leaves),
+            key = (key, tuple(self._dtypes),
                    tuple(a.dtype for a in arrays), None if reduce is None else (reduce[0], np.dtype(reduce[1])))
             variants = _LOWERED.get(key)
             if variants is _CANNOT:
@@ -369,7 +397,8 @@ def run(records, reduce: str | None = None, out_dtype=None, keep=()):
             r.usage.escaped = True
         state.counters["evaluated"] += 1
         return None
-    total = np.add.reduce(partials, dtype=acc)
+    vm = _backend.fused_evaluator()
+    total = np.add.reduce(partials, dtype=acc) if vm is None else vm.add_reduce(partials)
     if reduce == "mean":
         total = total / max(n, 1)
     state.counters["reduced"] += 1
