@@ -271,12 +271,8 @@ def flush() -> None:
 
 def _observe(cls, args, kwargs, call):
     """Runs around every op while results are pending: ops that are not fusion's consumers may
-    write storage, so the pending results are computed before them.  With nothing pending it
-    takes itself off, at the first op that is not a consumer (a consumer is likely to record
-    and put it back: the next step of a training loop)."""
+    write storage, so the pending results are computed before them."""
     if not pending:
-        if cls in CONSUMERS:
-            return call()
         with lock:
             if not pending and any(o is _observe for o in _observers):
                 _op_observers.remove(_observe)
