@@ -446,7 +446,7 @@ def test_block_sums_equal_numpys_sums(native, n, value, acc):
 
 
 @compiled_only
-@pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 9, 61, 128, 129, 300, 4096, 5000])
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 9, 61, 128, 129, 300, 4096, 5000, 8192, 8193, 20000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_block_sums_are_added_as_numpy_adds_them(native, n, dtype):
     """The evaluator's sum of the block sums is np.add.reduce's (pairwise, from 0), bit for bit,

@@ -737,7 +737,8 @@ def add_reduce(cnp.ndarray partials):
     cdef cnp.npy_intp n = cnp.PyArray_SIZE(partials)
     cdef cnp.ndarray out
     cdef char *data = <char *>cnp.PyArray_DATA(partials)
-    if cnp.PyArray_NDIM(partials) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(partials):
+    if cnp.PyArray_NDIM(partials) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(partials) or n > 8192:
+        # (NumPy before 2.3 adds a run longer than its 8192-element buffer in pieces of that size)
         return np.asarray(np.add.reduce(partials))
     if partials.dtype == np.float32:
         out = np.empty((), np.float32)
