@@ -23,6 +23,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from libc.string cimport memcpy, memset
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cython.parallel cimport prange
+from pygrad._native.pairwise cimport pygrad_pairwise_dd, pygrad_pairwise_ff
 
 cdef extern from *:
     """
@@ -1120,40 +1121,12 @@ cdef bint _overlaps(cnp.ndarray d, cnp.ndarray s):
 # Sums are added as NumPy's add.reduce adds a contiguous run (``_numpy_sum``), exp and log are
 # NumPy's ufuncs called on whole buffers, so the results are the pure kernels' bit for bit.
 
-cdef floating _pairwise(floating* a, Py_ssize_t n) noexcept nogil:
-    """NumPy's pairwise summation of ``a[:n]``: runs of at most 128 in eight interleaved partial
-    sums combined as a tree, then the rest in order; longer runs split in halves (a multiple of 8
-    first)."""
-    cdef floating r[8]
-    cdef floating res
-    cdef Py_ssize_t i, j, n2
-    if n < 8:
-        res = -0.0
-        for i in range(n):
-            res = res + a[i]
-        return res
-    if n <= 128:
-        for j in range(8):
-            r[j] = a[j]
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
-                r[j] = r[j] + a[i + j]
-            i += 8
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            res = res + a[i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise(a, n2) + _pairwise(a + n2, n - n2)
-
-
 cdef inline floating _numpy_sum(floating* a, Py_ssize_t n) noexcept nogil:
-    """``np.add.reduce`` of the contiguous ``a[:n]``: the reduction starts from +0.0."""
-    cdef floating zero = 0
-    return zero + _pairwise(a, n)
+    """``np.add.reduce`` of the contiguous ``a[:n]``: its pairwise sum, from +0.0."""
+    if floating is float:
+        return <float>0.0 + pygrad_pairwise_ff(a, n)
+    else:
+        return 0.0 + pygrad_pairwise_dd(a, n)
 
 
 cdef floating _row_max(floating* a, Py_ssize_t n) noexcept nogil:
