@@ -342,3 +342,20 @@ def test_expand_array_is_numpy_broadcast_to(g, shape):
     got = expand_array(g, shape)
     assert (got.shape, got.dtype, got.strides, got.flags.writeable) == (want.shape, want.dtype, want.strides, False)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("call", ["m.tensor([]).mean()", "m.zeros(0, 3).mean(0)", "m.zeros(0, 3).mean((0, 1))",
+                                  "m.zeros(0, 3).mean(1)", "m.zeros(2, 0).mean(-1, keepdim=True)",
+                                  "m.zeros(0, dtype=m.float64).mean()",
+                                  "m.nn.functional.mse_loss(m.zeros(0), m.zeros(0))",
+                                  "m.nn.functional.l1_loss(m.zeros(0, 2), m.zeros(0, 2))"])
+def test_a_mean_of_nothing_is_nan_without_a_warning_as_in_torch(torch, backend, call):
+    """PyTorch averages no elements to nan silently; NumPy's mean warns "Mean of empty slice"."""
+    results = []
+    for m in (pygrad, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            results.append(eval(call, {"m": m}))
+    got, want = results
+    assert tuple(got.shape) == tuple(want.shape) and str(got.dtype) == str(want.dtype)
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())

@@ -184,6 +184,13 @@ def mean_array(array: np.ndarray, axis=None, keepdims: bool = False, dtype=None)
     acc, result = _accumulator(array, dtype)
     if axis is None and array.size:  # np.mean's own arithmetic, without its Python frames
         return np.asarray(np.true_divide(np.add.reduce(array, None, acc, None, keepdims), array.size), result)
+    if not array.size:  # a mean of nothing is nan, as in PyTorch, without np.mean's "Mean of empty slice"
+        axes = range(array.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+        count = 1
+        for a in axes:
+            count *= array.shape[a]
+        with np.errstate(invalid="ignore"):
+            return np.asarray(np.true_divide(np.add.reduce(array, axis, acc, None, keepdims), count), result)
     return np.asarray(np.mean(array, axis=axis, dtype=acc, keepdims=keepdims), result)
 
 
